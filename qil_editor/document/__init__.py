@@ -1,0 +1,16 @@
+"""Qt-free document model: layers, compositing and undoable commands."""
+
+from .blend import BlendMode
+from .commands import (AddLayer, Command, DeleteLayer, DuplicateLayer, History, MacroCommand,
+                       MergeDown, MoveLayer, ReorderLayer, ReplaceLayers, ReplacePixels,
+                       SetLayerProperties, SetVisibility)
+from .compositing import composite, composite_layers, merge_layers
+from .document import Document, DocumentEvent
+from .layer import Layer, new_layer_id
+
+__all__ = [
+    "AddLayer", "BlendMode", "Command", "DeleteLayer", "Document", "DocumentEvent",
+    "DuplicateLayer", "History", "Layer", "MacroCommand", "MergeDown", "MoveLayer",
+    "ReorderLayer", "ReplaceLayers", "ReplacePixels", "SetLayerProperties", "SetVisibility",
+    "composite", "composite_layers", "merge_layers", "new_layer_id",
+]

@@ -1,0 +1,193 @@
+"""The layered document and its change notifications.
+
+The document is the single source of truth; the Qt layer only listens. Its
+mutators are low-level and not undoable on purpose: edits a user makes go
+through command objects (``commands.py``), which call these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+import numpy as np
+
+from .layer import Layer, as_rgba_array
+
+_LAYER_FIELDS = ("name", "x", "y", "opacity", "visible", "blend_mode", "locked")
+
+
+@dataclass(frozen=True)
+class DocumentEvent:
+    """What changed. ``kind`` is one of: inserted, removed, moved, changed, pixels, reset, canvas."""
+
+    kind: str
+    layer_id: str | None = None
+    index: int | None = None
+    old_index: int | None = None
+    fields: tuple[str, ...] = field(default_factory=tuple)
+
+
+Listener = Callable[[DocumentEvent], None]
+
+
+class Document:
+    """Canvas size plus layers, index 0 at the bottom."""
+
+    def __init__(self, width: int, height: int, layers: list[Layer] | None = None,
+                 *, path: str | None = None) -> None:
+        if int(width) <= 0 or int(height) <= 0:
+            raise ValueError(f"canvas size must be positive, got {width}x{height}")
+        self.width = int(width)
+        self.height = int(height)
+        self.path = path
+        self._layers: list[Layer] = []
+        self._listeners: list[Listener] = []
+        self.revision = 0
+        for layer in layers or []:
+            self._check_new(layer)
+            self._layers.append(layer)
+
+    # ----- reading -------------------------------------------------------
+    @property
+    def size(self) -> tuple[int, int]:
+        return (self.width, self.height)
+
+    @property
+    def layers(self) -> tuple[Layer, ...]:
+        return tuple(self._layers)
+
+    def __len__(self) -> int:
+        return len(self._layers)
+
+    def __iter__(self) -> Iterator[Layer]:
+        return iter(tuple(self._layers))
+
+    def index_of(self, layer_id: str) -> int:
+        for i, layer in enumerate(self._layers):
+            if layer.id == layer_id:
+                return i
+        raise KeyError(f"no layer with id {layer_id!r}")
+
+    def layer(self, layer_id: str) -> Layer:
+        return self._layers[self.index_of(layer_id)]
+
+    def find(self, name_or_index: str | int) -> Layer:
+        """Look a layer up the way a person names it: index (0 = bottom) or name."""
+        if isinstance(name_or_index, int) or str(name_or_index).lstrip("-").isdigit():
+            idx = int(name_or_index)
+            if -len(self._layers) <= idx < len(self._layers):
+                return self._layers[idx]
+            raise KeyError(f"no layer at index {idx} (the document has {len(self)} layers)")
+        for layer in self._layers:
+            if layer.name == name_or_index:
+                return layer
+        raise KeyError(f"no layer named {name_or_index!r}")
+
+    def topmost_at(self, x: int, y: int, threshold: int = 0) -> Layer | None:
+        """The top visible layer whose pixel under (x, y) is not transparent."""
+        for layer in reversed(self._layers):
+            if layer.visible and layer.alpha_at(x, y) > threshold:
+                return layer
+        return None
+
+    # ----- notifications -------------------------------------------------
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def _emit(self, event: DocumentEvent) -> None:
+        self.revision += 1
+        for listener in tuple(self._listeners):
+            listener(event)
+
+    # ----- low-level mutation (used by commands) -------------------------
+    def _check_new(self, layer: Layer) -> None:
+        if not isinstance(layer, Layer):
+            raise TypeError("expected a Layer")
+        if any(existing.id == layer.id for existing in self._layers):
+            raise ValueError(f"duplicate layer id {layer.id!r}")
+
+    def insert_layer(self, index: int, layer: Layer) -> None:
+        self._check_new(layer)
+        index = max(0, min(int(index), len(self._layers)))
+        self._layers.insert(index, layer)
+        self._emit(DocumentEvent("inserted", layer.id, index))
+
+    def add_layer(self, layer: Layer) -> None:
+        self.insert_layer(len(self._layers), layer)
+
+    def remove_layer(self, layer_id: str) -> tuple[int, Layer]:
+        index = self.index_of(layer_id)
+        layer = self._layers.pop(index)
+        self._emit(DocumentEvent("removed", layer_id, index))
+        return index, layer
+
+    def move_layer(self, layer_id: str, new_index: int) -> int:
+        old = self.index_of(layer_id)
+        new_index = max(0, min(int(new_index), len(self._layers) - 1))
+        if new_index != old:
+            layer = self._layers.pop(old)
+            self._layers.insert(new_index, layer)
+            self._emit(DocumentEvent("moved", layer_id, new_index, old))
+        return old
+
+    def update_layer(self, layer_id: str, **changes) -> dict:
+        """Set layer properties; returns the previous values of those changed."""
+        layer = self.layer(layer_id)
+        unknown = set(changes) - set(_LAYER_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown layer fields: {sorted(unknown)}")
+        candidate = layer.copy(**changes)  # validates and normalises values
+        old = {}
+        for key in changes:
+            new_value = getattr(candidate, key)
+            if getattr(layer, key) != new_value:
+                old[key] = getattr(layer, key)
+                setattr(layer, key, new_value)
+        if old:
+            self._emit(DocumentEvent("changed", layer_id, self.index_of(layer_id), fields=tuple(old)))
+        return old
+
+    def set_pixels(self, layer_id: str, pixels: np.ndarray, x: int | None = None,
+                   y: int | None = None) -> tuple[np.ndarray, int, int]:
+        """Replace a layer's pixels (and optionally its offset); returns the old ones."""
+        layer = self.layer(layer_id)
+        old = (layer.pixels, layer.x, layer.y)
+        arr = as_rgba_array(pixels)
+        if arr is pixels and arr.flags.writeable:
+            arr = arr.copy()
+        arr.flags.writeable = False
+        layer.pixels = arr
+        if x is not None:
+            layer.x = int(x)
+        if y is not None:
+            layer.y = int(y)
+        self._emit(DocumentEvent("pixels", layer_id, self.index_of(layer_id)))
+        return old
+
+    def replace_all(self, layers: list[Layer], width: int | None = None,
+                    height: int | None = None) -> None:
+        """Swap in a whole new layer list (open, decompose-into-new)."""
+        ids = [layer.id for layer in layers]
+        if len(set(ids)) != len(ids):
+            raise ValueError("duplicate layer ids")
+        self._layers = list(layers)
+        if width is not None:
+            self.width = int(width)
+        if height is not None:
+            self.height = int(height)
+        self._emit(DocumentEvent("reset"))
+
+    def resize_canvas(self, width: int, height: int) -> tuple[int, int]:
+        old = (self.width, self.height)
+        if int(width) <= 0 or int(height) <= 0:
+            raise ValueError("canvas size must be positive")
+        self.width, self.height = int(width), int(height)
+        self._emit(DocumentEvent("canvas"))
+        return old
+
+    def copy(self) -> "Document":
+        """A deep-enough copy: new Layer objects (same ids), shared immutable pixels."""
+        return Document(self.width, self.height, [layer.copy() for layer in self._layers],
+                        path=self.path)

@@ -1,0 +1,59 @@
+"""One error family for everything a user can cause.
+
+Every failure a designer can trigger (bad file, missing weights, full disk,
+cancel) is raised as a :class:`QilError` with a message written for a person
+and an exit code for the CLI, so no caller has to translate tracebacks.
+"""
+
+from __future__ import annotations
+
+
+class QilError(Exception):
+    """Base error: ``message`` says what went wrong, ``hint`` what to do."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.hint}".strip() if self.hint else self.message
+
+
+class UsageError(QilError):
+    """Wrong arguments or options."""
+
+    exit_code = 2
+
+
+class InputFileError(QilError):
+    """A file we were asked to read is missing, unreadable, corrupt or too big."""
+
+    exit_code = 3
+
+
+class OutputFileError(QilError):
+    """A file could not be written (read-only folder, full disk...)."""
+
+    exit_code = 1
+
+
+class ModelError(QilError):
+    """Model weights missing, broken, or the model failed (out of memory...)."""
+
+    exit_code = 4
+
+
+class OutOfMemoryError(ModelError):
+    """The device ran out of memory; ``hint`` names the next memory mode to try."""
+
+
+class CancelledError(QilError):
+    """The user cancelled a job. Nothing was changed."""
+
+    exit_code = 130
+
+    def __init__(self, message: str = "Cancelled.", hint: str = "") -> None:
+        super().__init__(message, hint)

@@ -71,3 +71,41 @@ def test_blend_over_transparent_is_plain_source():
     top = Layer(np.full((2, 2, 4), (10, 20, 30, 255), np.uint8), blend_mode="difference")
     out = composite(Document(2, 2, [top]))
     assert tuple(out[0, 0]) == (10, 20, 30, 255)
+
+
+def reference_composite(layers, w, h):
+    """Straightforward float64 W3C compositing, for checking the fast path."""
+    cb = np.zeros((h, w, 3))
+    ab = np.zeros((h, w, 1))
+    for ly in layers:
+        if not ly.visible:
+            continue
+        cs = np.zeros((h, w, 3))
+        a = np.zeros((h, w, 1))
+        l, t = max(ly.x, 0), max(ly.y, 0)
+        r, b = min(ly.x + ly.width, w), min(ly.y + ly.height, h)
+        if r <= l or b <= t:
+            continue
+        px = ly.pixels[t - ly.y:b - ly.y, l - ly.x:r - ly.x].astype(np.float64) / 255
+        cs[t:b, l:r] = px[..., :3]
+        a[t:b, l:r] = px[..., 3:] * ly.opacity
+        fn = blend_function(ly.blend_mode)
+        mixed = cs if fn is None else (1 - ab) * cs + ab * np.clip(fn(cb, cs), 0, 1)
+        ao = a + ab * (1 - a)
+        co = a * mixed + (1 - a) * ab * cb
+        cb = np.where(ao > 0, co / np.maximum(ao, 1e-12), 0)
+        ab = ao
+    return np.concatenate([cb, ab], axis=-1)
+
+
+@pytest.mark.parametrize("mode", [m for m in BlendMode])
+def test_fast_path_matches_reference(mode):
+    rng = np.random.default_rng(abs(hash(mode.value)) % 1000)
+    layers = [random_layer(rng, 70, 50, x=-3, y=2),
+              random_layer(rng, 40, 30, x=20, y=10, opacity=0.6, blend_mode=mode),
+              random_layer(rng, 80, 80, x=-10, y=-10, opacity=0.8, blend_mode=mode)]
+    ours = composite(Document(64, 48, layers)).astype(np.float64) / 255
+    ref = reference_composite(layers, 64, 48)
+    assert np.abs(ours[..., 3] - ref[..., 3]).max() <= 1 / 255 + 1e-9
+    seen = ref[..., 3] > 0.05
+    assert np.abs(ours[..., :3] - ref[..., :3])[seen].max() <= 2 / 255 + 1e-9

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Install QIL Editor into ./.venv on a Debian/Ubuntu machine with Python >= 3.10.
+#   bash tools/setup.sh          the editor and the qil command line
+#   bash tools/setup.sh --test   also the test tools and the real PSD clients (GIMP, Krita, Xvfb)
+# System libraries Qt needs are installed with apt-get when they are missing
+# (as root, or through sudo).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_test=0
+for arg in "$@"; do
+  case "$arg" in
+    --test) want_test=1 ;;
+    *) echo "usage: bash tools/setup.sh [--test]" >&2; exit 2 ;;
+  esac
+done
+
+packages=(libegl1 libgl1 libopengl0 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libfreetype6
+          libdbus-1-3 libglib2.0-0 libx11-xcb1 libxcb-cursor0 libxcb-icccm4 libxcb-image0
+          libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0
+          libxcb-xkb1 fonts-dejavu-core)
+if [ "$want_test" = 1 ]; then
+  packages+=(gimp krita xvfb xauth)
+fi
+python3 -c "import ensurepip, venv" 2>/dev/null || packages+=(python3-venv)
+
+missing=()
+for pkg in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  if command -v apt-get >/dev/null 2>&1; then
+    sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo"
+    echo "Installing system packages: ${missing[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "Please install these system packages first: ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+if [ "$want_test" = 1 ]; then
+  .venv/bin/python -m pip install -q -e ".[test]"
+else
+  .venv/bin/python -m pip install -q -e .
+fi
+echo "QIL Editor is installed in $(pwd)/.venv"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import struct
 import threading
 import warnings
 from dataclasses import dataclass
@@ -24,8 +25,8 @@ from .files import check_input_path, input_error_from_os
 from .limits import DEFAULT_MAX_PIXELS, check_pixels
 from .pixels import pil_to_rgba
 
-#: Pillow formats we open (MPO is the multi-picture JPEG phones write; DIB is BMP without header).
-PILLOW_FORMATS = ("PNG", "JPEG", "MPO", "WEBP", "TIFF", "BMP", "DIB", "GIF")
+#: Pillow formats we open (JPEG covers the multi-picture MPO files phones write; DIB is headerless BMP).
+PILLOW_FORMATS = ("PNG", "JPEG", "WEBP", "TIFF", "BMP", "DIB", "GIF")
 #: File name extensions the open dialog offers.
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".jpe", ".webp", ".tif", ".tiff", ".bmp", ".gif",
                     ".psd", ".psb")
@@ -55,25 +56,26 @@ def is_psd(path: str | os.PathLike) -> bool:
 
 
 @contextlib.contextmanager
-def _pillow_guard(max_pixels: int | None) -> Iterator[None]:
-    """Let Pillow's own bomb check enforce *our* limit while a file is opened.
+def _pillow_guard() -> Iterator[None]:
+    """Hold Pillow's bomb check off while a header is parsed; we check the size ourselves.
 
     Pillow reads its limit from a module global, so the change is made under
-    a lock and undone at once; it only ever loosens Pillow's default to ours
-    (we check ``max_pixels`` ourselves) and turns its warning into an error.
+    a lock and undone at once. Decoding happens under :func:`_pillow_limit`.
     """
     with _PIL_LOCK:
         old = Image.MAX_IMAGE_PIXELS
-        if max_pixels is None:
-            Image.MAX_IMAGE_PIXELS = None
-        elif old is not None:
-            Image.MAX_IMAGE_PIXELS = max(old, int(max_pixels))
+        Image.MAX_IMAGE_PIXELS = None
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
                 yield
         finally:
             Image.MAX_IMAGE_PIXELS = old
+
+
+def _pillow_limit(default: int | None, max_pixels: int | None) -> None:
+    """While decoding, let Pillow's own checks (e.g. on later GIF frames) use our limit."""
+    Image.MAX_IMAGE_PIXELS = None if max_pixels is None or default is None else max(default, max_pixels)
 
 
 def _too_large(path: Path, max_pixels: int | None, exc: Exception) -> InputFileError:
@@ -107,16 +109,19 @@ def _damaged(path: Path, exc: Exception) -> InputFileError:
         "The file may have been cut off while copying or downloading. Get a fresh copy or re-export it.")
 
 
+def _is_io_error(exc: OSError) -> bool:
+    """A real I/O failure (has an errno), as opposed to a decoder's complaint."""
+    return isinstance(exc, (PermissionError, FileNotFoundError, IsADirectoryError)) or bool(exc.errno)
+
+
 @contextlib.contextmanager
 def _pillow_image(path: Path, max_pixels: int | None) -> Iterator[Image.Image]:
     """Open ``path`` with Pillow (header only), size-checked, errors translated."""
-    with _pillow_guard(max_pixels):
+    Image.init()  # register every plugin so ``formats`` can name them
+    with _pillow_guard():
+        default = Image.MAX_IMAGE_PIXELS
         try:
             im = Image.open(path, formats=PILLOW_FORMATS)
-        except Image.DecompressionBombError as exc:
-            raise _too_large(path, max_pixels, exc) from None
-        except Image.DecompressionBombWarning as exc:
-            raise _too_large(path, max_pixels, exc) from None
         except UnidentifiedImageError:
             try:  # maybe a real image in a format we do not take
                 with Image.open(path) as other:
@@ -129,11 +134,15 @@ def _pillow_image(path: Path, max_pixels: int | None) -> Iterator[Image.Image]:
                     "Convert it to PNG, JPEG, WebP, TIFF or PSD first.") from None
             raise _not_an_image(path) from None
         except OSError as exc:
-            raise input_error_from_os(path, exc) from None
-        except (SyntaxError, ValueError, EOFError, TypeError, IndexError, KeyError) as exc:
+            if _is_io_error(exc):
+                raise input_error_from_os(path, exc) from None
+            raise _damaged(path, exc) from None
+        except (SyntaxError, ValueError, EOFError, TypeError, IndexError, KeyError,
+                struct.error) as exc:
             raise _damaged(path, exc) from None
         try:
             check_pixels(path, im.width, im.height, max_pixels)
+            _pillow_limit(default, max_pixels)
             yield im
         except QilError:
             raise
@@ -142,10 +151,12 @@ def _pillow_image(path: Path, max_pixels: int | None) -> Iterator[Image.Image]:
         except MemoryError:
             raise InputFileError(f"{path.name} is too large to open with the memory available.",
                                  "Close other programs or scale the image down first.") from None
-        except (OSError, SyntaxError, ValueError, EOFError, TypeError, IndexError, KeyError,
-                RuntimeError, Image.DecompressionBombWarning) as exc:
-            if isinstance(exc, (PermissionError, FileNotFoundError, IsADirectoryError)):
+        except OSError as exc:
+            if _is_io_error(exc):
                 raise input_error_from_os(path, exc) from None
+            raise _damaged(path, exc) from None
+        except (SyntaxError, ValueError, EOFError, TypeError, IndexError, KeyError, RuntimeError,
+                struct.error) as exc:
             raise _damaged(path, exc) from None
         finally:
             im.close()

@@ -342,6 +342,30 @@ def _clip_to_bases(leaves: list[_Leaf]) -> None:
         leaf.visible = leaf.visible and base.visible
 
 
+def _check_merged_complete(psd, header: PsdHeader, file: Path) -> None:
+    """The merged image is the file's last section: a file cut short loses it first.
+
+    Its size is known without decoding for raw and RLE data, so a truncated
+    file is caught even when we only read the layers. (ZIP data fails to
+    inflate instead, which psd-tools reports when it is read.)
+    """
+    from psd_tools.constants import Compression
+
+    image = psd._record.image_data
+    data = image.data
+    rows = header.channels * header.height
+    if image.compression == Compression.RAW:
+        need = rows * ((header.width * header.depth + 7) // 8)
+    elif image.compression == Compression.RLE:
+        size = 2 if header.version == 1 else 4
+        table = np.frombuffer(data[:rows * size], ">u2" if size == 2 else ">u4")
+        need = rows * size + int(table.sum(dtype=np.int64)) if table.size == rows else rows * size + 1
+    else:
+        return
+    if len(data) < need:
+        raise _damaged(file, f"the merged image is cut short: {len(data)} of {need} bytes")
+
+
 def _merged_layer(psd, file: Path) -> Layer:
     if psd.depth == 32 and psd.color_mode in (1, 3):
         arr = psd.numpy()
@@ -367,6 +391,7 @@ def read_psd(path: str | Path, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -
             warnings.simplefilter("ignore", UserWarning)  # psd-tools chats about unknown blocks
             warnings.simplefilter("error", PSDDecompressionWarning)  # a cut-off channel is damage
             psd = PSDImage.open(file)
+            _check_merged_complete(psd, header, file)
             leaves: list[_Leaf] = []
             _walk(psd, psd, "", 1.0, True, None, [], leaves, [], max_pixels, file)
             _clip_to_bases(leaves)

@@ -43,6 +43,7 @@ from .files import check_input_path, input_error_from_os
 from .limits import DEFAULT_MAX_PIXELS, check_pixels
 from .pixels import pil_to_rgba
 
+PSD_TOOLS_MAX_SIDE = 30000  # psd-tools refuses larger layers, even in PSB files
 _COLOR_MODES = {0: "Bitmap", 1: "Grayscale", 2: "Indexed", 3: "RGB", 4: "CMYK",
                 7: "Multichannel", 8: "Duotone", 9: "Lab"}
 
@@ -259,6 +260,11 @@ def _apply_mask_list(pixels: np.ndarray, x: int, y: int, masks: list) -> np.ndar
 def _leaf(layer, psd, path: str, opacity: float, visible: bool, group_blend: BlendMode | None,
           masks: list, max_pixels: int | None, file: Path) -> _Leaf:
     check_pixels(file, max(0, layer.width), max(0, layer.height), max_pixels, f"layer '{layer.name}'")
+    if max(layer.width, layer.height) > PSD_TOOLS_MAX_SIDE:
+        raise InputFileError(
+            f"{file.name}: layer '{layer.name}' is {layer.width}x{layer.height} pixels; layers over "
+            f"{PSD_TOOLS_MAX_SIDE} pixels a side cannot be read yet.",
+            "Crop or scale that layer down in Photoshop, or open a flattened copy.")
     if _needs_render(layer):
         rendered = _rendered_pixels(layer, psd)
         pixels, x, y = rendered if rendered is not None else (np.zeros((0, 0, 4), np.uint8), 0, 0)

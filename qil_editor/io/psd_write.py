@@ -24,6 +24,7 @@ import os
 import struct
 from typing import BinaryIO
 
+import cv2
 import numpy as np
 
 from ..document import Document, composite
@@ -56,26 +57,54 @@ def _resource(res_id: int, data: bytes) -> bytes:
 
 
 def _rle_channel(plane: np.ndarray, version: int) -> tuple[bytes, bytes]:
-    """PackBits-encode one (H, W) uint8 plane: (row byte counts, row data)."""
-    from psd_tools.compression import encode_rle
+    """PackBits-encode one (H, W) uint8 plane: (row byte counts, row data).
 
-    h, w = plane.shape
-    encoded = encode_rle(np.ascontiguousarray(plane).tobytes(), w, h, 8, version)
-    split = h * (2 if version == 1 else 4)
-    return encoded[:split], encoded[split:]
+    Rows go through psd-tools' compiled codec; rows of one value (transparent
+    areas, flat colour) are encoded once per value and reused.
+    """
+    try:
+        from psd_tools.compression import rle_impl
+        encode = rle_impl.encode
+    except ImportError:  # pragma: no cover - older psd-tools: its public per-channel API
+        from psd_tools.compression import encode_rle
+        h, w = plane.shape
+        data = encode_rle(np.ascontiguousarray(plane).tobytes(), w, h, 8, version)
+        return data[:h * (2 if version == 1 else 4)], data[h * (2 if version == 1 else 4):]
+    h = plane.shape[0]
+    flat_rows = plane.min(axis=1) == plane.max(axis=1)
+    cache: dict[int, bytes] = {}
+    rows = []
+    for r in range(h):
+        if flat_rows[r]:
+            value = int(plane[r, 0])
+            row = cache.get(value)
+            if row is None:
+                row = cache[value] = encode(plane[r].tobytes())
+        else:
+            row = encode(plane[r].tobytes())
+        rows.append(row)
+    counts = np.fromiter(map(len, rows), np.int64, count=h)
+    if version == 1 and counts.max(initial=0) > 0xFFFF:
+        raise ValueError("row too long for a PSD")
+    return counts.astype(">u2" if version == 1 else ">u4").tobytes(), b"".join(rows)
 
 
 def _over_white(rgba: np.ndarray) -> np.ndarray:
-    """Colour composited over white, as Photoshop stores the merged image."""
-    a = rgba[..., 3:4].astype(np.uint16)
-    c = rgba[..., :3].astype(np.uint16)
-    return ((c * a + 255 * (255 - a) + 127) // 255).astype(np.uint8)
+    """Colour composited over white, as Photoshop stores the merged image.
+
+    ``c a + 255 (1 - a) = 255 - a (255 - c)``, rounded; OpenCV's scaled
+    multiply rounds exactly like ``(c a + 255 (255 - a) + 127) // 255``.
+    """
+    inv = cv2.bitwise_not(np.ascontiguousarray(rgba[..., :3]))
+    alpha = np.ascontiguousarray(rgba[..., 3])
+    prod = cv2.multiply(inv, cv2.merge([alpha, alpha, alpha]), scale=1.0 / 255.0)
+    return cv2.bitwise_not(prod)
 
 
-def _thumbnail_resource(flat: np.ndarray) -> bytes:
+def _thumbnail_resource(color: np.ndarray) -> bytes:
     from PIL import Image
 
-    im = Image.fromarray(_over_white(flat), "RGB")
+    im = Image.fromarray(color, "RGB")
     im.thumbnail((160, 160))
     buf = io.BytesIO()
     im.save(buf, "JPEG", quality=85)
@@ -136,7 +165,8 @@ def write_psd(doc: Document, fh: BinaryIO, *, flat: np.ndarray | None = None) ->
 
     fh.write(b"8BPS" + struct.pack(">H6xHIIHH", version, 4, doc.height, doc.width, 8, 3))
     fh.write(struct.pack(">I", 0))  # colour mode data
-    resources = _image_resources() + _thumbnail_resource(flat)
+    color = _over_white(flat)
+    resources = _image_resources() + _thumbnail_resource(color)
     fh.write(struct.pack(">I", len(resources)) + resources)
 
     # ----- layer and mask information ------------------------------------
@@ -153,12 +183,13 @@ def write_psd(doc: Document, fh: BinaryIO, *, flat: np.ndarray | None = None) ->
         fh.write(record)
         length_fields.append([record_at + off for off in offsets])
     for layer, fields in zip(layers, length_fields):
+        planes = cv2.split(layer.pixels) if layer.width and layer.height else None
         for cid, field_at in zip(_CHANNELS, fields):
             if layer.width == 0 or layer.height == 0:
                 fh.write(struct.pack(">H", 0))  # raw, no rows
                 size = 2
             else:
-                plane = layer.pixels[..., 3 if cid == -1 else cid]
+                plane = planes[3 if cid == -1 else cid]
                 counts, data = _rle_channel(plane, version)
                 fh.write(struct.pack(">H", 1))
                 fh.write(counts)
@@ -178,10 +209,8 @@ def write_psd(doc: Document, fh: BinaryIO, *, flat: np.ndarray | None = None) ->
     counts_at = fh.tell()
     count_bytes = doc.height * (2 if version == 1 else 4)
     fh.write(b"\x00" * (4 * count_bytes))
-    color = _over_white(flat)
     all_counts = []
-    for c in range(4):
-        plane = flat[..., 3] if c == 3 else color[..., c]
+    for plane in (*cv2.split(color), cv2.extractChannel(flat, 3)):
         counts, data = _rle_channel(plane, version)
         all_counts.append(counts)
         fh.write(data)

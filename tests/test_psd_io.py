@@ -244,3 +244,70 @@ def test_save_document_dispatches_on_extension(tmp_path):
     assert save_document(doc, tmp_path / "l.zip") == "zip"
     assert save_document(doc, tmp_path / "folder") == "folder"
     assert sorted(p.name for p in (tmp_path / "folder").iterdir()) == layer_file_names(doc)
+
+
+# ----- reading what other programs write: groups, clipping, masks, adjustments --------------
+def solid(h, w, rgb, a=255):
+    px = np.zeros((h, w, 4), np.uint8)
+    px[..., :3] = rgb
+    px[..., 3] = a
+    return px
+
+
+def test_groups_clipping_and_masks_flatten_to_the_same_picture(tmp_path):
+    from psd_tools import PSDImage
+    from psd_tools.constants import BlendMode as PsdBlend
+
+    psd = PSDImage.new("RGBA", (40, 30), color=(0, 0, 0, 0))
+    psd.create_pixel_layer_from_array(solid(30, 40, (240, 240, 240)), name="bg")
+    a = psd.create_pixel_layer_from_array(solid(10, 10, (255, 0, 0)), name="a", top=2, left=2)
+    b = psd.create_pixel_layer_from_array(solid(10, 10, (0, 0, 255)), name="b", top=2, left=20)
+    psd.create_group([a, b], name="G", opacity=128)
+    c = psd.create_pixel_layer_from_array(solid(8, 8, (0, 200, 0)), name="c", top=15, left=5)
+    psd.create_group([c], name="Hidden").visible = False
+    base = np.pad(solid(6, 6, (250, 250, 0)), ((2, 2), (2, 2), (0, 0)))
+    psd.create_pixel_layer_from_array(base, name="base", top=16, left=20)
+    clip = psd.create_pixel_layer_from_array(solid(10, 14, (0, 0, 0), 200), name="clip", top=14, left=18)
+    clip.clipping = True
+    masked = psd.create_pixel_layer_from_array(solid(10, 10, (0, 255, 255)), name="masked", top=18, left=30)
+    mask = np.zeros((10, 10), np.uint8)
+    mask[:, :5] = 255
+    masked.create_mask(Image.fromarray(mask), top=18, left=30)
+    mul = psd.create_pixel_layer_from_array(solid(10, 10, (128, 128, 128)), name="mul", top=2, left=2)
+    psd.create_group([mul], name="Mul", blend_mode=PsdBlend.MULTIPLY)
+    psd.save(tmp_path / "g.psd")
+
+    doc = read_psd(tmp_path / "g.psd")
+    by_name = {layer.name: layer for layer in doc.layers}
+    assert list(by_name) == ["bg", "G/a", "G/b", "Hidden/c", "base", "clip", "masked", "Mul/mul"]
+    assert by_name["G/a"].opacity == pytest.approx(128 / 255)
+    assert not by_name["Hidden/c"].visible
+    assert by_name["Mul/mul"].blend_mode == BlendMode.MULTIPLY
+    assert by_name["clip"].bbox == (20, 16, 30, 24)  # cut to its base
+    assert by_name["clip"].pixels[0, 0, 3] == 0 and by_name["clip"].pixels[2, 2, 3] == 200
+    assert by_name["masked"].pixels[:, :5, 3].min() == 255 and by_name["masked"].pixels[:, 5:, 3].max() == 0
+    reference = np.asarray(PSDImage.open(tmp_path / "g.psd").composite().convert("RGBA")).astype(int)
+    assert np.abs(composite(doc).astype(int) - reference).max() <= 1
+
+
+def test_adjustment_layer_is_baked(tmp_path, monkeypatch):
+    import struct
+
+    real = psd_write._layer_record
+
+    def with_invert(layer, version, layer_id):  # turn the layer named "Invert" into an Invert adjustment
+        rec, offsets = real(layer, version, layer_id)
+        if layer.name != "Invert":
+            return rec, offsets
+        i = rec.index(b"8BIM" + layer.blend_mode.psd_key) + 12
+        (n,) = struct.unpack(">I", rec[i:i + 4])
+        extra = rec[i + 4:i + 4 + n] + psd_write._tagged_block(b"nvrt", b"")
+        return rec[:i] + struct.pack(">I", len(extra)) + extra, offsets
+
+    monkeypatch.setattr(psd_write, "_layer_record", with_invert)
+    doc = Document(4, 4, [Layer(solid(4, 4, (200, 100, 0)), name="Base"),
+                          Layer(np.zeros((0, 0, 4), np.uint8), name="Invert", opacity=128 / 255)])
+    save_psd(doc, tmp_path / "adj.psd")
+    back = read_psd(tmp_path / "adj.psd")
+    assert [layer.name for layer in back.layers] == ["Base", "Invert (adjustment, baked)"]
+    assert tuple(composite(back)[1, 1]) == (127, 128, 128, 255)  # half-strength invert

@@ -282,7 +282,7 @@ def _leaf(layer, psd, path: str, opacity: float, visible: bool, group_blend: Ble
                  visible and layer.visible, blend, _locked(layer), layer)
 
 
-def _baked_adjustment(layer, psd, order: list, path: str, visible: bool, opacity: float) -> _Leaf:
+def _baked_adjustment(layer, psd, order: list, path: str, visible: bool) -> _Leaf:
     """An adjustment layer as a snapshot of everything below with it applied."""
     from psd_tools.composite import composite as ps_composite
 
@@ -301,7 +301,8 @@ def _baked_adjustment(layer, psd, order: list, path: str, visible: bool, opacity
     rgba = np.empty(color.shape[:2] + (4,), np.uint8)
     rgba[..., :3] = _float_to_u8(color[..., :3])
     rgba[..., 3] = _float_to_u8(alpha[..., 0] if alpha.ndim == 3 else alpha)
-    return _Leaf(rgba, 0, 0, f"{path}{layer.name} (adjustment, baked)", opacity * layer.opacity / 255.0,
+    # Its own and its groups' opacity are already in the snapshot.
+    return _Leaf(rgba, 0, 0, f"{path}{layer.name} (adjustment, baked)", 1.0,
                  visible and layer.visible, BlendMode.NORMAL, False, layer)
 
 
@@ -318,7 +319,7 @@ def _walk(group, psd, path: str, opacity: float, visible: bool, group_blend: Ble
                   max_pixels, file)
             continue
         if isinstance(layer, AdjustmentLayer):
-            out.append(_baked_adjustment(layer, psd, order, path, visible, opacity))
+            out.append(_baked_adjustment(layer, psd, order, path, visible))
         else:
             out.append(_leaf(layer, psd, path, opacity, visible, group_blend, masks, max_pixels, file))
         order.append(layer)

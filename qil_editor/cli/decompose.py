@@ -1,0 +1,240 @@
+"""``qil decompose``: flat image(s) in, layered file(s) out.
+
+One image: OUTPUT ending in .psd writes a PSD, .zip a ZIP of layer PNGs, a
+folder the layer PNGs (see :func:`qil_editor.io.save_document`). A folder of
+images: one PSD each in the OUTPUT folder, going on past bad files and
+listing them at the end. The first Ctrl+C cancels after the current step
+(exit 130, nothing written for the unfinished image); a second one stops at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+
+from ..engines.qwen.device import MEMORY_CHOICES
+from ..errors import CancelledError, InputFileError, ModelError, QilError, UsageError
+
+DEFAULT_STEPS = 50
+DEFAULT_CFG = 4.0
+#: true CFG for step-distilled LoRAs (Lightning): guidance is baked in.
+DISTILLED_CFG = 1.0
+
+
+def _layers(text: str):
+    if text.strip().lower() == "auto":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number from 2 to 10 or 'auto', got {text!r}") from None
+    if not 2 <= value <= 10:
+        raise argparse.ArgumentTypeError(f"layers must be from 2 to 10 (or auto), got {value}")
+    return value
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "decompose", help="split a flat image into RGBA layers (PSD, ZIP or PNG folder)",
+        description="Split a flat image into RGBA layers with Qwen-Image-Layered (local weights) "
+                    "or the classical CPU engine. A folder as INPUT decomposes every image in it.")
+    p.add_argument("input", metavar="INPUT", help="image file, or a folder of images")
+    p.add_argument("-o", "--output", required=True, metavar="OUTPUT",
+                   help="out.psd, out.zip or a folder (for a folder INPUT: the folder for the PSDs)")
+    p.add_argument("--layers", type=_layers, default=None, metavar="N|auto",
+                   help="number of layers, 2-10, or auto (qwen: 4) [auto]")
+    p.add_argument("--engine", default="auto", help="auto, qwen or classical [auto: qwen if its weights are found]")
+    p.add_argument("--model", metavar="DIR", help="Qwen-Image-Layered folder (else QIL_MODEL_DIR, model/, HF cache)")
+    p.add_argument("--resolution", type=int, choices=(640, 1024), default=640, help="working resolution [640]")
+    p.add_argument("--steps", type=_positive, default=None,
+                   help=f"denoising steps [{DEFAULT_STEPS}, or the LoRA's step count]")
+    p.add_argument("--cfg", type=float, default=None, help=f"true CFG scale [{DEFAULT_CFG}; {DISTILLED_CFG} with a step LoRA]")
+    p.add_argument("--seed", type=int, default=None, help="random seed, for repeatable results")
+    p.add_argument("--prompt", default="", help="describe the image [empty: the model captions it]")
+    p.add_argument("--negative-prompt", default=" ", help="negative prompt [' ']")
+    p.add_argument("--language", choices=("en", "zh"), default="en", help="auto-caption language [en]")
+    p.add_argument("--lora", metavar="FILE", help="LoRA .safetensors (e.g. a 4-step Lightning LoRA)")
+    p.add_argument("--device", default="auto", help="auto, cuda, cuda:N, mps or cpu [auto]")
+    p.add_argument("--memory", choices=MEMORY_CHOICES, default="auto", help="memory mode [auto]")
+    p.add_argument("--raw-layers", action="store_true",
+                   help="keep the model's layers as scaled, without restoring the input's detail")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def build_options(args):
+    """DecomposeOptions from the arguments, with a step LoRA's own step count and CFG."""
+    from ..engines.base import DecomposeOptions
+    from ..engines.qwen.loader import lora_step_count
+
+    lora_steps = lora_step_count(args.lora) if args.lora else None
+    steps = args.steps or lora_steps or DEFAULT_STEPS
+    cfg = args.cfg if args.cfg is not None else (DISTILLED_CFG if lora_steps else DEFAULT_CFG)
+    extra = {"restore_detail": not args.raw_layers}
+    return DecomposeOptions(layers=args.layers, resolution=args.resolution, steps=steps, cfg_scale=cfg,
+                            negative_prompt=args.negative_prompt, seed=args.seed, prompt=args.prompt,
+                            language=args.language, device=args.device, memory=args.memory,
+                            model_dir=args.model, lora_path=args.lora, extra=extra)
+
+
+class _Bar:
+    """tqdm on stderr, fed by the engine's Progress reports."""
+
+    def __init__(self, quiet: bool, label: str) -> None:
+        self.bar = None
+        if not quiet:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=1, file=sys.stderr, unit="step", desc=label, leave=False,
+                            dynamic_ncols=True, bar_format="{desc}{percentage:3.0f}%|{bar}| "
+                                                          "{n_fmt}/{total_fmt} [{elapsed}{postfix}]")
+            self.label = label
+
+    def __call__(self, progress) -> None:
+        if self.bar is None:
+            return
+        from ..engines.jobs import format_eta
+
+        self.bar.total = max(1, progress.total)
+        self.bar.n = progress.step
+        self.bar.set_description(f"{self.label}: {progress.message}" if progress.message else self.label,
+                                 refresh=False)
+        self.bar.set_postfix_str(f"ETA {format_eta(progress.eta_s)}", refresh=False)
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+@contextmanager
+def _ctrl_c_cancels(token):
+    """First Ctrl+C sets the cancel token (stops after the current step); a second one interrupts."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        if token.cancelled:
+            raise KeyboardInterrupt
+        token.cancel()
+        print("\nqil: cancelling after the current step (Ctrl+C again to stop now)...", file=sys.stderr)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _resolve_engine(registry, args, options):
+    engine = registry.resolve(args.engine, options)
+    if args.engine == "auto" and engine.name != "qwen" and "qwen" in registry.names and not args.quiet:
+        reason = registry.get("qwen").availability(options).reason
+        print(f"qil: using the {engine.label} engine ({reason})", file=sys.stderr)
+    return engine
+
+
+def _decompose_one(registry, engine, image_path: Path, out_path: Path, options, args, token) -> str:
+    from ..engines.jobs import DecomposeJob
+    from ..io import open_image, save_document
+
+    image = open_image(image_path)
+    bar = _Bar(args.quiet, image_path.name)
+    try:
+        job = DecomposeJob(registry, engine.name, image, options, bar, token)
+        doc = job.run()
+    finally:
+        bar.close()
+    token.raise_if_cancelled()
+    return save_document(doc, out_path)
+
+
+def _batch_targets(folder: Path, out_dir: Path) -> list[tuple[Path, Path]]:
+    from ..io import IMAGE_EXTENSIONS
+
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+    if not files:
+        raise InputFileError(f"The folder {folder} has no images ({', '.join(IMAGE_EXTENSIONS)}).")
+    stems = {}
+    for p in files:
+        stems[p.stem.lower()] = stems.get(p.stem.lower(), 0) + 1
+    targets = []
+    for p in files:
+        name = p.stem if stems[p.stem.lower()] == 1 else f"{p.stem}-{p.suffix.lstrip('.').lower()}"
+        targets.append((p, out_dir / f"{name}.psd"))
+    return targets
+
+
+def run(args) -> int:
+    from ..engines.base import default_registry
+    from ..engines.jobs import CancelToken
+
+    source = Path(args.input)
+    out = Path(args.output)
+    if not source.exists():
+        raise InputFileError(f"{source} does not exist.", "Check the path and try again.")
+    options = build_options(args)
+    registry = default_registry()
+    engine = _resolve_engine(registry, args, options)
+    token = CancelToken()
+    with _ctrl_c_cancels(token):
+        try:
+            if source.is_dir():
+                return _run_batch(registry, engine, source, out, options, args, token)
+            kind = _decompose_one(registry, engine, source, out, options, args, token)
+        except KeyboardInterrupt:
+            raise CancelledError("Decomposition cancelled.") from None
+    if not args.quiet:
+        print(f"qil: wrote {out} ({kind}, {engine.label})", file=sys.stderr)
+    return 0
+
+
+def _run_batch(registry, engine, folder: Path, out_dir: Path, options, args, token) -> int:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"{out_dir} is a file; for a folder of images, OUTPUT must be a folder.")
+    targets = _batch_targets(folder, out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        from ..errors import OutputFileError
+
+        raise OutputFileError(f"Cannot create the folder {out_dir}: {exc.strerror}.") from None
+    failed: list[tuple[Path, QilError]] = []
+    done = 0
+    for image_path, target in targets:
+        try:
+            _decompose_one(registry, engine, image_path, target, options, args, token)
+            done += 1
+            if not args.quiet:
+                print(f"qil: {image_path.name} -> {target}", file=sys.stderr)
+        except (CancelledError, ModelError) as err:
+            # the same model problem would hit every image: stop here, say what is done
+            if done and not args.quiet:
+                print(f"qil: {done} of {len(targets)} images were done before this.", file=sys.stderr)
+            raise err
+        except QilError as err:
+            failed.append((image_path, err))
+            print(f"qil: skipped {image_path.name}: {err}", file=sys.stderr)
+    print(f"qil: {done} of {len(targets)} images decomposed into {out_dir}.", file=sys.stderr)
+    if failed:
+        print(f"qil: {len(failed)} failed:", file=sys.stderr)
+        for path, err in failed:
+            print(f"  {path.name}: {err}", file=sys.stderr)
+        codes = {err.exit_code for _, err in failed}
+        return codes.pop() if len(codes) == 1 else 1
+    return 0

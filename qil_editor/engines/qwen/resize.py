@@ -1,0 +1,166 @@
+"""Between the input's size and the model's working bucket, in premultiplied alpha.
+
+The model works on a bucket of about resolution^2 pixels with the input's
+aspect ratio, rounded to multiples of 32 (the pipeline's own rule, repeated
+here so the input is resized once, by us, in premultiplied alpha: resizing
+straight alpha, as PIL does, bleeds the colour of invisible pixels into
+edges and leaves dark fringes). Layers come back at the bucket size and are
+scaled to the input's size the same way.
+
+After scaling, :func:`restore_detail` puts back what the round trip lost:
+the difference between the input and the layers' composite is shared among
+the layers in proportion to how much each one shows at that pixel, so the
+layers composite back to the input exactly (where the model covered the
+pixel) and hidden parts of lower layers are left alone.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+RESOLUTIONS = (640, 1024)
+
+
+def bucket_size(width: int, height: int, resolution: int = 640, multiple: int = 32) -> tuple[int, int]:
+    """(width, height) the pipeline computes for an input of this size (diffusers' calculate_dimensions)."""
+    ratio = width / height
+    w = math.sqrt(resolution * resolution * ratio)
+    h = w / ratio
+    return int(round(w / multiple) * multiple), int(round(h / multiple) * multiple)
+
+
+#: Most elongated input the model is given (beyond it one side of the bucket would vanish).
+MAX_ASPECT = 64.0
+
+
+def working_size(width: int, height: int, resolution: int = 640) -> tuple[int, int]:
+    """The bucket to resize the input to, chosen so the pipeline keeps it as is.
+
+    The pipeline recomputes the bucket from the size it is given; a fixed
+    point of :func:`bucket_size` near the input's bucket means it does not
+    resample our (premultiplied) resize a second time.
+    """
+    size = bucket_size(width, height, resolution)
+    for _ in range(8):
+        nxt = bucket_size(*size, resolution)
+        if nxt == size:
+            break
+        size = nxt
+    return size
+
+
+def as_rgba_u8(image: np.ndarray) -> np.ndarray:
+    """Accept grey, grey+alpha, RGB or RGBA (uint8, or uint16 scaled down) and return RGBA uint8."""
+    arr = np.asarray(image)
+    if arr.dtype == np.uint16:
+        arr = (arr.astype(np.uint32) * 255 + 32767) // 65535
+    elif arr.dtype == bool:
+        arr = arr.astype(np.uint8) * 255
+    if arr.dtype != np.uint8:
+        if np.issubdtype(arr.dtype, np.floating):
+            arr = np.clip(np.rint(arr * 255.0), 0, 255)
+        arr = arr.astype(np.uint8)
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    if arr.ndim != 3 or arr.shape[2] not in (1, 2, 3, 4) or arr.shape[0] < 1 or arr.shape[1] < 1:
+        raise ValueError(f"expected an (H, W), (H, W, 1-4) image, got shape {arr.shape}")
+    h, w, c = arr.shape
+    if c == 4:
+        return np.ascontiguousarray(arr)
+    out = np.empty((h, w, 4), np.uint8)
+    if c in (1, 2):
+        out[..., :3] = arr[..., :1]
+        out[..., 3] = arr[..., 1] if c == 2 else 255
+    else:
+        out[..., :3] = arr
+        out[..., 3] = 255
+    return out
+
+
+def premultiply(rgba: np.ndarray) -> np.ndarray:
+    """uint8 or [0,1] float RGBA (straight) -> float32 premultiplied in [0, 1]."""
+    f = rgba.astype(np.float32)
+    if rgba.dtype == np.uint8:
+        f /= 255.0
+    f[..., :3] *= f[..., 3:4]
+    return f
+
+
+def unpremultiply(premul: np.ndarray) -> np.ndarray:
+    """float premultiplied -> straight RGBA uint8 (colour of fully transparent pixels is 0)."""
+    alpha = np.clip(premul[..., 3:4], 0.0, 1.0)
+    rgb = np.clip(premul[..., :3], 0.0, None)
+    safe = np.where(alpha > 1e-6, alpha, 1.0)
+    rgb = np.where(alpha > 1e-6, np.minimum(rgb / safe, 1.0), 0.0)
+    out = np.concatenate([rgb, alpha], axis=-1)
+    return np.clip(np.rint(out * 255.0), 0, 255).astype(np.uint8)
+
+
+def resize_premultiplied(premul: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Resize float premultiplied RGBA; area averaging down, bilinear up (no ringing)."""
+    import cv2
+
+    h, w = premul.shape[:2]
+    if (w, h) == (width, height):
+        return premul
+    interp = cv2.INTER_AREA if width * height < w * h else cv2.INTER_LINEAR
+    out = cv2.resize(premul, (int(width), int(height)), interpolation=interp)
+    # keep colour <= alpha, as premultiplied pixels must be
+    out[..., 3] = np.clip(out[..., 3], 0.0, 1.0)
+    out[..., :3] = np.clip(out[..., :3], 0.0, out[..., 3:4])
+    return out
+
+
+def resize_rgba(rgba: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Straight RGBA uint8 -> straight RGBA uint8 at a new size, resampled premultiplied."""
+    return unpremultiply(resize_premultiplied(premultiply(rgba), width, height))
+
+
+def restore_detail(layers_premul: list[np.ndarray], target_rgba: np.ndarray) -> list[np.ndarray]:
+    """Share the residual between the layers' composite and the target so they composite to it.
+
+    With visibility weights ``w_i = a_i * prod_{j>i}(1 - a_j)`` the composite is
+    ``sum w_i c_i``; adding ``w_i / sum(w^2) * residual`` to each layer's
+    straight colour ``c_i`` makes it equal the target colour wherever some
+    layer shows. Alpha is left as the model made it.
+    """
+    if not layers_premul:
+        return layers_premul
+    target = premultiply(target_rgba)
+    alphas = [np.clip(p[..., 3], 0.0, 1.0) for p in layers_premul]
+    weights = []
+    above = np.ones(alphas[0].shape, np.float32)
+    for a in reversed(alphas):
+        weights.append(a * above)
+        above = above * (1.0 - a)
+    weights.reverse()
+    composite = np.zeros(target.shape[:2] + (3,), np.float32)
+    for p, w, a in zip(layers_premul, weights, alphas):
+        straight = np.where(a[..., None] > 1e-6, p[..., :3] / np.maximum(a[..., None], 1e-6), 0.0)
+        composite += w[..., None] * straight
+    residual = target[..., :3] - composite
+    norm = sum(w * w for w in weights)
+    scale = np.where(norm > 1e-6, 1.0 / np.maximum(norm, 1e-6), 0.0)
+    out = []
+    for p, w, a in zip(layers_premul, weights, alphas):
+        straight = np.where(a[..., None] > 1e-6, p[..., :3] / np.maximum(a[..., None], 1e-6), 0.0)
+        straight = np.clip(straight + (w * scale)[..., None] * residual, 0.0, 1.0)
+        q = np.empty_like(p)
+        q[..., :3] = straight * a[..., None]
+        q[..., 3] = a
+        out.append(q)
+    return out
+
+
+def layers_to_input_size(layers: np.ndarray | list[np.ndarray], width: int, height: int,
+                         target_rgba: np.ndarray | None = None) -> list[np.ndarray]:
+    """Model layers (straight RGBA, float [0,1] or uint8, bottom first) -> uint8 RGBA at (width, height).
+
+    With ``target_rgba`` (the input), the detail lost to the bucket is restored.
+    """
+    premuls = [resize_premultiplied(premultiply(np.asarray(layer)), width, height) for layer in layers]
+    if target_rgba is not None:
+        premuls = restore_detail(premuls, target_rgba)
+    return [unpremultiply(p) for p in premuls]

@@ -82,3 +82,87 @@ def format_eta(seconds: float | None) -> str:
     minutes, sec = divmod(seconds, 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}:{minutes:02d}:{sec:02d}" if hours else f"{minutes:02d}:{sec:02d}"
+
+
+# ----- a decomposition job with states (CLI and GUI worker alike) ---------------
+
+class JobState:
+    """Where a job is. Plain strings so a Qt signal can carry them as they are."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+class DecomposeJob:
+    """One decomposition: resolve the engine, run it, keep the state, result or error.
+
+    Qt-free on purpose: the GUI worker calls :meth:`run` on its QThread and
+    :meth:`cancel` from the UI thread; the CLI calls :meth:`run` directly.
+    Every failure leaves as a :class:`QilError` (unexpected exceptions are
+    wrapped in :class:`ModelError`), stored in :attr:`error` and raised.
+    """
+
+    def __init__(self, registry, engine_name: str, image, options,
+                 progress: ProgressCallback | None = None, cancel: CancelToken | None = None) -> None:
+        self.registry = registry
+        self.engine_name = engine_name
+        self.image = image
+        self.options = options
+        self.progress_callback = progress
+        self.token = cancel or CancelToken()
+        self.state = JobState.PENDING
+        self.engine = None
+        self.result = None
+        self.error = None
+        self.last_progress: Progress | None = None
+        self.started_at: float | None = None
+        self.finished_at: float | None = None
+
+    def cancel(self) -> None:
+        self.token.cancel()
+
+    def _on_progress(self, progress: Progress) -> None:
+        self.last_progress = progress
+        if self.progress_callback is not None:
+            self.progress_callback(progress)
+
+    def run(self):
+        from ..errors import ModelError, QilError
+
+        if self.state != JobState.PENDING:
+            raise RuntimeError("a job runs once")
+        self.state = JobState.RUNNING
+        self.started_at = time.monotonic()
+        try:
+            self.token.raise_if_cancelled()
+            self.engine = self.registry.resolve(self.engine_name, self.options)
+            self.result = self.engine.decompose(self.image, self.options, self._on_progress, self.token)
+            self.token.raise_if_cancelled()
+            self.state = JobState.DONE
+            return self.result
+        except CancelledError as err:
+            self.state, self.error, self.result = JobState.CANCELLED, err, None
+            raise
+        except QilError as err:
+            self.state, self.error = JobState.FAILED, err
+            raise
+        except KeyboardInterrupt:
+            self.state, self.error = JobState.CANCELLED, CancelledError()
+            raise self.error from None
+        except Exception as exc:  # noqa: BLE001 - engines' bugs reach the user as a message
+            label = getattr(self.engine, "label", self.engine_name)
+            self.error = ModelError(f"The {label} engine failed: {type(exc).__name__}: {exc}",
+                                    "Please report this with the image that caused it.")
+            self.state = JobState.FAILED
+            raise self.error from exc
+        finally:
+            self.finished_at = time.monotonic()
+
+
+def run_decompose(registry, engine_name: str, image, options,
+                  progress: ProgressCallback | None = None, cancel: CancelToken | None = None):
+    """Resolve ``engine_name`` ('auto' included) and decompose; returns the Document."""
+    return DecomposeJob(registry, engine_name, image, options, progress, cancel).run()

@@ -20,3 +20,11 @@ def psd_cases() -> Path:
 @pytest.fixture
 def sample_poster() -> Path:
     return SAMPLES / "poster.png"
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    """A random tiny Qwen-Image-Layered in the diffusers layout, built once per test session."""
+    from qil_editor.engines.tiny_models import make_tiny_layered_model
+
+    return make_tiny_layered_model(tmp_path_factory.mktemp("models") / "Qwen-Image-Layered-tiny")

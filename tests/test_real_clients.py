@@ -124,3 +124,41 @@ def test_krita_reads_our_psd(saved, tmp_path):
     assert names == [layer.name for layer in reversed(doc.layers)]  # .kra lists top first
     assert [el.get("visible") == "1" for el in layers] == [ly.visible for ly in reversed(doc.layers)]
     assert [el.get("compositeop") for el in layers][2:4] == ["screen", "multiply"]
+
+
+GIMP_FLATTEN = """
+(define (qil-flatten in out count-file)
+  (let* ((image (car (gimp-file-load RUN-NONINTERACTIVE in in)))
+         (count (car (gimp-image-get-layers image)))
+         (port (open-output-file count-file)))
+    (write count port)
+    (close-output-port port)
+    (let ((merged (car (gimp-image-merge-visible-layers image CLIP-TO-IMAGE))))
+      (gimp-layer-resize-to-image-size merged)
+      (file-png-save RUN-NONINTERACTIVE image merged out out 0 9 0 0 0 0 0))
+    (gimp-image-delete image)))"""
+
+
+def test_gimp_reads_every_converted_case(psd_cases, tmp_path):
+    """Each ag-psd case, converted to our PSD, flattens in GIMP to our composite."""
+    need("gimp-console")
+    from qil_editor.io import open_document
+
+    docs, calls = {}, []
+    for case_dir in sorted(p for p in psd_cases.iterdir() if p.is_dir()):
+        doc = open_document(next(case_dir.glob("src.ps*")))
+        if not any(layer.visible and layer.width for layer in doc.layers):
+            continue  # nothing to flatten: GIMP's merge needs a visible layer
+        docs[case_dir.name] = doc
+        save_psd(doc, tmp_path / f"{case_dir.name}.psd")
+        calls.append(f'(qil-flatten "{tmp_path}/{case_dir.name}.psd" "{tmp_path}/{case_dir.name}.png" '
+                     f'"{tmp_path}/{case_dir.name}.count")')
+    script = "(begin " + GIMP_FLATTEN + "\n" + "\n".join(calls) + ")"  # one batch: defines do not carry over
+    run = subprocess.run(["gimp-console", "-i", "-d", "-f", "-b", script, "-b", "(gimp-quit 0)"],
+                         capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert len(docs) >= 15
+    for name, doc in docs.items():
+        png = tmp_path / f"{name}.png"
+        assert png.exists(), (name, run.stderr[-2000:])
+        assert int((tmp_path / f"{name}.count").read_text()) == len(doc.layers), name
+        assert_same_picture(composite(doc), np.asarray(Image.open(png).convert("RGBA")), f"GIMP {name}")

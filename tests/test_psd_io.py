@@ -311,3 +311,19 @@ def test_adjustment_layer_is_baked(tmp_path, monkeypatch):
     back = read_psd(tmp_path / "adj.psd")
     assert [layer.name for layer in back.layers] == ["Base", "Invert (adjustment, baked)"]
     assert tuple(composite(back)[1, 1]) == (127, 128, 128, 255)  # half-strength invert
+
+
+def test_clipped_layer_in_a_faded_group_takes_group_opacity_once(tmp_path):
+    from psd_tools import PSDImage
+
+    psd = PSDImage.new("RGBA", (10, 10), color=(0, 0, 0, 0))
+    base = psd.create_pixel_layer_from_array(solid(6, 6, (255, 0, 0)), name="base", top=2, left=2,
+                                             opacity=200)
+    clip = psd.create_pixel_layer_from_array(solid(10, 10, (0, 0, 255)), name="clip")
+    clip.clipping = True
+    psd.create_group([base, clip], name="G", opacity=128)
+    psd.save(tmp_path / "c.psd")
+    layers = {layer.name: layer for layer in read_psd(tmp_path / "c.psd").layers}
+    assert layers["G/base"].opacity == pytest.approx(128 / 255 * 200 / 255)
+    assert layers["G/clip"].opacity == pytest.approx(128 / 255 * 200 / 255)
+    assert layers["G/clip"].bbox == (2, 2, 8, 8)

@@ -326,27 +326,33 @@ def _walk(group, psd, path: str, opacity: float, visible: bool, group_blend: Ble
 
 
 def _clip_to_bases(leaves: list[_Leaf]) -> None:
-    """Give each clipped layer its base's alpha, opacity and visibility."""
+    """Give each clipped layer its base's alpha, opacity and visibility.
+
+    The base is the nearest non-clipping layer below in the same group (a
+    clipped layer first in its group clips to nothing and stays as it is).
+    Group opacity and visibility are already in both, so only the base's own
+    values are carried over.
+    """
     base: _Leaf | None = None
     for leaf in leaves:
         if not getattr(leaf.source, "clipping", False):
             base = leaf
             continue
-        if base is None:
+        if base is None or base.source.parent is not leaf.source.parent:
             continue
         bx, by, bp = base.x, base.y, base.pixels
         l, t = max(leaf.x, bx), max(leaf.y, by)
         r = min(leaf.x + leaf.pixels.shape[1], bx + bp.shape[1])
         b = min(leaf.y + leaf.pixels.shape[0], by + bp.shape[0])
         if r <= l or b <= t:
-            leaf.pixels, leaf.x, leaf.y = np.zeros((0, 0, 4), np.uint8), leaf.x, leaf.y
+            leaf.pixels = np.zeros((0, 0, 4), np.uint8)
         else:
             own = leaf.pixels[t - leaf.y:b - leaf.y, l - leaf.x:r - leaf.x].copy()
             base_alpha = bp[t - by:b - by, l - bx:r - bx, 3].astype(np.uint16)
             own[..., 3] = ((own[..., 3].astype(np.uint16) * base_alpha + 127) // 255).astype(np.uint8)
             leaf.pixels, leaf.x, leaf.y = own, l, t
-        leaf.opacity *= base.opacity
-        leaf.visible = leaf.visible and base.visible
+        leaf.opacity *= base.source.opacity / 255.0
+        leaf.visible = leaf.visible and base.source.visible
 
 
 def _check_merged_complete(psd, header: PsdHeader, file: Path) -> None:

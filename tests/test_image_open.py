@@ -1,6 +1,5 @@
 """Opening flat images: every format and mode converts right; every bad file is a clear error."""
 
-import io
 import struct
 import time
 import zlib

@@ -11,7 +11,6 @@ import contextlib
 import os
 import struct
 import threading
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -55,27 +54,21 @@ def is_psd(path: str | os.PathLike) -> bool:
         return False
 
 
-@contextlib.contextmanager
-def _pillow_guard() -> Iterator[None]:
-    """Hold Pillow's bomb check off while a header is parsed; we check the size ourselves.
+def _open_header(path: Path) -> Image.Image:
+    """``Image.open`` (which parses the header only) with Pillow's own bomb check held off.
 
-    Pillow reads its limit from a module global, so the change is made under
-    a lock and undone at once. Decoding happens under :func:`_pillow_limit`.
+    We check the size ourselves, with the caller's limit and a message that
+    names the dimensions. Pillow keeps its limit in a module global, so it is
+    lifted under a lock for the header parse only and restored at once;
+    decoding happens outside the lock.
     """
     with _PIL_LOCK:
         old = Image.MAX_IMAGE_PIXELS
         Image.MAX_IMAGE_PIXELS = None
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", Image.DecompressionBombWarning)
-                yield
+            return Image.open(path, formats=PILLOW_FORMATS)
         finally:
             Image.MAX_IMAGE_PIXELS = old
-
-
-def _pillow_limit(default: int | None, max_pixels: int | None) -> None:
-    """While decoding, let Pillow's own checks (e.g. on later GIF frames) use our limit."""
-    Image.MAX_IMAGE_PIXELS = None if max_pixels is None or default is None else max(default, max_pixels)
 
 
 def _too_large(path: Path, max_pixels: int | None, exc: Exception) -> InputFileError:
@@ -118,48 +111,45 @@ def _is_io_error(exc: OSError) -> bool:
 def _pillow_image(path: Path, max_pixels: int | None) -> Iterator[Image.Image]:
     """Open ``path`` with Pillow (header only), size-checked, errors translated."""
     Image.init()  # register every plugin so ``formats`` can name them
-    with _pillow_guard():
-        default = Image.MAX_IMAGE_PIXELS
-        try:
-            im = Image.open(path, formats=PILLOW_FORMATS)
-        except UnidentifiedImageError:
-            try:  # maybe a real image in a format we do not take
-                with Image.open(path) as other:
-                    fmt = other.format
-            except Exception:
-                fmt = None
-            if fmt:
-                raise InputFileError(
-                    f"{path.name} is a {fmt} image, a format QIL Editor does not open.",
-                    "Convert it to PNG, JPEG, WebP, TIFF or PSD first.") from None
-            raise _not_an_image(path) from None
-        except OSError as exc:
-            if _is_io_error(exc):
-                raise input_error_from_os(path, exc) from None
-            raise _damaged(path, exc) from None
-        except (SyntaxError, ValueError, EOFError, TypeError, IndexError, KeyError,
-                struct.error) as exc:
-            raise _damaged(path, exc) from None
-        try:
-            check_pixels(path, im.width, im.height, max_pixels)
-            _pillow_limit(default, max_pixels)
-            yield im
-        except QilError:
-            raise
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise _too_large(path, max_pixels, exc) from None
-        except MemoryError:
-            raise InputFileError(f"{path.name} is too large to open with the memory available.",
-                                 "Close other programs or scale the image down first.") from None
-        except OSError as exc:
-            if _is_io_error(exc):
-                raise input_error_from_os(path, exc) from None
-            raise _damaged(path, exc) from None
-        except (SyntaxError, ValueError, EOFError, TypeError, IndexError, KeyError, RuntimeError,
-                struct.error) as exc:
-            raise _damaged(path, exc) from None
-        finally:
-            im.close()
+    try:
+        im = _open_header(path)
+    except UnidentifiedImageError:
+        try:  # maybe a real image in a format we do not take
+            with Image.open(path) as other:
+                fmt = other.format
+        except Exception:
+            fmt = None
+        if fmt:
+            raise InputFileError(
+                f"{path.name} is a {fmt} image, a format QIL Editor does not open.",
+                "Convert it to PNG, JPEG, WebP, TIFF or PSD first.") from None
+        raise _not_an_image(path) from None
+    except OSError as exc:
+        if _is_io_error(exc):
+            raise input_error_from_os(path, exc) from None
+        raise _damaged(path, exc) from None
+    except (SyntaxError, ValueError, EOFError, TypeError, IndexError, KeyError,
+            struct.error) as exc:
+        raise _damaged(path, exc) from None
+    try:
+        check_pixels(path, im.width, im.height, max_pixels)
+        yield im
+    except QilError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise _too_large(path, max_pixels, exc) from None
+    except MemoryError:
+        raise InputFileError(f"{path.name} is too large to open with the memory available.",
+                             "Close other programs or scale the image down first.") from None
+    except OSError as exc:
+        if _is_io_error(exc):
+            raise input_error_from_os(path, exc) from None
+        raise _damaged(path, exc) from None
+    except (SyntaxError, ValueError, EOFError, TypeError, IndexError, KeyError, RuntimeError,
+            struct.error) as exc:
+        raise _damaged(path, exc) from None
+    finally:
+        im.close()
 
 
 def _decode_first_frame(im: Image.Image) -> np.ndarray:

@@ -138,3 +138,23 @@ def make_tiny_layered_model(path: str | os.PathLike, seed: int = 0) -> Path:
     note = ("Random tiny Qwen-Image-Layered for tests (qil make-tiny-model). "
             "Its layers are noise; use it to exercise the loading and running code only.\n")
     return _save(pipe, Path(path), note)
+
+
+def make_tiny_lora(model_dir: str | os.PathLike, path: str | os.PathLike, seed: int = 0) -> Path:
+    """A random LoRA .safetensors for the tiny model's transformer (tests of LoRA loading)."""
+    import torch
+    from diffusers import QwenImageLayeredPipeline, QwenImageTransformer2DModel
+    from peft import LoraConfig
+    from peft.utils import get_peft_model_state_dict
+
+    torch.manual_seed(seed)
+    transformer = QwenImageTransformer2DModel.from_pretrained(
+        str(model_dir), subfolder="transformer", local_files_only=True, use_safetensors=True)
+    transformer.add_adapter(LoraConfig(r=2, lora_alpha=2, init_lora_weights=False,
+                                       target_modules=["to_q", "to_k", "to_v", "to_out.0"]))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    QwenImageLayeredPipeline.save_lora_weights(
+        str(path.parent), transformer_lora_layers=get_peft_model_state_dict(transformer),
+        weight_name=path.name, safe_serialization=True)
+    return path

@@ -3,6 +3,10 @@
 We write to a temporary file in the destination folder (so the final rename
 stays on one file system), fsync it, then ``os.replace`` it over the target.
 Any exception removes the temporary file and leaves the target untouched.
+
+Tests simulate a read-only folder or a full disk by monkeypatching
+:func:`_open_temp` (raise ``PermissionError``, or return a file whose
+``write`` raises ``OSError(errno.ENOSPC)``), as root ignores chmod.
 """
 
 from __future__ import annotations

@@ -1,0 +1,124 @@
+"""GUI entry point (``qil-editor`` and ``python main.py``).
+
+Starts Qt with the dark Fusion theme and runs everything on a qasync event
+loop, so UI code can ``await`` background jobs. Only Qt and the editor's
+own light modules are imported before the window shows; torch and
+diffusers load later, inside the engine, on the worker thread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from .engines.base import MAX_LAYERS, MIN_LAYERS
+
+
+def _layers(value: str):
+    if value.lower() == "auto":
+        return None
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or 'auto', got {value!r}") from None
+    if not MIN_LAYERS <= n <= MAX_LAYERS:
+        raise argparse.ArgumentTypeError(f"layer count must be {MIN_LAYERS}..{MAX_LAYERS} or auto")
+    return n
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qil-editor", description="QIL Editor: a layer editor that "
+                                     "decomposes flat images into editable layers.")
+    parser.add_argument("files", nargs="*", help="images or PSD files to open")
+    parser.add_argument("--decompose", action="store_true", help="decompose the opened files")
+    parser.add_argument("--engine", default=None, help="auto, qwen or classical (default: from settings)")
+    parser.add_argument("--layers", type=_layers, default=argparse.SUPPRESS,
+                        help=f"layer count {MIN_LAYERS}-{MAX_LAYERS} or auto")
+    parser.add_argument("--screenshot", metavar="OUT.png",
+                        help="open FILE, decompose if asked, save a picture of the window and exit")
+    parser.add_argument("--settings", metavar="INI", help="use this settings file instead of the user's")
+    parser.add_argument("--data-dir", metavar="DIR", help="folder for logs and recovery files")
+    parser.add_argument("--quit-after-show", action="store_true", help=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    if args.screenshot and not args.files:
+        print("qil-editor: --screenshot needs a FILE to open", file=sys.stderr)
+        return 2
+
+    import qasync
+    from PySide6.QtCore import QSettings, QStandardPaths, QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from .ui.app_window import MainWindow
+    from .ui.crash import asyncio_exception_handler, make_excepthook, setup_logging
+    from .ui.settings import APPLICATION, ORGANIZATION, AppSettings, user_settings
+    from .ui.theme import apply_dark_theme
+
+    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "qil-editor"])
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationName(APPLICATION)
+    app.setDesktopFileName("qil-editor")
+    apply_dark_theme(app)
+
+    data_dir = Path(args.data_dir or QStandardPaths.writableLocation(
+        QStandardPaths.StandardLocation.AppDataLocation))
+    log_path = setup_logging(data_dir / "logs")
+    qsettings = QSettings(args.settings, QSettings.Format.IniFormat) if args.settings else user_settings()
+    settings = AppSettings(qsettings)
+    window = MainWindow(settings, data_dir)
+
+    def show(title: str, message: str, hint: str) -> None:
+        if args.screenshot:
+            print(f"qil-editor: {message} {hint}".strip(), file=sys.stderr)
+            return
+        box = QMessageBox(QMessageBox.Icon.Critical, title, message, QMessageBox.StandardButton.Ok, window)
+        box.setInformativeText(hint)
+        box.exec()
+
+    hook = make_excepthook(show, log_path)
+    sys.excepthook = hook
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    loop.set_exception_handler(asyncio_exception_handler(hook))
+
+    request = settings.decompose_request()
+    changes = {}
+    if args.engine:
+        request = type(request)(args.engine, request.options)
+    if "layers" in args:
+        changes["layers"] = args.layers
+    if changes:
+        request = type(request)(request.engine, request.options.with_changes(**changes))
+
+    window.show()
+    if args.screenshot:
+        from .ui.screenshot import screenshot_session
+
+        window.resize(1440, 900)
+        with loop:
+            code = loop.run_until_complete(screenshot_session(
+                window, args.files, args.screenshot, request if args.decompose else None))
+        return code
+
+    tabs = window.open_files(args.files)
+    if args.decompose:
+        for tab in tabs:
+            window.start_decomposition(request, tab)
+    QTimer.singleShot(0, window.offer_recovery)
+    if args.quit_after_show:
+        QTimer.singleShot(0, window.close)
+    quit_event = asyncio.Event()
+    app.aboutToQuit.connect(quit_event.set)
+    app.lastWindowClosed.connect(quit_event.set)
+    with loop:
+        loop.run_until_complete(quit_event.wait())
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,457 @@
+"""The canvas: a QGraphicsView over one document.
+
+Layers are items under one *stack* item clipped to the canvas (PSD clips
+layers to the canvas). Blending follows the PSD:
+- Normal and the modes QPainter implements with the W3C formulas (see
+  ``QT_BLEND_MODES``) are drawn by QPainter. When any of those non-normal
+  modes is visible, the stack renders through an offscreen transparent
+  buffer (a QGraphicsEffect), so layers blend with each other and not with
+  the checkerboard, exactly as in a flattened PSD.
+- A visible layer with a mode QPainter lacks (linear burn/dodge, hue,
+  colour...) is exact only through the core compositor: that layer and all
+  layers below it are flattened by ``composite_layers`` on a worker thread
+  into one item; layers above stay live items. Editing inside that part
+  re-flattens; editing above it stays instant.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPen, QTransform
+from PySide6.QtWidgets import (QGraphicsEffect, QGraphicsItem, QGraphicsScene, QGraphicsView,
+                               QPinchGesture)
+
+from ..document import DocumentEvent, composite_layers
+from .layer_item import QT_BLEND_MODES, LayerItem
+from .qimage import checker_brush
+from .session import DocumentSession
+from .tasks import TaskRunner
+
+MIN_ZOOM, MAX_ZOOM = 0.01, 32.0
+WHEEL_STEP = 1.25  # zoom factor per wheel notch
+BACKGROUND = QColor("#1e1f22")
+FLAT_ID = "__flattened__"
+
+
+class _IsolateEffect(QGraphicsEffect):
+    """Render the layer stack into a transparent buffer, then draw it once."""
+
+    def draw(self, painter: QPainter) -> None:
+        offset = QPoint()  # filled in by Qt (an out-parameter in C++)
+        pixmap = self.sourcePixmap(Qt.CoordinateSystem.DeviceCoordinates, offset,
+                                   QGraphicsEffect.PixmapPadMode.NoPad)
+        if pixmap.isNull():
+            return
+        painter.save()
+        painter.setWorldTransform(QTransform())
+        painter.drawPixmap(offset, pixmap)
+        painter.restore()
+
+
+class _LayerStack(QGraphicsItem):
+    """Parent of the layer items; clips them to the canvas, draws nothing itself."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._rect = QRectF()
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, True)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape, True)
+
+    def set_rect(self, rect: QRectF) -> None:
+        self.prepareGeometryChange()
+        self._rect = QRectF(rect)
+
+    def boundingRect(self) -> QRectF:  # noqa: N802
+        return self._rect
+
+    def paint(self, painter, option, widget=None) -> None:
+        pass
+
+
+@dataclass
+class _Drag:
+    layer_id: str
+    start: QPointF
+    applied_x: int = 0
+    applied_y: int = 0
+    gesture: int = 0
+
+
+class CanvasView(QGraphicsView):
+    zoomChanged = Signal(float)
+    cursorMoved = Signal(int, int)
+
+    def __init__(self, session: DocumentSession, tasks: TaskRunner, parent=None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.doc = session.doc
+        self.tasks = tasks
+        self.tool = "move"
+        self._items: dict[str, LayerItem] = {}
+        self._drag: _Drag | None = None
+        self._pan_from: QPoint | None = None
+        self._space = False
+        self._auto_fit = True
+        self._flat_upto = -1  # top index drawn by the core compositor, -1 = none
+        self._flat_generation = 0
+        self._previews: dict[str, object] = {}
+
+        self.setScene(QGraphicsScene(self))
+        self._stack = _LayerStack()
+        self._effect = _IsolateEffect()
+        self._effect.setEnabled(False)
+        self._stack.setGraphicsEffect(self._effect)
+        self.scene().addItem(self._stack)
+        self._flat = LayerItem(FLAT_ID, self._stack)
+        self._flat.setVisible(False)
+
+        self.setFrameShape(QGraphicsView.Shape.NoFrame)
+        self.setBackgroundBrush(BACKGROUND)
+        self.setCacheMode(QGraphicsView.CacheModeFlag.CacheNone)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.MinimalViewportUpdate)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setMouseTracking(True)
+        self.setAcceptDrops(False)  # file drops go to the main window
+        self.viewport().setAcceptDrops(False)
+        self.viewport().grabGesture(Qt.GestureType.PinchGesture)
+        self.viewport().setAttribute(Qt.WidgetAttribute.WA_AcceptTouchEvents, True)
+
+        self._checker = checker_brush(8)
+        self._unsubscribe = self.doc.subscribe(self._on_event)
+        session.currentLayerChanged.connect(self._current_changed)
+        self._sync_structure()
+
+    def _current_changed(self, _layer_id) -> None:
+        self.viewport().update()
+
+    def close_canvas(self) -> None:
+        self._unsubscribe()
+
+    # ----- model sync -----------------------------------------------------------------
+    def item(self, layer_id: str) -> LayerItem:
+        return self._items[layer_id]
+
+    def _on_event(self, event: DocumentEvent) -> None:
+        if event.kind == "changed":
+            layer = self.doc.layer(event.layer_id)
+            item = self._items.get(event.layer_id)
+            if item is None:
+                return
+            old_rect = self._outline_rect()
+            if "x" in event.fields or "y" in event.fields:
+                item.setPos(layer.x, layer.y)
+            if "opacity" in event.fields:
+                item.setOpacity(layer.opacity)
+            if "blend_mode" in event.fields:
+                item.set_blend_mode(layer.blend_mode)
+            if {"visible", "blend_mode", "opacity"} & set(event.fields):
+                self._update_modes()
+            elif self._flat_upto >= self.doc.index_of(layer.id):
+                self._schedule_flatten()
+            self._update_outline(old_rect)
+        elif event.kind == "pixels":
+            layer = self.doc.layer(event.layer_id)
+            item = self._items.get(event.layer_id)
+            if item is not None:
+                item.set_pixels(layer.pixels)
+                item.setPos(layer.x, layer.y)
+            if self._flat_upto >= event.index:
+                self._schedule_flatten()
+            self._update_outline()
+        else:  # inserted, removed, moved, reset, canvas
+            self._sync_structure()
+
+    def _sync_structure(self) -> None:
+        layers = self.doc.layers
+        ids = {ly.id for ly in layers}
+        for lid in [lid for lid in self._items if lid not in ids]:
+            item = self._items.pop(lid)
+            self.scene().removeItem(item)
+        for index, layer in enumerate(layers):
+            item = self._items.get(layer.id)
+            if item is None:
+                item = self._items[layer.id] = LayerItem(layer.id, self._stack)
+            item.set_pixels(layer.pixels)
+            item.setPos(layer.x, layer.y)
+            item.setOpacity(layer.opacity)
+            item.set_blend_mode(layer.blend_mode)
+            item.setZValue(index)
+        doc_rect = QRectF(0, 0, self.doc.width, self.doc.height)
+        if self._stack.boundingRect() != doc_rect:
+            self._stack.set_rect(doc_rect)
+            margin = max(self.doc.width, self.doc.height)
+            self.setSceneRect(doc_rect.adjusted(-margin, -margin, margin, margin))
+        self._update_modes()
+        self._update_outline()
+
+    def _update_modes(self) -> None:
+        """Choose live items vs. the core-compositor fallback, and whether to isolate."""
+        layers = self.doc.layers
+        upto = -1
+        for index, layer in enumerate(layers):
+            if layer.visible and layer.opacity > 0 and layer.blend_mode not in QT_BLEND_MODES:
+                upto = index
+        changed = upto != self._flat_upto
+        self._flat_upto = upto
+        needs_isolation = False
+        for index, layer in enumerate(layers):
+            item = self._items[layer.id]
+            live = index > upto
+            item.setVisible(layer.visible and live)
+            if live and layer.visible and item.composition_mode != QPainter.CompositionMode.CompositionMode_SourceOver:
+                needs_isolation = True
+        self._flat.setVisible(upto >= 0)
+        self._flat.setZValue(upto)
+        self._effect.setEnabled(needs_isolation)
+        if upto >= 0 and (changed or self._flat.shown_pixels is None):
+            self._schedule_flatten()
+        elif changed:
+            self._flat_generation += 1
+
+    def _schedule_flatten(self) -> None:
+        if self._flat_upto < 0:
+            return
+        self._flat_generation += 1
+        generation = self._flat_generation
+        layers = [ly.copy(pixels=self._previews.get(ly.id, ly.pixels))
+                  for ly in self.doc.layers[: self._flat_upto + 1]]
+        width, height = self.doc.width, self.doc.height
+
+        def done(result, error):
+            if error is not None:
+                raise error
+            if generation == self._flat_generation:
+                self._flat.set_pixels(result)
+
+        self.tasks.submit(composite_layers, layers, width, height, callback=done)
+
+    @property
+    def flatten_pending(self) -> bool:
+        return self._flat_upto >= 0 and self.tasks.busy
+
+    def set_preview(self, layer_id: str, pixels) -> None:
+        """Show ``pixels`` for a layer without touching the document (None ends it)."""
+        item = self._items.get(layer_id)
+        if item is None:
+            return
+        if pixels is None:
+            self._previews.pop(layer_id, None)
+        else:
+            self._previews[layer_id] = pixels
+        item.set_preview(pixels)
+        if self._flat_upto >= self.doc.index_of(layer_id):
+            self._schedule_flatten()
+
+    # ----- painting -----------------------------------------------------------------
+    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
+        painter.fillRect(rect, BACKGROUND)
+        doc_rect = QRectF(0, 0, self.doc.width, self.doc.height)
+        # rounded, not aligned: a partly covered edge pixel would show a checker seam
+        device = painter.worldTransform().mapRect(doc_rect).toRect()
+        painter.save()
+        painter.resetTransform()
+        painter.setBrushOrigin(device.topLeft())
+        painter.fillRect(device, self._checker)
+        painter.restore()
+
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
+        painter.save()
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        # the canvas border sits just outside the canvas, never over its pixels
+        device = painter.worldTransform().mapRect(QRectF(0, 0, self.doc.width, self.doc.height))
+        painter.save()
+        painter.resetTransform()
+        painter.setPen(QPen(QColor(0, 0, 0, 220), 1))
+        painter.drawRect(device.toRect().adjusted(-1, -1, 0, 0))
+        painter.restore()
+        outline = self._outline_rect()
+        if outline is not None and self.tool == "move":
+            pen = QPen(QColor("#4aa3ff"), 1, Qt.PenStyle.DashLine)
+            pen.setCosmetic(True)
+            painter.setPen(pen)
+            painter.drawRect(outline)
+        painter.restore()
+
+    def _outline_rect(self) -> QRectF | None:
+        layer = self.session.current_layer
+        item = self._items.get(layer.id) if layer is not None else None
+        if item is None or not layer.visible:
+            return None
+        rect = item.content_rect()
+        return None if rect.isEmpty() else rect.translated(layer.x, layer.y)
+
+    def _update_outline(self, old: QRectF | None = None) -> None:
+        for rect in (old, self._outline_rect()):
+            if rect is not None:
+                device = self.mapFromScene(rect).boundingRect().adjusted(-3, -3, 3, 3)
+                self.viewport().update(device)
+
+    # ----- zoom ---------------------------------------------------------------------
+    @property
+    def zoom(self) -> float:
+        return math.hypot(self.transform().m11(), self.transform().m12())
+
+    def set_zoom(self, zoom: float, anchor: QPointF | None = None) -> None:
+        zoom = max(MIN_ZOOM, min(MAX_ZOOM, zoom))
+        if anchor is None:
+            anchor = QPointF(self.viewport().rect().center())
+        before = self.mapToScene(anchor.toPoint())
+        self.setTransform(QTransform.fromScale(zoom, zoom))
+        after = self.mapToScene(anchor.toPoint())
+        delta = after - before
+        self.translate(delta.x(), delta.y())
+        self._auto_fit = False
+        self.zoomChanged.emit(self.zoom)
+
+    def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
+        self.set_zoom(self.zoom * factor, anchor)
+
+    def fit(self) -> None:
+        rect = QRectF(0, 0, self.doc.width, self.doc.height)
+        margin = 0.04 * max(rect.width(), rect.height())
+        self.fitInView(rect.adjusted(-margin, -margin, margin, margin),
+                       Qt.AspectRatioMode.KeepAspectRatio)
+        self._auto_fit = True
+        self.zoomChanged.emit(self.zoom)
+
+    def actual_size(self) -> None:
+        center = self.mapToScene(self.viewport().rect().center())
+        self.setTransform(QTransform())
+        self.centerOn(center)
+        self._auto_fit = False
+        self.zoomChanged.emit(self.zoom)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        if self._auto_fit:
+            self.fit()
+
+    def wheelEvent(self, event) -> None:  # noqa: N802
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            notches = event.angleDelta().y() / 120.0
+            if notches:
+                self.zoom_by(WHEEL_STEP ** notches, event.position())
+            event.accept()
+            return
+        super().wheelEvent(event)
+
+    def viewportEvent(self, event) -> bool:  # noqa: N802
+        if event.type() == QEvent.Type.NativeGesture:
+            if event.gestureType() == Qt.NativeGestureType.ZoomNativeGesture:
+                self.zoom_by(1.0 + event.value(), event.position())
+                return True
+        elif event.type() == QEvent.Type.Gesture:
+            pinch = event.gesture(Qt.GestureType.PinchGesture)
+            if isinstance(pinch, QPinchGesture):
+                if pinch.changeFlags() & QPinchGesture.ChangeFlag.ScaleFactorChanged:
+                    center = self.viewport().mapFromGlobal(pinch.centerPoint().toPoint())
+                    self.zoom_by(pinch.scaleFactor(), QPointF(center))
+                event.accept(pinch)
+                return True
+        return super().viewportEvent(event)
+
+    # ----- tools --------------------------------------------------------------------
+    def set_tool(self, tool: str) -> None:
+        if tool not in ("move", "hand"):
+            raise ValueError(f"unknown tool {tool!r}")
+        self.tool = tool
+        self._restore_cursor()
+        self.viewport().update()
+
+    def _restore_cursor(self) -> None:
+        hand = self.tool == "hand" or self._space
+        self.viewport().setCursor(Qt.CursorShape.OpenHandCursor if hand else Qt.CursorShape.ArrowCursor)
+
+    def _scene_pos(self, event) -> QPointF:
+        return self.mapToScene(event.position().toPoint())
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802
+        button = event.button()
+        if button == Qt.MouseButton.MiddleButton or (
+                button == Qt.MouseButton.LeftButton and (self._space or self.tool == "hand")):
+            self._pan_from = event.position().toPoint()
+            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            event.accept()
+            return
+        if button == Qt.MouseButton.LeftButton and self.tool == "move":
+            pos = self._scene_pos(event)
+            picked = self.doc.topmost_at(math.floor(pos.x()), math.floor(pos.y()))
+            if picked is not None:
+                self.session.set_current(picked.id)
+            layer = self.session.current_layer
+            if layer is not None and self.session.check_editable(layer.id, "move"):
+                self._drag = _Drag(layer.id, pos, gesture=self.session.new_gesture())
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802
+        pos = self._scene_pos(event)
+        self.cursorMoved.emit(math.floor(pos.x()), math.floor(pos.y()))
+        if self._pan_from is not None:
+            now = event.position().toPoint()
+            delta = now - self._pan_from
+            self._pan_from = now
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - delta.x())
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - delta.y())
+            event.accept()
+            return
+        if self._drag is not None:
+            drag = self._drag
+            dx = round(pos.x() - drag.start.x())
+            dy = round(pos.y() - drag.start.y())
+            if (dx, dy) != (drag.applied_x, drag.applied_y):
+                if self.session.move_layer(drag.layer_id, dx - drag.applied_x, dy - drag.applied_y,
+                                           drag.gesture):
+                    drag.applied_x, drag.applied_y = dx, dy
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: N802
+        if self._pan_from is not None and event.button() in (Qt.MouseButton.MiddleButton,
+                                                              Qt.MouseButton.LeftButton):
+            self._pan_from = None
+            self._restore_cursor()
+            event.accept()
+            return
+        if self._drag is not None and event.button() == Qt.MouseButton.LeftButton:
+            self._drag = None
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802
+        key = event.key()
+        if key == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = True
+            self._restore_cursor()
+            event.accept()
+            return
+        arrows = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0),
+                  Qt.Key.Key_Up: (0, -1), Qt.Key.Key_Down: (0, 1)}
+        if key in arrows:
+            step = 10 if event.modifiers() & Qt.KeyboardModifier.ShiftModifier else 1
+            dx, dy = arrows[key]
+            self.session.move_layer(self.session.current_layer_id, dx * step, dy * step)
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event) -> None:  # noqa: N802
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = False
+            self._restore_cursor()
+            event.accept()
+            return
+        super().keyReleaseEvent(event)
+
+    def focusOutEvent(self, event) -> None:  # noqa: N802
+        self._space = False
+        self._restore_cursor()
+        super().focusOutEvent(event)

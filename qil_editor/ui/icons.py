@@ -1,0 +1,22 @@
+"""Icons shipped in resources/icons (SVG, drawn for the dark theme)."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QIcon
+
+from ..resources import resource_path
+
+
+def icon(name: str) -> QIcon:
+    """The bundled icon ``name`` (``eye``, ``lock``...); an empty icon if it is missing."""
+    path = resource_path("icons", f"{name}.svg")
+    return QIcon(str(path)) if path.is_file() else QIcon()
+
+
+def app_icon() -> QIcon:
+    result = QIcon()
+    for name in ("qil-editor.svg", "qil-editor.png"):
+        path = resource_path("icons", name)
+        if path.is_file():
+            result.addFile(str(path))
+    return result

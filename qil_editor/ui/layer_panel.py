@@ -1,0 +1,183 @@
+"""The Layers dock: blend mode and opacity of the current layer, the list, layer buttons."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QItemSelectionModel, QSize, Qt
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QLabel, QListView,
+                               QSlider, QSpinBox, QToolBar, QVBoxLayout, QWidget)
+
+from ..document import BlendMode
+from .layer_delegate import LayerDelegate
+from .layer_model import LayerListModel
+from .session import DocumentSession
+
+
+class LayerListView(QListView):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("layerList")
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
+        self.setDefaultDropAction(Qt.DropAction.MoveAction)
+        self.setDragDropOverwriteMode(False)
+        self.setDropIndicatorShown(True)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked
+                             | QAbstractItemView.EditTrigger.EditKeyPressed)
+        self.setUniformItemSizes(True)
+        self.setMouseTracking(True)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+
+
+class LayerPanel(QWidget):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.session: DocumentSession | None = None
+        self.model: LayerListModel | None = None
+        self._gesture: int | None = None
+        self._updating = False
+
+        self.blend = QComboBox()
+        self.blend.setObjectName("blendMode")
+        for mode in BlendMode:
+            self.blend.addItem(mode.label, mode)
+        self.blend.setToolTip("Blend mode of the current layer")
+        self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
+        self.opacity_slider.setRange(0, 100)
+        self.opacity_spin = QSpinBox()
+        self.opacity_spin.setRange(0, 100)
+        self.opacity_spin.setSuffix(" %")
+        self.opacity_spin.setToolTip("Opacity of the current layer")
+        self.view = LayerListView()
+        self.delegate = LayerDelegate(self.view)
+        self.view.setItemDelegate(self.delegate)
+        self.buttons = QToolBar()
+        self.buttons.setIconSize(QSize(18, 18))
+        self.buttons.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+
+        top = QHBoxLayout()
+        top.addWidget(self.blend, 1)
+        opacity_row = QHBoxLayout()
+        opacity_row.addWidget(QLabel("Opacity"))
+        opacity_row.addWidget(self.opacity_slider, 1)
+        opacity_row.addWidget(self.opacity_spin)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setSpacing(4)
+        layout.addLayout(top)
+        layout.addLayout(opacity_row)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.buttons)
+
+        self.blend.activated.connect(self._blend_chosen)
+        self.opacity_slider.sliderPressed.connect(self._start_gesture)
+        self.opacity_slider.sliderReleased.connect(self._end_gesture)
+        self.opacity_slider.valueChanged.connect(self._opacity_from_slider)
+        self.opacity_spin.valueChanged.connect(self._opacity_from_spin)
+        self.delegate.eyeClicked.connect(self._eye_clicked)
+        self.delegate.lockClicked.connect(self._lock_clicked)
+        self._refresh_controls()
+
+    def add_actions(self, actions) -> None:
+        for action in actions:
+            if action is None:
+                self.buttons.addSeparator()
+            else:
+                self.buttons.addAction(action)
+
+    # ----- session switching ------------------------------------------------------------
+    def set_session(self, session: DocumentSession | None, model: LayerListModel | None) -> None:
+        if self.session is not None:
+            self.session.currentLayerChanged.disconnect(self._select)
+        if self.model is not None:
+            self.model.dataChanged.disconnect(self._data_changed)
+            self.model.rowsInserted.disconnect(self._rows_changed)
+            self.model.rowsMoved.disconnect(self._rows_changed)
+            self.model.modelReset.disconnect(self._rows_changed)
+        self.session, self.model = session, model
+        self.view.setModel(model)
+        if session is not None and model is not None:
+            session.currentLayerChanged.connect(self._select)
+            model.dataChanged.connect(self._data_changed)
+            model.rowsInserted.connect(self._rows_changed)
+            model.rowsMoved.connect(self._rows_changed)
+            model.modelReset.connect(self._rows_changed)
+            self.view.selectionModel().currentChanged.connect(self._current_from_view)
+            self._select(session.current_layer_id)
+        self._refresh_controls()
+
+    def _select(self, layer_id) -> None:
+        if self.model is None:
+            return
+        index = self.model.index_of_layer(layer_id)
+        if index.isValid() and self.view.currentIndex() != index:
+            self.view.selectionModel().setCurrentIndex(
+                index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+            self.view.scrollTo(index)
+        self._refresh_controls()
+
+    def _rows_changed(self, *args) -> None:
+        if self.session is not None:
+            self._select(self.session.current_layer_id)
+
+    def _current_from_view(self, current, previous) -> None:
+        if self.session is None or self.model is None:
+            return
+        layer_id = self.model.layer_id(current)
+        if layer_id is not None:
+            self.session.set_current(layer_id)
+        self._refresh_controls()
+
+    def _data_changed(self, top_left, bottom_right, roles=()) -> None:
+        if self.session is not None and self.model is not None:
+            if self.model.layer_id(top_left) == self.session.current_layer_id:
+                self._refresh_controls()
+
+    def _refresh_controls(self) -> None:
+        layer = self.session.current_layer if self.session is not None else None
+        enabled = layer is not None
+        self._updating = True
+        try:
+            for widget in (self.blend, self.opacity_slider, self.opacity_spin):
+                widget.setEnabled(enabled and not layer.locked)
+            if layer is not None:
+                self.blend.setCurrentIndex(self.blend.findData(layer.blend_mode))
+                value = round(layer.opacity * 100)
+                if not self.opacity_slider.isSliderDown():
+                    self.opacity_slider.setValue(value)
+                self.opacity_spin.setValue(value)
+        finally:
+            self._updating = False
+
+    # ----- edits ----------------------------------------------------------------------
+    def _blend_chosen(self, row: int) -> None:
+        if self.session is not None and self.session.current_layer_id is not None:
+            self.session.set_blend_mode(self.session.current_layer_id, self.blend.itemData(row))
+
+    def _start_gesture(self) -> None:
+        self._gesture = self.session.new_gesture() if self.session is not None else None
+
+    def _end_gesture(self) -> None:
+        self._gesture = None
+
+    def _set_opacity(self, value: int, gesture: int | None) -> None:
+        if self._updating or self.session is None or self.session.current_layer_id is None:
+            return
+        self.session.set_opacity(self.session.current_layer_id, value / 100.0, gesture)
+
+    def _opacity_from_slider(self, value: int) -> None:
+        self._set_opacity(value, self._gesture if self.opacity_slider.isSliderDown() else None)
+
+    def _opacity_from_spin(self, value: int) -> None:
+        self._set_opacity(value, None)
+
+    def _eye_clicked(self, layer_id: str, alt: bool) -> None:
+        if self.session is None:
+            return
+        if alt:
+            self.session.show_only(layer_id)
+        else:
+            self.session.set_visible(layer_id, not self.session.doc.layer(layer_id).visible)
+
+    def _lock_clicked(self, layer_id: str) -> None:
+        if self.session is not None:
+            self.session.set_locked(layer_id, not self.session.doc.layer(layer_id).locked)

@@ -1,0 +1,247 @@
+"""One open document in the editor: the document, its undo stack and the current layer.
+
+Every edit a person makes (canvas, layer panel, menus, dialogs) goes through
+a method here, so the lock rule and undo wrapping live in one place and the
+widgets stay thin. Methods return ``False`` and emit ``refused`` with a
+sentence for the status bar when the edit is not allowed.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QUndoStack
+
+from ..document import (BlendMode, Command, DeleteLayer, Document, DocumentEvent, DuplicateLayer,
+                        Layer, MergeDown, MoveLayer, ReorderLayer, ReplaceLayers, ReplacePixels,
+                        SetLayerProperties, SetVisibility)
+from .undo_adapter import CommandAdapter, MergeIds
+
+
+class DocumentSession(QObject):
+    currentLayerChanged = Signal(object)  # layer id or None
+    refused = Signal(str)
+    titleChanged = Signal()
+
+    def __init__(self, doc: Document, *, path: str | None = None, save_path: str | None = None,
+                 name: str | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.doc = doc
+        self.id = uuid.uuid4().hex
+        self.source_path = path  # where it came from (also for non-PSD sources)
+        self.save_path = save_path  # where Ctrl+S writes (a PSD), None = ask
+        self._name = name
+        self.stack = QUndoStack(self)
+        self.merge_ids = MergeIds()
+        self.job = None  # the running DecomposeJob, if any
+        self.current_layer_id: str | None = doc.layers[-1].id if len(doc) else None
+        self._unsubscribe = doc.subscribe(self._on_document_event)
+        self.stack.cleanChanged.connect(self._clean_changed)
+
+    def _clean_changed(self, _clean: bool) -> None:
+        self.titleChanged.emit()
+
+    # ----- naming and state -------------------------------------------------
+    @property
+    def display_name(self) -> str:
+        if self._name:
+            return self._name
+        path = self.save_path or self.source_path
+        return Path(path).name if path else "Untitled"
+
+    def set_saved(self, path: str) -> None:
+        self.save_path = os.fspath(path)
+        self.doc.path = self.save_path
+        self._name = None
+        self.stack.setClean()
+        self.titleChanged.emit()
+
+    @property
+    def modified(self) -> bool:
+        return not self.stack.isClean()
+
+    def close(self) -> None:
+        self._unsubscribe()
+
+    # ----- current layer ------------------------------------------------------
+    @property
+    def current_layer(self) -> Layer | None:
+        if self.current_layer_id is None:
+            return None
+        try:
+            return self.doc.layer(self.current_layer_id)
+        except KeyError:
+            return None
+
+    def set_current(self, layer_id: str | None) -> None:
+        if layer_id == self.current_layer_id:
+            return
+        self.current_layer_id = layer_id
+        self.currentLayerChanged.emit(layer_id)
+
+    def _on_document_event(self, event: DocumentEvent) -> None:
+        if event.kind == "inserted" and self.current_layer is None:
+            self.set_current(event.layer_id)
+        elif event.kind in ("removed", "reset") and self.current_layer is None:
+            layers = self.doc.layers
+            if not layers:
+                self.set_current(None)
+            else:
+                index = min(event.index if event.index is not None else len(layers), len(layers))
+                self.set_current(layers[max(0, index - 1)].id)
+
+    # ----- undo plumbing --------------------------------------------------------
+    def new_gesture(self) -> int:
+        return self.merge_ids.new_gesture()
+
+    def push(self, cmd: Command, gesture: int | None = None) -> bool:
+        """Run ``cmd`` through the undo stack; raises what its redo raised."""
+        adapter = CommandAdapter(self.doc, cmd, self.merge_ids.id_for(cmd.merge_key, gesture))
+        self.stack.push(adapter)
+        if adapter.error is not None:
+            raise adapter.error
+        return True
+
+    def check_editable(self, layer_id: str | None, action: str) -> bool:
+        """True if the layer may be changed; otherwise say why (``refused``)."""
+        return self._editable(layer_id, action) is not None
+
+    def _editable(self, layer_id: str | None, action: str) -> Layer | None:
+        if layer_id is None:
+            self.refused.emit(f"Select a layer to {action}.")
+            return None
+        layer = self.doc.layer(layer_id)
+        if layer.locked:
+            self.refused.emit(f"“{layer.name}” is locked. Unlock it to {action} it.")
+            return None
+        return layer
+
+    # ----- edits ----------------------------------------------------------------
+    def move_layer(self, layer_id: str | None, dx: int, dy: int, gesture: int | None = None) -> bool:
+        if not self._editable(layer_id, "move"):
+            return False
+        if dx == 0 and dy == 0:
+            return True
+        return self.push(MoveLayer(layer_id, dx, dy), gesture)
+
+    def set_visible(self, layer_id: str, visible: bool) -> bool:
+        if self.doc.layer(layer_id).visible == bool(visible):
+            return True
+        text = "Show layer" if visible else "Hide layer"
+        return self.push(SetVisibility({layer_id: bool(visible)}, text))
+
+    def show_only(self, layer_id: str) -> bool:
+        """Alt-click: show only this layer; Alt-click again brings the others back."""
+        others = [ly for ly in self.doc.layers if ly.id != layer_id]
+        target = self.doc.layer(layer_id)
+        if target.visible and others and not any(ly.visible for ly in others):
+            change = {ly.id: True for ly in others}
+            text = "Show all layers"
+        else:
+            change = {ly.id: False for ly in others if ly.visible}
+            if not target.visible:
+                change[layer_id] = True
+            text = "Show only this layer"
+        if not change:
+            return True
+        return self.push(SetVisibility(change, text))
+
+    def set_opacity(self, layer_id: str, opacity: float, gesture: int | None = None) -> bool:
+        layer = self._editable(layer_id, "change the opacity of")
+        if layer is None:
+            return False
+        if abs(layer.opacity - opacity) < 1e-6:
+            return True
+        return self.push(SetLayerProperties(layer_id, merge=gesture is not None, opacity=opacity), gesture)
+
+    def set_blend_mode(self, layer_id: str, mode: BlendMode | str) -> bool:
+        layer = self._editable(layer_id, "change the blend mode of")
+        if layer is None:
+            return False
+        mode = BlendMode.parse(mode)
+        if layer.blend_mode == mode:
+            return True
+        return self.push(SetLayerProperties(layer_id, blend_mode=mode))
+
+    def set_locked(self, layer_id: str, locked: bool) -> bool:
+        if self.doc.layer(layer_id).locked == bool(locked):
+            return True
+        return self.push(SetLayerProperties(layer_id, locked=bool(locked)))
+
+    def rename(self, layer_id: str, name: str) -> bool:
+        name = name.strip()
+        if not name or self.doc.layer(layer_id).name == name:
+            return False
+        return self.push(SetLayerProperties(layer_id, name=name))
+
+    def reorder(self, layer_id: str, new_index: int) -> bool:
+        new_index = max(0, min(int(new_index), len(self.doc) - 1))
+        if self.doc.index_of(layer_id) == new_index:
+            return False
+        return self.push(ReorderLayer(layer_id, new_index))
+
+    def duplicate(self, layer_id: str | None) -> bool:
+        if layer_id is None:
+            return False
+        cmd = DuplicateLayer(layer_id)
+        self.push(cmd)
+        self.set_current(cmd.new_layer.id)
+        return True
+
+    def merge_down(self, layer_id: str | None) -> bool:
+        layer = self._editable(layer_id, "merge")
+        if layer is None:
+            return False
+        index = self.doc.index_of(layer_id)
+        if index == 0:
+            self.refused.emit(f"“{layer.name}” is the bottom layer: there is nothing below to merge into.")
+            return False
+        below = self.doc.layers[index - 1]
+        if below.locked:
+            self.refused.emit(f"“{below.name}” below is locked. Unlock it to merge into it.")
+            return False
+        cmd = MergeDown(self.doc, layer_id)
+        self.push(cmd)
+        self.set_current(cmd.new_layers[0].id)
+        return True
+
+    def delete(self, layer_id: str | None) -> bool:
+        if not self._editable(layer_id, "delete"):
+            return False
+        return self.push(DeleteLayer(layer_id))
+
+    def replace_pixels(self, layer_id: str, pixels: np.ndarray, text: str = "Edit pixels") -> bool:
+        if not self._editable(layer_id, "edit"):
+            return False
+        return self.push(ReplacePixels(layer_id, pixels, text=text))
+
+    def replace_with_decomposition(self, result: Document, layer_id: str | None = None,
+                                   remove_ids: list[str] | None = None) -> bool:
+        """Put an engine's layers into the document as ONE undo step.
+
+        Whole image: the result's layers replace the layers present when the
+        job started (``remove_ids``; ones deleted meanwhile are skipped).
+        One layer: its parts replace it, shifted by the layer's offset.
+        """
+        if not len(result):
+            self.refused.emit("The decomposition returned no layers; the document is unchanged.")
+            return False
+        if layer_id is not None:
+            source = self.doc.layer(layer_id)
+            parts = [ly.copy(new_id=True, x=ly.x + source.x, y=ly.y + source.y,
+                             name=f"{source.name} · {ly.name}") for ly in result.layers]
+            cmd = ReplaceLayers([layer_id], parts, text=f"Split “{source.name}”")
+        else:
+            present = {ly.id for ly in self.doc.layers}
+            keep = [lid for lid in (remove_ids if remove_ids is not None else list(present)) if lid in present]
+            layers = [ly.copy() for ly in result.layers]
+            size = None if (result.width, result.height) == self.doc.size else (result.width, result.height)
+            cmd = ReplaceLayers(keep, layers, None, text="Decompose into layers",
+                                canvas_size=size)
+        self.push(cmd)
+        self.set_current(cmd.new_layers[-1].id)
+        return True

@@ -45,7 +45,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # Packaging check (`qil-editor --smoke-test [--model DIR]`, see qil_editor/smoke.py):
+    # headless, handled before any window or event loop exists.
+    if "--smoke-test" in argv:
+        from .smoke import smoke_test_main
+        return smoke_test_main(argv)
+    args = build_parser().parse_args(argv)
     if args.screenshot and not args.files:
         print("qil-editor: --screenshot needs a FILE to open", file=sys.stderr)
         return 2

@@ -29,11 +29,16 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-# Matte candidates, most neutral first. Grey is the least suggestive context
-# for the edit model; the others are used when the layer itself is grey-ish,
-# because new-shape recovery needs the layer to stand out from the matte.
+# Matte candidates in order of preference. Keep-shape prefers neutral grey:
+# the least suggestive context for the edit model, and un-matting under a
+# known alpha works whatever the colours. New-shape must tell the edited
+# object from the matte without knowing its new colours, so it prefers a
+# chroma-key green, which few objects contain (grey is everywhere).
 MATTE_CANDIDATES: tuple[tuple[int, int, int], ...] = (
     (128, 128, 128), (0, 177, 64), (255, 0, 255), (255, 255, 255), (0, 0, 0),
+)
+NEW_SHAPE_MATTES: tuple[tuple[int, int, int], ...] = (
+    (0, 177, 64), (255, 0, 255), (128, 128, 128), (255, 255, 255), (0, 0, 0),
 )
 # A candidate is good enough when 98% of the layer's visible colours are at
 # least this far (Euclidean, 0..255 per channel) from it.
@@ -54,16 +59,16 @@ def _u8(image: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(image * 255.0), 0, 255).astype(np.uint8)
 
 
-def choose_matte(rgba: np.ndarray) -> tuple[int, int, int]:
+def choose_matte(rgba: np.ndarray, candidates=MATTE_CANDIDATES) -> tuple[int, int, int]:
     """The first candidate matte that the layer's visible colours stay clear of."""
     alpha = rgba[..., 3]
     colours = rgba[..., :3][alpha >= 128].reshape(-1, 3).astype(np.float32)
     if colours.size == 0:
-        return MATTE_CANDIDATES[0]
+        return candidates[0]
     if len(colours) > 20000:  # a fixed stride keeps this deterministic and fast
         colours = colours[:: len(colours) // 20000 + 1]
-    best, best_distance = MATTE_CANDIDATES[0], -1.0
-    for candidate in MATTE_CANDIDATES:
+    best, best_distance = candidates[0], -1.0
+    for candidate in candidates:
         distance = float(np.percentile(np.linalg.norm(colours - np.float32(candidate), axis=1), 2))
         if distance >= MATTE_MIN_DISTANCE:
             return candidate
@@ -123,14 +128,23 @@ def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -
     return box(a) * guide + box(b)
 
 
-def measure_matte(rgb: np.ndarray, background: np.ndarray) -> np.ndarray:
+def measure_matte(rgb: np.ndarray, background: np.ndarray,
+                  expected: tuple[int, int, int] | None = None, tolerance: float = 0.2) -> np.ndarray:
     """The background as it looks in ``rgb`` (0..1 float field), from pixels marked ``background``.
 
-    Falls back to the median of the image border when nothing is marked.
+    With ``expected`` (the matte colour the model was given), marked pixels
+    farther than ``tolerance`` from it are ignored: content that reaches
+    into the marked area is not background. Falls back to the expected
+    colour, or the border's median, when too few pixels remain.
     """
     image = _f32(rgb)
     mask = np.asarray(background, dtype=bool)
+    if expected is not None:
+        near = np.linalg.norm(image - np.float32(expected) / 255.0, axis=2) / np.sqrt(3.0) < tolerance
+        mask = mask & near
     if mask.sum() < 16:
+        if expected is not None:
+            return np.broadcast_to(np.float32(expected) / 255.0, image.shape).copy()
         border = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
         return np.broadcast_to(np.median(border, axis=0).astype(np.float32), image.shape).copy()
     return spread_colours(image, mask.astype(np.float32))
@@ -159,7 +173,9 @@ def keep_shape(edited_rgb: np.ndarray, original_rgba: np.ndarray,
     """Edited colours under the original alpha, exactly (recolour, texture, style edits)."""
     alpha = original_rgba[..., 3]
     background = alpha == 0
-    field = measure_matte(edited_rgb, background) if background.any() else np.float32(matte) / 255.0
+    # transparent pixels are background by construction, however the edit changed them
+    field = measure_matte(edited_rgb, background) if background.sum() >= 16 \
+        else np.float32(matte) / 255.0
     rgb = unmatte(edited_rgb, alpha, field)
     return np.dstack([rgb, alpha]).astype(np.uint8)
 
@@ -168,54 +184,75 @@ def keep_shape(edited_rgb: np.ndarray, original_rgba: np.ndarray,
 class NewShapeSettings:
     """Thresholds for new-shape recovery, as distances in 0..1 RGB units."""
 
-    background_distance: float = 0.05   # closer than this to the matte: sure background
-    foreground_distance: float = 0.15   # farther than this: sure foreground
+    background_distance: float = 0.05   # closer than this to the matte: background
+    foreground_distance: float = 0.15   # opaque colours must stand at least this far from the matte
+    plateau: float = 0.85               # ... and within this share of the farthest colour nearby
+    plateau_radius: int = 6
     band: int = 2                       # pixels of unknown band kept around every edge
-    filter_radius: int = 1               # guided-filter radius; 0 turns the refinement off
+    filter_radius: int = 1              # guided-filter radius; 0 turns the refinement off
     filter_eps: float = 1e-3
-    max_hole_fraction: float = 0.002    # holes smaller than this share of the image are filled
+    max_hole_fraction: float = 0.02     # opaque-enclosed details smaller than this share are filled
 
 
 def estimate_alpha(edited_rgb: np.ndarray, matte_field: np.ndarray,
                    settings: NewShapeSettings = NewShapeSettings()) -> np.ndarray:
-    """Alpha (uint8) of whatever stands out from the matte in ``edited_rgb``."""
-    from skimage.morphology import remove_small_holes
+    """Alpha (uint8) of whatever stands out from the matte in ``edited_rgb``.
+
+    1. Opaque reference pixels: far from the matte, and close to the farthest
+       colour around them (so a wide feathered edge, whose pixels are all
+       "far" but less far than the solid part, is not taken as opaque).
+    2. Each pixel's alpha solves ``I = aF + (1-a)M`` along the line from the
+       matte to ``F``, the nearest reference pixel's colour.
+    3. Areas enclosed by opaque pixels with no matte-coloured pixel in them
+       (texture, a grey button on a red coat) are opaque; enclosed areas
+       that show the matte (a letter's counter, a ring's hole) stay holes,
+       soft rims included.
+    4. A guided filter, guided by the distance-to-matte ratio, smooths the
+       soft pixels without moving edges.
+    """
+    from skimage.measure import label
+    from skimage.morphology import remove_small_holes, remove_small_objects
 
     image = _f32(edited_rgb)
     diff = image - matte_field
     distance = np.linalg.norm(diff, axis=2) / np.sqrt(3.0)
-    sure_fg = distance >= settings.foreground_distance
-    not_bg = distance >= settings.background_distance
-    # Details inside an object that happen to be matte-coloured (an eye, a
-    # letter's counter) are foreground; real large holes stay holes.
     hole_area = max(4, int(settings.max_hole_fraction * distance.size))
-    not_bg = remove_small_holes(not_bg, max_size=hole_area)
-    sure_fg = remove_small_holes(sure_fg, max_size=hole_area) & not_bg
+    not_bg = remove_small_objects(distance >= settings.background_distance, max_size=2)
 
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * settings.band + 1,) * 2)
-    sure_fg_core = cv2.erode(sure_fg.astype(np.uint8), kernel).astype(bool)
-    sure_bg = ~cv2.dilate(not_bg.astype(np.uint8), kernel).astype(bool)
-    unknown = ~(sure_fg_core | sure_bg)
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * settings.plateau_radius + 1,) * 2)
+    local_max = cv2.dilate(distance.astype(np.float32), disk)
+    reference = (distance >= settings.foreground_distance) & (distance >= settings.plateau * local_max)
+    reference = cv2.erode(reference.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) \
+        if reference.sum() > 64 else reference
 
-    # Solve I = aF + (1-a)M for a with F from nearby sure foreground.
-    fg_colour = spread_colours(image, sure_fg_core.astype(np.float32))
+    fg_colour = spread_colours(image, reference.astype(np.float32), min_weight=0.5)
     direction = fg_colour - matte_field
     length2 = np.sum(direction * direction, axis=2)
     projected = np.sum(diff * direction, axis=2) / np.maximum(length2, _EPS)
-    # Where the foreground is too close to the matte the projection is noise:
-    # use the plain distance ratio instead.
-    reliable = length2 > (2 * settings.background_distance) ** 2 * 3
+    # Where the reference colour is too close to the matte the projection is
+    # noise: use the distance ratio against the opaque threshold instead.
+    reliable = length2 > 3 * (2 * settings.background_distance) ** 2
     ratio = distance / max(settings.foreground_distance, _EPS)
-    alpha = np.where(reliable, projected, ratio)
-    alpha = np.clip(alpha, 0.0, 1.0).astype(np.float32)
-    alpha[sure_fg_core] = 1.0
-    alpha[sure_bg] = 0.0
+    alpha = np.clip(np.where(reliable, projected, ratio), 0.0, 1.0).astype(np.float32)
 
-    # Guide: distance from the matte, the signal with the sharpest
-    # object/background contrast whatever the object's brightness.
-    guide = np.clip(distance / np.sqrt(np.maximum(length2, _EPS) / 3.0), 0.0, 1.5).astype(np.float32)
-    refined = np.clip(guided_filter(guide, alpha, settings.filter_radius, settings.filter_eps), 0.0, 1.0)
-    alpha = np.where(unknown, refined, alpha) if settings.filter_radius > 0 else alpha
+    band_kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * settings.band + 1,) * 2)
+    sure_bg = ~cv2.dilate(not_bg.astype(np.uint8), band_kernel).astype(bool)
+    alpha[sure_bg] = 0.0
+    opaque = alpha >= 0.95
+    # enclosed non-opaque areas; those with any matte-coloured pixel are real
+    # holes (their soft rims keep their alpha), the others are details
+    holes = remove_small_holes(opaque, max_size=hole_area) & ~opaque
+    labels = label(holes, connectivity=2)
+    is_hole = np.zeros(labels.max() + 1, dtype=bool)
+    is_hole[np.unique(labels[holes & ~not_bg])] = True
+    enclosed = holes & ~is_hole[labels]
+    alpha[enclosed | reference] = 1.0
+
+    if settings.filter_radius > 0:
+        guide = np.clip(distance / np.sqrt(np.maximum(length2, _EPS) / 3.0), 0.0, 1.5).astype(np.float32)
+        refined = np.clip(guided_filter(guide, alpha, settings.filter_radius, settings.filter_eps), 0.0, 1.0)
+        soft = cv2.dilate(((alpha > 0) & (alpha < 1)).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+        alpha = np.where(soft & ~sure_bg & ~enclosed & ~reference, refined, alpha)
     out = _u8(alpha)
     out[out <= 2] = 0      # faint residue of the matte is not content
     out[out >= 253] = 255
@@ -236,9 +273,7 @@ def new_shape(edited_rgb: np.ndarray, matte: tuple[int, int, int],
         ring = max(1, min(h, w) // 32)
         background_hint[:ring], background_hint[-ring:] = True, True
         background_hint[:, :ring], background_hint[:, -ring:] = True, True
-    field = measure_matte(edited_rgb, background_hint)
-    if not background_hint.any():
-        field = np.broadcast_to(np.float32(matte) / 255.0, edited_rgb.shape).copy()
+    field = measure_matte(edited_rgb, background_hint, matte)
     alpha = estimate_alpha(edited_rgb, field, settings)
     rgb = unmatte(edited_rgb, alpha, field)
     return np.dstack([rgb, alpha]).astype(np.uint8)
@@ -247,8 +282,7 @@ def new_shape(edited_rgb: np.ndarray, matte: tuple[int, int, int],
 def recover_with_alpha(edited_rgb: np.ndarray, alpha: np.ndarray,
                        matte: tuple[int, int, int], background_hint: np.ndarray | None = None) -> np.ndarray:
     """Un-matte ``edited_rgb`` under an alpha found elsewhere (e.g. a layered-model pass)."""
-    if background_hint is not None and background_hint.any():
-        field = measure_matte(edited_rgb, background_hint)
-    else:
-        field = np.float32(matte) / 255.0
+    if background_hint is None:
+        background_hint = np.zeros(edited_rgb.shape[:2], dtype=bool)
+    field = measure_matte(edited_rgb, background_hint, matte)
     return np.dstack([unmatte(edited_rgb, alpha, field), alpha]).astype(np.uint8)

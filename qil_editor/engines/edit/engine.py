@@ -43,6 +43,7 @@ class EditOptions:
     seed: int | None = None
     resolution: int = 1024          # the model works on about resolution^2 pixels
     margin: float = 0.125           # matte around the content, as a share of its longer side
+    matte: tuple[int, int, int] | None = None  # None: chosen to contrast with the layer
     alpha_method: str = "matting"   # 'layered': a 2-layer Qwen-Image-Layered pass finds the new alpha
     layered_steps: int = 30
     layered_model_dir: str | None = None
@@ -205,7 +206,7 @@ class QwenLayerEditor:
             raise ModelError("The 'layered' alpha method needs the Qwen-Image-Layered weights, "
                              "which were not found.", "Use --alpha matting, or download Qwen-Image-Layered "
                              "(see model/README.md).")
-        prepared = region_ops.prepare(layer.pixels, options.margin)
+        prepared = region_ops.prepare(layer.pixels, options.shape, options.margin, options.matte)
         tracker = ProgressTracker(progress, int(options.steps), "Loading the edit model")
         tracker.update(0)
         clock = {"tracker": tracker}

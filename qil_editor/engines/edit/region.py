@@ -87,11 +87,12 @@ class PreparedEdit:
     model_input: np.ndarray     # RGB crop over the matte
 
 
-def prepare(pixels: np.ndarray, margin: float = 0.125,
+def prepare(pixels: np.ndarray, shape: str = "new", margin: float = 0.125,
             matte: tuple[int, int, int] | None = None) -> PreparedEdit:
     region = edit_region(pixels[..., 3], margin)
     original = crop(pixels, region)
-    matte = tuple(matte) if matte is not None else alpha_ops.choose_matte(original)
+    candidates = alpha_ops.NEW_SHAPE_MATTES if shape == "new" else alpha_ops.MATTE_CANDIDATES
+    matte = tuple(matte) if matte is not None else alpha_ops.choose_matte(original, candidates)
     return PreparedEdit(region, original, matte, alpha_ops.over_matte(original, matte))
 
 

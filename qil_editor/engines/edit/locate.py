@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 
 from ...errors import ModelError
-from ..qwen.locate import EXPECTED_COMPONENTS, KNOWN_OTHER_PIPELINES, WEIGHT_COMPONENTS, ModelFolder, SearchPlaces
+from ..qwen.locate import (EXPECTED_COMPONENTS, KNOWN_OTHER_PIPELINES, README_HINT, WEIGHT_COMPONENTS,
+                           ModelFolder, SearchPlaces)
 from ..qwen.locate import _component_params, _read_json
 
 #: Hub ids that hold QwenImageEditPlusPipeline weights, newest first.
@@ -75,9 +76,8 @@ def check_edit_model_folder(path: str | os.PathLike, source: str = "folder") -> 
     except ModelError as err:
         # the shared checks word their hints for the Layered model; say what to get here
         message = err.message.replace("The model folder", "The edit model folder", 1)
-        if "only .safetensors" in message:
-            raise ModelError(message, "Download the safetensors version. " + DOWNLOAD_HINT) from None
-        raise ModelError(message, DOWNLOAD_HINT if err.hint != DOWNLOAD_HINT else err.hint) from None
+        hint = err.hint.replace(README_HINT, DOWNLOAD_HINT) if README_HINT in err.hint else err.hint
+        raise ModelError(message, hint or DOWNLOAD_HINT) from None
     return ModelFolder(folder, source, params)
 
 

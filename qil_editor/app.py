@@ -116,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         for tab in tabs:
             window.start_decomposition(request, tab)
     QTimer.singleShot(0, window.offer_recovery)
+    QTimer.singleShot(1500, window.prefetch_engines)
     if args.quit_after_show:
         QTimer.singleShot(0, window.close)
     quit_event = asyncio.Event()

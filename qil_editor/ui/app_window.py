@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -66,6 +67,7 @@ class MainWindow(QMainWindow):
         self.data_dir = Path(data_dir)
         self._registry_factory = registry_factory
         self._registry: EngineRegistry | None = None
+        self._registry_lock = threading.Lock()
         self.docs: list[DocumentTab] = []
         self._async_tasks: set[asyncio.Future] = set()
         self.tasks = TaskRunner(2, self)
@@ -410,7 +412,8 @@ class MainWindow(QMainWindow):
         box = QMessageBox(QMessageBox.Icon.Warning, title, message, Button.Ok, self)
         if hint:
             box.setInformativeText(hint)
-        box.exec()
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        box.open()  # window-modal but not blocking: this may run inside an asyncio task
 
     def ask_unsaved(self, session: DocumentSession, action: str = "closing") -> Button:
         box = QMessageBox(QMessageBox.Icon.Warning, "Unsaved changes",
@@ -671,16 +674,69 @@ class MainWindow(QMainWindow):
         return restored
 
     # ===== decomposition ================================================================================
+    def _build_registry(self) -> EngineRegistry:
+        with self._registry_lock:
+            if self._registry is None:
+                self._registry = self._registry_factory()
+            return self._registry
+
     @property
     def registry(self) -> EngineRegistry:
+        """The engines, built once (thread-safe). Building imports the engine modules
+        (scikit-image, scipy: about a second), so UI code awaits :meth:`registry_async`
+        and decomposition jobs resolve through :meth:`resolve` on their worker thread."""
+        return self._registry if self._registry is not None else self._build_registry()
+
+    def resolve(self, name: str, options):
+        """Registry stand-in for :class:`DecomposeJob`: builds the registry on the worker."""
+        return self.registry.resolve(name, options)
+
+    async def registry_async(self) -> EngineRegistry:
+        if self._registry is not None:
+            return self._registry
+        return await self.tasks.future(self._build_registry)
+
+    def prefetch_engines(self) -> None:
+        """Import the engine modules in the background while the user looks at the window."""
         if self._registry is None:
-            self._registry = self._registry_factory()
-        return self._registry
+            self.tasks.submit(self._build_registry, callback=self._prefetched)
 
-    def engine_choices(self) -> list[tuple[str, str]]:
-        return [(name, ENGINE_LABELS.get(name, name.title())) for name in self.registry.names]
+    def _prefetched(self, _registry, error) -> None:
+        if error is not None:
+            log.warning("the decomposition engines could not be loaded: %s", error)
 
-    def decompose_dialog(self, layer: bool = False) -> None:
+    @staticmethod
+    def engine_choices(registry: EngineRegistry) -> list[tuple[str, str]]:
+        return [(name, ENGINE_LABELS.get(name, name.title())) for name in registry.names]
+
+    def decompose_dialog(self, layer: bool = False) -> asyncio.Future | None:
+        return self.spawn(self._decompose_dialog(layer))
+
+    def dialog_result(self, dialog: QDialog) -> asyncio.Future:
+        """Open a dialog window-modally and get its result code without a nested event loop
+        (``exec`` inside an asyncio task would let other tasks run re-entrantly)."""
+        future = asyncio.get_event_loop().create_future()
+
+        def finished(code: int) -> None:
+            if self.active_dialog is dialog:
+                self.active_dialog = None
+            if not future.done():
+                future.set_result(int(code))
+            dialog.deleteLater()
+
+        dialog.finished.connect(finished)
+        self.active_dialog = dialog
+        dialog.open()
+        return future
+
+    def spawn(self, coro) -> asyncio.Future:
+        """Run a coroutine on the qasync loop; its errors reach the error dialog."""
+        task = asyncio.ensure_future(coro)
+        self._async_tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    async def _decompose_dialog(self, layer: bool) -> None:
         tab = self.current
         if tab is None:
             return
@@ -688,15 +744,14 @@ class MainWindow(QMainWindow):
         if layer and not tab.session.check_editable(layer_id, "split"):
             return
         target = f"the layer “{tab.session.current_layer.name}”" if layer else "the image"
-        dialog = DecomposeDialog(self.settings.decompose_request(), self.engine_choices(),
+        registry = await self.registry_async()
+        if tab not in self.docs:
+            return
+        dialog = DecomposeDialog(self.settings.decompose_request(), self.engine_choices(registry),
                                  target=target, parent=self)
-        self.active_dialog = dialog
-        try:
-            if dialog.exec() != QDialog.DialogCode.Accepted:
-                return
-            request = dialog.request()
-        finally:
-            self.active_dialog = None
+        if await self.dialog_result(dialog) != QDialog.DialogCode.Accepted.value:
+            return
+        request = dialog.request()
         self.settings.remember_request(request)
         self.start_decomposition(request, tab, layer_id)
 
@@ -706,13 +761,11 @@ class MainWindow(QMainWindow):
         tab = tab or self.current
         if tab is None:
             return None
-        if tab.session.job is not None or tab.task is not None:
+        if tab.session.job is not None or (tab.task is not None and not tab.task.done()):
             self.statusBar().showMessage("A decomposition is already running for this document.", 5000)
             return None
-        task = asyncio.ensure_future(self._decompose(tab, request, layer_id))
+        task = self.spawn(self._decompose(tab, request, layer_id))
         tab.task = task
-        self._async_tasks.add(task)
-        task.add_done_callback(self._task_done)
         return task
 
     def _task_done(self, task: asyncio.Future) -> None:
@@ -736,7 +789,7 @@ class MainWindow(QMainWindow):
         if tab not in self.docs:
             return False
         remove_ids = [ly.id for ly in session.doc.layers]
-        job = DecomposeJob(self.registry, request, image, self)
+        job = DecomposeJob(self, request, image, self)  # the registry is built on the worker
         session.job = job
         job.progress.connect(self._update_job_ui)
         self._update_job_ui()
@@ -789,11 +842,15 @@ class MainWindow(QMainWindow):
         dialog.open()
         return dialog
 
-    def preferences_dialog(self) -> None:
+    def preferences_dialog(self) -> asyncio.Future:
+        return self.spawn(self._preferences_dialog())
+
+    async def _preferences_dialog(self) -> None:
         from .settings_dialog import SettingsDialog
 
-        dialog = SettingsDialog(self.settings, self.engine_choices(), self)
-        if dialog.exec() == QDialog.DialogCode.Accepted:
+        registry = await self.registry_async()
+        dialog = SettingsDialog(self.settings, self.engine_choices(registry), self)
+        if await self.dialog_result(dialog) == QDialog.DialogCode.Accepted.value:
             self.autosave_timer.setInterval(self.settings.autosave_seconds * 1000)
 
     def about(self) -> None:

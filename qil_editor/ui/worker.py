@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from ..engines.base import DecomposeOptions, EngineRegistry
+from ..engines.base import DecomposeOptions
 from ..engines.jobs import CancelToken, Progress
 from ..errors import ModelError, OutOfMemoryError, QilError
 
@@ -41,13 +42,20 @@ def _as_user_error(exc: BaseException, engine_name: str) -> QilError:
                       "Try the classical engine, or another resolution. The details are in the log file.")
 
 
+class Resolver(Protocol):
+    """What the worker needs from a registry: an :class:`EngineRegistry`, or a stand-in
+    (a lazily built registry, an adapter running another kind of job)."""
+
+    def resolve(self, name: str, options): ...
+
+
 class DecomposeWorker(QObject):
     progress = Signal(object)  # Progress
     finished = Signal(object)  # Document
     failed = Signal(object)  # QilError
 
-    def __init__(self, registry: EngineRegistry, request: DecomposeRequest, image: np.ndarray,
-                 cancel: CancelToken) -> None:
+    def __init__(self, registry: "Resolver", request: DecomposeRequest,
+                 image: np.ndarray, cancel: CancelToken) -> None:
         super().__init__()
         self.registry = registry
         self.request = request
@@ -77,8 +85,8 @@ class DecomposeJob(QObject):
     progress = Signal(object)  # Progress, on the UI thread
     ended = Signal()
 
-    def __init__(self, registry: EngineRegistry, request: DecomposeRequest, image: np.ndarray,
-                 parent: QObject | None = None) -> None:
+    def __init__(self, registry: "Resolver", request: DecomposeRequest,
+                 image: np.ndarray, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.request = request
         self.token = CancelToken()

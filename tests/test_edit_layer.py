@@ -36,9 +36,10 @@ FAST = dict(steps=2, seed=5, resolution=128, device="cpu")
 
 @pytest.fixture(scope="module")
 def tiny_edit_dir(tmp_path_factory):
-    from qil_editor.engines.tiny_edit_model import make_tiny_edit_model
-
-    return make_tiny_edit_model(tmp_path_factory.mktemp("models") / "Qwen-Image-Edit-tiny")
+    """Built through ``qil make-tiny-model DIR --kind edit``, as a user would."""
+    path = tmp_path_factory.mktemp("models") / "Qwen-Image-Edit-tiny"
+    assert main(["make-tiny-model", str(path), "--kind", "edit"]) == 0
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -176,6 +177,8 @@ def test_keep_shape_placement_changes_colours_only():
 
 @pytest.mark.slow
 def test_tiny_edit_model_folder_passes_the_check(tiny_edit_dir):
+    assert json.loads((tiny_edit_dir / "model_index.json").read_text())["_class_name"] == \
+        "QwenImageEditPlusPipeline"
     folder = check_edit_model_folder(tiny_edit_dir)
     assert set(folder.params) == {"transformer", "text_encoder", "vae"}
     assert all(n > 0 for n in folder.params.values())
@@ -394,3 +397,46 @@ def test_redecompose_with_the_tiny_layered_model(tiny_model_dir):
         assert not part.pixels[~coverage].any()
     History(doc).push(split.command())
     assert len(doc) == 4
+
+
+class DiskDecomposer:
+    """A fake Qwen-Image-Layered: background plus a disk as the top layer."""
+
+    name, label = "disk", "Disk"
+
+    def __init__(self):
+        self.seen = []
+
+    def availability(self, options=None):
+        from qil_editor.engines.base import Availability
+
+        return Availability(True)
+
+    def decompose(self, image, options, progress=None, cancel=None):
+        self.seen.append((image.shape, options.layers, options.prompt))
+        h, w = image.shape[:2]
+        yy, xx = np.mgrid[0:h, 0:w]
+        top = np.zeros_like(image)
+        top[..., :3] = image[..., :3]
+        top[..., 3] = np.where(np.hypot(xx - w / 2, yy - h / 2) < min(h, w) / 4, 255, 0)
+        bottom = image.copy()
+        return Document(w, h, [Layer(bottom, name="Background"), Layer(top, name="Layer 1")])
+
+
+@pytest.mark.slow
+def test_layered_alpha_method_takes_the_top_layers_alpha(tiny_edit_dir, small_reference):
+    fake = DiskDecomposer()
+    editor = QwenLayerEditor(NOWHERE, layered=fake)
+    bottle = make_doc().layers[1]
+    edit = editor.edit_layer(bottle, EditOptions(prompt="a cat", shape="new", alpha_method="layered",
+                                                 model_dir=str(tiny_edit_dir), **FAST))
+    (shape, layers, prompt), = fake.seen
+    assert shape == (45 + 16, 57 + 16, 4) and layers == 2 and prompt == "a cat"  # the region, margin 8
+    ys, xs = np.nonzero(edit.pixels[..., 3])
+    # the disk, radius ~15 px, centred on the region = the old content's centre
+    cx, cy = xs.mean() + edit.x - bottle.x, ys.mean() + edit.y - bottle.y
+    assert abs(cx - (12 + 69) / 2) < 1.5 and abs(cy - (10 + 55) / 2) < 1.5
+    assert set(np.unique(edit.pixels[..., 3])) == {0, 255}
+    with pytest.raises(ModelError, match="Qwen-Image-Layered"):
+        QwenLayerEditor(NOWHERE).edit_layer(bottle, EditOptions(prompt="x", alpha_method="layered",
+                                                                model_dir=str(tiny_edit_dir), **FAST))

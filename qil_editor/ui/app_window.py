@@ -76,6 +76,7 @@ class MainWindow(QMainWindow):
         self.undo_group = QUndoGroup(self)
         self.active_dialog: QDialog | None = None
         self.error_sink: Callable[[str, str, str], None] | None = None
+        self.last_error: QilError | None = None  # the last error shown (batch runs report it)
 
         self.setWindowTitle(APP_TITLE)
         self.setWindowIcon(app_icon())
@@ -218,6 +219,9 @@ class MainWindow(QMainWindow):
           "Hue/saturation/lightness or colorize the current layer (Ctrl+U)")
         a("split", "&Split Layer…", lambda: self.decompose_dialog(layer=True), None, "split",
           "Decompose the current layer into more layers")
+        # re-prompt (qil_editor/ui/reprompt_dialog.py)
+        a("reprompt", "Re-&prompt…", self.reprompt_dialog, None, None,
+          "Edit the current layer with a text prompt (Qwen-Image-Edit)")
         a("decompose", "&Decompose…", lambda: self.decompose_dialog(layer=False), "Ctrl+Shift+D",
           "decompose", "Decompose the image into layers")
         a("cancel_job", "&Cancel Decomposition", self.cancel_decomposition, None, "cancel")
@@ -255,7 +259,7 @@ class MainWindow(QMainWindow):
         image.addAction(A["cancel_job"])
         layer = menu.addMenu("&Layer")
         for name in ("duplicate", "merge_down", "delete", None, "toggle_visible", "lock", None,
-                     "recolor", "split"):
+                     "recolor", "split", "reprompt"):
             layer.addSeparator() if name is None else layer.addAction(A[name])
         tools = menu.addMenu("&Tools")
         tools.addAction(A["tool_move"])
@@ -367,6 +371,7 @@ class MainWindow(QMainWindow):
         A["merge_down"].setEnabled(index > 0)
         A["decompose"].setEnabled(has_doc and not busy)
         A["split"].setEnabled(layer is not None and not busy)
+        A["reprompt"].setEnabled(layer is not None and not busy)
         A["cancel_job"].setEnabled(busy)
         if layer is not None:
             A["lock"].setText("Un&lock Layer" if layer.locked else "&Lock Layer")
@@ -406,6 +411,7 @@ class MainWindow(QMainWindow):
         message = error.message if isinstance(error, QilError) else str(error)
         hint = error.hint if isinstance(error, QilError) else hint
         log.warning("%s: %s %s", title, message, hint)
+        self.last_error = error if isinstance(error, QilError) else QilError(message, hint)
         if self.error_sink is not None:  # batch runs (screenshot mode) report instead of asking
             self.error_sink(title, message, hint)
             return
@@ -831,6 +837,12 @@ class MainWindow(QMainWindow):
                                           ENGINE_LABELS.get(job.request.engine, job.request.engine))
 
     # ===== dialogs =======================================================================================
+    def reprompt_dialog(self):
+        """Layer > Re-prompt… (the dialog module owns the editor, the job and the preview)."""
+        from .reprompt_dialog import open_reprompt
+
+        return open_reprompt(self)
+
     def recolor_dialog(self) -> RecolorDialog | None:
         tab = self.current
         if tab is None or not tab.session.check_editable(tab.session.current_layer_id, "recolor"):

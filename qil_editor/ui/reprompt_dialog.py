@@ -334,14 +334,54 @@ class RepromptDialog(QDialog):
 
 # ----- the window's entry point ----------------------------------------------------------------
 
+class _WindowDecomposer:
+    """The window's Qwen-Image-Layered engine, looked up only when a run needs it.
+
+    Runs happen on the worker thread, so building the window's registry
+    there never stalls the UI; availability reads the disk only.
+    """
+
+    label = "Qwen-Image-Layered"
+
+    def __init__(self, window) -> None:
+        self.window = window
+
+    def _engine(self):
+        registry = self.window.registry
+        return registry.get("qwen") if "qwen" in registry.names else None
+
+    def availability(self, options=None):
+        from ..engines.base import Availability
+        from ..engines.qwen import find_model
+        from ..errors import ModelError
+
+        try:
+            find_model(options.model_dir if options is not None else None)
+        except ModelError as err:
+            return Availability(False, str(err))
+        return Availability(True)
+
+    def decompose(self, image, options, progress=None, cancel=None):
+        engine = self._engine()
+        if engine is None:
+            from ..errors import ModelError
+
+            raise ModelError("The Qwen-Image-Layered engine is not part of this build.")
+        return engine.decompose(image, options, progress, cancel)
+
+    def unload(self) -> None:
+        """Free the decomposer's memory before the edit model loads (two 20 B models rarely fit)."""
+        engine = self._engine()
+        if engine is not None and hasattr(engine, "unload"):
+            engine.unload()
+
+
 def editor_for(window) -> QwenLayerEditor:
     """The window's editor (kept between runs so the model stays loaded)."""
     editor = getattr(window, "_qil_layer_editor", None)
     if editor is None:
-        registry = window.registry
-        decomposer = registry.get("qwen") if "qwen" in registry.names else None
-        editor = QwenLayerEditor(layered=decomposer,
-                                 make_room=decomposer.unload if decomposer is not None else None)
+        decomposer = _WindowDecomposer(window)
+        editor = QwenLayerEditor(layered=decomposer, make_room=decomposer.unload)
         window._qil_layer_editor = editor
     return editor
 

@@ -140,3 +140,18 @@ def test_a_locked_layer_is_refused(window, dialogs):
     tab.session.set_current(layer.id)
     assert open_reprompt(window, QwenLayerEditor(NOWHERE), EditOptions(prompt="edit")) is None
     assert dialogs.shown == []
+
+
+def test_layer_menu_action_opens_reprompt_or_explains(window, dialogs, monkeypatch, tmp_path):
+    monkeypatch.setenv("QIL_EDIT_MODEL_DIR", str(tmp_path / "no-edit-model"))
+    action = window.actions_by_name["reprompt"]
+    layer_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Layer")
+    assert action in layer_menu.actions()
+    tab = window.add_document(make_doc(), name="poster")
+    tab.session.set_current(tab.session.doc.layers[1].id)
+    before = snapshot(tab.session.doc)
+    assert action.isEnabled()
+    action.trigger()
+    (title, text, info), = dialogs.shown
+    assert "Qwen-Image-Edit" in text and "model/Qwen-Image-Edit-2509" in info
+    assert same(snapshot(tab.session.doc), before) and tab.session.stack.count() == 0

@@ -118,40 +118,55 @@ def resize_rgba(rgba: np.ndarray, width: int, height: int) -> np.ndarray:
     return unpremultiply(resize_premultiplied(premultiply(rgba), width, height))
 
 
-def restore_detail(layers_premul: list[np.ndarray], target_rgba: np.ndarray) -> list[np.ndarray]:
+def _restore_band(layers: np.ndarray, target: np.ndarray, passes: int) -> np.ndarray:
+    """layers: (L, h, w, 4) float straight RGBA in [0, 1]; target: (h, w, 4) float straight."""
+    colour, alpha = layers[..., :3], layers[..., 3:4]
+    weights = np.empty_like(alpha)
+    above = np.ones(alpha.shape[1:], np.float32)
+    for i in range(len(layers) - 1, -1, -1):
+        weights[i] = alpha[i] * above
+        above = above * (1.0 - alpha[i])
+    # the input's colour at the layers' own coverage; undefined where the input is transparent
+    goal = target[..., :3] * weights.sum(axis=0)
+    trust = target[..., 3:4]
+    for _ in range(passes):
+        residual = (goal - (weights * colour).sum(axis=0)) * trust
+        # a layer already at 0 or 1 in a channel cannot take more of the residual there
+        free = np.where(residual > 0, colour < 1.0, colour > 0.0)
+        w = weights * free
+        norm = (w * w).sum(axis=0)
+        share = np.where(norm > 1e-6, residual / np.maximum(norm, 1e-6), 0.0)
+        colour = np.clip(colour + w * share, 0.0, 1.0)
+    return np.concatenate([colour, alpha], axis=-1)
+
+
+def restore_detail(layers: list[np.ndarray], target_rgba: np.ndarray, passes: int = 3,
+                   band_rows: int = 256) -> list[np.ndarray]:
     """Share the residual between the layers' composite and the target so they composite to it.
 
-    With visibility weights ``w_i = a_i * prod_{j>i}(1 - a_j)`` the composite is
-    ``sum w_i c_i``; adding ``w_i / sum(w^2) * residual`` to each layer's
-    straight colour ``c_i`` makes it equal the target colour wherever some
-    layer shows. Alpha is left as the model made it.
+    With visibility weights ``w_i = a_i * prod_{j>i}(1 - a_j)`` the composite
+    colour is ``sum w_i c_i`` at coverage ``A = sum w_i``; adding
+    ``w_i / sum(w^2) * residual`` to each layer's straight colour ``c_i``
+    makes the composite's colour the target's wherever some layer shows
+    (residual = target colour * A - composite, scaled by the target's alpha,
+    since a transparent input pixel has no colour to restore). Layers that
+    hit 0 or 1 drop out and the rest take the remainder (a few passes).
+    Alpha stays as the model made it. Works on straight uint8
+    layers, in bands of rows, so a large image needs little extra memory.
     """
-    if not layers_premul:
-        return layers_premul
-    target = premultiply(target_rgba)
-    alphas = [np.clip(p[..., 3], 0.0, 1.0) for p in layers_premul]
-    weights = []
-    above = np.ones(alphas[0].shape, np.float32)
-    for a in reversed(alphas):
-        weights.append(a * above)
-        above = above * (1.0 - a)
-    weights.reverse()
-    composite = np.zeros(target.shape[:2] + (3,), np.float32)
-    for p, w, a in zip(layers_premul, weights, alphas):
-        straight = np.where(a[..., None] > 1e-6, p[..., :3] / np.maximum(a[..., None], 1e-6), 0.0)
-        composite += w[..., None] * straight
-    residual = target[..., :3] - composite
-    norm = sum(w * w for w in weights)
-    scale = np.where(norm > 1e-6, 1.0 / np.maximum(norm, 1e-6), 0.0)
-    out = []
-    for p, w, a in zip(layers_premul, weights, alphas):
-        straight = np.where(a[..., None] > 1e-6, p[..., :3] / np.maximum(a[..., None], 1e-6), 0.0)
-        straight = np.clip(straight + (w * scale)[..., None] * residual, 0.0, 1.0)
-        q = np.empty_like(p)
-        q[..., :3] = straight * a[..., None]
-        q[..., 3] = a
-        out.append(q)
-    return out
+    if not layers:
+        return []
+    stack = [np.array(layer, copy=True) for layer in layers]
+    height = target_rgba.shape[0]
+    for top in range(0, height, band_rows):
+        rows = slice(top, min(height, top + band_rows))
+        band = np.stack([layer[rows] for layer in stack]).astype(np.float32) / 255.0
+        target = target_rgba[rows].astype(np.float32) / 255.0
+        fixed = _restore_band(band, target, passes)
+        fixed = np.clip(np.rint(fixed * 255.0), 0, 255).astype(np.uint8)
+        for layer, new in zip(stack, fixed):
+            layer[rows, :, :3] = np.where(new[..., 3:4] > 0, new[..., :3], 0)
+    return stack
 
 
 def layers_to_input_size(layers: np.ndarray | list[np.ndarray], width: int, height: int,
@@ -160,7 +175,8 @@ def layers_to_input_size(layers: np.ndarray | list[np.ndarray], width: int, heig
 
     With ``target_rgba`` (the input), the detail lost to the bucket is restored.
     """
-    premuls = [resize_premultiplied(premultiply(np.asarray(layer)), width, height) for layer in layers]
+    scaled = [unpremultiply(resize_premultiplied(premultiply(np.asarray(layer)), width, height))
+              for layer in layers]
     if target_rgba is not None:
-        premuls = restore_detail(premuls, target_rgba)
-    return [unpremultiply(p) for p in premuls]
+        scaled = restore_detail(scaled, as_rgba_u8(target_rgba))
+    return scaled

@@ -34,16 +34,20 @@ async def screenshot_session(window: MainWindow, files: list[str], out: str,
     def sink(title: str, message: str, hint: str) -> None:
         errors.append(f"{title}: {message} {hint}".strip())
 
+    def failure(fallback: str) -> QilError:
+        return window.last_error or QilError(errors[0] if errors else fallback)
+
     window.error_sink = sink
+    window.last_error = None
     try:
         tabs = window.open_files(files)
         if errors or len(tabs) != len(files):
-            raise QilError(errors[0] if errors else "Could not open the files.")
+            raise failure("Could not open the files.")
         if request is not None:
             for tab in tabs:
                 task = window.start_decomposition(request, tab)
                 if task is None or not await task:
-                    raise QilError(errors[0] if errors else "The decomposition did not finish.")
+                    raise failure("The decomposition did not finish.")
         if tabs:
             window.tabs.setCurrentWidget(tabs[0].canvas)
             tabs[0].canvas.fit()
@@ -54,7 +58,7 @@ async def screenshot_session(window: MainWindow, files: list[str], out: str,
             raise OutputFileError(f"Could not write the screenshot {out}.",
                                   "Check that the folder exists and is writable, and use .png.")
     except QilError as err:
-        print(f"qil-editor: {err}", file=sys.stderr)
+        print(f"qil-editor: {err}", file=sys.stderr)  # message and hint
         return err.exit_code
     finally:
         window.error_sink = None

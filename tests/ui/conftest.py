@@ -42,8 +42,20 @@ def qasync_loop(_qasync_loop):
     asyncio.events._set_running_loop(None)
 
 
+def _with_subclasses(kind) -> set[type]:
+    found, todo = {kind}, [kind]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            if sub not in found:
+                found.add(sub)
+                todo.append(sub)
+    return found
+
+
 def _live(kind) -> list:
-    return [obj for obj in gc.get_objects() if isinstance(obj, kind) and shiboken6.isValid(obj)]
+    """Every live Python wrapper of ``kind`` (exact type test: a heap of torch objects is big)."""
+    kinds = _with_subclasses(kind)
+    return [obj for obj in gc.get_objects() if type(obj) in kinds and shiboken6.isValid(obj)]
 
 
 def _running_qthreads() -> list[QThread]:

@@ -85,7 +85,7 @@ def region_rgba(model: RegionModel, box, scale: Scale, image: np.ndarray,
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
     zone = cv2.dilate((sup > 0.01).astype(np.uint8), kernel).astype(bool)
     inner = upsample(model.interior, origin, box, scale, False)
-    fixed = inner >= (0.99 if model.kind in ("shape", "photo") else 0.5)
+    fixed = inner >= (0.99 if model.kind in ("shape", "photo", "text") else 0.5)
     alpha = np.where(fixed, a_model, np.where(zone, proj, 0.0)).astype(np.float32)
     alpha[alpha < 0.03] = 0.0
     alpha[alpha > 0.97] = 1.0
@@ -187,14 +187,15 @@ def _unblend_pass(views, target: np.ndarray, primary_alpha: float, tol: float) -
         reg[...] = a * (px[..., :3].astype(np.float32) * inv) + (1.0 - a) * reg
 
 
-def _visible_pass(views, target: np.ndarray) -> None:
-    """Whatever is left (clipping, rounding) goes to the most visible layer of each pixel."""
+def _visible_pass(views, target: np.ndarray, rank: int = 0) -> None:
+    """Whatever is left (clipping, rounding) goes to the most visible layer of each pixel
+    (``rank`` 1: the second most visible, for what the first could not take)."""
     inv = np.float32(1.0 / 255.0)
     bh, width = target.shape[:2]
     trans = np.ones((bh, width), np.float32)
     comp = np.zeros((bh, width, 3), np.float32)
-    best_w = np.zeros((bh, width), np.float32)
-    best_i = np.full((bh, width), -1, np.int16)
+    best_w = np.zeros((rank + 1, bh, width), np.float32)
+    best_i = np.full((rank + 1, bh, width), -1, np.int16)
     for i in range(len(views) - 1, -1, -1):
         v = views[i]
         if v is None:
@@ -204,19 +205,27 @@ def _visible_pass(views, target: np.ndarray) -> None:
         t = trans[r0:r1, lx0:lx1]
         wgt = a * t
         comp[r0:r1, lx0:lx1] += wgt[..., None] * (px[..., :3].astype(np.float32) * inv)
-        better = wgt > best_w[r0:r1, lx0:lx1]
-        best_w[r0:r1, lx0:lx1][better] = wgt[better]
-        best_i[r0:r1, lx0:lx1][better] = i
+        cur_w, cur_i = wgt, np.full(wgt.shape, i, np.int16)
+        for k in range(rank + 1):  # insertion into the top-(rank+1) list
+            bw = best_w[k, r0:r1, lx0:lx1]
+            bi = best_i[k, r0:r1, lx0:lx1]
+            better = cur_w > bw
+            old_w, old_i = bw.copy(), bi.copy()
+            bw[better], bi[better] = cur_w[better], cur_i[better]
+            cur_w, cur_i = np.where(better, old_w, cur_w), np.where(better, old_i, cur_i)
         t *= 1.0 - a
     resid = target - comp
+    sel_w, sel_i = best_w[rank], best_i[rank]
     for i, v in enumerate(views):
         if v is None:
             continue
         px, r0, r1, lx0, lx1, _ = v
-        sel = best_i[r0:r1, lx0:lx1] == i
+        sel = sel_i[r0:r1, lx0:lx1] == i
+        if rank:
+            sel &= np.abs(resid[r0:r1, lx0:lx1]).max(-1) > 0.5 / 255.0
         if not sel.any():
             continue
-        wsel = np.maximum(best_w[r0:r1, lx0:lx1][sel], 1e-6)[:, None]
+        wsel = np.maximum(sel_w[r0:r1, lx0:lx1][sel], 1e-6)[:, None]
         old = px[..., :3][sel].astype(np.float32)
         new = old + resid[r0:r1, lx0:lx1][sel] / wsel * 255.0
         px[..., :3][sel] = np.clip(np.floor(new + 0.5), 0, 255).astype(np.uint8)
@@ -245,10 +254,12 @@ def match_input(layers: list[LayerBuffer], image: np.ndarray, input_alpha: np.nd
         target = image[y0:y1, :, :3].astype(np.float32) * inv
         _unblend_pass(views, target, primary_alpha, tol)
         _visible_pass(views, target)
+        _visible_pass(views, target, rank=1)
         if input_alpha is not None:
             a_in = input_alpha[y0:y1].astype(np.float32) * inv
             _rescale_alphas(views, a_in, y1 - y0, width)
             _visible_pass(views, target * a_in[..., None])
+            _visible_pass(views, target * a_in[..., None], rank=1)
     for layer in layers:
         layer.pixels[layer.pixels[..., 3] == 0, :3] = 0
 

@@ -29,6 +29,7 @@ from .grouping import group_regions
 from .models import build_models
 from .ordering import order_regions
 from .regions import segment
+from .text import merge_text_lines
 
 STAGES = 6
 MIN_SIDE = 4           # below this there is nothing to separate: one layer
@@ -128,7 +129,7 @@ class ClassicalDecomposer:
         if bg.textured:
             seg = None
         else:
-            seg = segment(rgb, lab, grad, valid, bg)
+            seg = merge_text_lines(segment(rgb, lab, grad, valid, bg), wh)
         tracker.update(3, "Ordering and grouping layers")
         check()
 

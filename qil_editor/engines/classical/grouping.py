@@ -1,10 +1,11 @@
 """Group regions into the layers a designer would expect, and name them.
 
-Letters of one colour and size on one line become one text layer (and lines
-of a paragraph one block); then the cheapest merges (same kind, same colour,
-close together, a shadow with what casts it) continue until the requested
-count is reached, or, for an automatic count, while they stay cheap. A merge
-never puts two regions in one layer if a third region must lie between them.
+Text lines arrive as single regions (see ``text.py``). The cheapest merges
+(same kind, same colour, close together; a region with what it sits on; a
+shadow with what casts it; specks with their neighbour) continue until the
+requested count is reached, or, for an automatic count, while they stay
+cheap. A merge never puts two regions in one layer if a third region must
+lie between them.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .colour import delta_e, delta_e2000
+from .colour import delta_e2000
 from .ordering import Ordering
-from .regions import BG, Segmentation
+from .regions import Segmentation
 
 AUTO_MERGE_COST = 0.3
 
@@ -27,207 +28,187 @@ class Group:
     name: str = ""
 
 
-class _UnionFind:
-    def __init__(self, items):
-        self.parent = {i: i for i in items}
+class _GroupGraph:
+    """Groups of regions with the 'lies above' relation between them (kept a DAG).
 
-    def find(self, i):
-        while self.parent[i] != i:
-            self.parent[i] = self.parent[self.parent[i]]
-            i = self.parent[i]
-        return i
+    Relations carry a confidence. Only confident ones (a shadow under its
+    object, text on a card) forbid a merge; weaker guesses give way, and any
+    that a merge turns into a cycle are dropped.
+    """
 
-    def union(self, a, b):
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
+    STRONG = 0.5
 
-    def groups(self):
-        out: dict[int, list[int]] = {}
-        for i in self.parent:
-            out.setdefault(self.find(i), []).append(i)
-        return out
+    def __init__(self, labels, above: dict[tuple[int, int], float]):
+        self.members = {lbl: {lbl} for lbl in labels}
+        self.of = {lbl: lbl for lbl in labels}
+        self.edges: dict[tuple[int, int], float] = dict(above)
 
+    def _down(self, min_conf: float) -> dict[int, set[int]]:
+        down: dict[int, set[int]] = {}
+        for (u, l), c in self.edges.items():
+            if c >= min_conf:
+                down.setdefault(u, set()).add(l)
+        return down
 
-def _text_lines(seg: Segmentation, ordering: Ordering, uf: _UnionFind, img_h: int) -> set[int]:
-    """Join glyph-like regions into lines and paragraphs; returns labels that are text."""
-    cands = [r for r in seg.regions if r.kind in ("shape", "thin") and r.height <= 0.3 * img_h
-             and r.area > 0]
-    if len(cands) < 2:
-        return set()
-    lbl = np.array([r.label for r in cands])
-    box = np.array([r.bbox for r in cands], np.float64)
-    lab = np.stack([r.lab for r in cands])
-    par = np.array([ordering.parent.get(r.label, BG) for r in cands])
-    x0, y0, x1, y1 = box.T
-    h = np.maximum(y1 - y0, 1.0)
-    col = delta_e(lab[:, None], lab[None]) < 12.0
-    same_parent = par[:, None] == par[None]
-    hmax = np.maximum(h[:, None], h[None])
-    hmin = np.minimum(h[:, None], h[None])
-    v_overlap = np.minimum(y1[:, None], y1[None]) - np.maximum(y0[:, None], y0[None])
-    gap = np.maximum(x0[:, None], x0[None]) - np.minimum(x1[:, None], x1[None])
-    letters = (col & same_parent & (hmax <= 2.5 * hmin) & (v_overlap >= 0.5 * hmin)
-               & (gap <= 0.8 * hmax))
-    # Small marks (dots, accents, punctuation) near a bigger glyph of the same colour.
-    v_gap = np.maximum(y0[:, None], y0[None]) - np.minimum(y1[:, None], y1[None])
-    marks = (col & same_parent & (hmin <= 0.6 * hmax) & (gap <= 0.5 * hmax)
-             & (v_gap <= 0.6 * hmax))
-    np.fill_diagonal(letters, False)
-    np.fill_diagonal(marks, False)
-    text = set()
-    for i, j in zip(*np.nonzero(np.triu(letters | marks))):
-        uf.union(int(lbl[i]), int(lbl[j]))
-        text.update((int(lbl[i]), int(lbl[j])))
-    # Lines of one paragraph: same colour and glyph height, stacked closely.
-    lines = {}
-    for root, members in uf.groups().items():
-        if len(members) >= 2 and set(members) <= text:
-            lines[root] = members
-    roots = list(lines)
-    info = {}
-    for root in roots:
-        regs = [seg.region(m) for m in lines[root]]
-        bx = np.array([r.bbox for r in regs])
-        info[root] = (bx[:, 0].min(), bx[:, 1].min(), bx[:, 2].max(), bx[:, 3].max(),
-                      float(np.median([r.height for r in regs])),
-                      np.mean([r.lab for r in regs], axis=0))
-    for i, a in enumerate(roots):
-        for b in roots[i + 1:]:
-            ax0, ay0, ax1, ay1, ah, alab = info[a]
-            bx0, by0, bx1, by1, bh, blab = info[b]
-            if float(delta_e(alab, blab)) > 12.0 or max(ah, bh) > 1.5 * min(ah, bh):
-                continue
-            vgap = max(ay0, by0) - min(ay1, by1)
-            hover = min(ax1, bx1) - max(ax0, bx0)
-            if vgap <= 1.2 * max(ah, bh) and (hover > 0 or abs(ax0 - bx0) <= max(ah, bh)):
-                uf.union(a, b)
-    return text
-
-
-def _creates_cycle(members: dict[int, set[int]], above: dict[tuple[int, int], float],
-                   merged: tuple[int, int]) -> bool:
-    a, b = merged
-    gid = {}
-    for g, labels in members.items():
-        for lbl in labels:
-            gid[lbl] = a if g == b else g
-    edges: dict[int, set[int]] = {}
-    for (up, low) in above:
-        gu, gl = gid[up], gid[low]
-        if gu != gl:
-            edges.setdefault(gu, set()).add(gl)
-    # cycle detection (iterative DFS, colours)
-    state: dict[int, int] = {}
-    for start in edges:
-        if state.get(start):
-            continue
-        stack = [(start, iter(edges.get(start, ())))]
-        state[start] = 1
+    @staticmethod
+    def _reaches(down, src: int, dst: int) -> bool:
+        stack = [n for n in down.get(src, ()) if n != dst]
+        seen = set(stack)
         while stack:
-            node, it = stack[-1]
-            nxt = next(it, None)
-            if nxt is None:
-                state[node] = 2
-                stack.pop()
-            elif state.get(nxt) == 1:
+            n = stack.pop()
+            if n == dst:
                 return True
-            elif not state.get(nxt):
-                state[nxt] = 1
-                stack.append((nxt, iter(edges.get(nxt, ()))))
-    return False
+            for m in down.get(n, ()):
+                if m not in seen:
+                    seen.add(m)
+                    stack.append(m)
+        return False
+
+    def can_merge(self, a: int, b: int) -> bool:
+        """Safe unless a confident chain puts something between them."""
+        down = self._down(self.STRONG)
+        return not (self._reaches(down, a, b) or self._reaches(down, b, a))
+
+    def merge(self, a: int, b: int) -> None:
+        for lbl in self.members[b]:
+            self.of[lbl] = a
+        self.members[a] |= self.members.pop(b)
+        edges: dict[tuple[int, int], float] = {}
+        for (u, l), c in self.edges.items():
+            u, l = (a if u == b else u), (a if l == b else l)
+            if u != l:
+                edges[(u, l)] = max(c, edges.get((u, l), 0.0))
+        self.edges = edges
+        self._break_cycles()
+
+    def _break_cycles(self) -> None:
+        nodes = set(self.members)
+        while True:
+            indeg = {n: 0 for n in nodes}
+            for (u, l) in self.edges:
+                indeg[l] += 1
+            ready = [n for n, d in indeg.items() if d == 0]
+            seen = set()
+            while ready:
+                n = ready.pop()
+                seen.add(n)
+                for (u, l) in self.edges:
+                    if u == n:
+                        indeg[l] -= 1
+                        if indeg[l] == 0:
+                            ready.append(l)
+            if len(seen) == len(nodes):
+                return
+            stuck = nodes - seen
+            weakest = min(((c, e) for e, c in self.edges.items() if e[0] in stuck and e[1] in stuck))
+            del self.edges[weakest[1]]
+
+
+_KINDS = ("shape", "text", "photo", "shadow")
 
 
 def group_regions(seg: Segmentation, ordering: Ordering, target: int | None,
-                  size: tuple[int, int]) -> list[Group]:
+                  size: tuple[int, int], log=None) -> list[Group]:
     """Groups bottom->top; ``target`` = number of foreground layers wanted (None = auto)."""
     w, h = size
     labels = [r.label for r in seg.regions]
     if not labels:
         return []
-    uf = _UnionFind(labels)
-    text = _text_lines(seg, ordering, uf, h)
-    # Enforce order constraints on the text merges: undo merges that create cycles.
-    members = {g: set(m) for g, m in uf.groups().items()}
-    if _creates_cycle(members, ordering.above, (min(members), min(members))):
-        members = {lbl: {lbl} for lbl in labels}
+    graph = _GroupGraph(labels, ordering.above)
     diag = float(np.hypot(w, h))
     rank = ordering.rank()
+    n_lab = len(labels) + 1
+    contact = ordering.contact
 
     def features(ms):
         regs = [seg.region(m) for m in ms]
         area = np.array([max(r.area, 1) for r in regs], np.float64)
-        kinds = {r.kind for r in regs}
-        if kinds == {"shadow"}:
+        by_kind: dict[str, float] = {}
+        for r, a in zip(regs, area):
+            by_kind[r.kind] = by_kind.get(r.kind, 0.0) + a
+        if set(by_kind) == {"shadow"}:
             kind = "shadow"
-        elif all(m in text for m in ms) and len(ms) >= 2:
+        elif by_kind.get("text", 0.0) >= 0.5 * area.sum():
             kind = "text"
-        elif "photo" in kinds and sum(a for r, a in zip(regs, area) if r.kind == "photo") >= 0.5 * area.sum():
+        elif by_kind.get("photo", 0.0) >= 0.5 * area.sum():
             kind = "photo"
         else:
             kind = "shape"
-        bx = np.array([r.bbox for r in regs])
+        bx = np.array([r.bbox for r in regs], np.float64)
         box = (bx[:, 0].min(), bx[:, 1].min(), bx[:, 2].max(), bx[:, 3].max())
         lab = (np.stack([r.lab for r in regs]) * area[:, None]).sum(0) / area.sum()
-        return {"kind": kind, "box": box, "lab": lab, "area": area.sum()}
-
-    feats = {g: features(m) for g, m in members.items()}
-
-    def touching(ga, gb):
-        c = ordering.contact
-        return any(c[a, b] > 0 for a in members[ga] for b in members[gb])
-
-    def cost(ga, gb):
-        fa, fb = feats[ga], feats[gb]
-        c_col = float(delta_e2000(fa["lab"], fb["lab"])) / 40.0
-        kinds = {fa["kind"], fb["kind"]}
-        ax0, ay0, ax1, ay1 = fa["box"]
-        bx0, by0, bx1, by1 = fb["box"]
-        gap = np.hypot(max(0, max(ax0, bx0) - min(ax1, bx1)), max(0, max(ay0, by0) - min(ay1, by1)))
-        c_space = 2.0 * gap / diag
-        if "shadow" in kinds and len(kinds) == 2 and touching(ga, gb):
-            return 0.35 + 0.2 * c_space  # a shadow belongs with its caster
-        c_kind = 0.0 if len(kinds) == 1 else 0.4
-        bonus = -0.15 if touching(ga, gb) else 0.0
-        return c_col + c_kind + c_space + bonus
+        return kind, box, lab
 
     limit = target if target is not None else 9
-    while len(members) > 1:
-        keys = sorted(members)
-        best = None
-        for i, ga in enumerate(keys):
-            for gb in keys[i + 1:]:
-                c = cost(ga, gb)
-                if best is None or c < best[0]:
-                    if not _creates_cycle(members, ordering.above, (ga, gb)):
-                        best = (c, ga, gb)
-        if best is None:
+    while len(graph.members) > 1:
+        gids = sorted(graph.members)
+        feats = [features(graph.members[g]) for g in gids]
+        kind = np.array([_KINDS.index(f[0]) for f in feats])
+        box = np.array([f[1] for f in feats])
+        lab = np.array([f[2] for f in feats])
+        areas = np.array([sum(max(seg.region(m).area, 1) for m in graph.members[g]) for g in gids], np.float64)
+        total_area = float(w * h)
+        member = np.zeros((len(gids), n_lab), np.float64)
+        for i, g in enumerate(gids):
+            member[i, list(graph.members[g])] = 1.0
+        touch = (member @ contact @ member.T) > 0
+        # sits_on[i, j]: some region of group i rests on a region of group j
+        par = np.zeros((n_lab, n_lab), np.float64)
+        for child, p_lbl in ordering.parent.items():
+            if p_lbl:
+                par[child, p_lbl] = 1.0
+        sits = (member @ par @ member.T) > 0
+        gi, gj = np.triu_indices(len(gids), 1)
+        c_col = delta_e2000(lab[gi], lab[gj]) / 40.0
+        gx = np.maximum(0, np.maximum(box[gi, 0], box[gj, 0]) - np.minimum(box[gi, 2], box[gj, 2]))
+        gy = np.maximum(0, np.maximum(box[gi, 1], box[gj, 1]) - np.minimum(box[gi, 3], box[gj, 3]))
+        c_space = 2.0 * np.hypot(gx, gy) / diag
+        same = kind[gi] == kind[gj]
+        tch = touch[gi, gj]
+        shadow_pair = (~same) & ((kind[gi] == 3) | (kind[gj] == 3)) & tch
+        nested = sits[gi, gj] | sits[gj, gi]
+        cost = np.where(same, c_col + c_space, 0.6 + 0.5 * c_col + c_space)
+        # a fragment in the colour of a neighbour (a glyph cut off a line, a sliver of a card)
+        cost = np.where(~same & (c_col < 0.15) & (c_space < 0.05), np.minimum(cost, 0.2 + c_col + c_space), cost)
+        cost = np.where(nested, np.minimum(cost, 0.45 + 0.1 * c_col), cost)
+        cost = np.where(shadow_pair, 0.5 + 0.2 * c_space, cost)
+        # Specks are never worth a layer of their own: they join a neighbour first.
+        small = np.minimum(areas[gi], areas[gj]) / total_area
+        tiny = small < 0.001
+        cost = np.where(tiny & (tch | (c_space < 0.03)), cost - 0.5, cost)
+        # otherwise small groups go before big ones: a layer should be worth having
+        cost = cost - 0.2 + 0.2 * np.minimum(1.0, small / 0.01)
+        picked = None
+        for k in np.argsort(cost, kind="stable"):
+            a, b = gids[gi[k]], gids[gj[k]]
+            if graph.can_merge(a, b):
+                picked = (float(cost[k]), a, b)
+                break
+        if picked is None:
             break
-        c, ga, gb = best
-        if len(members) <= limit and (target is not None or c > AUTO_MERGE_COST):
+        c, a, b = picked
+        if len(graph.members) <= limit and (target is not None or c > AUTO_MERGE_COST):
             break
-        members[ga] |= members.pop(gb)
-        feats[ga] = features(members[ga])
-        feats.pop(gb, None)
+        if log is not None:
+            log(f"merge {sorted(graph.members[a])} + {sorted(graph.members[b])} cost {c:.3f}")
+        graph.merge(a, b)
 
-    groups = [Group(sorted(ms, key=rank.get), feats[g]["kind"]) for g, ms in members.items()]
-    groups = _order_groups(groups, ordering)
-    _name(groups)
-    return groups
+    groups = {g: Group(sorted(ms, key=rank.get), features(ms)[0]) for g, ms in graph.members.items()}
+    ordered = _order_groups(groups, graph.edges, rank)
+    _name(ordered)
+    return ordered
 
 
-def _order_groups(groups: list[Group], ordering: Ordering) -> list[Group]:
-    rank = ordering.rank()
-    gid = {lbl: i for i, g in enumerate(groups) for lbl in g.labels}
-    lower: dict[int, set[int]] = {i: set() for i in range(len(groups))}
-    for (up, low) in ordering.above:
-        if gid[up] != gid[low]:
-            lower[gid[up]].add(gid[low])
-    remaining = set(range(len(groups)))
+def _order_groups(groups: dict[int, Group], edges, rank) -> list[Group]:
+    """Bottom first, honouring the group DAG; ties by the lowest member's original rank."""
+    lower: dict[int, set[int]] = {g: set() for g in groups}
+    for (up, low) in edges:
+        lower[up].add(low)
+    remaining = set(groups)
     out = []
     while remaining:
-        ready = [i for i in remaining if not (lower[i] & remaining)] or list(remaining)
-        nxt = min(ready, key=lambda i: min(rank[lbl] for lbl in groups[i].labels))
+        ready = [g for g in remaining if not (lower[g] & remaining)] or list(remaining)
+        nxt = min(ready, key=lambda g: min(rank[lbl] for lbl in groups[g].labels))
         out.append(groups[nxt])
         remaining.discard(nxt)
     return out

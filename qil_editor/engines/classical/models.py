@@ -60,7 +60,7 @@ def build_models(seg: Segmentation, ordering: Ordering, rgb: np.ndarray, bg: Bac
         support = own.copy()
         ups = above_of.get(reg.label, [])
         near_above = np.zeros_like(own)
-        if ups and reg.kind != "thin":  # strokes have no hidden body to complete
+        if ups and reg.kind not in ("thin", "text"):  # strokes have no hidden body to complete
             above = np.isin(crop, ups)
             # Rims of what lies on top are mixed pixels: not evidence about this region.
             near_above = cv2.dilate(above.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
@@ -72,10 +72,10 @@ def build_models(seg: Segmentation, ordering: Ordering, rgb: np.ndarray, bg: Bac
                     covered |= hull & above
             support |= covered
         img = rgb[y0:y1, x0:x1]
-        if reg.kind in ("thin", "shadow"):
+        data = own & seg.core[y0:y1, x0:x1] & ~near_above
+        if reg.kind in ("thin", "shadow") or (reg.kind == "text" and data.sum() < 0.2 * own.sum()):
             colour = np.broadcast_to(reg.rgb.astype(np.float32), img.shape).copy()
         else:
-            data = own & seg.core[y0:y1, x0:x1] & ~near_above
             if reg.kind == "photo" or data.sum() < 4:
                 data = own & ~near_above
                 if data.sum() < 4:
@@ -91,7 +91,7 @@ def build_models(seg: Segmentation, ordering: Ordering, rgb: np.ndarray, bg: Bac
             alpha = np.clip(push_pull(np.clip(a, 0, 1), data.astype(np.float32)), 0, 1)
         else:
             alpha = np.ones(own.shape, np.float32)
-        if reg.kind in ("shape", "photo"):
+        if reg.kind in ("shape", "photo", "text"):
             # The outer rim keeps a free (unblended) alpha; hidden parts next to what
             # covers them stay inside the support, so they are not eroded away.
             interior = cv2.erode(support.astype(np.uint8), np.ones((3, 3), np.uint8),

@@ -17,6 +17,9 @@ import numpy as np
 from .regions import BG, Segmentation
 
 
+_STROKES = ("thin", "text")  # drawn over what they touch
+
+
 @dataclass
 class Ordering:
     order: list[int]                          # region labels, bottom first
@@ -80,9 +83,9 @@ def order_regions(seg: Segmentation) -> Ordering:
                 above[(a, b)] = float(share_a)
             elif share_b >= 0.5 and share_b > share_a:
                 above[(b, a)] = float(share_b)
-            elif ra.kind == "thin" and rb.kind != "thin":
+            elif ra.kind in _STROKES and rb.kind not in _STROKES:
                 above[(a, b)] = 0.6
-            elif rb.kind == "thin" and ra.kind != "thin":
+            elif rb.kind in _STROKES and ra.kind not in _STROKES:
                 above[(b, a)] = 0.6
             else:
                 box = _union_box(ra.bbox, rb.bbox)
@@ -100,6 +103,8 @@ def order_regions(seg: Segmentation) -> Ordering:
                     above[(up, low)] = 0.1
     order = _topological(seg, above)
     rank = {lbl: i for i, lbl in enumerate(order)}
+    # Keep only relations the final order honours, so later grouping sees a DAG.
+    above = {(up, low): c for (up, low), c in above.items() if rank[up] > rank[low]}
     parent = {}
     for a in range(1, n):
         best, best_len = BG, contact[a, BG]
@@ -117,7 +122,7 @@ def _topological(seg: Segmentation, above: dict[tuple[int, int], float]) -> list
     below_of = {lbl: {} for lbl in labels}   # node -> {lower: conf}
     for (up, low), conf in above.items():
         below_of[up][low] = max(conf, below_of[up].get(low, 0.0))
-    kind_rank = {"shadow": 0, "photo": 1, "shape": 2, "thin": 3}
+    kind_rank = {"shadow": 0, "photo": 1, "shape": 2, "text": 3, "thin": 3}
     remaining = set(labels)
     order = []
 

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (QGraphicsEffect, QGraphicsItem, QGraphicsScene, Q
                                QPinchGesture)
 
 from ..document import DocumentEvent, composite_layers
+from .drag_cache import DragCache
 from .layer_item import QT_BLEND_MODES, LayerItem
 from .qimage import checker_brush
 from .session import DocumentSession
@@ -98,6 +99,7 @@ class CanvasView(QGraphicsView):
         self._flat_upto = -1  # top index drawn by the core compositor, -1 = none
         self._flat_generation = 0
         self._previews: dict[str, object] = {}
+        self._drag_cache: DragCache | None = None
 
         self.setScene(QGraphicsScene(self))
         self._stack = _LayerStack()
@@ -137,6 +139,10 @@ class CanvasView(QGraphicsView):
         return self._items[layer_id]
 
     def _on_event(self, event: DocumentEvent) -> None:
+        if self._drag_cache is not None and not (
+                event.kind == "changed" and self._drag is not None
+                and event.layer_id == self._drag.layer_id and set(event.fields) <= {"x", "y"}):
+            self._end_drag_cache()
         if event.kind == "changed":
             layer = self.doc.layer(event.layer_id)
             item = self._items.get(event.layer_id)
@@ -291,6 +297,27 @@ class CanvasView(QGraphicsView):
                 device = self.mapFromScene(rect).boundingRect().adjusted(-3, -3, 3, 3)
                 self.viewport().update(device)
 
+    def _start_drag_cache(self, layer_id: str) -> None:
+        mover = self._items.get(layer_id)
+        if mover is None or not mover.isVisible():
+            return
+        live = [it for it in self._items.values() if it is not mover and it.isVisible()]
+        if self._flat.isVisible():
+            live.append(self._flat)
+        cache = DragCache(self, self._stack, live, mover, QRectF(0, 0, self.doc.width, self.doc.height),
+                          QPainter.CompositionMode.CompositionMode_SourceOver)
+        self._drag_cache = cache if cache.active else None
+
+    def _end_drag_cache(self) -> None:
+        if self._drag_cache is not None:
+            cache, self._drag_cache = self._drag_cache, None
+            cache.release()
+            self._update_modes()
+
+    def scrollContentsBy(self, dx: int, dy: int) -> None:  # noqa: N802
+        self._end_drag_cache()  # the snapshots are in viewport pixels
+        super().scrollContentsBy(dx, dy)
+
     # ----- zoom ---------------------------------------------------------------------
     @property
     def zoom(self) -> float:
@@ -298,6 +325,7 @@ class CanvasView(QGraphicsView):
 
     def set_zoom(self, zoom: float, anchor: QPointF | None = None) -> None:
         zoom = max(MIN_ZOOM, min(MAX_ZOOM, zoom))
+        self._end_drag_cache()
         if anchor is None:
             anchor = QPointF(self.viewport().rect().center())
         before = self.mapToScene(anchor.toPoint())
@@ -312,6 +340,7 @@ class CanvasView(QGraphicsView):
         self.set_zoom(self.zoom * factor, anchor)
 
     def fit(self) -> None:
+        self._end_drag_cache()
         rect = QRectF(0, 0, self.doc.width, self.doc.height)
         margin = 0.04 * max(rect.width(), rect.height())
         self.fitInView(rect.adjusted(-margin, -margin, margin, margin),
@@ -320,6 +349,7 @@ class CanvasView(QGraphicsView):
         self.zoomChanged.emit(self.zoom)
 
     def actual_size(self) -> None:
+        self._end_drag_cache()
         center = self.mapToScene(self.viewport().rect().center())
         self.setTransform(QTransform())
         self.centerOn(center)
@@ -327,6 +357,7 @@ class CanvasView(QGraphicsView):
         self.zoomChanged.emit(self.zoom)
 
     def resizeEvent(self, event) -> None:  # noqa: N802
+        self._end_drag_cache()
         super().resizeEvent(event)
         if self._auto_fit:
             self.fit()
@@ -386,6 +417,7 @@ class CanvasView(QGraphicsView):
             layer = self.session.current_layer
             if layer is not None and self.session.check_editable(layer.id, "move"):
                 self._drag = _Drag(layer.id, pos, gesture=self.session.new_gesture())
+                self._start_drag_cache(layer.id)
             event.accept()
             return
         super().mousePressEvent(event)
@@ -422,6 +454,7 @@ class CanvasView(QGraphicsView):
             return
         if self._drag is not None and event.button() == Qt.MouseButton.LeftButton:
             self._drag = None
+            self._end_drag_cache()
             event.accept()
             return
         super().mouseReleaseEvent(event)

@@ -183,3 +183,37 @@ def test_mip_levels_used_when_zoomed_out(qtbot, canvas_for):
     assert 4 in item._mips  # 0.2 * 4 = 0.8: drawn from the 1/4 level
     assert item.content_rect().width() == 512  # cropped to the opaque half, still no copy
     assert np.shares_memory(item._crop, layer.pixels)
+
+
+@pytest.mark.parametrize("top_mode", ["normal", "multiply"])
+def test_drag_snapshots_draw_the_same_picture(qtbot, canvas_for, top_mode):
+    """While dragging, still layers are drawn from snapshots; the picture must not change."""
+    w, h = 64, 48
+    layers = [Layer(_random(h, w, 10, opaque=True), name="base")]
+    layers += [Layer(_random(20, 24, 11 + i, opaque=i == 3), name=f"L{i}", x=4 * i, y=3 * i)
+               for i in range(5)]
+    layers += [Layer(_random(16, 16, 20), name="top", x=40, y=25, blend_mode=top_mode),
+               Layer(_random(12, 12, 21), name="top2", x=10, y=30)]
+    doc = Document(w, h, layers)
+    view = canvas_for(doc)
+    view.set_tool("move")
+    view.setTransform(QTransform())
+    view.centerOn(w / 2, h / 2)
+    mover = doc.layers[4]  # L3, opaque: the press picks it
+    vp = view.viewport()
+    start = view.mapFromScene(QPointF(mover.x + 1, mover.y + 1))
+    view.session.set_current(mover.id)
+    QTest.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start)
+    assert view._drag_cache is not None and view._drag is not None
+    QTest.mouseMove(vp, start + QPoint(7, 5))
+    QTest.mouseMove(vp, start + QPoint(9, 4))
+    assert (mover.x, mover.y) == (12 + 9, 9 + 4)
+    view.tool = "hand"  # hide the dashed outline of the current layer for the comparison
+    image = vp.grab().toImage()
+    origin = view.mapFromScene(QPointF(0, 0))
+    got = qimage_to_rgba(image.copy(origin.x(), origin.y(), w, h)).astype(int)
+    QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start + QPoint(9, 4))
+    assert view._drag_cache is None
+    want = composite(doc).astype(int)
+    assert np.abs(got[..., :3] - want[..., :3]).max() <= 3
+    assert view.session.stack.count() == 1 and all(view.item(ly.id).isVisible() for ly in doc.layers)

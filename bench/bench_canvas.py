@@ -1,0 +1,123 @@
+"""Canvas frame time while dragging one layer of a big document.
+
+A 4096x4096 document with 10 layers (a full opaque background and nine
+large soft discs, each a full-size layer like a decomposition produces).
+The move tool drags layer 5 with real mouse events on the viewport; each
+move event is timed from the event to the end of the repaint it caused.
+Reported against one full recomposite of the document by the core
+compositor in the same run (what a canvas without per-layer items would
+pay per frame). Goal: <= 16 ms per move event.
+
+    QT_QPA_PLATFORM=offscreen python bench/bench_canvas.py [--size 4096] [--layers 10] [--moves 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import QPoint, QPointF, Qt  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from qil_editor.document import Document, Layer, composite  # noqa: E402
+from qil_editor.ui.canvas import CanvasView  # noqa: E402
+from qil_editor.ui.session import DocumentSession  # noqa: E402
+from qil_editor.ui.tasks import TaskRunner  # noqa: E402
+
+
+def make_document(size: int, count: int, seed: int = 0) -> Document:
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    layers = []
+    for i in range(count):
+        px = np.empty((size, size, 4), np.uint8)
+        px[..., 0] = (xx * (i + 1) / size * 255).astype(np.uint8)
+        px[..., 1] = (yy * (i + 2) / size * 255).astype(np.uint8)
+        px[..., 2] = rng.integers(0, 256)
+        if i == 0:
+            px[..., 3] = 255
+        else:
+            cx, cy = rng.integers(size // 5, 4 * size // 5, 2)
+            dist = np.sqrt((xx - cx) ** 2 + (yy - cy) ** 2)
+            px[..., 3] = np.clip((size / 5 - dist) * 2 + 128, 0, 255).astype(np.uint8)
+        layers.append(Layer(px, name=f"Layer {i}"))
+    return Document(size, size, layers)
+
+
+def drag_times(app: QApplication, view: CanvasView, layer: Layer, moves: int) -> list[float]:
+    vp = view.viewport()
+    start = view.mapFromScene(QPointF(layer.x + layer.width / 2, layer.y + layer.height / 2))
+    # press on the layer's centre: make sure it is the topmost opaque layer there
+    view.session.set_current(layer.id)
+    t0 = time.perf_counter()
+    QTest.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start)
+    app.processEvents()
+    press = time.perf_counter() - t0
+    times = [press]  # index 0: the press (it snapshots the still layers)
+    for i in range(1, moves + 1):
+        pos = start + QPoint(4 * i, 3 * i)
+        t0 = time.perf_counter()
+        QTest.mouseMove(vp, pos)
+        app.processEvents()  # the repaint the move caused (bench only; the app never does this)
+        times.append(time.perf_counter() - t0)
+    QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos)
+    app.processEvents()
+    return times
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--size", type=int, default=4096)
+    parser.add_argument("--layers", type=int, default=10)
+    parser.add_argument("--moves", type=int, default=60)
+    parser.add_argument("--viewport", default="1600x1000")
+    args = parser.parse_args()
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+
+    doc = make_document(args.size, args.layers)
+    t0 = time.perf_counter()
+    composite(doc)
+    full = time.perf_counter() - t0
+
+    session = DocumentSession(doc)
+    tasks = TaskRunner()
+    view = CanvasView(session, tasks)
+    w, h = (int(v) for v in args.viewport.split("x"))
+    view.resize(w, h)
+    view.show()
+    app.processEvents()
+    mover = doc.layers[args.layers // 2]
+    print(f"document {args.size}x{args.size}, {args.layers} layers; viewport {w}x{h}; "
+          f"one full recomposite (core compositor): {full * 1000:.0f} ms")
+    results = {}
+    for label, setup in (("fit", view.fit), ("100 %", view.actual_size)):
+        setup()
+        view.centerOn(mover.x + mover.width / 2, mover.y + mover.height / 2) if label != "fit" else None
+        app.processEvents()
+        view.viewport().grab()  # first paint builds the mip levels: not part of a drag
+        press, *times = drag_times(app, view, mover, args.moves)
+        steps_before = session.stack.count()
+        results[label] = times
+        mean, worst = statistics.mean(times), max(times)
+        p95 = sorted(times)[int(0.95 * (len(times) - 1))]
+        print(f"  drag at {label:>5} (zoom {view.zoom * 100:.0f} %): mean {mean * 1000:.1f} ms, "
+              f"p95 {p95 * 1000:.1f} ms, worst {worst * 1000:.1f} ms per move event; "
+              f"ratio mean/full recomposite {mean / full:.3f}; press (snapshots) {press * 1000:.0f} ms; "
+              f"undo steps {steps_before}")
+    session.stack.clear()
+    tasks.wait()
+    ok = all(statistics.mean(t) <= 0.016 for t in results.values())
+    print("goal <= 16 ms per move event:", "met" if ok else "NOT met")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

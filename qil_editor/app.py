@@ -117,8 +117,14 @@ def main(argv: list[str] | None = None) -> int:
             window.start_decomposition(request, tab)
     QTimer.singleShot(0, window.offer_recovery)
     QTimer.singleShot(1500, window.prefetch_engines)
-    if args.quit_after_show:
-        QTimer.singleShot(0, window.close)
+    if args.quit_after_show:  # start-up benchmark and smoke runs: report when shown, then leave
+        import time
+
+        def shown_and_quit() -> None:
+            print(f"window shown at {time.time():.6f}", flush=True)
+            window.close()
+
+        QTimer.singleShot(0, shown_and_quit)
     quit_event = asyncio.Event()
     app.aboutToQuit.connect(quit_event.set)
     app.lastWindowClosed.connect(quit_event.set)

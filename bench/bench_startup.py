@@ -1,0 +1,63 @@
+"""Time from launching the editor to its window being shown.
+
+Compared in the same run with the time it takes just to start Python and
+import Qt's widgets (``python -c "import PySide6.QtWidgets"``), the floor any
+PySide6 application pays. The editor prints the wall-clock time once its
+window is shown (``--quit-after-show``); the launch time is taken just
+before starting the process. Settings and data go to a temporary folder.
+
+    QT_QPA_PLATFORM=offscreen python bench/bench_startup.py [--runs 5] [--file resources/samples/poster.png]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def baseline() -> float:
+    t0 = time.time()
+    subprocess.run([sys.executable, "-c", "import PySide6.QtWidgets"], check=True)
+    return time.time() - t0
+
+
+def editor(folder: Path, files: list[str]) -> float:
+    t0 = time.time()
+    result = subprocess.run([sys.executable, str(ROOT / "main.py"), *files, "--quit-after-show",
+                             "--settings", str(folder / "settings.ini"), "--data-dir", str(folder / "data")],
+                            check=True, capture_output=True, text=True)
+    line = next(ln for ln in result.stdout.splitlines() if ln.startswith("window shown at "))
+    return float(line.rsplit(" ", 1)[1]) - t0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--file", action="append", default=[], help="also open this file at start")
+    args = parser.parse_args()
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    with tempfile.TemporaryDirectory() as tmp:
+        baseline(), editor(Path(tmp), [])  # warm the file cache
+        base = [baseline() for _ in range(args.runs)]
+        empty = [editor(Path(tmp), []) for _ in range(args.runs)]
+        with_file = [editor(Path(tmp), args.file) for _ in range(args.runs)] if args.file else []
+    b = statistics.median(base)
+    print(f"python -c 'import PySide6.QtWidgets': median {b * 1000:.0f} ms ({args.runs} runs)")
+    e = statistics.median(empty)
+    print(f"editor launch -> window shown:      median {e * 1000:.0f} ms, ratio {e / b:.2f}")
+    if with_file:
+        f = statistics.median(with_file)
+        print(f"  ... opening {', '.join(args.file)}: median {f * 1000:.0f} ms, ratio {f / b:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -50,4 +50,5 @@ def apply_dark_theme(app: QApplication) -> None:
     app.setPalette(dark_palette())
     qss = resource_path("style.qss")
     if qss.is_file():
-        app.setStyleSheet(qss.read_text(encoding="utf-8"))
+        icons = resource_path("icons").as_posix()
+        app.setStyleSheet(qss.read_text(encoding="utf-8").replace("{icons}", icons))

@@ -221,10 +221,10 @@ def _run(model_dir: str | None, out: TextIO, keep: bool) -> None:
         steps.run("main window (offscreen)", lambda: _check_window(folder, folder / "classical.psd"))
         succeeded = True
     finally:
-        if succeeded and not keep:
-            shutil.rmtree(folder, ignore_errors=True)
-        elif not succeeded:
+        if not succeeded and any(folder.iterdir()):
             print(f"files kept in {folder}", file=sys.stderr)
+        elif not keep:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def run_smoke_test(model_dir: str | None = None, *, out: TextIO | None = None, keep: bool = False) -> int:

@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -77,13 +78,15 @@ def test_runtime_hook_leaves_real_streams_alone(tmp_path):
     assert not list(tmp_path.rglob("qil-editor.log"))
 
 
-def test_smoke_test_fails_with_a_reason_when_the_sample_is_missing(monkeypatch, capsys):
+def test_smoke_test_fails_with_a_reason_when_the_sample_is_missing(monkeypatch, capsys, tmp_path):
     monkeypatch.setattr(smoke, "SAMPLE", ("samples", "no-such-sample.png"))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     out = io.StringIO()
     assert smoke.run_smoke_test(None, out=out) == 1
     err = capsys.readouterr().err
     assert "smoke test failed" in err and "no-such-sample.png" in err
     assert "smoke test passed" not in out.getvalue()
+    assert not list(tmp_path.iterdir()), "nothing was written, so nothing should be kept"
 
 
 def test_mean_difference_ignores_colour_under_full_transparency():
@@ -109,16 +112,21 @@ def test_smoke_test_passes_from_the_source_tree(tmp_path):
 
 
 def _clean_run(args: list[str], cwd: Path, home: Path) -> subprocess.CompletedProcess:
-    """Run like a designer's machine would: no venv, no PYTHONPATH, nothing but a minimal PATH."""
-    env = {"HOME": str(home), "PATH": "/usr/bin:/bin"}
+    """Run like a designer's machine would: no venv, no PYTHONPATH, nothing but a minimal PATH.
+
+    TMPDIR only keeps the smoke test's files inside the test's own folder.
+    """
+    env = {"HOME": str(home), "PATH": "/usr/bin:/bin", "TMPDIR": str(home)}
     return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(1200)
-@pytest.mark.skipif(sys.platform != "linux", reason="the CI build check runs on Linux")
-def test_lite_bundle_builds_without_torch_and_passes_its_smoke_test(tmp_path):
-    dist, work = tmp_path / "dist", tmp_path / "build"
+@pytest.fixture(scope="module")
+def lite_bundle(tmp_path_factory):
+    """Build the lite flavour once for this module into a temporary folder; removed afterwards."""
+    if sys.platform != "linux":
+        pytest.skip("the CI build check runs on Linux")
+    base = tmp_path_factory.mktemp("lite-build")
+    dist, work = base / "dist", base / "build"
     try:
         build = subprocess.run(
             ["bash", str(ROOT / "packaging" / "build.sh"), "lite", "--distpath", str(dist),
@@ -127,33 +135,40 @@ def test_lite_bundle_builds_without_torch_and_passes_its_smoke_test(tmp_path):
             capture_output=True, text=True, timeout=1100)
         assert build.returncode == 0, build.stdout[-4000:] + build.stderr[-4000:]
         print(build.stdout.strip().splitlines()[-1])  # "Built the lite flavour in Ns: ... (size)"
-
-        bundle = dist / "qil-editor"
-        exe = bundle / "qil-editor"
-        assert exe.is_file() and os.access(exe, os.X_OK)
-        leaked = sorted(str(p.relative_to(bundle)) for p in bundle.rglob("*")
-                        if any(name in p.name.lower() for name in MODEL_PACKAGE_NAMES))
-        assert not leaked, f"model packages in the lite bundle: {leaked[:20]}"
-        info = json.loads((bundle / "_internal" / "resources" / resources.BUILD_INFO_FILE).read_text())
-        from qil_editor import __version__
-        assert info == {"name": "QIL Editor", "version": __version__, "flavour": "lite"}
-
-        elsewhere, home = tmp_path / "elsewhere", tmp_path / "home"
-        elsewhere.mkdir()
-        home.mkdir()
-        run = _clean_run([str(exe), "--smoke-test"], elsewhere, home)
-        assert run.returncode == 0, run.stdout + run.stderr
-        assert "smoke test passed" in run.stdout
-        assert "packaged (lite build)" in run.stdout
-        assert "Traceback" not in run.stderr
-
-        # Model support degrades to a message, not a crash, in the lite build.
-        empty_model = tmp_path / "model"
-        empty_model.mkdir()
-        run = _clean_run([str(exe), "--smoke-test", "--model", str(empty_model)], elsewhere, home)
-        assert run.returncode != 0
-        assert "full build" in run.stderr, run.stderr
-        assert "Traceback" not in run.stderr
+        (base / "elsewhere").mkdir()
+        (base / "home").mkdir()
+        yield dist / "qil-editor"
     finally:
-        shutil.rmtree(dist, ignore_errors=True)
-        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1200)
+def test_lite_bundle_builds_without_torch_and_passes_its_smoke_test(lite_bundle):
+    exe = lite_bundle / "qil-editor"
+    assert exe.is_file() and os.access(exe, os.X_OK)
+    leaked = sorted(str(p.relative_to(lite_bundle)) for p in lite_bundle.rglob("*")
+                    if any(name in p.name.lower() for name in MODEL_PACKAGE_NAMES))
+    assert not leaked, f"model packages in the lite bundle: {leaked[:20]}"
+    info = json.loads((lite_bundle / "_internal" / "resources" / resources.BUILD_INFO_FILE).read_text())
+    from qil_editor import __version__
+    assert info == {"name": "QIL Editor", "version": __version__, "flavour": "lite"}
+
+    base = lite_bundle.parent.parent
+    run = _clean_run([str(exe), "--smoke-test"], base / "elsewhere", base / "home")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "smoke test passed" in run.stdout
+    assert "packaged (lite build)" in run.stdout
+    assert "Traceback" not in run.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1200)
+def test_lite_bundle_says_to_get_the_full_build_for_models(lite_bundle, tmp_path):
+    """Model support degrades to a message, not a crash, in the lite build."""
+    base = lite_bundle.parent.parent
+    run = _clean_run([str(lite_bundle / "qil-editor"), "--smoke-test", "--model", str(tmp_path)],
+                     base / "elsewhere", base / "home")
+    assert run.returncode != 0
+    assert "Traceback" not in run.stderr
+    assert "full build" in run.stderr, run.stderr

@@ -147,18 +147,18 @@ def mode_problem(mode: str, info: DeviceInfo, installed: frozenset[str]) -> str 
     """Why ``mode`` cannot run here (a sentence with what to do), or None."""
     if mode not in MODES:
         return f"Unknown memory mode {mode!r}; choose one of: {', '.join(MEMORY_CHOICES)}."
-    if mode != "full" and not info.is_accelerator:
-        return (f"The {mode} memory mode moves weights between the CPU and a GPU, and this run "
-                f"uses the CPU only. Use --memory full (or auto) on the CPU.")
     if mode in QUANT_PACKAGES:
         package = QUANT_PACKAGES[mode]
         if info.kind != "cuda":
-            return f"The {mode} mode needs an NVIDIA GPU (CUDA)."
+            return f"The {mode} mode needs an NVIDIA GPU (CUDA); this run uses {info.kind}."
         if package not in installed:
             return (f"The {mode} mode needs the Python package '{package}', which is not installed. "
                     f"Install it with: pip install {package}")
         if mode == "fp8" and info.compute_capability is not None and info.compute_capability < (8, 9):
             return "The fp8 mode needs an Ada or Hopper GPU (compute capability 8.9+); try int8 or nf4."
+    elif mode != "full" and not info.is_accelerator:
+        return (f"The {mode} memory mode moves weights between the CPU and a GPU, and this run "
+                f"uses the CPU only. Use --memory full (or auto) on the CPU.")
     return None
 
 

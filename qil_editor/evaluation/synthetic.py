@@ -28,7 +28,6 @@ FONT_FILES = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSerif.ttf",
               "DejaVuSerif-Bold.ttf", "DejaVuSansCondensed-Bold.ttf")
 WORDS = ("SALE", "Summer", "Open day", "NEW", "Festival", "Coffee & Co", "Hello", "Design",
          "50% off", "Workshop", "Live music", "Book now", "Garden", "Travel", "Studio")
-SS = 4  # supersampling factor for shapes
 
 
 @dataclass
@@ -101,6 +100,7 @@ def _to_layer(colour: np.ndarray, alpha: np.ndarray, name: str) -> Layer:
 
 def _shape_mask(h: int, w: int, rng: np.random.Generator) -> tuple[np.ndarray, str]:
     kind = rng.choice(["rect", "round", "ellipse", "poly"], p=[0.25, 0.3, 0.3, 0.15])
+    SS = max(1, min(4, 8192 // max(h, w)))  # supersampling, bounded in memory
     big = np.zeros((h * SS, w * SS), np.uint8)
     bw, bh = rng.uniform(0.15, 0.5) * w, rng.uniform(0.12, 0.45) * h
     cx, cy = rng.uniform(bw / 2, w - bw / 2), rng.uniform(bh / 2, h - bh / 2)

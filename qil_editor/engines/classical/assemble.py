@@ -131,104 +131,77 @@ def build_layers(groups: list[Group], models: dict[int, RegionModel], scale: Sca
     return out
 
 
-def _band_views(layers, y0, y1):
-    views = []
-    for layer in layers:
-        lx0, ly0, lx1, ly1 = layer.box
-        if ly1 <= y0 or ly0 >= y1:
-            views.append(None)
-            continue
-        ry0, ry1 = max(y0, ly0), min(y1, ly1)
-        claim = None if layer.claim is None else layer.claim[ry0 - ly0:ry1 - ly0]
-        views.append((layer.pixels[ry0 - ly0:ry1 - ly0], ry0 - y0, ry1 - y0, lx0, lx1, claim))
-    return views
+def _q(x: np.ndarray) -> np.ndarray:
+    """Round values in [0, 1] to the 8-bit grid they will be stored on."""
+    return np.clip(np.floor(x * 255.0 + 0.5), 0, 255) * np.float32(1.0 / 255.0)
 
 
-def _unblend_pass(views, target: np.ndarray, primary_alpha: float, tol: float) -> None:
-    """Give each pixel's colour to the topmost layer that claims it, unblending against
-    what lies beneath; a faint claimant gets just enough alpha to carry the difference."""
-    inv = np.float32(1.0 / 255.0)
-    bh, width = target.shape[:2]
-    chosen = np.full((bh, width), -1, np.int16)
-    for i in range(len(views) - 1, -1, -1):
-        v = views[i]
-        if v is None:
-            continue
-        px, r0, r1, lx0, lx1, claim = v
-        cand = px[..., 3] >= int(round(primary_alpha * 255))
-        if claim is not None:
-            cand |= claim
-        sub = chosen[r0:r1, lx0:lx1]
-        sub[cand & (sub < 0)] = i
-    run = np.zeros((bh, width, 3), np.float32)
-    for i, v in enumerate(views):
-        if v is None:
-            continue
-        px, r0, r1, lx0, lx1, _ = v
-        reg = run[r0:r1, lx0:lx1]
-        sel = chosen[r0:r1, lx0:lx1] == i
-        if sel.any():
-            u = reg[sel]
-            need = target[r0:r1, lx0:lx1][sel] - u
-            a = px[..., 3][sel].astype(np.float32) * inv
-            weak = a < primary_alpha
-            if weak.any():
-                nw, uw = need[weak], u[weak]
-                amin = np.where(nw > 0, nw / np.maximum(1.0 - uw, 1e-6), -nw / np.maximum(uw, 1e-6)).max(-1)
-                big = np.abs(nw).max(-1) > tol
-                a_new = np.where(big, np.maximum(a[weak], np.minimum(amin, 1.0)), a[weak])
-                a[weak] = np.ceil(a_new * 255.0 - 1e-3) * inv
-                px[..., 3][sel] = np.clip(a * 255.0 + 0.5, 0, 255).astype(np.uint8)
-            has = a > 0
-            col = px[..., :3][sel].astype(np.float32)
-            new = np.where(has[:, None], (u + need / np.maximum(a, 1e-6)[:, None]) * 255.0, col)
-            px[..., :3][sel] = np.clip(np.floor(new + 0.5), 0, 255).astype(np.uint8)
-        a = px[..., 3].astype(np.float32)[..., None] * inv
-        reg[...] = a * (px[..., :3].astype(np.float32) * inv) + (1.0 - a) * reg
+def _weights(A: np.ndarray) -> np.ndarray:
+    """Visibility of each layer (rows, bottom first) in the composite: a_i * prod_{j>i}(1-a_j)."""
+    W = np.empty_like(A)
+    trans = np.ones(A.shape[1], np.float32)
+    for i in range(A.shape[0] - 1, -1, -1):
+        W[i] = A[i] * trans
+        trans *= 1.0 - A[i]
+    return W
 
 
-def _visible_pass(views, target: np.ndarray, rank: int = 0) -> None:
-    """Whatever is left (clipping, rounding) goes to the most visible layer of each pixel
-    (``rank`` 1: the second most visible, for what the first could not take)."""
-    inv = np.float32(1.0 / 255.0)
-    bh, width = target.shape[:2]
-    trans = np.ones((bh, width), np.float32)
-    comp = np.zeros((bh, width, 3), np.float32)
-    best_w = np.zeros((rank + 1, bh, width), np.float32)
-    best_i = np.full((rank + 1, bh, width), -1, np.int16)
-    for i in range(len(views) - 1, -1, -1):
-        v = views[i]
-        if v is None:
-            continue
-        px, r0, r1, lx0, lx1, _ = v
-        a = px[..., 3].astype(np.float32) * inv
-        t = trans[r0:r1, lx0:lx1]
-        wgt = a * t
-        comp[r0:r1, lx0:lx1] += wgt[..., None] * (px[..., :3].astype(np.float32) * inv)
-        cur_w, cur_i = wgt, np.full(wgt.shape, i, np.int16)
-        for k in range(rank + 1):  # insertion into the top-(rank+1) list
-            bw = best_w[k, r0:r1, lx0:lx1]
-            bi = best_i[k, r0:r1, lx0:lx1]
-            better = cur_w > bw
-            old_w, old_i = bw.copy(), bi.copy()
-            bw[better], bi[better] = cur_w[better], cur_i[better]
-            cur_w, cur_i = np.where(better, old_w, cur_w), np.where(better, old_i, cur_i)
-        t *= 1.0 - a
+def _fix_residual(A, F, target, rank: int) -> None:
+    """Give what the composite misses to the rank-th most visible layer (unblended)."""
+    W = _weights(A)
+    comp = np.einsum("ln,lnc->nc", W, F)
     resid = target - comp
-    sel_w, sel_i = best_w[rank], best_i[rank]
-    for i, v in enumerate(views):
-        if v is None:
-            continue
-        px, r0, r1, lx0, lx1, _ = v
-        sel = sel_i[r0:r1, lx0:lx1] == i
-        if rank:
-            sel &= np.abs(resid[r0:r1, lx0:lx1]).max(-1) > 0.5 / 255.0
-        if not sel.any():
-            continue
-        wsel = np.maximum(sel_w[r0:r1, lx0:lx1][sel], 1e-6)[:, None]
-        old = px[..., :3][sel].astype(np.float32)
-        new = old + resid[r0:r1, lx0:lx1][sel] / wsel * 255.0
-        px[..., :3][sel] = np.clip(np.floor(new + 0.5), 0, 255).astype(np.uint8)
+    if rank:
+        big = np.abs(resid).max(-1) > 0.5 / 255.0
+        Wr = W.copy()
+        Wr[np.argmax(W, axis=0), np.arange(W.shape[1])] = -1.0
+        pick = np.argmax(Wr, axis=0)
+    else:
+        big = np.ones(W.shape[1], bool)
+        pick = np.argmax(W, axis=0)
+    n = np.flatnonzero(big)
+    li = pick[n]
+    w = np.maximum(W[li, n], 1e-6)[:, None]
+    F[li, n] = _q(F[li, n] + resid[n] / w)
+
+
+def _unblend(A, F, C, target, primary_alpha: float, tol: float) -> None:
+    """Each pixel's colour goes to the topmost layer that claims it (reasonably opaque there,
+    or its rim covers it), unblended against what lies beneath; a faint claimant gets just
+    enough alpha to carry the difference."""
+    L, N = A.shape
+    cand = (A >= primary_alpha) | C
+    cand[0] = True                          # the bottom layer takes what nobody else does
+    top = L - 1 - np.argmax(cand[::-1], axis=0)
+    U = np.zeros((N, 3), np.float32)
+    run = np.zeros((N, 3), np.float32)
+    for i in range(L):
+        sel = top == i
+        if sel.any():
+            U[sel] = run[sel]
+        run = A[i][:, None] * F[i] + (1.0 - A[i][:, None]) * run
+    n = np.arange(N)
+    a = A[top, n]
+    need = target - U
+    weak = a < primary_alpha
+    if weak.any():
+        nw, uw = need[weak], U[weak]
+        amin = np.where(nw > 0, nw / np.maximum(1.0 - uw, 1e-6), -nw / np.maximum(uw, 1e-6)).max(-1)
+        big = np.abs(nw).max(-1) > tol
+        a_new = np.where(big, np.maximum(a[weak], np.minimum(amin, 1.0)), a[weak])
+        a[weak] = np.ceil(a_new * 255.0 - 1e-3) / 255.0
+        A[top, n] = a
+    has = a > 0
+    F[top[has], n[has]] = _q(U[has] + need[has] / a[has][:, None])
+
+
+def _rescale(A, a_in) -> None:
+    """Scale the stack by the input alpha keeping each layer's share (stick-breaking)."""
+    W = _weights(A) * a_in[None]
+    taken = np.zeros(A.shape[1], np.float32)
+    for i in range(A.shape[0] - 1, -1, -1):
+        A[i] = _q(W[i] / np.maximum(1.0 - taken, 1e-6))
+        taken += W[i]
 
 
 def match_input(layers: list[LayerBuffer], image: np.ndarray, input_alpha: np.ndarray | None,
@@ -239,54 +212,100 @@ def match_input(layers: list[LayerBuffer], image: np.ndarray, input_alpha: np.nd
     Each pixel's difference goes first to the topmost layer that is reasonably
     opaque there or whose rim covers it (anti-aliased edges and edge halos
     belong to the object, so moving it leaves a clean background), then any
-    leftover from clipping to the most visible layer.
+    leftover from clipping to the most visible layer, then the next one.
 
     For an input with transparency the opaque decomposition is then scaled by
     the input alpha: each layer keeps its share of every pixel (stick-breaking
     over the stack), so nothing appears where the input was transparent.
+
+    Work is done only where some layer above the bottom one is present; the
+    rest of the bottom layer is the input itself. ``layers[0]`` must cover the
+    canvas.
     """
     height, width = image.shape[:2]
     inv = np.float32(1.0 / 255.0)
+    bottom = layers[0]
     for y0 in range(0, height, BAND_ROWS):
         check()
         y1 = min(height, y0 + BAND_ROWS)
-        views = _band_views(layers, y0, y1)
-        target = image[y0:y1, :, :3].astype(np.float32) * inv
-        _unblend_pass(views, target, primary_alpha, tol)
-        _visible_pass(views, target)
-        _visible_pass(views, target, rank=1)
+        bh = y1 - y0
+        cov = np.zeros((bh, width), bool)
+        parts = [None]
+        for layer in layers[1:]:
+            lx0, ly0, lx1, ly1 = layer.box
+            if ly1 <= y0 or ly0 >= y1:
+                parts.append(None)
+                continue
+            ry0, ry1 = max(y0, ly0), min(y1, ly1)
+            px = layer.pixels[ry0 - ly0:ry1 - ly0]
+            present = px[..., 3] > 0
+            if layer.claim is not None:
+                present = present | layer.claim[ry0 - ly0:ry1 - ly0]
+            cov[ry0 - y0:ry1 - y0, lx0:lx1] |= present
+            parts.append((ry0, ry1, lx0, lx1))
+        band_img = image[y0:y1, :, :3]
+        bottom_px = bottom.pixels[y0 - bottom.y:y1 - bottom.y]
+        if input_alpha is None:
+            np.copyto(bottom_px[..., :3], band_img, where=~cov[..., None])
+        else:
+            a_band = input_alpha[y0:y1]
+            free = ~cov
+            np.copyto(bottom_px[..., :3], band_img, where=free[..., None])
+            np.copyto(bottom_px[..., 3], a_band, where=free)
+        rr, cc = np.nonzero(cov)
+        if rr.size == 0:
+            continue
+        L, N = len(layers), rr.size
+        A = np.zeros((L, N), np.float32)
+        F = np.zeros((L, N, 3), np.float32)
+        C = np.zeros((L, N), bool)
+        ins = [None] * L
+        gy = rr + y0
+        A[0] = bottom_px[rr, cc, 3] * inv
+        F[0] = bottom_px[rr, cc, :3] * inv
         if input_alpha is not None:
-            a_in = input_alpha[y0:y1].astype(np.float32) * inv
-            _rescale_alphas(views, a_in, y1 - y0, width)
-            _visible_pass(views, target * a_in[..., None])
-            _visible_pass(views, target * a_in[..., None], rank=1)
+            A[0] = 1.0  # the opaque decomposition first; transparency comes last
+        ins[0] = np.ones(N, bool)
+        for i, layer in enumerate(layers[1:], start=1):
+            if parts[i] is None:
+                continue
+            ly = gy - layer.y
+            lx = cc - layer.x
+            inside = (ly >= 0) & (ly < layer.pixels.shape[0]) & (lx >= 0) & (lx < layer.pixels.shape[1])
+            if not inside.any():
+                continue
+            ins[i] = inside
+            px = layer.pixels[ly[inside], lx[inside]]
+            A[i, inside] = px[:, 3] * inv
+            F[i, inside] = px[:, :3] * inv
+            if layer.claim is not None:
+                C[i, inside] = layer.claim[ly[inside], lx[inside]]
+        target = band_img[rr, cc].astype(np.float32) * inv
+        _unblend(A, F, C, target, primary_alpha, tol)
+        _fix_residual(A, F, target, 0)
+        _fix_residual(A, F, target, 1)
+        if input_alpha is not None:
+            a_in = input_alpha[y0:y1][rr, cc].astype(np.float32) * inv
+            _rescale(A, a_in)
+            _fix_residual(A, F, target * a_in[:, None], 0)
+            _fix_residual(A, F, target * a_in[:, None], 1)
+        for i, layer in enumerate(layers):
+            if ins[i] is None:
+                continue
+            inside = ins[i]
+            if i == 0:
+                ly, lx = rr, cc
+                dst = bottom_px
+            else:
+                ly = (gy - layer.y)[inside]
+                lx = (cc - layer.x)[inside]
+                dst = layer.pixels
+            vals = np.empty((int(inside.sum()), 4), np.uint8)
+            vals[:, :3] = np.clip(np.floor(F[i, inside] * 255.0 + 0.5), 0, 255)
+            vals[:, 3] = np.clip(np.floor(A[i, inside] * 255.0 + 0.5), 0, 255)
+            dst[ly, lx] = vals
     for layer in layers:
         layer.pixels[layer.pixels[..., 3] == 0, :3] = 0
-
-
-def _rescale_alphas(views, a_in: np.ndarray, bh: int, width: int) -> None:
-    inv = np.float32(1.0 / 255.0)
-    trans = np.ones((bh, width), np.float32)
-    weights = [None] * len(views)
-    for i in range(len(views) - 1, -1, -1):
-        v = views[i]
-        if v is None:
-            continue
-        px, r0, r1, lx0, lx1, _ = v
-        a = px[..., 3].astype(np.float32) * inv
-        t = trans[r0:r1, lx0:lx1]
-        weights[i] = a * t * a_in[r0:r1, lx0:lx1]
-        t *= 1.0 - a
-    taken = np.zeros((bh, width), np.float32)
-    for i in range(len(views) - 1, -1, -1):
-        v = views[i]
-        if v is None:
-            continue
-        px, r0, r1, lx0, lx1, _ = v
-        s = taken[r0:r1, lx0:lx1]
-        a_new = weights[i] / np.maximum(1.0 - s, 1e-6)
-        px[..., 3] = np.clip(a_new * 255.0 + 0.5, 0, 255).astype(np.uint8)
-        s += weights[i]
 
 
 def crop_to_content(layer: LayerBuffer) -> LayerBuffer | None:

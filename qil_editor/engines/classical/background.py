@@ -43,6 +43,27 @@ def _disk(r: int) -> np.ndarray:
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
 
 
+def _robust_fit(c_rgb, c_lab, c_valid, seed):
+    """Polynomial background seeded by ``seed`` pixels, refitted on its inliers with
+    growing degree; returns (coefficients, degree, share of pixels it explains)."""
+    ch, cw = c_valid.shape
+    if seed.sum() < 1:
+        seed = c_valid
+    coef, degree = fit_surface(c_rgb, seed, 0), 0
+    n_valid = max(1, int(c_valid.sum()))
+    for deg, thr in _FIT_SCHEDULE:
+        c_bg_lab = rgb_to_lab(np.clip(eval_surface(coef, ch, cw, degree), 0, 1))
+        dist = delta_e(c_lab, c_bg_lab)
+        inl = (dist < thr) & c_valid
+        if inl.sum() < max(8, 0.02 * n_valid):
+            break
+        wts = np.clip(1.0 - (dist / thr) ** 2, 0.0, 1.0) ** 2
+        coef, degree = fit_surface(c_rgb, inl, deg, weights=wts), deg
+    c_bg_lab = rgb_to_lab(np.clip(eval_surface(coef, ch, cw, degree), 0, 1))
+    cover = float(((delta_e(c_lab, c_bg_lab) < 5.0) & c_valid).sum()) / n_valid
+    return coef, degree, cover
+
+
 def estimate_background(rgb: np.ndarray, lab: np.ndarray, valid: np.ndarray,
                         grad: np.ndarray | None = None) -> Background:
     """``rgb``/``lab`` at working resolution; ``valid`` marks pixels with any opacity."""
@@ -65,17 +86,18 @@ def estimate_background(rgb: np.ndarray, lab: np.ndarray, valid: np.ndarray,
     med = np.median(c_lab[border], axis=0)
     d0 = delta_e(c_lab, med)
     cut = max(10.0, float(np.percentile(d0[border], 50)))
-    samples = border & (d0 < cut)
-    coef, degree = fit_surface(c_rgb, samples, 0), 0
-    n_valid = max(1, int(c_valid.sum()))
-    for deg, thr in _FIT_SCHEDULE:
-        c_bg_lab = rgb_to_lab(np.clip(eval_surface(coef, ch, cw, degree), 0, 1))
-        dist = delta_e(c_lab, c_bg_lab)
-        inl = (dist < thr) & c_valid
-        if inl.sum() < max(8, 0.02 * n_valid):
-            break
-        wts = np.clip(1.0 - (dist / thr) ** 2, 0.0, 1.0) ** 2
-        coef, degree = fit_surface(c_rgb, inl, deg, weights=wts), deg
+    coef, degree, cover = _robust_fit(c_rgb, c_lab, c_valid, border & (d0 < cut))
+    if cover < 0.6:
+        # What the border suggests covers little: a big panel fills the canvas (or the
+        # border is busy). Try the picture's dominant colour as the background too.
+        q = np.floor(c_lab[c_valid] / 8.0).astype(np.int64)
+        code = ((q[:, 0] + 20) * 64 + (q[:, 1] + 32)) * 64 + (q[:, 2] + 32)
+        vals, counts = np.unique(code, return_counts=True)
+        mode = c_lab[c_valid][code == vals[np.argmax(counts)]].mean(axis=0)
+        seed = c_valid & (delta_e(c_lab, mode) < 10.0)
+        alt = _robust_fit(c_rgb, c_lab, c_valid, seed)
+        if alt[2] > cover + 0.05:
+            coef, degree, cover = alt
     bg_rgb = eval_surface(coef, h, w, degree)
     bg_lab = rgb_to_lab(np.clip(bg_rgb, 0, 1))
     border = _border(h, w) & valid
@@ -86,7 +108,11 @@ def estimate_background(rgb: np.ndarray, lab: np.ndarray, valid: np.ndarray,
     dist = delta_e(lab, bg_lab)
     # Noise: typical local variation where the image sits on the surface.
     calm = (dist < 5.0) & valid
-    noise = float(np.median(grad[calm])) if calm.sum() > 16 else float(np.median(grad[valid]))
+    # Noise: typical local variation. Flat designs are mostly flat, so the median over
+    # the whole picture is tiny even when the background model is poor; photos are not.
+    noise = float(np.median(grad[valid]))
+    if calm.sum() > 16:
+        noise = min(noise, float(np.median(grad[calm])))
     t_low = max(4.0, 3.0 * noise)
     t_high = max(10.0, 6.0 * noise)
 
@@ -110,5 +136,5 @@ def estimate_background(rgb: np.ndarray, lab: np.ndarray, valid: np.ndarray,
     dist = delta_e(lab, smooth_lab)
     frac_bg = float(((dist < t_low) & valid).sum()) / n_valid
     border_err = float(np.median(dist[border]))
-    textured = bool(noise > 4.0 or (frac_bg < 0.25 and border_err > t_low))
+    textured = bool(noise > 4.0 or (frac_bg < 0.25 and border_err > t_low and noise > 1.5))
     return Background(smooth, smooth_lab, dist.astype(np.float32), noise, textured, t_low, t_high)

@@ -33,6 +33,7 @@ from .text import merge_text_lines
 
 STAGES = 6
 MIN_SIDE = 4           # below this there is nothing to separate: one layer
+PHOTO_IS_PICTURE = 0.75  # photo regions covering more than this: the input is a photo
 MAX_PIXELS = 1 << 28   # 268 MP: beyond this a CPU decomposition is not sensible
 
 
@@ -126,10 +127,12 @@ class ClassicalDecomposer:
         check()
 
         # ---- 3. regions ---------------------------------------------------------
-        if bg.textured:
-            seg = None
-        else:
+        seg = None
+        if not bg.textured:
             seg = merge_text_lines(segment(rgb, lab, grad, valid, bg), wh)
+            photo = sum(r.area for r in seg.regions if r.kind == "photo")
+            if photo > PHOTO_IS_PICTURE * max(1, int(valid.sum())):
+                seg = None  # a photograph, not a design: one layer is the honest answer
         tracker.update(3, "Ordering and grouping layers")
         check()
 

@@ -150,8 +150,6 @@ def segment(rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray, valid: np.ndarra
     rim = fg & ~core_fg & ~photo
     radius = 4
     lo, hi = _local_box(lab, core_any, radius)
-    # The background is always a possible underlay, even where its flat part is far.
-    lo, hi = np.minimum(lo, bg.lab), np.maximum(hi, bg.lab)
     margin = np.float32(max(8.0, bg.t_low + 4.0))
     outside = ((lab < lo - margin) | (lab > hi + margin)).any(axis=-1)
     unexplained = rim & outside
@@ -234,7 +232,9 @@ def _absorb_rim_fragments(owner, regions, lab, bg: Background, margin: float):
     lbl = owner[cand]
     tot = np.bincount(owner[thin_px], minlength=n)
     good = np.bincount(lbl[ok], minlength=n)
-    absorb = is_thin & (good >= 0.9 * np.maximum(tot, 1)) & (tot > 0)
+    from .ordering import contact_matrix  # local: ordering imports this module
+    on_bg = contact_matrix(owner, n)[:, BG] > 0  # a rim between a shape and the background
+    absorb = is_thin & on_bg & (good >= 0.9 * np.maximum(tot, 1)) & (tot > 0)
     if not absorb.any():
         return owner, kinds, False
     # target: the most common nearest solid label per fragment

@@ -43,6 +43,13 @@ def _noise(h, w, c, seed=0):
 REF_IMAGE = _noise(48, 64, 3, seed=3)
 
 
+@pytest.fixture
+def loaded(engine, opts):
+    """The module's engine with its pipeline loaded (tests that patch the pipeline need it)."""
+    engine._ensure_loaded(opts, 2)
+    return engine
+
+
 @pytest.fixture(scope="module")
 def reference(engine, opts):
     """One clean run that later runs are compared with (seed 11, one step)."""
@@ -115,7 +122,7 @@ def test_cancel_before_start_loads_nothing(tiny_model_dir, opts):
     assert eng.load_count == 0 and eng.loaded is None
 
 
-def test_out_of_memory_in_a_step_becomes_a_clear_error(engine, opts, monkeypatch):
+def test_out_of_memory_in_a_step_becomes_a_clear_error(engine, loaded, opts, monkeypatch):
     import torch
 
     def progress(p):
@@ -123,9 +130,9 @@ def test_out_of_memory_in_a_step_becomes_a_clear_error(engine, opts, monkeypatch
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
 
     # pretend the loaded pipeline sits on a 24 GB GPU in full mode: the hint names the next mode
-    loaded = engine.loaded
+    pipeline = engine.loaded
     gpu = dev.DeviceInfo("cuda", 0, "Simulated 24 GB GPU", 24 * dev.GB, 20 * dev.GB, True, 0, 0, (8, 9))
-    monkeypatch.setattr(loaded, "info", gpu)
+    monkeypatch.setattr(pipeline, "info", gpu)
     monkeypatch.setattr(dev, "installed_packages", lambda: frozenset())
     with pytest.raises(OutOfMemoryError) as info:
         engine.decompose(_noise(30, 30, 3), opts.with_changes(steps=2), progress)
@@ -134,7 +141,7 @@ def test_out_of_memory_in_a_step_becomes_a_clear_error(engine, opts, monkeypatch
     assert info.value.exit_code == 4
 
 
-def test_out_of_memory_runtime_error_from_the_model(engine, opts, monkeypatch):
+def test_out_of_memory_runtime_error_from_the_model(engine, loaded, opts, monkeypatch):
     transformer = engine.loaded.pipe.transformer
 
     def boom(*args, **kwargs):
@@ -146,7 +153,21 @@ def test_out_of_memory_runtime_error_from_the_model(engine, opts, monkeypatch):
     assert info.value.hint  # CPU here: "Close other programs..."
 
 
-def test_other_model_failures_are_model_errors(engine, opts, monkeypatch):
+def test_out_of_memory_while_loading(opts, monkeypatch):
+    import torch
+
+    def place(pipe, info, mode):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 40.00 GiB")
+
+    monkeypatch.setattr("qil_editor.engines.qwen.loader.place_pipeline", place)
+    eng = QwenDecomposer(NO_SEARCH)
+    with pytest.raises(OutOfMemoryError) as info:
+        eng.decompose(_noise(20, 20, 3), opts)
+    assert "to load Qwen-Image-Layered" in info.value.message and info.value.hint
+    assert eng.loaded is None and eng.load_count == 0
+
+
+def test_other_model_failures_are_model_errors(engine, loaded, opts, monkeypatch):
     monkeypatch.setattr(engine.loaded.pipe.transformer, "forward",
                         lambda *a, **k: (_ for _ in ()).throw(ValueError("shapes do not match")))
     with pytest.raises(ModelError, match="shapes do not match"):

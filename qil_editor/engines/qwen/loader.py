@@ -128,9 +128,7 @@ def load_pipeline(folder: ModelFolder, info: DeviceInfo, plan: MemoryPlan) -> Lo
         place_pipeline(pipe, info, plan.mode)
     except (ModelError, UsageError):
         raise
-    except BaseException as exc:  # noqa: BLE001 - every loader failure becomes a ModelError
-        if isinstance(exc, KeyboardInterrupt):
-            raise
+    except Exception as exc:  # noqa: BLE001 - every loader failure becomes a ModelError
         pipe = None
         free_device_memory(info)
         if is_out_of_memory(exc):
@@ -217,9 +215,12 @@ def set_lora(loaded: LoadedPipeline, lora_path: str | None) -> None:
         if wanted is not None:
             pipe.load_lora_weights(wanted, adapter_name="qil", local_files_only=True)
             loaded.lora = wanted
-    except BaseException as exc:  # noqa: BLE001
-        if isinstance(exc, KeyboardInterrupt):
-            raise
+    except Exception as exc:  # noqa: BLE001
+        try:  # a half-applied adapter would block the next attempt
+            pipe.unload_lora_weights()
+        except Exception:  # pragma: no cover - best effort
+            pass
+        loaded.lora = None
         if isinstance(exc, ValueError) and "peft" in str(exc).lower() or isinstance(exc, ImportError):
             raise ModelError("Loading a LoRA needs the Python package 'peft', which is not installed.",
                              "Install it with: pip install peft") from None

@@ -137,11 +137,12 @@ def run_layered(loaded: LoadedPipeline, image, settings: RunSettings,
     except (_Interrupted, CancelledError):
         _reset(pipe)
         raise CancelledError("Decomposition cancelled.") from None
-    except BaseException as exc:  # noqa: BLE001 - nothing escapes as a raw exception
+    except KeyboardInterrupt:
         _reset(pipe)
-        if isinstance(exc, KeyboardInterrupt):
-            raise
-        if isinstance(exc, (ModelError,)):
+        raise
+    except Exception as exc:  # noqa: BLE001 - nothing escapes as a raw exception
+        _reset(pipe)
+        if isinstance(exc, ModelError):
             raise
         if is_out_of_memory(exc):
             free_device_memory(loaded.info)

@@ -90,12 +90,18 @@ def premultiply(rgba: np.ndarray) -> np.ndarray:
 
 def unpremultiply(premul: np.ndarray) -> np.ndarray:
     """float premultiplied -> straight RGBA uint8 (colour of fully transparent pixels is 0)."""
-    alpha = np.clip(premul[..., 3:4], 0.0, 1.0)
-    rgb = np.clip(premul[..., :3], 0.0, None)
-    safe = np.where(alpha > 1e-6, alpha, 1.0)
-    rgb = np.where(alpha > 1e-6, np.minimum(rgb / safe, 1.0), 0.0)
-    out = np.concatenate([rgb, alpha], axis=-1)
-    return np.clip(np.rint(out * 255.0), 0, 255).astype(np.uint8)
+    alpha = np.clip(premul[..., 3], 0.0, 1.0).astype(np.float32, copy=False)
+    scale = np.zeros_like(alpha)
+    np.divide(255.0, alpha, out=scale, where=alpha > 1e-6)
+    out = np.empty(premul.shape[:2] + (4,), np.uint8)
+    rgb = premul[..., :3] * scale[..., None]
+    rgb += 0.5
+    np.clip(rgb, 0.0, 255.0, out=rgb)
+    out[..., :3] = rgb
+    alpha *= 255.0
+    alpha += 0.5
+    out[..., 3] = alpha
+    return out
 
 
 def resize_premultiplied(premul: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -140,8 +146,12 @@ def _restore_band(layers: np.ndarray, target: np.ndarray, passes: int) -> np.nda
     return np.concatenate([colour, alpha], axis=-1)
 
 
+#: Floats one band of :func:`restore_detail` may hold (about 128 MB), whatever the image's width.
+BAND_FLOATS = 32_000_000
+
+
 def restore_detail(layers: list[np.ndarray], target_rgba: np.ndarray, passes: int = 3,
-                   band_rows: int = 256) -> list[np.ndarray]:
+                   band_rows: int | None = None) -> list[np.ndarray]:
     """Share the residual between the layers' composite and the target so they composite to it.
 
     With visibility weights ``w_i = a_i * prod_{j>i}(1 - a_j)`` the composite
@@ -157,7 +167,9 @@ def restore_detail(layers: list[np.ndarray], target_rgba: np.ndarray, passes: in
     if not layers:
         return []
     stack = [np.array(layer, copy=True) for layer in layers]
-    height = target_rgba.shape[0]
+    height, width = target_rgba.shape[:2]
+    if band_rows is None:
+        band_rows = max(8, BAND_FLOATS // (4 * (len(stack) + 2) * width))
     for top in range(0, height, band_rows):
         rows = slice(top, min(height, top + band_rows))
         band = np.stack([layer[rows] for layer in stack]).astype(np.float32) / 255.0

@@ -18,6 +18,7 @@ import numpy as np
 
 from ...document import Document, Layer
 from ...errors import InputFileError, ModelError, UsageError
+from ...resources import build_flavour
 from ..base import Availability, DecomposeOptions
 from ..jobs import CancelToken, ProgressCallback, ProgressTracker
 from .device import MEMORY_CHOICES, choose_memory_mode, probe_device
@@ -67,6 +68,10 @@ class QwenDecomposer:
         """Cheap check (no torch import): weights found and valid, diffusers installed."""
         for module in ("torch", "diffusers", "transformers"):
             if importlib.util.find_spec(module) is None:
+                if build_flavour() == "lite":
+                    return Availability(False, "this build of QIL Editor has no model support; get "
+                                               "the full build to use Qwen-Image-Layered (the "
+                                               "classical engine works here).")
                 return Availability(False, f"the Python package '{module}' is not installed.")
         try:
             self.locate(options)

@@ -168,3 +168,6 @@ def test_redecomposing_a_layer_respects_its_alpha():
     assert psnr(flat[seen, :3], px[seen, :3]) >= 40.0
     top = on_canvas(doc.layers[1], w, h)
     assert top[80, 130, 3] == 255 and abs(int(top[80, 130, 0]) - 250) <= 3
+    base = on_canvas(doc.layers[0], w, h)  # the card stays whole under what covered it
+    assert (base[62:99, 72:189, 3] == 255).all()
+    assert np.abs(base[62:99, 72:189, :3].astype(int) - [30, 110, 90]).max() <= 3

@@ -165,6 +165,21 @@ def _fix_residual(A, F, target, rank: int) -> None:
     F[li, n] = _q(F[li, n] + resid[n] / w)
 
 
+def _force_exact(A, F, target, tol: float = 1.5 / 255.0) -> None:
+    """Last resort where clipping left a visible error: the topmost present layer takes
+    the pixel outright (opaque, exact colour). Rare: it needs several faint layers
+    stacked on one pixel with colours no unblending can reach."""
+    W = _weights(A)
+    comp = np.einsum("ln,lnc->nc", W, F)
+    bad = np.flatnonzero(np.abs(target - comp).max(-1) > tol)
+    if bad.size == 0:
+        return
+    present = A[:, bad] > 0
+    top = A.shape[0] - 1 - np.argmax(present[::-1], axis=0)
+    A[top, bad] = 1.0
+    F[top, bad] = _q(target[bad])
+
+
 def _unblend(A, F, C, target, primary_alpha: float, tol: float) -> None:
     """Each pixel's colour goes to the topmost layer that claims it (reasonably opaque there,
     or its rim covers it), unblended against what lies beneath; a faint claimant gets just
@@ -196,11 +211,19 @@ def _unblend(A, F, C, target, primary_alpha: float, tol: float) -> None:
 
 
 def _rescale(A, a_in) -> None:
-    """Scale the stack by the input alpha keeping each layer's share (stick-breaking)."""
+    """Scale the stack by the input alpha keeping each layer's share (stick-breaking).
+
+    Where the layers above already cover a pixel completely, a layer's alpha does
+    not change the picture; it keeps its own (clipped to the input's presence) so
+    hidden parts survive, e.g. the card under its text when a layer is split.
+    """
     W = _weights(A) * a_in[None]
     taken = np.zeros(A.shape[1], np.float32)
+    present = (a_in > 0).astype(np.float32)
     for i in range(A.shape[0] - 1, -1, -1):
-        A[i] = _q(W[i] / np.maximum(1.0 - taken, 1e-6))
+        room = 1.0 - taken
+        free = room > 1e-4
+        A[i] = np.where(free, _q(W[i] / np.maximum(room, 1e-6)), A[i] * present)
         taken += W[i]
 
 
@@ -282,13 +305,14 @@ def match_input(layers: list[LayerBuffer], image: np.ndarray, input_alpha: np.nd
                 C[i, inside] = layer.claim[ly[inside], lx[inside]]
         target = band_img[rr, cc].astype(np.float32) * inv
         _unblend(A, F, C, target, primary_alpha, tol)
-        _fix_residual(A, F, target, 0)
-        _fix_residual(A, F, target, 1)
+        for rank in range(min(3, L)):
+            _fix_residual(A, F, target, rank)
+        _force_exact(A, F, target)
         if input_alpha is not None:
             a_in = input_alpha[y0:y1][rr, cc].astype(np.float32) * inv
             _rescale(A, a_in)
-            _fix_residual(A, F, target * a_in[:, None], 0)
-            _fix_residual(A, F, target * a_in[:, None], 1)
+            for rank in range(min(3, L)):
+                _fix_residual(A, F, target * a_in[:, None], rank)
         for i, layer in enumerate(layers):
             if ins[i] is None:
                 continue

@@ -43,7 +43,20 @@ def _disk(r: int) -> np.ndarray:
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
 
 
-def _robust_fit(c_rgb, c_lab, c_valid, seed):
+def dominant_colour(lab: np.ndarray, radius: float = 10.0, samples: int = 4000,
+                    candidates: int = 300) -> np.ndarray:
+    """The CIELAB colour with the most pixels within ``radius`` of it (a density mode,
+    robust to a colour straddling histogram bins)."""
+    rng = np.random.default_rng(0)
+    pts = lab if lab.shape[0] <= samples else lab[rng.choice(lab.shape[0], samples, replace=False)]
+    cand = pts if pts.shape[0] <= candidates else pts[rng.choice(pts.shape[0], candidates, replace=False)]
+    d = np.sqrt(((cand[:, None, :] - pts[None, :, :]) ** 2).sum(-1))
+    near = d < radius
+    best = int(np.argmax(near.sum(1)))
+    return pts[near[best]].mean(axis=0)
+
+
+def _robust_fit(c_rgb, c_lab, c_valid, seed, max_degree: int = 3):
     """Polynomial background seeded by ``seed`` pixels, refitted on its inliers with
     growing degree; returns (coefficients, degree, share of pixels it explains)."""
     ch, cw = c_valid.shape
@@ -52,6 +65,7 @@ def _robust_fit(c_rgb, c_lab, c_valid, seed):
     coef, degree = fit_surface(c_rgb, seed, 0), 0
     n_valid = max(1, int(c_valid.sum()))
     for deg, thr in _FIT_SCHEDULE:
+        deg = min(deg, max_degree)
         c_bg_lab = rgb_to_lab(np.clip(eval_surface(coef, ch, cw, degree), 0, 1))
         dist = delta_e(c_lab, c_bg_lab)
         inl = (dist < thr) & c_valid
@@ -83,20 +97,21 @@ def estimate_background(rgb: np.ndarray, lab: np.ndarray, valid: np.ndarray,
     border = _border(ch, cw) & c_valid
     if border.sum() < 8:
         border = c_valid.copy()
+    # With transparency around (a layer being split further) there is no page edge to go
+    # by, and no gradient to infer across the holes: the dominant colour, nearly flat.
+    see_through = c_valid.mean() < 0.9
+    max_degree = 1 if see_through else 3
     med = np.median(c_lab[border], axis=0)
     d0 = delta_e(c_lab, med)
     cut = max(10.0, float(np.percentile(d0[border], 50)))
-    coef, degree, cover = _robust_fit(c_rgb, c_lab, c_valid, border & (d0 < cut))
-    if cover < 0.6:
+    coef, degree, cover = _robust_fit(c_rgb, c_lab, c_valid, border & (d0 < cut), max_degree)
+    if cover < 0.6 or see_through:
         # What the border suggests covers little: a big panel fills the canvas (or the
         # border is busy). Try the picture's dominant colour as the background too.
-        q = np.floor(c_lab[c_valid] / 8.0).astype(np.int64)
-        code = ((q[:, 0] + 20) * 64 + (q[:, 1] + 32)) * 64 + (q[:, 2] + 32)
-        vals, counts = np.unique(code, return_counts=True)
-        mode = c_lab[c_valid][code == vals[np.argmax(counts)]].mean(axis=0)
+        mode = dominant_colour(lab[valid])  # full working detail: thin strokes count too
         seed = c_valid & (delta_e(c_lab, mode) < 10.0)
-        alt = _robust_fit(c_rgb, c_lab, c_valid, seed)
-        if alt[2] > cover + 0.05:
+        alt = _robust_fit(c_rgb, c_lab, c_valid, seed, max_degree)
+        if alt[2] > cover + (-0.02 if see_through else 0.05):
             coef, degree, cover = alt
     bg_rgb = eval_surface(coef, h, w, degree)
     bg_lab = rgb_to_lab(np.clip(bg_rgb, 0, 1))
@@ -136,5 +151,7 @@ def estimate_background(rgb: np.ndarray, lab: np.ndarray, valid: np.ndarray,
     dist = delta_e(lab, smooth_lab)
     frac_bg = float(((dist < t_low) & valid).sum()) / n_valid
     border_err = float(np.median(dist[border]))
-    textured = bool(noise > 4.0 or (frac_bg < 0.25 and border_err > t_low and noise > 1.5))
+    busy = float((grad[valid] > 3.0).mean()) if valid.any() else 0.0
+    textured = bool(noise > 4.0 or (frac_bg < 0.25 and border_err > t_low and noise > 1.5)
+                    or (busy > 0.35 and frac_bg < 0.5))  # edges everywhere: a photograph
     return Background(smooth, smooth_lab, dist.astype(np.float32), noise, textured, t_low, t_high)

@@ -89,8 +89,17 @@ def _local_box(lab: np.ndarray, core: np.ndarray, radius: int):
 
 
 def _photo_blobs(fg: np.ndarray, edge: np.ndarray, lab: np.ndarray, min_area: int) -> np.ndarray:
-    """Foreground blobs that look like photographs: many edges and many colours."""
-    n, blob, stats, _ = cv2.connectedComponentsWithStats(fg.astype(np.uint8), connectivity=8)
+    """Foreground areas that look like photographs: dense edges and many colours.
+
+    Found from the local density of edges rather than whole foreground blobs, so
+    a flat shape (or a soft shadow) touching a photo stays a region of its own.
+    """
+    density = cv2.boxFilter(edge.astype(np.float32), -1, (9, 9))
+    tex = (fg & (density > 0.3)).astype(np.uint8)
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))
+    tex = cv2.morphologyEx(tex, cv2.MORPH_CLOSE, disk)
+    tex = cv2.morphologyEx(tex, cv2.MORPH_OPEN, disk).astype(bool) & fg  # rims of shapes are thin
+    n, blob, stats, _ = cv2.connectedComponentsWithStats(tex.astype(np.uint8), connectivity=8)
     if n <= 1:
         return np.zeros_like(fg)
     area = stats[:, cv2.CC_STAT_AREA].astype(np.int64)
@@ -98,7 +107,7 @@ def _photo_blobs(fg: np.ndarray, edge: np.ndarray, lab: np.ndarray, min_area: in
     cand[0] = False
     if not cand.any():
         return np.zeros_like(fg)
-    edges = np.bincount(blob[edge & fg], minlength=n)
+    edges = np.bincount(blob[edge & tex], minlength=n)
     sel = cand[blob]
     q = np.floor(lab[sel] / np.float32(6.0)).astype(np.int64)
     code = ((q[:, 0] + 20) * 64 + (q[:, 1] + 32)) * 64 + (q[:, 2] + 32)
@@ -110,7 +119,7 @@ def _photo_blobs(fg: np.ndarray, edge: np.ndarray, lab: np.ndarray, min_area: in
     is_photo = cand & (edges > 0.2 * area) & (n_colours >= 25)
     if not is_photo.any():
         return np.zeros_like(fg)
-    return ndimage.binary_fill_holes(is_photo[blob])
+    return ndimage.binary_fill_holes(is_photo[blob]) & fg
 
 
 def _nearest_label(labels: np.ndarray, targets: np.ndarray, max_dist: float):
@@ -341,7 +350,7 @@ def _sharpness(owner, slices, grad, bg: Background) -> np.ndarray:
     """How crisply each region meets the background: the typical colour step per pixel on
     its outline relative to its contrast. An anti-aliased edge steps most of the way in
     one or two pixels (about 0.5 or more); a shadow fades over several (well below)."""
-    rim = _bg_rim(owner)
+    rim = _bg_rim(owner, 1)
     out = np.ones(len(slices) + 1)
     for k, slc in enumerate(slices, start=1):
         if slc is None:
@@ -353,14 +362,15 @@ def _sharpness(owner, slices, grad, bg: Background) -> np.ndarray:
         contrast = float(np.percentile(bg.delta[slc][own], 95))
         if contrast <= 1e-3:
             continue
-        out[k] = float(np.median(grad[slc][edge_px])) / contrast
+        out[k] = float(np.percentile(grad[slc][edge_px], 75)) / contrast
     return out
 
 
-def _bg_rim(owner: np.ndarray) -> np.ndarray:
-    """Region pixels with a background 4-neighbour, and those neighbours' twins (2 px band)."""
+def _bg_rim(owner: np.ndarray, width: int = 2) -> np.ndarray:
+    """Region pixels within ``width`` pixels of the background."""
     fg = owner > 0
-    near_bg = cv2.dilate((~fg).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    k = 2 * width + 1
+    near_bg = cv2.dilate((~fg).astype(np.uint8), np.ones((k, k), np.uint8)).astype(bool)
     return fg & near_bg
 
 

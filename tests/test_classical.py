@@ -171,3 +171,26 @@ def test_redecomposing_a_layer_respects_its_alpha():
     base = on_canvas(doc.layers[0], w, h)  # the card stays whole under what covered it
     assert (base[62:99, 72:189, 3] == 255).all()
     assert np.abs(base[62:99, 72:189, :3].astype(int) - [30, 110, 90]).max() <= 3
+
+
+def test_title_and_banner_come_off_a_photo_background():
+    from PIL import ImageDraw
+    from qil_editor.evaluation.synthetic import _fractal, find_fonts, load_font
+    rng = np.random.default_rng(5)
+    h, w = 300, 450
+    t = np.stack([_fractal(h, w, rng) for _ in range(3)], -1)
+    photo = np.clip(t * 200 + 30 + rng.normal(0, 4, (h, w, 3)), 0, 255).astype(np.uint8)
+    pil = Image.fromarray(photo)
+    draw = ImageDraw.Draw(pil)
+    fonts = find_fonts()
+    draw.rectangle((30, 210, 230, 270), fill=(230, 60, 40))
+    draw.text((40, 40), "Market", fill=(255, 255, 255), font=load_font(fonts[1] if fonts else None, 48))
+    image = np.dstack([np.asarray(pil), np.full((h, w), 255, np.uint8)])
+    doc = ClassicalDecomposer().decompose(image, DecomposeOptions(layers=None))
+    names = [layer.name for layer in doc.layers]
+    assert names[0] == "Background" and any(n.startswith("Text") for n in names)
+    assert any(n.startswith("Shape") for n in names)
+    bg = doc.layers[0].pixels[..., :3].astype(int)
+    banner = bg[220:260, 40:220]
+    assert np.abs(banner - [230, 60, 40]).sum(-1).mean() > 60  # filled from the photo, not red
+    assert reconstruction_psnr(doc, image) >= 40.0

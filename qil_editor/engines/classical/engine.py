@@ -27,6 +27,7 @@ from .colour import neighbour_gradient, resize, rgb_to_lab, to_float
 from .fill import push_pull
 from .grouping import group_regions
 from .models import build_models
+from .overlays import overlay_segmentation
 from .ordering import order_regions
 from .regions import segment
 from .text import merge_text_lines
@@ -132,7 +133,14 @@ class ClassicalDecomposer:
             seg = merge_text_lines(segment(rgb, lab, grad, valid, bg), wh)
             photo = sum(r.area for r in seg.regions if r.kind == "photo")
             if photo > PHOTO_IS_PICTURE * max(1, int(valid.sum())):
-                seg = None  # a photograph, not a design: one layer is the honest answer
+                seg = None  # a photograph, not a design
+        if seg is None:
+            # A photo as the background: only crisp flat graphics on it (titles, banners)
+            # come off; the photo itself stays one layer, inpainted behind them.
+            found = overlay_segmentation(rgb, lab, grad, valid, bg)
+            if found is not None:
+                seg, bg = found
+                seg = merge_text_lines(seg, wh)
         tracker.update(3, "Ordering and grouping layers")
         check()
 

@@ -265,3 +265,47 @@ def test_detail_restoration_can_be_turned_off(engine, opts, reference):
             assert err.mean() > 20
     for a, b in zip(reference.layers, raw.layers):
         assert np.array_equal(a.pixels[..., 3], b.pixels[..., 3])
+
+
+def test_cancel_while_the_model_describes_the_image(engine, loaded, opts, monkeypatch):
+    token = CancelToken()
+    seen = []
+    new_tokens = []
+    text_encoder = engine.loaded.pipe.text_encoder
+    generate = text_encoder.generate
+
+    def counting_generate(**kwargs):
+        out = generate(**kwargs)
+        new_tokens.append(out.shape[1] - kwargs["input_ids"].shape[1])
+        return out
+
+    monkeypatch.setattr(text_encoder, "generate", counting_generate)
+
+    def progress(p):
+        seen.append(p.message)
+        if p.message == "Describing the image":
+            token.cancel()
+
+    with pytest.raises(CancelledError):
+        engine.decompose(REF_IMAGE, opts.with_changes(prompt=""), progress, token)
+    assert "Separating layers" not in seen
+    assert new_tokens and new_tokens[0] <= 2, "captioning stops at the next token, not after 512"
+
+
+def test_quantized_modes_load_the_transformer_with_a_quantization_config(tiny_model_dir, monkeypatch):
+    """The nf4/int8/fp8 plumbing, with the quantizer itself stubbed (its packages need CUDA)."""
+    from qil_editor.engines.qwen import check_model_folder, loader
+
+    calls = {}
+
+    def fake_config(mode, dtype):
+        calls["quant"] = (mode, dtype)
+        return None  # diffusers then loads the transformer unquantized
+
+    monkeypatch.setattr(loader, "_quantization_config", fake_config)
+    monkeypatch.setattr(loader, "place_pipeline", lambda pipe, info, mode: calls.setdefault("placed", mode))
+    gpu = dev.DeviceInfo("cuda", 0, "Simulated GPU", 24 * dev.GB, 20 * dev.GB, True, 0, 0, (8, 9))
+    plan = dev.choose_memory_mode(gpu, requested="nf4", installed=frozenset({"bitsandbytes"}), dtype="fp32")
+    result = loader.load_pipeline(check_model_folder(tiny_model_dir), gpu, plan)
+    assert calls["quant"][0] == "nf4" and calls["placed"] == "nf4"
+    assert result.key.mode == "nf4" and result.pipe.transformer is not None

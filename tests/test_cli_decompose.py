@@ -166,7 +166,7 @@ def test_decompose_to_psd_through_the_real_registry(tiny_model_dir, tmp_path, ca
                  "--steps", "2", "--layers", "3", "--prompt", "x", "--seed", "4"])
     err = capsys.readouterr().err
     assert code == 0, err
-    assert "Separating layers" in err and "wrote" in err  # the progress bar and the summary
+    assert "Separating layers" in err and "wrote" in err and "seed 4" in err  # progress bar, summary
     doc = read_psd(out)
     assert (doc.width, doc.height) == (91, 37) and len(doc) == 3
     assert [layer.name for layer in doc.layers] == ["Background", "Layer 1", "Layer 2"]

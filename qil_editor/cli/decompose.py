@@ -69,7 +69,9 @@ def register(subparsers) -> None:
     p.add_argument("--language", choices=("en", "zh"), default="en", help="auto-caption language [en]")
     p.add_argument("--lora", metavar="FILE", help="LoRA .safetensors (e.g. a 4-step Lightning LoRA)")
     p.add_argument("--device", default="auto", help="auto, cuda, cuda:N, mps or cpu [auto]")
-    p.add_argument("--memory", choices=MEMORY_CHOICES, default="auto", help="memory mode [auto]")
+    p.add_argument("--memory", choices=MEMORY_CHOICES, default="auto", metavar="MODE",
+                   help=f"memory mode: {', '.join(MEMORY_CHOICES)} [auto: from free GPU memory; "
+                        "see model/README.md]")
     p.add_argument("--raw-layers", action="store_true",
                    help="keep the model's layers as scaled, without restoring the input's detail")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -200,7 +202,9 @@ def run(args) -> int:
         except KeyboardInterrupt:
             raise CancelledError("Decomposition cancelled.") from None
     if not args.quiet:
-        print(f"qil: wrote {out} ({kind}, {engine.label})", file=sys.stderr)
+        run_info = getattr(engine, "last_run", None)
+        seed = f", seed {run_info.seed}" if run_info is not None else ""
+        print(f"qil: wrote {out} ({kind}, {engine.label}{seed})", file=sys.stderr)
     return 0
 
 

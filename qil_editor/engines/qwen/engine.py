@@ -50,6 +50,15 @@ def layer_names(count: int) -> list[str]:
 
 
 class QwenDecomposer:
+    """Decomposes with Qwen-Image-Layered; the pipeline stays loaded until :meth:`unload`.
+
+    A new pipeline is loaded only when the model folder, device, precision or
+    memory mode changes (a LoRA change swaps adapters in place). Besides the
+    regular options, ``options.extra`` may hold ``dtype`` ('bf16', 'fp16',
+    'fp32'), ``cfg_normalize`` (default True, as in the official demo) and
+    ``restore_detail`` (default True; False keeps the model's layers as scaled).
+    """
+
     name = "qwen"
     label = "Qwen-Image-Layered"
 

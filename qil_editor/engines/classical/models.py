@@ -91,7 +91,12 @@ def build_models(seg: Segmentation, ordering: Ordering, rgb: np.ndarray, bg: Bac
             alpha = np.clip(push_pull(np.clip(a, 0, 1), data.astype(np.float32)), 0, 1)
         else:
             alpha = np.ones(own.shape, np.float32)
-        if reg.kind in ("shape", "photo", "text"):
+        if reg.kind == "text":
+            # Only the glyphs' own flat strokes are surely opaque; the gaps between
+            # letters that the region owns at working size are left to unblending.
+            strokes = own & seg.core[y0:y1, x0:x1]
+            interior = cv2.erode(strokes.astype(np.uint8), np.ones((3, 3), np.uint8))
+        elif reg.kind in ("shape", "photo"):
             # The outer rim keeps a free (unblended) alpha; hidden parts next to what
             # covers them stay inside the support, so they are not eroded away.
             interior = cv2.erode(support.astype(np.uint8), np.ones((3, 3), np.uint8),

@@ -98,7 +98,9 @@ def _photo_blobs(fg: np.ndarray, edge: np.ndarray, lab: np.ndarray, min_area: in
     tex = (fg & (density > 0.3)).astype(np.uint8)
     disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))
     tex = cv2.morphologyEx(tex, cv2.MORPH_CLOSE, disk)
-    tex = cv2.morphologyEx(tex, cv2.MORPH_OPEN, disk).astype(bool) & fg  # rims of shapes are thin
+    r = max(4, int(round(0.01 * min(fg.shape))))
+    tex = cv2.morphologyEx(tex, cv2.MORPH_OPEN, cv2.getStructuringElement(
+        cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))).astype(bool) & fg  # rims of shapes are thin
     n, blob, stats, _ = cv2.connectedComponentsWithStats(tex.astype(np.uint8), connectivity=8)
     if n <= 1:
         return np.zeros_like(fg)
@@ -117,6 +119,11 @@ def _photo_blobs(fg: np.ndarray, edge: np.ndarray, lab: np.ndarray, min_area: in
     big = counts >= np.maximum(3, 0.002 * area[owner])
     n_colours = np.bincount(owner[big], minlength=n)
     is_photo = cand & (edges > 0.2 * area) & (n_colours >= 25)
+    for k in np.flatnonzero(is_photo):  # pictures are solid (boxes, ovals), not arcs along an edge
+        x, y, bw, bh = stats[k, :4]
+        pts = cv2.findNonZero((blob[y:y + bh, x:x + bw] == k).astype(np.uint8))
+        if area[k] < 0.5 * cv2.contourArea(cv2.convexHull(pts)):
+            is_photo[k] = False
     if not is_photo.any():
         return np.zeros_like(fg)
     return ndimage.binary_fill_holes(is_photo[blob]) & fg

@@ -720,7 +720,8 @@ class MainWindow(QMainWindow):
 
     def dialog_result(self, dialog: QDialog) -> asyncio.Future:
         """Open a dialog window-modally and get its result code without a nested event loop
-        (``exec`` inside an asyncio task would let other tasks run re-entrantly)."""
+        (``exec`` inside an asyncio task would let other tasks run re-entrantly). The caller
+        deletes the dialog once it has read what it needs."""
         future = asyncio.get_event_loop().create_future()
 
         def finished(code: int) -> None:
@@ -728,7 +729,6 @@ class MainWindow(QMainWindow):
                 self.active_dialog = None
             if not future.done():
                 future.set_result(int(code))
-            dialog.deleteLater()
 
         dialog.finished.connect(finished)
         self.active_dialog = dialog
@@ -755,9 +755,11 @@ class MainWindow(QMainWindow):
             return
         dialog = DecomposeDialog(self.settings.decompose_request(), self.engine_choices(registry),
                                  target=target, parent=self)
-        if await self.dialog_result(dialog) != QDialog.DialogCode.Accepted.value:
-            return
+        accepted = await self.dialog_result(dialog) == QDialog.DialogCode.Accepted.value
         request = dialog.request()
+        dialog.deleteLater()  # only now: the request was read from its widgets
+        if not accepted:
+            return
         self.settings.remember_request(request)
         self.start_decomposition(request, tab, layer_id)
 
@@ -862,7 +864,9 @@ class MainWindow(QMainWindow):
 
         registry = await self.registry_async()
         dialog = SettingsDialog(self.settings, self.engine_choices(registry), self)
-        if await self.dialog_result(dialog) == QDialog.DialogCode.Accepted.value:
+        accepted = await self.dialog_result(dialog) == QDialog.DialogCode.Accepted.value
+        dialog.deleteLater()
+        if accepted:
             self.autosave_timer.setInterval(self.settings.autosave_seconds * 1000)
 
     def about(self) -> None:

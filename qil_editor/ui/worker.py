@@ -77,6 +77,10 @@ class DecomposeWorker(QObject):
             self.failed.emit(_as_user_error(exc, self.engine_label))
         else:
             self.finished.emit(result)
+        finally:
+            # End the thread from inside: a UI thread blocked in wait() (closing the
+            # window) could not deliver a queued quit() and would wait forever.
+            self.thread().quit()
 
 
 class DecomposeJob(QObject):

@@ -106,6 +106,10 @@ class LayerDelegate(QStyledItemDelegate):
 
         if index.data(LockedRole):
             self._lock.paint(painter, self.lock_rect(rect).adjusted(4, 0, -6, 0))
+        elif option.state & QStyle.StateFlag.State_MouseOver:  # show where to click to lock
+            painter.setOpacity(0.3)
+            self._lock.paint(painter, self.lock_rect(rect).adjusted(4, 0, -6, 0))
+            painter.setOpacity(1.0)
         painter.restore()
 
     def _paint_thumbnail(self, painter: QPainter, box: QRect, index: QModelIndex, visible: bool) -> None:

@@ -47,6 +47,7 @@ class LayerPanel(QWidget):
         self.opacity_spin.setRange(0, 100)
         self.opacity_spin.setSuffix(" %")
         self.opacity_spin.setToolTip("Opacity of the current layer")
+        self.opacity_spin.setKeyboardTracking(False)  # typing "50" is one change, not "5" then "50"
         self.view = LayerListView()
         self.delegate = LayerDelegate(self.view)
         self.view.setItemDelegate(self.delegate)

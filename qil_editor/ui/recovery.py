@@ -49,14 +49,19 @@ class RecoveryStore(QObject):
     def __init__(self, folder: Path, tasks: TaskRunner, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.folder = Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
         self.tasks = tasks
         self.owner = uuid.uuid4().hex
+        self._saved_revision: dict[str, int] = {}
         self.lock = QLockFile(str(self._lock_path(self.owner)))
         self.lock.setStaleLockTime(0)  # stale only when the owning process is gone
-        if not self.lock.tryLock(0):
-            log.warning("could not lock %s", self._lock_path(self.owner))
-        self._saved_revision: dict[str, int] = {}
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self.enabled = self.lock.tryLock(0)
+        except OSError as exc:
+            self.enabled = False
+            log.warning("autosave is off: %s", exc)
+        if not self.enabled:
+            log.warning("autosave is off: cannot write to %s", self.folder)
 
     def _lock_path(self, owner: str) -> Path:
         return self.folder / f"instance-{owner}.lock"
@@ -66,7 +71,7 @@ class RecoveryStore(QObject):
 
     # ----- autosave ----------------------------------------------------------------
     def needs_save(self, session: DocumentSession) -> bool:
-        return session.modified and self._saved_revision.get(session.id) != session.doc.revision
+        return self.enabled and session.modified and self._saved_revision.get(session.id) != session.doc.revision
 
     def save(self, session: DocumentSession) -> None:
         """Write a recovery copy in the background (no-op when nothing changed)."""
@@ -119,6 +124,8 @@ class RecoveryStore(QObject):
 
     def orphans(self) -> list[RecoveryEntry]:
         entries = []
+        if not self.folder.is_dir():
+            return entries
         for note in sorted(self.folder.glob("*.json")):
             psd = note.with_suffix(".psd")
             try:

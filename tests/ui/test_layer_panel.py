@@ -1,5 +1,5 @@
 import pytest
-from PySide6.QtCore import QModelIndex, QPoint, Qt
+from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtTest import QTest
 
 from qil_editor.document import BlendMode, Document, Layer

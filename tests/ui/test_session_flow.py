@@ -204,3 +204,14 @@ def test_engine_errors_show_message_and_hint(qtbot, window, dialogs, sample_post
     assert len(tab.session.doc) == 1 and tab.session.stack.count() == 0
     title, message, hint = dialogs.shown[-1]
     assert title == "Decomposition failed" and "not available" in message and str(empty) in message + hint
+
+
+def test_closing_a_document_during_a_run_cancels_it(qtbot, window, dialogs, sample_poster):
+    tab = window.open_path(sample_poster)
+    task = window.start_decomposition(classical_request(5), tab)
+    qtbot.waitUntil(lambda: tab.session.job is not None)
+    job = tab.session.job
+    assert window.close_tab(tab)  # unmodified: no question; the job is cancelled and waited for
+    assert not job.running and not window.docs
+    qtbot.waitUntil(task.done)
+    assert task.result() is False and not dialogs.shown

@@ -117,17 +117,10 @@ class EngineRegistry:
 
 def default_registry() -> EngineRegistry:
     """A fresh registry with the engines that ship with the editor, best first."""
+    from .classical import ClassicalDecomposer
+    from .qwen import QwenDecomposer  # imports no torch: safe in the lite build
+
     registry = EngineRegistry()
-    try:
-        from .qwen import QwenDecomposer
-    except ImportError:  # engine not built yet in this checkout
-        QwenDecomposer = None
-    if QwenDecomposer is not None:
-        registry.register("qwen", QwenDecomposer)
-    try:
-        from .classical import ClassicalDecomposer
-    except ImportError:
-        ClassicalDecomposer = None
-    if ClassicalDecomposer is not None:
-        registry.register("classical", ClassicalDecomposer)
+    registry.register("qwen", QwenDecomposer)
+    registry.register("classical", ClassicalDecomposer)
     return registry

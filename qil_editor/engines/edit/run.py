@@ -16,6 +16,7 @@ from ...errors import CancelledError, ModelError, OutOfMemoryError
 from ..jobs import CancelToken
 from ..qwen.device import out_of_memory_hint
 from ..qwen.loader import LoadedPipeline, free_device_memory, is_out_of_memory
+from ..qwen.pipeline_run import Interrupted, cancellable_step_callback, reset_pipeline
 
 StepCallback = Callable[[int, int, str], None]
 
@@ -36,10 +37,6 @@ class EditRunSettings:
     seed: int = 0
 
 
-class _Interrupted(Exception):
-    """Raised inside the step callback to leave the pipeline without decoding."""
-
-
 def run_edit(loaded: LoadedPipeline, image, settings: EditRunSettings,
              on_step: StepCallback | None = None, cancel: CancelToken | None = None) -> np.ndarray:
     """Edit a PIL RGB image; returns float32 (height, width, 3) RGB in [0, 1].
@@ -53,12 +50,7 @@ def run_edit(loaded: LoadedPipeline, image, settings: EditRunSettings,
     report = on_step or (lambda step, total, message: None)
     total = int(settings.steps)
 
-    def on_step_end(pipeline, i, t, callback_kwargs):
-        if cancel.cancelled:
-            pipeline._interrupt = True
-            raise _Interrupted()
-        report(i + 1, total, "Editing the layer")
-        return {}
+    on_step_end = cancellable_step_callback(cancel, report, total, "Editing the layer")
 
     try:
         cancel.raise_if_cancelled()
@@ -80,11 +72,11 @@ def run_edit(loaded: LoadedPipeline, image, settings: EditRunSettings,
         )
         cancel.raise_if_cancelled()  # cancelled during the VAE decode
         result = np.asarray(out.images, dtype=np.float32)
-    except (_Interrupted, CancelledError):
-        _reset(pipe)
+    except (Interrupted, CancelledError):
+        reset_pipeline(pipe)
         raise CancelledError("Edit cancelled.") from None
     except BaseException as exc:  # noqa: BLE001 - nothing escapes as a raw exception
-        _reset(pipe)
+        reset_pipeline(pipe)
         if isinstance(exc, KeyboardInterrupt):
             raise
         if isinstance(exc, ModelError):
@@ -104,10 +96,3 @@ def run_edit(loaded: LoadedPipeline, image, settings: EditRunSettings,
                          "Check that the diffusers version is the one the editor was built with.")
     return result
 
-
-def _reset(pipe) -> None:
-    try:
-        pipe._interrupt = False
-        pipe.maybe_free_model_hooks()
-    except Exception:  # pragma: no cover - best effort
-        pass

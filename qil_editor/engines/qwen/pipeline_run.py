@@ -45,8 +45,23 @@ class RunSettings:
     max_caption_tokens: int = 512
 
 
-class _Interrupted(Exception):
+class Interrupted(Exception):
     """Raised inside the step callback to leave the pipeline without decoding."""
+
+
+def cancellable_step_callback(cancel: CancelToken, report: StepCallback, total: int, message: str):
+    """A ``callback_on_step_end`` that reports each step and leaves at once on cancel.
+
+    Shared by every diffusers pipeline the editor runs (decompose, edit).
+    """
+    def on_step_end(pipeline, i, t, callback_kwargs):
+        if cancel.cancelled:
+            pipeline._interrupt = True
+            raise Interrupted()
+        report(i + 1, total, message)
+        return {}
+
+    return on_step_end
 
 
 def new_seed() -> int:
@@ -98,12 +113,7 @@ def run_layered(loaded: LoadedPipeline, image, settings: RunSettings,
     report = on_step or (lambda step, total, message: None)
     total = int(settings.steps)
 
-    def on_step_end(pipeline, i, t, callback_kwargs):
-        if cancel.cancelled:
-            pipeline._interrupt = True
-            raise _Interrupted()
-        report(i + 1, total, "Separating layers")
-        return {}
+    on_step_end = cancellable_step_callback(cancel, report, total, "Separating layers")
 
     try:
         cancel.raise_if_cancelled()
@@ -134,14 +144,14 @@ def run_layered(loaded: LoadedPipeline, image, settings: RunSettings,
         )
         cancel.raise_if_cancelled()  # cancelled during the VAE decode
         layers = np.asarray(out.images[0], dtype=np.float32)
-    except (_Interrupted, CancelledError):
-        _reset(pipe)
+    except (Interrupted, CancelledError):
+        reset_pipeline(pipe)
         raise CancelledError("Decomposition cancelled.") from None
     except KeyboardInterrupt:
-        _reset(pipe)
+        reset_pipeline(pipe)
         raise
     except Exception as exc:  # noqa: BLE001 - nothing escapes as a raw exception
-        _reset(pipe)
+        reset_pipeline(pipe)
         if isinstance(exc, ModelError):
             raise
         if is_out_of_memory(exc):
@@ -158,7 +168,7 @@ def run_layered(loaded: LoadedPipeline, image, settings: RunSettings,
     return layers, prompt
 
 
-def _reset(pipe) -> None:
+def reset_pipeline(pipe) -> None:
     """Leave the pipeline as a finished call would: interrupt flag down, offload hooks re-armed."""
     try:
         pipe._interrupt = False

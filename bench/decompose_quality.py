@@ -43,7 +43,7 @@ def main() -> None:
     ap.add_argument("--count", type=int, default=30)
     ap.add_argument("--size", default="512x384")
     ap.add_argument("--merges", type=int, default=3)
-    ap.add_argument("--psd-cases", default=str(ROOT.parent / "shared" / "testdata" / "psd-cases"))
+    ap.add_argument("--psd-cases", default=str(ROOT / "tests" / "data" / "psd-cases"))
     ap.add_argument("--auto", action="store_true", help="also run the classical engine with an automatic layer count")
     ap.add_argument("--order", default="canonical", choices=["canonical", "group", "as-is"],
                     help="layer order normalisation before alignment (group = LayerD's occlusion groups)")

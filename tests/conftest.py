@@ -6,8 +6,20 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 ROOT = Path(__file__).resolve().parents[1]
-PSD_CASES = (ROOT / ".." / "shared" / "testdata" / "psd-cases").resolve()
+PSD_CASES = ROOT / "tests" / "data" / "psd-cases"  # real PSDs from ag-psd's test suite (MIT, LICENSE-ag-psd)
 SAMPLES = ROOT / "resources" / "samples"
+
+
+def pytest_configure(config):
+    """Fail early when the tests would exercise another checkout's code or lack their data."""
+    import qil_editor
+
+    pkg = Path(qil_editor.__file__).resolve().parent
+    if pkg != ROOT / "qil_editor":
+        raise pytest.UsageError(f"tests in {ROOT} would import qil_editor from {pkg}; "
+                                f"run them from the repository root")
+    if not PSD_CASES.is_dir():
+        raise pytest.UsageError(f"test data missing: {PSD_CASES}")
 
 
 @pytest.fixture

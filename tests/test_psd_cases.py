@@ -16,8 +16,10 @@ from PIL import Image
 from qil_editor.document import Layer, composite, composite_layers
 from qil_editor.io import open_document, read_psd, save_psd
 
-ROOT = (Path(__file__).resolve().parents[1] / ".." / "shared" / "testdata" / "psd-cases").resolve()
+ROOT = Path(__file__).resolve().parent / "data" / "psd-cases"
 CASES = sorted(p.name for p in ROOT.iterdir() if p.is_dir()) if ROOT.is_dir() else []
+if len(CASES) < 20:  # fail at collection, never an empty parametrization
+    raise RuntimeError(f"PSD test cases missing from {ROOT} (found {len(CASES)}, expected 22)")
 
 # (max, mean) premultiplied error allowed against canvas.png, with why.
 PLAIN = (3.0, 0.6)  # +-1 on opaque pixels; a little more where the reference PNG is quantised

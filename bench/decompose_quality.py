@@ -1,13 +1,17 @@
 """Decomposition quality: the classical engine against the k-means baseline.
 
-Runs both over synthetic layered designs (exact ground truth) and the PSD
-test cases, in the same process, and prints the LayerD metrics (RGB L1 where
-the ground truth is visible, lower is better; alpha soft IoU, higher is
-better) with 0 and up to N merges, plus reconstruction PSNR and time.
-Each method is given the ground truth's layer count (2..10).
+Runs both over synthetic layered designs (exact ground truth), the harder
+generated set (2-4 overlapping objects, shadows and glows under them,
+photos, text on shapes, gradients and textures; each layer's full alpha)
+and the PSD test cases, in the same process, and prints the LayerD metrics
+(RGB L1 where the ground truth is visible, lower is better; alpha soft IoU,
+higher is better) with 0 and up to N merges, plus reconstruction PSNR and
+time. Each method is given the ground truth's layer count (2..10). On the
+hard set it also prints the per-failure figures (completion IoU of covered
+objects, background residue p99, stacking-order accuracy).
 
-    python bench/decompose_quality.py [--count 30] [--size 512x384] [--merges 3]
-                                      [--psd-cases PATH] [--auto]
+    python bench/decompose_quality.py [--count 30] [--hard-count 24] [--size 512x384]
+                                      [--merges 3] [--psd-cases PATH] [--auto] [--only hard]
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ from qil_editor.engines.classical import ClassicalDecomposer  # noqa: E402
 from qil_editor.evaluation.baseline import KMeansDecomposer  # noqa: E402
 from qil_editor.evaluation.benchmark import layer_count_for, run_case, summarise  # noqa: E402
 from qil_editor.evaluation.datasets import stack_from_document, psd_cases  # noqa: E402
-from qil_editor.evaluation.synthetic import find_fonts, synthetic_set  # noqa: E402
+from qil_editor.evaluation.failures import summarise_failures  # noqa: E402
+from qil_editor.evaluation.synthetic import find_fonts, hard_set, synthetic_set  # noqa: E402
 
 
 def table(title: str, rows: list[tuple[str, dict]], merges: int) -> None:
@@ -38,9 +43,20 @@ def table(title: str, rows: list[tuple[str, dict]], merges: int) -> None:
               f"{s['seconds']:>8.3f}")
 
 
+def failures(label: str, s: dict) -> None:
+    comp = ", ".join(f"{k} {m:.3f} ({ok}/{n} >= 0.9)" for k, (m, ok, n) in sorted(s["completion"].items()))
+    print(f"{label}: completion IoU of covered objects: {comp or 'none'}")
+    print(f"{label}: background residue p99 median {s['residue_median']:.1f}, worst "
+          f"{s['residue_max']:.1f} levels; <= 4 on {s['residue_ok']}/{s['residue_n']} cases")
+    print(f"{label}: stacking order right on {s['order_acc']:.1%} of {s['order_pairs']} overlapping pairs "
+          f"({s['order_merged']} pairs merged into one layer, not counted)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--count", type=int, default=30)
+    ap.add_argument("--count", type=int, default=30, help="designs in the original synthetic set")
+    ap.add_argument("--hard-count", type=int, default=24, help="designs in the hard set")
+    ap.add_argument("--only", choices=["old", "hard", "psd"], help="run one set only")
     ap.add_argument("--size", default="512x384")
     ap.add_argument("--merges", type=int, default=3)
     ap.add_argument("--psd-cases", default=str(ROOT / "tests" / "data" / "psd-cases"))
@@ -55,13 +71,23 @@ def main() -> None:
     print(f"alignment: DTW, order normalisation '{args.order}', merges of predicted layers up to {args.merges}")
 
     datasets = []
-    designs = synthetic_set(args.count, (w, h), fonts=fonts)
-    datasets.append((f"Synthetic designs ({args.count}, {w}x{h})",
-                     [(f"seed{d.seed}", d.image, stack_from_document(d.truth).layers) for d in designs]))
+    if args.only in (None, "old"):
+        designs = synthetic_set(args.count, (w, h), fonts=fonts)
+        datasets.append((f"Synthetic designs ({args.count}, {w}x{h})",
+                         [(f"seed{d.seed}", d.image, stack_from_document(d.truth).layers, None)
+                          for d in designs]))
+    if args.only in (None, "hard"):
+        designs = hard_set(args.hard_count, (w, h), fonts=fonts)
+        datasets.append((f"Hard designs ({args.hard_count}, {w}x{h})",
+                         [(f"hard{d.seed}", d.image, stack_from_document(d.truth).layers, d.kinds)
+                          for d in designs]))
     root = Path(args.psd_cases)
-    if root.is_dir():
+    if args.only not in (None, "psd"):
+        pass
+    elif root.is_dir():
         cases, skipped = psd_cases(root)
-        datasets.append((f"PSD cases ({len(cases)})", [(c.name, c.image, c.truth.layers) for c in cases]))
+        datasets.append((f"PSD cases ({len(cases)})", [(c.name, c.image, c.truth.layers, None)
+                                                       for c in cases]))
         for s in skipped:
             print(f"skipped PSD case {s}")
     else:
@@ -72,12 +98,13 @@ def main() -> None:
         per_method = {}
         for method in methods:
             results = [run_case(name, img, truth, method, layers=layer_count_for(len(truth)),
-                                max_merges=args.merges, order=args.order) for name, img, truth in items]
+                                max_merges=args.merges, order=args.order, kinds=kinds)
+                       for name, img, truth, kinds in items]
             per_method[method.name] = results
             rows.append((f"{method.label}", summarise(results, args.merges)))
         if args.auto:
             results = [run_case(name, img, truth, methods[0], layers=None, max_merges=args.merges,
-                                order=args.order) for name, img, truth in items]
+                                order=args.order) for name, img, truth, _ in items]
             rows.append((f"{methods[0].label}, auto", summarise(results, args.merges)))
         table(title, rows, args.merges)
         a, b = per_method["classical"], per_method["kmeans"]
@@ -86,6 +113,10 @@ def main() -> None:
         print(f"classical better per case (0 merges): RGB L1 {wins_l1}/{len(a)}, alpha IoU {wins_iou}/{len(a)}")
         ratio = summarise(a, args.merges)["seconds"] / max(1e-9, summarise(b, args.merges)["seconds"])
         print(f"time ratio classical / k-means: {ratio:.2f}")
+        for method in methods:
+            figs = [r.failures for r in per_method[method.name] if r.failures is not None]
+            if figs:
+                failures(method.label, summarise_failures(figs))
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from ..document import composite
 from ..engines.base import MAX_LAYERS, MIN_LAYERS, DecomposeOptions
 from .alignment import evaluate_layers, score_at
 from .datasets import stack_from_document
+from .failures import FailureFigures, failure_figures
 from .metrics import psnr
 
 
@@ -27,6 +28,7 @@ class CaseResult:
     layers: int
     l1: list[float] = field(default_factory=list)     # index = merges
     iou: list[float] = field(default_factory=list)
+    failures: FailureFigures | None = None            # when the truth's layer kinds are known
 
 
 def layer_count_for(truth_layers: int) -> int:
@@ -34,8 +36,10 @@ def layer_count_for(truth_layers: int) -> int:
 
 
 def run_case(name: str, image: np.ndarray, truth: list[np.ndarray], method, *,
-             layers: int | None, max_merges: int = 3, order: str = "canonical") -> CaseResult:
-    """Decompose ``image`` with ``method`` and score it against ``truth`` (canvas layers)."""
+             layers: int | None, max_merges: int = 3, order: str = "canonical",
+             kinds: list[str] | None = None) -> CaseResult:
+    """Decompose ``image`` with ``method`` and score it against ``truth`` (canvas layers);
+    with ``kinds`` (one per truth layer) also the per-failure figures."""
     t0 = time.perf_counter()
     doc = method.decompose(image, DecomposeOptions(layers=layers))
     seconds = time.perf_counter() - t0
@@ -55,6 +59,8 @@ def run_case(name: str, image: np.ndarray, truth: list[np.ndarray], method, *,
         s = score_at(scores, k)
         res.l1.append(s.rgb_l1)
         res.iou.append(s.alpha_iou)
+    if kinds is not None:
+        res.failures = failure_figures(pred, truth, kinds)
     return res
 
 

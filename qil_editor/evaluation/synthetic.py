@@ -35,6 +35,8 @@ class SyntheticDesign:
     image: np.ndarray          # (H, W, 4) uint8, opaque: the flattened design
     truth: Document            # its layers, bottom first, hidden parts included
     seed: int
+    kinds: list[str] | None = None   # per layer: "background", "shape:<form>", "photo",
+                                     # "text", "shadow" or "glow" (the hard set only)
 
 
 def find_fonts() -> list[str]:
@@ -235,3 +237,179 @@ def save_design(design: SyntheticDesign, folder: str | Path) -> Path:
         canvas = layer_canvas(layer, design.truth.width, design.truth.height)
         Image.fromarray(canvas, "RGBA").save(folder / "layers" / f"{i:02d}.png")
     return folder
+
+
+# ---- the hard set: overlapping objects, each layer's full alpha known ------------------
+
+def _supersampled(h: int, w: int, draw) -> np.ndarray:
+    """Anti-aliased coverage (H, W) in [0, 1] of whatever ``draw(canvas, ss)`` paints."""
+    ss = max(1, min(4, 8192 // max(h, w)))
+    big = np.zeros((h * ss, w * ss), np.uint8)
+    draw(big, ss)
+    return cv2.resize(big, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+
+
+def _form_mask(h: int, w: int, box, form: str, rng: np.random.Generator) -> np.ndarray:
+    """A simple shape (rect, round, ellipse, poly with 3-6 sides) filling ``box`` (x0, y0, x1, y1)."""
+    bx0, by0, bx1, by1 = box
+
+    def draw(big, ss):
+        x0, y0, x1, y1 = (int(round(v * ss)) for v in box)
+        if form == "rect":
+            cv2.rectangle(big, (x0, y0), (x1, y1), 255, -1)
+        elif form == "round":
+            r = int(min(x1 - x0, y1 - y0) * rng.uniform(0.12, 0.3))
+            cv2.rectangle(big, (x0 + r, y0), (x1 - r, y1), 255, -1)
+            cv2.rectangle(big, (x0, y0 + r), (x1, y1 - r), 255, -1)
+            for px, py in ((x0 + r, y0 + r), (x1 - r, y0 + r), (x0 + r, y1 - r), (x1 - r, y1 - r)):
+                cv2.circle(big, (px, py), r, 255, -1)
+        elif form == "ellipse":
+            cv2.ellipse(big, ((x0 + x1) // 2, (y0 + y1) // 2), ((x1 - x0) // 2, (y1 - y0) // 2),
+                        0, 0, 360, 255, -1)
+        else:
+            n = int(rng.integers(3, 7))
+            ang = np.sort(rng.uniform(0, 2 * np.pi, n)) if n > 3 else \
+                np.array([0.0, 2.1, 4.2]) + rng.uniform(0, 2 * np.pi)
+            ang += np.linspace(0, 0.3, n)  # keep vertices apart
+            cx, cy, rx, ry = (x0 + x1) / 2, (y0 + y1) / 2, (x1 - x0) / 2, (y1 - y0) / 2
+            pts = np.stack([cx + np.cos(ang) * rx, cy + np.sin(ang) * ry], 1)
+            cv2.fillPoly(big, [np.round(pts).astype(np.int32)], 255)
+    return _supersampled(h, w, draw)
+
+
+def _texture_fill(h: int, w: int, base: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A shape fill with a visible texture: stripes or a fractal grain around ``base``."""
+    if rng.random() < 0.5:
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        ang = rng.uniform(0, np.pi)
+        period = rng.uniform(6, 14)
+        t = 0.5 + 0.5 * np.sin(2 * np.pi * (xx * np.cos(ang) + yy * np.sin(ang)) / period)
+    else:
+        t = _fractal(h, w, rng)
+    other = _colour(rng)
+    mix = rng.uniform(0.25, 0.5)
+    return np.clip(base + (other - base) * (mix * t)[..., None], 0, 1).astype(np.float32)
+
+
+def _text_in_box(h: int, w: int, box, rng: np.random.Generator, fonts: list[str]) -> np.ndarray | None:
+    """A word fitted inside ``box`` (text on a shape), or None if no legible size fits."""
+    x0, y0, x1, y1 = box
+    word = str(rng.choice(WORDS))
+    path = str(rng.choice(fonts)) if fonts else None
+    size = int(min(0.5 * (y1 - y0), 0.2 * min(h, w) + 10))
+    while size >= 12:
+        font = load_font(path, size)
+        img = Image.new("L", (w, h), 0)
+        draw = ImageDraw.Draw(img)
+        tb = draw.textbbox((0, 0), word, font=font)
+        tw, th = tb[2] - tb[0], tb[3] - tb[1]
+        if tw <= 0.85 * (x1 - x0) and th <= 0.7 * (y1 - y0):
+            x = int((x0 + x1 - tw) / 2) - tb[0]
+            y = int((y0 + y1 - th) / 2) - tb[1]
+            draw.text((x, y), word, fill=255, font=font)
+            return np.asarray(img, np.float32) / 255.0
+        size = int(size * 0.85)
+    return None
+
+
+def _place_box(h: int, w: int, rng: np.random.Generator, boxes: list, form: str):
+    """A box for the next object: the first anywhere, later ones straddling an earlier one's edge."""
+    bw, bh = rng.uniform(0.22, 0.42) * w, rng.uniform(0.25, 0.5) * h
+    if form == "ellipse" and rng.random() < 0.5:
+        bw = bh = min(bw, bh)
+    if not boxes:
+        cx, cy = rng.uniform(bw / 2, w - bw / 2), rng.uniform(bh / 2, h - bh / 2)
+    else:
+        ox0, oy0, ox1, oy1 = boxes[int(rng.integers(len(boxes)))]
+        side = int(rng.integers(4))
+        t = rng.uniform(0.2, 0.8)
+        ex = [ox0 + t * (ox1 - ox0), ox1, ox0 + t * (ox1 - ox0), ox0][side]
+        ey = [oy0, oy0 + t * (oy1 - oy0), oy1, oy0 + t * (oy1 - oy0)][side]
+        # the new object's centre sits a little outside that edge, so both stay partly visible
+        push = rng.uniform(0.1, 0.35)
+        dx, dy = [(0, -1), (1, 0), (0, 1), (-1, 0)][side]
+        cx, cy = ex + dx * push * bw, ey + dy * push * bh
+        cx = float(np.clip(cx, bw / 2 + 2, w - bw / 2 - 2))
+        cy = float(np.clip(cy, bh / 2 + 2, h - bh / 2 - 2))
+    return (cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2)
+
+
+def generate_hard_design(seed: int, size: tuple[int, int] = (512, 384), *,
+                         fonts: list[str] | None = None) -> SyntheticDesign:
+    """A harder design: 2-4 overlapping objects (shapes, photos, text on shapes), drop shadows
+    and soft glows under their casters (often partly under other objects too), gradient and
+    textured fills. Every layer keeps its full alpha, covered parts included, and ``kinds``
+    says what each layer is, so completion, residue and order can be scored per failure."""
+    rng = np.random.default_rng(seed)
+    w, h = size
+    fonts = find_fonts() if fonts is None else fonts
+    bg_kind = rng.choice(["flat", "linear", "radial"], p=[0.3, 0.4, 0.3])
+    c0 = _colour(rng, True)
+    bg = np.broadcast_to(c0, (h, w, 3)) if bg_kind == "flat" else \
+        _gradient(h, w, c0, _colour(rng, True), rng, bg_kind)
+    layers = [_to_layer(bg, np.ones((h, w), np.float32), "Background")]
+    kinds = ["background"]
+    boxes: list = []
+    counts: dict[str, int] = {}
+
+    def add(colour, alpha, name, kind):
+        if float(alpha.max()) < 1.0 / 255.0:
+            return
+        counts[name] = counts.get(name, 0) + 1
+        layers.append(_to_layer(colour, alpha, f"{name} {counts[name]}"))
+        kinds.append(kind)
+
+    n = int(rng.integers(2, 5))
+    for _ in range(n):
+        etype = rng.choice(["shape", "photo", "text_on_shape"], p=[0.5, 0.25, 0.25])
+        form = str(rng.choice(["rect", "round", "ellipse", "poly"]))
+        if etype == "photo":
+            form = "rect" if rng.random() < 0.75 else "ellipse"
+        box = _place_box(h, w, rng, boxes, form)
+        boxes.append(box)
+        alpha = _form_mask(h, w, box, form, rng)
+        if etype == "photo":
+            colour, _ = _photo(h, w, rng)
+            if rng.random() < 0.3:
+                alpha = np.clip(cv2.GaussianBlur(alpha, (0, 0), 1.2), 0, 1)
+        else:
+            base = _colour(rng)
+            r = rng.random()
+            if r < 0.25:
+                colour = _gradient(h, w, base, _colour(rng), rng, "linear")
+            elif r < 0.4:
+                colour = _texture_fill(h, w, base, rng)
+            else:
+                colour = np.broadcast_to(base, (h, w, 3))
+        effect = rng.random()
+        if effect < 0.35:  # a drop shadow: the object's shape, offset and blurred
+            off = rng.uniform(0.01, 0.03) * min(w, h)
+            ang = rng.uniform(0.2, 1.4)
+            mat = np.float32([[1, 0, off * np.cos(ang)], [0, 1, off * np.sin(ang)]])
+            sh = cv2.GaussianBlur(cv2.warpAffine(alpha, mat, (w, h)), (0, 0), rng.uniform(2.0, 6.0))
+            add(np.zeros(3, np.float32), np.clip(sh * rng.uniform(0.35, 0.6), 0, 1), "Shadow", "shadow")
+        elif effect < 0.5 and etype != "photo":  # a soft glow around it
+            grow = cv2.dilate(alpha, np.ones((9, 9), np.uint8))
+            glow = cv2.GaussianBlur(grow, (0, 0), rng.uniform(4.0, 8.0)) * rng.uniform(0.5, 0.8)
+            add(_colour(rng, True), np.clip(glow, 0, 1), "Glow", "glow")
+        add(colour, alpha, "Photo" if etype == "photo" else "Shape",
+            "photo" if etype == "photo" else f"shape:{form}")
+        if etype == "text_on_shape":
+            text = _text_in_box(h, w, box, rng, fonts)
+            if text is not None:
+                tc = np.asarray(_colour(rng, False), np.float32)
+                if float(np.abs(tc - np.asarray(colour).reshape(-1, 3).mean(0)).max()) < 0.3:
+                    tc = 1.0 - tc
+                add(tc, text, "Text", "text")
+        if len(layers) >= 9:
+            break
+    truth = Document(w, h, layers)
+    image = composite(truth)
+    image[..., 3] = 255
+    return SyntheticDesign(image, truth, seed, kinds)
+
+
+def hard_set(count: int, size: tuple[int, int] = (512, 384), first_seed: int = 5000,
+             fonts: list[str] | None = None) -> list[SyntheticDesign]:
+    fonts = find_fonts() if fonts is None else fonts
+    return [generate_hard_design(first_seed + i, size, fonts=fonts) for i in range(count)]

@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # Install QIL Editor into ./.venv on a Debian/Ubuntu machine with Python >= 3.10.
-#   bash tools/setup.sh          the editor and the qil command line
-#   bash tools/setup.sh --test   also the test tools and the real PSD clients (GIMP, Krita, Xvfb)
+#   bash tools/setup.sh          the editor, the qil command line, the classical engine, PSD I/O (no torch)
+#   bash tools/setup.sh --model  also the model engines (torch, diffusers, transformers: the "model" extra)
+#   bash tools/setup.sh --test   the model engines, the test tools, PyInstaller and the real PSD clients
+#                                (GIMP, Krita, Xvfb): what the test suite needs
 # System libraries Qt needs are installed with apt-get when they are missing
 # (as root, or through sudo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want_test=0
+want_model=0
 for arg in "$@"; do
   case "$arg" in
-    --test) want_test=1 ;;
-    *) echo "usage: bash tools/setup.sh [--test]" >&2; exit 2 ;;
+    --test) want_test=1; want_model=1 ;;
+    --model) want_model=1 ;;
+    *) echo "usage: bash tools/setup.sh [--model] [--test]" >&2; exit 2 ;;
   esac
 done
 
@@ -43,9 +47,17 @@ fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-if [ "$want_test" = 1 ]; then
-  .venv/bin/python -m pip install -q -e ".[test,package]"
-else
-  .venv/bin/python -m pip install -q -e .
+extras=()
+[ "$want_model" = 1 ] && extras+=(model)
+[ "$want_test" = 1 ] && extras+=(test package)
+target=.
+if [ "${#extras[@]}" -gt 0 ]; then
+  target=".[$(IFS=,; echo "${extras[*]}")]"
 fi
-echo "QIL Editor is installed in $(pwd)/.venv"
+# pip's own notices are not ours to show; real errors still print and stop the script.
+.venv/bin/python -m pip install -q --progress-bar off -e "$target"
+if [ "$want_model" = 1 ]; then
+  echo "QIL Editor is installed in $(pwd)/.venv (with the model engines)"
+else
+  echo "QIL Editor is installed in $(pwd)/.venv (classical engine; add the model engines with: bash tools/setup.sh --model)"
+fi

@@ -16,11 +16,14 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..engines.base import DecomposeOptions
 from ..engines.qwen.device import MEMORY_CHOICES
 from ..errors import CancelledError, InputFileError, ModelError, QilError, UsageError
 
-DEFAULT_STEPS = 50
-DEFAULT_CFG = 4.0
+#: The editor's defaults too: one place, :class:`DecomposeOptions`.
+DEFAULTS = DecomposeOptions()
+DEFAULT_STEPS = DEFAULTS.steps
+DEFAULT_CFG = DEFAULTS.cfg_scale
 #: true CFG for step-distilled LoRAs (Lightning): guidance is baked in.
 DISTILLED_CFG = 1.0
 
@@ -55,21 +58,24 @@ def register(subparsers) -> None:
     p.add_argument("input", metavar="INPUT", help="image file, or a folder of images")
     p.add_argument("-o", "--output", required=True, metavar="OUTPUT",
                    help="out.psd, out.zip or a folder (for a folder INPUT: the folder for the PSDs)")
-    p.add_argument("--layers", type=_layers, default=None, metavar="N|auto",
+    p.add_argument("--layers", type=_layers, default=DEFAULTS.layers, metavar="N|auto",
                    help="number of layers, 2-10, or auto (qwen: 4) [auto]")
     p.add_argument("--engine", default="auto", help="auto, qwen or classical [auto: qwen if its weights are found]")
     p.add_argument("--model", metavar="DIR", help="Qwen-Image-Layered folder (else QIL_MODEL_DIR, model/, HF cache)")
-    p.add_argument("--resolution", type=int, choices=(640, 1024), default=640, help="working resolution [640]")
+    p.add_argument("--resolution", type=int, choices=(640, 1024), default=DEFAULTS.resolution,
+                   help=f"working resolution [{DEFAULTS.resolution}]")
     p.add_argument("--steps", type=_positive, default=None,
                    help=f"denoising steps [{DEFAULT_STEPS}, or the LoRA's step count]")
     p.add_argument("--cfg", type=float, default=None, help=f"true CFG scale [{DEFAULT_CFG}; {DISTILLED_CFG} with a step LoRA]")
     p.add_argument("--seed", type=int, default=None, help="random seed, for repeatable results")
     p.add_argument("--prompt", default="", help="describe the image [empty: the model captions it]")
-    p.add_argument("--negative-prompt", default=" ", help="negative prompt [' ']")
-    p.add_argument("--language", choices=("en", "zh"), default="en", help="auto-caption language [en]")
+    p.add_argument("--negative-prompt", default=DEFAULTS.negative_prompt,
+                   help=f"negative prompt [{DEFAULTS.negative_prompt!r}]")
+    p.add_argument("--language", choices=("en", "zh"), default=DEFAULTS.language,
+                   help=f"auto-caption language [{DEFAULTS.language}]")
     p.add_argument("--lora", metavar="FILE", help="LoRA .safetensors (e.g. a 4-step Lightning LoRA)")
-    p.add_argument("--device", default="auto", help="auto, cuda, cuda:N, mps or cpu [auto]")
-    p.add_argument("--memory", choices=MEMORY_CHOICES, default="auto", metavar="MODE",
+    p.add_argument("--device", default=DEFAULTS.device, help=f"auto, cuda, cuda:N, mps or cpu [{DEFAULTS.device}]")
+    p.add_argument("--memory", choices=MEMORY_CHOICES, default=DEFAULTS.memory, metavar="MODE",
                    help=f"memory mode: {', '.join(MEMORY_CHOICES)} [auto: from free GPU memory; "
                         "see model/README.md]")
     p.add_argument("--raw-layers", action="store_true",
@@ -80,7 +86,6 @@ def register(subparsers) -> None:
 
 def build_options(args):
     """DecomposeOptions from the arguments, with a step LoRA's own step count and CFG."""
-    from ..engines.base import DecomposeOptions
     from ..engines.qwen.loader import lora_step_count
 
     lora_steps = lora_step_count(args.lora) if args.lora else None
@@ -93,12 +98,51 @@ def build_options(args):
                             model_dir=args.model, lora_path=args.lora, extra=extra)
 
 
+#: On a non-terminal (a log, a pipe, CI) progress is one line per this many seconds.
+LOG_PROGRESS_EVERY_S = 5.0
+
+
+class _LogLines:
+    """Progress for a non-terminal: whole lines, the first and last step and one every few seconds.
+
+    A tqdm bar there is one endless line of carriage returns.
+    """
+
+    def __init__(self, label: str, every_s: float = LOG_PROGRESS_EVERY_S) -> None:
+        import time
+
+        self.label = label
+        self.every_s = every_s
+        self._clock = time.monotonic
+        self._last: float | None = None
+        self._last_step = -1
+
+    def __call__(self, progress) -> None:
+        from ..engines.jobs import format_eta
+
+        now = self._clock()
+        total = max(1, progress.total)
+        final = progress.step >= total
+        due = self._last is None or now - self._last >= self.every_s
+        if progress.step == self._last_step or not (due or final):
+            return
+        self._last, self._last_step = now, progress.step
+        what = f" {progress.message}" if progress.message else ""
+        eta = "" if final else f", ETA {format_eta(progress.eta_s)}"
+        print(f"qil: {self.label}:{what} {progress.step}/{total} ({100 * progress.step // total}%{eta})",
+              file=sys.stderr, flush=True)
+
+
 class _Bar:
-    """tqdm on stderr, fed by the engine's Progress reports."""
+    """tqdm on stderr (a terminal) or periodic lines (anything else), fed by the engine's Progress reports."""
 
     def __init__(self, quiet: bool, label: str) -> None:
         self.bar = None
-        if not quiet:
+        self.lines = None
+        isatty = getattr(sys.stderr, "isatty", None)
+        if not quiet and not (isatty and isatty()):
+            self.lines = _LogLines(label)
+        elif not quiet:
             from tqdm import tqdm
 
             self.bar = tqdm(total=1, file=sys.stderr, unit="step", desc=label, leave=False,
@@ -107,6 +151,8 @@ class _Bar:
             self.label = label
 
     def __call__(self, progress) -> None:
+        if self.lines is not None:
+            self.lines(progress)
         if self.bar is None:
             return
         from ..engines.jobs import format_eta

@@ -1,11 +1,18 @@
-"""The Decompose dialog: engine and options, prefilled with the last run's choices."""
+"""The Decompose dialog: engine and options, prefilled with the last run's choices.
+
+Engines that need the ``model`` extra are listed but disabled when it is not
+installed, with the one command that installs it, so a core install shows
+what exists instead of failing after the user picks it.
+"""
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox,
                                QFormLayout, QHBoxLayout, QLabel, QLineEdit, QSpinBox, QVBoxLayout)
 
 from ..engines.base import MAX_LAYERS, MIN_LAYERS
+from ..engines.model_extra import MODEL_ENGINE_NAMES, model_extra_hint, model_extra_installed
 from .worker import DecomposeRequest
 
 RESOLUTIONS = (640, 1024)
@@ -15,16 +22,36 @@ DIFFUSION_ENGINES = ("auto", "qwen")
 
 class DecomposeDialog(QDialog):
     def __init__(self, request: DecomposeRequest, engines: list[tuple[str, str]], *,
-                 target: str = "the image", parent=None) -> None:
-        """``engines`` is [(name, label)] from the registry; 'auto' is added first."""
+                 target: str = "the image", parent=None, model_extra: bool | None = None) -> None:
+        """``engines`` is [(name, label)] from the registry; 'auto' is added first.
+
+        ``model_extra`` says whether the model engines are installed (default:
+        look with :func:`model_extra_installed`); when not, they are disabled.
+        """
         super().__init__(parent)
         self.setWindowTitle("Decompose into layers")
         self._base = request.options
+        installed = model_extra_installed() if model_extra is None else model_extra
+        #: names of the engines shown but not selectable (their extra is missing)
+        self.disabled_engines: set[str] = set()
 
         self.engine = QComboBox()
         self.engine.addItem("Auto (best available)", "auto")
+        hint = model_extra_hint()
         for name, label in engines:
             self.engine.addItem(label, name)
+            if not installed and name in MODEL_ENGINE_NAMES:
+                item = self.engine.model().item(self.engine.count() - 1)
+                item.setEnabled(False)
+                item.setToolTip(f"Not installed. {hint}")
+                self.engine.setItemText(self.engine.count() - 1, f"{label} — not installed")
+                self.disabled_engines.add(name)
+        #: the install command under the engine box, shown only when model engines are disabled
+        self.model_note = QLabel(f"The AI engines are not installed; Auto uses the classical engine. {hint}",
+                                 self)
+        self.model_note.setWordWrap(True)
+        self.model_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.model_note.setVisible(bool(self.disabled_engines))
         self.layers = QComboBox()
         self.layers.addItem("Auto", None)
         for n in range(MIN_LAYERS, MAX_LAYERS + 1):
@@ -49,6 +76,8 @@ class DecomposeDialog(QDialog):
         seed_row.addWidget(self.random_seed)
         form = QFormLayout()
         form.addRow("Engine", self.engine)
+        if self.disabled_engines:
+            form.addRow("", self.model_note)
         form.addRow("Layers", self.layers)
         form.addRow("Resolution", self.resolution)
         form.addRow("Steps", self.steps)
@@ -75,6 +104,8 @@ class DecomposeDialog(QDialog):
     def set_request(self, request: DecomposeRequest) -> None:
         o = request.options
         index = self.engine.findData(request.engine)
+        if request.engine in self.disabled_engines:
+            index = 0  # remembered from an install that had the model engines: Auto instead
         self.engine.setCurrentIndex(max(0, index))
         self.layers.setCurrentIndex(max(0, self.layers.findData(o.layers)))
         res = self.resolution.findData(o.resolution)
@@ -90,7 +121,9 @@ class DecomposeDialog(QDialog):
         self._engine_changed()
 
     def _engine_changed(self) -> None:
-        diffusion = self.engine.currentData() in DIFFUSION_ENGINES
+        engine = self.engine.currentData()
+        # Auto can only reach a diffusion engine when one is installed.
+        diffusion = engine in DIFFUSION_ENGINES and not (engine == "auto" and self.disabled_engines)
         for widget in (self.steps, self.cfg, self.prompt, self.random_seed):
             widget.setEnabled(diffusion)
         self.seed.setEnabled(diffusion and not self.random_seed.isChecked())

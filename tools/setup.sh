@@ -2,7 +2,7 @@
 # Install QIL Editor into ./.venv on a Debian/Ubuntu machine with Python >= 3.10.
 #   bash tools/setup.sh          the editor, the qil command line, the classical engine, PSD I/O (no torch)
 #   bash tools/setup.sh --model  also the model engines (torch, diffusers, transformers: the "model" extra)
-#   bash tools/setup.sh --test   the model engines, the test tools, PyInstaller and the real PSD clients
+#   bash tools/setup.sh --test   the model engines, the test tools, PyInstaller, Ray Serve (serve extra), the real PSD clients
 #                                (GIMP, Krita, Xvfb): what the test suite needs
 # System libraries Qt needs are installed with apt-get when they are missing
 # (as root, or through sudo).
@@ -49,7 +49,7 @@ fi
 .venv/bin/python -m pip install -q --upgrade pip
 extras=()
 [ "$want_model" = 1 ] && extras+=(model)
-[ "$want_test" = 1 ] && extras+=(test package)
+[ "$want_test" = 1 ] && extras+=(test package serve)
 target=.
 if [ "${#extras[@]}" -gt 0 ]; then
   target=".[$(IFS=,; echo "${extras[*]}")]"

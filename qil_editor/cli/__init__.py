@@ -15,7 +15,7 @@ from .. import __version__
 from ..errors import QilError
 
 # Modules under qil_editor.cli that each register one or more subcommands.
-COMMAND_MODULES = ["info", "convert", "decompose", "make_tiny_model", "edit_layer", "evaluate"]
+COMMAND_MODULES = ["info", "convert", "decompose", "make_tiny_model", "edit_layer", "evaluate", "serve"]
 
 
 class _Parser(argparse.ArgumentParser):

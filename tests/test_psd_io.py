@@ -283,9 +283,13 @@ def test_groups_clipping_and_masks_flatten_to_the_same_picture(tmp_path):
     assert by_name["G/a"].opacity == pytest.approx(128 / 255)
     assert not by_name["Hidden/c"].visible
     assert by_name["Mul/mul"].blend_mode == BlendMode.MULTIPLY
-    assert by_name["clip"].bbox == (20, 16, 30, 24)  # cut to its base
-    assert by_name["clip"].pixels[0, 0, 3] == 0 and by_name["clip"].pixels[2, 2, 3] == 200
-    assert by_name["masked"].pixels[:, :5, 3].min() == 255 and by_name["masked"].pixels[:, 5:, 3].max() == 0
+    # clipping and masks stay live properties the compositor draws
+    assert by_name["clip"].clipping and by_name["clip"].bbox == (18, 14, 32, 24)
+    assert not any(by_name[n].clipping for n in by_name if n != "clip")
+    m = by_name["masked"].mask
+    assert m is not None and m.bbox == (30, 18, 40, 28) and m.default == 0
+    assert m.pixels[:, :5].min() == 255 and m.pixels[:, 5:].max() == 0
+    assert by_name["masked"].pixels[..., 3].min() == 255  # pixels kept as stored
     reference = np.asarray(PSDImage.open(tmp_path / "g.psd").composite().convert("RGBA")).astype(int)
     assert np.abs(composite(doc).astype(int) - reference).max() <= 1
 
@@ -295,8 +299,8 @@ def test_adjustment_layer_is_baked(tmp_path, monkeypatch):
 
     real = psd_write._layer_record
 
-    def with_invert(layer, version, layer_id):  # turn the layer named "Invert" into an Invert adjustment
-        rec, offsets = real(layer, version, layer_id)
+    def with_invert(layer, version, layer_id, **kw):  # the layer named "Invert" becomes an Invert adjustment
+        rec, offsets = real(layer, version, layer_id, **kw)
         if layer.name != "Invert":
             return rec, offsets
         i = rec.index(b"8BIM" + layer.blend_mode.psd_key) + 12
@@ -323,7 +327,11 @@ def test_clipped_layer_in_a_faded_group_takes_group_opacity_once(tmp_path):
     clip.clipping = True
     psd.create_group([base, clip], name="G", opacity=128)
     psd.save(tmp_path / "c.psd")
-    layers = {layer.name: layer for layer in read_psd(tmp_path / "c.psd").layers}
+    doc = read_psd(tmp_path / "c.psd")
+    layers = {layer.name: layer for layer in doc.layers}
     assert layers["G/base"].opacity == pytest.approx(128 / 255 * 200 / 255)
-    assert layers["G/clip"].opacity == pytest.approx(128 / 255 * 200 / 255)
-    assert layers["G/clip"].bbox == (2, 2, 8, 8)
+    assert layers["G/clip"].opacity == 1.0  # group and base opacity reach it through the base
+    assert layers["G/clip"].clipping
+    flat = composite(doc).astype(int)
+    assert flat[0, 0, 3] == 0  # the clip layer covers the canvas, but only shows inside its base
+    assert np.abs(flat[5, 5] - (0, 0, 255, round(255 * 128 / 255 * 200 / 255))).max() <= 1

@@ -6,11 +6,12 @@ from .commands import (AddLayer, Command, DeleteLayer, DuplicateLayer, History, 
                        SetLayerProperties, SetVisibility)
 from .compositing import composite, composite_layers, merge_layers
 from .document import Document, DocumentEvent
-from .layer import Layer, new_layer_id
+from .layer import Layer, LayerMask, new_layer_id
+from .source import PsdSource, SourceFeature, save_losses
 
 __all__ = [
     "AddLayer", "BlendMode", "Command", "DeleteLayer", "Document", "DocumentEvent",
-    "DuplicateLayer", "History", "Layer", "MacroCommand", "MergeDown", "MoveLayer",
+    "DuplicateLayer", "History", "Layer", "LayerMask", "MacroCommand", "PsdSource", "SourceFeature", "MergeDown", "MoveLayer",
     "ReorderLayer", "ReplaceLayers", "ReplacePixels", "SetLayerProperties", "SetVisibility",
-    "composite", "composite_layers", "merge_layers", "new_layer_id",
+    "composite", "composite_layers", "merge_layers", "new_layer_id", "save_losses",
 ]

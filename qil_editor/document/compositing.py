@@ -188,6 +188,39 @@ def _straight_float(src: np.ndarray) -> np.ndarray:
     return out
 
 
+# Photoshop's "fill opacity eight": for these modes Fill does not fade the
+# layer's alpha, it weakens the blend itself. Modelled as the source colour
+# pulled towards the mode's neutral colour (black for the dodges and
+# Difference, white for the burns, mid-grey for the lights); Hard Mix uses
+# the documented (Cb + f Cs - f) / (1 - f), which is Cb at f = 0 and tends to
+# the hard threshold as f -> 1.
+_FILL_NEUTRAL = {
+    BlendMode.COLOR_DODGE: 0.0, BlendMode.LINEAR_DODGE: 0.0, BlendMode.DIFFERENCE: 0.0,
+    BlendMode.COLOR_BURN: 1.0, BlendMode.LINEAR_BURN: 1.0,
+    BlendMode.VIVID_LIGHT: 0.5, BlendMode.LINEAR_LIGHT: 0.5,
+}
+SPECIAL_FILL_MODES = frozenset(_FILL_NEUTRAL) | {BlendMode.HARD_MIX}
+
+
+def _fill_blend(mode: BlendMode, fill: float):
+    """B(Cb, Cs) for a special-eight mode at fill opacity ``fill`` < 1."""
+    if mode == BlendMode.HARD_MIX:
+        f = np.float32(fill)
+        return lambda cb, cs: np.clip((cb + f * cs - f) / (1.0 - f), 0.0, 1.0)
+    fn, neutral = _BLEND[mode], np.float32(_FILL_NEUTRAL[mode])
+    f = np.float32(fill)
+    return lambda cb, cs: fn(cb, neutral + f * (cs - neutral))
+
+
+def _coverage(layer: Layer, box: Region) -> np.ndarray | float:
+    """The layer mask over ``box`` (1.0 where it hides nothing)."""
+    if layer.mask is not None:
+        m = layer.mask.coverage(box)
+        if m is not None:
+            return m
+    return 1.0
+
+
 def composite_over(dst: np.ndarray, layer: Layer, dst_origin: tuple[int, int],
                    opacity: float | None = None) -> None:
     """Blend one layer onto a premultiplied float32 buffer, in place.
@@ -195,12 +228,18 @@ def composite_over(dst: np.ndarray, layer: Layer, dst_origin: tuple[int, int],
     ``dst_origin`` is the document coordinate of ``dst[0, 0]``. With source
     alpha ``a`` and S = (Cs', 1), every mode reduces to the lerp
     ``d = a S + (1 - a) d`` on premultiplied d, which ``cv2.blendLinear`` does
-    in one pass.
+    in one pass. ``a`` is the pixel alpha times opacity, fill opacity (except
+    for the special eight modes) and the layer mask.
     """
     ox, oy = dst_origin
     h, w = dst.shape[:2]
     box = _intersect(layer.bbox, (ox, oy, ox + w, oy + h))
     op = layer.opacity if opacity is None else opacity
+    mode = layer.blend_mode
+    fill = layer.fill_opacity
+    special = mode in SPECIAL_FILL_MODES
+    if not special:
+        op *= fill
     if box is None or op <= 0.0:
         return
     l, t, r, b = (box[0] - layer.x, box[1] - layer.y, box[2] - layer.x, box[3] - layer.y)
@@ -208,11 +247,18 @@ def composite_over(dst: np.ndarray, layer: Layer, dst_origin: tuple[int, int],
     if span is None:
         return
     l, r, opaque = span
+    doc_box = (l + layer.x, t + layer.y, r + layer.x, b + layer.y)
+    factor = _coverage(layer, doc_box)
     src = layer.pixels[t:b, l:r]
     d = dst[t + layer.y - oy:b + layer.y - oy, l + layer.x - ox:r + layer.x - ox]
-    fn = _BLEND.get(layer.blend_mode)
+    fn = _BLEND.get(mode)
+    if special and fill < 1.0:
+        if fill <= 0.0 and mode != BlendMode.HARD_MIX:
+            return  # pulled all the way to the neutral colour: no change
+        fn = _fill_blend(mode, fill)
     straight = _straight_float(src)
-    if fn is None and opaque and op >= 1.0:  # covers everything below: a copy
+    plain = isinstance(factor, float)
+    if fn is None and opaque and op >= 1.0 and plain:  # covers everything below: a copy
         d[...] = straight
         return
     if fn is not None:  # Cs' = (1 - ab) Cs + ab B(Cb, Cs)
@@ -224,11 +270,67 @@ def composite_over(dst: np.ndarray, layer: Layer, dst_origin: tuple[int, int],
     # bias vanish below float32 resolution.
     a = cv2.extractChannel(src, 3).astype(np.float32)
     a *= np.float32(op * _K * 1024.0)
+    if not plain:
+        a *= factor
     inv = 1024.0 - a
     if d.flags.c_contiguous:
         cv2.blendLinear(straight, d, a, inv, dst=d)
     else:
         d[...] = cv2.blendLinear(straight, np.ascontiguousarray(d), a, inv)
+
+
+def _plan(layers: Iterable[Layer], include_hidden: bool) -> list[list]:
+    """[layer, clipped layers] for each layer to draw, bottom first.
+
+    A clipped layer belongs to the nearest non-clipped layer below it (its
+    base) and is drawn only where and when that base is; one with nothing
+    below it is drawn unclipped.
+    """
+    plan: list[list] = []
+    entry: list | None = None
+    for ly in layers:
+        if ly.clipping and entry is not None:
+            if (include_hidden or ly.visible) and ly.opacity > 0:
+                entry[1].append(ly)
+            continue
+        entry = [ly, []]
+        if (include_hidden or ly.visible) and ly.opacity > 0:
+            plan.append(entry)
+    return plan
+
+
+def composite_clip_group(dst: np.ndarray, base: Layer, clips: Sequence[Layer],
+                         dst_origin: tuple[int, int]) -> None:
+    """Draw a clipping group the way Photoshop does.
+
+    The clipped layers are blended onto the base's own colour (made opaque),
+    the result takes the base's coverage (pixels x mask x fill), and that is
+    composited with the base's opacity and blend mode: so an opaque clipped
+    layer over a 50 % base shows at 50 %, not blended with the base.
+    """
+    ox, oy = dst_origin
+    h, w = dst.shape[:2]
+    box = _intersect(base.bbox, (ox, oy, ox + w, oy + h))
+    if box is None:
+        return
+    l, t, r, b = box
+    src = base.pixels[t - base.y:b - base.y, l - base.x:r - base.x]
+    cover = src[..., 3].astype(np.float32) * np.float32(_K)
+    fill = base.fill_opacity if base.blend_mode not in SPECIAL_FILL_MODES else 1.0
+    if fill < 1.0:
+        cover *= np.float32(fill)
+    m = _coverage(base, box)
+    if not isinstance(m, float):
+        cover *= m
+    if not cover.any():
+        return
+    tmp = _straight_float(np.ascontiguousarray(src))
+    for clip in clips:
+        composite_over(tmp, clip, (l, t))
+    tmp *= cover[..., None]
+    group = Layer(to_straight_uint8(tmp), x=l, y=t, opacity=base.opacity,
+                  blend_mode=base.blend_mode)
+    composite_over(dst, group, dst_origin)
 
 
 def to_straight_uint8(premul: np.ndarray) -> np.ndarray:
@@ -254,16 +356,19 @@ def composite_layers(layers: Iterable[Layer], width: int, height: int,
         region = (0, 0, int(width), int(height))
     left, top, right, bottom = (int(v) for v in region)
     w, h = max(0, right - left), max(0, bottom - top)
-    todo = [ly for ly in layers if (include_hidden or ly.visible) and ly.opacity > 0
-            and _intersect(ly.bbox, (left, top, right, bottom)) is not None]
+    todo = [item for item in _plan(layers, include_hidden)
+            if _intersect(item[0].bbox, (left, top, right, bottom)) is not None]
     result = np.zeros((h, w, 4), np.float32 if premultiplied else np.uint8)
     band = np.empty((min(h, BAND_ROWS), w, 4), np.float32)
     for y0 in range(0, h, BAND_ROWS):
         y1 = min(h, y0 + BAND_ROWS)
         buf = band[:y1 - y0]
         buf.fill(0.0)
-        for layer in todo:
-            composite_over(buf, layer, (left, top + y0))
+        for layer, clips in todo:
+            if clips:
+                composite_clip_group(buf, layer, clips, (left, top + y0))
+            else:
+                composite_over(buf, layer, (left, top + y0))
         result[y0:y1] = buf if premultiplied else to_straight_uint8(buf)
     return result
 

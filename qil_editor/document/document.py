@@ -14,7 +14,8 @@ import numpy as np
 
 from .layer import Layer, as_rgba_array
 
-_LAYER_FIELDS = ("name", "x", "y", "opacity", "visible", "blend_mode", "locked")
+_LAYER_FIELDS = ("name", "x", "y", "opacity", "visible", "blend_mode", "locked", "fill_opacity",
+                 "clipping", "mask")
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,9 @@ class Document:
         self.width = int(width)
         self.height = int(height)
         self.path = path
+        # The parsed PSD this document was opened from (``source.PsdSource``):
+        # lets a save write untouched layers back as read, and say what else changes.
+        self.source = None
         self._layers: list[Layer] = []
         self._listeners: list[Listener] = []
         self.revision = 0
@@ -91,6 +95,16 @@ class Document:
                 return layer
         return None
 
+    @property
+    def source_fidelity(self) -> list:
+        """Everything in the source file shown as plain pixels (``SourceFeature``s)."""
+        return list(self.source.features) if self.source is not None else []
+
+    def save_losses(self) -> list[str]:
+        """What saving as a PSD would change beyond the user's edits (see ``source.save_losses``)."""
+        from .source import save_losses
+        return save_losses(self)
+
     # ----- notifications -------------------------------------------------
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         self._listeners.append(listener)
@@ -138,6 +152,12 @@ class Document:
         unknown = set(changes) - set(_LAYER_FIELDS)
         if unknown:
             raise ValueError(f"unknown layer fields: {sorted(unknown)}")
+        if layer.mask is not None and "mask" not in changes and ("x" in changes or "y" in changes):
+            # a mask is linked to its layer, as in Photoshop: moving one moves both
+            dx = int(changes.get("x", layer.x)) - layer.x
+            dy = int(changes.get("y", layer.y)) - layer.y
+            if dx or dy:
+                changes["mask"] = layer.mask.moved(dx, dy)
         candidate = layer.copy(**changes)  # validates and normalises values
         old = {}
         for key in changes:
@@ -189,5 +209,7 @@ class Document:
 
     def copy(self) -> "Document":
         """A deep-enough copy: new Layer objects (same ids), shared immutable pixels."""
-        return Document(self.width, self.height, [layer.copy() for layer in self._layers],
-                        path=self.path)
+        doc = Document(self.width, self.height, [layer.copy() for layer in self._layers],
+                       path=self.path)
+        doc.source = self.source
+        return doc

@@ -1,4 +1,4 @@
-"""A raster layer: straight-alpha RGBA pixels placed at an offset."""
+"""A raster layer: straight-alpha RGBA pixels placed at an offset, with an optional mask."""
 
 from __future__ import annotations
 
@@ -24,6 +24,84 @@ def as_rgba_array(pixels: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(arr)
 
 
+@dataclass(frozen=True, eq=False)
+class LayerMask:
+    """A layer (pixel) mask as Photoshop keeps it: a grey plane placed in the document.
+
+    Outside its box the mask is ``default`` (0 hides, 255 shows). ``density``
+    scales how much the mask hides (Photoshop's Masks panel); ``feather`` is a
+    Gaussian blur radius in pixels applied when compositing. Compared by
+    identity, like layer pixels: an edit makes a new mask.
+    """
+
+    pixels: np.ndarray
+    x: int = 0
+    y: int = 0
+    default: int = 0
+    density: float = 1.0
+    feather: float = 0.0
+    disabled: bool = False
+
+    def __post_init__(self) -> None:
+        arr = np.asarray(self.pixels)
+        if arr.ndim != 2 or arr.dtype != np.uint8:
+            raise ValueError(f"mask pixels must be (H, W) uint8, got {arr.shape} {arr.dtype}")
+        arr = np.ascontiguousarray(arr)
+        if arr.flags.writeable:
+            arr = arr.copy()
+            arr.flags.writeable = False
+        object.__setattr__(self, "pixels", arr)
+        object.__setattr__(self, "x", int(self.x))
+        object.__setattr__(self, "y", int(self.y))
+        object.__setattr__(self, "default", 255 if int(self.default) >= 128 else 0)
+        object.__setattr__(self, "density", float(min(1.0, max(0.0, self.density))))
+        object.__setattr__(self, "feather", float(max(0.0, self.feather)))
+
+    @property
+    def bbox(self) -> tuple[int, int, int, int]:
+        return (self.x, self.y, self.x + self.pixels.shape[1], self.y + self.pixels.shape[0])
+
+    def moved(self, dx: int, dy: int) -> "LayerMask":
+        return replace(self, x=self.x + int(dx), y=self.y + int(dy))
+
+    def coverage(self, box: tuple[int, int, int, int]) -> np.ndarray | None:
+        """Mask values over a document box as float32 0..1 (density and feather
+        applied); None when the mask hides nothing there."""
+        if self.disabled or self.density <= 0.0:
+            return None
+        l, t, r, b = box
+        plane, (px, py) = self._feathered()
+        out = np.full((b - t, r - l), self.default / 255.0, np.float32)
+        il, it = max(l, px), max(t, py)
+        ir, ib = min(r, px + plane.shape[1]), min(b, py + plane.shape[0])
+        if ir > il and ib > it:
+            out[it - t:ib - t, il - l:ir - l] = plane[it - py:ib - py, il - px:ir - px]
+        if self.density < 1.0:
+            out = np.float32(1.0 - self.density) + np.float32(self.density) * out
+        if out.size and out.min() >= 1.0:
+            return None
+        return out
+
+    def _feathered(self) -> tuple[np.ndarray, tuple[int, int]]:
+        """The mask plane as float 0..1, blurred by ``feather`` (cached: masks are immutable)."""
+        cached = self.__dict__.get("_plane")
+        if cached is not None:
+            return cached
+        plane = self.pixels.astype(np.float32) * np.float32(1.0 / 255.0)
+        origin = (self.x, self.y)
+        if self.feather > 0.0 and plane.size:
+            import cv2
+
+            pad = int(np.ceil(3.0 * self.feather)) + 1
+            plane = cv2.copyMakeBorder(plane, pad, pad, pad, pad, cv2.BORDER_CONSTANT,
+                                       value=self.default / 255.0)
+            plane = cv2.GaussianBlur(plane, (0, 0), sigmaX=self.feather, sigmaY=self.feather,
+                                     borderType=cv2.BORDER_REPLICATE)
+            origin = (self.x - pad, self.y - pad)
+        object.__setattr__(self, "_plane", (plane, origin))
+        return plane, origin
+
+
 @dataclass(eq=False)
 class Layer:
     """One layer. Pixels are treated as immutable: edits replace the array.
@@ -41,12 +119,21 @@ class Layer:
     blend_mode: BlendMode = BlendMode.NORMAL
     locked: bool = False
     id: str = field(default_factory=new_layer_id)
+    # Photoshop's "Fill": fades the layer's own pixels but not its effects, and
+    # for the eight special blend modes changes the blend instead of the alpha.
+    fill_opacity: float = 1.0
+    clipping: bool = False  # clipped to the nearest non-clipped layer below
+    mask: LayerMask | None = None
 
     def __post_init__(self) -> None:
         self.pixels = as_rgba_array(self.pixels)
         self.pixels.flags.writeable = False
         self.blend_mode = BlendMode.parse(self.blend_mode)
         self.opacity = float(min(1.0, max(0.0, self.opacity)))
+        self.fill_opacity = float(min(1.0, max(0.0, self.fill_opacity)))
+        self.clipping = bool(self.clipping)
+        if self.mask is not None and not isinstance(self.mask, LayerMask):
+            raise TypeError("mask must be a LayerMask or None")
         self.x, self.y = int(self.x), int(self.y)
 
     @property
@@ -72,6 +159,9 @@ class Layer:
             "visible": self.visible,
             "blend_mode": self.blend_mode,
             "locked": self.locked,
+            "fill_opacity": self.fill_opacity,
+            "clipping": self.clipping,
+            "mask": self.mask,
         }
 
     def copy(self, *, new_id: bool = False, **changes) -> "Layer":

@@ -10,22 +10,27 @@ What a designer gets:
   through, non normal) blend mode hands it to children in normal mode. Exact
   for one-layer groups; for overlapping layers inside a faded or blended
   group it is the usual approximation of flattening a group.
-* Layer masks (and group masks) are applied into alpha.
+* Layer masks stay masks (``Layer.mask``, with density and feather); a
+  group's mask is combined into each of its layers' masks. Fill opacity
+  and clipping stay layer properties the compositor draws (clipping groups
+  as Photoshop does: clipped layers inside the base, at the base's opacity).
+  A layer clipped to a group gets the group's shape baked into its alpha.
 * Text, shape and smart-object layers keep the raster Photoshop stored for
   them (what Photoshop shows). Fill layers without pixels, layers with
   enabled effects and pixel layers with vector masks are rasterized by
-  psd-tools (``composite``); effects it cannot draw are missing.
-* Clipping masks: a clipped layer stays its own layer, its alpha multiplied
-  by the alpha of the layer it clips to, and it takes that layer's opacity
-  and visibility, as Photoshop does for a clipping group. This is exact
-  wherever the base is opaque or empty (the usual case) and approximate on
-  its semi-transparent edges.
+  psd-tools (``composite``, with their own mask and fill opacity in it);
+  effects it cannot draw are missing.
 * Adjustment layers change what is below them; a layer cannot carry that,
   so each becomes a baked layer: psd-tools' composite of everything below
   with the adjustment applied (named "<name> (adjustment, baked)").
 * 8/16/32-bit, grayscale, indexed, bitmap, CMYK and PSB files. 32-bit
   (linear) values are shown with gamma 2.2, as Photoshop's 8-bit view does.
 * A file with no layers becomes one layer from its merged image.
+
+The document keeps the parsed file (``doc.source``, a
+:class:`~qil_editor.document.source.PsdSource`): each layer's record, and
+every feature shown as plain pixels, so a save can keep what was not
+touched and say what else would change (``doc.save_losses()``).
 """
 
 from __future__ import annotations
@@ -37,10 +42,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..document import BlendMode, Document, Layer
+from ..document import BlendMode, Document, Layer, LayerMask
+from ..document.source import LayerOrigin, PsdSource, SourceFeature
 from ..errors import InputFileError, QilError
-from .files import check_input_path, input_error_from_os
-from .limits import DEFAULT_MAX_PIXELS, check_pixels
+from . import psd_guard
+from .files import check_input_path, damage_detail, input_error_from_os
+from .limits import DEFAULT_MAX_PIXELS, check_memory, check_pixels, memory_budget
 from .pixels import pil_to_rgba
 
 PSD_TOOLS_MAX_SIDE = 30000  # psd-tools refuses larger layers, even in PSB files
@@ -151,56 +158,50 @@ def _rendered_pixels(layer, psd) -> tuple[np.ndarray, int, int] | None:
 
     Rendered over transparency with the layer's own opacity divided back
     out (it stays a layer property); the result is cropped to what is drawn.
+    Drawn at the layer's own extent (``psd_guard.render_box``), in bands of
+    rows written straight into the result, so psd-tools' float intermediates
+    stay a few MB even for a fill layer as large as a 16384-pixel canvas.
+    Effects need their neighbourhood (blur, offsets): such a layer is drawn
+    in one piece, over the canvas and its box.
     """
     from psd_tools.composite import composite as ps_composite
 
-    l, t, r, b = layer.bbox
-    vl, vt, vr, vb = psd.viewbox
-    box = (min(l, vl), min(t, vt), max(r, vr), max(b, vb)) if r > l and b > t else psd.viewbox
-    color, _shape, alpha = ps_composite(layer, color=0.0, alpha=0.0, viewport=box,
-                                        layer_filter=lambda ly: ly is layer)  # not its clip layers
-    opacity = layer.opacity / 255.0
-    if opacity > 0:
-        alpha = np.clip(alpha / opacity, 0.0, 1.0)
-    color = np.asarray(color, np.float32)
-    if color.ndim == 2:
-        color = color[..., None]
-    planes = color.shape[2]
-    if psd.color_mode == 4 and planes >= 4:  # CMYK values -> RGB with the plain formula
-        k = 1.0 - color[..., 3:4]
-        color = (1.0 - color[..., :3]) * k
-    elif planes == 1:
-        color = np.repeat(color, 3, axis=2)
-    if psd.depth == 32:
-        color = _linear_to_display(color)
-    rgba = np.empty(color.shape[:2] + (4,), np.uint8)
-    rgba[..., :3] = _float_to_u8(color[..., :3])
-    rgba[..., 3] = _float_to_u8(alpha[..., 0] if alpha.ndim == 3 else alpha)
-    ys, xs = np.nonzero(rgba[..., 3])
-    if ys.size == 0:
+    box = psd_guard.render_box(layer, psd)
+    w, h = box[2] - box[0], box[3] - box[1]
+    if w <= 0 or h <= 0:
         return np.zeros((0, 0, 4), np.uint8), 0, 0
-    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-    return np.ascontiguousarray(rgba[y0:y1, x0:x1]), box[0] + int(x0), box[1] + int(y0)
-
-
-def _mask_alpha(layer, box: tuple[int, int, int, int]) -> np.ndarray | None:
-    """The layer's enabled pixel mask over ``box`` as float 0..1, or None."""
-    if not layer.has_mask():
-        return None
-    mask = layer.mask
-    if mask.disabled:
-        return None
-    l, t, r, b = box
-    out = np.full((b - t, r - l), mask.background_color / 255.0, np.float32)
-    im = mask.topil()
-    if im is not None:
-        m = np.asarray(im.convert("L"), np.float32) / 255.0
-        ml, mt = mask.left, mask.top
-        il, it = max(l, ml), max(t, mt)
-        ir, ib = min(r, ml + m.shape[1]), min(b, mt + m.shape[0])
-        if ir > il and ib > it:
-            out[it - t:ib - t, il - l:ir - l] = m[it - mt:ib - mt, il - ml:ir - ml]
-    return out
+    step = h if layer.has_effects(enabled=True) else max(1, psd_guard.RENDER_BAND_PIXELS // w)
+    rgba = np.empty((h, w, 4), np.uint8)
+    opacity = layer.opacity / 255.0
+    for top in range(0, h, step):
+        bottom = min(h, top + step)
+        band = (box[0], box[1] + top, box[2], box[1] + bottom)
+        color, _shape, alpha = ps_composite(layer, color=0.0, alpha=0.0, viewport=band,
+                                            layer_filter=lambda ly: ly is layer)  # not its clip layers
+        if opacity > 0:
+            alpha = np.clip(alpha / opacity, 0.0, 1.0)
+        color = np.asarray(color, np.float32)
+        if color.ndim == 2:
+            color = color[..., None]
+        planes = color.shape[2]
+        if psd.color_mode == 4 and planes >= 4:  # CMYK values -> RGB with the plain formula
+            k = 1.0 - color[..., 3:4]
+            color = (1.0 - color[..., :3]) * k
+        elif planes == 1:
+            color = np.repeat(color, 3, axis=2)
+        if psd.depth == 32:
+            color = _linear_to_display(color)
+        rgba[top:bottom, :, :3] = _float_to_u8(color[..., :3])
+        rgba[top:bottom, :, 3] = _float_to_u8(alpha[..., 0] if alpha.ndim == 3 else alpha)
+    drawn = rgba[..., 3]
+    rows = np.flatnonzero(drawn.any(axis=1))
+    if rows.size == 0:
+        return np.zeros((0, 0, 4), np.uint8), 0, 0
+    cols = np.flatnonzero(drawn.any(axis=0))
+    y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    if (y0, y1, x0, x1) != (0, h, 0, w):
+        rgba = np.ascontiguousarray(rgba[y0:y1, x0:x1])
+    return rgba, box[0] + x0, box[1] + y0
 
 
 def _needs_render(layer) -> bool:
@@ -231,6 +232,15 @@ class _Leaf:
     blend: BlendMode
     locked: bool
     source: object  # the psd-tools layer
+    fill: float = 1.0
+    clipping: bool = False
+    mask: LayerMask | None = None
+    chain: tuple = ()
+    prefix: str = ""
+    inherited_opacity: float = 1.0
+    group_visible: bool = True
+    derived: bool = False
+    live: tuple = ()  # (kind, sentence) of record features a pixel edit loses
 
 
 def _locked(layer) -> bool:
@@ -241,20 +251,65 @@ def _locked(layer) -> bool:
     return bool(locks.complete or locks.composite or locks.position)
 
 
-def _apply_mask_list(pixels: np.ndarray, x: int, y: int, masks: list) -> np.ndarray:
-    if not masks or pixels.size == 0:
-        return pixels
-    box = (x, y, x + pixels.shape[1], y + pixels.shape[0])
-    factor = None
-    for owner in masks:
-        m = _mask_alpha(owner, box)
-        if m is not None:
-            factor = m if factor is None else factor * m
-    if factor is None:
-        return pixels
-    out = pixels.copy()
-    out[..., 3] = np.round(out[..., 3] * factor).astype(np.uint8)
-    return out
+def _layer_mask(owner) -> LayerMask | None:
+    """A psd-tools layer's (or group's) enabled pixel mask, with density and feather."""
+    if not owner.has_mask():
+        return None
+    mask = owner.mask
+    if mask.disabled:
+        return None
+    im = mask.topil()
+    plane = (np.asarray(im.convert("L"), np.uint8) if im is not None
+             else np.zeros((0, 0), np.uint8))
+    density, feather = 255, 0.0
+    params = mask.parameters
+    if params is not None:
+        if params.user_mask_density is not None:
+            density = params.user_mask_density
+        if params.user_mask_feather:
+            feather = float(params.user_mask_feather)
+    return LayerMask(plane, x=mask.left, y=mask.top, default=mask.background_color,
+                     density=density / 255.0, feather=feather)
+
+
+def _combined_mask(masks: list[LayerMask], box: tuple[int, int, int, int]) -> LayerMask | None:
+    """Several masks (a layer's and its groups') as one over ``box``."""
+    masks = [m for m in masks if m is not None]
+    if len(masks) <= 1:
+        return masks[0] if masks else None
+    l, t, r, b = box
+    if r <= l or b <= t:
+        return masks[-1]
+    factor = np.ones((b - t, r - l), np.float32)
+    default = 1.0
+    for m in masks:
+        cov = m.coverage(box)
+        if cov is not None:
+            factor *= cov
+        default *= m.default / 255.0 if not m.disabled else 1.0
+    return LayerMask(np.round(factor * 255.0).astype(np.uint8), x=l, y=t,
+                     default=int(round(default * 255)))
+
+
+def _live_features(layer) -> tuple:
+    """(kind, sentence) for what a layer's record holds beyond its pixels."""
+    from psd_tools.api.layers import FillLayer, PixelLayer, ShapeLayer, SmartObjectLayer, TypeLayer
+
+    name = layer.name
+    out = []
+    if isinstance(layer, TypeLayer):
+        out.append(("text", f"live text layer '{name}' becomes pixels"))
+    elif isinstance(layer, ShapeLayer):
+        out.append(("shape", f"shape layer '{name}' becomes pixels"))
+    elif isinstance(layer, SmartObjectLayer):
+        out.append(("smart_object", f"smart object '{name}' becomes pixels"))
+    elif isinstance(layer, FillLayer):
+        out.append(("fill", f"fill layer '{name}' becomes pixels"))
+    elif isinstance(layer, PixelLayer) and layer.has_vector_mask():
+        out.append(("vector_mask", f"vector mask on '{name}' becomes pixels"))
+    if layer.has_effects(enabled=False):
+        out.append(("effects", f"layer effects on '{name}' become pixels"))
+    return tuple(out)
 
 
 def _leaf(layer, psd, path: str, opacity: float, visible: bool, group_blend: BlendMode | None,
@@ -265,21 +320,29 @@ def _leaf(layer, psd, path: str, opacity: float, visible: bool, group_blend: Ble
             f"{file.name}: layer '{layer.name}' is {layer.width}x{layer.height} pixels; layers over "
             f"{PSD_TOOLS_MAX_SIDE} pixels a side cannot be read yet.",
             "Crop or scale that layer down in Photoshop, or open a flattened copy.")
+    fill = 1.0
     if _needs_render(layer):
+        # psd-tools draws the layer with its own mask and fill opacity in it
         rendered = _rendered_pixels(layer, psd)
         pixels, x, y = rendered if rendered is not None else (np.zeros((0, 0, 4), np.uint8), 0, 0)
-        pixels = _apply_mask_list(pixels, x, y, masks)  # group masks; its own is rendered in
+        own = list(masks)
+        derived = True
     else:
         pixels = _raw_pixels(layer, psd)
         x, y = layer.left, layer.top
         if pixels is None or layer.width <= 0 or layer.height <= 0:
             pixels, x, y = np.zeros((0, 0, 4), np.uint8), layer.left, layer.top
-        pixels = _apply_mask_list(pixels, x, y, masks + [layer])
+        own = list(masks) + [_layer_mask(layer)]
+        fill = layer.fill_opacity / 255.0
+        derived = psd.depth == 32
+    mask = _combined_mask(own, (x, y, x + pixels.shape[1], y + pixels.shape[0]))
     blend = BlendMode.from_psd_key(layer.blend_mode.value)
     if group_blend is not None and blend == BlendMode.NORMAL:
         blend = group_blend
     return _Leaf(pixels, x, y, path + layer.name, opacity * layer.opacity / 255.0,
-                 visible and layer.visible, blend, _locked(layer), layer)
+                 visible and layer.visible, blend, _locked(layer), layer, fill=fill,
+                 mask=mask, prefix=path, inherited_opacity=opacity, group_visible=visible,
+                 derived=derived, live=_live_features(layer))
 
 
 def _baked_adjustment(layer, psd, order: list, path: str, visible: bool) -> _Leaf:
@@ -302,12 +365,16 @@ def _baked_adjustment(layer, psd, order: list, path: str, visible: bool) -> _Lea
     rgba[..., :3] = _float_to_u8(color[..., :3])
     rgba[..., 3] = _float_to_u8(alpha[..., 0] if alpha.ndim == 3 else alpha)
     # Its own and its groups' opacity are already in the snapshot.
-    return _Leaf(rgba, 0, 0, f"{path}{layer.name} (adjustment, baked)", 1.0,
-                 visible and layer.visible, BlendMode.NORMAL, False, layer)
+    name = layer.name
+    return _Leaf(rgba, 0, 0, f"{path}{name} (adjustment, baked)", 1.0,
+                 visible and layer.visible, BlendMode.NORMAL, False, layer, prefix=path,
+                 group_visible=visible, derived=True,
+                 live=(("adjustment", f"adjustment layer '{name}' is baked into pixels"),))
 
 
 def _walk(group, psd, path: str, opacity: float, visible: bool, group_blend: BlendMode | None,
-          masks: list, out: list[_Leaf], order: list, max_pixels, file: Path) -> None:
+          masks: list, out: list[_Leaf], order: list, max_pixels, file: Path,
+          chain: tuple = ()) -> None:
     from psd_tools.api.layers import AdjustmentLayer
 
     for layer in group:
@@ -315,44 +382,81 @@ def _walk(group, psd, path: str, opacity: float, visible: bool, group_blend: Ble
             key = layer.blend_mode.value
             own = None if key in (b"pass", b"norm") else BlendMode.from_psd_key(key)
             _walk(layer, psd, f"{path}{layer.name}/", opacity * layer.opacity / 255.0,
-                  visible and layer.visible, own or group_blend, masks + [layer], out, order,
-                  max_pixels, file)
+                  visible and layer.visible, own or group_blend, masks + [_layer_mask(layer)],
+                  out, order, max_pixels, file, chain + (layer,))
             continue
         if isinstance(layer, AdjustmentLayer):
-            out.append(_baked_adjustment(layer, psd, order, path, visible))
+            leaf = _baked_adjustment(layer, psd, order, path, visible)
         else:
-            out.append(_leaf(layer, psd, path, opacity, visible, group_blend, masks, max_pixels, file))
+            leaf = _leaf(layer, psd, path, opacity, visible, group_blend, masks, max_pixels, file)
+        leaf.chain = chain
+        out.append(leaf)
         order.append(layer)
 
 
-def _clip_to_bases(leaves: list[_Leaf]) -> None:
-    """Give each clipped layer its base's alpha, opacity and visibility.
+def _clip_to_bases(leaves: list[_Leaf], psd) -> list[tuple[str, str]]:
+    """Mark clipped layers; bake a clip to a group into the layer's alpha.
 
-    The base is the nearest non-clipping layer below in the same group (a
-    clipped layer first in its group clips to nothing and stays as it is).
-    Group opacity and visibility are already in both, so only the base's own
-    values are carried over.
+    Photoshop clips to the nearest non-clipping layer below in the same
+    group; in the flat document that is the nearest non-clipped layer below,
+    which the compositor clips to. A layer clipped to a group gets the
+    group's composite alpha multiplied in (returned as features), and one
+    first in its group clips to nothing and stays as it is.
     """
-    base: _Leaf | None = None
+    from psd_tools.composite import composite as ps_composite
+
+    baked = []
     for leaf in leaves:
-        if not getattr(leaf.source, "clipping", False):
-            base = leaf
+        src = leaf.source
+        if not getattr(src, "clipping", False):
             continue
-        if base is None or base.source.parent is not leaf.source.parent:
+        parent = src.parent
+        siblings = list(parent) if parent is not None else []
+        idx = next((i for i, ly in enumerate(siblings) if ly is src), -1)
+        base = next((ly for ly in reversed(siblings[:max(idx, 0)]) if not ly.clipping), None)
+        if base is None:
             continue
-        bx, by, bp = base.x, base.y, base.pixels
-        l, t = max(leaf.x, bx), max(leaf.y, by)
-        r = min(leaf.x + leaf.pixels.shape[1], bx + bp.shape[1])
-        b = min(leaf.y + leaf.pixels.shape[0], by + bp.shape[0])
-        if r <= l or b <= t:
-            leaf.pixels = np.zeros((0, 0, 4), np.uint8)
-        else:
-            own = leaf.pixels[t - leaf.y:b - leaf.y, l - leaf.x:r - leaf.x].copy()
-            base_alpha = bp[t - by:b - by, l - bx:r - bx, 3].astype(np.uint16)
-            own[..., 3] = ((own[..., 3].astype(np.uint16) * base_alpha + 127) // 255).astype(np.uint8)
-            leaf.pixels, leaf.x, leaf.y = own, l, t
-        leaf.opacity *= base.source.opacity / 255.0
-        leaf.visible = leaf.visible and base.source.visible
+        if not base.is_group():
+            # the group's opacity reaches it through the base (clipping groups take the base's)
+            leaf.clipping = True
+            leaf.opacity = src.opacity / 255.0
+            leaf.inherited_opacity = 1.0
+            continue
+        h, w = leaf.pixels.shape[:2]
+        if h and w:
+            box = (leaf.x, leaf.y, leaf.x + w, leaf.y + h)
+            _color, _shape, alpha = ps_composite(base, color=0.0, alpha=0.0, viewport=box)
+            alpha = np.asarray(alpha, np.float32).reshape(h, w)
+            px = leaf.pixels.copy()
+            px[..., 3] = np.round(px[..., 3] * np.clip(alpha, 0.0, 1.0)).astype(np.uint8)
+            leaf.pixels = px
+        leaf.derived = True
+        baked.append((leaf.name, base.name))
+    return baked
+
+
+def _open_guarded(PSDImage, file: Path, header: PsdHeader, max_pixels, allow_damaged: bool,
+                  damaged: list | None):
+    """psd-tools' parse with reads bounded by the file size, then the checks made before decoding."""
+    limits = psd_guard.parse_limits_for(file)
+    psd = PSDImage.open(file, parse_limits=limits) if limits is not None else PSDImage.open(file)
+    budget = memory_budget()
+    if budget is not None and hasattr(psd, "max_alloc_bytes"):
+        psd.max_alloc_bytes = budget  # psd-tools' own guard answers to the same budget
+    found = psd_guard.damaged_channels(psd, header.version)
+    if found and not allow_damaged:
+        names = ", ".join(f"'{name}'" for name, _ in found[:3]) + (
+            f" and {len(found) - 3} more" if len(found) > 3 else "")
+        raise InputFileError(
+            f"{file.name}: layer {names} is damaged ({found[0][1]})." if len(found) == 1 else
+            f"{file.name}: layers {names} are damaged (the first: {found[0][1]}).",
+            "Re-save it from the program that made it, or open it anyway with --allow-damaged "
+            "(damaged layers then show wrong pixels).")
+    if damaged is not None:
+        damaged.extend(found)
+    need, what = psd_guard.estimate_peak(psd, header, file, max_pixels)
+    check_memory(file, need, what)
+    return psd
 
 
 def _check_merged_complete(psd, header: PsdHeader, file: Path) -> None:
@@ -391,8 +495,16 @@ def _merged_layer(psd, file: Path) -> Layer:
     return Layer(pixels, name="Background")
 
 
-def read_psd(path: str | Path, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Document:
-    """Open a PSD/PSB as a layered :class:`Document` (see the module docstring)."""
+def read_psd(path: str | Path, *, max_pixels: int | None = DEFAULT_MAX_PIXELS,
+             allow_damaged: bool = False, damaged: list | None = None) -> Document:
+    """Open a PSD/PSB as a layered :class:`Document` (see the module docstring).
+
+    Before any pixel is decoded, every layer's channel data is checked
+    against its record and the decoded size is estimated against the memory
+    budget (:mod:`psd_guard`). A damaged layer raises an error naming it,
+    unless ``allow_damaged``: then the file opens (the damaged layer as
+    psd-tools decodes it) and ``damaged`` receives (layer name, problem).
+    """
     from psd_tools import PSDImage
     from psd_tools.compression import PSDDecompressionWarning
 
@@ -402,18 +514,21 @@ def read_psd(path: str | Path, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # psd-tools chats about unknown blocks
-            warnings.simplefilter("error", PSDDecompressionWarning)  # a cut-off channel is damage
-            psd = PSDImage.open(file)
+            # a cut-off channel is damage
+            warnings.simplefilter("ignore" if allow_damaged else "error", PSDDecompressionWarning)
+            psd = _open_guarded(PSDImage, file, header, max_pixels, allow_damaged, damaged)
             _check_merged_complete(psd, header, file)
             leaves: list[_Leaf] = []
             _walk(psd, psd, "", 1.0, True, None, [], leaves, [], max_pixels, file)
-            _clip_to_bases(leaves)
+            clipped_to_groups = _clip_to_bases(leaves, psd)
             if leaves:
                 layers = [Layer(lf.pixels, name=lf.name, x=lf.x, y=lf.y, opacity=lf.opacity,
-                                visible=lf.visible, blend_mode=lf.blend, locked=lf.locked)
+                                visible=lf.visible, blend_mode=lf.blend, locked=lf.locked,
+                                fill_opacity=lf.fill, clipping=lf.clipping, mask=lf.mask)
                           for lf in leaves]
             else:
                 layers = [_merged_layer(psd, file)]
+            source = _source(file, psd, header, leaves, layers, clipped_to_groups)
     except QilError:
         raise
     except MemoryError:
@@ -422,7 +537,58 @@ def read_psd(path: str | Path, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -
     except OSError as exc:
         if isinstance(exc, (PermissionError, FileNotFoundError, IsADirectoryError)):
             raise input_error_from_os(file, exc) from None
-        raise _damaged(file, str(exc)) from None
+        raise _damaged(file, damage_detail(exc)) from None
     except Exception as exc:  # psd-tools raises many kinds on a damaged file
-        raise _damaged(file, f"{type(exc).__name__}: {exc}") from None
-    return Document(header.width, header.height, layers, path=str(file))
+        if psd_guard.is_budget_error(exc):
+            raise InputFileError(f"{file.name} is too large to open within QIL Editor's memory budget.",
+                                 "Close other programs, open a flattened copy, or raise the budget with "
+                                 "qil --memory-budget SIZE.") from None
+        raise _damaged(file, damage_detail(exc)) from None
+    doc = Document(header.width, header.height, layers, path=str(file))
+    doc.source = source
+    return doc
+
+
+def _source(file: Path, psd, header: PsdHeader, leaves: list[_Leaf], layers: list[Layer],
+            clipped_to_groups: list[tuple[str, str]]) -> PsdSource:
+    """What the document keeps of the file: records per layer, and what it shows as pixels."""
+    src = PsdSource(str(file), psd, version=header.version, depth=header.depth,
+                    color_mode=header.color_mode, channels=header.channels,
+                    width=header.width, height=header.height)
+    features = src.features
+    if header.color_mode != 3:
+        features.append(SourceFeature(
+            "color_mode", f"{_COLOR_MODES[header.color_mode]} colour mode becomes RGB"))
+    if header.depth != 8:
+        features.append(SourceFeature("depth", f"{header.depth}-bit colour becomes 8-bit"))
+    color_planes = {0: 1, 1: 1, 2: 1, 3: 3, 4: 4, 9: 3}.get(header.color_mode, header.channels)
+    if header.channels > color_planes + 1:
+        features.append(SourceFeature(
+            "channels", f"{header.channels - color_planes - 1} saved selection channel(s) are dropped"))
+    groups: dict[int, str] = {}
+    for leaf in leaves:
+        for g in leaf.chain:
+            groups.setdefault(id(g), g.name)
+    if groups:
+        names = list(groups.values())
+        shown = ", ".join(f"'{n}'" for n in names[:3]) + (f" and {len(names) - 3} more"
+                                                          if len(names) > 3 else "")
+        features.append(SourceFeature(
+            "groups", f"{len(names)} group(s) ({shown}) become flat layers named 'Group/Layer'"))
+    for leaf, layer in zip(leaves, layers):
+        live = tuple(SourceFeature(kind, text, layer.id, layer.name) for kind, text in leaf.live)
+        features.extend(live)
+        if not leaf.group_visible and leaf.source.visible:
+            features.append(SourceFeature(
+                "hidden_group", f"'{layer.name}' is inside a hidden group and stays hidden there",
+                layer.id, layer.name))
+        src.origins[layer.id] = LayerOrigin(
+            record=leaf.source._record, channels=leaf.source._channels, psd_layer=leaf.source,
+            chain=leaf.chain, prefix=leaf.prefix, inherited_opacity=leaf.inherited_opacity,
+            group_visible=leaf.group_visible, props=layer.properties(), pixels=layer.pixels,
+            derived=leaf.derived, live=live)
+        src.order.append(layer.id)
+    for name, group in clipped_to_groups:
+        features.append(SourceFeature(
+            "clip_to_group", f"'{name}' clipped to group '{group}' has the group's shape baked in"))
+    return src

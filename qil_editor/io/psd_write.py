@@ -122,31 +122,80 @@ def _image_resources() -> bytes:
     return _resource(1005, resolution) + _resource(1057, version_info)
 
 
-def _layer_record(layer, version: int, layer_id: int) -> tuple[bytes, list[int]]:
-    """The layer record; also the byte offsets (within it) of the channel length fields."""
+def _mask_block(mask, own_default: bool = True) -> bytes:
+    """The layer record's mask data (psd-tools' encoder), empty when there is no mask."""
+    if mask is None:
+        return struct.pack(">I", 0)
+    from psd_tools.psd.layer_and_mask import MaskData, MaskFlags, MaskParameters
+
+    l, t, r, b = mask.bbox
+    params = None
+    if mask.density < 1.0 or mask.feather > 0.0:
+        params = MaskParameters(
+            user_mask_density=int(round(mask.density * 255)) if mask.density < 1.0 else None,
+            user_mask_feather=mask.feather if mask.feather > 0.0 else None)
+    data = MaskData(top=t, left=l, bottom=b, right=r, background_color=mask.default,
+                    flags=MaskFlags(mask_disabled=mask.disabled,
+                                    parameters_applied=params is not None),
+                    parameters=params)
+    buf = io.BytesIO()
+    data.write(buf)
+    return buf.getvalue()
+
+
+def _layer_channels(layer) -> list[tuple[int, np.ndarray | None]]:
+    """(channel id, plane) in Photoshop's order; None for an empty plane."""
+    planes = cv2.split(layer.pixels) if layer.width and layer.height else None
+    out = [(cid, None if planes is None else planes[3 if cid == -1 else cid]) for cid in _CHANNELS]
+    if layer.mask is not None:
+        m = layer.mask.pixels
+        out.append((-2, m if m.size else None))
+    return out
+
+
+def _layer_record(layer, version: int, layer_id: int, name: str | None = None,
+                  opacity: float | None = None) -> tuple[bytes, list[int]]:
+    """The layer record; also the byte offsets (within it) of the channel length fields.
+
+    ``name`` and ``opacity`` override the layer's (a layer inside a group
+    stores its own values, not the ones shown flattened).
+    """
     h, w = layer.height, layer.width
     top, left = layer.y, layer.x
     if w == 0 or h == 0:
         bottom, right = top, left
     else:
         bottom, right = top + h, left + w
-    out = bytearray(struct.pack(">iiiiH", top, left, bottom, right, len(_CHANNELS)))
+    channels = _layer_channels(layer)
+    out = bytearray(struct.pack(">iiiiH", top, left, bottom, right, len(channels)))
     length_at = []
-    for cid in _CHANNELS:
+    for cid, _plane in channels:
         out += struct.pack(">h", cid)
         length_at.append(len(out))
         out += b"\x00" * (4 if version == 1 else 8)
     flags = 0x08 | (0x00 if layer.visible else 0x02)
+    op = layer.opacity if opacity is None else opacity
     out += b"8BIM" + layer.blend_mode.psd_key + struct.pack(
-        ">BBBB", int(round(layer.opacity * 255)), 0, flags, 0)
-    extra = bytearray(struct.pack(">I", 0))  # no layer mask
+        ">BBBB", int(round(op * 255)), 1 if layer.clipping else 0, flags, 0)
+    name = layer.name if name is None else name
+    extra = bytearray(_mask_block(layer.mask))
     extra += struct.pack(">I", len(_BLENDING_RANGES)) + _BLENDING_RANGES
-    extra += _pascal_name(layer.name)
-    extra += _tagged_block(b"luni", _unicode_string(layer.name))
+    extra += _pascal_name(name)
+    extra += _tagged_block(b"luni", _unicode_string(name))
     extra += _tagged_block(b"lyid", struct.pack(">I", layer_id))
     extra += _tagged_block(b"lspf", struct.pack(">I", 0x80000000 if layer.locked else 0))
+    if layer.fill_opacity < 1.0:
+        extra += _tagged_block(b"iOpa", struct.pack(">B3x", int(round(layer.fill_opacity * 255))))
     out += struct.pack(">I", len(extra)) + extra
     return bytes(out), length_at
+
+
+def _encode_plane(plane: np.ndarray | None, version: int) -> bytes:
+    """One channel's data: compression tag + RLE rows (raw and empty for an empty plane)."""
+    if plane is None:
+        return struct.pack(">H", 0)
+    counts, data = _rle_channel(np.ascontiguousarray(plane), version)
+    return struct.pack(">H", 1) + counts + data
 
 
 def _patch(fh: BinaryIO, pos: int, fmt: str, value: int) -> None:
@@ -183,19 +232,10 @@ def write_psd(doc: Document, fh: BinaryIO, *, flat: np.ndarray | None = None) ->
         fh.write(record)
         length_fields.append([record_at + off for off in offsets])
     for layer, fields in zip(layers, length_fields):
-        planes = cv2.split(layer.pixels) if layer.width and layer.height else None
-        for cid, field_at in zip(_CHANNELS, fields):
-            if layer.width == 0 or layer.height == 0:
-                fh.write(struct.pack(">H", 0))  # raw, no rows
-                size = 2
-            else:
-                plane = planes[3 if cid == -1 else cid]
-                counts, data = _rle_channel(plane, version)
-                fh.write(struct.pack(">H", 1))
-                fh.write(counts)
-                fh.write(data)
-                size = 2 + len(counts) + len(data)
-            _patch(fh, field_at, long_fmt, size)
+        for (_cid, plane), field_at in zip(_layer_channels(layer), fields):
+            data = _encode_plane(plane, version)
+            fh.write(data)
+            _patch(fh, field_at, long_fmt, len(data))
     info_len = fh.tell() - info_at - (4 if version == 1 else 8)
     if info_len % 4:
         fh.write(b"\x00" * (4 - info_len % 4))

@@ -1,12 +1,17 @@
 """Layer > Re-prompt…: edit the current layer with a text prompt, preview, then Apply or Discard.
 
-The edit runs on the editor's decomposition worker (:class:`DecomposeJob`,
-one QThread per run, awaited through qasync): the job's "engine" is an
-adapter around :class:`QwenLayerEditor`, so progress, cancel, errors and
-the one-job-per-document rule are the same as for decomposition. The
+The edit runs as an edit :class:`~qil_editor.engines.jobs.Job` on a
+:class:`JobThread` (one QThread per run, awaited through qasync), the same
+runner as decomposition, so progress, cancel, errors and the
+one-job-per-document rule are the same. The
 result is previewed on the canvas and in the dialog; the document changes
 only on Apply, as one undo step (``ReplacePixels``). Without edit weights
 the action explains what to download and where, and opens nothing.
+
+The buttons follow the run's state, set when it starts and when it ends.
+Closing the dialog during a run cancels it and returns at once: the run
+ends on its thread and the one-job slot frees itself then (the UI thread
+never waits). The prompt, shape and steps are remembered between opens.
 """
 
 from __future__ import annotations
@@ -24,31 +29,14 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QDialog, QDoubleSpinBox,
 from ..document import Layer
 from ..engines.edit import DOWNLOAD_HINT, EditOptions, LayerEdit, QwenLayerEditor
 from ..engines.edit.run import HAS_STRENGTH
-from ..engines.jobs import CancelToken, Progress, ProgressCallback, format_eta
+from ..engines.jobs import Progress, format_eta
 from ..errors import CancelledError, QilError
 from .qimage import rgba_to_qimage
-from .worker import DecomposeJob, DecomposeRequest
+from .worker import JobThread, edit_job
 
 log = logging.getLogger(__name__)
 
-EDIT_ENGINE = "qwen-edit"
 PREVIEW_SIZE = 220
-
-
-class _EditEngine:
-    """Looks like a decomposition engine to :class:`DecomposeJob`, runs one layer edit."""
-
-    label = "Qwen-Image-Edit"
-
-    def __init__(self, editor: QwenLayerEditor, layer: Layer) -> None:
-        self.editor, self.layer = editor, layer
-
-    def resolve(self, name: str, options: EditOptions):  # the registry role
-        return self
-
-    def decompose(self, image, options: EditOptions, progress: ProgressCallback | None,
-                  cancel: CancelToken | None) -> LayerEdit:
-        return self.editor.edit_layer(self.layer, options, progress, cancel)
 
 
 def on_old_box(layer: Layer, edit: LayerEdit) -> np.ndarray:
@@ -89,13 +77,19 @@ class RepromptDialog(QDialog):
         super().__init__(window)
         self.window_, self.tab, self.layer_id, self.editor = window, tab, layer_id, editor
         self.base = base or EditOptions(prompt="edit")
-        self.job: DecomposeJob | None = None
+        self.memory = getattr(getattr(window, "settings", None), "q", None)  # QSettings, if any
+        self.job: JobThread | None = None
+        self._running = False
         self.task: asyncio.Future | None = None
         self.result: LayerEdit | None = None
         self.status_text = ""
         self._closed = False
         layer = tab.session.doc.layer(layer_id)
         self.setWindowTitle(f"Re-prompt “{layer.name}”")
+        self.setObjectName("repromptDialog")
+        self.target = QLabel(f"Editing the layer <b>“{layer.name}”</b> "
+                             f"({layer.width} × {layer.height} px).")
+        self.target.setObjectName("repromptTarget")
 
         self.prompt = QLineEdit()
         self.prompt.setPlaceholderText("e.g. make the bottle blue glass")
@@ -130,6 +124,7 @@ class RepromptDialog(QDialog):
         self.layered_alpha = QCheckBox("Find the new outline with Qwen-Image-Layered (slower)")
         self.layered_alpha.setEnabled(editor.layered_available(self.base))
         self.new_shape.toggled.connect(self._update_buttons)
+        self._recall()
 
         form = QFormLayout()
         form.addRow("Prompt", self.prompt)
@@ -173,18 +168,46 @@ class RepromptDialog(QDialog):
             buttons.addWidget(b)
 
         layout = QVBoxLayout(self)
+        layout.addWidget(self.target)
         layout.addLayout(form)
         layout.addLayout(previews)
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
         layout.addLayout(buttons)
         self.prompt.textChanged.connect(self._update_buttons)
+        # the window's Undo/Redo work here too (the status after Apply suggests Ctrl+Z)
+        actions = getattr(window, "actions_by_name", {})
+        self.addActions([actions[name] for name in ("undo", "redo") if name in actions])
         self._update_buttons()
+
+    # ----- remembered choices -------------------------------------------------------
+    def _recall(self) -> None:
+        """Prompt, shape and steps from the last time the dialog was used."""
+        if self.memory is None:
+            return
+        self.prompt.setText(str(self.memory.value("reprompt/prompt", "") or ""))
+        shape = str(self.memory.value("reprompt/shape", self.base.shape) or self.base.shape)
+        (self.new_shape if shape == "new" else self.keep_shape).setChecked(True)
+        try:
+            self.steps.setValue(int(self.memory.value("reprompt/steps", self.base.steps)))
+        except (TypeError, ValueError):
+            pass
+        self.layered_alpha.setChecked(str(self.memory.value("reprompt/layered", "false")).lower() == "true")
+
+    def _remember(self) -> None:
+        if self.memory is None:
+            return
+        self.memory.setValue("reprompt/prompt", self.prompt.text().strip())
+        self.memory.setValue("reprompt/shape", "new" if self.new_shape.isChecked() else "keep")
+        self.memory.setValue("reprompt/steps", self.steps.value())
+        self.memory.setValue("reprompt/layered", self.layered_alpha.isChecked())
 
     # ----- state ------------------------------------------------------------------
     @property
     def running(self) -> bool:
-        return self.task is not None and not self.task.done()
+        """True from Generate until the run has ended (not until the asyncio task returns:
+        the buttons are updated from inside it)."""
+        return self._running
 
     def _update_buttons(self, *_args) -> None:
         running = self.running
@@ -206,7 +229,7 @@ class RepromptDialog(QDialog):
             seed=None if self.random_seed.isChecked() else self.seed.value(),
             cfg_scale=self.guidance.value(), alpha_method=alpha, negative_prompt=self.base.negative_prompt,
             resolution=self.base.resolution, margin=self.base.margin, matte=self.base.matte,
-            layered_steps=self.base.layered_steps, layered_model_dir=self.base.layered_model_dir,
+            layered_steps=self.steps.value(), layered_model_dir=self.base.layered_model_dir,
             device=self.base.device, memory=self.base.memory, model_dir=self.base.model_dir,
             dtype=self.base.dtype)
 
@@ -227,14 +250,17 @@ class RepromptDialog(QDialog):
             self._set_status(str(err))
             return None
         self.discard()
+        self._remember()
         layer = session.doc.layer(self.layer_id)
-        self.job = DecomposeJob(_EditEngine(self.editor, layer), DecomposeRequest(EDIT_ENGINE, options),
-                                layer.pixels, self)
+        # parented to the window: a run cancelled by closing the dialog outlives the dialog
+        parent = self.window_ if isinstance(self.window_, QWidget) else self
+        self.job = JobThread(edit_job(self.editor, layer, options), parent)
         self.job.progress.connect(self._on_progress)
         session.job = self.job
+        self._running = True
         self.task = asyncio.ensure_future(self._run(layer))
         self._set_status("Loading the edit model…")
-        self.progress.setRange(0, 0)
+        self.progress.setRange(0, 0)  # busy until the first step: loading has no steps
         self._update_buttons()
         return self.task
 
@@ -252,8 +278,10 @@ class RepromptDialog(QDialog):
                 self._set_status(f"{err.message} {err.hint}".strip())
             return None
         finally:
+            self._running = False
             if session.job is job:
                 session.job = None
+            job.deleteLater()
             if not self._closed:
                 self.progress.setRange(0, 1)
                 self.progress.setValue(0)
@@ -278,16 +306,26 @@ class RepromptDialog(QDialog):
         return result
 
     def _on_progress(self, progress: Progress) -> None:
-        self.progress.setRange(0, max(1, progress.total))
-        self.progress.setValue(progress.step)
-        self._set_status(f"{progress.message}: step {progress.step} of {progress.total}, "
-                         f"about {format_eta(progress.eta_s)} left")
+        if self._closed:
+            return
+        if progress.total <= 0 or progress.step <= 0 or progress.step >= progress.total:
+            # loading (no step done yet) or decoding (all steps done): no steps to count
+            self.progress.setRange(0, 0)
+            phase = ("Decoding the result…" if progress.total > 0 and progress.step >= progress.total
+                     else f"{progress.message or 'Loading the edit model'}…")
+            self._set_status(phase)
+        else:
+            self.progress.setRange(0, max(1, progress.total))
+            self.progress.setValue(progress.step)
+            self._set_status(f"{progress.message}: step {progress.step} of {progress.total}, "
+                             f"about {format_eta(progress.eta_s)} left")
         self._refresh_window()
 
     def _refresh_window(self) -> None:
-        update = getattr(self.window_, "_update_job_ui", None)
-        if callable(update):
-            update()
+        for name in ("update_job_ui", "update_actions"):
+            update = getattr(self.window_, name, None)
+            if callable(update):
+                update()
 
     def cancel_run(self) -> None:
         if self.job is not None and self.running:
@@ -309,6 +347,7 @@ class RepromptDialog(QDialog):
         session.push(result.command())
         self._set_status("Applied. Undo (Ctrl+Z) restores the old pixels.")
         self.after.setText("Applied.")
+        self.before.setPixmap(_checker_pixmap(session.doc.layer(self.layer_id).pixels, PREVIEW_SIZE))
         self._update_buttons()
         return True
 
@@ -316,16 +355,17 @@ class RepromptDialog(QDialog):
         if self.result is not None:
             self.result = None
             self.after.setText("Discarded.")
+            self._set_status("Discarded; the layer is unchanged.")
         self.tab.canvas.set_preview(self.layer_id, None)
         self._update_buttons()
 
     def done(self, code: int) -> None:  # Close, Escape, window close: stop the run, drop the preview
         if self.running and self.job is not None:
+            # never wait here: the run ends on its thread within a step and frees the
+            # document's job slot itself (see _run's finally)
             self.job.cancel()
-            self.job.wait()  # cancel lands within one step
-            self.task.cancel()
-            if self.tab.session.job is self.job:
-                self.tab.session.job = None
+            if hasattr(self.window_, "statusBar"):
+                self.window_.statusBar().showMessage("Re-prompt cancelled; the layer is unchanged.", 5000)
         self._closed = True
         self.discard()
         self._refresh_window()
@@ -381,7 +421,7 @@ def editor_for(window) -> QwenLayerEditor:
     editor = getattr(window, "_qil_layer_editor", None)
     if editor is None:
         decomposer = _WindowDecomposer(window)
-        editor = QwenLayerEditor(layered=decomposer, make_room=decomposer.unload)
+        editor = QwenLayerEditor(layered=decomposer)  # one memory budget: the manager unloads as needed
         window._qil_layer_editor = editor
     return editor
 

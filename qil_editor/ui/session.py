@@ -38,6 +38,7 @@ class DocumentSession(QObject):
         self.stack = QUndoStack(self)
         self.merge_ids = MergeIds()
         self.job = None  # the running DecomposeJob, if any
+        self.overwrite_agreed = False  # the user chose to overwrite the source PSD anyway
         self.current_layer_id: str | None = doc.layers[-1].id if len(doc) else None
         self._unsubscribe = doc.subscribe(self._on_document_event)
         self.stack.cleanChanged.connect(self._clean_changed)
@@ -218,6 +219,31 @@ class DocumentSession(QObject):
         if not self._editable(layer_id, "edit"):
             return False
         return self.push(ReplacePixels(layer_id, pixels, text=text))
+
+    def apply_split(self, split, layer: Layer) -> bool:
+        """Put a finished :class:`LayerSplit` of ``layer`` into the document as one undo step.
+
+        Refused (nothing changes) when the layer was deleted, moved or edited
+        while the split ran: the parts were cut and placed for the old layer.
+        """
+        try:
+            current = self.doc.layer(split.layer_id)
+        except KeyError:
+            self.refused.emit("The layer was deleted meanwhile; nothing was changed.")
+            return False
+        if current.pixels is not layer.pixels or (current.x, current.y) != (layer.x, layer.y):
+            self.refused.emit(f"“{current.name}” changed while it was being split; split it again.")
+            return False
+        if not split.new_layers:
+            self.refused.emit("The split returned no layers; the document is unchanged.")
+            return False
+        if not self._editable(split.layer_id, "split"):
+            return False
+        cmd = split.command()
+        cmd.text = f"Split “{current.name}”"
+        self.push(cmd)
+        self.set_current(cmd.new_layers[-1].id)
+        return True
 
     def replace_with_decomposition(self, result: Document, layer_id: str | None = None,
                                    remove_ids: list[str] | None = None) -> bool:

@@ -155,6 +155,15 @@ class AppSettings:
         self.q.setValue("files/last_folder", value)
 
     @property
+    def last_save_folder(self) -> str:
+        """Where the last save or export went (save dialogs start there)."""
+        return str(self._get("files/last_save_folder", "") or "")
+
+    @last_save_folder.setter
+    def last_save_folder(self, value: str) -> None:
+        self.q.setValue("files/last_save_folder", value)
+
+    @property
     def autosave_seconds(self) -> int:
         return max(5, _int(self._get("files/autosave_s"), DEFAULT_AUTOSAVE_S) or DEFAULT_AUTOSAVE_S)
 

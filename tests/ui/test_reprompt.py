@@ -155,3 +155,53 @@ def test_layer_menu_action_opens_reprompt_or_explains(window, dialogs, monkeypat
     (title, text, info), = dialogs.shown
     assert "Qwen-Image-Edit" in text and "model/Qwen-Image-Edit-2509" in info
     assert same(snapshot(tab.session.doc), before) and tab.session.stack.count() == 0
+
+
+@pytest.mark.slow
+def test_buttons_follow_the_run_and_apply_by_clicking(window, qtbot, tiny_edit_dir, tiny_editor, small_reference):
+    """#16 bugs 12 and 15: after the preview arrives Apply/Discard/Generate are enabled and Cancel is
+    not; Apply updates the "before" picture; Discard says so; the dialog names its layer."""
+    from PySide6.QtCore import Qt
+
+    tab, bottle, dialog = open_on_bottle(window, tiny_editor, tiny_edit_dir)
+    assert "Bottle" in dialog.target.text()
+    dialog.prompt.setText("make the bottle blue glass")
+    qtbot.mouseClick(dialog.generate_button, Qt.MouseButton.LeftButton)
+    assert dialog.cancel_button.isEnabled() and not dialog.generate_button.isEnabled()
+    qtbot.waitUntil(lambda: dialog.result is not None, timeout=60_000)
+    qtbot.waitUntil(lambda: dialog.task.done())
+    assert dialog.apply_button.isEnabled() and dialog.discard_button.isEnabled()
+    assert dialog.generate_button.isEnabled() and not dialog.cancel_button.isEnabled()
+    assert window.actions_by_name["split"].isEnabled()  # the document's job slot is free again
+    qtbot.mouseClick(dialog.discard_button, Qt.MouseButton.LeftButton)
+    assert "Discarded" in dialog.status_text and not dialog.apply_button.isEnabled()
+    qtbot.mouseClick(dialog.generate_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.result is not None and dialog.task.done(), timeout=60_000)
+    before = dialog.before.pixmap().toImage()
+    qtbot.mouseClick(dialog.apply_button, Qt.MouseButton.LeftButton)
+    assert tab.session.stack.count() == 1 and dialog.before.pixmap().toImage() != before
+    window.actions_by_name["undo"].trigger()
+    assert tab.session.stack.index() == 0
+    qtbot.mouseClick(dialog.close_button, Qt.MouseButton.LeftButton)
+    again = open_reprompt(window, tiny_editor, dialog.base)  # remembered: prompt and shape
+    assert again.prompt.text() == "make the bottle blue glass"
+    again.reject()
+
+
+@pytest.mark.slow
+def test_closing_during_a_run_returns_at_once(window, qtbot, tiny_edit_dir, tiny_editor, small_reference):
+    """#16 bug 13: Close cancels; the UI thread never waits for the job; the slot frees itself."""
+    import time
+
+    tab, bottle, dialog = open_on_bottle(window, tiny_editor, tiny_edit_dir)
+    before = snapshot(tab.session.doc)
+    dialog.prompt.setText("turn it into a cat")
+    task = dialog.generate()
+    job = dialog.job
+    started = time.monotonic()
+    dialog.close_button.click()
+    assert time.monotonic() - started < 0.3 and not dialog.isVisible() and job.token.cancelled
+    qtbot.waitUntil(task.done, timeout=60_000)
+    qtbot.waitUntil(lambda: not job.running)
+    assert tab.session.job is None and same(snapshot(tab.session.doc), before)
+    assert tab.session.stack.count() == 0

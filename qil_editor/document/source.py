@@ -67,13 +67,10 @@ class PsdSource:
         self.features: list[SourceFeature] = []
         self.order: list[str] = []  # layer ids as read, bottom first
 
-    # Set by the PSD writer once it can write records back (io.psd_write).
-    records_writer = False
-
     @property
     def lossless(self) -> bool:
         """Whether untouched records can be written back as read (RGB, 8 or 16 bits)."""
-        return self.records_writer and self.color_mode == 3 and self.depth in (8, 16)
+        return self.color_mode == 3 and self.depth in (8, 16)
 
     def unchanged(self, layer) -> bool:
         origin = self.origins.get(layer.id)

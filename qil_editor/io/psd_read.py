@@ -339,10 +339,13 @@ def _leaf(layer, psd, path: str, opacity: float, visible: bool, group_blend: Ble
     blend = BlendMode.from_psd_key(layer.blend_mode.value)
     if group_blend is not None and blend == BlendMode.NORMAL:
         blend = group_blend
+    live = _live_features(layer)
+    if not derived:  # effects drawn from stored pixels survive a pixel edit
+        live = tuple(item for item in live if item[0] != "effects")
     return _Leaf(pixels, x, y, path + layer.name, opacity * layer.opacity / 255.0,
                  visible and layer.visible, blend, _locked(layer), layer, fill=fill,
                  mask=mask, prefix=path, inherited_opacity=opacity, group_visible=visible,
-                 derived=derived, live=_live_features(layer))
+                 derived=derived, live=live)
 
 
 def _baked_adjustment(layer, psd, order: list, path: str, visible: bool) -> _Leaf:

@@ -15,6 +15,14 @@ thumbnails show. Files over 30000 pixels a side are written as PSB.
 
 The file is produced in one pass with the channel lengths patched in
 afterwards, so memory stays at one channel's compressed data at a time.
+
+A document opened from an 8/16-bit RGB PSD (``doc.source``) is instead
+written over the file's own parsed records (``_write_from_source``): every
+untouched layer and group is the record read, with its channel data (live
+text, effects, smart objects, adjustment and fill layers, vector masks,
+clipping and blend ranges keep working in Photoshop); a changed layer keeps
+its record with only what the user changed re-encoded; file resources and
+global blocks stay. ``doc.save_losses()`` names what still becomes pixels.
 """
 
 from __future__ import annotations
@@ -24,7 +32,6 @@ import os
 import struct
 from typing import BinaryIO
 
-import cv2
 import numpy as np
 
 from ..document import Document, composite
@@ -95,6 +102,7 @@ def _over_white(rgba: np.ndarray) -> np.ndarray:
     ``c a + 255 (1 - a) = 255 - a (255 - c)``, rounded; OpenCV's scaled
     multiply rounds exactly like ``(c a + 255 (255 - a) + 127) // 255``.
     """
+    import cv2  # imported when first used: the window's start-up does not need OpenCV
     inv = cv2.bitwise_not(np.ascontiguousarray(rgba[..., :3]))
     alpha = np.ascontiguousarray(rgba[..., 3])
     prod = cv2.multiply(inv, cv2.merge([alpha, alpha, alpha]), scale=1.0 / 255.0)
@@ -145,6 +153,7 @@ def _mask_block(mask, own_default: bool = True) -> bytes:
 
 def _layer_channels(layer) -> list[tuple[int, np.ndarray | None]]:
     """(channel id, plane) in Photoshop's order; None for an empty plane."""
+    import cv2  # imported when first used: the window's start-up does not need OpenCV
     planes = cv2.split(layer.pixels) if layer.width and layer.height else None
     out = [(cid, None if planes is None else planes[3 if cid == -1 else cid]) for cid in _CHANNELS]
     if layer.mask is not None:
@@ -206,7 +215,15 @@ def _patch(fh: BinaryIO, pos: int, fmt: str, value: int) -> None:
 
 
 def write_psd(doc: Document, fh: BinaryIO, *, flat: np.ndarray | None = None) -> None:
-    """Write ``doc`` to a seekable binary file (see the module docstring)."""
+    """Write ``doc`` to a seekable binary file (see the module docstring).
+
+    A document opened from an 8/16-bit RGB PSD is written over its parsed
+    records instead, keeping every untouched layer as it was read.
+    """
+    import cv2  # imported when first used: the window's start-up does not need OpenCV
+    if _lossless_possible(doc):
+        _write_from_source(doc, fh, flat)
+        return
     version = 2 if max(doc.width, doc.height) > PSD_MAX_SIDE else 1
     long_fmt = ">I" if version == 1 else ">Q"
     if flat is None:
@@ -264,3 +281,327 @@ def save_psd(doc: Document, path: str | os.PathLike) -> None:
     """Save ``doc`` as a PSD (PSB when a side exceeds 30000 px), atomically."""
     with atomic_write(path) as fh:
         write_psd(doc, fh)
+
+
+# ----- writing back a document opened from a PSD ---------------------------------
+# Tagged blocks that describe what a layer's pixels *are* (live text, shapes,
+# smart objects, effects, fills, adjustments): a layer whose pixels changed
+# is written as plain pixels, without them (``source.save_losses`` names it).
+
+
+def _lossless_possible(doc: Document) -> bool:
+    source = getattr(doc, "source", None)
+    return source is not None and source.lossless and (
+        max(doc.width, doc.height) <= PSD_MAX_SIDE or source.version == 2)
+
+
+def _plane_data(plane: np.ndarray | None, version: int, depth: int):
+    """A psd-tools ChannelData for one uint8 plane at the file's depth."""
+    from psd_tools.constants import Compression
+    from psd_tools.psd.layer_and_mask import ChannelData
+
+    if plane is None:
+        return ChannelData(Compression.RAW, b"")
+    if depth == 8:
+        counts, data = _rle_channel(np.ascontiguousarray(plane), version)
+        return ChannelData(Compression.RLE, counts + data)
+    wide = plane.astype(">u2") * np.uint16(257)
+    return ChannelData(Compression.RAW, wide.tobytes())
+
+
+def _plain_entry(layer, version: int, depth: int, layer_id: int, name: str, opacity: float):
+    """A new pixel layer as psd-tools (record, channels), encoded like ``write_psd`` does."""
+    from psd_tools.psd.layer_and_mask import ChannelDataList, LayerRecord
+
+    rec_bytes, _offsets = _layer_record(layer, version, layer_id, name=name, opacity=opacity)
+    record = LayerRecord.read(io.BytesIO(rec_bytes), encoding="macroman", version=version)
+    channels = ChannelDataList([_plane_data(plane, version, depth)
+                                for _cid, plane in _layer_channels(layer)])
+    return record, channels
+
+
+def _same_mask_content(a, b) -> bool:
+    if a is None or b is None:
+        return a is b
+    return (a.pixels is b.pixels and (a.default, a.density, a.feather, a.disabled)
+            == (b.default, b.density, b.feather, b.disabled))
+
+
+def _shift_live(record, dx: int, dy: int, width: int, height: int) -> None:
+    """Move what a record places in document coordinates besides its box:
+    the text transform, vector-mask knots and a smart object's corners."""
+    from psd_tools.constants import Tag
+
+    blocks = record.tagged_blocks
+    text = blocks.get_data(Tag.TYPE_TOOL_OBJECT_SETTING)
+    if text is not None:
+        t = list(text.transform)
+        t[4] += dx
+        t[5] += dy
+        text.transform = tuple(t)
+    for key in (Tag.VECTOR_MASK_SETTING1, Tag.VECTOR_MASK_SETTING2):
+        vmask = blocks.get_data(key)
+        if vmask is None:
+            continue
+        for sub in vmask.path:
+            for knot in (sub if isinstance(sub, list) or hasattr(sub, "__iter__") else ()):
+                for attr_name in ("preceding", "anchor", "leaving"):
+                    point = getattr(knot, attr_name, None)
+                    if point is not None:
+                        setattr(knot, attr_name, (point[0] + dy / height, point[1] + dx / width))
+    for key in (Tag.PLACED_LAYER1, Tag.PLACED_LAYER2):
+        placed = blocks.get_data(key)
+        if placed is not None and getattr(placed, "transform", None):
+            placed.transform = tuple(v + (dx if i % 2 == 0 else dy)
+                                     for i, v in enumerate(placed.transform))
+    for key in (Tag.SMART_OBJECT_LAYER_DATA1, Tag.SMART_OBJECT_LAYER_DATA2):
+        so = blocks.get_data(key)
+        data = getattr(so, "data", None)
+        if data is None:
+            continue
+        for name in (b"Trnf", b"nonAffineTransform"):
+            values = data.get(name) if hasattr(data, "get") else None
+            if values is None:
+                continue
+            for i, v in enumerate(values):
+                if hasattr(v, "value"):
+                    v.value = float(v.value) + (dx if i % 2 == 0 else dy)
+
+
+def _changed_entry(layer, origin, source, layer_id: int):
+    """A source layer the user changed: its record, edited where the user edited it."""
+    import cv2  # imported when first used: the window's start-up does not need OpenCV
+    import copy
+
+    from psd_tools.constants import BlendMode as PsdBlend
+    from psd_tools.constants import Clipping, Tag
+    from psd_tools.psd.layer_and_mask import ChannelDataList, ChannelInfo
+
+    props = origin.props
+    version, depth = source.version, source.depth
+    own_name = layer.name[len(origin.prefix):] if (
+        origin.prefix and layer.name.startswith(origin.prefix)) else layer.name
+    inherited = origin.inherited_opacity
+    own_opacity = min(1.0, layer.opacity / inherited) if inherited > 0 else layer.opacity
+    pixels_changed = layer.pixels is not origin.pixels
+    if pixels_changed and (origin.derived or origin.live):
+        # its record describes pixels it no longer has: a plain pixel layer now
+        # (a rendered layer's mask is already in its pixels: keep only a mask the user set)
+        keep_mask = layer.mask if not origin.derived or not _same_mask_content(
+            layer.mask, props["mask"]) else None
+        return _plain_entry(layer.copy(mask=keep_mask), version, depth, layer_id, own_name,
+                            own_opacity)
+    rec = copy.deepcopy(origin.record)
+    channels = ChannelDataList(list(origin.channels))
+    dx, dy = layer.x - props["x"], layer.y - props["y"]
+    if pixels_changed:
+        planes = cv2.split(layer.pixels) if layer.width and layer.height else [None] * 4
+        keep = [(info, data) for info, data in zip(rec.channel_info, channels) if info.id < -1]
+        rec.channel_info = [ChannelInfo(cid, 0) for cid in _CHANNELS] + [i for i, _ in keep]
+        channels = ChannelDataList(
+            [_plane_data(planes[3 if cid == -1 else cid], version, depth) for cid in _CHANNELS]
+            + [d for _, d in keep])
+        rec.left, rec.top = layer.x, layer.y
+        rec.right = layer.x + layer.width if layer.width and layer.height else layer.x
+        rec.bottom = layer.y + layer.height if layer.width and layer.height else layer.y
+    elif dx or dy:
+        rec.left, rec.right, rec.top, rec.bottom = rec.left + dx, rec.right + dx, rec.top + dy, rec.bottom + dy
+        _shift_live(rec, dx, dy, source.width, source.height)
+    old_mask, new_mask = props["mask"], layer.mask
+    if _same_mask_content(old_mask, new_mask):
+        if new_mask is not None and rec.mask_data is not None:
+            mdx, mdy = new_mask.x - old_mask.x, new_mask.y - old_mask.y
+            md = rec.mask_data
+            md.left, md.right, md.top, md.bottom = md.left + mdx, md.right + mdx, md.top + mdy, md.bottom + mdy
+            if md.real_flags is not None:
+                md.real_left, md.real_right = md.real_left + mdx, md.real_right + mdx
+                md.real_top, md.real_bottom = md.real_top + mdy, md.real_bottom + mdy
+    else:  # the user replaced the mask: write theirs as the layer's own
+        pairs = [(i, d) for i, d in zip(rec.channel_info, channels) if i.id >= -1]
+        from psd_tools.psd.layer_and_mask import MaskData
+        if new_mask is None:
+            rec.mask_data = None
+        else:
+            rec.mask_data = MaskData.read(io.BytesIO(_mask_block(new_mask)))
+            plane = new_mask.pixels if new_mask.pixels.size else None
+            pairs.append((ChannelInfo(-2, 0), _plane_data(plane, version, depth)))
+        rec.channel_info = [i for i, _ in pairs]
+        channels = ChannelDataList([d for _, d in pairs])
+    if layer.name != props["name"]:
+        try:
+            own_name.encode("mac_roman")
+            rec.name = own_name[:255]
+        except UnicodeEncodeError:
+            rec.name = "?"
+        rec.tagged_blocks.set_data(Tag.UNICODE_LAYER_NAME, own_name)
+    if layer.opacity != props["opacity"]:
+        rec.opacity = int(round(own_opacity * 255))
+    if layer.visible != props["visible"]:
+        rec.flags.visible = bool(layer.visible)
+    if layer.blend_mode != props["blend_mode"]:
+        rec.blend_mode = PsdBlend(layer.blend_mode.psd_key)
+    if layer.clipping != props["clipping"]:
+        rec.clipping = Clipping.NON_BASE if layer.clipping else Clipping.BASE
+    if layer.fill_opacity != props["fill_opacity"]:
+        rec.tagged_blocks.set_data(Tag.BLEND_FILL_OPACITY, int(round(layer.fill_opacity * 255)))
+    if layer.locked != props["locked"]:
+        rec.tagged_blocks.set_data(Tag.PROTECTED_SETTING, 0x80000000 if layer.locked else 0)
+    return rec, channels
+
+
+def _chains(doc: Document, source) -> list[tuple]:
+    """The PSD groups each document layer belongs in: its own, or for a layer
+    the user added, those of the nearest source layer below it (else above)."""
+    own = [source.origins[ly.id].chain if ly.id in source.origins else None for ly in doc.layers]
+    out: list[tuple] = []
+    for i, chain in enumerate(own):
+        if chain is None:
+            below = next((c for c in reversed(own[:i]) if c is not None), None)
+            chain = below if below is not None else next((c for c in own[i + 1:] if c is not None), ())
+        out.append(chain)
+    return out
+
+
+def _write_from_source(doc: Document, fh: BinaryIO, flat: np.ndarray | None) -> None:
+    """Write a document opened from a PSD back over the parsed file.
+
+    Every layer and group the user did not change is the very record read
+    (its tagged blocks: live text, effects, smart objects, adjustments; and
+    its channel data); a changed layer keeps its record with only the edited
+    fields changed; new layers are encoded as ``write_psd`` encodes them.
+    File-level parts (resources, global blocks such as linked smart-object
+    data and patterns) are kept; the merged image is recomposed only when
+    something changed.
+    """
+    import attr
+    from psd_tools.constants import Tag
+    from psd_tools.psd.layer_and_mask import ChannelImageData, LayerRecords
+
+    source = doc.source
+    psd_rec = source.psd._record
+    version, depth = source.version, source.depth
+    used_ids = [source.origins[i].record.tagged_blocks.get_data(Tag.LAYER_ID, 0)
+                for i in source.origins]
+    next_id = max([int(v) for v in used_ids if isinstance(v, int)] + [0]) + 1
+    untouched = ([ly.id for ly in doc.layers] == source.order
+                 and all(source.unchanged(ly) for ly in doc.layers)
+                 and (doc.width, doc.height) == (source.width, source.height))
+
+    records, channel_data = [], []
+
+    def emit(rec, chans):
+        records.append(rec)
+        channel_data.append(chans)
+
+    def layer_entry(layer, chain):
+        nonlocal next_id
+        origin = source.origins.get(layer.id)
+        if origin is not None and source.unchanged(layer):
+            return origin.record, origin.channels
+        if origin is not None:
+            next_id += 1
+            return _changed_entry(layer, origin, source, next_id - 1)
+        inherited = 1.0
+        for group in chain:
+            inherited *= group.opacity / 255.0
+        prefix = "".join(f"{g.name}/" for g in chain)
+        name = layer.name[len(prefix):] if prefix and layer.name.startswith(prefix) else layer.name
+        opacity = min(1.0, layer.opacity / inherited) if inherited > 0 else layer.opacity
+        next_id += 1
+        return _plain_entry(layer, version, depth, next_id - 1, name, opacity)
+
+    kept = [ly.id for ly in doc.layers if ly.id in source.origins]
+    in_order = (len(kept) == len(doc.layers)
+                and kept == [i for i in source.order if i in set(kept)])
+    if in_order:
+        # same layers in the same order (some may be gone): walk the file's own
+        # record list, so groups, even empty ones, stay exactly where they were
+        by_record = {id(source.origins[ly.id].record): ly for ly in doc.layers}
+        leaf_records = {id(source.origins[i].record) for i in source.order}
+        for rec, chans in psd_rec._iter_layers():
+            if id(rec) in by_record:
+                emit(*layer_entry(by_record[id(rec)], ()))
+            elif id(rec) not in leaf_records:
+                emit(rec, chans)  # a group's records (or what we did not read as a layer)
+    else:
+        stack: list = []
+        for layer, chain in zip(doc.layers, _chains(doc, source)):
+            common = 0
+            while common < min(len(stack), len(chain)) and stack[common] is chain[common]:
+                common += 1
+            while len(stack) > common:
+                group = stack.pop()
+                emit(group._record, group._channels)
+            for group in chain[common:]:
+                emit(group._bounding_record, group._bounding_channels)
+                stack.append(group)
+            emit(*layer_entry(layer, chain))
+        while stack:
+            group = stack.pop()
+            emit(group._record, group._channels)
+
+    lmi = psd_rec.layer_and_mask_information
+    old_info = psd_rec._get_layer_info()
+    sign = -1 if old_info is None or old_info.layer_count <= 0 else 1
+    new_info = attr.evolve(old_info, layer_count=sign * len(records),
+                           layer_records=LayerRecords(records),
+                           channel_image_data=ChannelImageData(channel_data)) if old_info is not None else None
+    blocks = lmi.tagged_blocks
+    if blocks is not None and any(k in blocks for k in (Tag.LAYER_16, Tag.LAYER_32)):
+        blocks = type(blocks)(blocks.copy())
+        key = Tag.LAYER_16 if Tag.LAYER_16 in blocks else Tag.LAYER_32
+        blocks[key] = attr.evolve(blocks[key], data=new_info)
+        new_lmi = attr.evolve(lmi, tagged_blocks=blocks)
+    else:
+        if new_info is None:
+            from psd_tools.psd.layer_and_mask import LayerInfo
+            new_info = LayerInfo(layer_count=-len(records), layer_records=LayerRecords(records),
+                                 channel_image_data=ChannelImageData(channel_data))
+        new_lmi = attr.evolve(lmi, layer_info=new_info)
+    header = attr.evolve(psd_rec.header, width=doc.width, height=doc.height)
+    resources = psd_rec.image_resources
+    image = psd_rec.image_data
+    if not untouched:
+        image = _merged_image(doc, psd_rec, header, flat)
+        resources = type(resources)(resources.copy())
+        for key in list(resources.keys()):  # the stored thumbnail shows the old picture
+            if int(key) in (1033, 1036):
+                del resources[key]
+    out = attr.evolve(psd_rec, header=header, image_resources=resources,
+                      layer_and_mask_information=new_lmi, image_data=image)
+    out.write(fh)
+
+
+def _merged_image(doc: Document, psd_rec, header, flat: np.ndarray | None):
+    """Our composite as the file's merged image, at its depth; saved selection
+    channels are kept when the canvas size did not change."""
+    import cv2  # imported when first used: the window's start-up does not need OpenCV
+    import attr
+
+    if flat is None:
+        flat = composite(doc)
+    color = _over_white(flat)
+    planes = [*cv2.split(color)]
+    if header.channels >= 4:
+        planes.append(cv2.extractChannel(flat, 3))
+    extra = []
+    if header.channels > len(planes):
+        old = psd_rec.header
+        if (old.width, old.height) == (header.width, header.height):
+            try:
+                extra = psd_rec.image_data.get_data(old)[len(planes):header.channels]
+            except Exception:  # an unreadable old merged image: drop the extras
+                extra = []
+    if header.depth == 16:
+        data = [(p.astype(">u2") * np.uint16(257)).tobytes() for p in planes]
+    else:
+        data = [np.ascontiguousarray(p).tobytes() for p in planes]
+    data += list(extra)
+    channels = len(data)
+    hdr = attr.evolve(header, channels=channels) if channels != header.channels else header
+    from psd_tools.constants import Compression
+    from psd_tools.psd.image_data import ImageData
+
+    image = ImageData(compression=Compression.RLE if header.depth == 8 else Compression.RAW)
+    image.set_data(data, hdr)
+    return image

@@ -60,7 +60,7 @@ def register(subparsers) -> None:
                    help="out.psd, out.zip or a folder (for a folder INPUT: the folder for the PSDs)")
     p.add_argument("--layers", type=_layers, default=DEFAULTS.layers, metavar="N|auto",
                    help="number of layers, 2-10, or auto (qwen: 4) [auto]")
-    p.add_argument("--engine", default="auto", help="auto, qwen or classical [auto: qwen if its weights are found]")
+    p.add_argument("--engine", default="auto", help="auto, qwen, classical or remote (with --server) [auto: qwen if its weights are found]")
     p.add_argument("--model", metavar="DIR", help="Qwen-Image-Layered folder (else QIL_MODEL_DIR, model/, HF cache)")
     p.add_argument("--resolution", type=int, choices=(640, 1024), default=DEFAULTS.resolution,
                    help=f"working resolution [{DEFAULTS.resolution}]")
@@ -81,6 +81,9 @@ def register(subparsers) -> None:
     p.add_argument("--raw-layers", action="store_true",
                    help="keep the model's layers as scaled, without restoring the input's detail")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    from .remote import add_server_arguments
+
+    add_server_arguments(p, jobs=True)
     p.set_defaults(func=run)
 
 
@@ -231,6 +234,10 @@ def _batch_targets(folder: Path, out_dir: Path) -> list[tuple[Path, Path]]:
 def run(args) -> int:
     from ..engines.base import default_registry
     from ..engines.jobs import CancelToken
+    from .remote import run_decompose, wants_server
+
+    if wants_server(args):  # --server URL / --engine remote: the same job on a model server
+        return run_decompose(args)
 
     source = Path(args.input)
     out = Path(args.output)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 
 from ..document import History
-from ..engines.jobs import Progress, format_eta
+from ..engines.jobs import Progress, edit_job, format_eta
 from ..io import open_document, save_document
 
 
@@ -42,6 +42,9 @@ def register(subparsers) -> None:
     p.add_argument("--device", default="auto", help="auto, cuda, cuda:N, mps or cpu")
     p.add_argument("--memory", default="auto", help="memory mode (auto, full, model-offload, ...)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    from .remote import add_server_arguments
+
+    add_server_arguments(p, jobs=False)
     p.set_defaults(func=run)
 
 
@@ -62,6 +65,10 @@ def run(args) -> int:
         prompt=args.prompt, shape="keep" if args.keep_shape else "new", steps=args.steps, seed=args.seed,
         cfg_scale=args.cfg_scale, resolution=args.resolution, alpha_method=args.alpha,
         layered_model_dir=args.layered_model, device=args.device, memory=args.memory, model_dir=args.model)
+    from .remote import run_edit, wants_server
+
+    if wants_server(args):  # --server URL: the layer is edited on a model server
+        return run_edit(args, options)
     doc = open_document(args.input)
     layer = find_layer(doc, args.layer)
     layered = None
@@ -72,7 +79,7 @@ def run(args) -> int:
     editor = QwenLayerEditor(layered=layered)
     # fail on missing or broken weights before any work, with the download hint
     editor.locate(options)
-    edit = editor.edit_layer(layer, options, _progress_printer(args.quiet))
+    edit = edit_job(editor, layer, options, _progress_printer(args.quiet)).run()  # the GUI's runner too
     History(doc).push(edit.command())
     kind = save_document(doc, args.output)
     print(f"edited layer {doc.index_of(layer.id)} ({layer.name!r}), seed {edit.seed}, "

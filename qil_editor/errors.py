@@ -35,9 +35,9 @@ class InputFileError(QilError):
 
 
 class OutputFileError(QilError):
-    """A file could not be written (read-only folder, full disk...)."""
+    """A file could not be written (read-only folder, full disk, a folder in the way...)."""
 
-    exit_code = 1
+    exit_code = 5
 
 
 class ModelError(QilError):
@@ -57,3 +57,16 @@ class CancelledError(QilError):
 
     def __init__(self, message: str = "Cancelled.", hint: str = "") -> None:
         super().__init__(message, hint)
+
+
+#: Every exit status ``qil`` returns itself (README and ``qil --help`` list the same).
+#: A process killed by a signal it does not handle reports 128 + the signal number, as usual.
+EXIT_CODES = {
+    0: "ok",
+    1: "internal error (a bug: please report it with the command that caused it)",
+    2: "usage (wrong arguments or options)",
+    3: "bad input file (missing, unreadable, damaged, too big for the limits)",
+    4: "model problem (weights missing or broken, out of memory on the device)",
+    5: "cannot write the output (folder missing or read-only, disk full, a folder in the way)",
+    130: "cancelled (Ctrl+C)",
+}

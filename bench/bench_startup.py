@@ -6,6 +6,10 @@ PySide6 application pays. The editor prints the wall-clock time once its
 window is shown (``--quit-after-show``); the launch time is taken just
 before starting the process. Settings and data go to a temporary folder.
 
+On a shared, busy machine wall-clock times swing by a factor of three; the
+CPU time each process used (user + system, from the process's rusage; for the
+editor until it has closed again) is printed too, as the steadier ratio.
+
     QT_QPA_PLATFORM=offscreen python bench/bench_startup.py [--runs 5] [--file resources/samples/poster.png]
 """
 
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -23,19 +28,30 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def baseline() -> float:
-    t0 = time.time()
+def _child_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def baseline() -> tuple[float, float]:
+    """(wall s, CPU s) of ``python -c 'import PySide6.QtWidgets'``."""
+    c0, t0 = _child_cpu(), time.time()
     subprocess.run([sys.executable, "-c", "import PySide6.QtWidgets"], check=True)
-    return time.time() - t0
+    return time.time() - t0, _child_cpu() - c0
 
 
-def editor(folder: Path, files: list[str]) -> float:
-    t0 = time.time()
+def editor(folder: Path, files: list[str]) -> tuple[float, float]:
+    """(wall s to window shown, CPU s of the whole run) of the editor."""
+    c0, t0 = _child_cpu(), time.time()
     result = subprocess.run([sys.executable, str(ROOT / "main.py"), *files, "--quit-after-show",
                              "--settings", str(folder / "settings.ini"), "--data-dir", str(folder / "data")],
                             check=True, capture_output=True, text=True)
     line = next(ln for ln in result.stdout.splitlines() if ln.startswith("window shown at "))
-    return float(line.rsplit(" ", 1)[1]) - t0
+    return float(line.rsplit(" ", 1)[1]) - t0, _child_cpu() - c0
+
+
+def _medians(runs: list[tuple[float, float]]) -> tuple[float, float]:
+    return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
 
 
 def main() -> int:
@@ -49,13 +65,16 @@ def main() -> int:
         base = [baseline() for _ in range(args.runs)]
         empty = [editor(Path(tmp), []) for _ in range(args.runs)]
         with_file = [editor(Path(tmp), args.file) for _ in range(args.runs)] if args.file else []
-    b = statistics.median(base)
-    print(f"python -c 'import PySide6.QtWidgets': median {b * 1000:.0f} ms ({args.runs} runs)")
-    e = statistics.median(empty)
-    print(f"editor launch -> window shown:      median {e * 1000:.0f} ms, ratio {e / b:.2f}")
+    b, bc = _medians(base)
+    print(f"python -c 'import PySide6.QtWidgets': median {b * 1000:.0f} ms, CPU {bc * 1000:.0f} ms "
+          f"({args.runs} runs)")
+    e, ec = _medians(empty)
+    print(f"editor launch -> window shown:      median {e * 1000:.0f} ms, ratio {e / b:.2f}; "
+          f"CPU {ec * 1000:.0f} ms, ratio {ec / bc:.2f}")
     if with_file:
-        f = statistics.median(with_file)
-        print(f"  ... opening {', '.join(args.file)}: median {f * 1000:.0f} ms, ratio {f / b:.2f}")
+        f, fc = _medians(with_file)
+        print(f"  ... opening {', '.join(args.file)}: median {f * 1000:.0f} ms, ratio {f / b:.2f}; "
+              f"CPU {fc * 1000:.0f} ms, ratio {fc / bc:.2f}")
     return 0
 
 

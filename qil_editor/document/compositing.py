@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from typing import Iterable, Sequence
 
-import cv2
 import numpy as np
 
 from .blend import BlendMode
@@ -182,6 +181,7 @@ def _visible_span(layer: Layer, top: int, bottom: int, left: int, right: int):
 
 def _straight_float(src: np.ndarray) -> np.ndarray:
     """Straight uint8 RGBA -> float32 (r, g, b, 1) in [0, 1] (alpha forced to 1)."""
+    import cv2  # here, not at import time: the empty window's start-up does not need OpenCV
     opaque = cv2.cvtColor(cv2.cvtColor(src, cv2.COLOR_RGBA2RGB), cv2.COLOR_RGB2RGBA)
     out = opaque.astype(np.float32)
     out *= np.float32(_K)
@@ -231,6 +231,7 @@ def composite_over(dst: np.ndarray, layer: Layer, dst_origin: tuple[int, int],
     in one pass. ``a`` is the pixel alpha times opacity, fill opacity (except
     for the special eight modes) and the layer mask.
     """
+    import cv2  # lazily, see _straight_float
     ox, oy = dst_origin
     h, w = dst.shape[:2]
     box = _intersect(layer.bbox, (ox, oy, ox + w, oy + h))
@@ -335,6 +336,7 @@ def composite_clip_group(dst: np.ndarray, base: Layer, clips: Sequence[Layer],
 
 def to_straight_uint8(premul: np.ndarray) -> np.ndarray:
     """Premultiplied float32 [0,1] -> straight RGBA uint8 (rounded, saturated)."""
+    import cv2  # lazily, see _straight_float
     alpha = np.ascontiguousarray(premul[..., 3])
     scale = np.zeros_like(alpha)
     np.divide(255.0, alpha, out=scale, where=alpha > 1e-7)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 _LUM = np.array([0.3, 0.59, 0.11], np.float32)  # W3C/Photoshop luminosity weights
@@ -36,12 +35,14 @@ def _with_alpha(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
 
 
 def _to_uint8(rgb01: np.ndarray) -> np.ndarray:
+    import cv2  # imported when first used: the window's start-up does not need OpenCV
     return cv2.convertScaleAbs(rgb01, alpha=255.0)  # rounds and saturates
 
 
 def adjust_hsl(pixels: np.ndarray, hue: float = 0.0, saturation: float = 0.0,
                lightness: float = 0.0) -> np.ndarray:
     """Rotate hue by ``hue`` degrees, scale saturation and shift lightness (percent)."""
+    import cv2  # imported when first used: the window's start-up does not need OpenCV
     arr = _check(pixels)
     if not (-100.0 <= saturation <= 100.0 and -100.0 <= lightness <= 100.0):
         raise ValueError("saturation and lightness must be within -100..100")

@@ -8,7 +8,6 @@ starts at the crop's first byte and strides over the parent's rows.
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPixmap
@@ -54,6 +53,7 @@ def qimage_to_rgba(image: QImage) -> np.ndarray:
 
 def premultiply(arr: np.ndarray) -> np.ndarray:
     """Straight RGBA uint8 -> premultiplied RGBA uint8 (rounded)."""
+    import cv2  # imported when first used: the window's start-up does not need OpenCV
     alpha = arr[..., 3]
     alpha4 = cv2.merge([alpha, alpha, alpha, np.full_like(alpha, 255)])
     return cv2.multiply(np.ascontiguousarray(arr), alpha4, scale=1 / 255.0)
@@ -61,11 +61,13 @@ def premultiply(arr: np.ndarray) -> np.ndarray:
 
 def downscale_premultiplied(arr: np.ndarray, width: int, height: int) -> np.ndarray:
     """Area-average a premultiplied image (no dark fringes at alpha edges)."""
+    import cv2  # imported when first used: the window's start-up does not need OpenCV
     return cv2.resize(arr, (max(1, width), max(1, height)), interpolation=cv2.INTER_AREA)
 
 
 def alpha_bbox(arr: np.ndarray) -> tuple[int, int, int, int] | None:
     """(left, top, right, bottom) of the non-transparent pixels, None when empty."""
+    import cv2  # imported when first used: the window's start-up does not need OpenCV
     x, y, w, h = cv2.boundingRect(np.ascontiguousarray(arr[..., 3]))
     if w == 0 or h == 0:
         return None

@@ -1,0 +1,128 @@
+"""How close our composite of a real PSD is to Photoshop's, next to psd-tools' own.
+
+For each case in tests/data/psd-cases (and every .psd/.psb in folders given on
+the command line) it composites the file three ways and compares, on
+premultiplied RGBA, with Photoshop's merged image:
+
+* ours: ``read_psd`` then our compositor;
+* psd-tools: ``PSDImage.composite(ignore_preview=True)`` (it renders the layers).
+
+The reference is canvas.png where a case has one and the file stores a merged
+image; for a case saved without one (canvas.png is then a placeholder) it is
+the composite of the case's layer PNGs, as in tests/test_psd_cases.py; for a
+loose file it is the file's own merged image. Pass = mean <= 1 and max <= 8
+levels. Prints a markdown table and a summary line.
+
+    python bench/psd_fidelity.py [FOLDER ...] [--markdown]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+MAX_OK, MEAN_OK = 8.0, 1.0
+
+
+def premultiplied(rgba: np.ndarray) -> np.ndarray:
+    a = rgba.astype(np.float64)
+    return np.concatenate([a[..., :3] * a[..., 3:] / 255.0, a[..., 3:]], axis=-1)
+
+
+def errors(ours: np.ndarray, ref: np.ndarray) -> tuple[float, float]:
+    if ours.shape != ref.shape:
+        return float("inf"), float("inf")
+    diff = np.abs(premultiplied(ours) - premultiplied(ref))
+    return float(diff.max(initial=0.0)), float(diff.mean()) if diff.size else 0.0
+
+
+def psd_tools_rgba(path: Path) -> np.ndarray:
+    from psd_tools import PSDImage
+
+    psd = PSDImage.open(path)
+    im = psd.composite(ignore_preview=True, color=0.0, alpha=0.0)
+    return np.asarray(im.convert("RGBA"))
+
+
+def reference(path: Path) -> tuple[np.ndarray | None, str]:
+    """Photoshop's picture of the file and where it came from."""
+    from psd_tools import PSDImage
+
+    case_dir = path.parent
+    psd = PSDImage.open(path)
+    canvas = case_dir / "canvas.png"
+    if canvas.exists() and psd.has_preview():
+        return np.asarray(Image.open(canvas).convert("RGBA")), "canvas.png"
+    if (case_dir / "data.json").exists():
+        from qil_editor.document import composite_layers
+        from test_psd_cases import reference_layers
+
+        _, refs = reference_layers(case_dir)
+        if refs:
+            return composite_layers(list(refs.values()), psd.width, psd.height), "layer PNGs"
+    if psd.has_preview():
+        return np.asarray(psd.topil().convert("RGBA")), "merged image"
+    return None, "none"
+
+
+def files(folders: list[str]) -> list[Path]:
+    out = sorted(next(d.glob("src.ps*")) for d in (ROOT / "tests/data/psd-cases").iterdir()
+                 if d.is_dir() and any(d.glob("src.ps*")))
+    for folder in folders:
+        out += sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in (".psd", ".psb"))
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folders", nargs="*")
+    args = parser.parse_args()
+    from qil_editor.document import composite
+    from qil_editor.io import read_psd
+
+    warnings.simplefilter("ignore")
+    rows, ours_ok, tools_ok, counted = [], 0, 0, 0
+    t0 = time.perf_counter()
+    for path in files(args.folders):
+        name = path.parent.name if path.stem == "src" else path.name
+        ref, kind = reference(path)
+        if ref is None:
+            rows.append(f"| {name} | no reference | | | |")
+            continue
+        try:
+            ours = errors(composite(read_psd(path)), ref)
+        except Exception as exc:  # noqa: BLE001 - a bench reports, it does not stop
+            ours = (float("inf"), float("inf"))
+            kind += f"; ours failed: {type(exc).__name__}"
+        try:
+            tools = errors(psd_tools_rgba(path), ref)
+        except Exception as exc:  # noqa: BLE001
+            tools = (float("inf"), float("inf"))
+            kind += f"; psd-tools failed: {type(exc).__name__}"
+        ok_a = ours[0] <= MAX_OK and ours[1] <= MEAN_OK
+        ok_b = tools[0] <= MAX_OK and tools[1] <= MEAN_OK
+        counted += 1
+        ours_ok += ok_a
+        tools_ok += ok_b
+        rows.append(f"| {name} | {kind} | {ours[1]:.3f} / {ours[0]:.0f} {'✓' if ok_a else '✗'} "
+                    f"| {tools[1]:.3f} / {tools[0]:.0f} {'✓' if ok_b else '✗'} |")
+    print("| file | reference | ours: mean / max | psd-tools: mean / max |")
+    print("|---|---|---|---|")
+    print("\n".join(rows))
+    print(f"\nmatched (mean <= {MEAN_OK:g}, max <= {MAX_OK:g}): ours {ours_ok}/{counted}, "
+          f"psd-tools {tools_ok}/{counted}  ({time.perf_counter() - t0:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -25,6 +25,8 @@ packages=(libegl1 libgl1 libopengl0 libxkbcommon0 libxkbcommon-x11-0 libfontconf
           libxcb-xkb1 fonts-dejavu-core)
 if [ "$want_test" = 1 ]; then
   packages+=(gimp krita xvfb xauth)
+  # the real clients of the .pptx/.svg exports (tests/test_exports_clients.py): ~125 MB download, ~40 s
+  packages+=(libreoffice-impress librsvg2-bin inkscape)
 fi
 python3 -c "import ensurepip, venv" 2>/dev/null || packages+=(python3-venv)
 

@@ -1,9 +1,16 @@
-"""Export a document as PNGs (one per layer, a folder or a ZIP) or as one flat PNG.
+"""Export a document: PNGs (one per layer, a folder or a ZIP), one flat PNG, and
+the shared machinery of every layered export (:func:`export_document`).
 
 Each layer PNG is canvas-sized, with the layer placed at its offset and its
 opacity applied to alpha, so the files line up when stacked in any editor
 (as Photoshop's "Export Layers to Files" does). Files are numbered bottom-up:
 ``00_Background.png``, ``01_Sky.png``...
+
+Formats that hold layers (OpenRaster, SVG, PowerPoint) cannot all express
+what a layer here can have: a blend mode, a mask, clipping, fill opacity.
+:func:`export_layers` turns each layer into one the format can hold, baking
+what must be baked so the picture stays the same, and says so in a warning
+that names the layer. Nothing is dropped silently.
 """
 
 from __future__ import annotations
@@ -12,17 +19,17 @@ import io
 import os
 import re
 import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 from PIL import Image
 
-from ..document import Document, Layer, composite
+from ..document import BlendMode, Document, Layer, composite
 from ..errors import OutputFileError, UsageError
 from .atomic import atomic_write
 from .files import output_error_from_os
-from .psd_write import save_psd
 
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]+')
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
@@ -66,6 +73,27 @@ def _png_bytes(rgba: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
+png_bytes = _png_bytes
+
+#: A 1x1 transparent PNG: what an empty (0x0) layer is written as, since a PNG cannot be empty.
+EMPTY_PNG = _png_bytes(np.zeros((1, 1, 4), np.uint8))
+
+
+def layer_png(layer: Layer) -> bytes:
+    """The layer's own pixels (its size, not the canvas's) as a PNG; 1x1 transparent when empty."""
+    if layer.width == 0 or layer.height == 0:
+        return EMPTY_PNG
+    return _png_bytes(np.ascontiguousarray(layer.pixels))
+
+
+_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(text: str) -> str:
+    """``text`` without the characters XML 1.0 cannot hold (control characters, lone surrogates)."""
+    return _XML_BAD.sub("", str(text))
+
+
 def _layer_pngs(doc: Document) -> Iterator[tuple[str, bytes]]:
     for name, layer in zip(layer_file_names(doc), doc.layers):
         yield name, _png_bytes(layer_on_canvas(layer, doc.width, doc.height))
@@ -105,29 +133,191 @@ def export_layers_zip(doc: Document, path: str | os.PathLike) -> None:
                 zf.writestr(name, data)
 
 
-SAVE_FORMATS = {".psd": "Photoshop (layers)", ".psb": "Photoshop large document (layers)",
-                ".png": "flat PNG", ".zip": "ZIP of layer PNGs", "folder": "folder of layer PNGs"}
+# ----- layered exports: what a format cannot express ---------------------------------------------
+@dataclass(frozen=True)
+class Capabilities:
+    """What a layered format can hold besides pixels, offset, opacity and visibility."""
+
+    label: str  # the format's name in warnings: "OpenRaster", "SVG", "PowerPoint"
+    blend_modes: frozenset = frozenset({BlendMode.NORMAL})
 
 
-def save_document(doc: Document, path: str | os.PathLike) -> str:
-    """Save by the target's kind: .psd/.psb, flat .png, .zip of layers, or a folder.
+def _drawn(layers, region) -> np.ndarray:
+    """Premultiplied float composite of ``layers`` over ``region`` (the compositor's own rules)."""
+    from ..document.compositing import composite_layers
+
+    return composite_layers(layers, 0, 0, region, premultiplied=True)
+
+
+def _baked_pixels(below: tuple[Layer, ...], layer: Layer, keep_color: bool) -> np.ndarray:
+    """``layer`` over the layers ``below`` as one normal-mode layer that composites the same.
+
+    The compositor draws a layer as ``d = a Cs' + (1 - a) d`` with
+    ``Cs' = (1 - ab) Cs + ab B(Cb, Cs)`` and ``a`` its alpha times fill and
+    mask. Drawn alone over transparency it gives ``a``; drawn over the
+    visible layers below it gives the result, from which ``Cs'`` follows.
+    Opacity stays out (the formats keep it). With ``keep_color`` (normal
+    mode) only the alpha changes.
+    """
+    shown = layer.copy(opacity=1.0, visible=True)
+    region = layer.bbox
+    a = _drawn([shown], region)[..., 3]
+    out = np.empty((layer.height, layer.width, 4), np.uint8)
+    out[..., 3] = np.round(np.clip(a, 0.0, 1.0) * 255.0).astype(np.uint8)
+    if keep_color:
+        out[..., :3] = layer.pixels[..., :3]
+        return out
+    backdrop = _drawn(below, region)
+    result = _drawn((*below, shown), region)
+    some = a[..., None] > 1e-6
+    color = (result[..., :3] - (1.0 - a[..., None]) * backdrop[..., :3]) / np.where(some, a[..., None], 1.0)
+    color = np.where(some, color, layer.pixels[..., :3] * np.float32(1.0 / 255.0))
+    out[..., :3] = np.round(np.clip(color, 0.0, 1.0) * 255.0).astype(np.uint8)
+    return out
+
+
+_PLAIN = {"mask": None, "clipping": False, "fill_opacity": 1.0}
+
+
+def _plain(layer: Layer, **changes) -> Layer:
+    """A copy without mask, clipping and fill (the fields this document model has)."""
+    extra = {k: v for k, v in _PLAIN.items() if hasattr(layer, k)}
+    return layer.copy(**extra, **changes)
+
+
+def _merge_clip_group(base: Layer, clips: list[Layer], caps: Capabilities, warn) -> Layer:
+    """A base and the layers clipped to it as one layer (the format has no clipping)."""
+    shown = base.copy(opacity=1.0, visible=True)
+    pixels = _drawn([shown, *clips], base.bbox)
+    from ..document.compositing import to_straight_uint8
+
+    names = ", ".join(f'"{c.name}"' for c in clips)
+    hidden = [c.name for c in clips if not c.visible]
+    warn(f'Layer "{base.name}": {caps.label} has no clipping masks, so the layer(s) clipped to it '
+         f"({names}) were merged into it" + (" (hidden ones left out)" if hidden else "") + ".")
+    return _plain(base, pixels=to_straight_uint8(pixels))
+
+
+def export_layers(doc: Document, caps: Capabilities, warn: Callable[[str], None]) -> list[Layer]:
+    """The document's layers, bottom first, as ``caps`` can hold them, with a warning per change.
+
+    Blend modes the format lacks, masks and special fill opacity are baked
+    into the pixels (the picture stays the same over the same layers
+    below); fill opacity of an ordinary mode is multiplied into opacity;
+    layers clipped to a layer are merged into it.
+    """
+    from ..document import compositing
+
+    special_modes = getattr(compositing, "SPECIAL_FILL_MODES", frozenset())
+    layers = tuple(doc.layers)
+    out = []
+    i = 0
+    while i < len(layers):
+        layer = layers[i]
+        below = layers[:i]
+        j = i + 1
+        while j < len(layers) and getattr(layers[j], "clipping", False):
+            j += 1
+        if j > i + 1:
+            layer = _merge_clip_group(layer, list(layers[i + 1:j]), caps, warn)
+        elif getattr(layer, "clipping", False):
+            layer = layer.copy(clipping=False)  # nothing below to clip to: drawn unclipped anyway
+        i = j
+        name, mode = layer.name, layer.blend_mode
+        fill = float(getattr(layer, "fill_opacity", 1.0))
+        mask = getattr(layer, "mask", None)
+        has_mask = mask is not None and not getattr(mask, "disabled", False) and layer.width > 0
+        special_fill = fill < 1.0 and mode in special_modes  # fill changes the blend itself
+        unsupported = mode not in caps.blend_modes
+        blends = compositing.blend_function(mode) is not None
+        bake_color = ((unsupported and blends) or special_fill) and layer.width > 0
+        opacity = layer.opacity
+        if unsupported and not blends:  # dissolve: QIL Editor draws it as Normal too
+            warn(f'Layer "{name}": {caps.label} has no {mode.label} blend mode; saved as Normal '
+                 "(QIL Editor draws it as Normal as well).")
+        if fill < 1.0 and not special_fill:
+            opacity *= fill
+            layer = layer.copy(fill_opacity=1.0)
+            warn(f'Layer "{name}": {caps.label} has no fill opacity; its fill of {fill:.0%} was '
+                 "multiplied into the layer opacity.")
+        changes: dict = {}
+        if bake_color or has_mask:
+            changes["pixels"] = _baked_pixels(below, layer, keep_color=not bake_color)
+            if bake_color:
+                what = f"{mode.label} blend mode" + (f" at {fill:.0%} fill" if special_fill else "")
+                warn(f'Layer "{name}": {caps.label} cannot express its {what}; its look over the '
+                     "layers below was baked into its pixels (Normal mode), so it no longer blends "
+                     "if it is moved or what is under it changes.")
+            if has_mask:
+                warn(f'Layer "{name}": {caps.label} has no layer masks; the mask was applied to the '
+                     "layer's transparency.")
+        if unsupported or bake_color:
+            changes["blend_mode"] = BlendMode.NORMAL
+        if opacity != layer.opacity:
+            changes["opacity"] = opacity
+        if changes or mask is not None or fill < 1.0:
+            layer = _plain(layer, **changes)
+        out.append(layer)
+    return out
+
+
+@dataclass
+class SaveResult:
+    """What :func:`export_document` wrote: the kind (``psd``, ``ora``...), the path, and the
+    warnings about what the format could not hold."""
+
+    kind: str
+    path: Path
+    warnings: list[str] = field(default_factory=list)
+
+
+def export_document(doc: Document, path: str | os.PathLike, *, linked: bool = False) -> SaveResult:
+    """Save ``doc`` in the format its path names (see :mod:`.formats`), atomically.
 
     A path that is an existing folder, ends with a separator or has no
-    extension is taken as a folder for per-layer PNGs. Returns the kind used.
+    extension is taken as a folder for per-layer PNGs. ``linked`` (SVG only)
+    writes the layer PNGs beside the file instead of inside it.
     """
+    from .formats import format_for_path, save_extensions_text
+
     raw = os.fspath(path)
     p = Path(raw)
-    ext = p.suffix.lower()
-    if p.is_dir() or raw.endswith(("/", os.sep)) or not ext:
+    warnings: list[str] = []
+    if p.is_dir() or raw.endswith(("/", os.sep)) or not p.suffix:
+        if linked:
+            raise UsageError("--linked applies to SVG only.", "Name the output file something.svg.")
         export_layers_png(doc, p)
-        return "folder"
-    if ext in (".psd", ".psb"):
-        save_psd(doc, p)
-    elif ext == ".png":
-        export_flat_png(doc, p)
-    elif ext == ".zip":
-        export_layers_zip(doc, p)
-    else:
-        raise UsageError(f"Cannot save as '{ext}' ({p.name}).",
-                         "Use .psd (layers), .png (flat picture), .zip (layer PNGs) or a folder name.")
-    return ext.lstrip(".")
+        return SaveResult("folder", p, warnings)
+    fmt = format_for_path(p)
+    if fmt is None or fmt.write is None:
+        raise UsageError(f"Cannot save as '{p.suffix.lower()}' ({p.name}).",
+                         f"Use {save_extensions_text()} or a folder name.")
+    if linked and not fmt.linkable:
+        raise UsageError(f"--linked applies to SVG only, not to {fmt.label} ({p.name}).",
+                         "Leave out --linked, or save as .svg.")
+    options = {"linked": True} if linked else {}
+    fmt.write(doc, p, warnings.append, **options)
+    return SaveResult(fmt.key, p, warnings)
+
+
+def save_document(doc: Document, path: str | os.PathLike, *, linked: bool = False,
+                  on_warning: Callable[[str], None] | None = None) -> str:
+    """Save by the target's kind (:func:`export_document`); returns the kind used.
+
+    Each warning (something the format cannot hold, baked or dropped) goes
+    to ``on_warning``; without one they are issued as :class:`ExportWarning`
+    so they are never lost silently.
+    """
+    result = export_document(doc, path, linked=linked)
+    for message in result.warnings:
+        if on_warning is not None:
+            on_warning(message)
+        else:
+            import warnings
+
+            warnings.warn(message, ExportWarning, stacklevel=2)
+    return result.kind
+
+
+class ExportWarning(UserWarning):
+    """A format could not hold something of a layer; it was baked or dropped (the message says which)."""

@@ -1,7 +1,8 @@
 """``qil decompose``: flat image(s) in, layered file(s) out.
 
-One image: OUTPUT ending in .psd writes a PSD, .zip a ZIP of layer PNGs, a
-folder the layer PNGs (see :func:`qil_editor.io.save_document`). A folder of
+One image: OUTPUT ending in .psd writes a PSD, .ora OpenRaster, .svg an SVG,
+.pptx a PowerPoint slide, .zip a ZIP of layer PNGs, a folder the layer PNGs
+(see :func:`qil_editor.io.save_document`). A folder of
 images: one PSD each in the OUTPUT folder, going on past bad files and
 listing them at the end. The first Ctrl+C cancels after the current step
 (exit 130, nothing written for the unfinished image); a second one stops at once.
@@ -57,7 +58,10 @@ def register(subparsers) -> None:
                     "or the classical CPU engine. A folder as INPUT decomposes every image in it.")
     p.add_argument("input", metavar="INPUT", help="image file, or a folder of images")
     p.add_argument("-o", "--output", required=True, metavar="OUTPUT",
-                   help="out.psd, out.zip or a folder (for a folder INPUT: the folder for the PSDs)")
+                   help="out.psd, out.ora, out.svg, out.pptx, out.zip or a folder (for a folder INPUT: "
+                        "the folder for the PSDs)")
+    p.add_argument("--linked", action="store_true",
+                   help="SVG only: write the layer PNGs beside the file instead of inside it")
     p.add_argument("--layers", type=_layers, default=DEFAULTS.layers, metavar="N|auto",
                    help="number of layers, 2-10, or auto (qwen: 4) [auto]")
     p.add_argument("--engine", default="auto", help="auto, qwen, classical or remote (with --server) [auto: qwen if its weights are found]")
@@ -212,7 +216,8 @@ def _decompose_one(registry, engine, image_path: Path, out_path: Path, options, 
     finally:
         bar.close()
     token.raise_if_cancelled()
-    return save_document(doc, out_path)
+    return save_document(doc, out_path, linked=getattr(args, "linked", False),
+                         on_warning=lambda message: print(f"qil: warning: {message}", file=sys.stderr))
 
 
 def _batch_targets(folder: Path, out_dir: Path) -> list[tuple[Path, Path]]:

@@ -13,6 +13,10 @@ The PNGs are embedded as ``data:`` URLs, or with ``linked=True`` written
 beside the file in ``NAME_layers/`` and referenced relatively, for tools
 that edit the pictures in place. Every file is written atomically; the SVG
 last, so it never points at a PNG that is not there yet.
+
+Renderers differ on one point: cairo (so rsvg and Inkscape 1.2) draws the
+non-separable modes Hue and Color wrongly under partial alpha or opacity;
+what we write follows the CSS specification, as browsers and Krita do.
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -34,6 +35,9 @@ from ..server import protocol
 from ..server.protocol import ServerError
 from .base import Availability, DecomposeOptions
 from .jobs import CancelToken, Progress, ProgressCallback
+
+if TYPE_CHECKING:
+    from ..document import Document
 
 #: Environment variable with the token, when no token file is given.
 TOKEN_ENV = "QIL_SERVER_TOKEN"
@@ -323,7 +327,7 @@ class RemoteDecomposer(_RemoteEngine):
 
     def decompose(self, image: np.ndarray, options: DecomposeOptions,
                   progress: ProgressCallback | None = None,
-                  cancel: CancelToken | None = None) -> "Document":  # noqa: F821
+                  cancel: CancelToken | None = None) -> "Document":
         start = time.perf_counter()
         fields = protocol.decompose_fields(options, self.server_engine)
         files = {"image": ("image.png", _image_png(image), "image/png")}

@@ -28,10 +28,10 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 from fastapi import FastAPI, Request  # noqa: E402
 from fastapi.responses import JSONResponse, StreamingResponse  # noqa: E402
 from ray import serve  # noqa: E402
-from ray.serve.exceptions import BackPressureError  # noqa: E402
+from ray.serve.exceptions import BackPressureError, RequestCancelledError  # noqa: E402
 
 from .. import __version__  # noqa: E402
-from ..errors import InputFileError, QilError, UsageError  # noqa: E402
+from ..errors import CancelledError, InputFileError, QilError, UsageError  # noqa: E402
 from ..io.limits import DEFAULT_MAX_PIXELS  # noqa: E402
 from . import protocol  # noqa: E402
 from .service import DecomposeService, EditService  # noqa: E402
@@ -83,6 +83,7 @@ class Gateway:
         self.settings = settings
         self.replicas = replicas
         self.jobs: dict[str, object] = {}          # job id -> its DeploymentResponseGenerator
+        self.cancelled: set[str] = set()           # jobs cancelled by DELETE, still streaming
         self.in_flight = {"decompose": 0, "edit": 0}
 
     # ----- helpers ------------------------------------------------------------------
@@ -152,13 +153,17 @@ class Gateway:
                 raise
             except Exception as exc:  # noqa: BLE001 - a dead replica becomes an error event
                 finished = True
-                err = protocol.ServerError(f"The server lost the job ({type(exc).__name__}: {exc}).",
-                                           "Try again; if it keeps failing, check the server's log.")
+                if job in self.cancelled or isinstance(exc, RequestCancelledError):
+                    err = CancelledError("The job was cancelled.")
+                else:
+                    err = protocol.ServerError(f"The server lost the job ({type(exc).__name__}: {exc}).",
+                                               "Try again; if it keeps failing, check the server's log.")
                 yield protocol.encode_event(protocol.error_event(job, err))
             finally:
                 if not finished:
                     gen.cancel()
                 self.jobs.pop(job, None)
+                self.cancelled.discard(job)
                 self.in_flight[kind] -= 1
 
         return StreamingResponse(events(), media_type="application/x-ndjson", headers={"X-Job-Id": job})
@@ -233,6 +238,7 @@ class Gateway:
         if gen is None:
             return JSONResponse({"job": job, "cancelled": False, "message": "No such running job."},
                                 status_code=404)
+        self.cancelled.add(job)
         gen.cancel()
         return {"job": job, "cancelled": True}
 

@@ -162,16 +162,16 @@ class DecomposeService(_Service):
                 "queue": self.queue_length(), "pid": os.getpid(), "finished": self.runner.finished}
 
     async def decompose(self, job: str, image, engine: str, options) -> AsyncIterator[dict]:
-        from ..engines.jobs import DecomposeJob
+        from ..engines.jobs import run_decompose
 
         options = self._server_options(options)
 
         def work(progress, token) -> dict:
-            run = DecomposeJob(self.registry, engine, image, options, progress, token)
-            doc = run.run()
+            chosen = self.registry.resolve(engine, options)  # 'auto' -> the engine that will run
+            doc = run_decompose(self.registry, chosen.name, image, options, progress, token)
             token.raise_if_cancelled()
-            last = getattr(run.engine, "last_run", None)
-            return protocol.document_result(job, doc, run.engine.name, last.seed if last else options.seed)
+            last = getattr(chosen, "last_run", None)
+            return protocol.document_result(job, doc, chosen.name, last.seed if last else options.seed)
 
         async for event in self.runner.stream(job, work):
             yield event

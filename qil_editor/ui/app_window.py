@@ -187,6 +187,7 @@ class MainWindow(QMainWindow):
         a("open", "&Open…", F.open_dialog, K.Open, "open", "Open an image or PSD")
         a("save", "&Save", lambda: F.save(), K.Save, "save", "Save as PSD")
         a("save_as", "Save &As…", lambda: F.save_as(), "Ctrl+Shift+S")
+        a("export_as", "Export &As…", F.export_as, "Ctrl+Alt+Shift+W")  # OpenRaster, SVG, PowerPoint…
         a("export_png", "Export Layers as &PNG…", F.export_layers_png)
         a("export_zip", "Export Layers as &ZIP…", F.export_layers_zip)
         a("export_flat", "Export &Flattened PNG…", F.export_flat, "Ctrl+Shift+E", "export")
@@ -245,7 +246,7 @@ class MainWindow(QMainWindow):
         for name in ("save", "save_as"):
             file_menu.addAction(A[name])
         export = file_menu.addMenu("&Export")
-        for name in ("export_png", "export_zip", "export_flat"):
+        for name in ("export_as", "export_png", "export_zip", "export_flat"):
             export.addAction(A[name])
         file_menu.addSeparator()
         file_menu.addAction(A["close"])
@@ -372,8 +373,8 @@ class MainWindow(QMainWindow):
         index = tab.session.doc.index_of(layer.id) if layer is not None else -1
         busy = has_doc and tab.session.job is not None
         A = self.actions_by_name
-        for name in ("save", "save_as", "export_png", "export_zip", "export_flat", "close", "zoom_in",
-                     "zoom_out", "fit", "actual"):
+        for name in ("save", "save_as", "export_as", "export_png", "export_zip", "export_flat", "close",
+                     "zoom_in", "zoom_out", "fit", "actual"):
             A[name].setEnabled(has_doc)
         for name in ("duplicate", "delete", "lock", "toggle_visible", "recolor"):
             A[name].setEnabled(layer is not None)

@@ -22,8 +22,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from ..errors import QilError
-from ..io import (export_flat_png, export_layers_png, export_layers_zip, is_psd, open_document,
-                  save_psd)
+from ..io import (export_flat_png, export_layers_png, export_layers_zip, formats, is_psd,
+                  open_document, save_psd)
+from ..io.export import export_document
 from .session import DocumentSession
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -31,8 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger(__name__)
 
-OPEN_FILTER = ("Images and PSD (*.psd *.psb *.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp *.gif);;"
-               "All files (*)")
+OPEN_FILTER = formats.open_filter()  # the one format table (io/formats.py)
 PSD_FILTER = "Photoshop document (*.psd)"
 Button = QMessageBox.StandardButton
 #: The overwrite question's answers (standard buttons, so scripts and tests can name them).
@@ -270,6 +270,56 @@ class FileWorkflow:
 
     def export_flat(self) -> bool:
         return self._export("Export flattened PNG", ".png", "PNG image (*.png)", export_flat_png)
+
+    def ask_export_path(self, title: str, suggested: str, filters: str, selected: str) -> tuple[str, str]:
+        """The export dialog: (path, the filter chosen). Its own method so tests can answer it."""
+        path, chosen = QFileDialog.getSaveFileName(self.window, title, suggested, filters, selected)
+        return path, chosen
+
+    def export_as(self) -> bool:
+        """File > Export As…: any format of the table (OpenRaster first, the open layered one).
+
+        A name without a known extension gets the chosen filter's. What the
+        format could not hold (blend modes, masks...) is listed afterwards.
+        """
+        window = self.window
+        tab = window.current
+        if tab is None:
+            return False
+        ora = formats.by_key("ora")
+        path, chosen = self.ask_export_path("Export as", self.suggested(tab, ora.extensions[0]),
+                                            formats.export_filters(), ora.filter)
+        if not path:
+            return False
+        picked = formats.format_for_filter(chosen)
+        if formats.format_for_path(path) is None and picked is not None:
+            path = formats.with_extension(path, picked)
+        try:
+            result = export_document(tab.session.doc, path)
+        except QilError as err:
+            window.show_error(err, "Could not export")
+            return False
+        self.settings.last_save_folder = os.path.dirname(os.path.abspath(path))
+        name = os.path.basename(path)
+        if result.warnings:
+            self._show_export_changes(name, formats.by_key(result.kind).label, result.warnings)
+        window.statusBar().showMessage(f"Exported to {path}", 4000)
+        return True
+
+    def _show_export_changes(self, name: str, label: str, warnings: list[str]) -> None:
+        """Say what the export baked or dropped, layer by layer (never silently)."""
+        window = self.window
+        text = f"{name} was exported; {label} cannot hold everything in this document."
+        details = "\n".join(f"• {w}" for w in warnings)
+        log.info("%s %s", text, details)
+        if window.error_sink is not None:  # batch runs report instead of asking
+            window.error_sink("Exported with changes", text, details)
+            return
+        box = QMessageBox(QMessageBox.Icon.Information, "Exported with changes", text, Button.Ok, window)
+        box.setObjectName("exportChangesBox")
+        box.setInformativeText(details)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        box.open()  # window-modal, not blocking
 
     # ----- recent files and drops -----------------------------------------------------------------
     def fill_recent_menu(self, menu) -> None:

@@ -149,6 +149,8 @@ def test_gimp_reads_every_converted_case(psd_cases, tmp_path):
         doc = open_document(next(case_dir.glob("src.ps*")))
         if not any(layer.visible and layer.width for layer in doc.layers):
             continue  # nothing to flatten: GIMP's merge needs a visible layer
+        if doc.source is not None and doc.source.lossless and doc.source.version == 2:
+            continue  # a PSB stays a PSB when saved back, and GIMP 2.10 cannot read PSB
         docs[case_dir.name] = doc
         save_psd(doc, tmp_path / f"{case_dir.name}.psd")
         calls.append(f'(qil-flatten "{tmp_path}/{case_dir.name}.psd" "{tmp_path}/{case_dir.name}.png" '
@@ -160,5 +162,7 @@ def test_gimp_reads_every_converted_case(psd_cases, tmp_path):
     for name, doc in docs.items():
         png = tmp_path / f"{name}.png"
         assert png.exists(), (name, run.stderr[-2000:])
-        assert int((tmp_path / f"{name}.count").read_text()) == len(doc.layers), name
+        # a PSD's own groups stay groups (the save keeps its records): GIMP counts top-level items
+        from psd_tools import PSDImage
+        assert int((tmp_path / f"{name}.count").read_text()) == len(PSDImage.open(tmp_path / f"{name}.psd")), name
         assert_same_picture(composite(doc), np.asarray(Image.open(png).convert("RGBA")), f"GIMP {name}")

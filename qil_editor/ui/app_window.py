@@ -27,6 +27,7 @@ from ..engines.base import EngineRegistry, default_registry
 from ..errors import QilError
 from ..io import is_psd
 from .canvas import CanvasView
+from .canvas_keys import CanvasKeys
 from .decompose_jobs import ENGINE_LABELS, DecompositionJobs
 from .file_workflow import OPEN_FILTER, FileWorkflow
 from .icons import app_icon, icon
@@ -114,6 +115,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._build_actions()
         self._build_menus_and_toolbar()
+        self.canvas_keys = CanvasKeys(self, lambda: self.current.canvas if self.current is not None else None)
 
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(settings.autosave_seconds * 1000)
@@ -215,6 +217,9 @@ class MainWindow(QMainWindow):
         a("tool_hand", "&Hand Tool", lambda: self.set_tool("hand"), "H", "hand",
           "Hand tool (H); hold Space or the middle button to pan with any tool", checkable=True)
         self.actions_by_name["tool_move"].setChecked(True)
+        a("auto_select", "&Auto-Select Layer", self._auto_select_toggled, None, "auto-select",
+          "Auto-Select: the move tool picks the layer under the cursor (off: it moves the selected "
+          "layer; Ctrl-click picks once)", checkable=True)
         a("duplicate", "&Duplicate Layer", L.op("duplicate"), "Ctrl+J", "duplicate",
           "Duplicate the current layer")
         a("merge_down", "&Merge Down", L.op("merge_down"), "Ctrl+E", "merge-down",
@@ -272,6 +277,8 @@ class MainWindow(QMainWindow):
         tools = menu.addMenu("&Tools")
         tools.addAction(A["tool_move"])
         tools.addAction(A["tool_hand"])
+        tools.addSeparator()
+        tools.addAction(A["auto_select"])
         help_menu = menu.addMenu("&Help")
         help_menu.addAction(A["about"])
 
@@ -279,7 +286,7 @@ class MainWindow(QMainWindow):
         bar.setObjectName("mainToolbar")
         bar.setIconSize(QSize(20, 20))
         bar.setMovable(False)
-        for name in ("open", "save", None, "undo", "redo", None, "tool_move", "tool_hand", None,
+        for name in ("open", "save", None, "undo", "redo", None, "tool_move", "auto_select", "tool_hand", None,
                      "decompose", "split", "recolor", None, "fit", "actual"):
             bar.addSeparator() if name is None else bar.addAction(A[name])
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
@@ -317,6 +324,7 @@ class MainWindow(QMainWindow):
         canvas.zoomChanged.connect(self._zoom_changed)
         canvas.cursorMoved.connect(self._cursor_moved)
         canvas.set_tool("move" if self.actions_by_name["tool_move"].isChecked() else "hand")
+        canvas.auto_select = self.actions_by_name["auto_select"].isChecked()
         self.tabs.addTab(canvas, session.display_name)
         self.tabs.setCurrentWidget(canvas)
         self.center.setCurrentWidget(self.tabs)
@@ -406,6 +414,11 @@ class MainWindow(QMainWindow):
         self.actions_by_name["tool_hand"].setChecked(tool == "hand")
         for tab in self.docs:
             tab.canvas.set_tool(tool)
+
+    def _auto_select_toggled(self) -> None:
+        on = self.actions_by_name["auto_select"].isChecked()
+        for tab in self.docs:
+            tab.canvas.auto_select = on
 
     # ----- the Layer menu (LayerActions) -------------------------------------------------------------
     def toggle_lock(self) -> None:
@@ -569,6 +582,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.autosave_timer.stop()
+        self.canvas_keys.detach()
         self.tasks.wait()
         self.recovery.close()
         self.settings.save_window_state(self.saveGeometry(), self.saveState())

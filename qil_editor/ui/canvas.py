@@ -17,7 +17,6 @@ layers to the canvas). Blending follows the PSD:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen, QTransform
@@ -30,6 +29,7 @@ from .layer_item import QT_BLEND_MODES, LayerItem
 from .qimage import checker_brush
 from .session import DocumentSession
 from .tasks import TaskRunner
+from .tools import TOOLS, Tool
 
 MIN_ZOOM, MAX_ZOOM = 0.01, 32.0
 WHEEL_STEP = 1.25  # zoom factor per wheel notch
@@ -72,15 +72,6 @@ class _LayerStack(QGraphicsItem):
         pass
 
 
-@dataclass
-class _Drag:
-    layer_id: str
-    start: QPointF
-    applied_x: int = 0
-    applied_y: int = 0
-    gesture: int = 0
-
-
 class CanvasView(QGraphicsView):
     zoomChanged = Signal(float)
     cursorMoved = Signal(int, int)
@@ -90,9 +81,12 @@ class CanvasView(QGraphicsView):
         self.session = session
         self.doc = session.doc
         self.tasks = tasks
+        self.tools: dict[str, Tool] = {name: cls(self) for name, cls in TOOLS.items()}
         self.tool = "move"
         self._items: dict[str, LayerItem] = {}
-        self._drag: _Drag | None = None
+        self._gesture_tool: Tool | None = None  # the tool the left-button press went to
+        self._nudge: tuple[str, int, int] | None = None  # (layer, gesture, stack index after it)
+        self._drawn_outline: QRectF | None = None  # where the dashed outline was last painted
         self._pan_from: QPoint | None = None
         self._space = False
         self._auto_fit = True
@@ -140,15 +134,15 @@ class CanvasView(QGraphicsView):
 
     def _on_event(self, event: DocumentEvent) -> None:
         if self._drag_cache is not None and not (
-                event.kind == "changed" and self._drag is not None
-                and event.layer_id == self._drag.layer_id and set(event.fields) <= {"x", "y"}):
+                event.kind == "changed" and event.layer_id == self.current_tool.dragged_layer_id
+                and set(event.fields) <= {"x", "y"}):
             self._end_drag_cache()
         if event.kind == "changed":
             layer = self.doc.layer(event.layer_id)
             item = self._items.get(event.layer_id)
             if item is None:
                 return
-            old_rect = self._outline_rect()
+            old_rect = self._drawn_outline
             if "x" in event.fields or "y" in event.fields:
                 item.setPos(layer.x, layer.y)
             if "opacity" in event.fields:
@@ -275,12 +269,13 @@ class CanvasView(QGraphicsView):
         painter.setPen(QPen(QColor(0, 0, 0, 220), 1))
         painter.drawRect(device.toRect().adjusted(-1, -1, 0, 0))
         painter.restore()
-        outline = self._outline_rect()
-        if outline is not None and self.tool == "move":
+        outline = self._outline_rect() if self.current_tool.shows_outline else None
+        if outline is not None:
             pen = QPen(QColor("#4aa3ff"), 1, Qt.PenStyle.DashLine)
             pen.setCosmetic(True)
             painter.setPen(pen)
             painter.drawRect(outline)
+        self._drawn_outline = outline
         painter.restore()
 
     def _outline_rect(self) -> QRectF | None:
@@ -292,7 +287,9 @@ class CanvasView(QGraphicsView):
         return None if rect.isEmpty() else rect.translated(layer.x, layer.y)
 
     def _update_outline(self, old: QRectF | None = None) -> None:
-        for rect in (old, self._outline_rect()):
+        """Repaint where the outline was drawn and where it goes (it also lies in the grey
+        margin, which no item repaints: without this, undo or a nudge leaves trails)."""
+        for rect in (old, self._drawn_outline, self._outline_rect()):
             if rect is not None:
                 device = self.mapFromScene(rect).boundingRect().adjusted(-3, -3, 3, 3)
                 self.viewport().update(device)
@@ -387,16 +384,60 @@ class CanvasView(QGraphicsView):
         return super().viewportEvent(event)
 
     # ----- tools --------------------------------------------------------------------
+    @property
+    def current_tool(self) -> Tool:
+        return self.tools[self.tool]
+
+    @property
+    def auto_select(self) -> bool:
+        return self.tools["move"].auto_select
+
+    @auto_select.setter
+    def auto_select(self, on: bool) -> None:
+        self.tools["move"].auto_select = bool(on)
+
     def set_tool(self, tool: str) -> None:
-        if tool not in ("move", "hand"):
+        if tool not in self.tools:
             raise ValueError(f"unknown tool {tool!r}")
         self.tool = tool
         self._restore_cursor()
+        self._update_outline()
         self.viewport().update()
 
+    def set_space(self, down: bool) -> None:
+        """Space held (from the canvas or, via the window, from any non-text widget): pan."""
+        if self._space != bool(down):
+            self._space = bool(down)
+            self._restore_cursor()
+
     def _restore_cursor(self) -> None:
-        hand = self.tool == "hand" or self._space
-        self.viewport().setCursor(Qt.CursorShape.OpenHandCursor if hand else Qt.CursorShape.ArrowCursor)
+        cursor = Qt.CursorShape.OpenHandCursor if self._space else self.current_tool.cursor()
+        self.viewport().setCursor(cursor)
+
+    def begin_layer_drag(self, layer_id: str) -> None:
+        """A tool starts dragging a layer: draw the still layers from snapshots meanwhile."""
+        self._nudge = None
+        self._start_drag_cache(layer_id)
+
+    def end_layer_drag(self) -> None:
+        self._end_drag_cache()
+        self._update_outline()
+
+    def nudge(self, dx: int, dy: int) -> bool:
+        """Move the current layer by arrow keys; consecutive nudges of one layer with nothing
+        else in between are one undo step."""
+        session = self.session
+        layer_id = session.current_layer_id
+        gesture = None
+        if self._nudge is not None:
+            last_layer, last_gesture, last_index = self._nudge
+            if last_layer == layer_id and last_index == session.stack.index():
+                gesture = last_gesture
+        if gesture is None:
+            gesture = session.new_gesture()
+        moved = session.move_layer(layer_id, dx, dy, gesture)
+        self._nudge = (layer_id, gesture, session.stack.index()) if moved else None
+        return moved
 
     def _scene_pos(self, event) -> QPointF:
         return self.mapToScene(event.position().toPoint())
@@ -409,15 +450,9 @@ class CanvasView(QGraphicsView):
             self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
             event.accept()
             return
-        if button == Qt.MouseButton.LeftButton and self.tool == "move":
-            pos = self._scene_pos(event)
-            picked = self.doc.topmost_at(math.floor(pos.x()), math.floor(pos.y()))
-            if picked is not None:
-                self.session.set_current(picked.id)
-            layer = self.session.current_layer
-            if layer is not None and self.session.check_editable(layer.id, "move"):
-                self._drag = _Drag(layer.id, pos, gesture=self.session.new_gesture())
-                self._start_drag_cache(layer.id)
+        tool = self.current_tool
+        if button == Qt.MouseButton.LeftButton and tool.press(self._scene_pos(event), event.modifiers()):
+            self._gesture_tool = tool  # move and release go to it even if the tool is switched meanwhile
             event.accept()
             return
         super().mousePressEvent(event)
@@ -433,14 +468,7 @@ class CanvasView(QGraphicsView):
             self.verticalScrollBar().setValue(self.verticalScrollBar().value() - delta.y())
             event.accept()
             return
-        if self._drag is not None:
-            drag = self._drag
-            dx = round(pos.x() - drag.start.x())
-            dy = round(pos.y() - drag.start.y())
-            if (dx, dy) != (drag.applied_x, drag.applied_y):
-                if self.session.move_layer(drag.layer_id, dx - drag.applied_x, dy - drag.applied_y,
-                                           drag.gesture):
-                    drag.applied_x, drag.applied_y = dx, dy
+        if self._gesture_tool is not None and self._gesture_tool.move(pos, event.modifiers()):
             event.accept()
             return
         super().mouseMoveEvent(event)
@@ -452,9 +480,9 @@ class CanvasView(QGraphicsView):
             self._restore_cursor()
             event.accept()
             return
-        if self._drag is not None and event.button() == Qt.MouseButton.LeftButton:
-            self._drag = None
-            self._end_drag_cache()
+        if self._gesture_tool is not None and event.button() == Qt.MouseButton.LeftButton:
+            tool, self._gesture_tool = self._gesture_tool, None
+            tool.release(self._scene_pos(event), event.modifiers())
             event.accept()
             return
         super().mouseReleaseEvent(event)
@@ -462,29 +490,31 @@ class CanvasView(QGraphicsView):
     def keyPressEvent(self, event) -> None:  # noqa: N802
         key = event.key()
         if key == Qt.Key.Key_Space and not event.isAutoRepeat():
-            self._space = True
-            self._restore_cursor()
+            self.set_space(True)
             event.accept()
             return
-        arrows = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0),
-                  Qt.Key.Key_Up: (0, -1), Qt.Key.Key_Down: (0, 1)}
-        if key in arrows:
-            step = 10 if event.modifiers() & Qt.KeyboardModifier.ShiftModifier else 1
-            dx, dy = arrows[key]
-            self.session.move_layer(self.session.current_layer_id, dx * step, dy * step)
+        step = nudge_step(event)
+        if step is not None:
+            self.nudge(*step)
             event.accept()
             return
         super().keyPressEvent(event)
 
     def keyReleaseEvent(self, event) -> None:  # noqa: N802
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
-            self._space = False
-            self._restore_cursor()
+            self.set_space(False)
             event.accept()
             return
         super().keyReleaseEvent(event)
 
-    def focusOutEvent(self, event) -> None:  # noqa: N802
-        self._space = False
-        self._restore_cursor()
-        super().focusOutEvent(event)
+
+_ARROWS = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0), Qt.Key.Key_Up: (0, -1), Qt.Key.Key_Down: (0, 1)}
+
+
+def nudge_step(event) -> tuple[int, int] | None:
+    """(dx, dy) for an arrow key (Shift: 10 px), None for other keys."""
+    direction = _ARROWS.get(event.key())
+    if direction is None:
+        return None
+    step = 10 if event.modifiers() & Qt.KeyboardModifier.ShiftModifier else 1
+    return direction[0] * step, direction[1] * step

@@ -146,6 +146,11 @@ class LayerPanel(QWidget):
                 if not self.opacity_slider.isSliderDown():
                     self.opacity_slider.setValue(value)
                 self.opacity_spin.setValue(value)
+            else:  # no layer: show no value rather than the last layer's
+                self.blend.setCurrentIndex(-1)
+                self.opacity_slider.setValue(0)
+                self.opacity_spin.setValue(0)
+                self.opacity_spin.clear()
         finally:
             self._updating = False
 

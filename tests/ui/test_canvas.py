@@ -92,6 +92,7 @@ def test_drag_picks_topmost_opaque_layer_and_is_one_undo_step(qtbot, canvas_for)
     top = Layer(rgba(20, 20, (255, 0, 0)), name="top", x=10, y=10)
     view = canvas_for(Document(100, 100, [bottom, top]))
     view.setTransform(QTransform())
+    view.auto_select = True
     session = view.session
     session.set_current(bottom.id)
     _press_move_release(view, QPointF(15, 15), QPointF(40, 30))  # on the red square
@@ -204,11 +205,11 @@ def test_drag_snapshots_draw_the_same_picture(qtbot, canvas_for, top_mode):
     start = view.mapFromScene(QPointF(mover.x + 1, mover.y + 1))
     view.session.set_current(mover.id)
     QTest.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start)
-    assert view._drag_cache is not None and view._drag is not None
+    assert view._drag_cache is not None and view.current_tool.active
     QTest.mouseMove(vp, start + QPoint(7, 5))
     QTest.mouseMove(vp, start + QPoint(9, 4))
     assert (mover.x, mover.y) == (12 + 9, 9 + 4)
-    view.tool = "hand"  # hide the dashed outline of the current layer for the comparison
+    view.tools["move"].shows_outline = False  # hide the dashed outline for the comparison
     image = vp.grab().toImage()
     origin = view.mapFromScene(QPointF(0, 0))
     got = qimage_to_rgba(image.copy(origin.x(), origin.y(), w, h)).astype(int)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtCore import QTimer
@@ -41,35 +42,42 @@ def real_boxes(monkeypatch):
     monkeypatch.setattr(QMessageBox, "exec", REAL_EXEC)
 
 
-def designer_psd(tmp_path) -> Path:
+def designer_psd(tmp_path, case: str = "text-layer") -> Path:
     path = tmp_path / "designer.psd"
-    shutil.copy(DATA / "groups" / "src.psd", path)
+    shutil.copy(DATA / case / "src.psd", path)
     return path
 
 
 def edit(tab) -> None:
+    """Move the top layer (the writer keeps everything else of the file as it was)."""
     layer = tab.session.doc.layers[-1]
     tab.session.move_layer(layer.id, 3, 2)
+
+
+def repaint(tab) -> None:
+    """Change the top layer's pixels (as Recolor does): a live text layer would become pixels."""
+    layer = tab.session.doc.layers[-1]
+    assert tab.session.replace_pixels(layer.id, 255 - np.asarray(layer.pixels), "Recolor")
 
 
 def test_saving_over_a_designers_psd_asks_and_defaults_to_a_new_file(qtbot, window, real_boxes, tmp_path):
     path = designer_psd(tmp_path)
     original = path.read_bytes()
     tab = window.open_path(path)
-    edit(tab)
+    repaint(tab)
     asked = []
     window.ask_save_path = lambda title, suggested, filt: asked.append(suggested) or suggested
     seen: list = []
     click_when_shown(qtbot, "overwritePsdBox", "Save as New File…", seen)
     window.actions_by_name["save"].trigger()
     (text, info, default), = seen
-    assert "designer.psd" in text and "Group 1" in info  # the document's own report
+    assert "designer.psd" in text and "Test text" in info  # the document's own report
     assert default == "Save as New File…"
     copy = tmp_path / "designer copy.psd"
     assert asked == [str(copy)] and copy.is_file()
     assert path.read_bytes() == original  # the designer's file is untouched
     assert tab.session.save_path == str(copy) and not tab.session.modified
-    edit(tab)
+    repaint(tab)
     window.actions_by_name["save"].trigger()  # now saving to our own file: no question
     assert (open_document(copy).layers[-1].x) == tab.session.doc.layers[-1].x
 
@@ -78,7 +86,7 @@ def test_overwrite_and_cancel_buttons(qtbot, window, real_boxes, tmp_path):
     path = designer_psd(tmp_path)
     original = path.read_bytes()
     tab = window.open_path(path)
-    edit(tab)
+    repaint(tab)
     seen: list = []
     click_when_shown(qtbot, "overwritePsdBox", "Cancel", seen)
     window.actions_by_name["save"].trigger()
@@ -86,22 +94,32 @@ def test_overwrite_and_cancel_buttons(qtbot, window, real_boxes, tmp_path):
     click_when_shown(qtbot, "overwritePsdBox", "Overwrite", seen)
     window.actions_by_name["save"].trigger()
     assert len(seen) == 2 and path.read_bytes() != original and not tab.session.modified
-    edit(tab)
+    repaint(tab)
     window.actions_by_name["save"].trigger()  # agreed once for this document: not asked again
     assert len(seen) == 2 and not tab.session.modified
 
 
-@pytest.mark.parametrize("case, named", [("text-layer", "Test text"), ("smart-object", "kitty"),
-                                         ("16bits", "16-bit")])
-def test_the_question_names_what_would_flatten(qtbot, window, dialogs, tmp_path, case, named):
+@pytest.mark.parametrize("case, change, named", [("text-layer", repaint, "Test text"),
+                                                 ("smart-object", repaint, "kitty"),
+                                                 ("cmyk", edit, "CMYK")])
+def test_the_question_names_what_would_flatten(qtbot, window, dialogs, tmp_path, case, change, named):
     path = tmp_path / "art.psd"
     shutil.copy(DATA / case / "src.psd", path)
     tab = window.open_path(path)
-    edit(tab)
+    change(tab)
     dialogs.answers = [QMessageBox.StandardButton.Cancel]
     assert not window.save()
     title, text, info = dialogs.shown[-1]
     assert title == "Save over the original PSD?" and named in info
+
+
+@pytest.mark.parametrize("case", ["groups", "text-layer"])
+def test_a_move_the_writer_keeps_saves_in_place_without_asking(qtbot, window, dialogs, tmp_path, case):
+    path = designer_psd(tmp_path, case)
+    tab = window.open_path(path)
+    edit(tab)
+    assert tab.session.doc.save_losses() == []
+    assert window.save() and dialogs.shown == [] and not tab.session.modified
 
 
 def test_plain_psd_saves_in_place_without_asking(qtbot, window, dialogs, tmp_path):

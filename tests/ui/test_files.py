@@ -179,6 +179,7 @@ def test_recovery_brings_back_edits_after_a_crash(qtbot, make_window, dialogs, s
 def test_autosave_runs_only_when_modified_and_clean_close_removes_it(qtbot, window, sample_poster):
     tab = window.open_path(sample_poster)
     folder = window.recovery.folder
+    qtbot.waitUntil(lambda: not window.tasks.busy)  # thumbnails of the new tab
     window.autosave_now()
     assert not window.tasks.busy and not list(folder.glob("*.psd"))
     tab.session.move_layer(tab.session.doc.layers[0].id, 1, 1)

@@ -1,0 +1,170 @@
+"""Regressions for the bugs found in hands-on testing (issue #16), driven through the real window:
+mouse and keys on the canvas and the layer panel, the window's actions."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QColor, QImage, QTransform
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from qil_editor.document import Document, Layer
+from ui_helpers import classical_request, rgba
+
+OUTLINE = QColor("#4aa3ff")
+
+
+def text_doc() -> Document:
+    """A background and a 'text' layer: a ring with a transparent gap in the middle."""
+    ring = rgba(40, 40, (250, 250, 250))
+    ring[10:30, 10:30, 3] = 0
+    return Document(200, 150, [Layer(rgba(150, 200, (30, 60, 90)), name="Background"),
+                               Layer(ring, name="Title", x=80, y=50)])
+
+
+def at_100(canvas) -> None:
+    canvas.setTransform(QTransform())
+    canvas.centerOn(100, 75)
+
+
+def drag(canvas, start: QPointF, delta: QPoint, modifiers=Qt.KeyboardModifier.NoModifier) -> None:
+    vp = canvas.viewport()
+    a = canvas.mapFromScene(start)
+    QTest.mousePress(vp, Qt.MouseButton.LeftButton, modifiers, a)
+    for i in range(1, 4):
+        QTest.mouseMove(vp, a + QPoint(delta.x() * i // 3, delta.y() * i // 3))
+    QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, modifiers, a + delta)
+
+
+def test_move_tool_moves_the_selected_layer_unless_auto_select(qtbot, window):
+    """Bug 3: a drag starting in the gap inside a text moves the text, not the background."""
+    tab = window.add_document(text_doc(), name="poster")
+    canvas, session = tab.canvas, tab.session
+    bg, title = session.doc.layers
+    session.set_current(title.id)
+    at_100(canvas)
+    action = window.actions_by_name["auto_select"]
+    assert not action.isChecked() and action.objectName() == "actionAutoSelect"
+    drag(canvas, QPointF(100, 70), QPoint(10, 5))  # in the ring's hole: the background is under it
+    assert (title.x, title.y) == (90, 55) and (bg.x, bg.y) == (0, 0)
+    assert session.current_layer_id == title.id
+    drag(canvas, QPointF(20, 20), QPoint(-5, 0), Qt.KeyboardModifier.ControlModifier)  # Ctrl picks once
+    assert session.current_layer_id == bg.id and bg.x == -5
+    session.set_current(title.id)
+    action.trigger()  # Auto-Select on: the press picks the layer under the cursor
+    drag(canvas, QPointF(30, 30), QPoint(5, 0))
+    assert session.current_layer_id == bg.id and bg.x == 0 and (title.x, title.y) == (90, 55)
+
+
+def test_space_pan_and_nudge_work_after_clicking_the_layer_panel(qtbot, window):
+    """Bug 4: keys reach the canvas wherever the focus is (except in fields that type)."""
+    tab = window.add_document(text_doc(), name="poster")
+    canvas, session = tab.canvas, tab.session
+    title = session.doc.layers[1]
+    session.set_current(title.id)
+    canvas.set_zoom(4.0)
+    view = window.layer_panel.view
+    QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     view.visualRect(tab.model.index_of_layer(title.id)).center())
+    view.setFocus()
+    assert QApplication.focusWidget() is view
+    QTest.keyPress(view, Qt.Key.Key_Space)
+    bars = (canvas.horizontalScrollBar().value(), canvas.verticalScrollBar().value())
+    drag(canvas, QPointF(100, 70), QPoint(-40, -30))
+    QTest.keyRelease(view, Qt.Key.Key_Space)
+    assert (title.x, title.y) == (80, 50) and session.stack.count() == 0  # panned, not moved
+    assert (canvas.horizontalScrollBar().value(), canvas.verticalScrollBar().value()) != bars
+    QTest.keyClick(view, Qt.Key.Key_Right)
+    QTest.keyClick(view, Qt.Key.Key_Down, Qt.KeyboardModifier.ShiftModifier)
+    assert (title.x, title.y) == (81, 60)
+    spin = window.layer_panel.opacity_spin
+    spin.setFocus()
+    QTest.keyClick(spin, Qt.Key.Key_Down)  # a spin box keeps its arrows
+    assert (title.x, title.y) == (81, 60) and title.opacity == 0.99
+
+
+def test_consecutive_nudges_are_one_step(qtbot, window):
+    """Bug 10: a run of nudges of one layer is one undo step; anything in between starts a new one."""
+    tab = window.add_document(text_doc(), name="poster")
+    canvas, session = tab.canvas, tab.session
+    title = session.doc.layers[1]
+    session.set_current(title.id)
+    canvas.setFocus()
+    for _ in range(12):
+        QTest.keyClick(canvas, Qt.Key.Key_Left, Qt.KeyboardModifier.ShiftModifier)
+    assert title.x == 80 - 120 and session.stack.count() == 1
+    session.set_opacity(title.id, 0.5)
+    QTest.keyClick(canvas, Qt.Key.Key_Right)
+    assert session.stack.count() == 3
+    window.actions_by_name["undo"].trigger()
+    window.actions_by_name["undo"].trigger()
+    window.actions_by_name["undo"].trigger()
+    assert title.x == 80 and session.stack.index() == 0
+
+
+def _outline_pixels(canvas) -> np.ndarray:
+    """Where the dashed outline colour is in what the screen shows (the window's backing store,
+    not a fresh render: a trail is a region nobody repainted)."""
+    QApplication.processEvents()
+    top = canvas.window()
+    screen = top.screen() or QApplication.primaryScreen()
+    vp = canvas.viewport()
+    origin = vp.mapTo(top, QPoint(0, 0))
+    image = screen.grabWindow(top.winId(), origin.x(), origin.y(), vp.width(), vp.height())
+    image = image.toImage().convertToFormat(QImage.Format.Format_RGB32)
+    assert not image.isNull()
+    arr = np.frombuffer(image.constBits(), np.uint8, image.sizeInBytes()).reshape(
+        image.height(), image.bytesPerLine())[:, : image.width() * 4].reshape(image.height(), image.width(), 4)
+    b, g, r = arr[..., 0].astype(int), arr[..., 1].astype(int), arr[..., 2].astype(int)
+    return (abs(r - OUTLINE.red()) < 8) & (abs(g - OUTLINE.green()) < 8) & (abs(b - OUTLINE.blue()) < 8)
+
+
+def test_no_outline_trails_after_nudge_undo_and_drag_off_canvas(qtbot, window):
+    """Bug 5: the dashed outline drawn in the grey margin is erased when the layer moves."""
+    tab = window.add_document(text_doc(), name="poster")
+    canvas, session = tab.canvas, tab.session
+    title = session.doc.layers[1]
+    session.set_current(title.id)
+    at_100(canvas)
+    qtbot.waitExposed(canvas)
+    drag(canvas, QPointF(85, 55), QPoint(150, 0))  # mostly off the canvas, outline in the margin
+    canvas.setFocus()
+    for _ in range(3):
+        QTest.keyClick(canvas, Qt.Key.Key_Down, Qt.KeyboardModifier.ShiftModifier)
+    window.actions_by_name["undo"].trigger()  # the nudges
+    window.actions_by_name["undo"].trigger()  # the drag
+    qtbot.wait(50)
+    shown = _outline_pixels(canvas)
+    rect = canvas.mapFromScene(QPointF(title.x, title.y)), canvas.mapFromScene(QPointF(title.x + 40, title.y + 40))
+    allowed = np.zeros_like(shown)
+    allowed[max(0, rect[0].y() - 3):rect[1].y() + 3, max(0, rect[0].x() - 3):rect[1].x() + 3] = True
+    assert shown.any() and not (shown & ~allowed).any()
+
+
+def test_opacity_control_is_blank_without_layers(qtbot, window):
+    """Bug 6: after deleting every layer the disabled opacity box shows no stale value."""
+    tab = window.add_document(text_doc(), name="poster")
+    tab.session.set_opacity(tab.session.doc.layers[1].id, 0.37)
+    panel = window.layer_panel
+    assert panel.opacity_spin.text() == "37 %"
+    while tab.session.doc.layers:
+        window.actions_by_name["delete"].trigger()
+    assert not panel.opacity_spin.isEnabled() and panel.opacity_spin.cleanText() == ""
+    assert panel.opacity_slider.value() == 0 and panel.blend.currentIndex() == -1
+
+
+def test_quitting_during_a_run_never_waits_on_the_ui_thread(qtbot, window, sample_poster):
+    """Bug 13: quit cancels the job and returns at once; the window closes when the job has ended."""
+    tab = window.open_path(sample_poster)
+    task = window.start_decomposition(classical_request(6), tab)
+    qtbot.waitUntil(lambda: tab.session.job is not None)
+    job = tab.session.job
+    started = time.monotonic()
+    window.close()
+    assert time.monotonic() - started < 0.5 and job.token.cancelled and not window.docs
+    qtbot.waitUntil(task.done, timeout=10_000)
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=10_000)
+    assert not job.running and task.result() is False

@@ -9,12 +9,27 @@ from ..engines.jobs import Progress, format_eta
 from .icons import icon
 
 
-def describe(progress: Progress | None, engine: str) -> str:
+def counting(progress: Progress | None) -> bool:
+    """True while denoising steps are being counted; False for phases without steps:
+    before the first step (loading the model, captioning) and after the last (decoding)."""
+    return progress is not None and progress.total > 0 and 0 < progress.step < progress.total
+
+
+def describe(progress: Progress | None, engine: str, step_message: str | None = None) -> str:
+    """The status text. ``step_message`` is the message the counted steps carried: the last
+    step reporting it means the steps are done and the pipeline is decoding."""
     if progress is None:
         return f"Decomposing with {engine}… starting"
-    step = f"step {progress.step}/{progress.total}" if progress.total else ""
     what = progress.message or "Decomposing"
-    return f"{what} · {step} · ETA {format_eta(progress.eta_s)}".replace(" ·  ·", " ·")
+    if progress.total > 0 and progress.step >= progress.total:
+        # all steps done: the decode has no steps and no ETA; a later phase names itself
+        if not progress.message or progress.message == step_message:
+            what = "Decoding the layers"
+        return f"{what}…"
+    if not counting(progress):
+        return f"{what}…"
+    step = f"step {progress.step}/{progress.total}"
+    return f"{what} · {step} · ETA {format_eta(progress.eta_s)}"
 
 
 class JobStatus(QWidget):
@@ -40,11 +55,16 @@ class JobStatus(QWidget):
         layout.addWidget(self.bar)
         layout.addWidget(self.cancel)
         self.setVisible(False)
+        self._step_message: str | None = None
 
     def show_progress(self, progress: Progress | None, engine: str) -> None:
-        self.label.setText(describe(progress, engine))
-        if progress is None or progress.total <= 0:
-            self.bar.setRange(0, 0)  # busy indicator until the first step
+        if progress is None:
+            self._step_message = None
+        elif counting(progress):
+            self._step_message = progress.message
+        self.label.setText(describe(progress, engine, self._step_message))
+        if not counting(progress):
+            self.bar.setRange(0, 0)  # a moving busy bar while loading or decoding: nothing to count
         else:
             self.bar.setRange(0, 1000)
             self.bar.setValue(round(progress.fraction * 1000))

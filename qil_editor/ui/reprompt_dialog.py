@@ -31,6 +31,7 @@ from ..engines.edit import DOWNLOAD_HINT, EditOptions, LayerEdit, QwenLayerEdito
 from ..engines.edit.run import HAS_STRENGTH
 from ..engines.jobs import Progress, format_eta
 from ..errors import CancelledError, QilError
+from .job_status import counting, describe
 from .qimage import rgba_to_qimage
 from .worker import JobThread, edit_job
 
@@ -80,6 +81,7 @@ class RepromptDialog(QDialog):
         self.memory = getattr(getattr(window, "settings", None), "q", None)  # QSettings, if any
         self.job: JobThread | None = None
         self._running = False
+        self._step_message: str | None = None  # what the counted steps said (see job_status)
         self.task: asyncio.Future | None = None
         self.result: LayerEdit | None = None
         self.status_text = ""
@@ -308,13 +310,12 @@ class RepromptDialog(QDialog):
     def _on_progress(self, progress: Progress) -> None:
         if self._closed:
             return
-        if progress.total <= 0 or progress.step <= 0 or progress.step >= progress.total:
-            # loading (no step done yet) or decoding (all steps done): no steps to count
+        if not counting(progress):
+            # loading (no step done yet) or decoding (all steps done): nothing to count
             self.progress.setRange(0, 0)
-            phase = ("Decoding the result…" if progress.total > 0 and progress.step >= progress.total
-                     else f"{progress.message or 'Loading the edit model'}…")
-            self._set_status(phase)
+            self._set_status(describe(progress, "the edit model", self._step_message))
         else:
+            self._step_message = progress.message
             self.progress.setRange(0, max(1, progress.total))
             self.progress.setValue(progress.step)
             self._set_status(f"{progress.message}: step {progress.step} of {progress.total}, "

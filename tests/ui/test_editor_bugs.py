@@ -168,3 +168,43 @@ def test_quitting_during_a_run_never_waits_on_the_ui_thread(qtbot, window, sampl
     qtbot.waitUntil(task.done, timeout=10_000)
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=10_000)
     assert not job.running and task.result() is False
+
+
+def test_job_status_shows_loading_and_decoding_phases(qtbot, window):
+    """Bug 14: no empty still bar while the model loads, no frozen "4/4 · ETA 00:00" while decoding."""
+    from qil_editor.engines.jobs import Progress
+
+    status = window.job_status
+    status.show_progress(Progress(0, 4, "Loading the model"), "Qwen-Image-Layered")
+    assert status.label.text() == "Loading the model…" and status.bar.maximum() == 0  # moving bar
+    status.show_progress(Progress(2, 4, "Denoising", 3.0), "Qwen-Image-Layered")
+    assert "step 2/4" in status.label.text() and status.bar.maximum() == 1000 and status.bar.value() == 500
+    status.show_progress(Progress(4, 4, "Denoising", 0.0), "Qwen-Image-Layered")
+    assert status.label.text() == "Decoding the layers…" and status.bar.maximum() == 0
+    status.show_progress(Progress(4, 4, "Scaling layers to the image size"), "Qwen-Image-Layered")
+    assert status.label.text() == "Scaling layers to the image size…"
+
+
+def test_split_keeps_opacity_blend_visibility_and_coverage(qtbot, window, sample_poster):
+    """Bug 2: Split layer goes through redecompose: parts keep the layer's opacity, blend mode and
+    visibility and stay inside its coverage; the status names the engine that ran."""
+    from qil_editor.document import BlendMode
+    from qil_editor.io import open_image
+    from ui_helpers import wait_task
+
+    art = open_image(sample_poster)[100:300, 200:450].copy()
+    art[:40, :60, 3] = 0  # a transparent corner the parts must leave transparent
+    layer = Layer(art, name="Art", x=30, y=20, opacity=0.6, blend_mode=BlendMode.SCREEN)
+    tab = window.add_document(Document(400, 300, [Layer(rgba(300, 400, (255, 255, 255)), name="Paper"), layer]),
+                              name="poster")
+    tab.session.set_current(layer.id)
+    assert wait_task(qtbot, window.start_decomposition(classical_request(3), tab, layer.id)) is True
+    parts = [ly for ly in tab.session.doc.layers if ly.name.startswith("Art")]
+    assert len(parts) >= 2 and layer.id not in {ly.id for ly in tab.session.doc.layers}
+    for part in parts:
+        assert part.opacity == 0.6 and part.blend_mode == BlendMode.SCREEN and part.visible
+        dx, dy = part.x - layer.x, part.y - layer.y
+        hole = art[dy:dy + part.height, dx:dx + part.width, 3] == 0
+        assert not part.pixels[..., 3][hole].any()
+    assert "Classical" in window.statusBar().currentMessage()
+    assert tab.session.stack.count() == 1

@@ -359,15 +359,22 @@ def generate_hard_design(seed: int, size: tuple[int, int] = (512, 384), *,
         layers.append(_to_layer(colour, alpha, f"{name} {counts[name]}"))
         kinds.append(kind)
 
+    mains: list[tuple[float, np.ndarray]] = []   # (full alpha sum, what still shows) per object
     n = int(rng.integers(2, 5))
     for _ in range(n):
         etype = rng.choice(["shape", "photo", "text_on_shape"], p=[0.5, 0.25, 0.25])
         form = str(rng.choice(["rect", "round", "ellipse", "poly"]))
         if etype == "photo":
             form = "rect" if rng.random() < 0.75 else "ellipse"
-        box = _place_box(h, w, rng, boxes, form)
+        # every object stays at least half visible: a layer nobody can see cannot be scored
+        for _attempt in range(8):
+            box = _place_box(h, w, rng, boxes, form)
+            alpha = _form_mask(h, w, box, form, rng)
+            if all(float((vis * (1.0 - alpha)).sum()) >= 0.5 * total for total, vis in mains):
+                break
+        else:
+            continue
         boxes.append(box)
-        alpha = _form_mask(h, w, box, form, rng)
         if etype == "photo":
             colour, _ = _photo(h, w, rng)
             if rng.random() < 0.3:
@@ -394,6 +401,8 @@ def generate_hard_design(seed: int, size: tuple[int, int] = (512, 384), *,
             add(_colour(rng, True), np.clip(glow, 0, 1), "Glow", "glow")
         add(colour, alpha, "Photo" if etype == "photo" else "Shape",
             "photo" if etype == "photo" else f"shape:{form}")
+        mains[:] = [(total, vis * (1.0 - alpha)) for total, vis in mains]
+        mains.append((float(alpha.sum()), alpha.copy()))
         if etype == "text_on_shape":
             text = _text_in_box(h, w, box, rng, fonts)
             if text is not None:
@@ -401,6 +410,8 @@ def generate_hard_design(seed: int, size: tuple[int, int] = (512, 384), *,
                 if float(np.abs(tc - np.asarray(colour).reshape(-1, 3).mean(0)).max()) < 0.3:
                     tc = 1.0 - tc
                 add(tc, text, "Text", "text")
+                mains[:] = [(total, vis * (1.0 - text)) for total, vis in mains]
+                mains.append((float(text.sum()), text.copy()))
         if len(layers) >= 9:
             break
     truth = Document(w, h, layers)

@@ -131,6 +131,75 @@ def build_layers(groups: list[Group], models: dict[int, RegionModel], scale: Sca
     return out
 
 
+def _grow(layer: LayerBuffer, box: tuple[int, int, int, int]) -> None:
+    """Enlarge a layer's buffer (and claim) to cover ``box`` too; new pixels are empty."""
+    x0, y0, x1, y1 = layer.box
+    nx0, ny0, nx1, ny1 = min(x0, box[0]), min(y0, box[1]), max(x1, box[2]), max(y1, box[3])
+    if (nx0, ny0, nx1, ny1) == (x0, y0, x1, y1):
+        return
+    px = np.zeros((ny1 - ny0, nx1 - nx0, 4), np.uint8)
+    px[y0 - ny0:y1 - ny0, x0 - nx0:x1 - nx0] = layer.pixels
+    claim = np.zeros(px.shape[:2], bool)
+    if layer.claim is not None:
+        claim[y0 - ny0:y1 - ny0, x0 - nx0:x1 - nx0] = layer.claim
+    layer.pixels, layer.claim, layer.x, layer.y = px, claim, nx0, ny0
+
+
+def claim_residue(layers: list[LayerBuffer], image: np.ndarray, threshold: float,
+                  radius: int, check: Callable[[], None] = lambda: None) -> int:
+    """Hand what the background model does not explain next to an object to that object.
+
+    Whatever no layer claims ends up in the bottom layer as the input itself, so the
+    faint tail of a glow or shadow, an edge halo or a speck just outside a region would
+    stay behind as a ring, a ghost or dots once the object is moved or hidden. Pixels
+    within ``radius`` of a layer that differ from the background model by more than
+    ``threshold`` levels become part of the nearest layer's claim; the exact
+    reconstruction then gives that layer just enough alpha to carry them and leaves the
+    model's colour in the background. Returns the number of pixels claimed.
+    """
+    if len(layers) < 2:
+        return 0
+    height, width = image.shape[:2]
+    bottom = layers[0]
+    index = np.zeros((height, width), np.int32)   # topmost layer present, 0 = none
+    for i, layer in enumerate(layers[1:], start=1):
+        check()
+        x0, y0, x1, y1 = layer.box
+        pres = layer.pixels[..., 3] > 0
+        if layer.claim is not None:
+            pres |= layer.claim
+        sub = index[y0:y1, x0:x1]
+        sub[pres] = i
+    present = index > 0
+    if not present.any():
+        return 0
+    bx0, by0 = bottom.x, bottom.y
+    model = bottom.pixels[-by0:height - by0, -bx0:width - bx0, :3]
+    dev = cv2.absdiff(image[..., :3], model).max(axis=-1)
+    cand = (dev > threshold) & ~present
+    if not cand.any():
+        return 0
+    check()
+    dist, lab = cv2.distanceTransformWithLabels((~present).astype(np.uint8), cv2.DIST_L2, 3,
+                                                labelType=cv2.DIST_LABEL_PIXEL)
+    seeds = index[present]   # raster order matches the pixel labels
+    cand &= dist <= radius
+    rr, cc = np.nonzero(cand)
+    if rr.size == 0:
+        return 0
+    near = seeds[np.clip(lab[rr, cc] - 1, 0, seeds.size - 1)]
+    for i in np.unique(near):
+        check()
+        layer = layers[int(i)]
+        sel = near == i
+        r, c = rr[sel], cc[sel]
+        _grow(layer, (int(c.min()), int(r.min()), int(c.max()) + 1, int(r.max()) + 1))
+        if layer.claim is None:
+            layer.claim = np.zeros(layer.pixels.shape[:2], bool)
+        layer.claim[r - layer.y, c - layer.x] = True
+    return int(rr.size)
+
+
 def _q(x: np.ndarray) -> np.ndarray:
     """Round values in [0, 1] to the 8-bit grid they will be stored on."""
     return np.clip(np.floor(x * 255.0 + 0.5), 0, 255) * np.float32(1.0 / 255.0)
@@ -198,13 +267,16 @@ def _unblend(A, F, C, target, primary_alpha: float, tol: float) -> None:
     n = np.arange(N)
     a = A[top, n]
     need = target - U
-    weak = a < primary_alpha
-    if weak.any():
-        nw, uw = need[weak], U[weak]
-        amin = np.where(nw > 0, nw / np.maximum(1.0 - uw, 1e-6), -nw / np.maximum(uw, 1e-6)).max(-1)
-        big = np.abs(nw).max(-1) > tol
-        a_new = np.where(big, np.maximum(a[weak], np.minimum(amin, 1.0)), a[weak])
-        a[weak] = np.ceil(a_new * 255.0 - 1e-3) / 255.0
+    # The least alpha that carries the difference without clipping the colour: a faint
+    # claimant gets just that; an opaque-enough one whose colour would clip (a rim pixel
+    # brighter than its fill allows) gets a little more, instead of leaving the rest to
+    # the layers beneath as specks on the object's edge.
+    amin = np.where(need > 0, need / np.maximum(1.0 - U, 1e-6), -need / np.maximum(U, 1e-6)).max(-1)
+    big = np.abs(need).max(-1) > tol
+    grow = big & (top > 0) & ((a < primary_alpha) | (amin > a))
+    if grow.any():
+        a_new = np.maximum(a[grow], np.minimum(amin[grow], 1.0))
+        a[grow] = np.ceil(a_new * 255.0 - 1e-3) / 255.0
         A[top, n] = a
     has = a > 0
     F[top[has], n[has]] = _q(U[has] + need[has] / a[has][:, None])

@@ -155,3 +155,43 @@ def estimate_background(rgb: np.ndarray, lab: np.ndarray, valid: np.ndarray,
     textured = bool(noise > 4.0 or (frac_bg < 0.25 and border_err > t_low and noise > 1.5)
                     or (busy > 0.35 and frac_bg < 0.5))  # edges everywhere: a photograph
     return Background(smooth, smooth_lab, dist.astype(np.float32), noise, textured, t_low, t_high)
+
+
+def refine_background(rgb: np.ndarray, valid: np.ndarray, bg: Background, objects: np.ndarray,
+                      soft: np.ndarray) -> Background:
+    """Refit the background once the objects are known, keeping well clear of them.
+
+    The first estimate only knows which pixels differ clearly from the background, so
+    the faint tail of a shadow or glow counts as background there and bends the fill
+    under the object (a crescent or ring once the object is hidden). Here everything
+    near an object (``objects``), and farther still near soft ones (``soft``), is left
+    out; the surface and its smooth correction are fitted on what remains and carried
+    under the objects. The first estimate stays when too little clean background is left.
+    """
+    h, w = valid.shape
+    r = max(2, int(round(0.015 * max(h, w))))
+    out = cv2.dilate(objects.astype(np.uint8), _disk(r)).astype(bool)
+    if soft.any():
+        out |= cv2.dilate(soft.astype(np.uint8), _disk(3 * r)).astype(bool)
+    data = valid & ~out & (bg.delta < bg.t_low)
+    if data.sum() < max(64, 0.05 * valid.sum()):
+        return bg
+    fs = min(1.0, 192.0 / max(h, w))
+    ch, cw = max(1, int(round(h * fs))), max(1, int(round(w * fs)))
+    c_rgb = resize(rgb, cw, ch).reshape(ch, cw, 3)
+    c_data = resize(data.astype(np.float32), cw, ch) > 0.99
+    if c_data.sum() < 32:
+        return bg
+    coef = fit_surface(c_rgb, c_data, 3)
+    for _ in range(2):  # downweight what the surface does not explain (stray marks)
+        err = np.abs(c_rgb - eval_surface(coef, ch, cw, 3)).max(-1)
+        scale = max(2.0 / 255.0, 3.0 * float(np.median(err[c_data])))
+        wts = np.clip(1.0 - (err / (3.0 * scale)) ** 2, 0.0, 1.0) ** 2
+        coef = fit_surface(c_rgb, c_data & (wts > 0), 3, weights=wts)
+    poly = eval_surface(coef, h, w, 3)
+    resid = cv2.GaussianBlur(push_pull(rgb - poly, data.astype(np.float32)), (0, 0), 1.5)
+    smooth = np.clip(poly + resid, 0.0, 1.0).astype(np.float32)
+    smooth_lab = rgb_to_lab(smooth)
+    lab = rgb_to_lab(rgb)
+    return Background(smooth, smooth_lab, delta_e(lab, smooth_lab).astype(np.float32), bg.noise,
+                      bg.textured, bg.t_low, bg.t_high)

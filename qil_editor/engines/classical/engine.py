@@ -22,8 +22,8 @@ from ...document import Document, Layer
 from ...errors import InputFileError, UsageError
 from ..base import Availability, DecomposeOptions
 from ..jobs import CancelToken, ProgressCallback, ProgressTracker
-from .assemble import LayerBuffer, build_layers, crop_to_content, match_input, upsample
-from .background import estimate_background
+from .assemble import LayerBuffer, build_layers, claim_residue, crop_to_content, match_input, upsample
+from .background import estimate_background, refine_background
 from .colour import neighbour_gradient, resize, rgb_to_lab, to_float
 from .fill import push_pull
 from .grouping import group_regions
@@ -37,6 +37,8 @@ STAGES = 6
 MIN_SIDE = 4           # below this there is nothing to separate: one layer
 PHOTO_IS_PICTURE = 0.75  # photo regions covering more than this: the input is a photo
 MAX_PIXELS = 1 << 28   # 268 MP: beyond this a CPU decomposition is not sensible
+RESIDUE_LEVELS = 2.0   # deviation from the background model that counts as an object's residue
+RESIDUE_REACH = 0.03   # how far from an object (share of the longer side) residue is claimed
 
 
 def as_rgba(image: np.ndarray) -> np.ndarray:
@@ -149,6 +151,10 @@ class ClassicalDecomposer:
         target = None if options.layers is None else int(options.layers) - 1
         groups, models = [], {}
         if seg is not None and seg.regions and (target is None or target > 0):
+            if not bg.textured:
+                soft = np.isin(seg.owner, [r.label for r in seg.regions
+                                           if r.kind == "shadow" or r.sharp < 0.35])
+                bg = refine_background(rgb, valid, bg, seg.owner > 0, soft)
             ordering = order_regions(seg)
             groups = group_regions(seg, ordering, target, (ww, wh))
             models = build_models(seg, ordering, rgb, bg)
@@ -169,6 +175,9 @@ class ClassicalDecomposer:
         check()
 
         # ---- 6. exact reconstruction -------------------------------------------
+        # what the background model does not explain next to an object goes with it
+        claim_residue(layers, full_image, RESIDUE_LEVELS + 2.0 * bg.noise,
+                      max(3, int(round(RESIDUE_REACH * max(width, height)))), check)
         match_input(layers, full_image, None if opaque else alpha_in, check)
         out = []
         for i, buf in enumerate(layers):

@@ -2,7 +2,10 @@
 
 Cues, strongest first: shadows lie under what casts them; a region whose
 outline is mostly surrounded by another lies on it (text on a card); thin
-strokes lie on what surrounds them; for two shapes that overlap, the one that
+strokes lie on what surrounds them; for two shapes that overlap, boundary
+ownership: the outline they share belongs to the one on top, so the one
+beneath is the one whose simple shape (ellipse, polygon, fitted to where it
+meets the background) continues under the other; failing that, the one that
 bites into the other's convex hull is in front (a disc over a rectangle
 leaves the rectangle with a bite; the disc stays round).
 """
@@ -15,6 +18,7 @@ import cv2
 import numpy as np
 
 from .regions import BG, Segmentation
+from .shapes import fit_covered_shape
 
 
 _STROKES = ("thin", "text")  # drawn over what they touch
@@ -62,9 +66,48 @@ def _union_box(a, b):
     return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
 
 
+def continuations(seg: Segmentation, contact: np.ndarray) -> dict[int, np.ndarray]:
+    """For each shape or photo that touches other objects, how far its fitted simple shape
+    reaches into each of them: (n,) pixel counts, from a fit to the outline it shares
+    with the background only (which is its own whatever lies on top)."""
+    owner = seg.owner
+    h, w = owner.shape
+    n = len(seg.regions) + 1
+    out = {}
+    for reg in seg.regions:
+        if reg.kind not in ("shape", "photo", "thin") or reg.area < 30:
+            continue
+        others = [int(b) for b in np.flatnonzero(contact[reg.label]) if b != BG]
+        if not others or contact[reg.label, BG] == 0:
+            continue
+        x0, y0, x1, y1 = reg.bbox
+        for b in others:
+            bx0, by0, bx1, by1 = seg.region(b).bbox
+            x0, y0, x1, y1 = min(x0, bx0), min(y0, by0), max(x1, bx1), max(y1, by1)
+        x0, y0, x1, y1 = max(0, x0 - 2), max(0, y0 - 2), min(w, x1 + 2), min(h, y1 + 2)
+        crop = owner[y0:y1, x0:x1]
+        own = crop == reg.label
+        bg = (crop == BG).astype(np.uint8)
+        real = cv2.dilate(bg, np.ones((3, 3), np.uint8)).astype(bool)
+        real[:, :1] &= x0 > 0
+        real[:, -1:] &= x1 < w
+        real[:1] &= y0 > 0
+        real[-1:] &= y1 < h
+        fit = fit_covered_shape(own, real, crop != BG)
+        if fit is None:
+            continue
+        # only what lies clearly inside the other object counts: a neighbour's rim that
+        # took a pixel or two of this region's edge says nothing about the order
+        far = cv2.distanceTransform((~own).astype(np.uint8), cv2.DIST_L2, 3) > 3.0
+        reach = np.bincount(crop[(fit > 0.5) & far].ravel(), minlength=n)
+        out[reg.label] = reach
+    return out
+
+
 def order_regions(seg: Segmentation) -> Ordering:
     n = len(seg.regions) + 1
     contact = contact_matrix(seg.owner, n)
+    reach = continuations(seg, contact)
     perimeter = np.maximum(contact.sum(axis=1), 1)
     above: dict[tuple[int, int], float] = {}
     owner = seg.owner
@@ -79,6 +122,10 @@ def order_regions(seg: Segmentation) -> Ordering:
                 above[(b, a)] = 1.0
             elif rb.kind == "shadow" and ra.kind != "shadow":
                 above[(a, b)] = 1.0
+            elif _continues(reach, a, b, ra.area) != _continues(reach, b, a, rb.area):
+                # the outline they share is the upper one's own; the lower one continues under it
+                up, low = (a, b) if _continues(reach, b, a, rb.area) else (b, a)
+                above[(up, low)] = 0.8
             elif share_a >= 0.5 and share_a > share_b:
                 above[(a, b)] = float(share_a)
             elif share_b >= 0.5 and share_b > share_a:
@@ -114,6 +161,12 @@ def order_regions(seg: Segmentation) -> Ordering:
                 best, best_len = b, contact[a, b]
         parent[a] = best
     return Ordering(order, above, contact, parent)
+
+
+def _continues(reach: dict[int, np.ndarray], a: int, b: int, area_a: int) -> bool:
+    """Does ``a``'s fitted shape continue under ``b`` by a meaningful amount?"""
+    r = reach.get(a)
+    return r is not None and r[b] >= max(6, 0.01 * area_a)
 
 
 def _topological(seg: Segmentation, above: dict[tuple[int, int], float]) -> list[int]:

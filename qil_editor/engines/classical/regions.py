@@ -126,7 +126,47 @@ def _photo_blobs(fg: np.ndarray, edge: np.ndarray, lab: np.ndarray, min_area: in
             is_photo[k] = False
     if not is_photo.any():
         return np.zeros_like(fg)
-    return ndimage.binary_fill_holes(is_photo[blob]) & fg
+    photo = ndimage.binary_fill_holes(is_photo[blob]) & fg
+    return _shed_flat_neighbours(photo, fg, edge, lab, min_area)
+
+
+def _shed_flat_neighbours(photo: np.ndarray, fg: np.ndarray, edge: np.ndarray, lab: np.ndarray,
+                          min_area: int) -> np.ndarray:
+    """A flat, uniform shape next to a photo (a card it sits on, a frame around it) is
+    not part of the picture even when the edge-density test swallowed it: big flat
+    single-colour areas that reach the photo blob's outline are handed back. Flat areas
+    the picture encloses stay in it."""
+    flat = fg & ~edge
+    n, comp, stats, _ = cv2.connectedComponentsWithStats(flat.astype(np.uint8), connectivity=4)
+    if n <= 1:
+        return photo
+    area = stats[:, cv2.CC_STAT_AREA]
+    big = area >= max(24, min_area // 4)
+    big[0] = False
+    inside = np.bincount(comp[photo], minlength=n)
+    cand = big & (inside >= 0.5 * area)
+    if not cand.any():
+        return photo
+    # through the anti-aliased rim (edge pixels, not flat) to the blob's outline
+    outside = cv2.dilate((~photo).astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
+    touches = np.bincount(comp[outside & flat], minlength=n) > 0
+    cand &= touches
+    sel = cand[comp]
+    if not sel.any():
+        return photo
+    spread = np.zeros(n)
+    for c in range(3):
+        v = lab[..., c][sel]
+        m = np.bincount(comp[sel], weights=v, minlength=n) / np.maximum(area, 1)
+        spread = np.maximum(spread, np.sqrt(np.maximum(
+            np.bincount(comp[sel], weights=v * v, minlength=n) / np.maximum(area, 1) - m * m, 0)))
+    uniform = cand & (spread < 1.5)
+    if not uniform.any():
+        return photo
+    out = photo & ~uniform[comp]
+    # the shed shape's anti-aliased rim went with the photo too: an opening drops it
+    out = cv2.morphologyEx(out.astype(np.uint8), cv2.MORPH_OPEN, np.ones((7, 7), np.uint8)).astype(bool)
+    return out & photo
 
 
 def _nearest_label(labels: np.ndarray, targets: np.ndarray, max_dist: float):

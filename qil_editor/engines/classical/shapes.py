@@ -1,0 +1,179 @@
+"""Complete a partly covered object by fitting a simple shape to its visible outline.
+
+Designs are built from a few primitives: rectangles (rounded or not), ellipses,
+polygons with a handful of sides, photos in rectangular or oval frames. When
+something lies on top of one, the part of its outline that borders the
+background (or what lies beneath it) is still its own; the part that borders
+the object on top is not. An ellipse fitted to the trustworthy outline, or a
+polygon whose visible sides are extended until they meet, gives the covered
+part. A fit is accepted only if it explains the visible outline to about a
+pixel, contains the visible region, and adds pixels only where the objects on
+top hide them, so a fit can never show up in the composite.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+MAX_FIT_ERROR = 1.0     # mean distance (px) of the trustworthy outline to the fitted one
+MIN_OUTLINE = 12        # trustworthy outline pixels needed to fit anything
+_SHIFT = 4              # fixed-point bits for sub-pixel drawing
+
+
+def outline(mask: np.ndarray) -> np.ndarray | None:
+    """The longest outer contour of ``mask`` as (N, 2) int points (x, y), or None."""
+    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    if not contours:
+        return None
+    best = max(contours, key=len)
+    return best[:, 0, :] if len(best) >= 3 else None
+
+
+def _draw_ellipse(shape, box) -> np.ndarray:
+    (cx, cy), (bw, bh), ang = box
+    out = np.zeros(shape, np.uint8)
+    s = 1 << _SHIFT
+    cv2.ellipse(out, (int(round(cx * s)), int(round(cy * s))),
+                (int(round(bw * s / 2)), int(round(bh * s / 2))), ang, 0, 360, 255, -1,
+                cv2.LINE_AA, _SHIFT)
+    return out.astype(np.float32) / 255.0
+
+
+def _draw_polygon(shape, pts: np.ndarray) -> np.ndarray:
+    out = np.zeros(shape, np.uint8)
+    s = 1 << _SHIFT
+    # pixel centres are at integer coordinates in the contour, cv2 draws them at +0.5
+    cv2.fillPoly(out, [np.round(pts * s).astype(np.int32)], 255, cv2.LINE_AA, _SHIFT)
+    return out.astype(np.float32) / 255.0
+
+
+def _intersect(l1, l2):
+    """Intersection of two lines given as (point, direction); None when near parallel."""
+    (p, d), (q, e) = l1, l2
+    cross = d[0] * e[1] - d[1] * e[0]
+    if abs(cross) < np.sin(np.radians(8.0)):
+        return None
+    t = ((q[0] - p[0]) * e[1] - (q[1] - p[1]) * e[0]) / cross
+    return p + t * d
+
+
+def _polygon(contour: np.ndarray, real: np.ndarray) -> np.ndarray | None:
+    """Vertices of the polygon whose visible sides are the trustworthy straight runs of
+    ``contour`` (``real`` flags its points), extended under what covers the rest."""
+    n = len(contour)
+    peri = float(cv2.arcLength(contour.reshape(-1, 1, 2).astype(np.int32), True))
+    approx = cv2.approxPolyDP(contour.reshape(-1, 1, 2).astype(np.int32), max(1.2, 0.006 * peri), True)
+    if len(approx) < 3 or len(approx) > 40:
+        return None
+    # indices of the approximation's vertices along the contour
+    lookup = {(int(x), int(y)): i for i, (x, y) in enumerate(contour)}
+    idx = [lookup.get((int(p[0][0]), int(p[0][1]))) for p in approx]
+    if any(i is None for i in idx):
+        return None
+    order = np.argsort(idx)
+    idx = [idx[k] for k in order]
+    lines = []
+    for k in range(len(idx)):
+        a, b = idx[k], idx[(k + 1) % len(idx)]
+        seg = np.arange(a, b + 1) if b > a else np.concatenate([np.arange(a, n), np.arange(0, b + 1)])
+        ok = real[seg]
+        length = float(np.hypot(*(contour[b] - contour[a])))
+        # short runs (the facets of a rounded corner) say too little about a side's direction
+        if length < max(6.0, 0.04 * peri) or ok.mean() < 0.6:
+            lines.append(None)
+            continue
+        pts = contour[seg][ok].astype(np.float32)
+        vx, vy, x0, y0 = cv2.fitLine(pts, cv2.DIST_L2, 0, 0.01, 0.01).ravel()
+        lines.append((np.array([x0, y0], np.float64), np.array([vx, vy], np.float64)))
+    kept = [ln for ln in lines if ln is not None]
+    if len(kept) < 3:
+        return None
+    # merge consecutive collinear runs (one side broken by something on top of it)
+    merged = []
+    for ln in kept:
+        if merged:
+            p, d = merged[-1]
+            q, e = ln
+            dist = abs((q[0] - p[0]) * d[1] - (q[1] - p[1]) * d[0])
+            if abs(d[0] * e[1] - d[1] * e[0]) < np.sin(np.radians(4.0)) and dist < 2.0:
+                continue
+        merged.append(ln)
+    if len(merged) >= 2:
+        p, d = merged[0]
+        q, e = merged[-1]
+        dist = abs((q[0] - p[0]) * d[1] - (q[1] - p[1]) * d[0])
+        if abs(d[0] * e[1] - d[1] * e[0]) < np.sin(np.radians(4.0)) and dist < 2.0:
+            merged.pop()
+    if len(merged) < 3:
+        return None
+    verts = []
+    for k in range(len(merged)):
+        v = _intersect(merged[k], merged[(k + 1) % len(merged)])
+        if v is None:
+            return None
+        verts.append(v)
+    return np.array(verts, np.float64)
+
+
+def fit_covered_shape(own: np.ndarray, real: np.ndarray, allowed: np.ndarray) -> np.ndarray | None:
+    """Coverage (float32 in [0, 1]) of the simple shape that ``own`` is the visible part of.
+
+    ``own``: the region's pixels; ``real``: its pixels whose outline is its own
+    (next to the background or to what lies beneath); ``allowed``: where hidden
+    parts may be (the region plus what covers it). None when no ellipse or
+    polygon fits the visible outline well enough, or nothing is hidden.
+    """
+    own = own.astype(bool)
+    contour = outline(own)
+    if contour is None:
+        return None
+    flags = real[contour[:, 1], contour[:, 0]]
+    if int(flags.sum()) < MIN_OUTLINE or flags.all():
+        return None
+    pts = contour[flags].astype(np.float32)
+    cands = []
+    if len(pts) >= 5:
+        box = cv2.fitEllipse(pts)
+        if np.isfinite(box[1]).all() and min(box[1]) > 2 and max(box[1]) < 4 * max(own.shape):
+            cands.append(_draw_ellipse(own.shape, box))
+    poly = _polygon(contour, flags)
+    if poly is not None and len(poly) <= 8:
+        cands.append(_draw_polygon(own.shape, poly))
+        corners = np.zeros(own.shape, np.uint8)
+        r = max(3, int(0.12 * min(own.shape)))
+        for vx, vy in poly:
+            if -r <= vx < own.shape[1] + r and -r <= vy < own.shape[0] + r:
+                cv2.circle(corners, (int(round(vx)), int(round(vy))), r, 1, -1)
+    else:
+        corners = None
+    best, best_err = None, MAX_FIT_ERROR
+    n_own = max(1, int(own.sum()))
+    grown_allowed = cv2.dilate(allowed.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    for k, cov in enumerate(cands):
+        inside = cov > 0.5
+        if not inside.any():
+            continue
+        loose = cv2.dilate(inside.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+        if (own & ~loose).sum() > 0.02 * n_own:
+            continue
+        extra = inside & ~own
+        bad = extra & ~grown_allowed
+        rounded = k == len(cands) - 1 and corners is not None
+        if rounded:  # a rounded corner the sharp polygon overshoots is not a bad fit
+            bad &= ~corners.astype(bool)
+        if bad.sum() > max(4, 0.01 * int(inside.sum())):
+            continue
+        if (extra & grown_allowed).sum() < 2:
+            continue
+        edge = inside & ~cv2.erode(inside.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+        dist = cv2.distanceTransform((~edge).astype(np.uint8), cv2.DIST_L2, 3)
+        d = dist[contour[flags, 1], contour[flags, 0]]
+        if rounded:  # judge the sides, not the corners' roundness
+            d = d[~corners.astype(bool)[contour[flags, 1], contour[flags, 0]]] if \
+                (~corners.astype(bool)[contour[flags, 1], contour[flags, 0]]).sum() >= MIN_OUTLINE else d
+        err = float(d.mean())
+        if err <= best_err:
+            # what is added lies only where something covers it; the visible part is the region
+            best, best_err = np.where(own, 1.0, np.where(allowed, cov, 0.0)).astype(np.float32), err
+    return best

@@ -27,9 +27,9 @@ CANVAS_TOLERANCE = {
     # Photoshop's merged image renders the text slightly differently from the
     # raster it stores for the text layer (measured: max 40, mean 0.33).
     "text-layer": (48.0, 0.5),
-    # Drop shadow + outer glow (legacy effects block psd-tools does not draw):
-    # the layer itself is exact, the effects are missing (measured: max 232, mean 12.6).
-    "blend-mode": (255.0, 15.0),
+    # Colour overlay, drop shadow and outer glow (a pre-CS6 effects block): the
+    # overlay is drawn, the shadow and glow are not (measured: max 232, mean 5.96).
+    "blend-mode": (255.0, 6.5),
 }
 # Files saved without a merged image (16bits, 32bits, alpha-composite,
 # pass-through): canvas.png is only a placeholder there, so we compare against
@@ -128,6 +128,8 @@ def test_layers_match_photoshop(case, psd_cases):
     bound = PLAIN
     for i, ref in refs.items():
         ours = doc.layers[i]
+        if any(f.kind == "effects" and f.layer_id == ours.id for f in doc.source_fidelity):
+            continue  # layer-N.png is the bare layer; ours has its effects drawn in
         box = (min(ours.x, ref.x), min(ours.y, ref.y),
                max(ours.bbox[2], ref.bbox[2]), max(ours.bbox[3], ref.bbox[3]))
         mx, mean = errors(on_box(ours, box), on_box(ref, box))

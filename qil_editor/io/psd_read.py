@@ -35,6 +35,7 @@ touched and say what else would change (``doc.save_losses()``).
 
 from __future__ import annotations
 
+import contextlib
 import struct
 import warnings
 from dataclasses import dataclass
@@ -202,6 +203,40 @@ def _rendered_pixels(layer, psd) -> tuple[np.ndarray, int, int] | None:
     if (y0, y1, x0, x1) != (0, h, 0, w):
         rgba = np.ascontiguousarray(rgba[y0:y1, x0:x1])
     return rgba, box[0] + x0, box[1] + y0
+
+
+@contextlib.contextmanager
+def _older_effects_present(psd):
+    """Let psd-tools see the effects of files from older Photoshop versions.
+
+    Their effects descriptors have no ``present`` flag, which psd-tools
+    requires before it lists (and draws) an effect, so a colour overlay or
+    stroke would silently vanish. For the duration of the read each such
+    effect gets ``present = True``; the flags are removed afterwards, so the
+    records kept for saving are exactly as read.
+    """
+    from psd_tools.constants import Tag
+    from psd_tools.psd.descriptor import Bool, Descriptor
+
+    added = []
+    keys = (Tag.OBJECT_BASED_EFFECTS_LAYER_INFO, Tag.OBJECT_BASED_EFFECTS_LAYER_INFO_V0,
+            Tag.OBJECT_BASED_EFFECTS_LAYER_INFO_V1)
+    for layer in psd.descendants():
+        for key in keys:
+            data = layer.tagged_blocks.get_data(key)
+            if not isinstance(data, Descriptor):
+                continue
+            for name in list(data.keys()):
+                value = data[name]
+                for item in (value if isinstance(value, list) else [value]):
+                    if isinstance(item, Descriptor) and b"enab" in item and b"present" not in item:
+                        item[b"present"] = Bool(True)
+                        added.append(item)
+    try:
+        yield
+    finally:
+        for item in added:
+            del item[b"present"]
 
 
 def _needs_render(layer) -> bool:
@@ -522,8 +557,9 @@ def read_psd(path: str | Path, *, max_pixels: int | None = DEFAULT_MAX_PIXELS,
             psd = _open_guarded(PSDImage, file, header, max_pixels, allow_damaged, damaged)
             _check_merged_complete(psd, header, file)
             leaves: list[_Leaf] = []
-            _walk(psd, psd, "", 1.0, True, None, [], leaves, [], max_pixels, file)
-            clipped_to_groups = _clip_to_bases(leaves, psd)
+            with _older_effects_present(psd):
+                _walk(psd, psd, "", 1.0, True, None, [], leaves, [], max_pixels, file)
+                clipped_to_groups = _clip_to_bases(leaves, psd)
             if leaves:
                 layers = [Layer(lf.pixels, name=lf.name, x=lf.x, y=lf.y, opacity=lf.opacity,
                                 visible=lf.visible, blend_mode=lf.blend, locked=lf.locked,

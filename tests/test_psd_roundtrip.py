@@ -59,6 +59,7 @@ def test_untouched_save_keeps_every_record_and_the_merged_image(case, tmp_path):
     assert records(tmp_path / "out.psd") == records(source(case))
     a, b = PSDImage.open(source(case))._record, PSDImage.open(tmp_path / "out.psd")._record
     assert a.image_data == b.image_data and a.header == b.header
+    assert (tmp_path / "out.psd").read_bytes() == source(case).read_bytes()  # byte for byte
 
 
 @pytest.mark.parametrize("case", LOSSLESS)

@@ -45,6 +45,7 @@ from .worker import DecomposeRequest, JobThread
 log = logging.getLogger(__name__)
 
 APP_TITLE = "QIL Editor"
+REPROMPT_TIP = "Edit the current layer with a text prompt (Qwen-Image-Edit)"
 Button = QMessageBox.StandardButton
 
 
@@ -233,8 +234,7 @@ class MainWindow(QMainWindow):
         a("split", "&Split Layer…", lambda: self.decompose_dialog(layer=True), None, "split",
           "Decompose the current layer into more layers")
         # re-prompt (qil_editor/ui/reprompt_dialog.py)
-        a("reprompt", "Re-&prompt…", L.reprompt_dialog, None, None,
-          "Edit the current layer with a text prompt (Qwen-Image-Edit)")
+        a("reprompt", "Re-&prompt…", L.reprompt_dialog, None, None, REPROMPT_TIP)
         a("decompose", "&Decompose…", lambda: self.decompose_dialog(layer=False), "Ctrl+Shift+D",
           "decompose", "Decompose the image into layers")
         a("cancel_job", "&Cancel Decomposition", lambda: self.cancel_decomposition(), None, "cancel")
@@ -389,7 +389,11 @@ class MainWindow(QMainWindow):
         A["merge_down"].setEnabled(index > 0)
         A["decompose"].setEnabled(has_doc and not busy)
         A["split"].setEnabled(layer is not None and not busy)
-        A["reprompt"].setEnabled(layer is not None and not busy)
+        edit_model = self.layer_actions.reprompt_availability()
+        A["reprompt"].setEnabled(layer is not None and not busy and edit_model.ok)
+        A["reprompt"].setToolTip(REPROMPT_TIP if edit_model.ok else
+                                 "Re-prompt needs the Qwen-Image-Edit weights: choose their folder in "
+                                 f"Edit > Preferences (Edit model). {edit_model.reason}")
         A["cancel_job"].setEnabled(busy)
         if layer is not None:
             A["lock"].setText("Un&lock Layer" if layer.locked else "&Lock Layer")
@@ -672,6 +676,8 @@ class MainWindow(QMainWindow):
         dialog.deleteLater()
         if accepted:
             self.autosave_timer.setInterval(self.settings.autosave_seconds * 1000)
+            self.layer_actions.forget_availability()
+            self.update_actions()
 
     def about(self) -> None:
         from .. import __version__

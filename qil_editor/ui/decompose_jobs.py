@@ -14,11 +14,12 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Callable
 
-from PySide6.QtWidgets import QDialog
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog, QMessageBox
 
 from ..document import composite
 from ..engines.base import EngineRegistry
-from ..errors import CancelledError, QilError
+from ..errors import CancelledError, ModelError, QilError
 from .decompose_dialog import DecomposeDialog
 from .worker import DecomposeRequest, JobThread, decompose_job, split_job
 
@@ -152,7 +153,10 @@ class DecompositionJobs:
             return False
         except QilError as err:
             if tab in window.docs:
-                window.show_error(err, "Decomposition failed")
+                if isinstance(err, ModelError) and request.engine != "classical" and window.error_sink is None:
+                    self.offer_classical(tab, request, layer_id, err)
+                else:
+                    window.show_error(err, "Decomposition failed")
             return False
         finally:
             if session.job is job:
@@ -173,6 +177,33 @@ class DecompositionJobs:
             return False
         window.statusBar().showMessage(f"Decomposed into {len(result)} layers with {engine}.", 8000)
         return True
+
+    def offer_classical(self, tab: "DocumentTab", request: DecomposeRequest, layer_id: str | None,
+                        err: QilError) -> QMessageBox:
+        """A model problem: say it, point to Preferences and offer the classical engine now."""
+        window = self.window
+        log.warning("Decomposition failed: %s %s", err.message, err.hint)
+        window.last_error = err
+        box = QMessageBox(QMessageBox.Icon.Warning, "Decomposition failed", err.message,
+                          QMessageBox.StandardButton.Close, window)
+        box.setObjectName("decomposeFailedBox")
+        box.setInformativeText(f"{err.hint}\n\nChoose the model folder in Edit > Preferences, or "
+                               "decompose with the Classical engine now (fast, no model needed).".strip())
+        classical = box.addButton("Use Classical", QMessageBox.ButtonRole.AcceptRole)
+        preferences = box.addButton("Preferences…", QMessageBox.ButtonRole.ActionRole)
+        box.setDefaultButton(classical)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+
+        def clicked(button) -> None:
+            if button is classical and tab in window.docs:
+                if layer_id is None or layer_id in {ly.id for ly in tab.session.doc.layers}:
+                    self.start(DecomposeRequest("classical", request.options), tab, layer_id)
+            elif button is preferences:
+                window.preferences_dialog()
+
+        box.buttonClicked.connect(clicked)
+        box.open()  # not blocking: this runs inside an asyncio task
+        return box
 
     def cancel(self, tab: "DocumentTab | None" = None) -> None:
         window = self.window

@@ -19,6 +19,25 @@ if TYPE_CHECKING:  # pragma: no cover
 class LayerActions:
     def __init__(self, window: "MainWindow") -> None:
         self.window = window
+        self._reprompt_check: tuple[tuple, object] | None = None  # (settings key, Availability)
+
+    def reprompt_availability(self):
+        """Whether Re-prompt can run (the edit weights are found), cached per model setting:
+        the action is disabled with the reason as its tooltip instead of failing on click."""
+        import os
+
+        from ..engines.edit import ENV_VAR
+        from .reprompt_dialog import base_options, editor_for
+
+        settings = self.window.settings
+        key = (settings.edit_model_dir, os.environ.get(ENV_VAR, ""))
+        if self._reprompt_check is None or self._reprompt_check[0] != key:
+            self._reprompt_check = (key, editor_for(self.window).availability(base_options(self.window)))
+        return self._reprompt_check[1]
+
+    def forget_availability(self) -> None:
+        """Preferences changed: check the model folders again."""
+        self._reprompt_check = None
 
     def _current(self):
         tab = self.window.current

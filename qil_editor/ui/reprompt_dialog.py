@@ -448,7 +448,7 @@ def open_reprompt(window, editor: QwenLayerEditor | None = None,
         box = QMessageBox(QMessageBox.Icon.Information, "Re-prompt needs the edit model",
                           "Editing a layer by prompt needs the Qwen-Image-Edit weights on this computer.",
                           QMessageBox.StandardButton.Ok, window)
-        box.setInformativeText(DOWNLOAD_HINT + " Preferences shows the model folders.")
+        box.setInformativeText(DOWNLOAD_HINT + " Then choose its folder in Edit > Preferences (Edit model).")
         box.setDetailedText(available.reason)
         box.exec()
         return None

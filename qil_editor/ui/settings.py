@@ -66,6 +66,15 @@ class AppSettings:
         self.q.setValue("model/folder", value or "")
 
     @property
+    def edit_model_dir(self) -> str:
+        """Qwen-Image-Edit's folder for Re-prompt ("" = search the usual places)."""
+        return str(self._get("model/edit_folder", "") or "")
+
+    @edit_model_dir.setter
+    def edit_model_dir(self, value: str) -> None:
+        self.q.setValue("model/edit_folder", value or "")
+
+    @property
     def device(self) -> str:
         return str(self._get("model/device", "auto") or "auto")
 

@@ -208,3 +208,29 @@ def test_split_keeps_opacity_blend_visibility_and_coverage(qtbot, window, sample
         assert not part.pixels[..., 3][hole].any()
     assert "Classical" in window.statusBar().currentMessage()
     assert tab.session.stack.count() == 1
+
+
+def test_missing_model_offers_classical_and_names_preferences(qtbot, window, sample_poster, tmp_path, monkeypatch):
+    """Bug 16: the model error points to Preferences and its "Use Classical" button decomposes now."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from qil_editor.engines.base import DecomposeOptions
+    from qil_editor.ui.worker import DecomposeRequest
+    from test_file_workflow import REAL_EXEC
+    from ui_helpers import wait_task
+
+    monkeypatch.setattr(QMessageBox, "open", lambda box: QMessageBox.show(box))  # the real, non-blocking box
+    monkeypatch.setattr(QMessageBox, "exec", REAL_EXEC)
+    tab = window.open_path(sample_poster)
+    empty = tmp_path / "no-model-here"
+    empty.mkdir()
+    request = DecomposeRequest("qwen", DecomposeOptions(layers=3, model_dir=str(empty)))
+    assert wait_task(qtbot, window.start_decomposition(request, tab)) is False
+    box = next(w for w in QApplication.topLevelWidgets()
+               if isinstance(w, QMessageBox) and w.objectName() == "decomposeFailedBox" and w.isVisible())
+    assert "Preferences" in box.informativeText() and str(empty) in box.text() + box.informativeText()
+    assert box.defaultButton().text() == "Use Classical"
+    box.defaultButton().click()
+    qtbot.waitUntil(lambda: tab.task is not None)
+    assert wait_task(qtbot, tab.task) is True
+    assert len(tab.session.doc) >= 2 and "Classical" in window.statusBar().currentMessage()

@@ -150,10 +150,11 @@ def test_layer_menu_action_opens_reprompt_or_explains(window, dialogs, monkeypat
     tab = window.add_document(make_doc(), name="poster")
     tab.session.set_current(tab.session.doc.layers[1].id)
     before = snapshot(tab.session.doc)
-    assert action.isEnabled()
+    # #16 bug 9: without the weights the action is disabled and says why before any click
+    assert not action.isEnabled()
+    assert "Preferences" in action.toolTip() and "no-edit-model" in action.toolTip()
     action.trigger()
-    (title, text, info), = dialogs.shown
-    assert "Qwen-Image-Edit" in text and "model/Qwen-Image-Edit-2509" in info
+    assert dialogs.shown == [] and window.active_dialog is None
     assert same(snapshot(tab.session.doc), before) and tab.session.stack.count() == 0
 
 

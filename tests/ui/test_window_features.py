@@ -127,22 +127,29 @@ def test_tools_shortcuts_and_native_zoom_gesture(qtbot, window):
     assert tab.canvas.zoom != pytest.approx(1.5) and tab.canvas._auto_fit
 
 
-def test_preferences_are_saved_to_the_settings_file(qtbot, window, settings, tmp_path):
+def test_preferences_are_saved_to_the_settings_file(qtbot, window, settings, tmp_path, tiny_model_dir):
     task = window.preferences_dialog()
     qtbot.waitUntil(lambda: isinstance(window.active_dialog, SettingsDialog))
     dialog = window.active_dialog
-    dialog.model_dir.setText(str(tmp_path / "models"))
+    ok = dialog.buttons.button(dialog.buttons.StandardButton.Ok)
+    dialog.model_dir.setText(str(tmp_path / "models"))  # #16 bug 16: checked when typed
+    assert not ok.isEnabled() and "does not exist" in dialog.model_field.status.text()
+    dialog.edit_model_dir.setText(str(tiny_model_dir))  # the Layered model is not the edit model
+    assert "not Qwen-Image-Edit" in dialog.edit_model_field.status.text()
+    dialog.edit_model_dir.clear()
+    dialog.model_dir.setText(str(tiny_model_dir))
+    assert ok.isEnabled() and "Found Qwen-Image-Layered" in dialog.model_field.status.text()
     dialog.device.setCurrentText("cpu")
     dialog.memory.setCurrentText("group-offload")
     dialog.engine.setCurrentIndex(dialog.engine.findData("classical"))
     dialog.on_open.setChecked(True)
     dialog.autosave.setValue(30)
-    dialog.accept()
+    ok.click()
     qtbot.waitUntil(task.done)
     assert window.active_dialog is None and window.autosave_timer.interval() == 30_000
     request = settings.decompose_request()
     assert request.engine == "classical" and request.options.device == "cpu"
-    assert request.options.memory == "group-offload" and request.options.model_dir == str(tmp_path / "models")
+    assert request.options.memory == "group-offload" and request.options.model_dir == str(tiny_model_dir)
     assert settings.decompose_on_open
     text = (tmp_path / "settings.ini").read_text()
     assert "group-offload" in text  # the per-test file, never the user's settings

@@ -184,6 +184,14 @@ def claim_residue(layers: list[LayerBuffer], image: np.ndarray, threshold: float
                                                 labelType=cv2.DIST_LABEL_PIXEL)
     seeds = index[present]   # raster order matches the pixel labels
     cand &= dist <= radius
+    # only what hangs together with the object: isolated dots farther out are the
+    # background's own grain (dithering, compression), not the object's residue
+    n, comp = cv2.connectedComponents(cand.astype(np.uint8), connectivity=8)
+    if n > 1:
+        touching = np.zeros(n, bool)
+        touching[np.unique(comp[cand & (dist <= 1.5)])] = True
+        touching[0] = False
+        cand = touching[comp]
     rr, cc = np.nonzero(cand)
     if rr.size == 0:
         return 0
@@ -224,7 +232,11 @@ def _fix_residual(A, F, target, rank: int) -> None:
         big = np.abs(resid).max(-1) > 0.5 / 255.0
         Wr = W.copy()
         Wr[np.argmax(W, axis=0), np.arange(W.shape[1])] = -1.0
+        # never the bottom layer: what it takes here stays behind as a ghost of the
+        # object's outline once the object is moved or hidden
+        Wr[0] = -1.0
         pick = np.argmax(Wr, axis=0)
+        big &= Wr[pick, np.arange(W.shape[1])] > 0
     else:
         big = np.ones(W.shape[1], bool)
         pick = np.argmax(W, axis=0)
@@ -402,6 +414,65 @@ def match_input(layers: list[LayerBuffer], image: np.ndarray, input_alpha: np.nd
             dst[ly, lx] = vals
     for layer in layers:
         layer.pixels[layer.pixels[..., 3] == 0, :3] = 0
+
+
+def drop_specks(layers: list[LayerBuffer], image: np.ndarray, max_area: int,
+                max_alpha: int = 77) -> int:
+    """Tiny, faint, isolated bits of a layer (a dot where two rims meet, a grain of
+    residue) go back to the background, which takes the input colour there; only where
+    no other layer is present, so the stack still composites to the input exactly.
+    Returns the number of pixels moved."""
+    height, width = image.shape[:2]
+    bottom = layers[0]
+    if bottom.box != (0, 0, width, height) or len(layers) < 2:
+        return 0
+    # for each pixel, the topmost layer that is present and opaque (the bottom one is)
+    opaque_top = np.zeros((height, width), np.int32)
+    present_above = np.zeros((height, width), np.int32)   # topmost present layer
+    for i, layer in enumerate(layers[1:], start=1):
+        x0, y0, x1, y1 = layer.box
+        a = layer.pixels[..., 3]
+        opaque_top[y0:y1, x0:x1][a == 255] = i
+        present_above[y0:y1, x0:x1][a > 0] = i
+    moved = 0
+    for li, layer in enumerate(layers[1:], start=1):
+        a = layer.pixels[..., 3]
+        n, comp, stats, _ = cv2.connectedComponentsWithStats((a > 0).astype(np.uint8), connectivity=8)
+        if n <= 2:
+            continue
+        small = stats[:, cv2.CC_STAT_AREA] <= max_area
+        small[0] = False
+        if not small.any():
+            continue
+        peak = np.zeros(n, np.int32)
+        np.maximum.at(peak, comp.ravel(), a.ravel().astype(np.int32))
+        speck = small & (peak <= max_alpha)
+        sel = speck[comp]
+        x0, y0, x1, y1 = layer.box
+        # the speck must be the top of the stack there, with an opaque layer right under
+        # it (which then shows the input colour as it is)
+        sel &= present_above[y0:y1, x0:x1] == li
+        rr, cc = np.nonzero(sel)
+        if rr.size == 0:
+            continue
+        gy, gx = rr + y0, cc + x0
+        below = np.zeros(rr.size, np.int32)
+        for j in range(1, li):
+            other = layers[j]
+            ly, lx = gy - other.y, gx - other.x
+            inside = (ly >= 0) & (ly < other.pixels.shape[0]) & (lx >= 0) & (lx < other.pixels.shape[1])
+            hit = np.zeros(rr.size, bool)
+            hit[inside] = other.pixels[ly[inside], lx[inside], 3] > 0
+            below[hit] = j
+        ok = opaque_top[gy, gx] == below
+        ok |= below == 0
+        for j in np.unique(below[ok]):
+            tgt = layers[int(j)]
+            m = ok & (below == j)
+            tgt.pixels[gy[m] - tgt.y, gx[m] - tgt.x, :3] = image[gy[m], gx[m], :3]
+        layer.pixels[rr[ok], cc[ok]] = 0
+        moved += int(ok.sum())
+    return moved
 
 
 def crop_to_content(layer: LayerBuffer) -> LayerBuffer | None:

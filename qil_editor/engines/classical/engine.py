@@ -22,7 +22,8 @@ from ...document import Document, Layer
 from ...errors import InputFileError, UsageError
 from ..base import Availability, DecomposeOptions
 from ..jobs import CancelToken, ProgressCallback, ProgressTracker
-from .assemble import LayerBuffer, build_layers, claim_residue, crop_to_content, match_input, upsample
+from .assemble import (LayerBuffer, build_layers, claim_residue, crop_to_content, drop_specks,
+                       match_input, upsample)
 from .background import estimate_background, refine_background
 from .colour import neighbour_gradient, resize, rgb_to_lab, to_float
 from .fill import push_pull
@@ -38,6 +39,7 @@ MIN_SIDE = 4           # below this there is nothing to separate: one layer
 PHOTO_IS_PICTURE = 0.75  # photo regions covering more than this: the input is a photo
 MAX_PIXELS = 1 << 28   # 268 MP: beyond this a CPU decomposition is not sensible
 RESIDUE_LEVELS = 2.0   # deviation from the background model that counts as an object's residue
+SPECK_SHARE = 3e-5     # faint isolated bits up to this share of the canvas go to the background
 RESIDUE_REACH = 0.03   # how far from an object (share of the longer side) residue is claimed
 
 
@@ -179,6 +181,8 @@ class ClassicalDecomposer:
         claim_residue(layers, full_image, RESIDUE_LEVELS + 2.0 * bg.noise,
                       max(3, int(round(RESIDUE_REACH * max(width, height)))), check)
         match_input(layers, full_image, None if opaque else alpha_in, check)
+        if opaque:
+            drop_specks(layers, full_image, max(8, int(SPECK_SHARE * width * height)))
         out = []
         for i, buf in enumerate(layers):
             cropped = buf if i == 0 and opaque else crop_to_content(buf)

@@ -19,7 +19,7 @@ from scipy import ndimage
 from .background import Background
 from .fill import push_pull
 from .ordering import Ordering
-from .regions import Segmentation
+from .regions import BG, Segmentation
 from .shapes import fit_covered_shape
 
 SOLIDITY_FOR_HULL = 0.8
@@ -45,6 +45,85 @@ def _hull(mask: np.ndarray) -> np.ndarray:
     return out.astype(bool)
 
 
+def _caster(reg, ups: list[int], ordering: Ordering, models: dict) -> "RegionModel | None":
+    """The object that casts shadow ``reg``: the one above it it shares most outline with."""
+    if reg.kind != "shadow":
+        return None
+    cands = [u for u in ups if u in models and models[u].kind in ("shape", "photo", "thin", "text")]
+    if not cands:
+        return None
+    return models[max(cands, key=lambda u: ordering.contact[reg.label, u])]
+
+
+SHADOW_SIGMAS = (1.0, 2.0, 3.5, 5.0, 7.0, 10.0)
+
+
+def shadow_of(caster: "RegionModel", box, alpha: np.ndarray, data: np.ndarray,
+              clear: np.ndarray) -> np.ndarray | None:
+    """A drop shadow as its caster's shape, offset and blurred: ``k * blur(shift(S))``.
+
+    ``alpha`` is the shadow's measured alpha in ``box`` (working resolution), trusted on
+    ``data``; ``clear`` is background around it where the shadow must fade to nothing.
+    Offset, blur and strength are the least-squares best over a small grid. None when
+    no such shadow explains what is seen (then the shadow is filled from itself).
+    """
+    x0, y0, x1, y1 = box
+    bh, bw = y1 - y0, x1 - x0
+    shape = np.zeros((bh, bw), np.float32)
+    cx0, cy0, cx1, cy1 = caster.box
+    sx0, sy0, sx1, sy1 = max(x0, cx0), max(y0, cy0), min(x1, cx1), min(y1, cy1)
+    if sx1 <= sx0 or sy1 <= sy0:
+        return None
+    shape[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0] = caster.support[sy0 - cy0:sy1 - cy0, sx0 - cx0:sx1 - cx0]
+    ring = clear & ~data
+    ys, xs = np.nonzero(data | ring)
+    if data.sum() < 16:
+        return None
+    if ys.size > 3000:  # a sample is plenty for four numbers
+        pick = np.random.default_rng(0).choice(ys.size, 3000, replace=False)
+        ys, xs = ys[pick], xs[pick]
+    target = np.where(data, alpha, 0.0)[ys, xs].astype(np.float32)
+    wts = np.where(data[ys, xs], 1.0, 0.5).astype(np.float32)
+    reach = int(min(24, max(4, 0.08 * max(cx1 - cx0, cy1 - cy0))))
+    pad = reach + 3
+    blurs = {sigma: cv2.GaussianBlur(np.pad(shape, pad), (0, 0), sigma) for sigma in SHADOW_SIGMAS}
+
+    def score(sigma, dx, dy):
+        b = blurs[sigma][ys + pad - dy, xs + pad - dx]
+        bb = float((wts * b * b).sum())
+        if bb < 1e-6:
+            return None
+        k = float((wts * b * target).sum()) / bb
+        if not 0.05 <= k <= 1.0:
+            return None
+        return float((wts * (target - k * b) ** 2).sum()), sigma, dx, dy, k
+
+    step = max(1, reach // 6)
+    best = None
+    for sigma in SHADOW_SIGMAS:  # coarse grid, then the neighbourhood of the best
+        for dy in range(-reach, reach + 1, step):
+            for dx in range(-reach, reach + 1, step):
+                r = score(sigma, dx, dy)
+                if r is not None and (best is None or r[0] < best[0]):
+                    best = r
+    if best is None:
+        return None
+    _, sigma0, dx0, dy0, _ = best
+    for sigma in SHADOW_SIGMAS:
+        for dy in range(max(-reach, dy0 - step), min(reach, dy0 + step) + 1):
+            for dx in range(max(-reach, dx0 - step), min(reach, dx0 + step) + 1):
+                r = score(sigma, dx, dy)
+                if r is not None and r[0] < best[0]:
+                    best = r
+    err, sigma, dx, dy, k = best
+    energy = float((wts * target * target).sum())
+    if energy <= 0 or err > 0.15 * energy:
+        return None
+    blurred = blurs[sigma]
+    out = k * blurred[pad - dy:pad - dy + bh, pad - dx:pad - dx + bw]
+    return np.clip(out, 0.0, 1.0).astype(np.float32)
+
+
 def build_models(seg: Segmentation, ordering: Ordering, rgb: np.ndarray, bg: Background,
                  pad: int = 2) -> dict[int, RegionModel]:
     h, w = seg.owner.shape
@@ -52,8 +131,10 @@ def build_models(seg: Segmentation, ordering: Ordering, rgb: np.ndarray, bg: Bac
     for (up, low) in ordering.above:
         above_of.setdefault(low, []).append(up)
     models = {}
-    for reg in seg.regions:
+    # shadows last: a shadow is modelled from its caster's completed shape
+    for reg in sorted(seg.regions, key=lambda r: r.kind == "shadow"):
         ups = above_of.get(reg.label, [])
+        caster = _caster(reg, ups, ordering, models)
         # strokes have no hidden body, but a thin visible frame of a covered card does
         complete = bool(ups) and reg.kind != "text"
         x0, y0, x1, y1 = reg.bbox
@@ -62,6 +143,9 @@ def build_models(seg: Segmentation, ordering: Ordering, rgb: np.ndarray, bg: Bac
             for u in ups:
                 ux0, uy0, ux1, uy1 = seg.region(u).bbox
                 x0, y0, x1, y1 = min(x0, ux0), min(y0, uy0), max(x1, ux1), max(y1, uy1)
+        if caster is not None:
+            cx0, cy0, cx1, cy1 = caster.box
+            x0, y0, x1, y1 = min(x0, cx0), min(y0, cy0), max(x1, cx1), max(y1, cy1)
         x0, y0 = max(0, x0 - pad), max(0, y0 - pad)
         x1, y1 = min(w, x1 + pad), min(h, y1 + pad)
         crop = seg.owner[y0:y1, x0:x1]
@@ -111,6 +195,14 @@ def build_models(seg: Segmentation, ordering: Ordering, rgb: np.ndarray, bg: Bac
             if data.sum() < 4:
                 data = own
             alpha = np.clip(push_pull(np.clip(a, 0, 1), data.astype(np.float32)), 0, 1)
+            cast = None
+            if caster is not None:
+                cast = shadow_of(caster, (x0, y0, x1, y1), np.clip(a, 0, 1), data,
+                                 (crop == BG) & ~near_above)
+            if cast is not None:
+                # the caster's shape, offset and blurred, where the shadow cannot be seen
+                alpha = cast
+                support = own | ((cast > 0.02) & near_above)
         else:
             alpha = np.ones(own.shape, np.float32)
         if hidden_alpha is not None:

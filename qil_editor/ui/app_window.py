@@ -19,7 +19,7 @@ from typing import Callable
 from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence, QUndoGroup
 from PySide6.QtWidgets import (QDialog, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
-                               QStackedWidget, QTabWidget, QToolBar, QUndoView, QVBoxLayout,
+                               QStackedWidget, QTabWidget, QToolBar, QVBoxLayout,
                                QWidget)
 
 from ..document import Document
@@ -30,6 +30,7 @@ from .canvas import CanvasView
 from .canvas_keys import CanvasKeys
 from .decompose_jobs import ENGINE_LABELS, DecompositionJobs
 from .file_workflow import OPEN_FILTER, FileWorkflow
+from .history_view import HistoryView
 from .icons import app_icon, icon
 from .job_status import JobStatus
 from .layer_actions import LayerActions
@@ -104,7 +105,7 @@ class MainWindow(QMainWindow):
         self.layers_dock.setObjectName("layersDock")
         self.layers_dock.setWidget(self.layer_panel)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.layers_dock)
-        self.undo_view = QUndoView(self.undo_group)
+        self.undo_view = HistoryView(self.undo_group)
         self.undo_view.setEmptyLabel("Opened")
         self.history_dock = QDockWidget("History", self)
         self.history_dock.setObjectName("historyDock")
@@ -677,6 +678,9 @@ class MainWindow(QMainWindow):
         if accepted:
             self.autosave_timer.setInterval(self.settings.autosave_seconds * 1000)
             self.layer_actions.forget_availability()
+            from .remote_server import after_preferences
+
+            after_preferences(self)
             self.update_actions()
 
     def about(self) -> None:

@@ -17,7 +17,7 @@ from ..document import BlendMode
 from .icons import icon
 from .layer_model import (BlendModeRole, CanvasSizeRole, LayerIdRole, LayerRole, LockedRole,
                           OpacityRole, ThumbnailRole, VisibleRole)
-from .qimage import checker_brush
+from .qimage import checker_brush, checker_pixmap
 from .thumbnails import THUMB_BOX
 
 ROW_HEIGHT = THUMB_BOX + 12
@@ -33,8 +33,12 @@ class LayerDelegate(QStyledItemDelegate):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self._eye = icon("eye")
+        self._eye_off = icon("eye-off")
         self._lock = icon("lock")
         self._checker = checker_brush(4)
+        dark = checker_pixmap(4, "#3a3a3a", "#2c2c2c")  # under light content (white text)
+        self._dark_checker = checker_brush(4)
+        self._dark_checker.setTexture(dark)
 
     # ----- geometry ----------------------------------------------------------------
     def sizeHint(self, option, index) -> QSize:  # noqa: N802
@@ -75,9 +79,10 @@ class LayerDelegate(QStyledItemDelegate):
         eye = self.eye_rect(rect)
         if visible:
             self._eye.paint(painter, eye.adjusted(7, 0, -5, 0))
-        else:
-            painter.setPen(QPen(palette.mid().color(), 1))
-            painter.drawEllipse(eye.center(), 2, 2)
+        else:  # crossed-out eye, dimmed but plainly there
+            painter.setOpacity(0.6)
+            self._eye_off.paint(painter, eye.adjusted(7, 0, -5, 0))
+            painter.setOpacity(1.0)
 
         self._paint_thumbnail(painter, self.thumb_rect(rect), index, visible)
 
@@ -119,8 +124,8 @@ class LayerDelegate(QStyledItemDelegate):
         frame = QRect(box.left() + (THUMB_BOX - w) // 2, box.top() + (THUMB_BOX - h) // 2, w, h)
         painter.save()
         painter.setBrushOrigin(frame.topLeft())
-        painter.fillRect(frame, self._checker)
         thumb = index.data(ThumbnailRole)
+        painter.fillRect(frame, self._dark_checker if thumb is not None and thumb.light else self._checker)
         layer = index.data(LayerRole)
         if thumb is not None and layer is not None and not thumb.image.isNull():
             painter.setClipRect(frame)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QItemSelectionModel, QSize, Qt
+from PySide6.QtCore import QItemSelectionModel, QPoint, QSize, Qt
+from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QLabel, QListView,
                                QSlider, QSpinBox, QToolBar, QVBoxLayout, QWidget)
 
@@ -26,6 +27,44 @@ class LayerListView(QListView):
         self.setUniformItemSizes(True)
         self.setMouseTracking(True)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.drop_line: int | None = None  # y of the drop indicator while a row is dragged
+
+    # the style's drop indicator is invisible on the dark theme: draw a bright line between rows
+    def drop_y(self, pos: QPoint) -> int | None:
+        """Where a dragged row would land, as the y of the gap between rows."""
+        model = self.model()
+        if model is None or model.rowCount() == 0:
+            return None
+        index = self.indexAt(pos)
+        if not index.isValid():
+            last = self.visualRect(model.index(model.rowCount() - 1, 0))
+            return last.bottom() + 1 if pos.y() > last.bottom() else self.visualRect(model.index(0, 0)).top()
+        rect = self.visualRect(index)
+        return rect.top() if pos.y() < rect.center().y() else rect.bottom() + 1
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802
+        super().dragMoveEvent(event)
+        self.drop_line = self.drop_y(event.position().toPoint()) if event.isAccepted() else None
+        self.viewport().update()
+
+    def dragLeaveEvent(self, event) -> None:  # noqa: N802
+        self.drop_line = None
+        self.viewport().update()
+        super().dragLeaveEvent(event)
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        self.drop_line = None
+        self.viewport().update()
+        super().dropEvent(event)
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        super().paintEvent(event)
+        if self.drop_line is not None:
+            painter = QPainter(self.viewport())
+            painter.setPen(QPen(QColor("#4aa3ff"), 2))
+            y = max(1, min(self.drop_line, self.viewport().height() - 1))
+            painter.drawLine(2, y, self.viewport().width() - 2, y)
+            painter.end()
 
 
 class LayerPanel(QWidget):

@@ -18,7 +18,7 @@ from ..document import Layer
 from .qimage import alpha_bbox, downscale_premultiplied, premultiply, rgba_to_qimage
 from .tasks import TaskRunner
 
-THUMB_BOX = 40  # px, the longer side of the canvas in the layer panel
+THUMB_BOX = 56  # px, the longer side of the canvas in the layer panel
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,7 @@ class Thumbnail:
     scale: float  # thumbnail px per document px
     left: int  # where the image starts, in layer pixels
     top: int
+    light: bool = False  # mostly light content (white text): drawn over a dark checkerboard
 
 
 def make_thumbnail(pixels: np.ndarray, canvas_w: int, canvas_h: int, box: int = THUMB_BOX) -> Thumbnail:
@@ -40,7 +41,18 @@ def make_thumbnail(pixels: np.ndarray, canvas_w: int, canvas_h: int, box: int = 
     h = max(1, round((bottom - top) * scale))
     small = downscale_premultiplied(premultiply(crop), w, h) if scale < 1 else premultiply(crop)
     image = rgba_to_qimage(np.ascontiguousarray(small), premultiplied=True).copy()
-    return Thumbnail(image, scale, left, top)
+    return Thumbnail(image, scale, left, top, _mostly_light(crop))
+
+
+def _mostly_light(rgba: np.ndarray) -> bool:
+    """True when the opaque content is light on average (it would vanish on a light checkerboard)."""
+    step = max(1, int(max(rgba.shape[:2]) // 256))  # a sample is enough
+    sample = rgba[::step, ::step]
+    alpha = sample[..., 3].astype(np.float32)
+    if alpha.sum() <= 0:
+        return False
+    luma = sample[..., 0] * 0.299 + sample[..., 1] * 0.587 + sample[..., 2] * 0.114
+    return float((luma * alpha).sum() / alpha.sum()) > 170.0
 
 
 class ThumbnailCache(QObject):

@@ -234,3 +234,67 @@ def test_missing_model_offers_classical_and_names_preferences(qtbot, window, sam
     qtbot.waitUntil(lambda: tab.task is not None)
     assert wait_task(qtbot, tab.task) is True
     assert len(tab.session.doc) >= 2 and "Classical" in window.statusBar().currentMessage()
+
+
+def _luma(image, rect) -> np.ndarray:
+    from qil_editor.ui.qimage import qimage_to_rgba
+
+    arr = qimage_to_rgba(image.convertToFormat(QImage.Format.Format_RGBA8888))
+    return arr[rect.top():rect.bottom(), rect.left():rect.right(), :3].astype(int).mean(axis=2)
+
+
+def _bright(image, rect) -> int:
+    """How many clearly bright pixels a rect of a grabbed widget holds."""
+    return int((_luma(image, rect) > 150).sum())
+
+
+def test_layer_panel_and_history_legibility(qtbot, window):
+    """Bug 11: larger thumbnails with white text visible, a visible hidden-layer eye, a drop line
+    while reordering, undone history steps greyed."""
+    from qil_editor.ui.layer_delegate import LayerDelegate
+    from qil_editor.ui.thumbnails import THUMB_BOX
+
+    white = np.zeros((60, 200, 4), np.uint8)
+    white[20:40, 10:190] = (255, 255, 255, 255)  # white "text" on transparency
+    doc = Document(200, 150, [Layer(rgba(150, 200, (30, 60, 90)), name="Background"),
+                              Layer(white, name="White title", x=0, y=40)])
+    tab = window.add_document(doc, name="poster")
+    session = tab.session
+    title, bg = doc.layers[1], doc.layers[0]
+    assert THUMB_BOX >= 56
+    view = window.layer_panel.view
+    qtbot.waitUntil(lambda: window.thumbnails.get(title, doc.size) is not None)
+    thumb = window.thumbnails.get(title, doc.size)
+    assert thumb is not None and thumb.light  # drawn over the dark checkerboard
+    window.layer_panel.view.viewport().update()
+    qtbot.wait(20)
+    image = view.viewport().grab().toImage()
+    row = view.visualRect(tab.model.index_of_layer(title.id))
+    thumb_rect = LayerDelegate.thumb_rect(row)
+    luma = _luma(image, thumb_rect)
+    assert (luma > 200).sum() > 20 and np.median(luma) < 90  # white text on a dark checkerboard
+
+    session.set_visible(bg.id, False)
+    qtbot.wait(20)
+    image = view.viewport().grab().toImage()
+    eye = LayerDelegate.eye_rect(view.visualRect(tab.model.index_of_layer(bg.id)))
+    assert _bright(image, eye) > 10  # the crossed-out eye is plainly there
+
+    top = view.visualRect(tab.model.index(0))
+    y = view.drop_y(top.center() + QPoint(0, top.height() // 3))
+    assert y == top.bottom() + 1
+    view.drop_line = y
+    image = view.viewport().grab().toImage()
+    assert QColor(image.pixel(top.center().x(), y)).blue() > 200
+    view.drop_line = None
+
+    session.rename(title.id, "A")
+    session.rename(title.id, "B")
+    window.actions_by_name["undo"].trigger()
+    history = window.undo_view
+    assert [history.is_undone(r) for r in range(4)] == [False, False, False, True]
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    option = QStyleOptionViewItem()
+    history.itemDelegate().initStyleOption(option, history.model().index(3, 0))
+    assert option.font.italic()

@@ -122,8 +122,8 @@ def test_thumbnails_arrive_from_the_pool(qtbot, window, tab):
     qtbot.waitUntil(lambda: index.data(ThumbnailRole) is not None and not window.thumbnails.pending)
     thumb = index.data(ThumbnailRole)
     assert first is None or first is thumb
-    # 60 px canvas in a 40 px box: the 10 px red square becomes ~7 px, red
-    assert 6 <= thumb.image.width() <= 8
+    # 60 px canvas in a 56 px box: the 10 px red square becomes ~9 px, red
+    assert 8 <= thumb.image.width() <= 10
     color = thumb.image.pixelColor(thumb.image.width() // 2, thumb.image.height() // 2)
     assert color.red() > 240 and color.blue() < 10
     red = tab.session.doc.find("Red")

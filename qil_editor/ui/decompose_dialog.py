@@ -22,11 +22,14 @@ DIFFUSION_ENGINES = ("auto", "qwen")
 
 class DecomposeDialog(QDialog):
     def __init__(self, request: DecomposeRequest, engines: list[tuple[str, str]], *,
-                 target: str = "the image", parent=None, model_extra: bool | None = None) -> None:
+                 target: str = "the image", parent=None, model_extra: bool | None = None,
+                 unavailable: dict[str, str] | None = None) -> None:
         """``engines`` is [(name, label)] from the registry; 'auto' is added first.
 
         ``model_extra`` says whether the model engines are installed (default:
         look with :func:`model_extra_installed`); when not, they are disabled.
+        ``unavailable`` maps engines that cannot run (e.g. no weights) to why;
+        they are disabled too, with the reason and where to fix it.
         """
         super().__init__(parent)
         self.setWindowTitle("Decompose into layers")
@@ -46,9 +49,18 @@ class DecomposeDialog(QDialog):
                 item.setToolTip(f"Not installed. {hint}")
                 self.engine.setItemText(self.engine.count() - 1, f"{label} — not installed")
                 self.disabled_engines.add(name)
+            elif name in (unavailable or {}):
+                item = self.engine.model().item(self.engine.count() - 1)
+                item.setEnabled(False)
+                item.setToolTip(f"{unavailable[name]} Choose the model folder in Edit > Preferences.")
+                self.engine.setItemText(self.engine.count() - 1, f"{label} — model not found")
+                self.disabled_engines.add(name)
+        if self.disabled_engines and installed:
+            hint = "The AI model was not found; choose its folder in Edit > Preferences."
         #: the install command under the engine box, shown only when model engines are disabled
-        self.model_note = QLabel(f"The AI engines are not installed; Auto uses the classical engine. {hint}",
-                                 self)
+        what = "are not installed" if not installed else "cannot run"
+        self.model_note = QLabel(f"The AI engines {what}; Auto uses the classical engine. {hint}", self)
+        self.model_note.setObjectName("modelNote")
         self.model_note.setWordWrap(True)
         self.model_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.model_note.setVisible(bool(self.disabled_engines))

@@ -44,7 +44,11 @@ class DecompositionJobs:
     def _build_registry(self) -> EngineRegistry:
         with self._registry_lock:
             if self._registry is None:
-                self._registry = self._registry_factory()
+                from .remote_server import register_remote_engines
+
+                registry = self._registry_factory()
+                register_remote_engines(registry, self.window.settings.q)  # "Remote: HOST" when set
+                self._registry = registry
             return self._registry
 
     @property
@@ -75,7 +79,22 @@ class DecompositionJobs:
 
     @staticmethod
     def engine_choices(registry: EngineRegistry) -> list[tuple[str, str]]:
-        return [(name, ENGINE_LABELS.get(name, name.title())) for name in registry.names]
+        return [(name, ENGINE_LABELS.get(name) or (registry.get(name).label if name == "remote" else name.title()))
+                for name in registry.names]
+
+    @staticmethod
+    def unavailable(registry: EngineRegistry, options) -> dict[str, str]:
+        """Engines that cannot run now (no weights, a wrong folder) and why: a few file reads."""
+        out = {}
+        for name in registry.names:
+            try:
+                check = registry.get(name).availability(options)
+            except Exception as exc:  # noqa: BLE001 - a check never breaks the dialog
+                out[name] = str(exc)
+                continue
+            if not check.ok:
+                out[name] = check.reason
+        return out
 
     # ----- the dialog ------------------------------------------------------------------------
     async def dialog(self, layer: bool) -> None:
@@ -90,8 +109,9 @@ class DecompositionJobs:
         registry = await self.registry_async()
         if tab not in window.docs:
             return
-        dialog = DecomposeDialog(window.settings.decompose_request(), self.engine_choices(registry),
-                                 target=target, parent=window)
+        request = window.settings.decompose_request()
+        dialog = DecomposeDialog(request, self.engine_choices(registry), target=target, parent=window,
+                                 unavailable=self.unavailable(registry, request.options))
         accepted = await window.dialog_result(dialog) == QDialog.DialogCode.Accepted.value
         request = dialog.request()
         dialog.deleteLater()  # only now: the request was read from its widgets

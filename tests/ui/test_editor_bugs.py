@@ -298,3 +298,24 @@ def test_layer_panel_and_history_legibility(qtbot, window):
     option = QStyleOptionViewItem()
     history.itemDelegate().initStyleOption(option, history.model().index(3, 0))
     assert option.font.italic()
+
+
+def test_decompose_dialog_without_weights_says_so_before_the_click(qtbot, window, settings, sample_poster,
+                                                                   tmp_path):
+    """Bugs 9 and 16: with no weights where the settings point, the remembered Qwen engine is not
+    preselected; it is shown disabled with the reason, Auto is chosen, model-only options are off."""
+    from qil_editor.ui.decompose_dialog import DecomposeDialog
+
+    window.open_path(sample_poster)
+    settings.engine = "qwen"
+    settings.model_dir = str(tmp_path / "nowhere")
+    task = window.decompose_dialog()
+    qtbot.waitUntil(lambda: isinstance(window.active_dialog, DecomposeDialog))
+    dialog = window.active_dialog
+    row = dialog.engine.findData("qwen")
+    assert not dialog.engine.model().item(row).isEnabled()
+    assert "nowhere" in dialog.engine.model().item(row).toolTip()
+    assert dialog.engine.currentData() == "auto" and not dialog.steps.isEnabled() and not dialog.prompt.isEnabled()
+    assert dialog.model_note.isVisibleTo(dialog) and "Preferences" in dialog.model_note.text()
+    dialog.reject()
+    qtbot.waitUntil(task.done)

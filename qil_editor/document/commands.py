@@ -13,6 +13,7 @@ import numpy as np
 
 from .blend import BlendMode
 from .document import Document
+from .group import Group
 from .layer import Layer
 
 
@@ -305,3 +306,121 @@ class History:
     @property
     def is_clean(self) -> bool:
         return self.clean_index == len(self._done)
+
+
+# ----- groups -------------------------------------------------------------------
+class SetGroupProperties(Command):
+    """Set a group's name, visibility, opacity, blend mode (None = pass-through) or mask."""
+
+    def __init__(self, group_id: str, *, merge: bool = False, **values) -> None:
+        if not values:
+            raise ValueError("nothing to set")
+        self.group_id, self.values = group_id, values
+        self.old: dict = {}
+        self.text = "Change group"
+        self.merge_key = ("group", group_id, tuple(sorted(values))) if merge else None
+
+    def redo(self, doc):
+        group = doc.group(self.group_id)
+        self.old = {k: getattr(group, k) for k in self.values}
+        doc.update_group(self.group_id, **self.values)
+
+    def undo(self, doc):
+        doc.update_group(self.group_id, **self.old)
+
+    def merge_with(self, other):
+        if isinstance(other, SetGroupProperties) and other.merge_key == self.merge_key:
+            self.values = dict(other.values)
+            return True
+        return False
+
+
+def _restore_order(doc: Document, order: list[str]) -> None:
+    for index, layer_id in enumerate(order):
+        doc.move_layer(layer_id, index)
+
+
+class GroupLayers(Command):
+    """Put layers into a new group (Ctrl+G).
+
+    The layers keep their order and are gathered just below the topmost of
+    them; the new group sits inside the group they all share (else at the top).
+    """
+
+    def __init__(self, layer_ids: Sequence[str], name: str = "Group") -> None:
+        if not layer_ids:
+            raise ValueError("no layers to group")
+        self.layer_ids = list(layer_ids)
+        self.name = name
+        self.group: Group | None = None
+        self.old_order: list[str] = []
+        self.old_groups: dict[str, str | None] = {}
+        self.text = "Group layers"
+
+    def redo(self, doc):
+        layers = sorted((doc.layer(i) for i in self.layer_ids), key=lambda ly: doc.index_of(ly.id))
+        if self.group is None:
+            shared = {ly.group for ly in layers}
+            self.group = Group(self.name, parent=shared.pop() if len(shared) == 1 else None)
+        self.old_order = [ly.id for ly in doc.layers]
+        self.old_groups = {ly.id: ly.group for ly in layers}
+        anchor = layers[-1]
+        for layer in reversed(layers[:-1]):  # each directly below the one above it
+            doc.move_layer(layer.id, doc.index_of(anchor.id) - 1)
+            anchor = layer
+        doc.add_group(self.group)
+        for layer in layers:
+            doc.update_layer(layer.id, group=self.group.id)
+
+    def undo(self, doc):
+        for layer_id, group in self.old_groups.items():
+            doc.update_layer(layer_id, group=group)
+        doc.remove_group(self.group.id)
+        _restore_order(doc, self.old_order)
+
+
+class Ungroup(Command):
+    """Dissolve a group (Ctrl+Shift+G): its layers and sub-groups move to its parent."""
+
+    def __init__(self, group_id: str) -> None:
+        self.group_id = group_id
+        self.group: Group | None = None
+        self.layers: list[str] = []
+        self.children: list[str] = []
+        self.text = "Ungroup"
+
+    def redo(self, doc):
+        self.group = doc.group(self.group_id)
+        parent = self.group.parent
+        self.layers = [ly.id for ly in doc.layers if ly.group == self.group_id]
+        self.children = [g.id for g in doc.groups.values() if g.parent == self.group_id]
+        for layer_id in self.layers:
+            doc.update_layer(layer_id, group=parent)
+        for child in self.children:
+            doc.update_group(child, parent=parent)
+        doc.remove_group(self.group_id)
+
+    def undo(self, doc):
+        doc.add_group(self.group)
+        for child in self.children:
+            doc.update_group(child, parent=self.group_id)
+        for layer_id in self.layers:
+            doc.update_layer(layer_id, group=self.group_id)
+
+
+class MoveGroup(Command):
+    """Move every layer inside a group (and its sub-groups) by (dx, dy), masks included."""
+
+    def __init__(self, doc: Document, group_id: str, dx: int, dy: int) -> None:
+        inside = {group_id} | {g.id for g in doc.groups.values()
+                               if group_id in [c.id for c in doc.group_chain(g.id)]}
+        self.moves = [MoveLayer(ly.id, dx, dy, merge=False) for ly in doc.layers if ly.group in inside]
+        self.text = "Move group"
+
+    def redo(self, doc):
+        for move in self.moves:
+            move.redo(doc)
+
+    def undo(self, doc):
+        for move in reversed(self.moves):
+            move.undo(doc)

@@ -13,7 +13,7 @@ arithmetic goes through OpenCV, which is vectorised and multi-threaded.
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -290,7 +290,7 @@ def _plan(layers: Iterable[Layer], include_hidden: bool) -> list[list]:
     plan: list[list] = []
     entry: list | None = None
     for ly in layers:
-        if ly.clipping and entry is not None:
+        if ly.clipping and entry is not None and entry[0].group == ly.group:
             if (include_hidden or ly.visible) and ly.opacity > 0:
                 entry[1].append(ly)
             continue
@@ -347,36 +347,107 @@ def to_straight_uint8(premul: np.ndarray) -> np.ndarray:
 
 def composite_layers(layers: Iterable[Layer], width: int, height: int,
                      region: Region | None = None, *, include_hidden: bool = False,
-                     premultiplied: bool = False) -> np.ndarray:
+                     premultiplied: bool = False, groups: Mapping | None = None) -> np.ndarray:
     """Flatten layers (bottom first) over transparency.
 
     ``region`` (document coordinates) limits the work to that rectangle and
     the result has the region's size; it may extend beyond the canvas (used
-    for merging), but by default is the canvas.
+    for merging), but by default is the canvas. ``groups`` (id -> Group)
+    makes layers that name a group draw inside it (see ``group.py``).
     """
     if region is None:
         region = (0, 0, int(width), int(height))
     left, top, right, bottom = (int(v) for v in region)
     w, h = max(0, right - left), max(0, bottom - top)
+    layers = list(layers)
+    grouped = bool(groups) and any(ly.group is not None for ly in layers)
     todo = [item for item in _plan(layers, include_hidden)
             if _intersect(item[0].bbox, (left, top, right, bottom)) is not None]
+    if grouped:
+        todo = [(ly, clips, _chain(groups, ly.group)) for ly, clips in todo]
+        if not include_hidden:
+            todo = [item for item in todo if all(g.visible for g in item[2])]
     result = np.zeros((h, w, 4), np.float32 if premultiplied else np.uint8)
     band = np.empty((min(h, BAND_ROWS), w, 4), np.float32)
     for y0 in range(0, h, BAND_ROWS):
         y1 = min(h, y0 + BAND_ROWS)
         buf = band[:y1 - y0]
         buf.fill(0.0)
-        for layer, clips in todo:
-            if clips:
-                composite_clip_group(buf, layer, clips, (left, top + y0))
-            else:
-                composite_over(buf, layer, (left, top + y0))
+        origin = (left, top + y0)
+        if grouped:
+            _composite_tree(buf, todo, origin)
+        else:
+            for layer, clips in todo:
+                _draw(buf, layer, clips, origin)
         result[y0:y1] = buf if premultiplied else to_straight_uint8(buf)
     return result
 
 
+def _draw(buf: np.ndarray, layer: Layer, clips: list, origin: tuple[int, int]) -> None:
+    if clips:
+        composite_clip_group(buf, layer, clips, origin)
+    else:
+        composite_over(buf, layer, origin)
+
+
+def _chain(groups: Mapping, group_id: str | None) -> list:
+    chain = []
+    while group_id is not None:
+        group = groups[group_id]
+        chain.append(group)
+        group_id = group.parent
+    return chain[::-1]
+
+
+def _composite_tree(buf: np.ndarray, todo: list, origin: tuple[int, int]) -> None:
+    """Draw layers inside their groups: a buffer per open group, closed when left.
+
+    A pass-through group starts from a copy of what is below and is faded
+    back by its opacity and mask; any other group starts empty (isolated)
+    and its picture is then blended with the group's mode, opacity and mask.
+    A group split in two runs by the layer order is drawn as two groups.
+    """
+    stack: list[tuple[object, np.ndarray]] = []
+
+    def top() -> np.ndarray:
+        return stack[-1][1] if stack else buf
+
+    def close() -> None:
+        group, inner = stack.pop()
+        below = top()
+        h, w = inner.shape[:2]
+        box = (origin[0], origin[1], origin[0] + w, origin[1] + h)
+        if group.pass_through:
+            t = np.float32(group.opacity)
+            if group.mask is not None:
+                m = group.mask.coverage(box)
+                if m is not None:
+                    t = t * m[..., None]
+            below += (inner - below) * t
+            return
+        picture = Layer(to_straight_uint8(inner), x=origin[0], y=origin[1],
+                        opacity=group.opacity, blend_mode=group.blend_mode, mask=group.mask)
+        composite_over(below, picture, origin)
+
+    for layer, clips, chain in todo:
+        common = 0
+        while (common < min(len(stack), len(chain))
+               and stack[common][0] is chain[common]):
+            common += 1
+        while len(stack) > common:
+            close()
+        for group in chain[common:]:
+            stack.append((group, top().copy() if group.pass_through else np.zeros_like(buf)))
+        _draw(top(), layer, clips, origin)
+    while stack:
+        close()
+
+
 def composite(doc, region: Region | None = None, **kwargs) -> np.ndarray:
-    """Flatten a :class:`Document` (or anything with width/height/layers)."""
+    """Flatten a :class:`Document` (or anything with width/height/layers), groups included."""
+    groups = getattr(doc, "_groups", None)
+    if groups:
+        kwargs.setdefault("groups", groups)
     return composite_layers(doc.layers, doc.width, doc.height, region, **kwargs)
 
 

@@ -12,15 +12,17 @@ from typing import Callable, Iterator
 
 import numpy as np
 
+from .group import GROUP_FIELDS, Group
 from .layer import Layer, as_rgba_array
 
 _LAYER_FIELDS = ("name", "x", "y", "opacity", "visible", "blend_mode", "locked", "fill_opacity",
-                 "clipping", "mask")
+                 "clipping", "mask", "group")
 
 
 @dataclass(frozen=True)
 class DocumentEvent:
-    """What changed. ``kind`` is one of: inserted, removed, moved, changed, pixels, reset, canvas."""
+    """What changed. ``kind`` is one of: inserted, removed, moved, changed, pixels, reset, canvas,
+    group (a group was added, removed or changed; ``layer_id`` is the group's id)."""
 
     kind: str
     layer_id: str | None = None
@@ -36,7 +38,7 @@ class Document:
     """Canvas size plus layers, index 0 at the bottom."""
 
     def __init__(self, width: int, height: int, layers: list[Layer] | None = None,
-                 *, path: str | None = None) -> None:
+                 *, path: str | None = None, groups: list[Group] | None = None) -> None:
         if int(width) <= 0 or int(height) <= 0:
             raise ValueError(f"canvas size must be positive, got {width}x{height}")
         self.width = int(width)
@@ -46,11 +48,15 @@ class Document:
         # lets a save write untouched layers back as read, and say what else changes.
         self.source = None
         self._layers: list[Layer] = []
+        self._groups: dict[str, Group] = {}
         self._listeners: list[Listener] = []
         self.revision = 0
+        for group in groups or []:
+            self._groups[group.id] = group
         for layer in layers or []:
             self._check_new(layer)
             self._layers.append(layer)
+        self._check_groups()
 
     # ----- reading -------------------------------------------------------
     @property
@@ -95,6 +101,99 @@ class Document:
                 return layer
         return None
 
+    # ----- groups ----------------------------------------------------------
+    @property
+    def groups(self) -> dict[str, Group]:
+        """Groups by id (read-only view; change them through ``update_group``)."""
+        return dict(self._groups)
+
+    def group(self, group_id: str) -> Group:
+        try:
+            return self._groups[group_id]
+        except KeyError:
+            raise KeyError(f"no group with id {group_id!r}") from None
+
+    def group_chain(self, group_id: str | None) -> list[Group]:
+        """A group and its ancestors, outermost first (empty for None)."""
+        chain = []
+        while group_id is not None:
+            group = self.group(group_id)
+            chain.append(group)
+            group_id = group.parent
+        return chain[::-1]
+
+    def layer_chain(self, layer: Layer) -> list[Group]:
+        return self.group_chain(layer.group)
+
+    def effective(self, layer: Layer) -> tuple[bool, float]:
+        """(shown, opacity) of a layer with its groups' visibility and opacity folded in.
+
+        For consumers that see layers flat (exporters, a flat layer list); exact
+        for pass-through groups and for a group's only layer.
+        """
+        visible, opacity = layer.visible, layer.opacity
+        for group in self.layer_chain(layer):
+            visible = visible and group.visible
+            opacity *= group.opacity
+        return visible, opacity
+
+    def _check_groups(self) -> None:
+        for group in self._groups.values():
+            seen = {group.id}
+            parent = group.parent
+            while parent is not None:
+                if parent not in self._groups:
+                    raise ValueError(f"group {group.name!r} has an unknown parent")
+                if parent in seen:
+                    raise ValueError("groups nest in a loop")
+                seen.add(parent)
+                parent = self._groups[parent].parent
+        for layer in self._layers:
+            if layer.group is not None and layer.group not in self._groups:
+                raise ValueError(f"layer {layer.name!r} is in an unknown group")
+
+    def add_group(self, group: Group) -> None:
+        if not isinstance(group, Group):
+            raise TypeError("expected a Group")
+        if group.id in self._groups:
+            raise ValueError(f"duplicate group id {group.id!r}")
+        if group.parent is not None and group.parent not in self._groups:
+            raise ValueError("unknown parent group")
+        self._groups[group.id] = group
+        self._emit(DocumentEvent("group", group.id))
+
+    def remove_group(self, group_id: str) -> Group:
+        """Remove an empty group (no layers, no sub-groups)."""
+        group = self.group(group_id)
+        if any(ly.group == group_id for ly in self._layers) or any(
+                g.parent == group_id for g in self._groups.values()):
+            raise ValueError(f"group {group.name!r} is not empty")
+        del self._groups[group_id]
+        self._emit(DocumentEvent("group", group_id))
+        return group
+
+    def update_group(self, group_id: str, **changes) -> dict:
+        """Set group properties; returns the previous values of those changed."""
+        group = self.group(group_id)
+        unknown = set(changes) - set(GROUP_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown group fields: {sorted(unknown)}")
+        if "parent" in changes:
+            parent = changes["parent"]
+            if parent is not None and (parent not in self._groups or group_id in
+                                       [g.id for g in self.group_chain(parent)]):
+                raise ValueError("a group cannot move into itself or an unknown group")
+        candidate = group.copy(**changes)
+        old = {}
+        for key in changes:
+            new_value = getattr(candidate, key)
+            if getattr(group, key) is not new_value and getattr(group, key) != new_value:
+                old[key] = getattr(group, key)
+                setattr(group, key, new_value)
+        if old:
+            self._emit(DocumentEvent("group", group_id, fields=tuple(old)))
+        return old
+
     @property
     def source_fidelity(self) -> list:
         """Everything in the source file shown as plain pixels (``SourceFeature``s)."""
@@ -121,6 +220,8 @@ class Document:
             raise TypeError("expected a Layer")
         if any(existing.id == layer.id for existing in self._layers):
             raise ValueError(f"duplicate layer id {layer.id!r}")
+        if layer.group is not None and layer.group not in self._groups:
+            raise ValueError(f"layer {layer.name!r} is in an unknown group")
 
     def insert_layer(self, index: int, layer: Layer) -> None:
         self._check_new(layer)
@@ -152,6 +253,8 @@ class Document:
         unknown = set(changes) - set(_LAYER_FIELDS)
         if unknown:
             raise ValueError(f"unknown layer fields: {sorted(unknown)}")
+        if changes.get("group") is not None and changes["group"] not in self._groups:
+            raise ValueError("unknown group")
         if layer.mask is not None and "mask" not in changes and ("x" in changes or "y" in changes):
             # a mask is linked to its layer, as in Photoshop: moving one moves both
             dx = int(changes.get("x", layer.x)) - layer.x
@@ -187,12 +290,20 @@ class Document:
         return old
 
     def replace_all(self, layers: list[Layer], width: int | None = None,
-                    height: int | None = None) -> None:
-        """Swap in a whole new layer list (open, decompose-into-new)."""
+                    height: int | None = None, groups: list[Group] | None = None) -> None:
+        """Swap in a whole new layer list (open, decompose-into-new); groups too when given."""
         ids = [layer.id for layer in layers]
         if len(set(ids)) != len(ids):
             raise ValueError("duplicate layer ids")
+        old_layers, old_groups = self._layers, self._groups
         self._layers = list(layers)
+        if groups is not None:
+            self._groups = {g.id: g for g in groups}
+        try:
+            self._check_groups()
+        except ValueError:
+            self._layers, self._groups = old_layers, old_groups
+            raise
         if width is not None:
             self.width = int(width)
         if height is not None:
@@ -210,6 +321,6 @@ class Document:
     def copy(self) -> "Document":
         """A deep-enough copy: new Layer objects (same ids), shared immutable pixels."""
         doc = Document(self.width, self.height, [layer.copy() for layer in self._layers],
-                       path=self.path)
+                       path=self.path, groups=[g.copy() for g in self._groups.values()])
         doc.source = self.source
         return doc

@@ -124,6 +124,7 @@ class Layer:
     fill_opacity: float = 1.0
     clipping: bool = False  # clipped to the nearest non-clipped layer below
     mask: LayerMask | None = None
+    group: str | None = None  # id of the innermost Group holding it (document.groups)
 
     def __post_init__(self) -> None:
         self.pixels = as_rgba_array(self.pixels)
@@ -162,6 +163,7 @@ class Layer:
             "fill_opacity": self.fill_opacity,
             "clipping": self.clipping,
             "mask": self.mask,
+            "group": self.group,
         }
 
     def copy(self, *, new_id: bool = False, **changes) -> "Layer":

@@ -54,6 +54,14 @@ class LayerOrigin:
     live: tuple = ()              # SourceFeatures of LIVE_KINDS on this layer
 
 
+@dataclass(eq=False)
+class GroupOrigin:
+    """A document group's psd-tools group (its two records) and its values as read."""
+
+    psd_group: object
+    props: dict = field(default_factory=dict)
+
+
 class PsdSource:
     """The parsed PSD a document was opened from."""
 
@@ -64,6 +72,7 @@ class PsdSource:
         self.version, self.depth, self.color_mode = version, depth, color_mode
         self.channels, self.width, self.height = channels, width, height
         self.origins: dict[str, LayerOrigin] = {}
+        self.group_origins: dict[str, GroupOrigin] = {}  # document group id -> origin
         self.features: list[SourceFeature] = []
         self.order: list[str] = []  # layer ids as read, bottom first
 

@@ -4,8 +4,9 @@ What a designer gets:
 
 * Every pixel layer, with its unicode name, offset, opacity, visibility and
   blend mode. Layers of zero size stay (as 0x0 layers).
-* Groups are flattened into the layer list; the group path becomes part of
-  the name ("Group/Sub/Layer"). A hidden group hides its layers; group
+* By default groups are flattened into the layer list; the group path becomes part of
+  the name ("Group/Sub/Layer"). (``read_psd(..., groups=True)`` keeps them as
+  document groups instead: see ``document/group.py``.) A hidden group hides its layers; group
   opacity multiplies into each layer's; a group with its own (non pass-
   through, non normal) blend mode hands it to children in normal mode. Exact
   for one-layer groups; for overlapping layers inside a faded or blended
@@ -44,7 +45,8 @@ from pathlib import Path
 import numpy as np
 
 from ..document import BlendMode, Document, Layer, LayerMask
-from ..document.source import LayerOrigin, PsdSource, SourceFeature
+from ..document.group import Group
+from ..document.source import GroupOrigin, LayerOrigin, PsdSource, SourceFeature
 from ..errors import InputFileError, QilError
 from . import psd_guard
 from .files import check_input_path, damage_detail, input_error_from_os
@@ -276,6 +278,7 @@ class _Leaf:
     group_visible: bool = True
     derived: bool = False
     live: tuple = ()  # (kind, sentence) of record features a pixel edit loses
+    group_id: str | None = None  # document group (when read with groups)
 
 
 def _locked(layer) -> bool:
@@ -412,12 +415,23 @@ def _baked_adjustment(layer, psd, order: list, path: str, visible: bool) -> _Lea
 
 def _walk(group, psd, path: str, opacity: float, visible: bool, group_blend: BlendMode | None,
           masks: list, out: list[_Leaf], order: list, max_pixels, file: Path,
-          chain: tuple = ()) -> None:
+          chain: tuple = (), tree: dict | None = None, parent_id: str | None = None) -> None:
+    """Collect the leaves. Flat (``tree`` None): group properties folded into
+    each leaf and the group path in its name. With ``tree`` (psd group ->
+    document Group, filled here) leaves keep their own values and name."""
     from psd_tools.api.layers import AdjustmentLayer
 
     for layer in group:
         if layer.is_group():
             key = layer.blend_mode.value
+            if tree is not None:
+                doc_group = Group(layer.name, visible=layer.visible, opacity=layer.opacity / 255.0,
+                                  blend_mode=None if key == b"pass" else BlendMode.from_psd_key(key),
+                                  mask=_layer_mask(layer), parent=parent_id)
+                tree[layer] = doc_group
+                _walk(layer, psd, "", 1.0, True, None, [], out, order, max_pixels, file,
+                      chain + (layer,), tree, doc_group.id)
+                continue
             own = None if key in (b"pass", b"norm") else BlendMode.from_psd_key(key)
             _walk(layer, psd, f"{path}{layer.name}/", opacity * layer.opacity / 255.0,
                   visible and layer.visible, own or group_blend, masks + [_layer_mask(layer)],
@@ -428,6 +442,7 @@ def _walk(group, psd, path: str, opacity: float, visible: bool, group_blend: Ble
         else:
             leaf = _leaf(layer, psd, path, opacity, visible, group_blend, masks, max_pixels, file)
         leaf.chain = chain
+        leaf.group_id = parent_id
         out.append(leaf)
         order.append(layer)
 
@@ -534,7 +549,8 @@ def _merged_layer(psd, file: Path) -> Layer:
 
 
 def read_psd(path: str | Path, *, max_pixels: int | None = DEFAULT_MAX_PIXELS,
-             allow_damaged: bool = False, damaged: list | None = None) -> Document:
+             allow_damaged: bool = False, damaged: list | None = None,
+             groups: bool = False) -> Document:
     """Open a PSD/PSB as a layered :class:`Document` (see the module docstring).
 
     Before any pixel is decoded, every layer's channel data is checked
@@ -542,6 +558,11 @@ def read_psd(path: str | Path, *, max_pixels: int | None = DEFAULT_MAX_PIXELS,
     budget (:mod:`psd_guard`). A damaged layer raises an error naming it,
     unless ``allow_damaged``: then the file opens (the damaged layer as
     psd-tools decodes it) and ``damaged`` receives (layer name, problem).
+
+    ``groups=True`` keeps Photoshop's groups as document groups
+    (``doc.groups``, ``Layer.group``) with their own visibility, opacity,
+    blend mode (pass-through included) and mask, and layers with their own
+    names and values; the default folds groups into a flat layer list.
     """
     from psd_tools import PSDImage
     from psd_tools.compression import PSDDecompressionWarning
@@ -557,17 +578,19 @@ def read_psd(path: str | Path, *, max_pixels: int | None = DEFAULT_MAX_PIXELS,
             psd = _open_guarded(PSDImage, file, header, max_pixels, allow_damaged, damaged)
             _check_merged_complete(psd, header, file)
             leaves: list[_Leaf] = []
+            tree: dict | None = {} if groups else None
             with _older_effects_present(psd):
-                _walk(psd, psd, "", 1.0, True, None, [], leaves, [], max_pixels, file)
+                _walk(psd, psd, "", 1.0, True, None, [], leaves, [], max_pixels, file, tree=tree)
                 clipped_to_groups = _clip_to_bases(leaves, psd)
             if leaves:
                 layers = [Layer(lf.pixels, name=lf.name, x=lf.x, y=lf.y, opacity=lf.opacity,
                                 visible=lf.visible, blend_mode=lf.blend, locked=lf.locked,
-                                fill_opacity=lf.fill, clipping=lf.clipping, mask=lf.mask)
+                                fill_opacity=lf.fill, clipping=lf.clipping, mask=lf.mask,
+                                group=lf.group_id)
                           for lf in leaves]
             else:
                 layers = [_merged_layer(psd, file)]
-            source = _source(file, psd, header, leaves, layers, clipped_to_groups)
+            source = _source(file, psd, header, leaves, layers, clipped_to_groups, tree)
     except QilError:
         raise
     except MemoryError:
@@ -583,13 +606,14 @@ def read_psd(path: str | Path, *, max_pixels: int | None = DEFAULT_MAX_PIXELS,
                                  "Close other programs, open a flattened copy, or raise the budget with "
                                  "qil --memory-budget SIZE.") from None
         raise _damaged(file, damage_detail(exc)) from None
-    doc = Document(header.width, header.height, layers, path=str(file))
+    doc = Document(header.width, header.height, layers, path=str(file),
+                   groups=list(tree.values()) if tree else None)
     doc.source = source
     return doc
 
 
 def _source(file: Path, psd, header: PsdHeader, leaves: list[_Leaf], layers: list[Layer],
-            clipped_to_groups: list[tuple[str, str]]) -> PsdSource:
+            clipped_to_groups: list[tuple[str, str]], tree: dict | None = None) -> PsdSource:
     """What the document keeps of the file: records per layer, and what it shows as pixels."""
     src = PsdSource(str(file), psd, version=header.version, depth=header.depth,
                     color_mode=header.color_mode, channels=header.channels,
@@ -608,7 +632,10 @@ def _source(file: Path, psd, header: PsdHeader, leaves: list[_Leaf], layers: lis
     for leaf in leaves:
         for g in leaf.chain:
             groups.setdefault(id(g), g.name)
-    if groups:
+    if tree:  # groups kept as document groups: remember each one's record and values
+        for psd_group, doc_group in tree.items():
+            src.group_origins[doc_group.id] = GroupOrigin(psd_group, doc_group.properties())
+    elif groups:
         names = list(groups.values())
         shown = ", ".join(f"'{n}'" for n in names[:3]) + (f" and {len(names) - 3} more"
                                                           if len(names) > 3 else "")

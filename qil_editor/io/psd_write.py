@@ -6,7 +6,9 @@ fourth channel holding the composite's alpha (the negative layer count tells
 readers so). Channels are RLE (PackBits) compressed with psd-tools'
 C-accelerated codec. Per layer we store the name (MacRoman plus a 'luni'
 block for unicode), offset (may be negative or beyond the canvas), opacity,
-visibility, blend mode and lock ('lspf'). Zero-size layers are written with
+visibility, blend mode, lock ('lspf'), mask, clipping and fill opacity;
+document groups become Photoshop groups (a divider record, the children,
+then the group's record with its 'lsct' section block). Zero-size layers are written with
 empty channels, as Photoshop does.
 
 The merged image (our compositor's result, stored over white as Photoshop
@@ -34,7 +36,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from ..document import Document, composite
+from ..document import Document, Group, composite
 from .atomic import atomic_write
 
 PSD_MAX_SIDE = 30000
@@ -199,6 +201,68 @@ def _layer_record(layer, version: int, layer_id: int, name: str | None = None,
     return bytes(out), length_at
 
 
+def _group_record(group, version: int, layer_id: int, bounding: bool) -> tuple[bytes, list[int], list]:
+    """A group's head record (``bounding`` False) or its closing divider, as Photoshop writes
+    them: empty channels, a 'lsct' section block (1 open folder, 3 divider) with the blend
+    mode, and the group's mask on the head. Returns (record, channel length offsets, planes)."""
+    planes: list = [None] * len(_CHANNELS)
+    channels = list(_CHANNELS)
+    mask = None if bounding else group.mask
+    if mask is not None:
+        channels.append(-2)
+        planes.append(mask.pixels if mask.pixels.size else None)
+    out = bytearray(struct.pack(">iiiiH", 0, 0, 0, 0, len(channels)))
+    length_at = []
+    for cid in channels:
+        out += struct.pack(">h", cid)
+        length_at.append(len(out))
+        out += b"\x00" * (4 if version == 1 else 8)
+    key = b"norm" if bounding else (b"pass" if group.blend_mode is None else group.blend_mode.psd_key)
+    visible = True if bounding else group.visible
+    opacity = 255 if bounding else int(round(group.opacity * 255))
+    out += b"8BIM" + key + struct.pack(">BBBB", opacity, 0, 0x08 | (0 if visible else 0x02), 0)
+    name = "</Layer group>" if bounding else group.name
+    extra = bytearray(_mask_block(mask))
+    extra += struct.pack(">I", len(_BLENDING_RANGES)) + _BLENDING_RANGES
+    extra += _pascal_name(name)
+    extra += _tagged_block(b"luni", _unicode_string(name))
+    extra += _tagged_block(b"lyid", struct.pack(">I", layer_id))
+    section = struct.pack(">I", 3) if bounding else struct.pack(">I", 1) + b"8BIM" + key
+    extra += _tagged_block(b"lsct", section)
+    out += struct.pack(">I", len(extra)) + extra
+    return bytes(out), length_at, planes
+
+
+def _plain_items(doc: Document, version: int) -> list[tuple[bytes, list[int], list]]:
+    """Every record of a document in file order (bottom first), groups as Photoshop nests them."""
+    items = []
+    stack: list = []
+    next_id = 1
+
+    def close():
+        nonlocal next_id
+        items.append(_group_record(stack.pop(), version, next_id, bounding=False))
+        next_id += 1
+
+    for layer in doc.layers:
+        chain = doc.layer_chain(layer) if layer.group is not None else []
+        common = 0
+        while common < min(len(stack), len(chain)) and stack[common] is chain[common]:
+            common += 1
+        while len(stack) > common:
+            close()
+        for group in chain[common:]:
+            items.append(_group_record(group, version, next_id, bounding=True))
+            next_id += 1
+            stack.append(group)
+        record, offsets = _layer_record(layer, version, next_id)
+        next_id += 1
+        items.append((record, offsets, [plane for _cid, plane in _layer_channels(layer)]))
+    while stack:
+        close()
+    return items
+
+
 def _encode_plane(plane: np.ndarray | None, version: int) -> bytes:
     """One channel's data: compression tag + RLE rows (raw and empty for an empty plane)."""
     if plane is None:
@@ -240,16 +304,15 @@ def write_psd(doc: Document, fh: BinaryIO, *, flat: np.ndarray | None = None) ->
     fh.write(struct.pack(long_fmt, 0))
     info_at = fh.tell()
     fh.write(struct.pack(long_fmt, 0))
-    layers = doc.layers
-    fh.write(struct.pack(">h", -len(layers)))  # negative: merged alpha is transparency
+    items = _plain_items(doc, version)
+    fh.write(struct.pack(">h", -len(items)))  # negative: merged alpha is transparency
     length_fields: list[list[int]] = []
-    for i, layer in enumerate(layers):
+    for record, offsets, _planes in items:
         record_at = fh.tell()
-        record, offsets = _layer_record(layer, version, i + 1)
         fh.write(record)
         length_fields.append([record_at + off for off in offsets])
-    for layer, fields in zip(layers, length_fields):
-        for (_cid, plane), field_at in zip(_layer_channels(layer), fields):
+    for (_record, _offsets, planes), fields in zip(items, length_fields):
+        for plane, field_at in zip(planes, fields):
             data = _encode_plane(plane, version)
             fh.write(data)
             _patch(fh, field_at, long_fmt, len(data))
@@ -462,6 +525,77 @@ def _chains(doc: Document, source) -> list[tuple]:
     return out
 
 
+def _same_group(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(
+        (a[k] is b[k]) if k == "mask" else a[k] == b[k] for k in a)
+
+
+def _same_group_structure(doc: Document, source) -> bool:
+    """Document groups are the file's, nested as read, each layer in the group it was read in
+    (values may differ). True for a flat document."""
+    groups = doc.groups
+    if set(groups) != set(source.group_origins):
+        return False
+    if any(g.parent != source.group_origins[gid].props["parent"] for gid, g in groups.items()):
+        return False
+    return all(ly.group == source.origins[ly.id].props.get("group")
+               for ly in doc.layers if ly.id in source.origins)
+
+
+def _parsed(item, version: int, depth: int):
+    """A record built by ``_group_record`` as psd-tools (record, channels)."""
+    from psd_tools.psd.layer_and_mask import ChannelDataList, LayerRecord
+
+    rec_bytes, _offsets, planes = item
+    record = LayerRecord.read(io.BytesIO(rec_bytes), encoding="macroman", version=version)
+    return record, ChannelDataList([_plane_data(p, version, depth) for p in planes])
+
+
+def _changed_group(group, origin, version: int, depth: int):
+    """A file's group the user changed: its head record with the edited fields rewritten."""
+    import copy
+
+    from psd_tools.constants import BlendMode as PsdBlend
+    from psd_tools.constants import Tag
+    from psd_tools.psd.layer_and_mask import ChannelDataList, ChannelInfo, MaskData
+
+    psd_group = origin.psd_group
+    rec = copy.deepcopy(psd_group._record)
+    channels = ChannelDataList(list(psd_group._channels))
+    props = origin.props
+    if group.name != props["name"]:
+        try:
+            group.name.encode("mac_roman")
+            rec.name = group.name[:255]
+        except UnicodeEncodeError:
+            rec.name = "?"
+        rec.tagged_blocks.set_data(Tag.UNICODE_LAYER_NAME, group.name)
+    if group.opacity != props["opacity"]:
+        rec.opacity = int(round(group.opacity * 255))
+    if group.visible != props["visible"]:
+        rec.flags.visible = bool(group.visible)
+    if group.blend_mode != props["blend_mode"]:
+        key = b"pass" if group.blend_mode is None else group.blend_mode.psd_key
+        rec.blend_mode = PsdBlend(key)
+        for tag in (Tag.SECTION_DIVIDER_SETTING, Tag.NESTED_SECTION_DIVIDER_SETTING):
+            setting = rec.tagged_blocks.get_data(tag)
+            if setting is not None and hasattr(setting, "blend_mode"):
+                setting.blend_mode = PsdBlend(key)
+                if hasattr(setting, "signature") and setting.signature is None:
+                    setting.signature = b"8BIM"
+    if group.mask is not props["mask"]:
+        pairs = [(i, d) for i, d in zip(rec.channel_info, channels) if i.id >= -1]
+        if group.mask is None:
+            rec.mask_data = None
+        else:
+            rec.mask_data = MaskData.read(io.BytesIO(_mask_block(group.mask)))
+            plane = group.mask.pixels if group.mask.pixels.size else None
+            pairs.append((ChannelInfo(-2, 0), _plane_data(plane, version, depth)))
+        rec.channel_info = [i for i, _ in pairs]
+        channels = ChannelDataList([d for _, d in pairs])
+    return rec, channels
+
+
 def _write_from_source(doc: Document, fh: BinaryIO, flat: np.ndarray | None) -> None:
     """Write a document opened from a PSD back over the parsed file.
 
@@ -493,6 +627,8 @@ def _write_from_source(doc: Document, fh: BinaryIO, flat: np.ndarray | None) -> 
         records.append(rec)
         channel_data.append(chans)
 
+    doc_groups = bool(doc.groups)
+
     def layer_entry(layer, chain):
         nonlocal next_id
         origin = source.origins.get(layer.id)
@@ -501,44 +637,73 @@ def _write_from_source(doc: Document, fh: BinaryIO, flat: np.ndarray | None) -> 
         if origin is not None:
             next_id += 1
             return _changed_entry(layer, origin, source, next_id - 1)
-        inherited = 1.0
-        for group in chain:
-            inherited *= group.opacity / 255.0
-        prefix = "".join(f"{g.name}/" for g in chain)
-        name = layer.name[len(prefix):] if prefix and layer.name.startswith(prefix) else layer.name
-        opacity = min(1.0, layer.opacity / inherited) if inherited > 0 else layer.opacity
+        name, opacity = layer.name, layer.opacity
+        if not doc_groups:  # flat document: names carry the group path, opacity the groups'
+            inherited = 1.0
+            for group in chain:
+                inherited *= group.opacity / 255.0
+            prefix = "".join(f"{g.name}/" for g in chain)
+            name = layer.name[len(prefix):] if prefix and layer.name.startswith(prefix) else layer.name
+            opacity = min(1.0, layer.opacity / inherited) if inherited > 0 else layer.opacity
         next_id += 1
         return _plain_entry(layer, version, depth, next_id - 1, name, opacity)
 
+    def group_entries(group):
+        """((head record, channels), (divider record, channels)) of a chain element."""
+        nonlocal next_id
+        if not isinstance(group, Group):  # a psd-tools group of a flat document
+            return (group._record, group._channels), (group._bounding_record, group._bounding_channels)
+        origin = source.group_origins.get(group.id)
+        if origin is not None:
+            psd_group = origin.psd_group
+            bound = (psd_group._bounding_record, psd_group._bounding_channels)
+            if _same_group(group.properties(), origin.props):
+                return (psd_group._record, psd_group._channels), bound
+            return _changed_group(group, origin, version, depth), bound
+        next_id += 2
+        return (_parsed(_group_record(group, version, next_id - 2, bounding=False), version, depth),
+                _parsed(_group_record(group, version, next_id - 1, bounding=True), version, depth))
+
     kept = [ly.id for ly in doc.layers if ly.id in source.origins]
     in_order = (len(kept) == len(doc.layers)
-                and kept == [i for i in source.order if i in set(kept)])
+                and kept == [i for i in source.order if i in set(kept)]
+                and _same_group_structure(doc, source))
     if in_order:
-        # same layers in the same order (some may be gone): walk the file's own
-        # record list, so groups, even empty ones, stay exactly where they were
+        # same layers in the same order (some may be gone) and the same groups:
+        # walk the file's own record list, so groups, even empty ones, stay
+        # exactly where they were; a group whose values changed gets them
         by_record = {id(source.origins[ly.id].record): ly for ly in doc.layers}
         leaf_records = {id(source.origins[i].record) for i in source.order}
+        heads = {id(o.psd_group._record): gid for gid, o in source.group_origins.items()}
         for rec, chans in psd_rec._iter_layers():
             if id(rec) in by_record:
                 emit(*layer_entry(by_record[id(rec)], ()))
+            elif id(rec) in heads:
+                gid = heads[id(rec)]
+                group, origin = doc.groups[gid], source.group_origins[gid]
+                if _same_group(group.properties(), origin.props):
+                    emit(rec, chans)
+                else:
+                    emit(*_changed_group(group, origin, version, depth))
             elif id(rec) not in leaf_records:
-                emit(rec, chans)  # a group's records (or what we did not read as a layer)
+                emit(rec, chans)  # a divider (or what we did not read as a layer)
     else:
         stack: list = []
-        for layer, chain in zip(doc.layers, _chains(doc, source)):
+        chains = ([doc.layer_chain(ly) for ly in doc.layers] if doc_groups
+                  else _chains(doc, source))
+        for layer, chain in zip(doc.layers, chains):
             common = 0
-            while common < min(len(stack), len(chain)) and stack[common] is chain[common]:
+            while common < min(len(stack), len(chain)) and stack[common][0] is chain[common]:
                 common += 1
             while len(stack) > common:
-                group = stack.pop()
-                emit(group._record, group._channels)
+                emit(*stack.pop()[1])
             for group in chain[common:]:
-                emit(group._bounding_record, group._bounding_channels)
-                stack.append(group)
+                head, bound = group_entries(group)
+                emit(*bound)
+                stack.append((group, head))
             emit(*layer_entry(layer, chain))
         while stack:
-            group = stack.pop()
-            emit(group._record, group._channels)
+            emit(*stack.pop()[1])
 
     lmi = psd_rec.layer_and_mask_information
     old_info = psd_rec._get_layer_info()

@@ -197,3 +197,18 @@ def test_clipping_does_not_cross_a_group_boundary():
     clipped = Layer(solid(4, 4, (0, 0, 255)), name="clip", clipping=True, group=g.id)
     out = composite(Document(4, 4, [base, clipped], groups=[g]))
     assert tuple(out[3, 3]) == (0, 0, 255, 255)  # first in its group: clips to nothing
+
+
+def test_merge_and_replace_keep_layers_in_their_group():
+    from qil_editor.document import MergeDown, ReplaceLayers
+
+    g = Group("g", blend_mode=BlendMode.NORMAL, opacity=0.5)
+    doc = Document(4, 4, [Layer(solid(2, 2, (255, 0, 0)), name="a", group=g.id),
+                          Layer(solid(2, 2, (0, 255, 0)), name="b", group=g.id)], groups=[g])
+    hist = History(doc)
+    hist.push(MergeDown(doc, doc.layers[1].id))
+    (merged,) = doc.layers
+    assert merged.group == g.id and composite(doc)[0, 0, 3] == 128
+    parts = [Layer(solid(1, 1, (0, 0, 255)), name="p1"), Layer(solid(1, 1, (0, 0, 9)), name="p2")]
+    hist.push(ReplaceLayers([merged.id], parts))
+    assert [ly.group for ly in doc.layers] == [g.id, g.id]

@@ -208,6 +208,12 @@ class ReplaceLayers(Command):
             idxs = [doc.index_of(i) for i in self.remove_ids]
             self.index = min(idxs) if idxs else len(doc)
         self.removed = []
+        shared = {doc.layer(lid).group for lid in self.remove_ids}
+        if len(shared) == 1 and None not in shared:  # what replaces a group's layers stays in it
+            group = shared.pop()
+            for layer in self.new_layers:
+                if layer.group is None:
+                    layer.group = group
         for lid in sorted(self.remove_ids, key=doc.index_of, reverse=True):
             self.removed.append(doc.remove_layer(lid))
         if self.canvas_size is not None:

@@ -466,4 +466,6 @@ def merge_layers(layers: Sequence[Layer], name: str | None = None) -> Layer:
     right = max(ly.x + ly.width for ly in visible)
     bottom = max(ly.y + ly.height for ly in visible)
     pixels = composite_layers(visible, 0, 0, (left, top, right, bottom))
-    return Layer(pixels, name=name or base.name, x=left, y=top, locked=base.locked)
+    shared = {ly.group for ly in layers}
+    return Layer(pixels, name=name or base.name, x=left, y=top, locked=base.locked,
+                 group=shared.pop() if len(shared) == 1 else None)

@@ -4,7 +4,8 @@ For each case in tests/data/psd-cases (and every .psd/.psb in folders given on
 the command line) it composites the file three ways and compares, on
 premultiplied RGBA, with Photoshop's merged image:
 
-* ours: ``read_psd`` then our compositor;
+* ours: ``read_psd`` then our compositor (flat reading, the editor's default);
+* ours, groups: ``read_psd(groups=True)``: groups kept and drawn as groups;
 * psd-tools: ``PSDImage.composite(ignore_preview=True)`` (it renders the layers).
 
 The reference is canvas.png where a case has one and the file stores a merged
@@ -91,13 +92,13 @@ def main() -> int:
     from qil_editor.io import read_psd
 
     warnings.simplefilter("ignore")
-    rows, ours_ok, tools_ok, counted = [], 0, 0, 0
+    rows, ours_ok, grouped_ok, tools_ok, counted = [], 0, 0, 0, 0
     t0 = time.perf_counter()
     for path in files(args.folders):
         name = path.parent.name if path.stem == "src" else path.name
         ref, kind = reference(path)
         if ref is None:
-            rows.append(f"| {name} | no reference | | | |")
+            rows.append(f"| {name} | no reference | | | | |")
             continue
         try:
             ours = errors(composite(read_psd(path)), ref)
@@ -105,22 +106,31 @@ def main() -> int:
             ours = (float("inf"), float("inf"))
             kind += f"; ours failed: {type(exc).__name__}"
         try:
+            grouped = errors(composite(read_psd(path, groups=True)), ref)
+        except Exception as exc:  # noqa: BLE001
+            grouped = (float("inf"), float("inf"))
+            kind += f"; ours (groups) failed: {type(exc).__name__}"
+        try:
             tools = errors(psd_tools_rgba(path), ref)
         except Exception as exc:  # noqa: BLE001
             tools = (float("inf"), float("inf"))
             kind += f"; psd-tools failed: {type(exc).__name__}"
         ok_a = ours[0] <= MAX_OK and ours[1] <= MEAN_OK
         ok_b = tools[0] <= MAX_OK and tools[1] <= MEAN_OK
+        ok_g = grouped[0] <= MAX_OK and grouped[1] <= MEAN_OK
         counted += 1
         ours_ok += ok_a
+        grouped_ok += ok_g
         tools_ok += ok_b
         rows.append(f"| {name} | {kind} | {ours[1]:.3f} / {ours[0]:.0f} {'✓' if ok_a else '✗'} "
+                    f"| {grouped[1]:.3f} / {grouped[0]:.0f} {'✓' if ok_g else '✗'} "
                     f"| {tools[1]:.3f} / {tools[0]:.0f} {'✓' if ok_b else '✗'} |")
-    print("| file | reference | ours: mean / max | psd-tools: mean / max |")
-    print("|---|---|---|---|")
+    print("| file | reference | ours: mean / max | ours, groups | psd-tools: mean / max |")
+    print("|---|---|---|---|---|")
     print("\n".join(rows))
     print(f"\nmatched (mean <= {MEAN_OK:g}, max <= {MAX_OK:g}): ours {ours_ok}/{counted}, "
-          f"psd-tools {tools_ok}/{counted}  ({time.perf_counter() - t0:.1f} s)")
+          f"ours with groups {grouped_ok}/{counted}, psd-tools {tools_ok}/{counted}  "
+          f"({time.perf_counter() - t0:.1f} s)")
     return 0
 
 

@@ -212,3 +212,15 @@ def test_merge_and_replace_keep_layers_in_their_group():
     parts = [Layer(solid(1, 1, (0, 0, 255)), name="p1"), Layer(solid(1, 1, (0, 0, 9)), name="p2")]
     hist.push(ReplaceLayers([merged.id], parts))
     assert [ly.group for ly in doc.layers] == [g.id, g.id]
+
+
+def test_grouping_a_flat_read_psd_with_groups_is_refused():
+    doc = read_psd(CASES / "groups" / "src.psd")  # flat reading: "Group 1/Layer 3"
+    before = [(ly.id, ly.group) for ly in doc.layers]
+    hist = History(doc)
+    with pytest.raises(ValueError, match="groups"):
+        hist.push(GroupLayers([doc.layers[0].id]))
+    assert [(ly.id, ly.group) for ly in doc.layers] == before and not doc.groups and not hist.can_undo
+    grouped = read_psd(CASES / "groups" / "src.psd", groups=True)
+    History(grouped).push(GroupLayers([grouped.layers[0].id], name="fine"))
+    assert any(g.name == "fine" for g in grouped.groups.values())

@@ -364,6 +364,12 @@ class GroupLayers(Command):
         self.text = "Group layers"
 
     def redo(self, doc):
+        source = getattr(doc, "source", None)
+        if source is not None and not source.group_origins and any(
+                o.chain for o in source.origins.values()):
+            # read flat ("Group/Layer" names): new groups would replace the file's own
+            raise ValueError("this PSD was opened with its groups flattened; open it with its "
+                             "groups to group layers")
         layers = sorted((doc.layer(i) for i in self.layer_ids), key=lambda ly: doc.index_of(ly.id))
         if self.group is None:
             shared = {ly.group for ly in layers}

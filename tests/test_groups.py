@@ -224,3 +224,25 @@ def test_grouping_a_flat_read_psd_with_groups_is_refused():
     grouped = read_psd(CASES / "groups" / "src.psd", groups=True)
     History(grouped).push(GroupLayers([grouped.layers[0].id], name="fine"))
     assert any(g.name == "fine" for g in grouped.groups.values())
+
+
+@pytest.mark.slow
+def test_krita_shows_written_groups_as_groups(tmp_path):
+    import os
+    import shutil
+
+    from test_psd_roundtrip import krita_tree
+
+    if not (shutil.which("krita") and shutil.which("xvfb-run")):
+        if os.environ.get("CI"):
+            pytest.fail("needs krita and xvfb-run")
+        pytest.skip("needs krita and xvfb-run")
+    outer = Group("Outer", opacity=0.5, blend_mode=BlendMode.MULTIPLY)
+    inner = Group("Inner", parent=outer.id, visible=False)
+    doc = Document(20, 20, [Layer(solid(20, 20, (10, 20, 30)), name="bg"),
+                            Layer(solid(10, 10, (255, 0, 0)), name="a", group=outer.id),
+                            Layer(solid(10, 10, (0, 0, 255)), name="b", group=inner.id),
+                            Layer(solid(3, 3, (0, 255, 0)), name="top")], groups=[outer, inner])
+    save_psd(doc, tmp_path / "written.psd")
+    assert krita_tree(tmp_path / "written.psd", tmp_path) == [
+        ("top", []), ("Outer", [("Inner", [("b", [])]), ("a", [])]), ("bg", [])]

@@ -52,6 +52,9 @@ def run_decompose(args) -> int:
     jobs = getattr(args, "jobs", 1)
     if jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {jobs}.")
+    if args.model or args.lora:
+        raise UsageError("--model and --lora name files on this computer; a server uses its own.",
+                         "Drop them, or start the server with them: qil serve --model DIR --lora FILE.")
     server_engine = args.engine if args.engine not in ("auto", "remote") else "auto"
     options = build_options(args)
     url, token = _engine_args(args)
@@ -155,6 +158,8 @@ def run_edit(args, options) -> int:
     from .edit_layer import _progress_printer
 
     url, token = _engine_args(args)
+    if args.model or args.layered_model:
+        raise UsageError("--model and --layered-model name folders on this computer; a server uses its own.")
     doc = open_document(args.input)
     layer = find_layer(doc, args.layer)
     editor = RemoteLayerEditor(url, token)

@@ -17,6 +17,7 @@ events come back as the same QilError kinds a local run raises.
 
 from __future__ import annotations
 
+import dataclasses
 import http.client
 import json
 import socket
@@ -329,7 +330,8 @@ class RemoteDecomposer(_RemoteEngine):
                   progress: ProgressCallback | None = None,
                   cancel: CancelToken | None = None) -> "Document":
         start = time.perf_counter()
-        fields = protocol.decompose_fields(options, self.server_engine)
+        # folders and LoRA files name places on this computer; the server uses its own
+        fields = protocol.decompose_fields(options.with_changes(model_dir=None, lora_path=None), self.server_engine)
         files = {"image": ("image.png", _image_png(image), "image/png")}
         event = self.client.run_job("/decompose", fields, files, progress, cancel)
         doc = protocol.document_from_result(event, self.max_pixels)
@@ -359,7 +361,7 @@ class RemoteLayerEditor(_RemoteEngine):
                    cancel: CancelToken | None = None):
         from .edit import LayerEdit
 
-        fields = protocol.edit_fields(options)
+        fields = protocol.edit_fields(dataclasses.replace(options, model_dir=None, layered_model_dir=None))
         fields.update(name=layer.name, x=layer.x, y=layer.y)
         files = {"layer": ("layer.png", _image_png(layer.pixels), "image/png")}
         event = self.client.run_job("/edit-layer", fields, files, progress, cancel)
@@ -374,6 +376,14 @@ class RemoteLayerEditor(_RemoteEngine):
             raise ServerError(f"The server's edit result is malformed ({exc}).") from None
         self.last_run = RemoteRunInfo(edit.seed, self.name, self.client.url, edit.seconds)
         return edit
+
+    def layered_available(self, options=None) -> bool:
+        """Whether the server can find a new shape's alpha with Qwen-Image-Layered."""
+        try:
+            engines = (self.client.engines().get("decompose") or {}).get("engines", [])
+        except QilError:
+            return False
+        return any(e.get("name") == "qwen" and e.get("available") for e in engines)
 
     def edit_document_layer(self, doc, layer_ref, options, progress=None, cancel=None):
         from .edit import find_layer

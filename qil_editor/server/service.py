@@ -129,6 +129,14 @@ class _Service:
     def queue_length(self) -> int:
         return self.runner.queue_length
 
+    @staticmethod
+    def cpu_threads() -> int | None:
+        """torch's CPU thread count in this replica (None before torch is loaded)."""
+        import sys
+
+        torch = sys.modules.get("torch")
+        return torch.get_num_threads() if torch is not None else None
+
 
 class DecomposeService(_Service):
     """Decomposes with the server's registry; the client chooses 'auto', 'qwen' or 'classical'."""
@@ -159,7 +167,8 @@ class DecomposeService(_Service):
             avail = engine.availability(probe)
             engines.append({"name": name, "label": engine.label, "available": avail.ok, "reason": avail.reason})
         return {"kind": self.kind, "engines": engines, "device": self.device, "memory": self.memory,
-                "queue": self.queue_length(), "pid": os.getpid(), "finished": self.runner.finished}
+                "queue": self.queue_length(), "pid": os.getpid(), "finished": self.runner.finished,
+                "cpu_threads": self.cpu_threads()}
 
     async def decompose(self, job: str, image, engine: str, options) -> AsyncIterator[dict]:
         from ..engines.jobs import run_decompose

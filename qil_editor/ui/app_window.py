@@ -681,6 +681,9 @@ class MainWindow(QMainWindow):
             from .remote_server import after_preferences
 
             after_preferences(self)
+            from .remote_server import after_preferences
+
+            after_preferences(self)
             self.update_actions()
 
     def about(self) -> None:

@@ -441,8 +441,14 @@ def open_reprompt(window, editor: QwenLayerEditor | None = None,
     tab = window.current
     if tab is None or not tab.session.check_editable(tab.session.current_layer_id, "re-prompt"):
         return None
-    editor = editor or editor_for(window)
     base = base or base_options(window)
+    if editor is None:
+        from .remote_server import ServerPrefs, remote_editor
+
+        local = editor_for(window)
+        remote = remote_editor(window)
+        prefer = remote is not None and ServerPrefs(window.settings.q).reprompt_on_server
+        editor = remote if prefer or (remote is not None and not local.availability(base).ok) else local
     available = editor.availability(base)
     if not available.ok:
         box = QMessageBox(QMessageBox.Icon.Information, "Re-prompt needs the edit model",

@@ -129,6 +129,10 @@ class SettingsDialog(QDialog):
         form.addRow("Default engine", self.engine)
         form.addRow("", self.on_open)
         form.addRow("Autosave every", self.autosave)
+        from .remote_server import ServerSection
+
+        self.server = ServerSection(settings.q, self)
+        form.addRow(self.server)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -154,5 +158,10 @@ class SettingsDialog(QDialog):
         s.engine = self.engine.currentData()
         s.decompose_on_open = self.on_open.isChecked()
         s.autosave_seconds = self.autosave.value()
+        try:
+            self.server_warning = self.server.save()
+        except QilError as err:  # not an http(s) URL: say so, keep the dialog open
+            self.server.note.setText(err.message)
+            return
         s.sync()
         super().accept()

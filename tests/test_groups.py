@@ -246,3 +246,24 @@ def test_krita_shows_written_groups_as_groups(tmp_path):
     save_psd(doc, tmp_path / "written.psd")
     assert krita_tree(tmp_path / "written.psd", tmp_path) == [
         ("top", []), ("Outer", [("Inner", [("b", [])]), ("a", [])]), ("bg", [])]
+
+
+def test_empty_groups_are_kept(tmp_path):
+    from psd_tools import PSDImage
+
+    outer = Group("Outer")
+    empty = Group("Empty", parent=outer.id)
+    lonely = Group("Lonely")
+    doc = Document(4, 4, [Layer(solid(2, 2, (1, 2, 3)), name="a", group=outer.id)],
+                   groups=[outer, empty, lonely])
+    save_psd(doc, tmp_path / "e.psd")
+    tree = lambda g: [(ly.name, tree(ly) if ly.is_group() else None) for ly in g]
+    assert tree(PSDImage.open(tmp_path / "e.psd")) == [
+        ("Outer", [("a", None), ("Empty", [])]), ("Lonely", [])]
+    # and in a PSD whose structure is edited (the 'groups' case has an empty group)
+    src = read_psd(CASES / "groups" / "src.psd", groups=True)
+    names = sorted(g.name for g in src.groups.values())
+    History(src).push(GroupLayers([src.layers[-1].id], name="New"))
+    save_psd(src, tmp_path / "s.psd")
+    back = read_psd(tmp_path / "s.psd", groups=True)
+    assert sorted(g.name for g in back.groups.values()) == sorted(names + ["New"])

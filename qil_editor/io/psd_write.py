@@ -233,15 +233,41 @@ def _group_record(group, version: int, layer_id: int, bounding: bool) -> tuple[b
     return bytes(out), length_at, planes
 
 
+def _empty_groups(doc: Document) -> dict:
+    """Groups with no layer anywhere inside, by parent id (they have no place in the layer
+    order, so the writers put them at the top of their parent)."""
+    used = set()
+    for layer in doc.layers:
+        used.update(g.id for g in doc.layer_chain(layer))
+    out: dict = {}
+    for group in doc.groups.values():
+        if group.id not in used:
+            out.setdefault(group.parent, []).append(group)
+    return out
+
+
 def _plain_items(doc: Document, version: int) -> list[tuple[bytes, list[int], list]]:
     """Every record of a document in file order (bottom first), groups as Photoshop nests them."""
     items = []
     stack: list = []
     next_id = 1
 
+    empty = _empty_groups(doc)
+
+    def empty_top(parent_id):  # groups with no layers: at the top of their parent
+        nonlocal next_id
+        for group in empty.get(parent_id, ()):
+            items.append(_group_record(group, version, next_id, bounding=True))
+            next_id += 1
+            empty_top(group.id)
+            items.append(_group_record(group, version, next_id, bounding=False))
+            next_id += 1
+
     def close():
         nonlocal next_id
-        items.append(_group_record(stack.pop(), version, next_id, bounding=False))
+        group = stack.pop()
+        empty_top(group.id)
+        items.append(_group_record(group, version, next_id, bounding=False))
         next_id += 1
 
     for layer in doc.layers:
@@ -260,6 +286,7 @@ def _plain_items(doc: Document, version: int) -> list[tuple[bytes, list[int], li
         items.append((record, offsets, [plane for _cid, plane in _layer_channels(layer)]))
     while stack:
         close()
+    empty_top(None)
     return items
 
 
@@ -691,19 +718,35 @@ def _write_from_source(doc: Document, fh: BinaryIO, flat: np.ndarray | None) -> 
         stack: list = []
         chains = ([doc.layer_chain(ly) for ly in doc.layers] if doc_groups
                   else _chains(doc, source))
+        empty = _empty_groups(doc) if doc_groups else {}
+
+        def emit_empty(parent_id):  # groups with no layers: at the top of their parent
+            for group in empty.get(parent_id, ()):
+                head, bound = group_entries(group)
+                emit(*bound)
+                emit_empty(group.id)
+                emit(*head)
+
+        def close():
+            group, head = stack.pop()
+            if doc_groups:
+                emit_empty(group.id)
+            emit(*head)
+
         for layer, chain in zip(doc.layers, chains):
             common = 0
             while common < min(len(stack), len(chain)) and stack[common][0] is chain[common]:
                 common += 1
             while len(stack) > common:
-                emit(*stack.pop()[1])
+                close()
             for group in chain[common:]:
                 head, bound = group_entries(group)
                 emit(*bound)
                 stack.append((group, head))
             emit(*layer_entry(layer, chain))
         while stack:
-            emit(*stack.pop()[1])
+            close()
+        emit_empty(None)
 
     lmi = psd_rec.layer_and_mask_information
     old_info = psd_rec._get_layer_info()

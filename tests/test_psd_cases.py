@@ -28,8 +28,9 @@ CANVAS_TOLERANCE = {
     # raster it stores for the text layer (measured: max 40, mean 0.33).
     "text-layer": (48.0, 0.5),
     # Colour overlay, drop shadow and outer glow (a pre-CS6 effects block): the
-    # overlay is drawn, the shadow and glow are not (measured: max 232, mean 5.96).
-    "blend-mode": (255.0, 6.5),
+    # overlay by psd-tools, shadow and glow by our Gaussian approximation (measured:
+    # max 82, mean 2.12; without them mean 5.96, without any effect 12.6).
+    "blend-mode": (90.0, 2.5),
 }
 # Files saved without a merged image (16bits, 32bits, alpha-composite,
 # pass-through): canvas.png is only a placeholder there, so we compare against
@@ -123,7 +124,8 @@ def test_layers_match_photoshop(case, psd_cases):
     for layer, (name, child, hidden_parent) in zip(doc.layers, leaves):
         assert layer.visible == (not child.get("hidden", False) and not hidden_parent), name
         assert layer.opacity == pytest.approx(child.get("opacity", 1.0), abs=1 / 255)
-        if layer.width:
+        with_effects = any(f.kind == "effects" and f.layer_id == layer.id for f in doc.source_fidelity)
+        if layer.width and not with_effects:  # drawn effects (shadows, glows) reach past the box
             assert layer.bbox == (child["left"], child["top"], child["right"], child["bottom"]), name
     bound = PLAIN
     for i, ref in refs.items():

@@ -106,7 +106,7 @@ def test_weights_that_do_not_fit_the_config_exit_4(model_copy, tmp_path, capsys)
     img = _png(tmp_path / "in.png", 20, 30)
     code = main(["decompose", str(img), "-o", str(tmp_path / "o.psd"), "--model", str(model_copy), *FAST])
     err = capsys.readouterr().err
-    assert code == 4 and "Could not load the model" in err and "download it again" in err
+    assert code == 4 and "Could not load Qwen-Image-Layered" in err and "download it again" in err
 
 
 def test_gpu_only_settings_on_cpu_exit_4(tiny_model_dir, tmp_path, capsys):

@@ -215,17 +215,52 @@ def test_keep_shape_edit_keeps_alpha_and_properties_and_undoes(editor, tiny_edit
 
 
 @pytest.mark.slow
-def test_cancel_lands_within_a_step_and_changes_nothing(editor, tiny_edit_dir):
+def test_cancel_lands_within_a_step_and_changes_nothing(editor, tiny_edit_dir, monkeypatch):
+    """Defect 7: the old test checked neither "within one step" nor "document unchanged"."""
+    from diffusers import AutoencoderKLQwenImage, QwenImageTransformer2DModel
+
+    from qil_editor.engines.jobs import JobState, edit_job
+
     doc = make_doc()
+    before = [layer.copy() for layer in doc.layers]
+    history = History(doc)
     token = CancelToken()
+    calls = {"forward": 0, "decode": 0}
+    at_cancel = {}
+    forward, decode = QwenImageTransformer2DModel.forward, AutoencoderKLQwenImage.decode
+
+    def counting_forward(self, *args, **kwargs):
+        calls["forward"] += 1
+        return forward(self, *args, **kwargs)
+
+    def counting_decode(self, *args, **kwargs):
+        calls["decode"] += 1
+        return decode(self, *args, **kwargs)
+
+    monkeypatch.setattr(QwenImageTransformer2DModel, "forward", counting_forward)
+    monkeypatch.setattr(AutoencoderKLQwenImage, "decode", counting_decode)
+    steps = []
 
     def progress(p):
-        if p.step >= 1:
+        steps.append(p.step)
+        if p.step == 1 and not token.cancelled:
             token.cancel()
+            at_cancel.update(calls)
 
+    options = EditOptions(prompt="x", model_dir=str(tiny_edit_dir), **dict(FAST, steps=6))
+    job = edit_job(editor, doc.layers[1], options, progress, token)
     with pytest.raises(CancelledError):
-        editor.edit_layer(doc.layers[1], EditOptions(prompt="x", model_dir=str(tiny_edit_dir), **FAST),
-                          progress, token)
+        job.run()
+    assert job.state == JobState.CANCELLED and job.result is None
+    assert at_cancel and calls == at_cancel, "no transformer call or decode after the cancel"
+    assert max(steps) == 1
+    assert len(history) == 0 and len(doc) == len(before)
+    for layer, old in zip(doc.layers, before):
+        assert_same_layer(layer, old)
+    # the pipeline is left ready: the next edit runs normally
+    monkeypatch.undo()
+    done = editor.edit_layer(doc.layers[1], EditOptions(prompt="x", model_dir=str(tiny_edit_dir), **FAST))
+    assert done.pixels.shape[2] == 4
 
 
 # ----- the CLI ----------------------------------------------------------------------------------
@@ -314,7 +349,7 @@ def test_weights_that_fail_to_load_are_a_model_error(tiny_edit_dir, tmp_path, sm
     config["attention_head_dim"] = 8  # header sizes still match their files; the shapes do not
     (broken / "transformer" / "config.json").write_text(json.dumps(config))
     editor = QwenLayerEditor(NOWHERE)
-    with pytest.raises(ModelError, match="Could not load the edit model"):
+    with pytest.raises(ModelError, match="Could not load Qwen-Image-Edit"):
         editor.edit_layer(make_doc().layers[1], EditOptions(prompt="x", model_dir=str(broken), **FAST))
 
 

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from qil_editor.engines.base import DecomposeOptions, EngineRegistry
-from qil_editor.engines.jobs import CancelToken, DecomposeJob, JobState, run_decompose
+from qil_editor.engines.diffusion import device as dev
+from qil_editor.engines.jobs import CancelToken, DecomposeRequest, JobKind, JobState, decompose_job, run_decompose
 from qil_editor.engines.qwen import AUTO_LAYERS, QwenDecomposer, SearchPlaces
-from qil_editor.engines.qwen import device as dev
 from qil_editor.errors import CancelledError, ModelError, OutOfMemoryError
 
 pytestmark = pytest.mark.slow
@@ -159,11 +159,11 @@ def test_out_of_memory_while_loading(opts, monkeypatch):
     def place(pipe, info, mode):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 40.00 GiB")
 
-    monkeypatch.setattr("qil_editor.engines.qwen.loader.place_pipeline", place)
+    monkeypatch.setattr("qil_editor.engines.diffusion.loader.place_pipeline", place)
     eng = QwenDecomposer(NO_SEARCH)
     with pytest.raises(OutOfMemoryError) as info:
         eng.decompose(_noise(20, 20, 3), opts)
-    assert "to load Qwen-Image-Layered" in info.value.message and info.value.hint
+    assert "while loading Qwen-Image-Layered" in info.value.message and info.value.hint
     assert eng.loaded is None and eng.load_count == 0
 
 
@@ -176,7 +176,7 @@ def test_other_model_failures_are_model_errors(engine, loaded, opts, monkeypatch
 
 def test_missing_quantization_package_is_reported_before_loading(engine, opts, monkeypatch):
     gpu = dev.DeviceInfo("cuda", 0, "Simulated GPU", 24 * dev.GB, 20 * dev.GB, True, 0, 0, (8, 9))
-    monkeypatch.setattr("qil_editor.engines.qwen.engine.probe_device", lambda requested: gpu)
+    monkeypatch.setattr(engine.manager, "probe", lambda requested: gpu)
     monkeypatch.setattr(dev, "installed_packages", lambda: frozenset())
     count = engine.load_count
     with pytest.raises(ModelError, match="pip install bitsandbytes"):
@@ -210,7 +210,7 @@ def test_lora_is_applied_and_removed_without_reloading(engine, opts, reference, 
 def test_job_in_a_worker_thread_with_states(engine, opts):
     registry = EngineRegistry()
     registry.register("qwen", lambda: engine)
-    job = DecomposeJob(registry, "auto", _noise(33, 44, 3), opts)
+    job = decompose_job(registry, DecomposeRequest("auto", opts), _noise(33, 44, 3))
     errors = []
 
     def work():
@@ -223,11 +223,13 @@ def test_job_in_a_worker_thread_with_states(engine, opts):
     thread.start()
     assert engine.availability(opts).ok  # the UI thread may ask meanwhile
     thread.join(120)
-    assert not errors and job.state == JobState.DONE
+    assert not errors and job.state == JobState.DONE and job.kind == JobKind.DECOMPOSE
+    assert job.engine_label == engine.label  # "auto" learned which engine ran
     assert (job.result.width, job.result.height) == (44, 33)
     assert job.last_progress is not None and job.last_progress.step == 1
 
-    bad = DecomposeJob(registry, "qwen", _noise(8, 8, 3), opts.with_changes(model_dir="/nonexistent/qil"))
+    bad = decompose_job(registry, DecomposeRequest("qwen", opts.with_changes(model_dir="/nonexistent/qil")),
+                        _noise(8, 8, 3))
     with pytest.raises(ModelError):
         bad.run()
     assert bad.state == JobState.FAILED and isinstance(bad.error, ModelError)
@@ -293,8 +295,11 @@ def test_cancel_while_the_model_describes_the_image(engine, loaded, opts, monkey
 
 
 def test_quantized_modes_load_the_transformer_with_a_quantization_config(tiny_model_dir, monkeypatch):
-    """The nf4/int8/fp8 plumbing, with the quantizer itself stubbed (its packages need CUDA)."""
-    from qil_editor.engines.qwen import check_model_folder, loader
+    """The nf4/int8/fp8 plumbing: the transformer is quantized at load, onto the device (the
+    quantizer itself is stubbed here: bitsandbytes/torchao need CUDA for these modes)."""
+    from qil_editor.engines.diffusion import loader
+    from qil_editor.engines.qwen import check_model_folder
+    from qil_editor.engines.qwen.loader import load_pipeline
 
     calls = {}
 
@@ -302,10 +307,70 @@ def test_quantized_modes_load_the_transformer_with_a_quantization_config(tiny_mo
         calls["quant"] = (mode, dtype)
         return None  # diffusers then loads the transformer unquantized
 
-    monkeypatch.setattr(loader, "_quantization_config", fake_config)
+    monkeypatch.setattr(loader, "quantization_config", fake_config)
+    monkeypatch.setattr(loader, "straight_to_device", lambda info: calls.setdefault("device_map", None))
     monkeypatch.setattr(loader, "place_pipeline", lambda pipe, info, mode: calls.setdefault("placed", mode))
     gpu = dev.DeviceInfo("cuda", 0, "Simulated GPU", 24 * dev.GB, 20 * dev.GB, True, 0, 0, (8, 9))
     plan = dev.choose_memory_mode(gpu, requested="nf4", installed=frozenset({"bitsandbytes"}), dtype="fp32")
-    result = loader.load_pipeline(check_model_folder(tiny_model_dir), gpu, plan)
-    assert calls["quant"][0] == "nf4" and calls["placed"] == "nf4"
+    result = load_pipeline(check_model_folder(tiny_model_dir), gpu, plan)
+    assert calls["quant"][0] == "nf4" and calls["placed"] == "nf4" and "device_map" in calls
     assert result.key.mode == "nf4" and result.pipe.transformer is not None
+    assert loader.straight_to_device.__name__ == "<lambda>"
+    monkeypatch.undo()
+    assert loader.straight_to_device(gpu) == "cuda"  # the real rule: weights go straight to the GPU
+
+
+def test_not_enough_ram_is_refused_before_reading_weights(tiny_model_dir, monkeypatch):
+    """Defect 5: free RAM was never checked."""
+    from qil_editor.engines.diffusion import loader
+    from qil_editor.engines.qwen import check_model_folder
+    from qil_editor.engines.qwen.loader import load_pipeline
+
+    read = []
+    monkeypatch.setattr("diffusers.QwenImageLayeredPipeline.from_pretrained",
+                        classmethod(lambda cls, *a, **k: read.append(a)))
+    tiny_ram = dev.DeviceInfo("cpu", None, "CPU", 1000, 1000, True, 1000, 1000)
+    folder = check_model_folder(tiny_model_dir)
+    plan = dev.choose_memory_mode(tiny_ram, folder.params, installed=frozenset())
+    with pytest.raises(OutOfMemoryError, match="system memory"):
+        load_pipeline(folder, tiny_ram, plan)
+    assert not read
+    assert loader.ram_problem("full", folder.params, "fp32", dev.probe_device("cpu")) is None
+
+
+def test_non_finite_values_are_a_clear_error_not_transparent_layers(engine, loaded, opts, monkeypatch):
+    """Defect 3: NaN (fp16 overflow) became fully transparent layers without an error."""
+    transformer = engine.loaded.pipe.transformer
+    forward = transformer.forward
+    steps = []
+
+    def overflowing(*args, **kwargs):
+        out = forward(*args, **kwargs)
+        return (out[0] * float("nan"),) + tuple(out[1:])
+
+    monkeypatch.setattr(transformer, "forward", overflowing)
+    with pytest.raises(ModelError) as info:
+        engine.decompose(_noise(30, 30, 3), opts.with_changes(steps=3), steps.append)
+    assert "NaN" in info.value.message and "step 1" in info.value.message
+    assert "Separating layers" not in [p.message for p in steps if p.step >= 1]  # stopped at once
+
+
+def test_vae_decodes_one_layer_at_a_time_when_the_plan_says_so(engine, loaded, opts, monkeypatch):
+    """Defect 2: slicing/tiling were never enabled, so every layer decoded in one batch."""
+    from dataclasses import replace
+
+    vae = engine.loaded.pipe.vae
+    batches = []
+    decode = vae._decode
+    monkeypatch.setattr(vae, "_decode", lambda z, *a, **k: batches.append(z.shape[0]) or decode(z, *a, **k))
+    # a device with room for one frame's decode but not two (640 px: 3.27 vs 6.35 GiB in fp32),
+    # costed as the real VAE's (the tiny VAE's own cost is 1/24 of that)
+    plan = replace(engine.loaded.plan, budget_bytes=int(4 * dev.GB), weights_bytes=0, vae_scale=1.0)
+    monkeypatch.setattr(engine.loaded, "plan", plan)
+    engine.decompose(REF_IMAGE, opts)
+    assert batches == [1, 1] and vae.use_slicing and not vae.use_tiling
+    assert engine.last_run.vae_strategy == "slicing"
+    batches.clear()
+    monkeypatch.setattr(engine.loaded, "plan", replace(plan, budget_bytes=None))  # CPU: no device budget
+    engine.decompose(REF_IMAGE, opts)
+    assert batches == [2] and not vae.use_slicing

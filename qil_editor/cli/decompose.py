@@ -205,13 +205,13 @@ def _resolve_engine(registry, args, options):
 
 
 def _decompose_one(registry, engine, image_path: Path, out_path: Path, options, args, token) -> str:
-    from ..engines.jobs import DecomposeJob
+    from ..engines.jobs import DecomposeRequest, decompose_job
     from ..io import open_image, save_document
 
     image = open_image(image_path)
     bar = _Bar(args.quiet, image_path.name)
     try:
-        job = DecomposeJob(registry, engine.name, image, options, bar, token)
+        job = decompose_job(registry, DecomposeRequest(engine.name, options), image, bar, token)
         doc = job.run()
     finally:
         bar.close()
@@ -248,6 +248,9 @@ def run(args) -> int:
     out = Path(args.output)
     if not source.exists():
         raise InputFileError(f"{source} does not exist.", "Check the path and try again.")
+    if not source.is_dir():
+        from ..io.files import check_output_path
+        check_output_path(out)  # a folder named x.psd, a device, a missing folder: before the work
     options = build_options(args)
     registry = default_registry()
     engine = _resolve_engine(registry, args, options)

@@ -1,80 +1,50 @@
-"""Decomposition on a QThread, awaitable from UI code through qasync.
+"""Jobs on a QThread, awaitable from UI code through qasync.
 
-``DecomposeWorker`` is a QObject moved to its own QThread; it resolves the
-engine (which may import torch: never on the UI thread), runs it with a
-progress callback and a cancel token, and reports through queued signals.
-``DecomposeJob`` owns the thread and exposes an asyncio future, so the
-window writes ``result = await job.start()``.
+The work itself is the engines' Qt-free :class:`~qil_editor.engines.jobs.Job`
+(decompose, split or edit; the CLI runs the same class). ``JobThread`` runs
+one on its own QThread (resolving an engine may import torch: never on the
+UI thread), relays progress through queued signals and exposes an asyncio
+future, so the window writes ``result = await JobThread(job).start()``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
-from typing import Protocol
 
-import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from ..engines.base import DecomposeOptions
-from ..engines.jobs import CancelToken, Progress
-from ..errors import ModelError, OutOfMemoryError, QilError
+from ..engines.jobs import DecomposeRequest, Job, JobKind, Progress, decompose_job, edit_job, split_job
+from ..errors import QilError
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class DecomposeRequest:
-    engine: str  # "auto" or a registry name
-    options: DecomposeOptions
+__all__ = ["DecomposeRequest", "Job", "JobKind", "JobThread", "decompose_job", "edit_job", "split_job"]
 
 
-def _as_user_error(exc: BaseException, engine_name: str) -> QilError:
-    """Anything an engine raises becomes a message a person can act on."""
-    if isinstance(exc, QilError):
-        return exc
-    if isinstance(exc, MemoryError) or "out of memory" in str(exc).lower():
-        return OutOfMemoryError(
-            "The computer ran out of memory while decomposing the image.",
-            "Choose a lower resolution or fewer layers, or a memory-saving mode in Preferences.")
-    return ModelError(f"The {engine_name} engine failed: {exc}",
-                      "Try the classical engine, or another resolution. The details are in the log file.")
+class _Runner(QObject):
+    """Lives on the job's thread; runs the job and reports through queued signals."""
 
-
-class Resolver(Protocol):
-    """What the worker needs from a registry: an :class:`EngineRegistry`, or a stand-in
-    (a lazily built registry, an adapter running another kind of job)."""
-
-    def resolve(self, name: str, options): ...
-
-
-class DecomposeWorker(QObject):
     progress = Signal(object)  # Progress
-    finished = Signal(object)  # Document
+    finished = Signal(object)  # the result
     failed = Signal(object)  # QilError
 
-    def __init__(self, registry: "Resolver", request: DecomposeRequest,
-                 image: np.ndarray, cancel: CancelToken) -> None:
+    def __init__(self, job: Job) -> None:
         super().__init__()
-        self.registry = registry
-        self.request = request
-        self.image = image
-        self.cancel = cancel
-        self.engine_label = request.engine
+        self.job = job
+        job.progress_callback = self.progress.emit
 
     @Slot()
     def run(self) -> None:
         try:
-            engine = self.registry.resolve(self.request.engine, self.request.options)
-            self.engine_label = engine.label
-            self.cancel.raise_if_cancelled()
-            result = engine.decompose(self.image, self.request.options, self.progress.emit, self.cancel)
-            self.cancel.raise_if_cancelled()  # a late cancel still leaves the document as it was
-        except BaseException as exc:  # noqa: BLE001 - everything becomes a message, never a crash
-            if not isinstance(exc, QilError):
-                log.error("decomposition failed", exc_info=exc)
-            self.failed.emit(_as_user_error(exc, self.engine_label))
+            result = self.job.run()
+        except QilError as err:  # Job.run turned every failure into one
+            if err.__cause__ is not None:
+                log.error("%s job failed", self.job.kind.value, exc_info=err.__cause__)
+            self.failed.emit(err)
+        except BaseException as exc:  # noqa: BLE001 - never a crash on the worker thread
+            log.error("%s job failed", self.job.kind.value, exc_info=exc)
+            self.failed.emit(self.job.error or QilError(str(exc)))
         else:
             self.finished.emit(result)
         finally:
@@ -83,31 +53,46 @@ class DecomposeWorker(QObject):
             self.thread().quit()
 
 
-class DecomposeJob(QObject):
-    """One run: a thread, a worker, a cancel token and a future."""
+class JobThread(QObject):
+    """One :class:`Job` on a QThread, with a cancel, progress on the UI thread and a future."""
 
     progress = Signal(object)  # Progress, on the UI thread
     ended = Signal()
 
-    def __init__(self, registry: "Resolver", request: DecomposeRequest,
-                 image: np.ndarray, parent: QObject | None = None) -> None:
+    def __init__(self, job: Job, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.request = request
-        self.token = CancelToken()
+        self.job = job
         self.last_progress: Progress | None = None
         self._future: asyncio.Future | None = None
         self._thread = QThread()
-        self._thread.setObjectName("qil-decompose")
-        self._worker = DecomposeWorker(registry, request, image, self.token)
-        self._worker.moveToThread(self._thread)
-        self._thread.started.connect(self._worker.run)
-        self._worker.progress.connect(self._on_progress)
-        self._worker.finished.connect(self._on_finished)
-        self._worker.failed.connect(self._on_failed)
+        self._thread.setObjectName(f"qil-{job.kind.value}")
+        self._runner = _Runner(job)
+        self._runner.moveToThread(self._thread)
+        self._thread.started.connect(self._runner.run)
+        self._runner.progress.connect(self._on_progress)
+        self._runner.finished.connect(self._on_finished)
+        self._runner.failed.connect(self._on_failed)
+
+    @property
+    def kind(self) -> JobKind:
+        return self.job.kind
+
+    @property
+    def request(self) -> DecomposeRequest | None:
+        return self.job.request
+
+    @property
+    def token(self):
+        return self.job.token
 
     @property
     def running(self) -> bool:
         return self._thread.isRunning()
+
+    @property
+    def engine_label(self) -> str:
+        """The engine that runs (known once resolved: "auto" becomes the one chosen)."""
+        return self.job.engine_label
 
     def start(self) -> asyncio.Future:
         if self._future is not None:
@@ -117,7 +102,7 @@ class DecomposeJob(QObject):
         return self._future
 
     def cancel(self) -> None:
-        self.token.cancel()
+        self.job.cancel()
 
     def wait(self, msecs: int = -1) -> bool:
         """Block until the worker thread is gone (used when the window closes)."""
@@ -143,4 +128,3 @@ class DecomposeJob(QObject):
         self._finish()
         if not self._future.done():
             self._future.set_exception(error)
-

@@ -1,32 +1,31 @@
 """Re-prompting one layer: Qwen-Image-Edit on the layer over a matte, then its alpha back.
 
-:class:`QwenLayerEditor` is to editing what ``QwenDecomposer`` is to
-decomposing, with the same device, memory-mode, progress and cancel
-machinery, and the same thread-safety rule (one lock around load, run and
-unload; availability only reads the disk). The result is a
+:class:`QwenLayerEditor` and ``QwenDecomposer`` share one base
+(:class:`~qil_editor.engines.diffusion.engine.PipelineEngine`): device and
+memory plan, loading, the run wrapper, and one :class:`ModelManager`, so
+loading the edit model unloads the decomposer first when both do not fit
+(and the other way round). The result is a
 :class:`LayerEdit` that the caller previews and then applies as one undo
 step (``ReplacePixels``); nothing touches the document before that.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import threading
 import time
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
 from ...document import Document, Layer, ReplacePixels
 from ...errors import ModelError, UsageError
 from ..base import Availability, DecomposeOptions
-from ..jobs import CancelToken, ProgressCallback, ProgressTracker
-from ..qwen.device import MEMORY_CHOICES, choose_memory_mode, probe_device
-from ..qwen.locate import ModelFolder, SearchPlaces
+from ..diffusion.device import MEMORY_CHOICES
+from ..diffusion.engine import PipelineEngine, StepProgress
+from ..diffusion.locate import ModelFolder, SearchPlaces
+from ..jobs import CancelToken, ProgressCallback
 from ..qwen.resize import bucket_size
 from . import region as region_ops
-from .locate import find_edit_model
+from .locate import PIPELINE_CLASS, SPEC
 
 ALPHA_METHODS = ("matting", "layered")
 
@@ -104,35 +103,26 @@ def _resize_rgb(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
     return cv2.resize(rgb, (int(width), int(height)), interpolation=interp)
 
 
-class QwenLayerEditor:
+class QwenLayerEditor(PipelineEngine):
     name = "qwen-edit"
     label = "Qwen-Image-Edit"
+    spec = SPEC
+    pipeline_class = PIPELINE_CLASS
 
-    def __init__(self, places: SearchPlaces | None = None, *, layered=None,
-                 make_room: Callable[[], None] | None = None) -> None:
-        """``layered``: a decomposer for the 'layered' alpha method; ``make_room``: called
-        before loading, to unload other models (two 20 B models rarely fit together)."""
-        self.places = places
+    def __init__(self, places: SearchPlaces | None = None, *, layered=None, manager=None) -> None:
+        """``layered``: a decomposer for the 'layered' alpha method. Memory is shared with
+        every other engine through ``manager`` (the process's one by default)."""
+        super().__init__(places, manager)
         self.layered = layered
-        self.make_room = make_room
-        self._lock = threading.RLock()
-        self._loaded = None
-        self.load_count = 0
 
     # ----- availability ---------------------------------------------------------
-    def locate(self, options: EditOptions | None = None) -> ModelFolder:
-        return find_edit_model(options.model_dir if options else None, self.places)
+    def locate(self, options: EditOptions | str | None = None) -> ModelFolder:
+        model_dir = options.model_dir if isinstance(options, EditOptions) else options
+        return super().locate(model_dir)
 
     def availability(self, options: EditOptions | None = None) -> Availability:
         """Cheap check (no torch import): weights found and valid, diffusers installed."""
-        for module in ("torch", "diffusers", "transformers"):
-            if importlib.util.find_spec(module) is None:
-                return Availability(False, f"the Python package '{module}' is not installed.")
-        try:
-            self.locate(options)
-        except ModelError as err:
-            return Availability(False, str(err))
-        return Availability(True)
+        return self.model_availability(options.model_dir if options else None)
 
     def layered_available(self, options: EditOptions | None = None) -> bool:
         if self.layered is None:
@@ -140,35 +130,10 @@ class QwenLayerEditor:
         model_dir = options.layered_model_dir if options else None
         return self.layered.availability(DecomposeOptions(layers=2, model_dir=model_dir)).ok
 
-    # ----- loading --------------------------------------------------------------
-    @property
-    def loaded(self):
-        return self._loaded
-
-    def unload(self) -> None:
-        from ..qwen.loader import unload_pipeline
-
-        with self._lock:
-            loaded, self._loaded = self._loaded, None
-            unload_pipeline(loaded)
-
     def _ensure_loaded(self, options: EditOptions):
-        from .loader import LoadKey, load_edit_pipeline
-
-        folder = self.locate(options)
-        info = probe_device(options.device)
-        plan = choose_memory_mode(info, folder.params, dtype=options.dtype,
-                                  resolution=1024 if options.resolution > 640 else 640, layers=1,
-                                  requested=options.memory)
-        key = LoadKey(folder.key, info.torch_device, plan.dtype, plan.mode)
-        if self._loaded is not None and self._loaded.key != key:
-            self.unload()
-        if self._loaded is None:
-            if self.make_room is not None:
-                self.make_room()
-            self._loaded = load_edit_pipeline(folder, info, plan)
-            self.load_count += 1
-        return self._loaded
+        return self.acquire(options.model_dir, device=options.device, memory=options.memory,
+                            dtype=options.dtype, resolution=1024 if options.resolution > 640 else 640,
+                            layers=1)
 
     # ----- running --------------------------------------------------------------
     def edit_rgb(self, rgb: np.ndarray, options: EditOptions, seed: int,
@@ -181,7 +146,7 @@ class QwenLayerEditor:
         height, width = rgb.shape[:2]
         out_w, out_h = bucket_size(width, height, int(options.resolution))
         out_w, out_h = max(32, out_w), max(32, out_h)
-        with self._lock:
+        with self.running():
             loaded = self._ensure_loaded(options)
             if cancel is not None:
                 cancel.raise_if_cancelled()
@@ -196,7 +161,7 @@ class QwenLayerEditor:
                    progress: ProgressCallback | None = None,
                    cancel: CancelToken | None = None) -> LayerEdit:
         """Edit one layer's pixels as asked; the layer object itself is not changed."""
-        from ..qwen.pipeline_run import new_seed
+        from ..diffusion.run import new_seed
 
         cancel = cancel or CancelToken()
         start = time.perf_counter()
@@ -207,19 +172,12 @@ class QwenLayerEditor:
                              "which were not found.", "Use --alpha matting, or download Qwen-Image-Layered "
                              "(see model/README.md).")
         prepared = region_ops.prepare(layer.pixels, options.shape, options.margin, options.matte)
-        tracker = ProgressTracker(progress, int(options.steps), "Loading the edit model")
-        tracker.update(0)
-        clock = {"tracker": tracker}
-
-        def on_step(step: int, total: int, message: str) -> None:
-            if step == 0:  # ETA from the first denoising step: loading is not a step
-                clock["tracker"] = ProgressTracker(progress, total, message)
-            clock["tracker"].update(step, message)
-
-        edited = self.edit_rgb(prepared.model_input, options, seed, on_step, cancel)
+        report = StepProgress(progress, int(options.steps), "Loading the edit model")
+        report.finish(0, "Loading the edit model")
+        edited = self.edit_rgb(prepared.model_input, options, seed, report, cancel)
         cancel.raise_if_cancelled()
         new_alpha = self._layered_alpha(edited, options, seed, progress, cancel) if use_layered else None
-        clock["tracker"].update(int(options.steps), "Recovering transparency")
+        report.finish(int(options.steps), "Recovering transparency")
         result = region_ops.recover(prepared, edited, options.shape, new_alpha)
         pixels, dx, dy = region_ops.place(layer.pixels, prepared, result, options.shape)
         cancel.raise_if_cancelled()
@@ -229,7 +187,7 @@ class QwenLayerEditor:
     def _layered_alpha(self, edited: np.ndarray, options: EditOptions, seed: int,
                        progress: ProgressCallback | None, cancel: CancelToken) -> np.ndarray:
         """Alpha of the edited object from a 2-layer Qwen-Image-Layered pass (top layer = object)."""
-        self.unload()  # the two models together rarely fit
+        # the manager unloads this model first if the two do not fit together
         rgba = np.dstack([edited, np.full(edited.shape[:2], 255, np.uint8)])
         opts = DecomposeOptions(layers=2, resolution=640, steps=int(options.layered_steps), seed=seed,
                                 prompt=options.prompt.strip(), device=options.device, memory=options.memory,

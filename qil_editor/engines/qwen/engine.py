@@ -1,28 +1,25 @@
 """The ``qwen`` engine: Qwen-Image-Layered from local weights, kept loaded between runs.
 
-Thread safety: a QThread worker may call :meth:`QwenDecomposer.decompose`
-while the UI thread asks :meth:`availability`. One lock serialises loading,
-running and unloading (a diffusers pipeline is not re-entrant); availability
-only reads the disk and does not take it. Cancel comes through the
-:class:`CancelToken`, which is thread-safe.
+Built on :class:`~qil_editor.engines.diffusion.engine.PipelineEngine` (lock,
+load through the shared :class:`ModelManager`, unload, availability), the
+same base as the edit engine.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import threading
 import time
 from dataclasses import dataclass
 
 import numpy as np
 
 from ...document import Document, Layer
-from ...errors import InputFileError, ModelError, UsageError
-from ...resources import build_flavour
+from ...errors import InputFileError, UsageError
 from ..base import Availability, DecomposeOptions
-from ..jobs import CancelToken, ProgressCallback, ProgressTracker
-from .device import MEMORY_CHOICES, choose_memory_mode, probe_device
-from .locate import ModelFolder, SearchPlaces, find_model
+from ..diffusion.device import MEMORY_CHOICES
+from ..diffusion.engine import PipelineEngine, StepProgress
+from ..diffusion.locate import ModelFolder
+from ..jobs import CancelToken, ProgressCallback
+from .locate import PIPELINE_CLASS, SPEC
 from .resize import MAX_ASPECT, RESOLUTIONS, as_rgba_u8, layers_to_input_size, resize_rgba, working_size
 
 #: Layer count used for ``layers=auto``: the model card's and demo's default,
@@ -42,6 +39,7 @@ class RunInfo:
     device: str
     dtype: str
     seconds: float
+    vae_strategy: str = "batch"
 
 
 def layer_names(count: int) -> list[str]:
@@ -49,77 +47,46 @@ def layer_names(count: int) -> list[str]:
     return ["Background"] + [f"Layer {i}" for i in range(1, count)]
 
 
-class QwenDecomposer:
+class QwenDecomposer(PipelineEngine):
     """Decomposes with Qwen-Image-Layered; the pipeline stays loaded until :meth:`unload`.
 
     A new pipeline is loaded only when the model folder, device, precision or
-    memory mode changes (a LoRA change swaps adapters in place). Besides the
-    regular options, ``options.extra`` may hold ``dtype`` ('bf16', 'fp16',
-    'fp32'), ``cfg_normalize`` (default True, as in the official demo) and
-    ``restore_detail`` (default True; False keeps the model's layers as scaled).
+    memory mode changes (a LoRA change swaps adapters in place); the memory
+    plan is made once per load. Besides the regular options, ``options.extra``
+    may hold ``dtype`` ('bf16', 'fp32'), ``cfg_normalize`` (default True, as in
+    the official demo) and ``restore_detail`` (default True; False keeps the
+    model's layers as scaled).
     """
 
     name = "qwen"
     label = "Qwen-Image-Layered"
+    spec = SPEC
+    pipeline_class = PIPELINE_CLASS
 
-    def __init__(self, places: SearchPlaces | None = None) -> None:
-        self.places = places
-        self._lock = threading.RLock()
-        self._loaded = None  # LoadedPipeline
-        self.load_count = 0
+    def __init__(self, places=None, manager=None) -> None:
+        super().__init__(places, manager)
         self.last_run: RunInfo | None = None
 
     # ----- availability ---------------------------------------------------------
-    def locate(self, options: DecomposeOptions | None = None) -> ModelFolder:
-        return find_model(options.model_dir if options else None, self.places)
+    def locate(self, options: DecomposeOptions | str | None = None) -> ModelFolder:
+        model_dir = options.model_dir if isinstance(options, DecomposeOptions) else options
+        return super().locate(model_dir)
 
     def availability(self, options: DecomposeOptions | None = None) -> Availability:
         """Cheap check (no torch import): weights found and valid, diffusers installed."""
-        for module in ("torch", "diffusers", "transformers"):
-            if importlib.util.find_spec(module) is None:
-                if build_flavour() == "lite":
-                    return Availability(False, "this build of QIL Editor has no model support; get "
-                                               "the full build to use Qwen-Image-Layered (the "
-                                               "classical engine works here).")
-                return Availability(False, f"the Python package '{module}' is not installed.")
-        try:
-            self.locate(options)
-        except ModelError as err:
-            return Availability(False, str(err))
-        return Availability(True)
+        return self.model_availability(options.model_dir if options else None)
 
     # ----- loading --------------------------------------------------------------
-    @property
-    def loaded(self):
-        return self._loaded
-
-    def unload(self) -> None:
-        """Free the model's memory; the next run loads it again."""
-        from .loader import unload_pipeline
-
-        with self._lock:
-            loaded, self._loaded = self._loaded, None
-            unload_pipeline(loaded)
-
     def _ensure_loaded(self, options: DecomposeOptions, layers: int):
-        from .loader import LoadKey, load_pipeline, set_lora
+        from .loader import set_lora
 
         if options.memory not in MEMORY_CHOICES:
             raise UsageError(f"Unknown memory mode {options.memory!r}.",
                              f"Choose one of: {', '.join(MEMORY_CHOICES)}.")
-        folder = self.locate(options)
-        info = probe_device(options.device)
-        plan = choose_memory_mode(info, folder.params, dtype=options.extra.get("dtype"),
-                                  resolution=options.resolution, layers=layers,
-                                  requested=options.memory)
-        key = LoadKey(folder.key, info.torch_device, plan.dtype, plan.mode)
-        if self._loaded is not None and self._loaded.key != key:
-            self.unload()
-        if self._loaded is None:
-            self._loaded = load_pipeline(folder, info, plan)
-            self.load_count += 1
-        set_lora(self._loaded, options.lora_path)
-        return self._loaded
+        loaded = self.acquire(options.model_dir, device=options.device, memory=options.memory,
+                              dtype=options.extra.get("dtype"), resolution=options.resolution, layers=layers)
+        set_lora(loaded, options.lora_path)
+        return loaded
 
     # ----- running --------------------------------------------------------------
     def decompose(self, image: np.ndarray, options: DecomposeOptions,
@@ -142,12 +109,12 @@ class QwenDecomposer:
                                  f"(at most 1:{MAX_ASPECT:g}).", "Crop it, or use the classical engine.")
         layers = int(options.layers) if options.layers is not None else AUTO_LAYERS
         steps = int(options.steps)
-        tracker = ProgressTracker(progress, steps, "Loading the model")
+        report = StepProgress(progress, steps, "Loading the model")
         seed = int(options.seed) if options.seed is not None else new_seed()
         start = time.perf_counter()
-        with self._lock:
+        with self.running():
             cancel.raise_if_cancelled()
-            tracker.update(0)
+            report.finish(0, "Loading the model")
             loaded = self._ensure_loaded(options, layers)
             cancel.raise_if_cancelled()
             bucket = working_size(width, height, options.resolution)
@@ -157,21 +124,12 @@ class QwenDecomposer:
                 cfg_scale=float(options.cfg_scale), negative_prompt=options.negative_prompt,
                 seed=seed, prompt=options.prompt or "", language=options.language,
                 cfg_normalize=bool(options.extra.get("cfg_normalize", True)))
-            # ETA counts from the first denoising step: loading and captioning are not steps
-            step_clock = {"tracker": tracker}
-
-            def on_step(step: int, total: int, message: str) -> None:
-                if step == 0:
-                    step_clock["tracker"] = ProgressTracker(progress, total, message)
-                step_clock["tracker"].update(step, message)
-
-            raw, prompt = run_layered(loaded, model_input, settings, on_step, cancel)
-        tracker = step_clock["tracker"]
-        tracker.update(steps, "Scaling layers to the image size")
+            raw, prompt = run_layered(loaded, model_input, settings, report, cancel)
+        report.finish(steps, "Scaling layers to the image size")
         target = rgba if options.extra.get("restore_detail", True) else None
         pixels = layers_to_input_size(list(raw), width, height, target)
         cancel.raise_if_cancelled()
         self.last_run = RunInfo(seed, prompt, layers, bucket, loaded.plan.mode, loaded.info.torch_device,
-                                loaded.plan.dtype, time.perf_counter() - start)
+                                loaded.plan.dtype, time.perf_counter() - start, loaded.vae_strategy)
         doc_layers = [Layer(p, name=n) for p, n in zip(pixels, layer_names(len(pixels)))]
         return Document(width, height, doc_layers)

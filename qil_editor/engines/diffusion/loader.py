@@ -1,0 +1,230 @@
+"""Loading a diffusers pipeline class from a checked local folder, in a memory mode.
+
+Only the spec's own pipeline class is instantiated (never ``DiffusionPipeline``,
+which could pick a custom class), with ``local_files_only=True``,
+``use_safetensors=True`` and no remote code. Weights go straight to the GPU
+where the mode keeps them there (``full``) and quantized transformers are
+quantized on the GPU, so the 58 GB do not pass through RAM first; free RAM is
+checked before anything is read. Failures become :class:`ModelError` with a
+hint; running out of memory becomes :class:`OutOfMemoryError` naming the next
+mode (:func:`map_error`, the one place that does this for loads and runs).
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from dataclasses import dataclass
+
+from ...errors import CancelledError, ModelError, OutOfMemoryError, QilError
+from .device import (NF4_SKIP_MODULES, QUANT_PACKAGES, DeviceInfo, MemoryPlan, out_of_memory_hint, ram_problem)
+from .locate import ModelFolder, ModelSpec
+
+
+@dataclass(frozen=True)
+class LoadKey:
+    """What makes two loads the same pipeline (anything else is a different one)."""
+
+    folder: str
+    device: str
+    dtype: str
+    mode: str
+
+
+@dataclass
+class LoadedPipeline:
+    pipe: object
+    key: LoadKey
+    info: DeviceInfo
+    plan: MemoryPlan
+    folder: ModelFolder
+    load_seconds: float
+    spec: ModelSpec | None = None
+    lora: str | None = None
+    vae_strategy: str = "batch"
+
+
+def torch_dtype(name: str):
+    import torch
+
+    return {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[name]
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """torch's OOM error, or the RuntimeErrors CUDA, MPS and the CPU allocator raise."""
+    try:
+        import torch
+
+        if isinstance(exc, torch.OutOfMemoryError):
+            return True
+    except (ImportError, AttributeError):  # pragma: no cover
+        pass
+    if isinstance(exc, MemoryError):
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, RuntimeError) and ("out of memory" in text or "can't allocate memory" in text
+                                              or "failed to allocate" in text)
+
+
+def free_device_memory(info: DeviceInfo | None) -> None:
+    gc.collect()
+    try:
+        import torch
+
+        if info is not None and info.kind == "cuda":
+            torch.cuda.empty_cache()
+        elif info is not None and info.kind == "mps":
+            torch.mps.empty_cache()
+    except Exception:  # pragma: no cover - best effort
+        pass
+
+
+def short(exc: BaseException, limit: int = 300) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def map_error(exc: BaseException, *, label: str, doing: str, info: DeviceInfo | None,
+              mode: str | None, hint: str) -> QilError:
+    """The one place a raw exception from loading or running a model becomes a user message."""
+    if isinstance(exc, QilError):
+        return exc
+    if is_out_of_memory(exc):
+        free_device_memory(info)
+        where = (info.name or info.kind) if info is not None else "This computer"
+        tips = out_of_memory_hint(mode, info) if info is not None and mode else \
+            "Choose a lower resolution or fewer layers, or a memory-saving mode in Preferences."
+        return OutOfMemoryError(f"{where} ran out of memory while {doing}"
+                                + (f" ({mode} mode)." if mode else "."), tips)
+    if isinstance(exc, ImportError):
+        return ModelError(f"{label} could not run {doing}: {short(exc)}",
+                          "Install the missing package, or choose another --memory mode.")
+    return ModelError(f"{label} failed while {doing}: {type(exc).__name__}: {short(exc)}", hint)
+
+
+def quantization_config(mode: str, dtype):
+    """The diffusers quantization config for a quantized-transformer mode (package checked before).
+
+    nf4 keeps :data:`NF4_SKIP_MODULES` in full precision, like the diffusers
+    team's nf4 checkpoint of Qwen-Image.
+    """
+    if mode == "nf4":
+        from diffusers import BitsAndBytesConfig
+
+        return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
+                                  bnb_4bit_compute_dtype=dtype,
+                                  llm_int8_skip_modules=list(NF4_SKIP_MODULES))
+    from diffusers import TorchAoConfig
+    from torchao.quantization import Float8WeightOnlyConfig, Int8WeightOnlyConfig
+
+    return TorchAoConfig(Int8WeightOnlyConfig() if mode == "int8" else Float8WeightOnlyConfig())
+
+
+def quiet_library_progress() -> None:
+    """diffusers and transformers draw their own loading bars; the editor reports progress itself."""
+    try:
+        from diffusers.utils import logging as diffusers_logging
+        from transformers.utils import logging as transformers_logging
+
+        diffusers_logging.disable_progress_bar()
+        transformers_logging.disable_progress_bar()
+    except Exception:  # pragma: no cover - cosmetic only
+        pass
+
+
+def straight_to_device(info: DeviceInfo) -> str | None:
+    """The ``device_map`` that loads weights directly onto the GPU (diffusers accepts the
+    default CUDA device only), or None to load into RAM first."""
+    if info.kind == "cuda" and (info.index or 0) == 0:
+        return "cuda"
+    return None
+
+
+def check_ram(folder: ModelFolder, info: DeviceInfo, plan: MemoryPlan, label: str) -> None:
+    """Refuse a load the free RAM cannot hold, before reading a byte of weights."""
+    problem = ram_problem(plan.mode, folder.params, plan.dtype, info)
+    if problem:
+        raise OutOfMemoryError(f"Not enough system memory to load {label}. {problem}",
+                               "Close other programs, or choose a mode that keeps less in memory "
+                               "(full on a GPU large enough, or a quantized mode).")
+
+
+def load_pipeline(spec: ModelSpec, pipeline_class: str, folder: ModelFolder, info: DeviceInfo,
+                  plan: MemoryPlan) -> LoadedPipeline:
+    """Load ``diffusers.<pipeline_class>`` and place it. Raises ModelError / OutOfMemoryError."""
+    try:
+        import diffusers
+        import torch  # noqa: F401
+        from diffusers import QwenImageTransformer2DModel
+        cls = getattr(diffusers, pipeline_class)
+    except (ImportError, AttributeError) as exc:
+        raise ModelError(f"{spec.label} needs PyTorch and diffusers, which could not be imported "
+                         f"({short(exc)}).", "Reinstall the editor with: bash tools/setup.sh") from None
+    check_ram(folder, info, plan, spec.label)
+    quiet_library_progress()
+    start = time.perf_counter()
+    dtype = torch_dtype(plan.dtype)
+    common = dict(local_files_only=True, use_safetensors=True)
+    device_map = straight_to_device(info)
+    pipe = None
+    try:
+        kwargs = dict(common, dtype=dtype, trust_remote_code=False)
+        if plan.mode in QUANT_PACKAGES:
+            kwargs["transformer"] = QwenImageTransformer2DModel.from_pretrained(
+                str(folder.path), subfolder="transformer", dtype=dtype,
+                quantization_config=quantization_config(plan.mode, dtype),
+                device_map=device_map, **common)
+        elif plan.mode == "full" and device_map is not None:
+            kwargs["device_map"] = device_map
+        pipe = cls.from_pretrained(str(folder.path), **kwargs)
+        pipe.set_progress_bar_config(disable=True)
+        place_pipeline(pipe, info, plan.mode)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - every loader failure becomes a ModelError
+        pipe = None
+        free_device_memory(info)
+        if isinstance(exc, (CancelledError, QilError)):
+            raise
+        if is_out_of_memory(exc) or isinstance(exc, ImportError):
+            raise map_error(exc, label=spec.label, doing=f"loading {spec.label}", info=info, mode=plan.mode,
+                            hint="") from None
+        raise ModelError(f"Could not load {spec.label} from {folder.path}: {short(exc)}",
+                         "The folder may be incomplete or damaged; download it again. "
+                         + spec.download_hint) from None
+    key = LoadKey(folder.key, info.torch_device, plan.dtype, plan.mode)
+    return LoadedPipeline(pipe, key, info, plan, folder, time.perf_counter() - start, spec)
+
+
+def place_pipeline(pipe, info: DeviceInfo, mode: str) -> None:
+    """Put the loaded pipeline on the device in the way the memory mode says."""
+    import torch
+
+    device = torch.device(info.torch_device)
+    if mode == "full":
+        if getattr(pipe, "hf_device_map", None) is None:  # not already loaded onto the device
+            pipe.to(device)
+    elif mode in ("model-offload",) + tuple(QUANT_PACKAGES):
+        pipe.enable_model_cpu_offload(device=device)
+    elif mode == "sequential-offload":
+        pipe.enable_sequential_cpu_offload(device=device)
+    elif mode == "group-offload":
+        pipe.enable_group_offload(onload_device=device, offload_device=torch.device("cpu"),
+                                  offload_type="leaf_level", use_stream=info.kind == "cuda")
+    else:  # pragma: no cover - modes are validated by the planner
+        raise ModelError(f"Unknown memory mode {mode!r}.")
+
+
+def unload_pipeline(loaded: LoadedPipeline | None) -> None:
+    """Drop the pipeline's hooks and references and give the memory back."""
+    if loaded is None:
+        return
+    pipe = loaded.pipe
+    loaded.pipe = None
+    try:
+        if hasattr(pipe, "remove_all_hooks"):
+            pipe.remove_all_hooks()
+    except Exception:  # pragma: no cover - best effort
+        pass
+    del pipe
+    free_device_memory(loaded.info)

@@ -157,8 +157,8 @@ def estimate_background(rgb: np.ndarray, lab: np.ndarray, valid: np.ndarray,
     return Background(smooth, smooth_lab, dist.astype(np.float32), noise, textured, t_low, t_high)
 
 
-def refine_background(rgb: np.ndarray, valid: np.ndarray, bg: Background, objects: np.ndarray,
-                      soft: np.ndarray) -> Background:
+def refine_background(rgb: np.ndarray, lab: np.ndarray, valid: np.ndarray, bg: Background,
+                      objects: np.ndarray, soft: np.ndarray) -> Background:
     """Refit the background once the objects are known, keeping well clear of them.
 
     The first estimate only knows which pixels differ clearly from the background, so
@@ -192,6 +192,5 @@ def refine_background(rgb: np.ndarray, valid: np.ndarray, bg: Background, object
     resid = cv2.GaussianBlur(push_pull(rgb - poly, data.astype(np.float32)), (0, 0), 1.5)
     smooth = np.clip(poly + resid, 0.0, 1.0).astype(np.float32)
     smooth_lab = rgb_to_lab(smooth)
-    lab = rgb_to_lab(rgb)
     return Background(smooth, smooth_lab, delta_e(lab, smooth_lab).astype(np.float32), bg.noise,
                       bg.textured, bg.t_low, bg.t_high)

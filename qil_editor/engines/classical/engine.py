@@ -156,7 +156,7 @@ class ClassicalDecomposer:
             if not bg.textured:
                 soft = np.isin(seg.owner, [r.label for r in seg.regions
                                            if r.kind == "shadow" or r.sharp < 0.35])
-                bg = refine_background(rgb, valid, bg, seg.owner > 0, soft)
+                bg = refine_background(rgb, lab, valid, bg, seg.owner > 0, soft)
             ordering = order_regions(seg)
             groups = group_regions(seg, ordering, target, (ww, wh))
             models = build_models(seg, ordering, rgb, bg)

@@ -66,10 +66,16 @@ def _union_box(a, b):
     return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
 
 
-def continuations(seg: Segmentation, contact: np.ndarray) -> dict[int, np.ndarray]:
-    """For each shape or photo that touches other objects, how far its fitted simple shape
-    reaches into each of them: (n,) pixel counts, from a fit to the outline it shares
-    with the background only (which is its own whatever lies on top)."""
+def outline_cues(seg: Segmentation, contact: np.ndarray) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Boundary ownership, for each shape, photo or stroke that touches other objects.
+
+    Its simple shape (ellipse, polygon) is fitted to the outline it shares with the
+    background, which is its own whatever lies on top. Per neighbour it returns
+    ``reach``: how many of the neighbour's pixels (clearly inside it) the fitted shape
+    continues under, and ``owns``: the share of the outline they share that runs along
+    the fitted shape's edge. The one on top owns the shared outline; the one beneath
+    continues under the other.
+    """
     owner = seg.owner
     h, w = owner.shape
     n = len(seg.regions) + 1
@@ -93,21 +99,31 @@ def continuations(seg: Segmentation, contact: np.ndarray) -> dict[int, np.ndarra
         real[:, -1:] &= x1 < w
         real[:1] &= y0 > 0
         real[-1:] &= y1 < h
-        fit = fit_covered_shape(own, real, crop != BG)
+        fit = fit_covered_shape(own, real, crop != BG, require_hidden=False)
         if fit is None:
             continue
+        inside = fit > 0.5
         # only what lies clearly inside the other object counts: a neighbour's rim that
         # took a pixel or two of this region's edge says nothing about the order
         far = cv2.distanceTransform((~own).astype(np.uint8), cv2.DIST_L2, 3) > 3.0
-        reach = np.bincount(crop[(fit > 0.5) & far].ravel(), minlength=n)
-        out[reg.label] = reach
+        reach = np.bincount(crop[inside & far].ravel(), minlength=n)
+        edge = inside & ~cv2.erode(inside.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+        near_edge = cv2.distanceTransform((~edge).astype(np.uint8), cv2.DIST_L2, 3) <= 2.0
+        # this region's pixels next to each neighbour, and how many lie on the fitted edge
+        nb = cv2.dilate(np.where(own, 0, crop).astype(np.float32), np.ones((3, 3), np.uint8))
+        shared = own & (nb > 0)
+        lbl = nb[shared].astype(np.int64)
+        tot = np.bincount(lbl, minlength=n)
+        on = np.bincount(lbl[near_edge[shared]], minlength=n)
+        owns = np.where(tot >= 6, on / np.maximum(tot, 1), 0.0)
+        out[reg.label] = (reach, owns)
     return out
 
 
 def order_regions(seg: Segmentation) -> Ordering:
     n = len(seg.regions) + 1
     contact = contact_matrix(seg.owner, n)
-    reach = continuations(seg, contact)
+    cues = outline_cues(seg, contact)
     perimeter = np.maximum(contact.sum(axis=1), 1)
     above: dict[tuple[int, int], float] = {}
     owner = seg.owner
@@ -122,10 +138,13 @@ def order_regions(seg: Segmentation) -> Ordering:
                 above[(b, a)] = 1.0
             elif rb.kind == "shadow" and ra.kind != "shadow":
                 above[(a, b)] = 1.0
-            elif _continues(reach, a, b, ra.area) != _continues(reach, b, a, rb.area):
+            elif _continues(cues, a, b, ra.area) != _continues(cues, b, a, rb.area):
                 # the outline they share is the upper one's own; the lower one continues under it
-                up, low = (a, b) if _continues(reach, b, a, rb.area) else (b, a)
+                up, low = (a, b) if _continues(cues, b, a, rb.area) else (b, a)
                 above[(up, low)] = 0.8
+            elif _owns(cues, a, b) != _owns(cues, b, a):
+                up, low = (a, b) if _owns(cues, a, b) else (b, a)
+                above[(up, low)] = 0.7
             elif share_a >= 0.5 and share_a > share_b:
                 above[(a, b)] = float(share_a)
             elif share_b >= 0.5 and share_b > share_a:
@@ -163,10 +182,16 @@ def order_regions(seg: Segmentation) -> Ordering:
     return Ordering(order, above, contact, parent)
 
 
-def _continues(reach: dict[int, np.ndarray], a: int, b: int, area_a: int) -> bool:
+def _continues(cues, a: int, b: int, area_a: int) -> bool:
     """Does ``a``'s fitted shape continue under ``b`` by a meaningful amount?"""
-    r = reach.get(a)
-    return r is not None and r[b] >= max(6, 0.01 * area_a)
+    c = cues.get(a)
+    return c is not None and c[0][b] >= max(6, 0.01 * area_a)
+
+
+def _owns(cues, a: int, b: int) -> bool:
+    """Does the outline ``a`` shares with ``b`` run along ``a``'s own fitted edge?"""
+    c = cues.get(a)
+    return c is not None and c[1][b] >= 0.8
 
 
 def _topological(seg: Segmentation, above: dict[tuple[int, int], float]) -> list[int]:

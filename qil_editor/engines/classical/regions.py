@@ -88,7 +88,20 @@ def _local_box(lab: np.ndarray, core: np.ndarray, radius: int):
     return cv2.erode(lo, k), cv2.dilate(hi, k)
 
 
-def _photo_blobs(fg: np.ndarray, edge: np.ndarray, lab: np.ndarray, min_area: int) -> np.ndarray:
+def _two_colour_mix(px: np.ndarray, tol: float = 0.035) -> bool:
+    """True when (N, 3) RGB colours all lie near one line: two colours and the
+    anti-aliased blends between them (small text on a card, stripes, a gradient),
+    which edge density alone would take for a photograph."""
+    if px.shape[0] > 5000:
+        px = px[np.random.default_rng(0).choice(px.shape[0], 5000, replace=False)]
+    centred = px - px.mean(axis=0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    off = centred - np.outer(centred @ vt[0], vt[0])
+    return float(np.percentile(np.linalg.norm(off, axis=1), 90)) <= tol
+
+
+def _photo_blobs(fg: np.ndarray, edge: np.ndarray, lab: np.ndarray, min_area: int,
+                 rgb: np.ndarray) -> np.ndarray:
     """Foreground areas that look like photographs: dense edges and many colours.
 
     Found from the local density of edges rather than whole foreground blobs, so
@@ -119,6 +132,9 @@ def _photo_blobs(fg: np.ndarray, edge: np.ndarray, lab: np.ndarray, min_area: in
     big = counts >= np.maximum(3, 0.002 * area[owner])
     n_colours = np.bincount(owner[big], minlength=n)
     is_photo = cand & (edges > 0.2 * area) & (n_colours >= 25)
+    for k in np.flatnonzero(is_photo):  # two colours and their blends: text on a card, stripes
+        if _two_colour_mix(rgb[blob == k]):
+            is_photo[k] = False
     for k in np.flatnonzero(is_photo):  # pictures are solid (boxes, ovals), not arcs along an edge
         x, y, bw, bh = stats[k, :4]
         pts = cv2.findNonZero((blob[y:y + bh, x:x + bw] == k).astype(np.uint8))
@@ -189,7 +205,7 @@ def segment(rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray, valid: np.ndarra
     g_edge = max(3.0, 2.5 * bg.noise + 1.0)
     fg = _hysteresis(dist, valid, bg.t_low, bg.t_high)
     edge = grad > g_edge
-    photo = _photo_blobs(fg, edge, lab, max(64, int(0.002 * npx))) & valid
+    photo = _photo_blobs(fg, edge, lab, max(64, int(0.002 * npx)), rgb) & valid
     fg |= photo
 
     core_fg = fg & ~edge & ~photo

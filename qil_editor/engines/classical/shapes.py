@@ -116,20 +116,22 @@ def _polygon(contour: np.ndarray, real: np.ndarray) -> np.ndarray | None:
     return np.array(verts, np.float64)
 
 
-def fit_covered_shape(own: np.ndarray, real: np.ndarray, allowed: np.ndarray) -> np.ndarray | None:
+def fit_covered_shape(own: np.ndarray, real: np.ndarray, allowed: np.ndarray, *,
+                      require_hidden: bool = True) -> np.ndarray | None:
     """Coverage (float32 in [0, 1]) of the simple shape that ``own`` is the visible part of.
 
     ``own``: the region's pixels; ``real``: its pixels whose outline is its own
     (next to the background or to what lies beneath); ``allowed``: where hidden
     parts may be (the region plus what covers it). None when no ellipse or
-    polygon fits the visible outline well enough, or nothing is hidden.
+    polygon fits the visible outline well enough, or (``require_hidden``)
+    nothing is hidden.
     """
     own = own.astype(bool)
     contour = outline(own)
     if contour is None:
         return None
     flags = real[contour[:, 1], contour[:, 0]]
-    if int(flags.sum()) < MIN_OUTLINE or flags.all():
+    if int(flags.sum()) < MIN_OUTLINE or (require_hidden and flags.all()):
         return None
     pts = contour[flags].astype(np.float32)
     cands = []
@@ -164,7 +166,7 @@ def fit_covered_shape(own: np.ndarray, real: np.ndarray, allowed: np.ndarray) ->
             bad &= ~corners.astype(bool)
         if bad.sum() > max(4, 0.01 * int(inside.sum())):
             continue
-        if (extra & grown_allowed).sum() < 2:
+        if require_hidden and (extra & grown_allowed).sum() < 2:
             continue
         edge = inside & ~cv2.erode(inside.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
         dist = cv2.distanceTransform((~edge).astype(np.uint8), cv2.DIST_L2, 3)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from ..errors import UsageError
 from ..io import open_document, save_document
+from ..io.files import check_output_path, same_file
+from . import warn
 
 
 def register(subparsers) -> None:
@@ -21,16 +23,21 @@ def register(subparsers) -> None:
                                           "is baked into the pixels with a warning naming the layer.")
     p.add_argument("input", help="image, PSD/PSB or .ora file to read")
     p.add_argument("-o", "--output", required=True, help="file or folder to write")
+    p.add_argument("--allow-damaged", action="store_true",
+                   help="open a PSD with damaged layers anyway (warned; they show wrong pixels)")
     p.add_argument("--linked", action="store_true",
                    help="SVG only: write the layer PNGs beside the file (OUT_layers/) instead of inside it")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    if Path(args.output).resolve() == Path(args.input).resolve():
+    if same_file(args.output, args.input):  # never raises, even on a symlink loop
         raise UsageError("The output would overwrite the input file.",
                          "Choose a different output name.")
-    doc = open_document(args.input)
+    check_output_path(args.output)  # before the work: a folder named x.psd, a device, no folder
+    doc = open_document(args.input, allow_damaged=args.allow_damaged)
+    for name, problem in getattr(doc, "damaged_layers", []):
+        warn(f"layer '{name}' is damaged ({problem}); it is kept as decoded.")
     kind = save_document(doc, args.output, linked=args.linked,
                          on_warning=lambda message: print(f"qil: warning: {message}", file=sys.stderr))
     print(f"wrote {args.output} ({kind}, {doc.width} x {doc.height} px, {len(doc.layers)} layer(s))")

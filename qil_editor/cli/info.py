@@ -6,6 +6,7 @@ import json
 import sys
 
 from ..io import describe_file, open_document
+from . import warn
 
 
 def register(subparsers) -> None:
@@ -14,12 +15,14 @@ def register(subparsers) -> None:
                                           "layer (index 0 = bottom) as QIL Editor opens it.")
     p.add_argument("file", help="image or PSD/PSB file")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    p.add_argument("--allow-damaged", action="store_true",
+                   help="describe a PSD with damaged layers anyway (listed under 'damaged')")
     p.set_defaults(func=run)
 
 
-def file_info(path: str) -> dict:
+def file_info(path: str, *, allow_damaged: bool = False) -> dict:
     source = describe_file(path)
-    doc = open_document(path)
+    doc = open_document(path, allow_damaged=allow_damaged)
     return {
         "file": source.path,
         "format": source.format,
@@ -33,11 +36,15 @@ def file_info(path: str) -> dict:
              "blend_mode": layer.blend_mode.value, "locked": layer.locked}
             for i, layer in enumerate(doc.layers)
         ],
+        "damaged": [{"layer": name, "problem": problem}
+                    for name, problem in getattr(doc, "damaged_layers", [])],
     }
 
 
 def run(args) -> int:
-    info = file_info(args.file)
+    info = file_info(args.file, allow_damaged=args.allow_damaged)
+    for item in info["damaged"]:
+        warn(f"layer '{item['layer']}' is damaged ({item['problem']}); it is shown as decoded.")
     if args.json:
         json.dump(info, sys.stdout, ensure_ascii=False, indent=2)
         print()

@@ -11,6 +11,8 @@
   the header and layer records only (canvas, every layer and mask, fill and
   shape layers rendered at their own extent, baked adjustment layers, the
   composite), for :func:`limits.check_memory`.
+* :func:`solid_fill`: solid-colour fill layers drawn at uint8, without
+  psd-tools' float32 canvas of the layer's whole box.
 """
 
 from __future__ import annotations
@@ -22,9 +24,6 @@ import numpy as np
 
 from .limits import check_pixels
 
-#: A rendered (fill, shape, effects) layer is drawn in bands of about this many pixels, so
-#: psd-tools' float intermediates stay small whatever the layer's size (see psd_read).
-RENDER_BAND_PIXELS = 1 << 21
 #: Bytes per pixel psd-tools' renderer holds while drawing (float color, alpha, shape, temporaries).
 RENDER_BYTES_PER_PIXEL = 64
 #: Bytes per canvas pixel for a baked adjustment layer (a float composite of everything below).
@@ -197,10 +196,11 @@ def estimate_peak(psd, header, file: Path, max_pixels: int | None) -> tuple[int,
             box = render_box(layer, psd)
             px = _area(box)
             check_pixels(file, box[2] - box[0], box[3] - box[1], max_pixels, f"layer '{layer.name}'")
-            banded = not layer.has_effects(enabled=True)
-            drawing = min(px, RENDER_BAND_PIXELS) if banded else px
             kept += px * 4
-            own = px * 4 + drawing * RENDER_BYTES_PER_PIXEL  # plus a cropped copy
+            if solid_fill(layer) is not None:  # drawn at uint8: its alpha plane and a cropped copy
+                own = px * 5
+            else:  # psd-tools' float canvas over the box, then a cropped copy
+                own = px * 4 + px * RENDER_BYTES_PER_PIXEL
         else:
             px = _area(layer.bbox)
             kept += px * 4
@@ -214,3 +214,57 @@ def estimate_peak(psd, header, file: Path, max_pixels: int | None) -> tuple[int,
     total = kept + transient + canvas * 4  # the composite every view and save makes
     what = f"a {header.width}x{header.height} canvas and {count} layer{'s' if count != 1 else ''}"
     return total, what
+
+
+# ----- solid-colour fill layers, drawn without psd-tools' full-size float canvas --------------
+def solid_fill(layer) -> tuple[tuple[float, ...], object] | None:
+    """(colour as psd-tools reads it, mask or None) when the layer is a plain solid-colour fill.
+
+    psd-tools paints a fill over the layer's whole box in float32 whatever
+    viewport it is asked for (3 GB and more for a 16384-pixel canvas), so a
+    solid fill without effects, vector mask or mask feather/density is drawn
+    here: one colour, its mask, its fill opacity, at uint8. Anything else
+    returns None and goes to psd-tools.
+    """
+    try:
+        from psd_tools.api.adjustments import SolidColorFill
+        from psd_tools.composite.paint import _get_color
+    except ImportError:
+        return None
+    if not isinstance(layer, SolidColorFill) or layer.has_effects(enabled=True) \
+            or layer.has_vector_mask() or layer.has_pixels():
+        return None
+    mask = None
+    if layer.has_mask() and not layer.mask.disabled:
+        mask = layer.mask
+        params = mask.parameters
+        if params is not None and ((params.user_mask_density not in (None, 255))
+                                   or params.user_mask_feather):
+            return None
+    try:
+        from psd_tools.constants import Tag
+        desc = layer.tagged_blocks.get_data(Tag.SOLID_COLOR_SHEET_SETTING)
+        color = tuple(float(v) for v in _get_color(layer._psd.color_mode, desc))
+    except Exception:  # no or odd colour descriptor: psd-tools' renderer decides
+        return None
+    return color, mask
+
+
+def solid_fill_alpha(layer, mask, box: tuple[int, int, int, int]) -> np.ndarray:
+    """uint8 coverage of a solid fill over ``box``: its mask (decoded at the mask's own size) and fill opacity."""
+    l, t, r, b = box
+    fill = layer.fill_opacity / 255.0 if hasattr(layer, "fill_opacity") else 1.0
+    if mask is None:
+        return np.full((b - t, r - l), int(round(255 * fill)), np.uint8)
+    out = np.full((b - t, r - l), mask.background_color, np.uint8)
+    im = mask.topil()
+    if im is not None:
+        plane = np.asarray(im.convert("L"))
+        ml, mt = mask.left, mask.top
+        il, it = max(l, ml), max(t, mt)
+        ir, ib = min(r, ml + plane.shape[1]), min(b, mt + plane.shape[0])
+        if ir > il and ib > it:
+            out[it - t:ib - t, il - l:ir - l] = plane[it - mt:ib - mt, il - ml:ir - ml]
+    if fill < 1.0:
+        out = np.round(out * np.float32(fill)).astype(np.uint8)
+    return out

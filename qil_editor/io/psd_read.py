@@ -230,11 +230,11 @@ def _rendered_pixels(layer, psd) -> tuple[np.ndarray, int, int] | None:
 
     Rendered over transparency with the layer's own opacity divided back
     out (it stays a layer property); the result is cropped to what is drawn.
-    Drawn at the layer's own extent (``psd_guard.render_box``), in bands of
-    rows written straight into the result, so psd-tools' float intermediates
-    stay a few MB even for a fill layer as large as a 16384-pixel canvas.
-    Effects need their neighbourhood (blur, offsets): such a layer is drawn
-    in one piece, over the canvas and its box.
+    Drawn at the layer's own extent (``psd_guard.render_box``); effects need
+    their neighbourhood, so a layer with effects is drawn over the canvas
+    and its box. A plain solid-colour fill is drawn by ``psd_guard`` at
+    uint8 straight into the result (psd-tools would paint its whole box in
+    float32: gigabytes for a fill on a 16384-pixel canvas).
     """
     from psd_tools.composite import composite as ps_composite
 
@@ -242,16 +242,8 @@ def _rendered_pixels(layer, psd) -> tuple[np.ndarray, int, int] | None:
     w, h = box[2] - box[0], box[3] - box[1]
     if w <= 0 or h <= 0:
         return np.zeros((0, 0, 4), np.uint8), 0, 0
-    step = h if layer.has_effects(enabled=True) else max(1, psd_guard.RENDER_BAND_PIXELS // w)
-    rgba = np.empty((h, w, 4), np.uint8)
-    opacity = layer.opacity / 255.0
-    for top in range(0, h, step):
-        bottom = min(h, top + step)
-        band = (box[0], box[1] + top, box[2], box[1] + bottom)
-        color, _shape, alpha = ps_composite(layer, color=0.0, alpha=0.0, viewport=band,
-                                            layer_filter=lambda ly: ly is layer)  # not its clip layers
-        if opacity > 0:
-            alpha = np.clip(alpha / opacity, 0.0, 1.0)
+
+    def to_rgba(color, alpha, out):
         color = np.asarray(color, np.float32)
         if color.ndim == 2:
             color = color[..., None]
@@ -263,8 +255,25 @@ def _rendered_pixels(layer, psd) -> tuple[np.ndarray, int, int] | None:
             color = np.repeat(color, 3, axis=2)
         if psd.depth == 32:
             color = _linear_to_display(color)
-        rgba[top:bottom, :, :3] = _float_to_u8(color[..., :3])
-        rgba[top:bottom, :, 3] = _float_to_u8(alpha[..., 0] if alpha.ndim == 3 else alpha)
+        out[..., :3] = _float_to_u8(color[..., :3])
+        if alpha is not None:
+            out[..., 3] = _float_to_u8(alpha[..., 0] if alpha.ndim == 3 else alpha)
+
+    rgba = np.empty((h, w, 4), np.uint8)
+    solid = psd_guard.solid_fill(layer)
+    if solid is not None:
+        color, mask = solid
+        to_rgba(np.array(color, np.float32).reshape(1, 1, -1), None, rgba[:1, :1])
+        rgba[..., :3] = rgba[0, 0, :3]
+        rgba[..., 3] = psd_guard.solid_fill_alpha(layer, mask, box)
+    else:
+        color, _shape, alpha = ps_composite(layer, color=0.0, alpha=0.0, viewport=box,
+                                            layer_filter=lambda ly: ly is layer)  # not its clip layers
+        opacity = layer.opacity / 255.0
+        if opacity > 0:
+            alpha = np.clip(alpha / opacity, 0.0, 1.0)
+        to_rgba(color, alpha, rgba)
+        del color, alpha
     if layer.has_effects(enabled=True):
         rgba = _outer_effects(layer, rgba)
     drawn = rgba[..., 3]

@@ -186,7 +186,13 @@ _ORIENT = {
 
 
 def exif_orientation(im: Image.Image) -> int:
-    """The EXIF orientation tag (1 = upright), read without decoding pixels; 1 when unreadable."""
+    """The EXIF orientation tag (1 = upright), read without decoding pixels; 1 when unreadable.
+
+    Pillow's PNG reader decodes the whole picture to look for an eXIf chunk
+    after the pixels; we only take one that comes before them.
+    """
+    if im.format == "PNG" and "exif" not in im.info:
+        return 1
     try:
         value = im.getexif().get(0x0112, 1)
         return int(value) if int(value) in range(1, 9) else 1

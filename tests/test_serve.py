@@ -293,6 +293,73 @@ def test_edit_layer_through_the_server(server, tmp_path):
     assert not np.array_equal(square.pixels[..., :3], pixels[..., :3])
 
 
+@pytest.fixture
+def qt_loop(qapp):
+    """The qasync loop marked running, as in the app (see tests/ui/conftest.py), so window jobs run."""
+    import asyncio
+
+    import qasync
+
+    loop = qasync.QEventLoop(qapp, already_running=True)
+    asyncio.set_event_loop(loop)
+    asyncio.events._set_running_loop(loop)
+    yield loop
+    asyncio.events._set_running_loop(None)
+
+
+def test_editor_decomposes_and_reprompts_on_the_server(server, qt_loop, qtbot, tmp_path, sample_poster,
+                                                       monkeypatch):
+    """Preferences hold the server; the Decompose engine list has "Remote: HOST"; both jobs run there."""
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QMessageBox
+
+    from qil_editor.document import Document, Layer
+    from qil_editor.ui import remote_server
+    from qil_editor.ui.app_window import MainWindow
+    from qil_editor.ui.reprompt_dialog import open_reprompt
+    from qil_editor.ui.settings import AppSettings
+
+    shown = []
+    monkeypatch.setattr(QMessageBox, "exec", lambda box: shown.append(box.text()) or 0)
+    monkeypatch.setattr(remote_server, "system_keyring", lambda: None)
+    settings = AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    warning = remote_server.ServerPrefs(settings.q).save(server.url, TOKEN, reprompt_on_server=True)
+    assert warning == remote_server.PLAINTEXT_WARNING  # no keyring here: said plainly
+    window = MainWindow(settings, tmp_path / "data")
+    qtbot.addWidget(window)
+    try:
+        choices = dict(window.engine_choices(window.registry))
+        assert choices["remote"] == f"Remote: 127.0.0.1:{server.port}"
+        image = open_image(sample_poster)
+        tab = window.add_document(Document(image.shape[1], image.shape[0], [Layer(image, name="poster")]),
+                                  name="poster")
+        last = settings.decompose_request()
+        request = type(last)("remote", last.options.with_changes(layers=2, steps=2, seed=3, prompt="x"))
+        task = window.jobs.start(request, tab)
+        assert task is not None
+        qtbot.waitUntil(task.done, timeout=180_000)
+        doc = tab.session.doc
+        assert [la.name for la in doc.layers] == ["Background", "Layer 1"], shown
+        assert tab.session.stack.count() == 1  # one undo step, as a local run
+
+        tab.session.set_current(doc.layers[1].id)
+        from qil_editor.engines.edit import EditOptions
+
+        dialog = open_reprompt(window, base=EditOptions(prompt="edit", steps=2, seed=5, resolution=64))
+        assert dialog is not None and dialog.editor.name == "remote-edit", shown
+        dialog.prompt.setText("make it blue")
+        dialog.keep_shape.setChecked(True)
+        task = dialog.generate()
+        qtbot.waitUntil(task.done, timeout=240_000)
+        assert dialog.result is not None, shown
+        assert np.array_equal(dialog.result.pixels[..., 3] > 0, doc.layers[1].pixels[..., 3] > 0)
+        assert dialog.apply() and tab.session.stack.count() == 2
+        dialog.close()
+    finally:
+        window.discard_all()
+        window.close()
+
+
 def test_server_killed_mid_job_exits_5_and_leaves_no_process(server, sample_poster, tmp_path):
     """Last: SIGTERM to ``qil serve`` during a job; the client exits 5, writes nothing; no process remains."""
     out = tmp_path / "o.psd"

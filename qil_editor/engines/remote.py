@@ -47,8 +47,10 @@ CONNECT_TIMEOUT_S = 10.0
 #: How often a 503 is retried before giving up, and the longest wait between tries.
 BUSY_RETRIES = 6
 MAX_BACKOFF_S = 30.0
-#: How long a health answer stays good for ``availability`` (the UI asks often).
+#: How long a health answer stays good for ``availability`` (the UI asks often), and how long
+#: the UI thread may wait for one.
 HEALTH_CACHE_S = 5.0
+AVAILABILITY_TIMEOUT_S = 2.0
 #: Longest line accepted from the server (a result with many large layers as base64 PNGs).
 MAX_LINE_BYTES = 2 * 1024 ** 3
 
@@ -141,8 +143,8 @@ class RemoteClient:
         raise ServerError(f"The server at {self.url} answered {resp.status}: {message}")
 
     # ----- simple requests ------------------------------------------------------------
-    def get_json(self, path: str) -> dict:
-        conn = self._connection(self.connect_timeout)
+    def get_json(self, path: str, timeout: float | None = None) -> dict:
+        conn = self._connection(timeout or self.connect_timeout)
         try:
             conn.request("GET", f"{self.base}{path}", headers=self._headers())
             resp = conn.getresponse()
@@ -156,8 +158,8 @@ class RemoteClient:
     def health(self) -> dict:
         return self.get_json(f"/{protocol.API_VERSION}/health")
 
-    def engines(self) -> dict:
-        return self.get_json(f"/{protocol.API_VERSION}/engines")
+    def engines(self, timeout: float | None = None) -> dict:
+        return self.get_json(f"/{protocol.API_VERSION}/engines", timeout)
 
     def cancel_job(self, job: str) -> bool:
         """Ask the server to cancel a job; False when it could not be told (it still stops on disconnect)."""
@@ -303,7 +305,7 @@ class _RemoteEngine:
         if self._cache is not None and now - self._cache[0] < HEALTH_CACHE_S:
             return self._cache[1]
         try:
-            info = self.client.engines().get(self.kind)
+            info = self.client.engines(AVAILABILITY_TIMEOUT_S).get(self.kind)
             if not info:
                 avail = Availability(False, f"the server at {self.client.url} does not offer this.")
             else:

@@ -12,6 +12,7 @@ memory mode that fits, for 640 px / 4 layers and 1024 px / 8 layers.
     python bench/gpu_check.py [--steps 3] [--modes full,model-offload,group-offload] [--json-out FILE]
                               [--readme]             # CUDA: measure, JSON out, table into bench/README.md
     python bench/gpu_check.py --tiny --device cpu --cases 640x2   # the same path, scaled down (CI)
+    python bench/gpu_check.py --measure-activations   # CPU: the planner's per-token working memory
 
 Per mode and case it records seconds per denoising step, the caption's and
 the decode's time, peak VRAM (allocated) and peak process RAM, whether the
@@ -329,6 +330,35 @@ def run_case(pipe, params: dict, info, mode: str, resolution: int, layers: int, 
     return result
 
 
+def measure_activations(sizes=((16, 4), (16, 8), (16, 12)), text_tokens: int = 64) -> list[dict]:
+    """Peak RSS growth of one forward of a one-block transformer at the real width (CPU, fp32),
+    for the planner's per-token working memory (:data:`DENOISE_BYTES_PER_TOKEN`)."""
+    import gc
+
+    import psutil
+    import torch
+    from diffusers import QwenImageTransformer2DModel
+
+    config = dict(load_configs()["transformer"], num_layers=1)
+    model = QwenImageTransformer2DModel(**config).eval()
+    process = psutil.Process()
+    rows = []
+    for grid, frames in sizes:
+        gc.collect()
+        hidden = torch.randn(1, frames * grid * grid, config["in_channels"])
+        text = torch.randn(1, text_tokens, config["joint_attention_dim"])
+        base = process.memory_info().rss
+        with RamPeak() as ram, torch.no_grad():
+            model(hidden_states=hidden, timestep=torch.tensor([0.5]), encoder_hidden_states=text,
+                  encoder_hidden_states_mask=torch.ones(1, text_tokens, dtype=torch.long),
+                  img_shapes=[[(1, grid, grid)] * frames], additional_t_cond=torch.tensor([0]), return_dict=False)
+        tokens = frames * grid * grid + text_tokens
+        rows.append({"tokens": tokens, "peak_growth_mib": round((ram.peak - base) / 2 ** 20, 1),
+                     "kib_per_token_fp32": round((ram.peak - base) / tokens / 1024, 1)})
+        print(rows[-1], flush=True)
+    return rows
+
+
 def peak_tflops_for(name: str, override: float | None) -> float | None:
     if override:
         return override
@@ -449,9 +479,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", default="640x4,1024x8", help="RESxLAYERS,... [640x4,1024x8]")
     parser.add_argument("--caption-tokens", type=int, default=16, help="tokens of the short caption [16]")
     parser.add_argument("--peak-tflops", type=float, help="the GPU's dense bf16 peak, if not in the table")
+    parser.add_argument("--measure-activations", action="store_true",
+                        help="CPU: working memory per token of one real-width transformer block")
     parser.add_argument("--json-out", type=Path, help="write the report here")
     parser.add_argument("--readme", action="store_true", help="put the table into bench/README.md")
     args = parser.parse_args(argv)
+    if args.measure_activations:
+        measure_activations()
+        return 0
     if args.dry_run:
         result = dry_run(args.json)
         if args.json_out:

@@ -3,7 +3,7 @@
 Built from the same toy parts as the tiny layered model
 (:mod:`qil_editor.engines.tiny_models`): the edit pipeline differs only in
 its RGB (3-channel) VAE and a transformer without the layer axis. It loads
-through :mod:`qil_editor.engines.edit.loader` exactly like
+through :mod:`qil_editor.engines.diffusion.loader` exactly like
 ``Qwen/Qwen-Image-Edit-2509``. Nothing here downloads anything.
 """
 

@@ -3,7 +3,7 @@
 The hub is out of reach in tests and CI, so tests build a pipeline with the
 real architecture classes at toy sizes, save it in the standard diffusers
 folder layout (``model_index.json`` + one subfolder per component, safetensors
-only) and then load it back through :mod:`qil_editor.engines.qwen.loader`
+only) and then load it back through :mod:`qil_editor.engines.diffusion.loader`
 exactly like ``Qwen/Qwen-Image-Layered``. Nothing here downloads anything.
 
 The shared parts (tokenizer, processor, Qwen2.5-VL text encoder, transformer

@@ -69,9 +69,11 @@ VAE_DECODE_MEASURED_GIB = {(640, 1): 3.27, (640, 2): 6.35, (1024, 1): 8.24}
 VAE_MEASURED_BYTES_PER_ELEMENT = 4
 #: Tile size the VAE uses when tiling is on (diffusers' default tile_sample_min 256 px, plus overlap).
 VAE_TILE_PX = 320
-#: Transformer working memory per sequence token (activations of one block, bf16, the MLP's
-#: 4x expansion dominating: 3072 hidden x 4 x 2 bytes x ~5 live buffers). An estimate, not
-#: yet measured on a GPU: bench/gpu_check.py reports predicted against measured peaks.
+#: Transformer working memory per sequence token, bf16. Measured on the CPU in fp32 with one
+#: real-width block (``python bench/gpu_check.py --measure-activations``, issue #12): peak RSS
+#: grew 262 MiB at 1,088 tokens, 456 MiB at 2,112 and 540 MiB at 3,136, at most 252 KiB per
+#: token, i.e. 126 KiB in bf16. Not yet measured on a GPU (flash attention needs less):
+#: the CUDA run of bench/gpu_check.py reports predicted against measured peaks.
 DENOISE_BYTES_PER_TOKEN = 128 * 1024
 #: Fraction of the plannable memory the plan may use (allocator fragmentation, CUDA context).
 HEADROOM = 0.9

@@ -3,8 +3,8 @@
 Importing this package is cheap (no torch): the model is imported when it
 is first loaded. Modules: ``alpha`` (matte compositing, un-matting, alpha
 estimation), ``region`` (what part of the layer the model sees and how the
-result goes back), ``locate``/``loader``/``run`` (the Qwen-Image-Edit model
-from local files), ``engine`` (:class:`QwenLayerEditor`), ``redecompose``
+result goes back), ``locate``/``run`` (the Qwen-Image-Edit spec and call on the
+shared diffusion core), ``engine`` (:class:`QwenLayerEditor`), ``redecompose``
 (splitting a layer with Qwen-Image-Layered).
 """
 

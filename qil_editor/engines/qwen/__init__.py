@@ -3,11 +3,12 @@
 Importing this package is cheap: torch, diffusers and transformers are
 imported inside the functions that load or run the model.
 
-Modules: ``locate`` (finding and checking model folders), ``device``
-(device, dtype and memory-mode planning), ``loader`` (loading, placing,
-LoRA), ``pipeline_run`` (one pipeline call with progress and cancel),
-``resize`` (bucket sizes, premultiplied resampling), ``engine`` (the
-:class:`QwenDecomposer` the registry creates).
+Built on the diffusion core shared with the edit engine
+(:mod:`qil_editor.engines.diffusion`). Modules here: ``locate`` (this
+model's spec), ``device`` (the shared planner, re-exported), ``loader``
+(this pipeline class, LoRA), ``pipeline_run`` (caption, then the shared
+run wrapper), ``resize`` (bucket sizes, premultiplied resampling),
+``engine`` (the :class:`QwenDecomposer` the registry creates).
 """
 
 from .engine import AUTO_LAYERS, QwenDecomposer, RunInfo, layer_names

@@ -136,6 +136,7 @@ def test_solid_fill_is_drawn_as_psd_tools_draws_it(tmp_path, monkeypatch):
     assert np.array_equal(open_document(path).layers[0].pixels, layer.pixels)
 
 
+@pytest.mark.slow
 def test_fill_layer_on_a_16384_canvas_stays_within_twice_its_rgba(tmp_path):
     """The 22 KB PSD that took more than 16 GB: now about the layer plus bands."""
     path = craft_fill_psd(tmp_path / "fill.psd", 16384, 16384)

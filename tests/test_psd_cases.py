@@ -19,7 +19,7 @@ from qil_editor.io import open_document, read_psd, save_psd
 ROOT = Path(__file__).resolve().parent / "data" / "psd-cases"
 CASES = sorted(p.name for p in ROOT.iterdir() if p.is_dir()) if ROOT.is_dir() else []
 if len(CASES) < 20:  # fail at collection, never an empty parametrization
-    raise RuntimeError(f"PSD test cases missing from {ROOT} (found {len(CASES)}, expected 22)")
+    raise RuntimeError(f"PSD test cases missing from {ROOT} (found {len(CASES)}, expected 23)")
 
 # (max, mean) premultiplied error allowed against canvas.png, with why.
 PLAIN = (3.0, 0.6)  # +-1 on opaque pixels; a little more where the reference PNG is quantised
@@ -84,7 +84,7 @@ def reference_layers(case_dir):
 
 
 def on_box(layer, box):
-    return composite_layers([layer.copy(opacity=1.0, visible=True)], 0, 0, box)
+    return composite_layers([layer.copy(opacity=1.0, fill_opacity=1.0, visible=True)], 0, 0, box)
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -114,3 +114,15 @@ def test_fill_opacity_and_mask_density_are_read_from_a_psd(tmp_path):
     assert faded.fill_opacity == pytest.approx(115 / 255)
     assert m.mask is not None and m.mask.pixels.max() == 0
     assert composite(doc)[5, 5, 3] == 115  # the masked layer hides entirely
+
+
+def test_special_mode_fill_matches_photoshop_over_a_semi_transparent_backdrop():
+    """ag-psd's fill-opacity case: linear light at fill 20 % over a 76 % backdrop.
+    Photoshop stores (62, 78, 66, 206); a fill applied as plain alpha gives (63, 100, 90)."""
+    from PIL import Image
+
+    case = CASES / "fill-opacity"
+    out = composite(read_psd(case / "src.psd"))[0, 0].astype(int)
+    ref = np.asarray(Image.open(case / "canvas.png").convert("RGBA"))[0, 0].astype(int)
+    assert tuple(ref) == (62, 78, 66, 206)
+    assert np.abs(out - ref).max() <= 1

@@ -236,7 +236,9 @@ def _fix_residual(A, F, target, rank: int) -> None:
         # object's outline once the object is moved or hidden
         Wr[0] = -1.0
         pick = np.argmax(Wr, axis=0)
-        big &= Wr[pick, np.arange(W.shape[1])] > 0
+        # nor a layer that barely shows: dividing by its tiny weight would repaint its
+        # hidden colour (a covered card turning the colour of the rim above it)
+        big &= Wr[pick, np.arange(W.shape[1])] > 0.05
     else:
         big = np.ones(W.shape[1], bool)
         pick = np.argmax(W, axis=0)

@@ -58,7 +58,7 @@ def _intersect(l1, l2):
     return p + t * d
 
 
-def _polygon(contour: np.ndarray, real: np.ndarray) -> np.ndarray | None:
+def _polygon(contour: np.ndarray, real: np.ndarray, centre: np.ndarray) -> np.ndarray | None:
     """Vertices of the polygon whose visible sides are the trustworthy straight runs of
     ``contour`` (``real`` flags its points), extended under what covers the rest."""
     n = len(contour)
@@ -85,7 +85,13 @@ def _polygon(contour: np.ndarray, real: np.ndarray) -> np.ndarray | None:
             continue
         pts = contour[seg][ok].astype(np.float32)
         vx, vy, x0, y0 = cv2.fitLine(pts, cv2.DIST_L2, 0, 0.01, 0.01).ravel()
-        lines.append((np.array([x0, y0], np.float64), np.array([vx, vy], np.float64)))
+        p = np.array([x0, y0], np.float64)
+        # the outline runs through the centres of the outermost pixels; the edge itself
+        # lies half a pixel further out
+        normal = np.array([-vy, vx], np.float64)
+        if float(np.dot(normal, centre - p)) > 0:
+            normal = -normal
+        lines.append((p + 0.5 * normal, np.array([vx, vy], np.float64)))
     kept = [ln for ln in lines if ln is not None]
     if len(kept) < 3:
         return None
@@ -136,10 +142,12 @@ def fit_covered_shape(own: np.ndarray, real: np.ndarray, allowed: np.ndarray, *,
     pts = contour[flags].astype(np.float32)
     cands = []
     if len(pts) >= 5:
-        box = cv2.fitEllipse(pts)
+        (ecx, ecy), (ew, eh), eang = cv2.fitEllipse(pts)
+        box = ((ecx, ecy), (ew + 1.0, eh + 1.0), eang)  # pixel centres -> edge
         if np.isfinite(box[1]).all() and min(box[1]) > 2 and max(box[1]) < 4 * max(own.shape):
             cands.append(_draw_ellipse(own.shape, box))
-    poly = _polygon(contour, flags)
+    ys, xs = np.nonzero(own)
+    poly = _polygon(contour, flags, np.array([xs.mean(), ys.mean()]))
     if poly is not None and len(poly) <= 8:
         cands.append(_draw_polygon(own.shape, poly))
         corners = np.zeros(own.shape, np.uint8)

@@ -1,0 +1,175 @@
+"""The classical decomposer on overlapping objects: completion, residue, order, specks, words."""
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from qil_editor.document import Document, Layer, composite
+from qil_editor.engines.base import DecomposeOptions
+from qil_editor.engines.classical import ClassicalDecomposer
+from qil_editor.engines.classical.shapes import fit_covered_shape
+from qil_editor.evaluation.datasets import stack_from_document
+from qil_editor.evaluation.failures import failure_figures, match_layers, soft_iou
+from qil_editor.evaluation.metrics import psnr
+from qil_editor.evaluation.synthetic import find_fonts, load_font
+
+W, H = 320, 240
+
+
+def coverage(draw, ss=4):
+    """Anti-aliased coverage in [0, 1] of whatever ``draw(canvas, ss)`` paints (supersampled)."""
+    big = np.zeros((H * ss, W * ss), np.uint8)
+    draw(big, ss)
+    return cv2.resize(big, (W, H), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+
+
+def rect(x0, y0, x1, y1):
+    return coverage(lambda b, s: cv2.rectangle(b, (x0 * s, y0 * s), (x1 * s - 1, y1 * s - 1), 255, -1))
+
+
+def disc(cx, cy, r):
+    return coverage(lambda b, s: cv2.circle(b, (cx * s, cy * s), r * s, 255, -1))
+
+
+def gradient_bg():
+    t = np.linspace(0.0, 1.0, H, dtype=np.float32)[:, None, None]
+    return np.broadcast_to((1 - t) * np.float32([0.98, 0.85, 0.7]) + t * np.float32([0.93, 0.55, 0.5]),
+                           (H, W, 3))
+
+
+def layer(colour, alpha, name):
+    px = np.zeros((H, W, 4), np.uint8)
+    px[..., :3] = np.clip(np.broadcast_to(np.asarray(colour, np.float32), (H, W, 3)) * 255 + 0.5, 0, 255)
+    px[..., 3] = np.clip(alpha * 255 + 0.5, 0, 255)
+    return Layer(px, name=name)
+
+
+def design(*objects):
+    """Background gradient plus (colour, alpha, name) objects, bottom first: (image, truth layers)."""
+    doc = Document(W, H, [layer(gradient_bg(), np.ones((H, W), np.float32), "Background")]
+                   + [layer(c, a, n) for c, a, n in objects])
+    image = composite(doc)
+    image[..., 3] = 255
+    return image, stack_from_document(doc).layers
+
+
+def decompose(image, layers):
+    doc = ClassicalDecomposer().decompose(image, DecomposeOptions(layers=layers))
+    assert psnr(composite(doc)[..., :3], image[..., :3]) >= 40.0  # still rebuilds the input
+    return doc, stack_from_document(doc).layers
+
+
+def test_circle_over_rectangle_hides_a_completed_rectangle():
+    card = rect(40, 50, 200, 170)
+    circle = disc(200, 160, 55)
+    image, truth = design(((0.2, 0.25, 0.5), card, "Card"), ((1.0, 0.97, 0.9), circle, "Circle"))
+    doc, pred = decompose(image, 3)
+    match = match_layers(pred, truth)
+    assert match[1] < match[2]                       # the card lies under the circle
+    card_alpha = pred[match[1]][..., 3] / 255.0
+    assert soft_iou(card_alpha, card) >= 0.9          # its covered corner is there
+    hidden = (card > 0.99) & (circle > 0.99)
+    col = pred[match[1]][hidden, :3].astype(int)
+    assert np.abs(col - [51, 64, 128]).max() <= 6     # filled with the card's own colour
+    # hiding the circle shows the card's corner, not a bite of background
+    below = composite(Document(W, H, [Layer(p) for i, p in enumerate(pred) if i != match[2]]))
+    assert np.abs(below[hidden, :3].astype(int) - [51, 64, 128]).max() <= 6
+
+
+def test_rectangle_over_ellipse_completes_the_ellipse_and_orders_them():
+    oval = coverage(lambda b, s: cv2.ellipse(b, (150 * s, 120 * s), (90 * s, 60 * s), 0, 0, 360, 255, -1))
+    card = rect(180, 30, 300, 210)
+    image, truth = design(((0.15, 0.6, 0.35), oval, "Oval"), ((0.3, 0.2, 0.45), card, "Card"))
+    doc, pred = decompose(image, 3)
+    figs = failure_figures(pred, truth, ["background", "shape:ellipse", "shape:rect"])
+    assert figs.order_pairs == 1 and figs.order_right == 1
+    assert [iou for _, iou in figs.completion][0] >= 0.9
+
+
+@pytest.mark.parametrize("circle_on_top", [True, False])
+def test_order_of_an_overlapping_pair_follows_boundary_ownership(circle_on_top):
+    card = rect(60, 60, 220, 180)
+    circle = disc(220, 110, 60)
+    objs = [((0.85, 0.3, 0.3), card, "Card"), ((0.2, 0.3, 0.7), circle, "Circle")]
+    if not circle_on_top:
+        objs.reverse()
+    image, truth = design(*objs)
+    _, pred = decompose(image, 3)
+    kinds = ["background"] + (["shape:rect", "shape:ellipse"] if circle_on_top else ["shape:ellipse", "shape:rect"])
+    figs = failure_figures(pred, truth, kinds)
+    assert figs.order_pairs == 1 and figs.order_right == 1
+
+
+def test_drop_shadow_is_completed_under_its_caster_and_background_is_clean():
+    circle = disc(160, 110, 60)
+    shift = np.float32([[1, 0, 10], [0, 1, 12]])
+    shadow = cv2.GaussianBlur(cv2.warpAffine(circle, shift, (W, H)), (0, 0), 6.0) * 0.5
+    image, truth = design(((0, 0, 0), shadow, "Shadow"), ((1.0, 0.97, 0.9), circle, "Circle"))
+    doc, pred = decompose(image, 3)
+    figs = failure_figures(pred, truth, ["background", "shadow", "shape:ellipse"])
+    assert figs.residue_p99 is not None and figs.residue_p99 <= 4.0   # no ring, no crescent
+    match = match_layers(pred, truth)
+    assert match[1] < match[2]
+    sh = pred[match[1]][..., 3] / 255.0
+    hidden = circle > 0.99
+    # under the circle the shadow is there (not a hard-edged slab cut off by the circle)
+    assert sh[hidden & (shadow > 0.3)].mean() > 0.25
+    assert soft_iou(sh, shadow) >= 0.75
+
+
+def test_no_tiny_faint_specks_are_left_in_layers(sample_poster):
+    image = np.asarray(Image.open(sample_poster).convert("RGBA"))
+    doc = ClassicalDecomposer().decompose(image, DecomposeOptions(layers=None))
+    for lay in doc.layers[1:]:
+        a = lay.pixels[..., 3]
+        n, comp, stats, _ = cv2.connectedComponentsWithStats((a > 0).astype(np.uint8), connectivity=8)
+        for k in range(1, n):
+            if stats[k, cv2.CC_STAT_AREA] <= 8:
+                assert a[comp == k].max() > 77, f"faint speck in {lay.name}"
+
+
+def test_background_under_the_poster_objects_is_the_gradient(sample_poster):
+    image = np.asarray(Image.open(sample_poster).convert("RGBA"))
+    doc = ClassicalDecomposer().decompose(image, DecomposeOptions(layers=None))
+    bg = doc.layers[0].pixels[..., :3].astype(np.int16)
+    truth = np.median(image[:, -30:, :3].astype(np.float32), axis=1).astype(np.int16)  # a clean column
+    dev = np.abs(bg - truth[:, None, :]).max(-1)
+    assert np.percentile(dev, 99) <= 4 and dev.max() <= 8
+
+
+def test_words_on_a_card_stay_in_one_layer():
+    fonts = find_fonts()
+    img = Image.new("RGB", (W, H), (235, 225, 210))
+    draw = ImageDraw.Draw(img)
+    draw.rounded_rectangle((20, 60, 300, 200), 16, fill=(40, 60, 120))
+    font = load_font(fonts[0] if fonts else None, 40)
+    draw.text((40, 100), "Qwen wins", font=font, fill=(250, 200, 40))
+    ink = Image.new("L", (W, H), 0)
+    ImageDraw.Draw(ink).text((40, 100), "Qwen wins", font=font, fill=255)
+    ink = np.asarray(ink) > 200
+    image = np.dstack([np.asarray(img), np.full((H, W), 255, np.uint8)])
+    for n in (None, 3):
+        doc = ClassicalDecomposer().decompose(image, DecomposeOptions(layers=n))
+        pred = stack_from_document(doc).layers
+        shown = [(p[..., 3] > 128) & ink for p in pred]
+        best = max(range(len(pred)), key=lambda i: shown[i].sum())
+        assert shown[best].sum() >= 0.97 * ink.sum(), f"word split across layers (layers={n})"
+
+
+def test_fit_covered_shape_extends_only_under_what_covers_it():
+    card = rect(30, 40, 150, 130) > 0.5
+    circle = disc(150, 130, 40) > 0.5
+    own = card & ~circle
+    near = cv2.dilate(circle.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    fit = fit_covered_shape(own, own & ~near, own | circle)
+    assert fit is not None
+    assert soft_iou(fit > 0.5, card) >= 0.97
+    assert not ((fit > 0.5) & ~(own | circle)).any()   # never where nothing covers it
+    # nothing covered: nothing to complete
+    assert fit_covered_shape(card, np.ones_like(card), card) is None
+    # an outline that fits no simple shape (two discs of different sizes) is left alone
+    blob = (disc(90, 80, 40) > 0.5) | (disc(90, 150, 30) > 0.5)
+    cover = rect(100, 0, 320, 240) > 0.5
+    near = cv2.dilate(cover.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    assert fit_covered_shape(blob & ~cover, blob & ~near, blob | cover) is None

@@ -83,5 +83,9 @@ if [ "$flavour" = lite ]; then
   fi
 fi
 
+if [ -d "$bundle/_internal" ]; then
+  echo "Largest parts:"
+  du -sm "$bundle/_internal"/* | sort -n | tail -12 | awk '{printf "  %5d MB  %s\n", $1, $2}'
+fi
 size=$(du -sh "$bundle" | cut -f1)
 echo "Built the $flavour flavour in ${seconds}s: $bundle ($size)"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from qil_editor import resources, smoke
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNTIME_HOOK = ROOT / "packaging" / "rthooks" / "pyi_rth_qil_streams.py"
+POSTER = ROOT / "resources" / "samples" / "poster.png"
 MODEL_PACKAGE_NAMES = ("torch", "triton", "diffusers", "transformers", "accelerate", "safetensors",
                        "tokenizers", "huggingface_hub", "nvidia", "libcudnn", "libcublas", "libnccl")
 
@@ -109,6 +111,129 @@ def test_smoke_test_passes_from_the_source_tree(tmp_path):
     assert "smoke test passed" in proc.stdout
     assert "ok  classical decomposition" in proc.stdout
     assert "ok  main window (offscreen)" in proc.stdout
+
+
+def _load_packaging_module(name: str):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"qil_packaging_{name}", ROOT / "packaging" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_lite_trim_leaves_out_nothing_the_classical_engine_loads(tmp_path):
+    """What the lite spec excludes from SciPy/scikit-image is never imported by a classical run."""
+    trim = _load_packaging_module("lite_trim")
+    code = (
+        "import glob, json, sys\n"
+        "from qil_editor.engines.base import DecomposeOptions, default_registry\n"
+        "from qil_editor.io import open_image, save_document\n"
+        "engine = default_registry().resolve('classical')\n"
+        f"files = [{str(ROOT / 'resources' / 'samples' / 'poster.png')!r}]"
+        f" + sorted(glob.glob({str(ROOT / 'tests' / 'data' / 'psd-cases' / '*' / 'canvas.png')!r}))[:4]\n"
+        "for i, f in enumerate(files):\n"
+        "    for layers in (None, 3):\n"
+        "        doc = engine.decompose(open_image(f), DecomposeOptions(layers=layers))\n"
+        f"    save_document(doc, {str(tmp_path)!r} + f'/{{i}}.psd')\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith(('scipy', 'skimage')))))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    loaded = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert any(m.startswith("scipy.ndimage") for m in loaded)  # the check sees real imports
+    excluded = trim.SCIPY_UNUSED + trim.SKIMAGE_UNUSED
+    hits = [m for m in loaded if any(m == e or m.startswith(e + ".") for e in excluded)]
+    assert not hits, f"the lite build leaves out modules the classical engine imports: {hits}"
+
+
+def test_lite_trim_drops_only_unused_qt_files():
+    trim = _load_packaging_module("lite_trim")
+    assert trim.unused_qt_file("PySide6/Qt/plugins/platforms/libqvnc.so")
+    assert trim.unused_qt_file("PySide6/Qt/translations/qtbase_de.qm")
+    for kept in ("PySide6/Qt/plugins/platforms/libqxcb.so", "PySide6/Qt/plugins/platforms/libqwayland.so",
+                 "PySide6/Qt/plugins/platforms/libqoffscreen.so", "PySide6/Qt/lib/libQt6Widgets.so.6",
+                 "PySide6/Qt/plugins/imageformats/libqjpeg.so", "PySide6/Qt/lib/libQt6WaylandClient.so.6",
+                 "PySide6/Qt/plugins/wayland-shell-integration/libxdg-shell.so"):
+        assert not trim.unused_qt_file(kept), kept
+
+
+@pytest.mark.skipif(sys.platform != "linux" or shutil.which("readelf") is None, reason="ELF files, readelf")
+def test_orphaned_libraries_are_those_only_dropped_files_needed():
+    """Dropping FFmpeg's codec and format libraries orphans what only they load (libvpx,
+    libswresample, libssl), not what a kept library still needs (libavutil for libswscale)."""
+    import cv2
+
+    libs = Path(cv2.__file__).parent.parent / "opencv_python_headless.libs"
+    if not libs.is_dir():
+        pytest.skip("not the opencv-python-headless wheel layout")
+    toc = [(f"libs/{p.name}", str(p), "BINARY") for p in libs.iterdir()
+           if p.name.startswith(("libavcodec", "libavformat", "libswresample", "libvpx", "libavutil", "libssl",
+                                 "libcrypto", "libdrm", "libswscale"))]
+    assert len(toc) == 9
+    trim = _load_packaging_module("lite_trim")
+    kept = [e for e in toc if not Path(e[0]).name.startswith(("libavcodec", "libavformat"))]
+    orphans = {Path(dest).name.split("-")[0] for dest in trim.orphaned_libraries(toc, kept)}
+    assert orphans == {"libswresample", "libvpx", "libssl"}
+
+
+def test_the_editor_never_calls_opencv_image_or_video_io():
+    """The lite build replaces OpenCV's FFmpeg/AVIF libraries with stand-ins that abort:
+    images are read and written with Pillow, never with cv2's codecs."""
+    pattern = re.compile(r"\bcv2\.(imread|imreadmulti|imwrite|imencode|imdecode|haveImage\w*|VideoCapture|VideoWriter)\b")
+    hits = [f"{path.relative_to(ROOT)}:{n}" for path in sorted((ROOT / "qil_editor").rglob("*.py"))
+            for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if pattern.search(line)]
+    assert not hits, hits
+
+
+@pytest.mark.skipif(sys.platform != "linux" or not all(shutil.which(t) for t in ("cc", "nm", "readelf")),
+                    reason="the stand-ins are built on Linux with cc, nm and readelf")
+def test_opencv_stand_ins_load_cv2_and_abort_loudly_on_video(tmp_path):
+    import cv2
+
+    stubs_mod = _load_packaging_module("opencv_stubs")
+    real_pkg = Path(cv2.__file__).parent
+    real_libs = real_pkg.parent / "opencv_python_headless.libs"
+    if not real_libs.is_dir():
+        pytest.skip("not the opencv-python-headless wheel layout")
+    site = tmp_path / "site"
+    shutil.copytree(real_pkg, site / "cv2", ignore=shutil.ignore_patterns("__pycache__"))
+    libs = shutil.copytree(real_libs, site / real_libs.name)
+    stubs = stubs_mod.build_stubs(next((site / "cv2").glob("cv2*.so")), tmp_path / "stubs")
+    assert {Path(n).name.split("-")[0] for n in stubs} >= {"libavcodec", "libavformat", "libavutil"}
+    for lib in list(libs.iterdir()):  # what the spec does to the bundle
+        if stubs_mod.dropped_name(lib.name):
+            lib.unlink()
+        elif lib.name in stubs:
+            shutil.copy2(stubs[lib.name], lib)
+    # the stand-ins are tiny, and none of the dropped libraries is needed any more
+    assert all(p.stat().st_size < 200_000 for p in stubs.values())
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    ok = subprocess.run([sys.executable, "-c",
+                         "import cv2, numpy as np; assert cv2.__file__.startswith(%r)\n"
+                         "a = np.zeros((40, 40, 4), np.uint8); a[10:20, 10:20] = 255\n"
+                         "n, _, stats, _ = cv2.connectedComponentsWithStats(a[..., 3])\n"
+                         "print(n, cv2.resize(a, (20, 20), interpolation=cv2.INTER_AREA).shape,"
+                         " cv2.GaussianBlur(a, (5, 5), 0).shape)" % str(site)],
+                        env=env, capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.split()[0] == "2"
+    # the classical engine, end to end, with the stand-ins in place
+    engine = subprocess.run(
+        [sys.executable, "-c",
+         "import cv2\n"
+         f"assert cv2.__file__.startswith({str(site)!r})\n"
+         "from qil_editor.engines.base import DecomposeOptions, default_registry\n"
+         "from qil_editor.io import open_image\n"
+         f"doc = default_registry().resolve('classical').decompose(open_image({str(POSTER)!r}), DecomposeOptions())\n"
+         "print(len(doc.layers))"],
+        env={**env, "PYTHONPATH": f"{site}{os.pathsep}{ROOT}"}, capture_output=True, text=True, timeout=300)
+    assert engine.returncode == 0, engine.stderr[-3000:]
+    assert int(engine.stdout.split()[-1]) >= 2
+    video = subprocess.run([sys.executable, "-c", "import cv2; cv2.VideoCapture('nothing.mp4')"],
+                           env=env, capture_output=True, text=True, timeout=120)
+    assert video.returncode != 0
+    assert "not included in this build" in video.stderr
 
 
 def _clean_run(args: list[str], cwd: Path, home: Path) -> subprocess.CompletedProcess:

@@ -75,7 +75,7 @@ if [ "$flavour" = lite ]; then
   # The lite build must not carry model support: torch alone is gigabytes.
   leaked=$(find "$bundle" \( -iname '*torch*' -o -iname 'triton' -o -iname 'nvidia' -o -iname 'diffusers' \
            -o -iname 'transformers' -o -iname 'libcudnn*' -o -iname 'libcublas*' -o -iname 'accelerate' \
-           -o -iname 'safetensors' \) -print | head -20)
+           -o -iname 'safetensors' -o -iname 'bitsandbytes' -o -iname 'ray' \) -print | head -20)
   if [ -n "$leaked" ]; then
     echo "build.sh: the lite build contains model packages it must not ship:" >&2
     echo "$leaked" >&2

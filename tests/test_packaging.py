@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 RUNTIME_HOOK = ROOT / "packaging" / "rthooks" / "pyi_rth_qil_streams.py"
 POSTER = ROOT / "resources" / "samples" / "poster.png"
 MODEL_PACKAGE_NAMES = ("torch", "triton", "diffusers", "transformers", "accelerate", "safetensors",
-                       "tokenizers", "huggingface_hub", "nvidia", "libcudnn", "libcublas", "libnccl")
+                       "tokenizers", "huggingface_hub", "nvidia", "libcudnn", "libcublas", "libnccl",
+                       "bitsandbytes", "_raylet")
 
 
 def test_resource_path_finds_the_source_tree_sample():

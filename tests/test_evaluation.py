@@ -191,3 +191,65 @@ def test_qil_evaluate_accepts_a_psd(tmp_path, psd_cases, capsys):
     src = psd_cases / "layers" / "src.psd"
     assert qil_main(["evaluate", str(src), str(src), "--merges", "0"]) == 0
     assert "1.0000" in capsys.readouterr().out
+
+
+def _canvas(alpha, colour):
+    px = np.zeros(alpha.shape + (4,), np.uint8)
+    px[..., :3] = colour
+    px[..., 3] = (alpha * 255).astype(np.uint8)
+    return px
+
+
+def test_failure_figures_score_completion_residue_and_order():
+    from qil_editor.evaluation.failures import failure_figures, summarise_failures
+    h, w = 40, 60
+    bg = _canvas(np.ones((h, w)), (200, 200, 200))
+    low = np.zeros((h, w))
+    low[5:25, 5:35] = 1.0      # a card ...
+    high = np.zeros((h, w))
+    high[15:35, 25:55] = 1.0   # ... partly under another
+    truth = [bg, _canvas(low, (255, 0, 0)), _canvas(high, (0, 0, 255))]
+    kinds = ["background", "shape:rect", "shape:rect"]
+    perfect = failure_figures(truth, truth, kinds)
+    assert perfect.completion == [("shape:rect", 1.0)]
+    assert perfect.residue_p99 == 0.0
+    assert (perfect.order_right, perfect.order_pairs, perfect.order_merged) == (1, 1, 0)
+    # the covered corner missing, a red ghost left in the background, the order swapped
+    bitten = low * (1 - high)
+    ghost = bg.copy()
+    ghost[5:25, 5:35, :3] = (230, 180, 180)
+    pred = [ghost, _canvas(high, (0, 0, 255)), _canvas(bitten, (255, 0, 0))]
+    bad = failure_figures(pred, truth, kinds)
+    (kind, iou), = bad.completion
+    assert iou == pytest.approx(bitten.sum() / low.sum(), abs=1e-6)
+    assert bad.residue_p99 == 30.0  # max over RGB of |230-200|, |180-200|
+    assert (bad.order_right, bad.order_pairs) == (0, 1)
+    # both objects in one layer: merged, not counted as right or wrong
+    both = np.maximum(low, high)
+    merged = failure_figures([bg, _canvas(both, (0, 0, 255))], truth, kinds)
+    assert (merged.order_pairs, merged.order_merged) == (0, 1)
+    s = summarise_failures([perfect, bad])
+    assert s["completion"]["shape"][1:] == (1, 2)
+    assert s["residue_ok"] == 1 and s["residue_n"] == 2
+    assert s["order_acc"] == 0.5
+    with pytest.raises(ValueError):
+        failure_figures(truth, truth, kinds[:2])
+
+
+def test_hard_designs_keep_full_alphas_kinds_and_visible_objects():
+    from qil_editor.evaluation.failures import visible_weights
+    from qil_editor.evaluation.synthetic import generate_hard_design
+    a = generate_hard_design(5003, (256, 192))
+    b = generate_hard_design(5003, (256, 192))
+    assert np.array_equal(a.image, b.image) and a.kinds == b.kinds
+    stack = stack_from_document(a.truth).layers
+    assert len(stack) == len(a.kinds) and a.kinds[0] == "background"
+    assert np.abs(composite(a.truth)[..., :3].astype(int) - a.image[..., :3]).max() <= 1
+    alpha = np.stack([p[..., 3] / 255.0 for p in stack])
+    vis = visible_weights(alpha)
+    objects = [i for i, k in enumerate(a.kinds) if k.startswith("shape:") or k in ("photo", "text")]
+    assert len(objects) >= 2
+    for i in objects:  # every object at least half visible, so it can be scored
+        assert vis[i].sum() >= 0.45 * alpha[i].sum()
+    hidden = [(alpha[i] - vis[i]).sum() / alpha[i].sum() for i in objects]
+    assert max(hidden) > 0.05  # and some are really covered (full alpha kept under others)

@@ -7,6 +7,9 @@ Same tiny model, same image, same steps, same machine:
 * served: ``qil serve`` (a local Ray head) and the remote engine, one
   request at a time: the ratio served / in-process is the server path's
   overhead (upload, NDJSON events, PNG layers back, Ray routing);
+* the server path's own cost, independent of load swings between processes:
+  the client's wall time minus the job's time on the replica (upload, Ray
+  routing, NDJSON events, PNG layers back);
 * throughput: ``--jobs`` requests at once against 1 and then 2 replicas.
 
 Best of ``--repeat`` for single-image times (shared CPUs are noisy). One
@@ -106,7 +109,7 @@ def main() -> None:
                 remote.decompose(image, opts.with_changes(steps=1))  # loads the model on a replica
                 threads = remote.client.engines()["decompose"].get("cpu_threads") or 1
                 torch.set_num_threads(threads)  # the same CPU threads as the replica
-                local_times, served_times = [], []
+                local_times, served_times, overheads = [], [], []
                 for _ in range(args.repeat):  # interleaved: load changes hit both sides alike
                     t0 = time.perf_counter()
                     local.decompose(image, opts.with_changes(model_dir=model))
@@ -114,6 +117,7 @@ def main() -> None:
                     t0 = time.perf_counter()
                     remote.decompose(image, opts)
                     served_times.append(time.perf_counter() - t0)
+                    overheads.append(served_times[-1] - remote.last_run.server_seconds)
                 in_process, served = min(local_times), min(served_times)
                 if replicas > 1:  # warm the other replicas too
                     warm = [threading.Thread(target=remote.decompose, args=(image, opts.with_changes(steps=1)))
@@ -139,6 +143,7 @@ def main() -> None:
                               "in_process_s": round(in_process, 3), "start_s": round(start_s, 1),
                               "stop_s": round(stop_s, 1), "seconds": round(served, 3),
                               "ratio_vs_in_process": round(served / in_process, 3),
+                              "server_path_overhead_s": round(min(overheads), 3),
                               "jobs": args.jobs, "batch_s": round(batch, 2),
                               "images_per_min": round(60 * args.jobs / batch, 2), "errors": len(errors)}),
                   flush=True)

@@ -57,12 +57,14 @@ MAX_LINE_BYTES = 2 * 1024 ** 3
 
 @dataclass(frozen=True)
 class RemoteRunInfo:
-    """What the last remote run used (the seed makes it repeatable)."""
+    """What the last remote run used (the seed makes it repeatable); ``server_seconds``: the
+    job's time on the replica, so ``seconds - server_seconds`` is what the network and server add."""
 
     seed: int | None
     engine: str
     server: str
     seconds: float
+    server_seconds: float | None = None
 
 
 def token_from(token_file: str | None = None, token: str | None = None) -> str | None:
@@ -340,8 +342,10 @@ class RemoteDecomposer(_RemoteEngine):
         if (doc.width, doc.height) != tuple(np.asarray(image).shape[1::-1]):
             raise ServerError(f"The server returned a {doc.width}x{doc.height} result for a "
                               f"{np.asarray(image).shape[1]}x{np.asarray(image).shape[0]} image.")
+        server_seconds = event.get("seconds")
         self.last_run = RemoteRunInfo(event.get("seed"), str(event.get("engine", "")), self.client.url,
-                                      time.perf_counter() - start)
+                                      time.perf_counter() - start,
+                                      float(server_seconds) if isinstance(server_seconds, (int, float)) else None)
         return doc
 
 

@@ -20,6 +20,7 @@ import asyncio
 import dataclasses
 import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import AsyncIterator, Callable
 
@@ -176,11 +177,14 @@ class DecomposeService(_Service):
         options = self._server_options(options)
 
         def work(progress, token) -> dict:
+            start = time.perf_counter()
             chosen = self.registry.resolve(engine, options)  # 'auto' -> the engine that will run
             doc = run_decompose(self.registry, chosen.name, image, options, progress, token)
             token.raise_if_cancelled()
             last = getattr(chosen, "last_run", None)
-            return protocol.document_result(job, doc, chosen.name, last.seed if last else options.seed)
+            result = protocol.document_result(job, doc, chosen.name, last.seed if last else options.seed)
+            result["seconds"] = round(time.perf_counter() - start, 3)  # on the replica, without transfers
+            return result
 
         async for event in self.runner.stream(job, work):
             yield event

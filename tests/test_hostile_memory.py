@@ -47,21 +47,30 @@ def _solid_color_descriptor(rgb) -> bytes:
             + _key(b"Clr ") + b"Objc" + color)
 
 
-def craft_fill_psd(path, width, height, rgb=(255.0, 0.0, 0.0), name=b"Fill"):
+def craft_fill_psd(path, width, height, rgb=(255.0, 0.0, 0.0), name=b"Fill", mask=None):
     """A PSD whose only layer is a solid-colour fill layer (no stored pixels), as Photoshop writes one.
 
-    The merged image is ZIP-compressed white, written row by row, so even a
+    ``mask``: (left, top, uint8 plane, default colour) for a user mask. The
+    merged image is ZIP-compressed white, written row by row, so even a
     16384x16384 canvas makes a small file without a big buffer.
     """
     soco = _solid_color_descriptor(rgb)
     soco += b"\0" * (-len(soco) % 2)
     tagged = b"8BIM" + b"SoCo" + struct.pack(">I", len(soco)) + soco
-    extra = struct.pack(">I", 0) + struct.pack(">I", 0) + _pascal4(name) + tagged
-    record = struct.pack(">iiii", 0, 0, 0, 0) + struct.pack(">H", 4)
-    for cid in (-1, 0, 1, 2):
-        record += struct.pack(">hI", cid, 2)
+    mask_data, channels, channel_data = struct.pack(">I", 0), [(-1, 2), (0, 2), (1, 2), (2, 2)], b""
+    channel_data = struct.pack(">H", 0) * 4
+    if mask is not None:
+        ml, mt, plane, default = mask
+        mh, mw = plane.shape
+        mask_data = struct.pack(">IiiiiBBH", 20, mt, ml, mt + mh, ml + mw, default, 0, 0)
+        channels.append((-2, 2 + plane.size))
+        channel_data += struct.pack(">H", 0) + plane.astype(np.uint8).tobytes()
+    extra = mask_data + struct.pack(">I", 0) + _pascal4(name) + tagged
+    record = struct.pack(">iiii", 0, 0, 0, 0) + struct.pack(">H", len(channels))
+    for cid, length in channels:
+        record += struct.pack(">hI", cid, length)
     record += b"8BIMnorm" + bytes([255, 0, 0, 0]) + struct.pack(">I", len(extra)) + extra
-    info = struct.pack(">h", 1) + record + struct.pack(">H", 0) * 4
+    info = struct.pack(">h", 1) + record + channel_data
     info += b"\0" * (-len(info) % 4)
     lmi = struct.pack(">I", len(info)) + info + struct.pack(">I", 0)
     with open(path, "wb") as fh:
@@ -134,6 +143,20 @@ def test_solid_fill_is_drawn_as_psd_tools_draws_it(tmp_path, monkeypatch):
     assert (layer.pixels == np.array([0, 128, 255, 255], np.uint8)).all()
     monkeypatch.setattr(psd_guard, "solid_fill", lambda layer: None)  # psd-tools' renderer instead
     assert np.array_equal(open_document(path).layers[0].pixels, layer.pixels)
+
+
+@pytest.mark.parametrize("default", [0, 255])
+def test_masked_solid_fill_matches_psd_tools(tmp_path, monkeypatch, default):
+    plane = np.tile(np.arange(0, 250, 10, dtype=np.uint8), (12, 1))  # 12 x 25 ramp
+    path = craft_fill_psd(tmp_path / "m.psd", 60, 40, (10.0, 200.0, 90.0), mask=(20, 5, plane, default))
+    ours = open_document(path).layers[0]
+    monkeypatch.setattr(psd_guard, "solid_fill", lambda layer: None)
+    theirs = open_document(path).layers[0]
+    assert ours.bbox == theirs.bbox
+    a, b = ours.pixels.astype(int), theirs.pixels.astype(int)
+    assert np.abs(a[..., 3] - b[..., 3]).max() <= 1
+    shown = (a[..., 3] > 0) & (b[..., 3] > 0)  # colour under alpha 0 means nothing
+    assert np.abs(a[shown][:, :3] - b[shown][:, :3]).max() <= 1
 
 
 @pytest.mark.slow

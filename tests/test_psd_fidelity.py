@@ -126,3 +126,23 @@ def test_special_mode_fill_matches_photoshop_over_a_semi_transparent_backdrop():
     ref = np.asarray(Image.open(case / "canvas.png").convert("RGBA"))[0, 0].astype(int)
     assert tuple(ref) == (62, 78, 66, 206)
     assert np.abs(out - ref).max() <= 1
+
+
+def test_artboards_show_their_background_and_clip_their_layers(tmp_path):
+    from PIL import Image
+
+    from qil_editor.document import History, SetLayerProperties
+    from qil_editor.io import save_psd
+
+    case = CASES / "artboards"
+    doc = read_psd(case / "src.psd")
+    ref = np.asarray(Image.open(case / "canvas.png").convert("RGBA")).astype(int)
+    assert np.abs(composite(doc).astype(int) - ref).max() <= 1
+    backgrounds = [ly for ly in doc.layers if ly.id in doc.source.synthetic]
+    assert [ly.name for ly in backgrounds] == ["white board/white board (artboard background)",
+                                               "custom board/custom board (artboard background)"]
+    save_psd(doc, tmp_path / "same.psd")  # the background is the artboard's: not written
+    assert (tmp_path / "same.psd").read_bytes() == (case / "src.psd").read_bytes()
+    History(doc).push(SetLayerProperties(backgrounds[0].id, visible=False))
+    assert doc.save_losses() == ["'white board (artboard background)' is drawn by Photoshop from "
+                                 "its artboard; changes to it are not saved"]

@@ -73,6 +73,9 @@ class PsdSource:
         self.channels, self.width, self.height = channels, width, height
         self.origins: dict[str, LayerOrigin] = {}
         self.group_origins: dict[str, GroupOrigin] = {}  # document group id -> origin
+        # layers shown for what a group's record draws (an artboard's background):
+        # id -> (properties, pixels) as read; the lossless writer leaves them out
+        self.synthetic: dict[str, tuple] = {}
         self.features: list[SourceFeature] = []
         self.order: list[str] = []  # layer ids as read, bottom first
 
@@ -111,6 +114,11 @@ def save_losses(doc) -> list[str]:
         return [f.text for f in source.features]
     out: list[str] = []
     ids = {layer.id for layer in doc.layers}
+    for layer_id, (props, pixels) in source.synthetic.items():
+        layer = next((ly for ly in doc.layers if ly.id == layer_id), None)
+        if layer is None or layer.pixels is not pixels or not _same_props(layer.properties(), props):
+            name = props["name"].rsplit("/", 1)[-1]
+            out.append(f"'{name}' is drawn by Photoshop from its artboard; changes to it are not saved")
     for layer in doc.layers:
         origin = source.origins.get(layer.id)
         if origin is None or not origin.live:

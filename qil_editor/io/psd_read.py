@@ -359,6 +359,7 @@ class _Leaf:
     derived: bool = False
     live: tuple = ()  # (kind, sentence) of record features a pixel edit loses
     group_id: str | None = None  # document group (when read with groups)
+    synthetic: bool = False  # drawn from a group's record (an artboard's background), no record of its own
 
 
 def _locked(layer) -> bool:
@@ -493,6 +494,53 @@ def _baked_adjustment(layer, psd, order: list, path: str, visible: bool) -> _Lea
                  live=(("adjustment", f"adjustment layer '{name}' is baked into pixels"),))
 
 
+def _artboard(layer) -> tuple[tuple[int, int, int, int], tuple[int, int, int] | None] | None:
+    """An artboard's rectangle and background colour (None: transparent), or None if
+    ``layer`` is not an artboard. Photoshop's background types: 1 white, 2 black,
+    3 transparent, 4 the stored colour."""
+    from psd_tools.constants import Tag
+
+    data = None
+    for key in (Tag.ARTBOARD_DATA1, Tag.ARTBOARD_DATA2, Tag.ARTBOARD_DATA3):
+        data = layer.tagged_blocks.get_data(key, data)
+    if data is None:
+        return None
+    l, t, r, b = layer.bbox
+    if r <= l or b <= t:
+        return None
+    kind = int(data.get(b"artboardBackgroundType", 1) or 1)
+    color: tuple[int, int, int] | None = None
+    if kind == 1:
+        color = (255, 255, 255)
+    elif kind == 2:
+        color = (0, 0, 0)
+    elif kind == 4:
+        rgb = _effect_rgb(data.get(b"Clr ") or {})
+        color = tuple(int(round(v * 255)) for v in rgb) if rgb is not None else None
+    return (l, t, r, b), color
+
+
+def _artboard_parts(layer, path: str, opacity: float, visible: bool, parent_id, tree):
+    """(clip mask, background leaf or None) of an artboard: Photoshop shows its layers
+    only inside its rectangle, over its background colour."""
+    found = _artboard(layer)
+    if found is None:
+        return None, None
+    (l, t, r, b), color = found
+    clip = LayerMask(np.full((b - t, r - l), 255, np.uint8), x=l, y=t, default=0)
+    if color is None:
+        return clip, None
+    px = np.empty((b - t, r - l, 4), np.uint8)
+    px[..., :3] = color
+    px[..., 3] = 255
+    name = f"{layer.name} (artboard background)"
+    leaf = _Leaf(px, l, t, name if tree is not None else f"{path}{name}",
+                 1.0 if tree is not None else opacity, True if tree is not None else visible,
+                 BlendMode.NORMAL, True, layer, prefix=path, group_visible=visible,
+                 synthetic=True)
+    return clip, leaf
+
+
 def _walk(group, psd, path: str, opacity: float, visible: bool, group_blend: BlendMode | None,
           masks: list, out: list[_Leaf], order: list, max_pixels, file: Path,
           chain: tuple = (), tree: dict | None = None, parent_id: str | None = None) -> None:
@@ -504,17 +552,35 @@ def _walk(group, psd, path: str, opacity: float, visible: bool, group_blend: Ble
     for layer in group:
         if layer.is_group():
             key = layer.blend_mode.value
+            sub_path = f"{path}{layer.name}/"
+            sub_opacity = opacity * layer.opacity / 255.0
+            sub_visible = visible and layer.visible
+            clip, background = _artboard_parts(layer, sub_path, sub_opacity, sub_visible,
+                                               parent_id, tree)
             if tree is not None:
+                own_mask = _layer_mask(layer)
+                if clip is not None:
+                    own_mask = _combined_mask([own_mask, clip], clip.bbox)
                 doc_group = Group(layer.name, visible=layer.visible, opacity=layer.opacity / 255.0,
                                   blend_mode=None if key == b"pass" else BlendMode.from_psd_key(key),
-                                  mask=_layer_mask(layer), parent=parent_id)
+                                  mask=own_mask, parent=parent_id)
                 tree[layer] = doc_group
+                if background is not None:
+                    background.chain, background.group_id = chain + (layer,), doc_group.id
+                    out.append(background)
                 _walk(layer, psd, "", 1.0, True, None, [], out, order, max_pixels, file,
                       chain + (layer,), tree, doc_group.id)
                 continue
             own = None if key in (b"pass", b"norm") else BlendMode.from_psd_key(key)
-            _walk(layer, psd, f"{path}{layer.name}/", opacity * layer.opacity / 255.0,
-                  visible and layer.visible, own or group_blend, masks + [_layer_mask(layer)],
+            sub_masks = masks + [_layer_mask(layer)] + ([clip] if clip is not None else [])
+            if background is not None:
+                background.chain = chain + (layer,)
+                background.mask = _combined_mask([m for m in masks if m is not None] + [None],
+                                                 (background.x, background.y,
+                                                  background.x + background.pixels.shape[1],
+                                                  background.y + background.pixels.shape[0]))
+                out.append(background)
+            _walk(layer, psd, sub_path, sub_opacity, sub_visible, own or group_blend, sub_masks,
                   out, order, max_pixels, file, chain + (layer,))
             continue
         if isinstance(layer, AdjustmentLayer):
@@ -722,6 +788,9 @@ def _source(file: Path, psd, header: PsdHeader, leaves: list[_Leaf], layers: lis
         features.append(SourceFeature(
             "groups", f"{len(names)} group(s) ({shown}) become flat layers named 'Group/Layer'"))
     for leaf, layer in zip(leaves, layers):
+        if leaf.synthetic:  # drawn by Photoshop from its artboard's record: never written
+            src.synthetic[layer.id] = (layer.properties(), layer.pixels)
+            continue
         live = tuple(SourceFeature(kind, text, layer.id, layer.name) for kind, text in leaf.live)
         features.extend(live)
         if not leaf.group_visible and leaf.source.visible:

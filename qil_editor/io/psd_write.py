@@ -644,8 +644,8 @@ def _write_from_source(doc: Document, fh: BinaryIO, flat: np.ndarray | None) -> 
     used_ids = [source.origins[i].record.tagged_blocks.get_data(Tag.LAYER_ID, 0)
                 for i in source.origins]
     next_id = max([int(v) for v in used_ids if isinstance(v, int)] + [0]) + 1
-    untouched = ([ly.id for ly in doc.layers] == source.order
-                 and all(source.unchanged(ly) for ly in doc.layers)
+    untouched = ([ly.id for ly in doc.layers if ly.id not in source.synthetic] == source.order
+                 and all(source.unchanged(ly) or ly.id in source.synthetic for ly in doc.layers)
                  and (doc.width, doc.height) == (source.width, source.height))
 
     records, channel_data = [], []
@@ -691,15 +691,16 @@ def _write_from_source(doc: Document, fh: BinaryIO, flat: np.ndarray | None) -> 
         return (_parsed(_group_record(group, version, next_id - 2, bounding=False), version, depth),
                 _parsed(_group_record(group, version, next_id - 1, bounding=True), version, depth))
 
-    kept = [ly.id for ly in doc.layers if ly.id in source.origins]
-    in_order = (len(kept) == len(doc.layers)
+    written = [ly for ly in doc.layers if ly.id not in source.synthetic]
+    kept = [ly.id for ly in written if ly.id in source.origins]
+    in_order = (len(kept) == len(written)
                 and kept == [i for i in source.order if i in set(kept)]
                 and _same_group_structure(doc, source))
     if in_order:
         # same layers in the same order (some may be gone) and the same groups:
         # walk the file's own record list, so groups, even empty ones, stay
         # exactly where they were; a group whose values changed gets them
-        by_record = {id(source.origins[ly.id].record): ly for ly in doc.layers}
+        by_record = {id(source.origins[ly.id].record): ly for ly in written}
         leaf_records = {id(source.origins[i].record) for i in source.order}
         heads = {id(o.psd_group._record): gid for gid, o in source.group_origins.items()}
         for rec, chans in psd_rec._iter_layers():
@@ -734,6 +735,8 @@ def _write_from_source(doc: Document, fh: BinaryIO, flat: np.ndarray | None) -> 
             emit(*head)
 
         for layer, chain in zip(doc.layers, chains):
+            if layer.id in source.synthetic:
+                continue  # its group's record draws it
             common = 0
             while common < min(len(stack), len(chain)) and stack[common][0] is chain[common]:
                 common += 1

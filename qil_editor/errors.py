@@ -37,7 +37,7 @@ class InputFileError(QilError):
 class OutputFileError(QilError):
     """A file could not be written (read-only folder, full disk, a folder in the way...)."""
 
-    exit_code = 5
+    exit_code = 6
 
 
 class ModelError(QilError):
@@ -67,6 +67,7 @@ EXIT_CODES = {
     2: "usage (wrong arguments or options)",
     3: "bad input file (missing, unreadable, damaged, too big for the limits)",
     4: "model problem (weights missing or broken, out of memory on the device)",
-    5: "cannot write the output (folder missing or read-only, disk full, a folder in the way)",
+    5: "model server problem (unreachable, refused, overloaded: server.protocol.ServerError)",
+    6: "cannot write the output (folder missing or read-only, disk full, a folder in the way)",
     130: "cancelled (Ctrl+C)",
 }

@@ -42,7 +42,7 @@ def test_symlink_loop_as_input_and_output(tmp_path, picture, capsys):
     a.symlink_to(b)
     b.symlink_to(a)
     code, err, lines = run(capsys, "convert", picture, "-o", a)
-    assert code == 5 and len(lines) == 1 and "loop" in err
+    assert code == 6 and len(lines) == 1 and "loop" in err
 
 
 @pytest.mark.timeout(20)
@@ -59,22 +59,22 @@ def test_outputs_that_cannot_become_the_file(tmp_path, picture, capsys):
     folder = tmp_path / "x.psd"
     folder.mkdir()
     code, err, lines = run(capsys, "convert", picture, "-o", folder)
-    assert code == 5 and "folder with that name" in err and list(folder.iterdir()) == []
+    assert code == 6 and "folder with that name" in err and list(folder.iterdir()) == []
     code, err, _ = run(capsys, "convert", picture, "-o", "/dev/null")
-    assert code == 5 and "device" in err
+    assert code == 6 and "device" in err
     code, err, _ = run(capsys, "convert", picture, "-o", tmp_path / "missing" / "o.psd")
-    assert code == 5 and "does not exist" in err
+    assert code == 6 and "does not exist" in err
     code, _err, _ = run(capsys, "convert", picture, "-o", tmp_path / "layers")  # a new folder is fine
     assert code == 0 and (tmp_path / "layers").is_dir()
 
 
-def test_unwritable_output_folder_exits_5(tmp_path, picture, capsys, monkeypatch):
+def test_unwritable_output_folder_exits_6(tmp_path, picture, capsys, monkeypatch):
     def refuse(target):
         raise PermissionError(13, "Permission denied", str(target))
 
     monkeypatch.setattr(atomic, "_open_temp", refuse)  # root ignores chmod
     code, err, lines = run(capsys, "convert", picture, "-o", tmp_path / "o.psd")
-    assert code == 5 and "no permission" in err and len(lines) == 1
+    assert code == 6 and "no permission" in err and len(lines) == 1
 
 
 def test_internal_errors_are_one_line_exit_1(picture, capsys, monkeypatch):
@@ -103,7 +103,7 @@ def test_real_process_exit_codes(tmp_path, picture):
     loop.symlink_to(loop)
     code = "import sys; from qil_editor.cli import main; sys.exit(main(sys.argv[1:]))"
     for args, expect in ((["info", str(picture)], 0), (["info", str(loop)], 3),
-                         (["convert", str(picture), "-o", str(tmp_path / "no" / "o.psd")], 5)):
+                         (["convert", str(picture), "-o", str(tmp_path / "no" / "o.psd")], 6)):
         proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
                               cwd=ROOT, timeout=60)
         assert proc.returncode == expect and "Traceback" not in proc.stderr, proc.stderr

@@ -3,7 +3,8 @@
 Each subcommand lives in its own module with a ``register(subparsers)``
 function; this module only dispatches and turns errors into exit codes
 (``errors.EXIT_CODES``: 0 ok, 1 internal error, 2 usage, 3 bad input file,
-4 model problem, 5 cannot write the output, 130 cancelled). Every error is
+4 model problem, 5 model server problem, 6 cannot write the output,
+130 cancelled). Every error is
 one ``qil: error:`` line and a hint, never a traceback (``QIL_DEBUG=1``
 shows the traceback of an internal error).
 """

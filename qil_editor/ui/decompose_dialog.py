@@ -89,7 +89,7 @@ class DecomposeDialog(QDialog):
         form = QFormLayout()
         form.addRow("Engine", self.engine)
         if self.disabled_engines:
-            form.addRow("", self.model_note)
+            form.addRow(self.model_note)  # the whole row: a wrapped label beside an empty one grows tall
         form.addRow("Layers", self.layers)
         form.addRow("Resolution", self.resolution)
         form.addRow("Steps", self.steps)

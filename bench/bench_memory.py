@@ -1,7 +1,9 @@
 """Peak memory of ``qil info`` / ``qil convert`` on files at the pixel limit (issue #17).
 
-Each case runs in a fresh process; its peak resident memory is read from
-``os.wait4`` (the kernel's ru_maxrss for that child alone). The files are
+Each case runs in a fresh process; its peak resident memory is the
+child's own VmHWM, written at exit (``ru_maxrss`` from ``wait4`` would
+also count this process's memory, which Linux folds in at exec after a
+vfork; it is used only for a child killed before it could write). The files are
 made here, in a temporary folder:
 
 * ``png-rgba``: a 16384x16384 RGBA PNG (1 GiB decoded);
@@ -92,13 +94,20 @@ CASES = {
 
 def run_case(src: Path, args: list[str], cap: int) -> tuple[int, int, float]:
     """(exit code, peak RSS bytes, seconds) of ``qil ARGS`` in a fresh process."""
-    code = ("import sys; sys.path.insert(0, sys.argv[1]); from qil_editor.cli import main; "
-            "sys.exit(main(sys.argv[2:]))")
+    code = ("import atexit, os, sys\n"
+            "def _hwm():\n"  # the child's own peak: ru_maxrss would include this process's (vfork)
+            "    with open('/proc/self/status') as f:\n"
+            "        kb = next(int(x.split()[1]) for x in f if x.startswith('VmHWM:'))\n"
+            "    with open(os.environ['QIL_HWM_FILE'], 'w') as out:\n"
+            "        out.write(str(kb * 1024))\n"
+            "atexit.register(_hwm)\n"
+            "sys.path.insert(0, sys.argv[1]); from qil_editor.cli import main; sys.exit(main(sys.argv[2:]))")
 
     def limit():
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
 
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    hwm_file = Path(tempfile.mkstemp(prefix="qil-hwm-")[1])
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", QIL_HWM_FILE=str(hwm_file))
     start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-c", code, str(src), *args], env=env, preexec_fn=limit,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -109,7 +118,12 @@ def run_case(src: Path, args: list[str], cap: int) -> tuple[int, int, float]:
     last = err.decode(errors="replace").strip().splitlines()
     if proc.returncode not in (0,) and last:
         print(f"    stderr: {last[0][:150]}", file=sys.stderr)
-    return proc.returncode, usage.ru_maxrss * 1024, seconds
+    try:  # killed by the cap before exiting: the kernel's figure is all there is
+        peak = int(hwm_file.read_text())
+    except ValueError:
+        peak = usage.ru_maxrss * 1024
+    hwm_file.unlink()
+    return proc.returncode, peak, seconds
 
 
 def main() -> int:

@@ -120,15 +120,28 @@ def tiny_jpeg_claiming(path, width, height) -> Path:
     return Path(path)
 
 
+#: Peak resident memory of a child is read from its own /proc/self/status (VmHWM) at exit:
+#: ru_maxrss from wait4 also counts the parent's memory when the child was spawned by vfork/fork
+#: (Linux folds the pre-exec high-water mark in), so a big pytest process would inflate it.
+HWM_AT_EXIT = ("import atexit, os, sys\n"
+               "def _hwm():\n"
+               "    with open('/proc/self/status') as f:\n"
+               "        kb = next(int(x.split()[1]) for x in f if x.startswith('VmHWM:'))\n"
+               "    with open(os.environ['QIL_HWM_FILE'], 'w') as out:\n"
+               "        out.write(str(kb * 1024))\n"
+               "atexit.register(_hwm)\n")
+
+
 def peak_rss_of(code: str, *args: str, env_extra: dict | None = None) -> tuple[int, int, str]:
     """(exit code, peak RSS bytes, stderr) of ``python -c code args`` in a fresh process."""
     import os
-    env = dict(os.environ, **(env_extra or {}))
-    proc = subprocess.Popen([sys.executable, "-c", code, *args], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    err = proc.stderr.read().decode(errors="replace")
-    _pid, status, usage = os.wait4(proc.pid, 0)
-    return os.waitstatus_to_exitcode(status), usage.ru_maxrss * 1024, err
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        hwm = Path(tmp) / "hwm"
+        env = dict(os.environ, QIL_HWM_FILE=str(hwm), **(env_extra or {}))
+        proc = subprocess.run([sys.executable, "-c", HWM_AT_EXIT + code, *args], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=600)
+        return proc.returncode, int(hwm.read_text()), proc.stderr.decode(errors="replace")
 
 
 QIL = "import sys; from qil_editor.cli import main; sys.exit(main(sys.argv[1:]))"

@@ -64,6 +64,20 @@ def report_error(err: QilError) -> None:
         print(f"  {err.hint}", file=sys.stderr)
 
 
+def _quiet_library_logs() -> None:
+    """Libraries' log lines (psd-tools reports a damaged block with its validator's repr) are
+    for developers: the user gets our one-line error instead. ``QIL_DEBUG=1`` keeps them."""
+    import logging
+
+    if os.environ.get("QIL_DEBUG"):
+        return
+    for name in ("psd_tools", "PIL"):
+        logger = logging.getLogger(name)
+        if not logger.handlers:
+            logger.addHandler(logging.NullHandler())
+        logger.propagate = False
+
+
 def warn(message: str) -> None:
     """One ``qil: warning:`` line on stderr."""
     print(f"qil: warning: {message}", file=sys.stderr)
@@ -76,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     install_cleanup_handlers()  # SIGTERM/SIGHUP during a save leave no temporary file behind
+    _quiet_library_logs()
     budget_set = getattr(args, "memory_budget", None) is not None
     if budget_set:
         set_memory_budget(parse_size(args.memory_budget))

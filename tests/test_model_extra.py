@@ -147,3 +147,37 @@ def test_start_up_and_classical_path_import_no_model_package(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     loaded = json.loads(proc.stdout.strip().splitlines()[-1])
     assert loaded == [], f"imported at start-up or by the classical path: {loaded[:10]}"
+
+
+def test_hf_cache_lookup_matches_huggingface_hub_without_importing_it(tmp_path, monkeypatch):
+    """The model locator finds cached snapshots as huggingface_hub does, but cheaply (start-up)."""
+    from qil_editor.engines.diffusion.locate import hf_cache_snapshots, hf_hub_cache_dir
+    from qil_editor.engines.qwen.locate import SPEC
+
+    hub_id = SPEC.hub_ids[0]
+    repo = tmp_path / "hub" / ("models--" + hub_id.replace("/", "--"))
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text("abc123", encoding="utf-8")
+    assert hf_cache_snapshots(SPEC, tmp_path / "hub") == []  # a ref without its snapshot
+    (repo / "snapshots" / "abc123").mkdir(parents=True)
+    (repo / "snapshots" / "abc123" / "model_index.json").write_text("{}", encoding="utf-8")
+    found = hf_cache_snapshots(SPEC, tmp_path / "hub")
+    assert found == [repo / "snapshots" / "abc123"]
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        pass
+    else:
+        hit = try_to_load_from_cache(hub_id, "model_index.json", cache_dir=str(tmp_path / "hub"))
+        assert Path(hit).parent == found[0]
+    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
+    monkeypatch.delenv("HUGGINGFACE_HUB_CACHE", raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path))
+    assert hf_hub_cache_dir() == tmp_path / "hub"
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "elsewhere"))
+    assert hf_hub_cache_dir() == tmp_path / "elsewhere"
+    code = ("import sys\nfrom qil_editor.engines.qwen import QwenDecomposer\nQwenDecomposer().availability()\n"
+            "print('huggingface_hub' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().splitlines()[-1] == "False"

@@ -62,9 +62,9 @@ def reference(path: Path) -> tuple[np.ndarray | None, str]:
     case_dir = path.parent
     psd = PSDImage.open(path)
     canvas = case_dir / "canvas.png"
-    if canvas.exists() and psd.has_preview():
+    if path.stem == "src" and canvas.exists() and psd.has_preview():
         return np.asarray(Image.open(canvas).convert("RGBA")), "canvas.png"
-    if (case_dir / "data.json").exists():
+    if path.stem == "src" and (case_dir / "data.json").exists():
         from qil_editor.document import composite_layers
         from test_psd_cases import reference_layers
 

@@ -98,7 +98,7 @@ def server(tiny_model_dir, tmp_path_factory):
     cmd = [sys.executable, "-c", "import sys; from qil_editor.cli import main; sys.exit(main())", "serve",
            "--model", str(tiny_model_dir), "--edit-model", str(edit_dir), "--host", "127.0.0.1",
            "--port", str(port), "--token-file", str(token_file), "--num-cpus", "1", "--device", "cpu",
-           "--replicas", "1", "--queue", "4", "--max-upload-mb", "1"]
+           "--replicas", "1", "--queue", "1", "--max-upload-mb", "1"]
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     srv = Server(f"http://127.0.0.1:{port}", port, token_file, proc, log)
@@ -270,6 +270,46 @@ def test_two_clients_at_once_are_both_served(server, sample_poster):
     assert all(len(doc.layers) == 2 for doc in results.values())
     # one replica: one of them waited its turn and was told so
     assert any("Queued on the server, 1 ahead" in m for ms in messages.values() for m in ms)
+
+
+def test_overload_is_503_with_retry_after_and_the_replica_recovers(server, sample_poster):
+    """--queue 1: one job runs, one waits on the replica, one in Serve's queue; more get 503."""
+    body, ctype = protocol.encode_multipart(
+        {"engine": "qwen", "steps": 200, "layers": 2, "prompt": "x", "seed": 1},
+        {"image": ("p.png", sample_poster.read_bytes(), "image/png")})
+    answers, conns, lock = [], [], threading.Lock()
+
+    def post():
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
+        conn.request("POST", "/v1/decompose", body=body, headers=_auth({"Content-Type": ctype}))
+        resp = conn.getresponse()
+        with lock:
+            conns.append(conn)
+            answers.append((resp.status, resp.getheader("Retry-After"),
+                            json.loads(resp.read()) if resp.status != 200 else None))
+
+    threads = [threading.Thread(target=post) for _ in range(3)]
+    for t in threads:  # fill the replica and Serve's queue first, in order
+        t.start()
+        time.sleep(1.0)
+    late = [threading.Thread(target=post) for _ in range(2)]
+    for t in late:
+        t.start()
+    for t in late:
+        t.join(timeout=120)
+    busy = [a for a in answers if a[0] == 503]
+    assert busy, answers
+    assert all(retry and int(retry) > 0 and body_["kind"] == "server" and "busy" in body_["message"]
+               for _, retry, body_ in busy)
+    for conn in list(conns):  # the waiting clients go away: their jobs are dropped
+        conn.close()
+    for t in threads:
+        t.join(timeout=180)
+    for conn in conns:
+        conn.close()
+    assert _queue_empty(server, timeout=120)["decompose"]["queue"] == 0
+    doc = _engine(server).decompose(open_image(sample_poster), DecomposeOptions(layers=2, steps=2, seed=1, prompt="x"))
+    assert len(doc.layers) == 2
 
 
 def test_edit_layer_through_the_server(server, tmp_path):

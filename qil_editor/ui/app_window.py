@@ -224,10 +224,33 @@ class MainWindow(QMainWindow):
           "layer; Ctrl-click picks once)", checkable=True)
         a("duplicate", "&Duplicate Layer", L.op("duplicate"), "Ctrl+J", "duplicate",
           "Duplicate the current layer")
-        a("merge_down", "&Merge Down", L.op("merge_down"), "Ctrl+E", "merge-down",
-          "Merge the current layer into the one below")
-        a("delete", "De&lete Layer", L.op("delete"), ["Delete", "Backspace"], "delete",
-          "Delete the current layer")
+        a("merge_down", "&Merge Down", L.merge, "Ctrl+E", "merge-down",
+          "Merge the current layer into the one below, or the selected layers into one")
+        a("delete", "De&lete Layer", L.delete, ["Delete", "Backspace"], "delete",
+          "Delete the selected layers")
+        a("free_transform", "Free &Transform", lambda: self._canvas_call("begin_transform"), "Ctrl+T", None,
+          "Scale, rotate and flip the current layer with handles; Enter applies, Esc cancels")
+        a("apply_transform", "Apply Transform", lambda: self._canvas_call("apply_transform"),
+          ["Return", "Enter"], None, "Apply the free transform")
+        a("cancel_transform", "Cancel Transform", lambda: self._canvas_call("cancel_transform"), "Esc", None,
+          "Leave the free transform without changing the layer")
+        a("flip_horizontal", "Flip &Horizontal", lambda: self._canvas_call("flip", True), None, None,
+          "Mirror the current layer left to right (inside a free transform: the box)")
+        a("flip_vertical", "Flip &Vertical", lambda: self._canvas_call("flip", False), None, None,
+          "Mirror the current layer top to bottom (inside a free transform: the box)")
+        a("new_layer", "&New Layer", L.new_layer, "Ctrl+Shift+N", None,
+          "A new empty layer above the current one")
+        a("copy", "&Copy Layer", L.copy, K.Copy, None, "Copy the current layer's pixels")
+        a("paste_as_layer", "&Paste as Layer", L.paste, K.Paste, None,
+          "Paste the clipboard's image as a new layer")
+        for mode, text in (("left", "Left Edges"), ("hcenter", "Horizontal Centres"), ("right", "Right Edges"),
+                           ("top", "Top Edges"), ("vcenter", "Vertical Centres"), ("bottom", "Bottom Edges")):
+            a(f"align_{mode}", f"Align {text}", lambda m=mode: L.align(m), None, None,
+              f"Align the {text.lower()} of the selected layers (one layer: to the canvas)")
+        a("distribute_horizontally", "Distribute &Horizontally", lambda: L.distribute("horizontal"), None, None,
+          "Space three or more selected layers evenly from left to right")
+        a("distribute_vertically", "Distribute &Vertically", lambda: L.distribute("vertical"), None, None,
+          "Space three or more selected layers evenly from top to bottom")
         a("lock", "&Lock / Unlock Layer", L.toggle_lock, "Ctrl+/", "lock", "Lock or unlock the current layer")
         a("toggle_visible", "Show / &Hide Layer", L.toggle_visible)
         a("recolor", "&Recolor…", L.recolor_dialog, "Ctrl+U", "recolor",
@@ -261,6 +284,9 @@ class MainWindow(QMainWindow):
         edit.addAction(A["undo"])
         edit.addAction(A["redo"])
         edit.addSeparator()
+        edit.addAction(A["copy"])
+        edit.addAction(A["paste_as_layer"])
+        edit.addSeparator()
         edit.addAction(A["preferences"])
         view = menu.addMenu("&View")
         for name in ("zoom_in", "zoom_out", "fit", "actual"):
@@ -272,9 +298,17 @@ class MainWindow(QMainWindow):
         image.addAction(A["decompose"])
         image.addAction(A["cancel_job"])
         layer = menu.addMenu("&Layer")
-        for name in ("duplicate", "merge_down", "delete", None, "toggle_visible", "lock", None,
-                     "recolor", "split", "reprompt"):
+        for name in ("new_layer", "duplicate", "merge_down", "delete", None, "toggle_visible", "lock", None,
+                     "recolor", "split", "reprompt", None):
             layer.addSeparator() if name is None else layer.addAction(A[name])
+        transform = layer.addMenu("&Transform")
+        for name in ("free_transform", "flip_horizontal", "flip_vertical", None, "apply_transform",
+                     "cancel_transform"):
+            transform.addSeparator() if name is None else transform.addAction(A[name])
+        align = layer.addMenu("&Align")
+        for name in ("align_left", "align_hcenter", "align_right", None, "align_top", "align_vcenter",
+                     "align_bottom", None, "distribute_horizontally", "distribute_vertically"):
+            align.addSeparator() if name is None else align.addAction(A[name])
         tools = menu.addMenu("&Tools")
         tools.addAction(A["tool_move"])
         tools.addAction(A["tool_hand"])
@@ -321,8 +355,10 @@ class MainWindow(QMainWindow):
         # bound methods, not lambdas: Qt drops these connections when the window goes
         session.refused.connect(self._show_status)
         session.currentLayerChanged.connect(self.update_actions)
+        session.selectionChanged.connect(self.update_actions)
         session.stack.indexChanged.connect(self.update_actions)
         canvas.zoomChanged.connect(self._zoom_changed)
+        canvas.toolChanged.connect(self.update_actions)
         canvas.cursorMoved.connect(self._cursor_moved)
         canvas.set_tool("move" if self.actions_by_name["tool_move"].isChecked() else "hand")
         canvas.auto_select = self.actions_by_name["auto_select"].isChecked()
@@ -385,9 +421,23 @@ class MainWindow(QMainWindow):
         for name in ("save", "save_as", "export_as", "export_png", "export_zip", "export_flat", "close",
                      "zoom_in", "zoom_out", "fit", "actual"):
             A[name].setEnabled(has_doc)
-        for name in ("duplicate", "delete", "lock", "toggle_visible", "recolor"):
+        several = has_doc and len(tab.session.selected_ids) > 1
+        for name in ("duplicate", "delete", "lock", "toggle_visible", "recolor", "copy"):
             A[name].setEnabled(layer is not None)
-        A["merge_down"].setEnabled(index > 0)
+        A["merge_down"].setEnabled(index > 0 or several)
+        A["merge_down"].setText("&Merge Layers" if several else "&Merge Down")
+        for name in ("new_layer", "paste_as_layer"):
+            A[name].setEnabled(has_doc)
+        for name in ("align_left", "align_hcenter", "align_right", "align_top", "align_vcenter", "align_bottom"):
+            A[name].setEnabled(layer is not None)
+        transforming = has_doc and tab.canvas.transforming
+        A["free_transform"].setEnabled(layer is not None and not transforming)
+        for name in ("flip_horizontal", "flip_vertical"):
+            A[name].setEnabled(layer is not None)
+        for name in ("apply_transform", "cancel_transform"):
+            A[name].setEnabled(transforming)
+        for name in ("distribute_horizontally", "distribute_vertically"):
+            A[name].setEnabled(has_doc and len(tab.session.selected_ids) >= 3)
         A["decompose"].setEnabled(has_doc and not busy)
         A["split"].setEnabled(layer is not None and not busy)
         edit_model = self.layer_actions.reprompt_availability()
@@ -399,16 +449,6 @@ class MainWindow(QMainWindow):
         if layer is not None:
             A["lock"].setText("Un&lock Layer" if layer.locked else "&Lock Layer")
             A["lock"].setIcon(icon("unlock" if layer.locked else "lock"))
-
-    def _canvas_call(self, method: str, *args) -> None:
-        if self.current is not None:
-            getattr(self.current.canvas, method)(*args)
-
-    def set_tool(self, tool: str) -> None:
-        self.actions_by_name["tool_move"].setChecked(tool == "move")
-        self.actions_by_name["tool_hand"].setChecked(tool == "hand")
-        for tab in self.docs:
-            tab.canvas.set_tool(tool)
 
     def _canvas_call(self, method: str, *args) -> None:
         if self.current is not None:
@@ -512,11 +552,19 @@ class MainWindow(QMainWindow):
         self.dragEnterEvent(event)
 
     def dropEvent(self, event) -> None:  # noqa: N802
+        """Files dropped onto the open document's canvas become layers; elsewhere they open."""
         paths = self.files.dropped_paths(event.mimeData())
         if not paths:
             event.ignore()
             return
         event.acceptProposedAction()
+        tab = self.current
+        if tab is not None:
+            viewport = tab.canvas.viewport()
+            local = viewport.mapFrom(self, event.position().toPoint())
+            if viewport.rect().contains(local) and viewport.isVisible():
+                self.layer_actions.add_files_as_layers(paths)
+                return
         self.open_files(paths)
 
     # ----- closing ----------------------------------------------------------------------------------
@@ -678,9 +726,6 @@ class MainWindow(QMainWindow):
         if accepted:
             self.autosave_timer.setInterval(self.settings.autosave_seconds * 1000)
             self.layer_actions.forget_availability()
-            from .remote_server import after_preferences
-
-            after_preferences(self)
             from .remote_server import after_preferences
 
             after_preferences(self)

@@ -29,7 +29,9 @@ from .layer_item import QT_BLEND_MODES, LayerItem
 from .qimage import checker_brush
 from .session import DocumentSession
 from .tasks import TaskRunner
-from .tools import TOOLS, Tool
+from .tools import HANDLE_PX, TOOLS, Tool
+
+HANDLE_MARGIN = HANDLE_PX + 4  # device px around the transform box that its handles may cover
 
 MIN_ZOOM, MAX_ZOOM = 0.01, 32.0
 WHEEL_STEP = 1.25  # zoom factor per wheel notch
@@ -75,6 +77,7 @@ class _LayerStack(QGraphicsItem):
 class CanvasView(QGraphicsView):
     zoomChanged = Signal(float)
     cursorMoved = Signal(int, int)
+    toolChanged = Signal(str)
 
     def __init__(self, session: DocumentSession, tasks: TaskRunner, parent=None) -> None:
         super().__init__(parent)
@@ -120,10 +123,14 @@ class CanvasView(QGraphicsView):
         self._checker = checker_brush(8)
         self._unsubscribe = self.doc.subscribe(self._on_event)
         session.currentLayerChanged.connect(self._current_changed)
+        session.selectionChanged.connect(self._selection_changed)
         self._sync_structure()
 
     def _current_changed(self, _layer_id) -> None:
         self.viewport().update()
+
+    def _selection_changed(self) -> None:
+        self._update_outline()
 
     def close_canvas(self) -> None:
         self._unsubscribe()
@@ -133,6 +140,9 @@ class CanvasView(QGraphicsView):
         return self._items[layer_id]
 
     def _on_event(self, event: DocumentEvent) -> None:
+        if self.transforming and (event.layer_id == self.tools["transform"].layer_id
+                                  or event.kind in ("reset", "removed", "canvas")):
+            self.cancel_transform()  # the layer changed under the box (undo, a dialog...)
         if self._drag_cache is not None and not (
                 event.kind == "changed" and event.layer_id == self.current_tool.dragged_layer_id
                 and set(event.fields) <= {"x", "y"}):
@@ -269,22 +279,50 @@ class CanvasView(QGraphicsView):
         painter.setPen(QPen(QColor(0, 0, 0, 220), 1))
         painter.drawRect(device.toRect().adjusted(-1, -1, 0, 0))
         painter.restore()
-        outline = self._outline_rect() if self.current_tool.shows_outline else None
-        if outline is not None:
-            pen = QPen(QColor("#4aa3ff"), 1, Qt.PenStyle.DashLine)
-            pen.setCosmetic(True)
-            painter.setPen(pen)
-            painter.drawRect(outline)
-        self._drawn_outline = outline
+        outlines = self._outline_rects() if self.current_tool.shows_outline else []
+        pen = QPen(QColor("#4aa3ff"), 1, Qt.PenStyle.DashLine)
+        pen.setCosmetic(True)
+        painter.setPen(pen)
+        for rect in outlines:
+            painter.drawRect(rect)
+        self._drawn_outline = _union(outlines)
+        if self.transforming:
+            self._draw_transform_box(painter)
         painter.restore()
 
+    def _draw_transform_box(self, painter: QPainter) -> None:
+        box = self.tools["transform"].box
+        handles = box.handles()
+        corners = [handles[(-1, -1)], handles[(1, -1)], handles[(1, 1)], handles[(-1, 1)]]
+        painter.save()
+        painter.resetTransform()
+        device = [self.mapFromScene(p) for p in corners]
+        pen = QPen(QColor("#4aa3ff"), 1)
+        painter.setPen(pen)
+        for a, b in zip(device, device[1:] + device[:1]):
+            painter.drawLine(a, b)
+        painter.setBrush(QColor("#ffffff"))
+        half = HANDLE_PX // 2
+        for point in handles.values():
+            p = self.mapFromScene(point)
+            painter.drawRect(p.x() - half, p.y() - half, HANDLE_PX, HANDLE_PX)
+        painter.restore()
+
+    def _outline_rects(self) -> list[QRectF]:
+        """The dashed outlines: every selected visible layer's content."""
+        rects = []
+        for layer in self.session.selected_layers or ([self.session.current_layer]
+                                                      if self.session.current_layer else []):
+            item = self._items.get(layer.id)
+            if item is None or not layer.visible:
+                continue
+            rect = item.content_rect()
+            if not rect.isEmpty():
+                rects.append(rect.translated(layer.x, layer.y))
+        return rects
+
     def _outline_rect(self) -> QRectF | None:
-        layer = self.session.current_layer
-        item = self._items.get(layer.id) if layer is not None else None
-        if item is None or not layer.visible:
-            return None
-        rect = item.content_rect()
-        return None if rect.isEmpty() else rect.translated(layer.x, layer.y)
+        return _union(self._outline_rects())
 
     def _update_outline(self, old: QRectF | None = None) -> None:
         """Repaint where the outline was drawn and where it goes (it also lies in the grey
@@ -399,10 +437,13 @@ class CanvasView(QGraphicsView):
     def set_tool(self, tool: str) -> None:
         if tool not in self.tools:
             raise ValueError(f"unknown tool {tool!r}")
+        changed = tool != self.tool
         self.tool = tool
         self._restore_cursor()
         self._update_outline()
         self.viewport().update()
+        if changed:
+            self.toolChanged.emit(tool)
 
     def set_space(self, down: bool) -> None:
         """Space held (from the canvas or, via the window, from any non-text widget): pan."""
@@ -414,14 +455,119 @@ class CanvasView(QGraphicsView):
         cursor = Qt.CursorShape.OpenHandCursor if self._space else self.current_tool.cursor()
         self.viewport().setCursor(cursor)
 
-    def begin_layer_drag(self, layer_id: str) -> None:
-        """A tool starts dragging a layer: draw the still layers from snapshots meanwhile."""
+    def begin_layer_drag(self, layer_id: str | None) -> None:
+        """A tool starts dragging a layer: draw the still layers from snapshots meanwhile
+        (None: several layers move, drawn as they are)."""
         self._nudge = None
-        self._start_drag_cache(layer_id)
+        if layer_id is not None:
+            self._start_drag_cache(layer_id)
 
     def end_layer_drag(self) -> None:
         self._end_drag_cache()
         self._update_outline()
+
+    # ----- free transform ---------------------------------------------------------------
+    @property
+    def transforming(self) -> bool:
+        return self.tool == "transform" and self.tools["transform"].box is not None
+
+    def begin_transform(self) -> bool:
+        """Ctrl+T: transform the current layer with handles until applied or cancelled."""
+        layer = self.session.current_layer
+        if layer is None or not self.session.check_editable(layer.id, "transform"):
+            return False
+        if self.transforming:
+            return True
+        tool = self.tools["transform"]
+        previous = self.tool
+        if not tool.begin(layer.id):
+            return False
+        tool.previous_tool = previous
+        self.set_tool("transform")
+        return True
+
+    def set_item_transform(self, layer_id: str, transform) -> None:
+        item = self._items.get(layer_id)
+        if item is None:
+            return
+        old = item.sceneBoundingRect()
+        item.setTransform(transform if transform is not None else QTransform())
+        for rect in (old, item.sceneBoundingRect()):
+            self.viewport().update(self.mapFromScene(rect.adjusted(-2, -2, 2, 2)).boundingRect()
+                                   .adjusted(-HANDLE_MARGIN, -HANDLE_MARGIN, HANDLE_MARGIN, HANDLE_MARGIN))
+        self._update_outline()
+
+    def apply_transform(self) -> bool:
+        """Enter: resample once from the original pixels; one undo step."""
+        from ..document.layer_ops import transform_pixels
+
+        if not self.transforming:
+            return False
+        tool = self.tools["transform"]
+        layer = self.doc.layer(tool.layer_id)
+        t = tool.box.matrix()
+        matrix = [[t.m11(), t.m21(), t.dx()], [t.m12(), t.m22(), t.dy()]]
+        identity = all(abs(a - b) < 1e-9 for a, b in zip(
+            (t.m11(), t.m12(), t.m21(), t.m22(), t.dx(), t.dy()), (1, 0, 0, 1, layer.x, layer.y)))
+        layer_id, previous = tool.layer_id, tool.previous_tool
+        self._end_transform()
+        self.set_tool(previous)
+        if identity:
+            return False
+        try:
+            pixels, x, y = transform_pixels(layer.pixels, matrix)
+        except ValueError as err:
+            self.session.refused.emit(f"The transform cannot be applied: {err}.")
+            return False
+        return self.session.replace_pixels_at(layer_id, pixels, x, y, "Free transform")
+
+    def cancel_transform(self) -> None:
+        """Esc: the layer as it was."""
+        if self.tool != "transform":
+            return
+        previous = self.tools["transform"].previous_tool
+        self._end_transform()
+        self.set_tool(previous)
+
+    def _end_transform(self) -> None:
+        tool = self.tools["transform"]
+        box_rect = self._transform_rect()
+        tool.end()
+        if box_rect is not None:
+            self.viewport().update(box_rect)
+
+    def _transform_rect(self):
+        """The device rect the transform box and its handles cover (for repaints)."""
+        tool = self.tools["transform"]
+        if tool.box is None:
+            return None
+        points = [self.mapFromScene(p) for p in tool.box.handles().values()]
+        xs, ys = [p.x() for p in points], [p.y() for p in points]
+        return QRectF(min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)).toAlignedRect().adjusted(
+            -HANDLE_MARGIN, -HANDLE_MARGIN, HANDLE_MARGIN, HANDLE_MARGIN)
+
+    def flip(self, horizontal: bool) -> bool:
+        """Flip: inside a free transform it flips the box; otherwise the current layer, one step."""
+        from ..document.layer_ops import content_box, transform_pixels
+
+        if self.transforming:
+            self.tools["transform"].flip(horizontal)
+            self.viewport().update()
+            return True
+        layer = self.session.current_layer
+        if layer is None or not self.session.check_editable(layer.id, "flip"):
+            return False
+        box = content_box(layer)
+        if box is None:
+            return False
+        left, top, right, bottom = box
+        if horizontal:
+            matrix = [[-1, 0, left + right - layer.x], [0, 1, layer.y]]
+        else:
+            matrix = [[1, 0, layer.x], [0, -1, top + bottom - layer.y]]
+        pixels, x, y = transform_pixels(layer.pixels, matrix)
+        return self.session.replace_pixels_at(layer.id, pixels, x, y,
+                                              "Flip horizontal" if horizontal else "Flip vertical")
 
     def nudge(self, dx: int, dy: int) -> bool:
         """Move the current layer by arrow keys; consecutive nudges of one layer with nothing
@@ -435,7 +581,7 @@ class CanvasView(QGraphicsView):
                 gesture = last_gesture
         if gesture is None:
             gesture = session.new_gesture()
-        moved = session.move_layer(layer_id, dx, dy, gesture)
+        moved = session.move_selection(dx, dy, gesture)
         self._nudge = (layer_id, gesture, session.stack.index()) if moved else None
         return moved
 
@@ -489,6 +635,10 @@ class CanvasView(QGraphicsView):
 
     def keyPressEvent(self, event) -> None:  # noqa: N802
         key = event.key()
+        if self.transforming and key in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Escape):
+            self.apply_transform() if key != Qt.Key.Key_Escape else self.cancel_transform()
+            event.accept()
+            return
         if key == Qt.Key.Key_Space and not event.isAutoRepeat():
             self.set_space(True)
             event.accept()
@@ -506,6 +656,15 @@ class CanvasView(QGraphicsView):
             event.accept()
             return
         super().keyReleaseEvent(event)
+
+
+def _union(rects: list[QRectF]) -> QRectF | None:
+    if not rects:
+        return None
+    out = QRectF(rects[0])
+    for rect in rects[1:]:
+        out = out.united(rect)
+    return out
 
 
 _ARROWS = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0), Qt.Key.Key_Up: (0, -1), Qt.Key.Key_Down: (0, 1)}

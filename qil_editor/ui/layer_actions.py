@@ -16,6 +16,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from .app_window import MainWindow
 
 
+#: clipboard format with where a copied layer sat: "canvas w,canvas h,x,y,name"
+PLACE_MIME = "application/x-qil-layer-place"
+
+
 class LayerActions:
     def __init__(self, window: "MainWindow") -> None:
         self.window = window
@@ -51,15 +55,145 @@ class LayerActions:
                 getattr(tab.session, method)(tab.session.current_layer_id)
         return run
 
+    # ----- the selection ------------------------------------------------------------------------
+    def delete(self) -> None:
+        tab = self.window.current
+        if tab is not None:
+            tab.session.delete_selection()
+
+    def merge(self) -> None:
+        """Ctrl+E: merge the selected layers, or the current one down when only it is selected."""
+        tab = self.window.current
+        if tab is not None:
+            tab.session.merge_selection()
+
+    def align(self, mode: str) -> None:
+        """Align the selection to itself (two or more layers) or the one layer to the canvas."""
+        from ..document.layer_ops import align_deltas
+
+        tab = self.window.current
+        if tab is None:
+            return
+        session = tab.session
+        layers = session.selected_layers
+        to = None if len(layers) > 1 else (0, 0, session.doc.width, session.doc.height)
+        deltas = align_deltas(layers, mode, to)
+        names = {"left": "left edges", "hcenter": "horizontal centres", "right": "right edges",
+                 "top": "top edges", "vcenter": "vertical centres", "bottom": "bottom edges"}
+        if not session.move_layers(deltas, f"Align {names[mode]}"):
+            self.window.statusBar().showMessage("Already aligned.", 3000)
+
+    def distribute(self, mode: str) -> None:
+        from ..document.layer_ops import distribute_deltas
+
+        tab = self.window.current
+        if tab is None:
+            return
+        session = tab.session
+        if len(session.selected_layers) < 3:
+            session.refused.emit("Select three or more layers to distribute them (Ctrl-click in the Layers panel).")
+            return
+        if not session.move_layers(distribute_deltas(session.selected_layers, mode), f"Distribute {mode}ly"):
+            self.window.statusBar().showMessage("Already evenly spaced.", 3000)
+
+    # ----- new layers ------------------------------------------------------------------------------
+    def new_layer(self) -> None:
+        from ..document.layer_ops import empty_layer
+
+        tab = self.window.current
+        if tab is not None:
+            tab.session.add_layer(empty_layer(tab.session.doc), "New layer")
+
+    def copy(self) -> bool:
+        """Ctrl+C: the current layer's pixels to the clipboard (with its place, for pasting in place)."""
+        from PySide6.QtCore import QMimeData
+        from PySide6.QtWidgets import QApplication
+
+        from .qimage import rgba_to_qimage
+
+        tab = self.window.current
+        layer = tab.session.current_layer if tab is not None else None
+        if layer is None:
+            return False
+        mime = QMimeData()
+        mime.setImageData(rgba_to_qimage(layer.pixels).copy())
+        mime.setData(PLACE_MIME, f"{tab.session.doc.width},{tab.session.doc.height},{layer.x},{layer.y},"
+                                 f"{layer.name}".encode("utf-8"))
+        QApplication.clipboard().setMimeData(mime)
+        self.window.statusBar().showMessage(f"Copied “{layer.name}”.", 3000)
+        return True
+
+    def paste(self) -> bool:
+        """Ctrl+V: the clipboard's image as a new layer above the current one: where it was copied
+        from when it came from a document of the same size, else centred on the canvas."""
+        from PySide6.QtWidgets import QApplication
+
+        from .qimage import qimage_to_rgba
+
+        tab = self.window.current
+        if tab is None:
+            return False
+        mime = QApplication.clipboard().mimeData()
+        if mime is None or not mime.hasImage():
+            tab.session.refused.emit("The clipboard holds no image to paste.")
+            return False
+        image = mime.imageData()
+        if image is None or image.isNull():
+            tab.session.refused.emit("The clipboard holds no image to paste.")
+            return False
+        pixels = qimage_to_rgba(image)
+        doc = tab.session.doc
+        x, y = (doc.width - pixels.shape[1]) // 2, (doc.height - pixels.shape[0]) // 2
+        name = "Pasted"
+        place = bytes(mime.data(PLACE_MIME)).decode("utf-8", "replace") if mime.hasFormat(PLACE_MIME) else ""
+        parts = place.split(",", 4)
+        if len(parts) == 5 and parts[:2] == [str(doc.width), str(doc.height)]:
+            try:
+                x, y = int(parts[2]), int(parts[3])
+            except ValueError:
+                pass
+            name = parts[4] + " copy"
+        from ..document import Layer
+
+        return tab.session.add_layer(Layer(pixels, name=name, x=x, y=y), "Paste as layer")
+
+    def add_files_as_layers(self, paths) -> int:
+        """Dropped onto a document: each readable image becomes a layer (a PSD, its merged image)."""
+        from ..document import Layer, composite
+        from ..errors import QilError
+        from ..io import open_document
+
+        tab = self.window.current
+        if tab is None:
+            return 0
+        added = 0
+        doc = tab.session.doc
+        for path in paths:
+            try:
+                source = open_document(path)
+            except QilError as err:
+                self.window.show_error(err, "Could not add the file as a layer")
+                continue
+            pixels = source.layers[0].pixels if len(source) == 1 and source.layers[0].bbox == (
+                0, 0, source.width, source.height) else composite(source)
+            import os
+
+            name = os.path.splitext(os.path.basename(path))[0]
+            layer = Layer(pixels, name=name, x=(doc.width - source.width) // 2, y=(doc.height - source.height) // 2)
+            tab.session.add_layer(layer, "Add layer from file")
+            added += 1
+        return added
+
     def toggle_lock(self) -> None:
         tab, layer = self._current()
         if layer is not None:
             tab.session.set_locked(layer.id, not layer.locked)
 
     def toggle_visible(self) -> None:
+        """Show or hide the selected layers (the opposite of the current one's state)."""
         tab, layer = self._current()
         if layer is not None:
-            tab.session.set_visible(layer.id, not layer.visible)
+            tab.session.set_selection_visible(not layer.visible)
 
     def recolor_dialog(self) -> RecolorDialog | None:
         window = self.window

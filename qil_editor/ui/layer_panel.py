@@ -17,7 +17,8 @@ class LayerListView(QListView):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.setObjectName("layerList")
-        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        # Ctrl/Shift-click selects several layers (move, hide, delete, merge, align them together)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
         self.setDefaultDropAction(Qt.DropAction.MoveAction)
         self.setDragDropOverwriteMode(False)
@@ -74,6 +75,7 @@ class LayerPanel(QWidget):
         self.model: LayerListModel | None = None
         self._gesture: int | None = None
         self._updating = False
+        self._syncing = False  # the view's selection is being set from the session
 
         self.blend = QComboBox()
         self.blend.setObjectName("blendMode")
@@ -128,6 +130,7 @@ class LayerPanel(QWidget):
     def set_session(self, session: DocumentSession | None, model: LayerListModel | None) -> None:
         if self.session is not None:
             self.session.currentLayerChanged.disconnect(self._select)
+            self.session.selectionChanged.disconnect(self._sync_selection)
         if self.model is not None:
             self.model.dataChanged.disconnect(self._data_changed)
             self.model.rowsInserted.disconnect(self._rows_changed)
@@ -137,12 +140,15 @@ class LayerPanel(QWidget):
         self.view.setModel(model)
         if session is not None and model is not None:
             session.currentLayerChanged.connect(self._select)
+            session.selectionChanged.connect(self._sync_selection)
             model.dataChanged.connect(self._data_changed)
             model.rowsInserted.connect(self._rows_changed)
             model.rowsMoved.connect(self._rows_changed)
             model.modelReset.connect(self._rows_changed)
             self.view.selectionModel().currentChanged.connect(self._current_from_view)
+            self.view.selectionModel().selectionChanged.connect(self._selection_from_view)
             self._select(session.current_layer_id)
+            self._sync_selection()
         self._refresh_controls()
 
     def _select(self, layer_id) -> None:
@@ -150,21 +156,58 @@ class LayerPanel(QWidget):
             return
         index = self.model.index_of_layer(layer_id)
         if index.isValid() and self.view.currentIndex() != index:
-            self.view.selectionModel().setCurrentIndex(
-                index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+            selected = self.session is not None and layer_id in self.session.selected_ids \
+                and len(self.session.selected_ids) > 1
+            flag = QItemSelectionModel.SelectionFlag
+            self._syncing = True
+            try:
+                self.view.selectionModel().setCurrentIndex(index, flag.NoUpdate if selected else flag.ClearAndSelect)
+            finally:
+                self._syncing = False
             self.view.scrollTo(index)
         self._refresh_controls()
+
+    def _sync_selection(self) -> None:
+        """Show the session's selection in the list (it changes from the canvas, deletes...)."""
+        if self.session is None or self.model is None:
+            return
+        from PySide6.QtCore import QItemSelection
+
+        selection = QItemSelection()
+        for layer_id in self.session.selected_ids:
+            index = self.model.index_of_layer(layer_id)
+            if index.isValid():
+                selection.select(index, index)
+        model = self.view.selectionModel()
+        if set(model.selectedIndexes()) == set(selection.indexes()):
+            return
+        self._syncing = True
+        try:
+            model.select(selection, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        finally:
+            self._syncing = False
+
+    def _selection_from_view(self, *_args) -> None:
+        if self._syncing or self.session is None or self.model is None:
+            return
+        ids = [self.model.layer_id(i) for i in self.view.selectionModel().selectedRows()]
+        ids = [lid for lid in ids if lid is not None]
+        if ids:
+            current = self.model.layer_id(self.view.currentIndex())
+            self.session.set_selection(ids, current)
 
     def _rows_changed(self, *args) -> None:
         if self.session is not None:
             self._select(self.session.current_layer_id)
 
     def _current_from_view(self, current, previous) -> None:
-        if self.session is None or self.model is None:
+        if self._syncing or self.session is None or self.model is None:
             return
         layer_id = self.model.layer_id(current)
-        if layer_id is not None:
-            self.session.set_current(layer_id)
+        # A Ctrl/Shift press moves the current row first and changes the selection on release:
+        # until the row is selected, leave the session's selection alone.
+        if layer_id is not None and self.view.selectionModel().isSelected(current):
+            self._selection_from_view()
         self._refresh_controls()
 
     def _data_changed(self, top_left, bottom_right, roles=()) -> None:

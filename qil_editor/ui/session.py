@@ -16,14 +16,16 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
-from ..document import (BlendMode, Command, DeleteLayer, Document, DocumentEvent, DuplicateLayer,
-                        Layer, MergeDown, MoveLayer, ReorderLayer, ReplaceLayers, ReplacePixels,
-                        SetLayerProperties, SetVisibility)
+from ..document import (AddLayer, BlendMode, Command, DeleteLayer, Document, DocumentEvent,
+                        DuplicateLayer, Layer, MacroCommand, MergeDown, MoveLayer, ReorderLayer,
+                        ReplaceLayers, ReplacePixels, SetLayerProperties, SetVisibility)
+from ..document.layer_ops import MoveLayers
 from .undo_adapter import CommandAdapter, MergeIds
 
 
 class DocumentSession(QObject):
     currentLayerChanged = Signal(object)  # layer id or None
+    selectionChanged = Signal()
     refused = Signal(str)
     titleChanged = Signal()
 
@@ -40,6 +42,8 @@ class DocumentSession(QObject):
         self.job = None  # the running DecomposeJob, if any
         self.overwrite_agreed = False  # the user chose to overwrite the source PSD anyway
         self.current_layer_id: str | None = doc.layers[-1].id if len(doc) else None
+        #: the selected layers (the current one included); several with Ctrl/Shift-click
+        self.selected_ids: list[str] = [self.current_layer_id] if self.current_layer_id else []
         self._unsubscribe = doc.subscribe(self._on_document_event)
         self.stack.cleanChanged.connect(self._clean_changed)
 
@@ -79,12 +83,42 @@ class DocumentSession(QObject):
             return None
 
     def set_current(self, layer_id: str | None) -> None:
+        """Make a layer current; unless it is already selected, it becomes the only selection."""
+        if layer_id not in self.selected_ids:
+            self._set_selected([layer_id] if layer_id is not None else [])
         if layer_id == self.current_layer_id:
             return
         self.current_layer_id = layer_id
         self.currentLayerChanged.emit(layer_id)
 
+    def set_selection(self, layer_ids, current: str | None = None) -> None:
+        """Select several layers (the panel's Ctrl/Shift-click); ``current`` defaults to the
+        current layer when it stays selected, else the top selected one."""
+        present = {ly.id for ly in self.doc.layers}
+        ids = [lid for lid in dict.fromkeys(layer_ids) if lid in present]
+        if current is None or current not in ids:
+            current = self.current_layer_id if self.current_layer_id in ids else (
+                max(ids, key=self.doc.index_of) if ids else None)
+        self._set_selected(ids)
+        self.set_current(current)
+
+    def _set_selected(self, ids: list[str]) -> None:
+        if ids != self.selected_ids:
+            self.selected_ids = list(ids)
+            self.selectionChanged.emit()
+
+    @property
+    def selected_layers(self) -> list[Layer]:
+        """The selected layers, bottom first."""
+        chosen = set(self.selected_ids)
+        return [ly for ly in self.doc.layers if ly.id in chosen]
+
     def _on_document_event(self, event: DocumentEvent) -> None:
+        if event.kind in ("removed", "reset") and self.selected_ids:
+            present = {ly.id for ly in self.doc.layers}
+            kept = [lid for lid in self.selected_ids if lid in present]
+            if kept != self.selected_ids:
+                self._set_selected(kept)
         if event.kind == "inserted" and self.current_layer is None:
             self.set_current(event.layer_id)
         elif event.kind in ("removed", "reset") and self.current_layer is None:
@@ -128,6 +162,72 @@ class DocumentSession(QObject):
         if dx == 0 and dy == 0:
             return True
         return self.push(MoveLayer(layer_id, dx, dy), gesture)
+
+    def move_selection(self, dx: int, dy: int, gesture: int | None = None) -> bool:
+        """Move every selected layer (locked ones refuse the whole move); one step per gesture."""
+        layers = self.selected_layers
+        if len(layers) <= 1:
+            return self.move_layer(self.current_layer_id, dx, dy, gesture)
+        locked = [ly for ly in layers if ly.locked]
+        if locked:
+            self.refused.emit(f"“{locked[0].name}” is locked. Unlock it to move the selection.")
+            return False
+        if dx == 0 and dy == 0:
+            return True
+        return self.push(MoveLayers({ly.id: (dx, dy) for ly in layers}, merge=gesture is not None), gesture)
+
+    def move_layers(self, deltas: dict[str, tuple[int, int]], text: str) -> bool:
+        """Move layers by their own offsets as one step (align, distribute)."""
+        deltas = {lid: d for lid, d in deltas.items() if tuple(d) != (0, 0)}
+        if not deltas:
+            return False
+        for lid in deltas:
+            if not self._editable(lid, "move"):
+                return False
+        return self.push(MoveLayers(deltas, text=text))
+
+    def add_layer(self, layer: Layer, text: str = "New layer", above: str | None = None) -> bool:
+        """Insert a new layer above ``above`` (default: the current layer) and make it current."""
+        above = above if above is not None else self.current_layer_id
+        index = self.doc.index_of(above) + 1 if above is not None else len(self.doc)
+        self.push(AddLayer(layer, index, text=text))
+        self.set_current(layer.id)
+        return True
+
+    def delete_selection(self) -> bool:
+        layers = self.selected_layers
+        if len(layers) <= 1:
+            return self.delete(self.current_layer_id)
+        for layer in layers:
+            if not self._editable(layer.id, "delete"):
+                return False
+        return self.push(MacroCommand([DeleteLayer(ly.id) for ly in reversed(layers)],
+                                      text=f"Delete {len(layers)} layers"))
+
+    def set_selection_visible(self, visible: bool) -> bool:
+        change = {ly.id: bool(visible) for ly in self.selected_layers if ly.visible != bool(visible)}
+        if not change:
+            return True
+        text = ("Show" if visible else "Hide") + (" layers" if len(change) > 1 else " layer")
+        return self.push(SetVisibility(change, text))
+
+    def merge_selection(self) -> bool:
+        """Merge the selected layers into one, where the top one was (Photoshop's Merge Layers)."""
+        from ..document import merge_layers
+
+        layers = self.selected_layers
+        if len(layers) < 2:
+            return self.merge_down(self.current_layer_id)
+        for layer in layers:
+            if not self._editable(layer.id, "merge"):
+                return False
+        top = layers[-1]
+        merged = merge_layers(layers, name=top.name)
+        cmd = ReplaceLayers([ly.id for ly in layers], [merged], self.doc.index_of(top.id) - len(layers) + 1,
+                            text=f"Merge {len(layers)} layers")
+        self.push(cmd)
+        self.set_current(merged.id)
+        return True
 
     def set_visible(self, layer_id: str, visible: bool) -> bool:
         if self.doc.layer(layer_id).visible == bool(visible):
@@ -244,6 +344,12 @@ class DocumentSession(QObject):
         self.push(cmd)
         self.set_current(cmd.new_layers[-1].id)
         return True
+
+    def replace_pixels_at(self, layer_id: str, pixels: np.ndarray, x: int, y: int, text: str) -> bool:
+        """New pixels and offset for a layer (free transform, flip), one step."""
+        if not self._editable(layer_id, "transform"):
+            return False
+        return self.push(ReplacePixels(layer_id, pixels, x, y, text=text))
 
     def replace_with_decomposition(self, result: Document, layer_id: str | None = None,
                                    remove_ids: list[str] | None = None) -> bool:

@@ -76,6 +76,7 @@ class _Drag:
     applied_x: int = 0
     applied_y: int = 0
     gesture: int = 0
+    several: bool = False  # the whole multi-selection moves
 
 
 class MoveTool(Tool):
@@ -101,7 +102,7 @@ class MoveTool(Tool):
 
     @property
     def dragged_layer_id(self) -> str | None:
-        return self._drag.layer_id if self._drag is not None else None
+        return self._drag.layer_id if self._drag is not None and not self._drag.several else None
 
     def press(self, pos, modifiers) -> bool:
         session = self.session
@@ -110,9 +111,10 @@ class MoveTool(Tool):
             if picked is not None:
                 session.set_current(picked.id)
         layer = session.current_layer
-        if layer is not None and session.check_editable(layer.id, "move"):
-            self._drag = _Drag(layer.id, QPointF(pos), gesture=session.new_gesture())
-            self.canvas.begin_layer_drag(layer.id)
+        several = len(session.selected_ids) > 1
+        if layer is not None and (several or session.check_editable(layer.id, "move")):
+            self._drag = _Drag(layer.id, QPointF(pos), gesture=session.new_gesture(), several=several)
+            self.canvas.begin_layer_drag(None if several else layer.id)
         return True
 
     def move(self, pos, modifiers) -> bool:
@@ -122,7 +124,10 @@ class MoveTool(Tool):
         dx = round(pos.x() - drag.start.x())
         dy = round(pos.y() - drag.start.y())
         if (dx, dy) != (drag.applied_x, drag.applied_y):
-            if self.session.move_layer(drag.layer_id, dx - drag.applied_x, dy - drag.applied_y, drag.gesture):
+            step = (dx - drag.applied_x, dy - drag.applied_y)
+            moved = (self.session.move_selection(*step, drag.gesture) if drag.several
+                     else self.session.move_layer(drag.layer_id, *step, drag.gesture))
+            if moved:
                 drag.applied_x, drag.applied_y = dx, dy
         return True
 
@@ -140,3 +145,212 @@ class MoveTool(Tool):
 
 
 TOOLS: dict[str, type[Tool]] = {cls.name: cls for cls in (MoveTool, HandTool)}
+
+
+# ----- free transform --------------------------------------------------------------------------------
+
+HANDLE_PX = 8  # handle size on screen
+ROTATE_SNAP_DEG = 15.0
+
+
+@dataclass
+class _Box:
+    """The transformed layer: its original content rect (layer-local), placed as a box of
+    signed size (w, h) (negative = flipped) centred at (cx, cy), rotated by ``angle`` degrees."""
+
+    src_x: float
+    src_y: float
+    src_w: float
+    src_h: float
+    cx: float
+    cy: float
+    w: float
+    h: float
+    angle: float = 0.0
+
+    def matrix(self) -> "QTransform":
+        """Layer-local coordinates -> document coordinates (Qt's row-vector order)."""
+        from PySide6.QtGui import QTransform
+
+        t = QTransform()
+        t.translate(self.cx, self.cy)
+        t.rotate(self.angle)
+        t.scale(self.w / self.src_w, self.h / self.src_h)
+        t.translate(-(self.src_x + self.src_w / 2), -(self.src_y + self.src_h / 2))
+        return t
+
+    def local(self, pos: QPointF) -> QPointF:
+        """A document point in the box's unrotated frame, relative to its centre."""
+        a = math.radians(-self.angle)
+        dx, dy = pos.x() - self.cx, pos.y() - self.cy
+        return QPointF(dx * math.cos(a) - dy * math.sin(a), dx * math.sin(a) + dy * math.cos(a))
+
+    def to_doc(self, local: QPointF) -> QPointF:
+        a = math.radians(self.angle)
+        return QPointF(self.cx + local.x() * math.cos(a) - local.y() * math.sin(a),
+                       self.cy + local.x() * math.sin(a) + local.y() * math.cos(a))
+
+    def handles(self) -> dict[tuple[int, int], QPointF]:
+        """(sx, sy) in {-1, 0, 1}² minus the centre -> the handle's document position."""
+        return {(sx, sy): self.to_doc(QPointF(sx * self.w / 2, sy * self.h / 2))
+                for sx in (-1, 0, 1) for sy in (-1, 0, 1) if (sx, sy) != (0, 0)}
+
+
+class TransformTool(Tool):
+    """Free transform (Ctrl+T) of the current layer: drag a handle to scale (Shift keeps the
+    ratio, Alt scales about the centre), drag inside to move, outside to rotate (Shift: 15°
+    steps); flip horizontally / vertically. Enter applies, Esc cancels. The canvas shows the
+    item transformed; applying resamples once from the original pixels, as one undo step."""
+
+    name = "transform"
+
+    def __init__(self, canvas: "CanvasView") -> None:
+        super().__init__(canvas)
+        self.layer_id: str | None = None
+        self.box: _Box | None = None
+        self.previous_tool = "move"
+        self._grab: tuple | None = None  # (kind, handle, start pos, box at press)
+
+    @property
+    def active(self) -> bool:
+        return self._grab is not None
+
+    # ----- session ----------------------------------------------------------------------
+    def begin(self, layer_id: str) -> bool:
+        from ..document.layer_ops import content_box
+
+        layer = self.session.doc.layer(layer_id)
+        box = content_box(layer)
+        if box is None:
+            self.session.refused.emit(f"“{layer.name}” is empty: there is nothing to transform.")
+            return False
+        left, top, right, bottom = box
+        self.layer_id = layer_id
+        self.box = _Box(left - layer.x, top - layer.y, right - left, bottom - top,
+                        (left + right) / 2, (top + bottom) / 2, right - left, bottom - top)
+        self._show()
+        return True
+
+    def end(self) -> None:
+        if self.layer_id is not None:
+            self.canvas.set_item_transform(self.layer_id, None)
+        self.layer_id, self.box, self._grab = None, None, None
+
+    def matrix(self):
+        """Layer-local -> document, for the layer at its current offset."""
+        layer = self.session.doc.layer(self.layer_id)
+        from PySide6.QtGui import QTransform
+
+        return QTransform.fromTranslate(0, 0) * self.box.matrix(), layer
+
+    def _show(self) -> None:
+        from PySide6.QtGui import QTransform
+
+        layer = self.session.doc.layer(self.layer_id)
+        # the item draws layer-local pixels at its pos (layer.x, layer.y): undo that offset
+        self.canvas.set_item_transform(self.layer_id,
+                                       self.box.matrix() * QTransform.fromTranslate(-layer.x, -layer.y))
+
+    def flip(self, horizontal: bool) -> None:
+        if self.box is None:
+            return
+        if horizontal:
+            self.box.w = -self.box.w
+        else:
+            self.box.h = -self.box.h
+        self._show()
+
+    # ----- mouse ----------------------------------------------------------------------------
+    def _hit(self, pos: QPointF):
+        """('scale', handle) | ('move', None) | ('rotate', None)."""
+        zoom = max(self.canvas.zoom, 1e-6)
+        reach = HANDLE_PX / zoom
+        for handle, at in self.box.handles().items():
+            if abs(at.x() - pos.x()) <= reach and abs(at.y() - pos.y()) <= reach:
+                return "scale", handle
+        local = self.box.local(pos)
+        if abs(local.x()) <= abs(self.box.w) / 2 and abs(local.y()) <= abs(self.box.h) / 2:
+            return "move", None
+        return "rotate", None
+
+    def cursor(self) -> Qt.CursorShape:
+        return Qt.CursorShape.SizeAllCursor
+
+    def press(self, pos, modifiers) -> bool:
+        if self.box is None:
+            return False
+        kind, handle = self._hit(pos)
+        self._grab = (kind, handle, QPointF(pos), _Box(**vars(self.box)))
+        return True
+
+    def move(self, pos, modifiers) -> bool:
+        if self._grab is None:
+            if self.box is not None:  # hover: a cursor that says what a drag would do
+                kind, handle = self._hit(pos)
+                shapes = {"move": Qt.CursorShape.SizeAllCursor, "rotate": Qt.CursorShape.CrossCursor}
+                shape = shapes.get(kind) or (Qt.CursorShape.SizeHorCursor if handle[1] == 0 else
+                                             Qt.CursorShape.SizeVerCursor if handle[0] == 0 else
+                                             Qt.CursorShape.SizeFDiagCursor if handle[0] == handle[1]
+                                             else Qt.CursorShape.SizeBDiagCursor)
+                self.canvas.viewport().setCursor(shape)
+            return False
+        kind, handle, start, old = self._grab
+        box = _Box(**vars(old))
+        shift = bool(modifiers & Qt.KeyboardModifier.ShiftModifier)
+        alt = bool(modifiers & Qt.KeyboardModifier.AltModifier)
+        if kind == "move":
+            box.cx += pos.x() - start.x()
+            box.cy += pos.y() - start.y()
+        elif kind == "rotate":
+            a0 = math.degrees(math.atan2(start.y() - old.cy, start.x() - old.cx))
+            a1 = math.degrees(math.atan2(pos.y() - old.cy, pos.x() - old.cx))
+            angle = old.angle + a1 - a0
+            box.angle = round(angle / ROTATE_SNAP_DEG) * ROTATE_SNAP_DEG if shift else angle
+        else:
+            self._scale(box, old, handle, old.local(pos), shift, alt)
+        self.box = box
+        self._show()
+        return True
+
+    @staticmethod
+    def _scale(box: _Box, old: _Box, handle, q: QPointF, keep_ratio: bool, from_centre: bool) -> None:
+        sx, sy = handle
+        half_w, half_h = old.w / 2, old.h / 2
+        # the opposite side stays put (or the centre, with Alt); signed sizes allow flipping over
+        new_w, new_h = old.w, old.h
+        if sx:
+            edge = q.x() * sx if from_centre else q.x() * sx + abs(half_w)
+            new_w = math.copysign(1, old.w) * (2 * edge if from_centre else edge)
+        if sy:
+            edge = q.y() * sy if from_centre else q.y() * sy + abs(half_h)
+            new_h = math.copysign(1, old.h) * (2 * edge if from_centre else edge)
+        if keep_ratio:
+            factor = max(abs(new_w / old.w) if sx else 0, abs(new_h / old.h) if sy else 0)
+            sign_w = math.copysign(1, new_w) if sx else math.copysign(1, old.w)
+            sign_h = math.copysign(1, new_h) if sy else math.copysign(1, old.h)
+            new_w, new_h = sign_w * abs(old.w) * factor, sign_h * abs(old.h) * factor
+        if abs(new_w) < 1:
+            new_w = math.copysign(1, new_w or 1)
+        if abs(new_h) < 1:
+            new_h = math.copysign(1, new_h or 1)
+        box.w, box.h = new_w, new_h
+        if not from_centre:  # the opposite edge (or corner) stays where it was
+            def centre(sign: int, new: float, was: float) -> float:
+                if not sign:
+                    return 0.0
+                flipped = math.copysign(1, new) != math.copysign(1, was)
+                anchor = -sign * abs(was) / 2
+                return anchor + sign * abs(new) / 2 * (-1 if flipped else 1)
+
+            at = old.to_doc(QPointF(centre(sx, new_w, old.w), centre(sy, new_h, old.h)))
+            box.cx, box.cy = at.x(), at.y()
+
+    def release(self, pos, modifiers) -> bool:
+        self._grab = None
+        return True
+
+    def cancel(self) -> None:
+        self._grab = None
+
+
+TOOLS["transform"] = TransformTool

@@ -1,0 +1,213 @@
+"""Qt-free layer operations for the editor's tools: new layers, several layers moved as one
+step, align and distribute. Commands reuse the :class:`Command` base (one undo step each).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from .commands import Command
+from .document import Document
+from .layer import Layer
+
+ALIGN_MODES = ("left", "hcenter", "right", "top", "vcenter", "bottom")
+DISTRIBUTE_MODES = ("horizontal", "vertical")
+
+
+def unique_name(doc: Document, base: str = "Layer") -> str:
+    """``base N`` with the next free N (as Photoshop names new layers)."""
+    pattern = re.compile(rf"^{re.escape(base)} (\d+)$")
+    used = [int(m.group(1)) for ly in doc.layers if (m := pattern.match(ly.name))]
+    return f"{base} {max(used, default=0) + 1}"
+
+
+def empty_layer(doc: Document, name: str | None = None) -> Layer:
+    """A transparent layer the size of the canvas."""
+    return Layer(np.zeros((doc.height, doc.width, 4), np.uint8), name=name or unique_name(doc))
+
+
+def content_box(layer: Layer) -> tuple[int, int, int, int] | None:
+    """(left, top, right, bottom) of the layer's non-transparent pixels in document coordinates."""
+    alpha = layer.pixels[..., 3]
+    rows = np.flatnonzero(alpha.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(alpha.any(axis=0))
+    return (layer.x + int(cols[0]), layer.y + int(rows[0]),
+            layer.x + int(cols[-1]) + 1, layer.y + int(rows[-1]) + 1)
+
+
+class MoveLayers(Command):
+    """Move several layers, each by its own (dx, dy), as one step (align, distribute, nudge a
+    selection)."""
+
+    def __init__(self, deltas: dict[str, tuple[int, int]], text: str = "Move layers", *,
+                 merge: bool = False) -> None:
+        self.deltas = {lid: (int(dx), int(dy)) for lid, (dx, dy) in deltas.items() if (dx, dy) != (0, 0)}
+        if not self.deltas:
+            raise ValueError("nothing to move")
+        self.text = text
+        #: the moves of one drag of a selection merge into one step
+        self.merge_key = ("moves", tuple(sorted(self.deltas))) if merge else None
+
+    def merge_with(self, other):
+        if isinstance(other, MoveLayers) and other.merge_key == self.merge_key and self.merge_key is not None:
+            for lid, (dx, dy) in other.deltas.items():
+                ox, oy = self.deltas.get(lid, (0, 0))
+                self.deltas[lid] = (ox + dx, oy + dy)
+            return True
+        return False
+
+    def _apply(self, doc: Document, sign: int) -> None:
+        for lid, (dx, dy) in self.deltas.items():
+            layer = doc.layer(lid)
+            doc.update_layer(lid, x=layer.x + sign * dx, y=layer.y + sign * dy)
+
+    def redo(self, doc):
+        self._apply(doc, 1)
+
+    def undo(self, doc):
+        self._apply(doc, -1)
+
+
+def _boxes(layers: Iterable[Layer]) -> dict[str, tuple[int, int, int, int]]:
+    out = {}
+    for layer in layers:
+        box = content_box(layer)
+        if box is not None:
+            out[layer.id] = box
+    return out
+
+
+def align_deltas(layers: Sequence[Layer], mode: str,
+                 to: tuple[int, int, int, int] | None = None) -> dict[str, tuple[int, int]]:
+    """Offsets that align each layer's visible content to ``to`` (left, top, right, bottom):
+    the canvas, or by default the selection's own bounds. Empty layers stay where they are."""
+    if mode not in ALIGN_MODES:
+        raise ValueError(f"unknown alignment {mode!r}; expected one of {', '.join(ALIGN_MODES)}")
+    boxes = _boxes(layers)
+    if not boxes:
+        return {}
+    if to is None:
+        to = (min(b[0] for b in boxes.values()), min(b[1] for b in boxes.values()),
+              max(b[2] for b in boxes.values()), max(b[3] for b in boxes.values()))
+    left, top, right, bottom = to
+    out = {}
+    for lid, (x0, y0, x1, y1) in boxes.items():
+        if mode == "left":
+            d = (left - x0, 0)
+        elif mode == "right":
+            d = (right - x1, 0)
+        elif mode == "hcenter":
+            d = (round((left + right - x0 - x1) / 2), 0)
+        elif mode == "top":
+            d = (0, top - y0)
+        elif mode == "bottom":
+            d = (0, bottom - y1)
+        else:
+            d = (0, round((top + bottom - y0 - y1) / 2))
+        if d != (0, 0):
+            out[lid] = d
+    return out
+
+
+def distribute_deltas(layers: Sequence[Layer], mode: str) -> dict[str, tuple[int, int]]:
+    """Offsets that space the layers' visible content evenly (equal gaps) between the outermost
+    two, which stay put. Needs three layers with content."""
+    if mode not in DISTRIBUTE_MODES:
+        raise ValueError(f"unknown distribution {mode!r}; expected horizontal or vertical")
+    boxes = _boxes(layers)
+    if len(boxes) < 3:
+        return {}
+    axis = 0 if mode == "horizontal" else 1
+    order = sorted(boxes, key=lambda lid: (boxes[lid][axis], boxes[lid][axis + 2]))
+    start = boxes[order[0]][axis]
+    end = max(b[axis + 2] for b in boxes.values())
+    sizes = [boxes[lid][axis + 2] - boxes[lid][axis] for lid in order]
+    gap = (end - start - sum(sizes)) / (len(order) - 1)
+    out = {}
+    pos = float(start)
+    for lid, size in zip(order, sizes):
+        shift = round(pos) - boxes[lid][axis]
+        if shift:
+            out[lid] = (shift, 0) if axis == 0 else (0, shift)
+        pos += size + gap
+    return out
+
+
+__all__ = ["ALIGN_MODES", "DISTRIBUTE_MODES", "MoveLayers", "align_deltas", "content_box", "distribute_deltas",
+           "empty_layer", "transform_pixels", "unique_name"]
+
+
+# ----- free transform ------------------------------------------------------------------------------
+
+def _coverage(polygon: np.ndarray, width: int, height: int) -> np.ndarray:
+    """How much of each pixel a convex polygon covers, antialiased over one pixel at its edges
+    (distance of the pixel centre to the nearest edge, clamped to 0..1)."""
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32) + 0.5
+    area = 0.0
+    for i in range(4):
+        (x0, y0), (x1, y1) = polygon[i], polygon[(i + 1) % 4]
+        area += x0 * y1 - x1 * y0
+    orient = 1.0 if area > 0 else -1.0
+    inside = np.full((height, width), np.inf, np.float32)
+    for i in range(4):
+        (x0, y0), (x1, y1) = polygon[i], polygon[(i + 1) % 4]
+        length = float(np.hypot(x1 - x0, y1 - y0)) or 1.0
+        distance = orient * ((x1 - x0) * (ys - y0) - (y1 - y0) * (xs - x0)) / length
+        np.minimum(inside, distance.astype(np.float32), out=inside)
+    return np.clip(inside + 0.5, 0.0, 1.0)
+
+
+def transform_pixels(pixels: np.ndarray, matrix: Sequence[Sequence[float]]) -> tuple[np.ndarray, int, int]:
+    """Resample a layer under an affine map, once, from its original pixels.
+
+    ``matrix`` is 2x3 and maps layer-local pixel coordinates (0..w, 0..h, pixel
+    corners) to document coordinates. Returns the new pixels and their offset,
+    trimmed to the visible pixels. Resampling is done
+    on premultiplied colour (no dark fringes at soft edges), bilinear when
+    shrinking or rotating, bicubic when enlarging.
+    """
+    import cv2
+
+    m = np.asarray(matrix, np.float64).reshape(2, 3)
+    if not np.all(np.isfinite(m)) or abs(np.linalg.det(m[:, :2])) < 1e-9:
+        raise ValueError("the transform squashes the layer to nothing")
+    h, w = pixels.shape[:2]
+    corners = np.array([[0, 0, 1], [w, 0, 1], [0, h, 1], [w, h, 1]], np.float64) @ m.T
+    left, top = np.floor(corners.min(axis=0) + 1e-6).astype(int)
+    right, bottom = np.ceil(corners.max(axis=0) - 1e-6).astype(int)
+    out_w, out_h = max(1, int(right - left)), max(1, int(bottom - top))
+    if out_w * out_h > 30_000 * 30_000:
+        raise ValueError(f"the transformed layer would be {out_w}x{out_h} pixels, too large")
+    shifted = m.copy()
+    shifted[:, 2] -= (left, top)
+    rgba = pixels.astype(np.float32)
+    alpha = rgba[..., 3:4] / 255.0
+    premul = np.concatenate([rgba[..., :3] * alpha, rgba[..., 3:4]], axis=2)
+    enlarge = abs(np.linalg.det(m[:, :2])) > 1.0 + 1e-6
+    flags = (cv2.INTER_CUBIC if enlarge else cv2.INTER_LINEAR)
+    # cv2 maps with half-pixel centres: pixel (i, j) covers [i, i+1); shift to corner coordinates
+    centre = np.array([[1, 0, 0.5], [0, 1, 0.5], [0, 0, 1]], np.float64)
+    full = np.vstack([shifted, [0, 0, 1]])
+    to_pixels = np.linalg.inv(centre) @ full @ centre
+    # the inside is sampled with the edge pixels repeated outward, and the outline comes from
+    # the exact polygon, so an opaque layer keeps opaque edges at any scale (no halo)
+    warped = cv2.warpAffine(premul, to_pixels[:2], (out_w, out_h), flags=flags,
+                            borderMode=cv2.BORDER_REPLICATE)
+    warped *= _coverage(corners[[0, 1, 3, 2]] - (left, top), out_w, out_h)[..., None]
+    a = np.clip(warped[..., 3], 0, 255)
+    safe = np.where(a > 0, a / 255.0, 1.0)[..., None]
+    rgb = np.clip(warped[..., :3] / safe, 0, 255)
+    out = np.dstack([rgb, a]).round().astype(np.uint8)
+    out[out[..., 3] == 0] = 0
+    # trimmed to what is visible (the transparent margins of the source are not kept)
+    rows = np.flatnonzero(out[..., 3].any(axis=1))
+    if rows.size == 0:
+        raise ValueError("the transformed layer has no visible pixels")
+    cols = np.flatnonzero(out[..., 3].any(axis=0))
+    out = out[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    return np.ascontiguousarray(out), int(left + cols[0]), int(top + rows[0])

@@ -138,9 +138,10 @@ def order_regions(seg: Segmentation) -> Ordering:
                 above[(b, a)] = 1.0
             elif rb.kind == "shadow" and ra.kind != "shadow":
                 above[(a, b)] = 1.0
-            elif _continues(cues, a, b, ra.area) != _continues(cues, b, a, rb.area):
+            elif (_continues(cues, a, b, ra.area, contact[a, b])
+                  != _continues(cues, b, a, rb.area, contact[a, b])):
                 # the outline they share is the upper one's own; the lower one continues under it
-                up, low = (a, b) if _continues(cues, b, a, rb.area) else (b, a)
+                up, low = (a, b) if _continues(cues, b, a, rb.area, contact[a, b]) else (b, a)
                 above[(up, low)] = 0.8
             elif _owns(cues, a, b) != _owns(cues, b, a):
                 up, low = (a, b) if _owns(cues, a, b) else (b, a)
@@ -182,10 +183,12 @@ def order_regions(seg: Segmentation) -> Ordering:
     return Ordering(order, above, contact, parent)
 
 
-def _continues(cues, a: int, b: int, area_a: int) -> bool:
-    """Does ``a``'s fitted shape continue under ``b`` by a meaningful amount?"""
+def _continues(cues, a: int, b: int, area_a: int, contact: int) -> bool:
+    """Does ``a``'s fitted shape continue under ``b`` by a meaningful amount? A band
+    along the shared outline (``b`` took some of ``a``'s rim) is not: the hidden part
+    must be deep, not just long."""
     c = cues.get(a)
-    return c is not None and c[0][b] >= max(6, 0.01 * area_a)
+    return c is not None and c[0][b] >= max(6, 0.01 * area_a, 2.0 * contact)
 
 
 def _owns(cues, a: int, b: int) -> bool:

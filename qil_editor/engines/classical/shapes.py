@@ -58,7 +58,8 @@ def _intersect(l1, l2):
     return p + t * d
 
 
-def _polygon(contour: np.ndarray, real: np.ndarray, centre: np.ndarray) -> np.ndarray | None:
+def _polygon(contour: np.ndarray, real: np.ndarray, centre: np.ndarray,
+             offset: float = 0.0) -> np.ndarray | None:
     """Vertices of the polygon whose visible sides are the trustworthy straight runs of
     ``contour`` (``real`` flags its points), extended under what covers the rest."""
     n = len(contour)
@@ -87,11 +88,11 @@ def _polygon(contour: np.ndarray, real: np.ndarray, centre: np.ndarray) -> np.nd
         vx, vy, x0, y0 = cv2.fitLine(pts, cv2.DIST_L2, 0, 0.01, 0.01).ravel()
         p = np.array([x0, y0], np.float64)
         # the outline runs through the centres of the outermost pixels; the edge itself
-        # lies half a pixel further out
+        # lies half a pixel further out (``offset`` 0.5 draws it there)
         normal = np.array([-vy, vx], np.float64)
         if float(np.dot(normal, centre - p)) > 0:
             normal = -normal
-        lines.append((p + 0.5 * normal, np.array([vx, vy], np.float64)))
+        lines.append((p + offset * normal, np.array([vx, vy], np.float64)))
     kept = [ln for ln in lines if ln is not None]
     if len(kept) < 3:
         return None
@@ -143,13 +144,18 @@ def fit_covered_shape(own: np.ndarray, real: np.ndarray, allowed: np.ndarray, *,
     cands = []
     if len(pts) >= 5:
         (ecx, ecy), (ew, eh), eang = cv2.fitEllipse(pts)
-        box = ((ecx, ecy), (ew + 1.0, eh + 1.0), eang)  # pixel centres -> edge
+        box = ((ecx, ecy), (ew, eh), eang)
         if np.isfinite(box[1]).all() and min(box[1]) > 2 and max(box[1]) < 4 * max(own.shape):
-            cands.append(_draw_ellipse(own.shape, box))
+            # judged on the outline's pixel centres, drawn on the pixel edge
+            cands.append((_draw_ellipse(own.shape, box),
+                          _draw_ellipse(own.shape, ((ecx, ecy), (ew + 1.0, eh + 1.0), eang))))
     ys, xs = np.nonzero(own)
-    poly = _polygon(contour, flags, np.array([xs.mean(), ys.mean()]))
+    centre = np.array([xs.mean(), ys.mean()])
+    poly = _polygon(contour, flags, centre)
     if poly is not None and len(poly) <= 8:
-        cands.append(_draw_polygon(own.shape, poly))
+        out_poly = _polygon(contour, flags, centre, 0.5)
+        cands.append((_draw_polygon(own.shape, poly),
+                      _draw_polygon(own.shape, out_poly if out_poly is not None else poly)))
         corners = np.zeros(own.shape, np.uint8)
         r = max(3, int(0.12 * min(own.shape)))
         for vx, vy in poly:
@@ -160,7 +166,7 @@ def fit_covered_shape(own: np.ndarray, real: np.ndarray, allowed: np.ndarray, *,
     best, best_err = None, MAX_FIT_ERROR
     n_own = max(1, int(own.sum()))
     grown_allowed = cv2.dilate(allowed.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    for k, cov in enumerate(cands):
+    for k, (cov, drawn) in enumerate(cands):
         inside = cov > 0.5
         if not inside.any():
             continue
@@ -185,5 +191,5 @@ def fit_covered_shape(own: np.ndarray, real: np.ndarray, allowed: np.ndarray, *,
         err = float(d.mean())
         if err <= best_err:
             # what is added lies only where something covers it; the visible part is the region
-            best, best_err = np.where(own, 1.0, np.where(allowed, cov, 0.0)).astype(np.float32), err
+            best, best_err = np.where(own, 1.0, np.where(allowed, drawn, 0.0)).astype(np.float32), err
     return best

@@ -21,7 +21,6 @@ import time
 import zlib
 from pathlib import Path
 
-import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = 1717

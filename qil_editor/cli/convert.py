@@ -4,7 +4,6 @@ SVG, PowerPoint, a flat PNG, a ZIP or a folder (the format table: ``io/formats.p
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from ..errors import UsageError
 from ..io import open_document, save_document

@@ -200,8 +200,12 @@ def build_models(seg: Segmentation, ordering: Ordering, rgb: np.ndarray, bg: Bac
                 cast = shadow_of(caster, (x0, y0, x1, y1), np.clip(a, 0, 1), data,
                                  (crop == BG) & ~near_above)
             if cast is not None:
-                # the caster's shape, offset and blurred, where the shadow cannot be seen
-                alpha = cast
+                # the caster's shape, offset and blurred, where the shadow cannot be seen;
+                # what the fit misses along the visible part is carried in smoothly, so
+                # the hidden part meets the visible one without a seam
+                miss = np.where(data, np.clip(a, 0, 1) - cast, 0.0).astype(np.float32)
+                fix = cv2.GaussianBlur(push_pull(miss, data.astype(np.float32)), (0, 0), 2.0)
+                alpha = np.clip(cast + np.where(cast > 0.02, fix, 0.0), 0.0, 1.0).astype(np.float32)
                 support = own | ((cast > 0.02) & near_above)
         else:
             alpha = np.ones(own.shape, np.float32)

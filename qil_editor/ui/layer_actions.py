@@ -24,24 +24,45 @@ class LayerActions:
     def __init__(self, window: "MainWindow") -> None:
         self.window = window
         self._reprompt_check: tuple[tuple, object] | None = None  # (settings key, Availability)
+        self._pending_check: tuple | None = None  # the key being checked on the pool
 
     def reprompt_availability(self):
-        """Whether Re-prompt can run (the edit weights are found), cached per model setting:
-        the action is disabled with the reason as its tooltip instead of failing on click."""
+        """Whether Re-prompt can run (the edit weights are found), so the action is disabled with
+        the reason as its tooltip instead of failing on click. The check reads the disk (the
+        model folder, the Hugging Face cache), so it runs on the task pool; until it answers,
+        the action stays enabled (a click then explains, as before)."""
         import os
 
+        from ..engines.base import Availability
         from ..engines.edit import ENV_VAR
-        from .reprompt_dialog import base_options, editor_for
 
         settings = self.window.settings
         key = (settings.edit_model_dir, os.environ.get(ENV_VAR, ""))
-        if self._reprompt_check is None or self._reprompt_check[0] != key:
-            self._reprompt_check = (key, editor_for(self.window).availability(base_options(self.window)))
-        return self._reprompt_check[1]
+        if self._reprompt_check is not None and self._reprompt_check[0] == key:
+            return self._reprompt_check[1]
+        if self._pending_check != key:
+            self._pending_check = key
+            self.window.tasks.submit(self._check_edit_model, callback=lambda result, error: self._checked(
+                key, result, error))
+        return Availability(True)
+
+    def _check_edit_model(self):
+        from .reprompt_dialog import base_options, editor_for
+
+        return editor_for(self.window).availability(base_options(self.window))
+
+    def _checked(self, key, result, error) -> None:
+        from ..engines.base import Availability
+
+        if self._pending_check == key:
+            self._pending_check = None
+        self._reprompt_check = (key, result if error is None else Availability(False, str(error)))
+        self.window.update_actions()
 
     def forget_availability(self) -> None:
         """Preferences changed: check the model folders again."""
         self._reprompt_check = None
+        self._pending_check = None
 
     def _current(self):
         tab = self.window.current

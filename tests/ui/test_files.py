@@ -187,6 +187,7 @@ def test_autosave_runs_only_when_modified_and_clean_close_removes_it(qtbot, wind
         window.autosave_now()
     psd = folder / f"{tab.session.id}.psd"
     assert psd.is_file() and (open_document(psd).layers[0].x, open_document(psd).layers[0].y) == (1, 1)
+    qtbot.waitUntil(lambda: not window.tasks.busy)  # thumbnails, the autosave itself
     window.autosave_now()
     assert not window.tasks.busy  # unchanged since the last autosave: nothing to do
     tab.session.stack.undo()

@@ -142,7 +142,7 @@ def test_a_locked_layer_is_refused(window, dialogs):
     assert dialogs.shown == []
 
 
-def test_layer_menu_action_opens_reprompt_or_explains(window, dialogs, monkeypatch, tmp_path):
+def test_layer_menu_action_opens_reprompt_or_explains(window, qtbot, dialogs, monkeypatch, tmp_path):
     monkeypatch.setenv("QIL_EDIT_MODEL_DIR", str(tmp_path / "no-edit-model"))
     action = window.actions_by_name["reprompt"]
     layer_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Layer")
@@ -151,7 +151,7 @@ def test_layer_menu_action_opens_reprompt_or_explains(window, dialogs, monkeypat
     tab.session.set_current(tab.session.doc.layers[1].id)
     before = snapshot(tab.session.doc)
     # #16 bug 9: without the weights the action is disabled and says why before any click
-    assert not action.isEnabled()
+    qtbot.waitUntil(lambda: not action.isEnabled())  # checked on the task pool, not the UI thread
     assert "Preferences" in action.toolTip() and "no-edit-model" in action.toolTip()
     action.trigger()
     assert dialogs.shown == [] and window.active_dialog is None

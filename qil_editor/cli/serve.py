@@ -115,8 +115,10 @@ def run(args) -> int:
         if args.address:
             ray.init(address=args.address, logging_level="WARNING", log_to_driver=False)
         else:
-            ray.init(num_cpus=args.num_cpus, include_dashboard=False, logging_level="WARNING",
-                     log_to_driver=False)
+            # "local": a new Ray of our own, never a cluster someone started with `ray start`
+            # (its Serve would be shut down with ours)
+            ray.init(address="local", num_cpus=args.num_cpus, include_dashboard=False,
+                     logging_level="WARNING", log_to_driver=False)
             started_ray = True
         for sig in previous:
             signal.signal(sig, on_signal)

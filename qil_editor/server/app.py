@@ -63,7 +63,7 @@ def _error_response(err: QilError, status: int) -> JSONResponse:
 
 def _busy_response(err: BackPressureError | None = None, ahead: int | None = None) -> JSONResponse:
     body = protocol.error_event("", protocol.ServerError(
-        "The server is busy" + (f", {ahead} jobs ahead." if ahead is not None else "."),
+        "The server is busy" + (f" ({ahead} jobs running or waiting)." if ahead is not None else "."),
         f"Try again in {RETRY_AFTER_S} s."))
     body["ahead"] = ahead
     return JSONResponse(body, status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)})

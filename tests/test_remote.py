@@ -253,3 +253,49 @@ def test_remote_engine_without_server_is_a_usage_error(tmp_path, sample_poster):
 def test_serve_refuses_a_public_address_without_a_token():
     pytest.importorskip("ray")
     assert main(["serve", "--host", "0.0.0.0"]) == 2
+
+
+# ----- the editor's server settings (no server needed) ------------------------------------------
+
+class _MemoryKeyring:
+    def __init__(self):
+        self.store = {}
+
+    def get_password(self, service, user):
+        return self.store.get((service, user))
+
+    def set_password(self, service, user, password):
+        self.store[(service, user)] = password
+
+
+def test_server_prefs_keep_the_token_in_the_keyring_or_say_so(tmp_path, qtbot):
+    from PySide6.QtCore import QSettings
+
+    from qil_editor.engines.base import EngineRegistry
+    from qil_editor.ui import remote_server as rs
+
+    q = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    ring = _MemoryKeyring()
+    assert rs.ServerPrefs(q, ring).save("http://gpu-box:8790", "tok-123456789", True) == ""
+    assert q.value(rs.KEY_TOKEN) is None and ring.store  # in the keyring, not in the file
+    assert rs.ServerPrefs(q, ring).token() == "tok-123456789" and rs.ServerPrefs(q, ring).reprompt_on_server
+
+    plain = rs.ServerPrefs(q, None)
+    assert plain.save("http://gpu-box:8790", "tok-123456789") == rs.PLAINTEXT_WARNING
+    assert plain.token_in_settings and plain.token() == "tok-123456789"
+    with pytest.raises(UsageError):
+        plain.save("ftp://nowhere", "x")
+
+    registry = EngineRegistry()
+    rs.register_remote_engines(registry, q, keyring=None)
+    assert registry.names == ["remote"] and registry.get("remote").label == "Remote: gpu-box:8790"
+    plain.save("", "")
+    rs.register_remote_engines(registry, q, keyring=None)
+    assert not registry.get("remote").availability().ok  # the server was taken away
+
+    plain.save("http://gpu-box:8790", "tok-123456789")
+    section = rs.ServerSection(q)
+    qtbot.addWidget(section)
+    section.prefs.keyring = None
+    section.token.setText("another-token-123")
+    assert section.note.text() == rs.PLAINTEXT_WARNING  # visible before OK is pressed

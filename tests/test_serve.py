@@ -312,6 +312,24 @@ def test_overload_is_503_with_retry_after_and_the_replica_recovers(server, sampl
     assert len(doc.layers) == 2
 
 
+def test_folder_with_jobs_4_goes_on_past_a_bad_file(server, sample_poster, tmp_path, capsys):
+    """`qil decompose DIR --server URL --jobs 4`: more requests than the server holds (1 running,
+    1 waiting, 1 queued): the extra one is told 503 and retried; the bad file fails alone."""
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    for name in "abcd":
+        (src / f"{name}.png").write_bytes(sample_poster.read_bytes())
+    (src / "e.png").write_text("not a picture")
+    code = main(["decompose", str(src), "-o", str(out), "--server", server.url, "--token-file",
+                 str(server.token_file), "--jobs", "4", "--steps", "2", "--layers", "2", "--seed", "3",
+                 "--prompt", "x"])
+    err = capsys.readouterr().err
+    assert code == 3, err
+    assert sorted(p.name for p in out.iterdir()) == ["a.psd", "b.psd", "c.psd", "d.psd"]
+    assert "4 of 5 images decomposed" in err and "e.png" in err
+    assert all(len(open_document(out / f"{n}.psd").layers) == 2 for n in "abcd")
+
+
 def test_edit_layer_through_the_server(server, tmp_path):
     from qil_editor.document import Document, Layer
     from qil_editor.io import save_psd

@@ -186,6 +186,8 @@ class RemoteClient:
             conn = self._connection(self.connect_timeout)
             try:
                 conn.request("POST", f"{self.base}/{protocol.API_VERSION}{path}", body=body, headers=headers)
+                if conn.sock is not None:  # connected: the answer may wait for a free replica
+                    conn.sock.settimeout(self.event_timeout)
                 resp = conn.getresponse()
             except (OSError, http.client.HTTPException) as exc:
                 conn.close()

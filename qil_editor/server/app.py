@@ -38,6 +38,8 @@ from .service import DecomposeService, EditService  # noqa: E402
 
 #: Seconds a rejected client is told to wait before trying again.
 RETRY_AFTER_S = 5
+#: How long the gateway waits for a job's first event before answering with a "queued" event.
+FIRST_EVENT_WAIT_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -129,13 +131,20 @@ class Gateway:
         gen = call()
         self.jobs[job] = gen
         self.in_flight[kind] += 1
+        ahead = self.in_flight[kind] - 1
+        # A full queue is refused at once (BackPressureError); a request that Serve holds until a
+        # replica has room gets its answer now, with a "queued" event, so the client does not wait blind.
+        first_event = asyncio.ensure_future(gen.__anext__())
         try:
-            first = await gen.__anext__()
+            await asyncio.wait({first_event}, timeout=FIRST_EVENT_WAIT_S)
+            if first_event.done():
+                first_event.result()
         except BackPressureError as err:
             self.jobs.pop(job, None)
             self.in_flight[kind] -= 1
             return _busy_response(err, self.in_flight[kind])
         except BaseException:
+            first_event.cancel()
             self.jobs.pop(job, None)
             self.in_flight[kind] -= 1
             gen.cancel()
@@ -144,7 +153,9 @@ class Gateway:
         async def events():
             finished = False
             try:
-                yield protocol.encode_event(first)
+                if not first_event.done():
+                    yield protocol.encode_event({"event": "queued", "job": job, "position": ahead})
+                yield protocol.encode_event(await first_event)
                 async for event in gen:
                     yield protocol.encode_event(event)
                     if event.get("event") in ("result", "error"):

@@ -146,20 +146,31 @@ __all__ = ["ALIGN_MODES", "DISTRIBUTE_MODES", "MoveLayers", "align_deltas", "con
 
 def _coverage(polygon: np.ndarray, width: int, height: int) -> np.ndarray:
     """How much of each pixel a convex polygon covers, antialiased over one pixel at its edges
-    (distance of the pixel centre to the nearest edge, clamped to 0..1)."""
-    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32) + 0.5
+    (distance of the pixel centre to the nearest edge, clamped to 0..1). Computed in row bands
+    so a big layer never needs several full-size float planes at once."""
     area = 0.0
     for i in range(4):
         (x0, y0), (x1, y1) = polygon[i], polygon[(i + 1) % 4]
         area += x0 * y1 - x1 * y0
     orient = 1.0 if area > 0 else -1.0
-    inside = np.full((height, width), np.inf, np.float32)
+    edges = []
     for i in range(4):
         (x0, y0), (x1, y1) = polygon[i], polygon[(i + 1) % 4]
         length = float(np.hypot(x1 - x0, y1 - y0)) or 1.0
-        distance = orient * ((x1 - x0) * (ys - y0) - (y1 - y0) * (xs - x0)) / length
-        np.minimum(inside, distance.astype(np.float32), out=inside)
-    return np.clip(inside + 0.5, 0.0, 1.0)
+        # distance = a * x + b * y + c, positive inside
+        a, b = -orient * (y1 - y0) / length, orient * (x1 - x0) / length
+        edges.append((a, b, -(a * x0 + b * y0)))
+    out = np.empty((height, width), np.float32)
+    xs = np.arange(width, dtype=np.float32) + 0.5
+    band = max(1, 4_000_000 // max(width, 1))
+    for top in range(0, height, band):
+        ys = np.arange(top, min(height, top + band), dtype=np.float32)[:, None] + 0.5
+        inside = None
+        for a, b, c in edges:
+            d = (a * xs)[None, :] + (b * ys + c)
+            inside = d if inside is None else np.minimum(inside, d)
+        np.clip(inside + 0.5, 0.0, 1.0, out=out[top:top + ys.shape[0]])
+    return out
 
 
 def transform_pixels(pixels: np.ndarray, matrix: Sequence[Sequence[float]]) -> tuple[np.ndarray, int, int]:

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen, QTransform
 from PySide6.QtWidgets import (QGraphicsEffect, QGraphicsItem, QGraphicsScene, QGraphicsView,
@@ -87,7 +89,8 @@ class CanvasView(QGraphicsView):
         self.tools: dict[str, Tool] = {name: cls(self) for name, cls in TOOLS.items()}
         self.tool = "move"
         self._items: dict[str, LayerItem] = {}
-        self._gesture_tool: Tool | None = None  # the tool the left-button press went to
+        self._gesture_tool: Tool | None = None
+        self.pending_transform: str | None = None  # a layer whose transform is being resampled  # the tool the left-button press went to
         self._nudge: tuple[str, int, int] | None = None  # (layer, gesture, stack index after it)
         self._drawn_outline: QRectF | None = None  # where the dashed outline was last painted
         self._pan_from: QPoint | None = None
@@ -478,6 +481,9 @@ class CanvasView(QGraphicsView):
             return False
         if self.transforming:
             return True
+        if self.pending_transform is not None:
+            self.session.refused.emit("The last transform is still being applied.")
+            return False
         tool = self.tools["transform"]
         previous = self.tool
         if not tool.begin(layer.id):
@@ -498,7 +504,9 @@ class CanvasView(QGraphicsView):
         self._update_outline()
 
     def apply_transform(self) -> bool:
-        """Enter: resample once from the original pixels; one undo step."""
+        """Enter: resample once from the original pixels, on the task pool (a big layer takes
+        seconds); the preview stays until the result replaces the layer as one undo step.
+        Returns True when a resample was started."""
         from ..document.layer_ops import transform_pixels
 
         if not self.transforming:
@@ -509,17 +517,33 @@ class CanvasView(QGraphicsView):
         matrix = [[t.m11(), t.m21(), t.dx()], [t.m12(), t.m22(), t.dy()]]
         identity = all(abs(a - b) < 1e-9 for a, b in zip(
             (t.m11(), t.m12(), t.m21(), t.m22(), t.dx(), t.dy()), (1, 0, 0, 1, layer.x, layer.y)))
-        layer_id, previous = tool.layer_id, tool.previous_tool
+        layer_id, previous, source, origin = tool.layer_id, tool.previous_tool, layer.pixels, (layer.x, layer.y)
+        preview = self._items[layer_id].transform() if layer_id in self._items else None
         self._end_transform()
         self.set_tool(previous)
         if identity:
             return False
-        try:
-            pixels, x, y = transform_pixels(layer.pixels, matrix)
-        except ValueError as err:
-            self.session.refused.emit(f"The transform cannot be applied: {err}.")
-            return False
-        return self.session.replace_pixels_at(layer_id, pixels, x, y, "Free transform")
+        self.set_item_transform(layer_id, preview)  # keep showing it until the pixels arrive
+        self.pending_transform = layer_id
+
+        def done(result, error) -> None:
+            self.pending_transform = None
+            self.set_item_transform(layer_id, None)
+            if error is not None:
+                self.session.refused.emit(f"The transform cannot be applied: {error}.")
+                return
+            try:
+                current = self.doc.layer(layer_id)
+            except KeyError:
+                return
+            if current.pixels is not source or (current.x, current.y) != origin:
+                self.session.refused.emit("The layer changed while the transform was applied; nothing was changed.")
+                return
+            pixels, x, y = result
+            self.session.replace_pixels_at(layer_id, pixels, x, y, "Free transform")
+
+        self.tasks.submit(transform_pixels, source, matrix, callback=done)
+        return True
 
     def cancel_transform(self) -> None:
         """Esc: the layer as it was."""
@@ -548,8 +572,6 @@ class CanvasView(QGraphicsView):
 
     def flip(self, horizontal: bool) -> bool:
         """Flip: inside a free transform it flips the box; otherwise the current layer, one step."""
-        from ..document.layer_ops import content_box, transform_pixels
-
         if self.transforming:
             self.tools["transform"].flip(horizontal)
             self.viewport().update()
@@ -557,16 +579,15 @@ class CanvasView(QGraphicsView):
         layer = self.session.current_layer
         if layer is None or not self.session.check_editable(layer.id, "flip"):
             return False
-        box = content_box(layer)
-        if box is None:
+        alpha = layer.pixels[..., 3]
+        rows, cols = np.flatnonzero(alpha.any(axis=1)), np.flatnonzero(alpha.any(axis=0))
+        if rows.size == 0:
             return False
-        left, top, right, bottom = box
-        if horizontal:
-            matrix = [[-1, 0, left + right - layer.x], [0, 1, layer.y]]
-        else:
-            matrix = [[1, 0, layer.x], [0, -1, top + bottom - layer.y]]
-        pixels, x, y = transform_pixels(layer.pixels, matrix)
-        return self.session.replace_pixels_at(layer.id, pixels, x, y,
+        # mirrored in place about its visible content: exact and instant, no resampling
+        content = layer.pixels[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+        pixels = content[:, ::-1] if horizontal else content[::-1]
+        return self.session.replace_pixels_at(layer.id, np.ascontiguousarray(pixels), layer.x + int(cols[0]),
+                                              layer.y + int(rows[0]),
                                               "Flip horizontal" if horizontal else "Flip vertical")
 
     def nudge(self, dx: int, dy: int) -> bool:

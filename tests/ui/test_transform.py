@@ -58,7 +58,8 @@ def test_scale_by_corner_keeps_the_opposite_corner_and_enter_applies_one_step(qt
     drag(canvas, QPointF(180, 150), QPointF(240, 190))
     assert box.pixels is original and tab.session.stack.count() == 0  # only a preview so far
     QTest.keyClick(canvas, Qt.Key.Key_Return)
-    assert not canvas.transforming and canvas.tool == "move" and tab.session.stack.count() == 1
+    assert not canvas.transforming and canvas.tool == "move"
+    qtbot.waitUntil(lambda: tab.session.stack.count() == 1)  # resampled on the task pool
     # the content (120, 110)..(180, 150) became (120, 110)..(240, 190); edges soften by a pixel or two
     left, top = box.x, box.y
     assert abs(left - 120) <= 3 and abs(top - 110) <= 3
@@ -94,6 +95,7 @@ def test_rotate_with_shift_snaps_and_flip_then_apply_from_the_original(qtbot, wi
     window.actions_by_name["flip_horizontal"].trigger()
     assert tool.box.w < 0
     window.actions_by_name["apply_transform"].trigger()
+    qtbot.waitUntil(lambda: tab.session.stack.count() == 1)
     layer = tab.session.doc.layers[1]
     assert (layer.width, layer.height) == (40, 60) and tab.session.stack.count() == 1
     content = doc_with_box().layers[1].pixels[10:50, 20:80]

@@ -139,7 +139,7 @@ def distribute_deltas(layers: Sequence[Layer], mode: str) -> dict[str, tuple[int
 
 
 __all__ = ["ALIGN_MODES", "DISTRIBUTE_MODES", "MoveLayers", "align_deltas", "content_box", "distribute_deltas",
-           "empty_layer", "transform_pixels", "unique_name"]
+           "empty_layer", "snap_offset", "snap_targets", "transform_pixels", "unique_name"]
 
 
 # ----- free transform ------------------------------------------------------------------------------
@@ -222,3 +222,46 @@ def transform_pixels(pixels: np.ndarray, matrix: Sequence[Sequence[float]]) -> t
     cols = np.flatnonzero(out[..., 3].any(axis=0))
     out = out[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
     return np.ascontiguousarray(out), int(left + cols[0]), int(top + rows[0])
+
+
+# ----- snapping -----------------------------------------------------------------------------------
+
+def snap_targets(doc: Document, exclude: Iterable[str]) -> tuple[list[float], list[float]]:
+    """Where a moving layer may snap: the canvas edges and centre, and the edges and centres of
+    the other visible layers' content. Returns (x positions, y positions)."""
+    skip = set(exclude)
+    xs = [0.0, doc.width / 2, float(doc.width)]
+    ys = [0.0, doc.height / 2, float(doc.height)]
+    for layer in doc.layers:
+        if layer.id in skip or not layer.visible:
+            continue
+        box = content_box(layer)
+        if box is None:
+            continue
+        left, top, right, bottom = box
+        xs += [left, (left + right) / 2, right]
+        ys += [top, (top + bottom) / 2, bottom]
+    return xs, ys
+
+
+def snap_offset(box: tuple[float, float, float, float], dx: int, dy: int, xs: Sequence[float],
+                ys: Sequence[float], threshold: float) -> tuple[int, int, float | None, float | None]:
+    """Adjust a move by (dx, dy) of ``box`` (left, top, right, bottom) so its nearest edge or
+    centre lands on a target within ``threshold``; returns (dx, dy, guide x, guide y), a guide
+    being the target snapped to (None: no snap on that axis)."""
+    def axis(lo: float, hi: float, d: int, targets: Sequence[float]):
+        best = None
+        for edge in (lo + d, (lo + hi) / 2 + d, hi + d):
+            for target in targets:
+                diff = target - edge
+                if abs(diff) <= threshold and (best is None or abs(diff) < abs(best[0])):
+                    best = (diff, target)
+        if best is None:
+            return d, None
+        shift = round(best[0])
+        return d + shift, best[1]
+
+    left, top, right, bottom = box
+    new_dx, guide_x = axis(left, right, dx, xs)
+    new_dy, guide_y = axis(top, bottom, dy, ys)
+    return new_dx, new_dy, guide_x, guide_y

@@ -219,6 +219,10 @@ class MainWindow(QMainWindow):
         a("tool_hand", "&Hand Tool", lambda: self.set_tool("hand"), "H", "hand",
           "Hand tool (H); hold Space or the middle button to pan with any tool", checkable=True)
         self.actions_by_name["tool_move"].setChecked(True)
+        a("snap", "S&nap", self._snap_toggled, "Ctrl+Shift+;", None,
+          "Snap moved layers to the canvas edges and centre and to other layers' edges and centres",
+          checkable=True)
+        self.actions_by_name["snap"].setChecked(True)
         a("auto_select", "&Auto-Select Layer", self._auto_select_toggled, None, "auto-select",
           "Auto-Select: the move tool picks the layer under the cursor (off: it moves the selected "
           "layer; Ctrl-click picks once)", checkable=True)
@@ -292,6 +296,8 @@ class MainWindow(QMainWindow):
         for name in ("zoom_in", "zoom_out", "fit", "actual"):
             view.addAction(A[name])
         view.addSeparator()
+        view.addAction(A["snap"])
+        view.addSeparator()
         view.addAction(self.layers_dock.toggleViewAction())
         view.addAction(self.history_dock.toggleViewAction())
         image = menu.addMenu("&Image")
@@ -362,6 +368,7 @@ class MainWindow(QMainWindow):
         canvas.cursorMoved.connect(self._cursor_moved)
         canvas.set_tool("move" if self.actions_by_name["tool_move"].isChecked() else "hand")
         canvas.auto_select = self.actions_by_name["auto_select"].isChecked()
+        canvas.snap = self.actions_by_name["snap"].isChecked()
         self.tabs.addTab(canvas, session.display_name)
         self.tabs.setCurrentWidget(canvas)
         self.center.setCurrentWidget(self.tabs)
@@ -459,6 +466,11 @@ class MainWindow(QMainWindow):
         self.actions_by_name["tool_hand"].setChecked(tool == "hand")
         for tab in self.docs:
             tab.canvas.set_tool(tool)
+
+    def _snap_toggled(self) -> None:
+        on = self.actions_by_name["snap"].isChecked()
+        for tab in self.docs:
+            tab.canvas.snap = on
 
     def _auto_select_toggled(self) -> None:
         on = self.actions_by_name["auto_select"].isChecked()

@@ -90,7 +90,9 @@ class CanvasView(QGraphicsView):
         self.tool = "move"
         self._items: dict[str, LayerItem] = {}
         self._gesture_tool: Tool | None = None
-        self.pending_transform: str | None = None  # a layer whose transform is being resampled  # the tool the left-button press went to
+        self.pending_transform: str | None = None  # a layer whose transform is being resampled
+        self.snap = True  # moving snaps to the canvas and other layers (View > Snap)
+        self._guides: tuple[float | None, float | None] = (None, None)  # the tool the left-button press went to
         self._nudge: tuple[str, int, int] | None = None  # (layer, gesture, stack index after it)
         self._drawn_outline: QRectF | None = None  # where the dashed outline was last painted
         self._pan_from: QPoint | None = None
@@ -291,6 +293,16 @@ class CanvasView(QGraphicsView):
         self._drawn_outline = _union(outlines)
         if self.transforming:
             self._draw_transform_box(painter)
+        gx, gy = self._guides
+        if gx is not None or gy is not None:
+            guide = QPen(QColor("#ff3df2"), 1)
+            guide.setCosmetic(True)
+            painter.setPen(guide)
+            visible = self.mapToScene(self.viewport().rect()).boundingRect()
+            if gx is not None:
+                painter.drawLine(QPointF(gx, visible.top()), QPointF(gx, visible.bottom()))
+            if gy is not None:
+                painter.drawLine(QPointF(visible.left(), gy), QPointF(visible.right(), gy))
         painter.restore()
 
     def _draw_transform_box(self, painter: QPainter) -> None:
@@ -457,6 +469,12 @@ class CanvasView(QGraphicsView):
     def _restore_cursor(self) -> None:
         cursor = Qt.CursorShape.OpenHandCursor if self._space else self.current_tool.cursor()
         self.viewport().setCursor(cursor)
+
+    def set_guides(self, x: float | None, y: float | None) -> None:
+        """Show the snap guides (a vertical line at x, a horizontal one at y; None hides)."""
+        if (x, y) != self._guides:
+            self._guides = (x, y)
+            self.viewport().update()
 
     def begin_layer_drag(self, layer_id: str | None) -> None:
         """A tool starts dragging a layer: draw the still layers from snapshots meanwhile

@@ -19,6 +19,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from .canvas import CanvasView
 
 
+#: how close (screen pixels) an edge or centre must come to a target to snap
+SNAP_PX = 6
+
+
 class Tool:
     """Base class: a tool that does nothing."""
 
@@ -77,6 +81,8 @@ class _Drag:
     applied_y: int = 0
     gesture: int = 0
     several: bool = False  # the whole multi-selection moves
+    box: tuple | None = None  # the moving content's box at the press (for snapping)
+    targets: tuple | None = None  # (xs, ys) it may snap to
 
 
 class MoveTool(Tool):
@@ -114,8 +120,20 @@ class MoveTool(Tool):
         several = len(session.selected_ids) > 1
         if layer is not None and (several or session.check_editable(layer.id, "move")):
             self._drag = _Drag(layer.id, QPointF(pos), gesture=session.new_gesture(), several=several)
+            if self.canvas.snap:
+                self._prepare_snap(self._drag, session.selected_layers if several else [layer])
             self.canvas.begin_layer_drag(None if several else layer.id)
         return True
+
+    def _prepare_snap(self, drag: _Drag, moving) -> None:
+        from ..document.layer_ops import content_box, snap_targets
+
+        boxes = [b for b in (content_box(ly) for ly in moving) if b is not None]
+        if not boxes:
+            return
+        drag.box = (min(b[0] for b in boxes), min(b[1] for b in boxes),
+                    max(b[2] for b in boxes), max(b[3] for b in boxes))
+        drag.targets = snap_targets(self.session.doc, [ly.id for ly in moving])
 
     def move(self, pos, modifiers) -> bool:
         drag = self._drag
@@ -123,6 +141,12 @@ class MoveTool(Tool):
             return False
         dx = round(pos.x() - drag.start.x())
         dy = round(pos.y() - drag.start.y())
+        if drag.box is not None and self.canvas.snap:
+            from ..document.layer_ops import snap_offset
+
+            threshold = SNAP_PX / max(self.canvas.zoom, 1e-6)
+            dx, dy, gx, gy = snap_offset(drag.box, dx, dy, *drag.targets, threshold)
+            self.canvas.set_guides(gx, gy)
         if (dx, dy) != (drag.applied_x, drag.applied_y):
             step = (dx - drag.applied_x, dy - drag.applied_y)
             moved = (self.session.move_selection(*step, drag.gesture) if drag.several
@@ -135,12 +159,14 @@ class MoveTool(Tool):
         if self._drag is None:
             return False
         self._drag = None
+        self.canvas.set_guides(None, None)
         self.canvas.end_layer_drag()
         return True
 
     def cancel(self) -> None:
         if self._drag is not None:
             self._drag = None
+            self.canvas.set_guides(None, None)
             self.canvas.end_layer_drag()
 
 

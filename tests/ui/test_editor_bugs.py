@@ -48,6 +48,8 @@ def test_move_tool_moves_the_selected_layer_unless_auto_select(qtbot, window):
     at_100(canvas)
     action = window.actions_by_name["auto_select"]
     assert not action.isChecked() and action.objectName() == "actionAutoSelect"
+    window.actions_by_name["snap"].trigger()  # exact drags here; snapping has its own test
+    assert not canvas.snap
     drag(canvas, QPointF(100, 70), QPoint(10, 5))  # in the ring's hole: the background is under it
     assert (title.x, title.y) == (90, 55) and (bg.x, bg.y) == (0, 0)
     assert session.current_layer_id == title.id

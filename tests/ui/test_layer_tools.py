@@ -112,6 +112,7 @@ def test_multi_select_move_hide_merge_delete(qtbot, window):
     assert set(session.selected_ids) == {red.id, green.id}
     assert window.actions_by_name["merge_down"].text() == "&Merge Layers"
     # drag on the canvas moves both (one step)
+    window.actions_by_name["snap"].trigger()  # off: an exact drag
     canvas.setTransform(QTransform())
     canvas.centerOn(150, 100)
     vp = canvas.viewport()
@@ -186,3 +187,37 @@ def test_saved_and_reopened_after_tools(qtbot, window, tmp_path):
     names = [ly.name for ly in back.layers]
     assert names[:3] == ["Paper", "Red", "Green"] and "Layer 1" in names
     assert by_name(back, "Red").y == by_name(back, "Blue").y == 20
+
+
+def test_moving_snaps_to_the_canvas_and_other_layers_with_a_guide(qtbot, window):
+    """Tool 5: a drag snaps an edge or centre to the canvas or another layer within a few screen
+    pixels and shows a guide; View > Snap (Ctrl+Shift+;) turns it off."""
+    from qil_editor.document.layer_ops import snap_offset
+
+    tab = window.add_document(three_boxes(), name="boxes")
+    session, canvas = tab.session, tab.canvas
+    red, green = by_name(session.doc, "Red"), by_name(session.doc, "Green")
+    session.set_current(green.id)
+    canvas.setTransform(QTransform())
+    canvas.centerOn(150, 100)
+    action = window.actions_by_name["snap"]
+    assert action.isChecked() and action.objectName() == "actionSnap" and action.shortcut().toString() == "Ctrl+Shift+;"
+    vp = canvas.viewport()
+    start = canvas.mapFromScene(QPointF(110, 70))
+    QTest.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start)
+    # green's left edge (100) dragged to 42: within 6 px of red's right edge (40) -> snaps to 40
+    QTest.mouseMove(vp, start + QPoint(-30, 0))
+    QTest.mouseMove(vp, start + QPoint(-58, 0))
+    assert green.x == 40 and canvas._guides[0] == 40
+    QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start + QPoint(-58, 0))
+    assert canvas._guides == (None, None) and session.stack.count() == 1
+    action.trigger()  # off: the same drag lands where the mouse goes
+    assert not canvas.snap
+    start = canvas.mapFromScene(QPointF(50, 70))
+    QTest.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start)
+    QTest.mouseMove(vp, start + QPoint(3, 0))
+    QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start + QPoint(3, 0))
+    assert green.x == 43 and red.x == 10
+    assert snap_offset((0, 0, 10, 10), 0, 0, [100], [100], 5) == (0, 0, None, None)
+    assert snap_offset((0, 0, 10, 10), 92, 0, [100], [], 5) == (90, 0, 100, None)  # right edge
+    assert snap_offset((0, 0, 10, 10), 93, 0, [100], [], 5) == (95, 0, 100, None)  # nearer: the centre

@@ -76,6 +76,7 @@ def test_scripted_session(qtbot, window, dialogs, sample_poster, tmp_path, engin
     target = doc.topmost_at(int(point.x()), int(point.y()))
     x0, y0 = target.x, target.y
     window.actions_by_name["auto_select"].trigger()  # the move tool picks the layer under the cursor
+    window.actions_by_name["snap"].trigger()  # an exact drag, no snapping
     drag_on_canvas(canvas, point, QPoint(25, 15))
     assert (target.x, target.y) == (x0 + 25, y0 + 15)
     assert session.current_layer_id == target.id and session.stack.count() == 2

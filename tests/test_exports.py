@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from pictures import gradient
 from qil_editor.cli import main
 from qil_editor.document import BlendMode, Document, Layer, composite
 from qil_editor.errors import InputFileError, OutputFileError, UsageError
@@ -28,16 +29,6 @@ from qil_editor.io.svg import CSS_BLEND, linked_folder, write_svg
 SVG = "{http://www.w3.org/2000/svg}"
 XLINK = "{http://www.w3.org/1999/xlink}href"
 LABEL = "{http://www.inkscape.org/namespaces/inkscape}label"
-
-
-def gradient(w, h, blue, alpha=255):
-    y, x = np.mgrid[0:h, 0:w]
-    out = np.empty((h, w, 4), np.uint8)
-    out[..., 0] = x * 255 // max(1, w - 1)
-    out[..., 1] = y * 255 // max(1, h - 1)
-    out[..., 2] = blue
-    out[..., 3] = alpha
-    return out
 
 
 def sample_document() -> Document:

@@ -9,23 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from clients import krita_tree, need
+from pictures import premultiplied, solid
 from qil_editor.document import (BlendMode, Document, Group, GroupLayers, History, Layer,
                                  LayerMask, MoveGroup, SetGroupProperties, Ungroup, composite)
 from qil_editor.io import read_psd, save_psd
 
 CASES = Path(__file__).resolve().parent / "data" / "psd-cases"
-
-
-def solid(h, w, rgb, a=255):
-    px = np.zeros((h, w, 4), np.uint8)
-    px[..., :3] = rgb
-    px[..., 3] = a
-    return px
-
-
-def premul(rgba):
-    a = np.asarray(rgba, np.float64)
-    return np.concatenate([a[..., :3] * a[..., 3:] / 255.0, a[..., 3:]], axis=-1)
 
 
 def psd_tools_picture(path):
@@ -79,9 +69,9 @@ def test_groups_are_read_with_their_own_values(tmp_path):
 
 def test_group_compositing_matches_photoshop_rules(tmp_path):
     path = grouped_psd(tmp_path)
-    ref = premul(psd_tools_picture(path))
-    grouped = premul(composite(read_psd(path, groups=True)))
-    flat = premul(composite(read_psd(path)))
+    ref = premultiplied(psd_tools_picture(path))
+    grouped = premultiplied(composite(read_psd(path, groups=True)))
+    flat = premultiplied(composite(read_psd(path)))
     assert np.abs(grouped - ref).max() <= 2
     # the flat reading folds the faded group's opacity into each layer: wrong where they overlap
     assert np.abs(flat - ref).max() > 20
@@ -104,7 +94,7 @@ def test_new_document_groups_are_written_as_psd_groups(tmp_path):
     tree = [(ly.name, [(c.name, [x.name for x in c] if c.is_group() else None) for c in ly]
              if ly.is_group() else None) for ly in psd]
     assert tree == [("bg", None), ("Outer", [("a", None), ("Inner ✨", ["b"])]), ("top", None)]
-    assert np.abs(premul(psd_tools_picture(tmp_path / "g.psd")) - premul(composite(doc))).max() <= 2
+    assert np.abs(premultiplied(psd_tools_picture(tmp_path / "g.psd")) - premultiplied(composite(doc))).max() <= 2
     back = read_psd(tmp_path / "g.psd", groups=True)
     got = {g.name: g for g in back.groups.values()}
     assert got["Outer"].opacity == pytest.approx(0.5, abs=1 / 255)
@@ -228,15 +218,7 @@ def test_grouping_a_flat_read_psd_with_groups_is_refused():
 
 @pytest.mark.slow
 def test_krita_shows_written_groups_as_groups(tmp_path):
-    import os
-    import shutil
-
-    from test_psd_roundtrip import krita_tree
-
-    if not (shutil.which("krita") and shutil.which("xvfb-run")):
-        if os.environ.get("CI"):
-            pytest.fail("needs krita and xvfb-run")
-        pytest.skip("needs krita and xvfb-run")
+    need("krita", "xvfb-run")
     outer = Group("Outer", opacity=0.5, blend_mode=BlendMode.MULTIPLY)
     inner = Group("Inner", parent=outer.id, visible=False)
     doc = Document(20, 20, [Layer(solid(20, 20, (10, 20, 30)), name="bg"),

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from pictures import premultiplied
 from qil_editor.document import Layer, composite, composite_layers
 from qil_editor.io import open_document, read_psd, save_psd
 
@@ -35,11 +36,6 @@ CANVAS_TOLERANCE = {
 # Files saved without a merged image (16bits, 32bits, alpha-composite,
 # pass-through): canvas.png is only a placeholder there, so we compare against
 # the composite of the layer PNGs instead, with the plain bound.
-
-
-def premultiplied(rgba):
-    a = rgba.astype(np.float64)
-    return np.concatenate([a[..., :3] * a[..., 3:] / 255.0, a[..., 3:]], axis=-1)
 
 
 def errors(ours, ref):

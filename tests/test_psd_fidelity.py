@@ -10,17 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pictures import solid
 from qil_editor.document import BlendMode, Document, Layer, LayerMask, composite
 from qil_editor.io import read_psd
 
 CASES = Path(__file__).resolve().parent / "data" / "psd-cases"
-
-
-def solid(h, w, rgb, a=255):
-    px = np.zeros((h, w, 4), np.uint8)
-    px[..., :3] = rgb
-    px[..., 3] = a
-    return px
 
 
 def test_text_and_smart_objects_are_named_in_the_source_report():

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from pictures import solid
 from qil_editor.document import BlendMode, Document, Layer, composite
 from qil_editor.errors import OutputFileError, UsageError
 from qil_editor.io import (atomic_write, export_flat_png, export_layers_png, export_layers_zip,
@@ -174,15 +175,15 @@ def test_failure_in_the_middle_of_writing(tmp_path, monkeypatch):
     save_psd(generated_document(0), target)
     before = target.read_bytes()
     calls = {"n": 0}
-    real = psd_write._rle_channel
+    real = psd_write._rle_stream  # every channel, layers' and merged, is encoded by it
 
-    def failing(plane, version):
+    def failing(plane, write):
         calls["n"] += 1
         if calls["n"] == 5:
             raise RuntimeError("boom")
-        return real(plane, version)
+        return real(plane, write)
 
-    monkeypatch.setattr(psd_write, "_rle_channel", failing)
+    monkeypatch.setattr(psd_write, "_rle_stream", failing)
     with pytest.raises(RuntimeError):
         save_psd(generated_document(4), target)
     assert target.read_bytes() == before and leftovers(tmp_path) == []
@@ -247,13 +248,6 @@ def test_save_document_dispatches_on_extension(tmp_path):
 
 
 # ----- reading what other programs write: groups, clipping, masks, adjustments --------------
-def solid(h, w, rgb, a=255):
-    px = np.zeros((h, w, 4), np.uint8)
-    px[..., :3] = rgb
-    px[..., 3] = a
-    return px
-
-
 def test_groups_clipping_and_masks_flatten_to_the_same_picture(tmp_path):
     from psd_tools import PSDImage
     from psd_tools.constants import BlendMode as PsdBlend

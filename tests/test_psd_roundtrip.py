@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from clients import krita_tree, need
 from qil_editor.document import (DuplicateLayer, History, MoveLayer, ReplacePixels,
                                  SetLayerProperties)
 from qil_editor.io import read_psd, save_psd
@@ -180,45 +181,14 @@ def test_layers_in_groups_keep_their_own_values_and_new_layers_join_the_group(tm
     assert [round(ly.opacity, 3) for ly in back.layers] == [round(ly.opacity, 3) for ly in doc.layers]
 
 
-def krita_tree(psd_path, tmp_path):
-    """The layer tree Krita builds from a PSD: (name, children), top first (via an exported .kra)."""
-    import os
-    import subprocess
-    import xml.etree.ElementTree as ET
-    import zipfile
-
-    kra = tmp_path / (Path(psd_path).stem + ".kra")
-    run = subprocess.run(["xvfb-run", "-a", "krita", "--export", "--export-filename", str(kra),
-                          str(psd_path)], capture_output=True, text=True, timeout=240, cwd=tmp_path,
-                         env=dict(os.environ, QT_QPA_PLATFORM="xcb"))
-    assert kra.exists(), run.stderr[-2000:]
-    with zipfile.ZipFile(kra) as zf:
-        root = ET.fromstring(zf.read("maindoc.xml"))
-
-    def tree(el):
-        for child in el:
-            if child.tag.endswith("layers"):
-                return tree(child)
-        return [(c.get("name"), tree(c) if c.get("nodetype") == "grouplayer" else [])
-                for c in el if c.tag.endswith("layer")]
-
-    return tree(next(el for el in root.iter() if el.tag.endswith("IMAGE")))
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("case", ["groups", "nested", "text-layer"])
 def test_krita_reads_a_moved_psd_with_its_groups(case, tmp_path):
     """Open -> move -> save: Krita builds the same groups and layers as from the original
     (and for a plain grouped file, the tree psd-tools reads)."""
-    import os
-    import shutil
-
     from psd_tools import PSDImage
 
-    if not (shutil.which("krita") and shutil.which("xvfb-run")):
-        if os.environ.get("CI"):
-            pytest.fail("needs krita and xvfb-run")
-        pytest.skip("needs krita and xvfb-run")
+    need("krita", "xvfb-run")
     doc = read_psd(source(case))
     History(doc).push(MoveLayer(doc.layers[-1].id, 2, 1))
     out = tmp_path / "moved.psd"

@@ -127,12 +127,16 @@ def run_case(src: Path, args: list[str], cap: int) -> tuple[int, int, float]:
 
 
 def main() -> int:
+    global SIDE
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--src", type=Path, default=ROOT, help="checkout whose qil_editor runs [this one]")
     ap.add_argument("--cases", default=",".join(CASES), help="comma-separated case names")
     ap.add_argument("--cap-gb", type=float, default=8.0, help="address-space cap per child [8]")
     ap.add_argument("--work", type=Path, help="folder for the generated files (kept) [a temporary one]")
+    ap.add_argument("--side", type=int, default=SIDE,
+                    help=f"canvas side of the generated files [{SIDE}, the pixel limit]")
     opts = ap.parse_args()
+    SIDE = opts.side
     cap = int(opts.cap_gb * 1024 ** 3)
     work = opts.work or Path(tempfile.mkdtemp(prefix="qil-bench-mem-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -141,11 +145,11 @@ def main() -> int:
     rgba = SIDE * SIDE * 4
     _, base, _ = run_case(opts.src, ["--version"], cap)
     print(f"src {opts.src}; interpreter + imports baseline {base / 2**20:.0f} MiB; "
-          f"decoded RGBA at the limit {rgba / 2**30:.2f} GiB; cap {opts.cap_gb:g} GiB")
+          f"{SIDE}x{SIDE}: decoded RGBA {rgba / 2**30:.2f} GiB; cap {opts.cap_gb:g} GiB")
     print(f"{'case':<20} {'exit':>4} {'peak MiB':>9} {'over base / RGBA':>17} {'seconds':>8}")
     for name in opts.cases.split(","):
         file_name, make, args = CASES[name]
-        f = work / file_name
+        f = work / f"{SIDE}-{file_name}"
         if not f.exists():
             make(f)
         argv = [a.format(f=f, out=out) for a in args]

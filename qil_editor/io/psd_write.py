@@ -15,8 +15,12 @@ The merged image (our compositor's result, stored over white as Photoshop
 does) and a JPEG thumbnail resource are what ``topil()``, file previews and
 thumbnails show. Files over 30000 pixels a side are written as PSB.
 
-The file is produced in one pass with the channel lengths patched in
-afterwards, so memory stays at one channel's compressed data at a time.
+The file is produced in one pass with the channel lengths and row counts
+patched in afterwards: channels are encoded row by row straight into the
+file from views of the layer pixels, and the merged image is composited in
+strips of rows into temporary files (one per channel, since a PSD stores it
+channel after channel) while the thumbnail is reduced from the same strips.
+So saving needs little beyond the document itself, even at the pixel limit.
 
 A document opened from an 8/16-bit RGB PSD (``doc.source``) is instead
 written over the file's own parsed records (``_write_from_source``): every
@@ -30,9 +34,12 @@ global blocks stay. ``doc.save_losses()`` names what still becomes pixels.
 from __future__ import annotations
 
 import io
+import math
 import os
+import shutil
 import struct
-from typing import BinaryIO
+import tempfile
+from typing import BinaryIO, Callable
 
 import numpy as np
 
@@ -42,6 +49,7 @@ from .atomic import atomic_write
 PSD_MAX_SIDE = 30000
 _BLENDING_RANGES = b"\x00\x00\xff\xff" * 10  # composite gray + 4 channels, source and dest: all pass
 _CHANNELS = (-1, 0, 1, 2)  # transparency first, as Photoshop orders them
+_STRIP_ROWS = 256  # merged image rows composited and encoded at a time (a multiple of BAND_ROWS)
 
 
 def _pascal_name(name: str) -> bytes:
@@ -65,24 +73,29 @@ def _resource(res_id: int, data: bytes) -> bytes:
     return block + b"\x00" * (len(data) % 2)
 
 
-def _rle_channel(plane: np.ndarray, version: int) -> tuple[bytes, bytes]:
-    """PackBits-encode one (H, W) uint8 plane: (row byte counts, row data).
+def _rle_stream(plane: np.ndarray, write: Callable[[bytes], object]) -> np.ndarray:
+    """PackBits-encode the rows of an (H, W) uint8 plane, handing each row's bytes to ``write``;
+    returns the row byte counts. The plane may be a strided view (one channel of RGBA pixels):
+    only one row is copied at a time.
 
     Rows go through psd-tools' compiled codec; rows of one value (transparent
     areas, flat colour) are encoded once per value and reused.
     """
+    h = plane.shape[0]
     try:
         from psd_tools.compression import rle_impl
         encode = rle_impl.encode
     except ImportError:  # pragma: no cover - older psd-tools: its public per-channel API
         from psd_tools.compression import encode_rle
-        h, w = plane.shape
-        data = encode_rle(np.ascontiguousarray(plane).tobytes(), w, h, 8, version)
-        return data[:h * (2 if version == 1 else 4)], data[h * (2 if version == 1 else 4):]
-    h = plane.shape[0]
+        w = plane.shape[1]
+        data = encode_rle(np.ascontiguousarray(plane).tobytes(), w, h, 8, 2)
+        write(data[4 * h:])
+        return np.frombuffer(data[:4 * h], ">u4").astype(np.int64)
+    counts = np.empty(h, np.int64)
+    if h == 0:
+        return counts
     flat_rows = plane.min(axis=1) == plane.max(axis=1)
     cache: dict[int, bytes] = {}
-    rows = []
     for r in range(h):
         if flat_rows[r]:
             value = int(plane[r, 0])
@@ -91,11 +104,24 @@ def _rle_channel(plane: np.ndarray, version: int) -> tuple[bytes, bytes]:
                 row = cache[value] = encode(plane[r].tobytes())
         else:
             row = encode(plane[r].tobytes())
-        rows.append(row)
-    counts = np.fromiter(map(len, rows), np.int64, count=h)
+        counts[r] = len(row)
+        write(row)
+    return counts
+
+
+def _count_bytes(counts: np.ndarray, version: int) -> bytes:
+    """Row byte counts as the file stores them (16-bit in a PSD, 32-bit in a PSB)."""
     if version == 1 and counts.max(initial=0) > 0xFFFF:
         raise ValueError("row too long for a PSD")
-    return counts.astype(">u2" if version == 1 else ">u4").tobytes(), b"".join(rows)
+    return counts.astype(">u2" if version == 1 else ">u4").tobytes()
+
+
+def _rle_channel(plane: np.ndarray, version: int) -> tuple[bytes, bytes]:
+    """PackBits-encode one (H, W) uint8 plane: (row byte counts, row data), in memory
+    (for psd-tools' records; ``write_psd`` streams with ``_rle_stream`` instead)."""
+    rows: list[bytes] = []
+    counts = _rle_stream(plane, rows.append)
+    return _count_bytes(counts, version), b"".join(rows)
 
 
 def _over_white(rgba: np.ndarray) -> np.ndarray:
@@ -112,17 +138,83 @@ def _over_white(rgba: np.ndarray) -> np.ndarray:
 
 
 def _thumbnail_resource(color: np.ndarray) -> bytes:
-    from PIL import Image
+    thumb = _Thumbnail(color.shape[1], color.shape[0])
+    thumb.add(color)
+    return thumb.resource()
 
-    im = Image.fromarray(color, "RGB")
-    im.thumbnail((160, 160))
-    buf = io.BytesIO()
-    im.save(buf, "JPEG", quality=85)
-    jpeg = buf.getvalue()
-    w, h = im.size
-    row = (w * 24 + 31) // 32 * 4
-    head = struct.pack(">IIIIIIHH", 1, w, h, row, row * h, len(jpeg), 24, 1)
-    return _resource(1036, head + jpeg)
+
+class _Thumbnail:
+    """The 160 px JPEG preview resource, fed the over-white picture strip by strip.
+
+    Pillow's ``thumbnail`` first box-reduces by whole factors (``reduce``)
+    and then resizes bicubically; the reduction is done here on each strip
+    (whole blocks of rows), so only the reduced picture is kept and the
+    result is the one ``thumbnail`` makes from the whole picture.
+    """
+
+    SIZE, GAP = 160, 2.0
+
+    def __init__(self, width: int, height: int) -> None:
+        self.width, self.height = width, height
+        self.final = self._final_size(width, height)
+        if self.final is None:
+            self.fx = self.fy = 1
+        else:
+            self.fx = int(width / self.final[0] / self.GAP) or 1
+            self.fy = int(height / self.final[1] / self.GAP) or 1
+        self.parts: list[np.ndarray] = []
+        self.pending: np.ndarray | None = None
+
+    @classmethod
+    def _final_size(cls, w: int, h: int) -> tuple[int, int] | None:
+        """``Image.thumbnail``'s target size (aspect kept), None when the picture fits."""
+        x = y = cls.SIZE
+        if x >= w and y >= h:
+            return None
+        aspect = w / h
+
+        def round_aspect(number, key):
+            return max(min(math.floor(number), math.ceil(number), key=key), 1)
+        if x / y >= aspect:
+            x = round_aspect(y * aspect, key=lambda n: abs(aspect - n / y))
+        else:
+            y = round_aspect(x / aspect, key=lambda n: 0 if n == 0 else abs(aspect - x / n))
+        return x, y
+
+    def _reduce(self, rows: np.ndarray) -> np.ndarray:
+        from PIL import Image
+        if self.fx == 1 and self.fy == 1:
+            return rows.copy()
+        return np.asarray(Image.fromarray(rows, "RGB").reduce((self.fx, self.fy)))
+
+    def add(self, color: np.ndarray) -> None:
+        """The next rows of the (H, W, 3) over-white picture."""
+        if self.pending is not None:
+            color = np.concatenate([self.pending, color])
+            self.pending = None
+        whole = color.shape[0] // self.fy * self.fy
+        if whole:
+            self.parts.append(self._reduce(np.ascontiguousarray(color[:whole])))
+        if whole < color.shape[0]:
+            self.pending = color[whole:].copy()
+
+    def resource(self) -> bytes:
+        from PIL import Image
+        if self.pending is not None:  # the last, partial block of rows: reduce averages what is there
+            self.parts.append(self._reduce(self.pending))
+            self.pending = None
+        im = Image.fromarray(np.concatenate(self.parts) if len(self.parts) != 1 else self.parts[0], "RGB")
+        self.parts = []
+        if self.final is not None and (self.width, self.height) != self.final:
+            box = (0, 0, self.width / self.fx, self.height / self.fy)
+            im = im.resize(self.final, Image.Resampling.BICUBIC, box=box)
+        buf = io.BytesIO()
+        im.save(buf, "JPEG", quality=85)
+        jpeg = buf.getvalue()
+        w, h = im.size
+        row = (w * 24 + 31) // 32 * 4
+        head = struct.pack(">IIIIIIHH", 1, w, h, row, row * h, len(jpeg), 24, 1)
+        return _resource(1036, head + jpeg)
 
 
 def _image_resources() -> bytes:
@@ -154,10 +246,10 @@ def _mask_block(mask, own_default: bool = True) -> bytes:
 
 
 def _layer_channels(layer) -> list[tuple[int, np.ndarray | None]]:
-    """(channel id, plane) in Photoshop's order; None for an empty plane."""
-    import cv2  # imported when first used: the window's start-up does not need OpenCV
-    planes = cv2.split(layer.pixels) if layer.width and layer.height else None
-    out = [(cid, None if planes is None else planes[3 if cid == -1 else cid]) for cid in _CHANNELS]
+    """(channel id, plane) in Photoshop's order; None for an empty plane. The planes are
+    views of the layer's pixels (nothing is copied; the encoder copies a row at a time)."""
+    px = layer.pixels if layer.width and layer.height else None
+    out = [(cid, None if px is None else px[..., 3 if cid == -1 else cid]) for cid in _CHANNELS]
     if layer.mask is not None:
         m = layer.mask.pixels
         out.append((-2, m if m.size else None))
@@ -290,12 +382,46 @@ def _plain_items(doc: Document, version: int) -> list[tuple[bytes, list[int], li
     return items
 
 
-def _encode_plane(plane: np.ndarray | None, version: int) -> bytes:
-    """One channel's data: compression tag + RLE rows (raw and empty for an empty plane)."""
+def _write_plane(fh: BinaryIO, plane: np.ndarray | None, version: int) -> int:
+    """Write one channel's data (compression tag, row counts, RLE rows; raw and empty for an
+    empty plane) straight into ``fh``, the counts patched in after the rows; returns its length."""
     if plane is None:
-        return struct.pack(">H", 0)
-    counts, data = _rle_channel(np.ascontiguousarray(plane), version)
-    return struct.pack(">H", 1) + counts + data
+        fh.write(struct.pack(">H", 0))
+        return 2
+    start = fh.tell()
+    fh.write(struct.pack(">H", 1))
+    counts_at = fh.tell()
+    fh.write(b"\x00" * (plane.shape[0] * (2 if version == 1 else 4)))
+    counts = _rle_stream(plane, fh.write)
+    end = fh.tell()
+    fh.seek(counts_at)
+    fh.write(_count_bytes(counts, version))
+    fh.seek(end)
+    return end - start
+
+
+def _merged_channels(doc: Document, flat: np.ndarray | None, version: int,
+                     thumb: _Thumbnail) -> tuple[list, list[bytes]]:
+    """The merged image's R, G, B (over white) and alpha, RLE-encoded into one temporary file
+    each, composited ``_STRIP_ROWS`` rows at a time (or sliced from ``flat``); the thumbnail is
+    fed the same strips. Returns (files, row counts per channel)."""
+    files = [tempfile.TemporaryFile(prefix="qil-merged-") for _ in range(4)]
+    try:
+        counts: list[list[np.ndarray]] = [[], [], [], []]
+        for y0 in range(0, doc.height, _STRIP_ROWS):
+            y1 = min(doc.height, y0 + _STRIP_ROWS)
+            strip = flat[y0:y1] if flat is not None else composite(doc, (0, y0, doc.width, y1))
+            color = _over_white(strip)
+            thumb.add(color)
+            for c, plane in enumerate((color[..., 0], color[..., 1], color[..., 2], strip[..., 3])):
+                counts[c].append(_rle_stream(plane, files[c].write))
+            del strip, color
+        merged = [np.concatenate(c) if c else np.empty(0, np.int64) for c in counts]
+        return files, [_count_bytes(c, version) for c in merged]
+    except BaseException:
+        for f in files:
+            f.close()
+        raise
 
 
 def _patch(fh: BinaryIO, pos: int, fmt: str, value: int) -> None:
@@ -311,19 +437,26 @@ def write_psd(doc: Document, fh: BinaryIO, *, flat: np.ndarray | None = None) ->
     A document opened from an 8/16-bit RGB PSD is written over its parsed
     records instead, keeping every untouched layer as it was read.
     """
-    import cv2  # imported when first used: the window's start-up does not need OpenCV
     if _lossless_possible(doc):
         _write_from_source(doc, fh, flat)
         return
     version = 2 if max(doc.width, doc.height) > PSD_MAX_SIDE else 1
-    long_fmt = ">I" if version == 1 else ">Q"
-    if flat is None:
-        flat = composite(doc)
+    # the merged image first (its thumbnail goes in the resources, before the layers)
+    thumb = _Thumbnail(doc.width, doc.height)
+    merged_files, merged_counts = _merged_channels(doc, flat, version, thumb)
+    try:
+        _write_plain(doc, fh, version, thumb, merged_files, merged_counts)
+    finally:
+        for f in merged_files:
+            f.close()
 
+
+def _write_plain(doc: Document, fh: BinaryIO, version: int, thumb: _Thumbnail,
+                 merged_files: list, merged_counts: list[bytes]) -> None:
+    long_fmt = ">I" if version == 1 else ">Q"
     fh.write(b"8BPS" + struct.pack(">H6xHIIHH", version, 4, doc.height, doc.width, 8, 3))
     fh.write(struct.pack(">I", 0))  # colour mode data
-    color = _over_white(flat)
-    resources = _image_resources() + _thumbnail_resource(color)
+    resources = _image_resources() + thumb.resource()
     fh.write(struct.pack(">I", len(resources)) + resources)
 
     # ----- layer and mask information ------------------------------------
@@ -340,9 +473,7 @@ def write_psd(doc: Document, fh: BinaryIO, *, flat: np.ndarray | None = None) ->
         length_fields.append([record_at + off for off in offsets])
     for (_record, _offsets, planes), fields in zip(items, length_fields):
         for plane, field_at in zip(planes, fields):
-            data = _encode_plane(plane, version)
-            fh.write(data)
-            _patch(fh, field_at, long_fmt, len(data))
+            _patch(fh, field_at, long_fmt, _write_plane(fh, plane, version))
     info_len = fh.tell() - info_at - (4 if version == 1 else 8)
     if info_len % 4:
         fh.write(b"\x00" * (4 - info_len % 4))
@@ -353,18 +484,10 @@ def write_psd(doc: Document, fh: BinaryIO, *, flat: np.ndarray | None = None) ->
 
     # ----- merged image: R, G, B over white, then alpha ---------------------
     fh.write(struct.pack(">H", 1))
-    counts_at = fh.tell()
-    count_bytes = doc.height * (2 if version == 1 else 4)
-    fh.write(b"\x00" * (4 * count_bytes))
-    all_counts = []
-    for plane in (*cv2.split(color), cv2.extractChannel(flat, 3)):
-        counts, data = _rle_channel(plane, version)
-        all_counts.append(counts)
-        fh.write(data)
-    end = fh.tell()
-    fh.seek(counts_at)
-    fh.write(b"".join(all_counts))
-    fh.seek(end)
+    fh.write(b"".join(merged_counts))
+    for f in merged_files:
+        f.seek(0)
+        shutil.copyfileobj(f, fh, 1 << 20)
 
 
 def save_psd(doc: Document, path: str | os.PathLike) -> None:
@@ -393,7 +516,7 @@ def _plane_data(plane: np.ndarray | None, version: int, depth: int):
     if plane is None:
         return ChannelData(Compression.RAW, b"")
     if depth == 8:
-        counts, data = _rle_channel(np.ascontiguousarray(plane), version)
+        counts, data = _rle_channel(plane, version)
         return ChannelData(Compression.RLE, counts + data)
     wide = plane.astype(">u2") * np.uint16(257)
     return ChannelData(Compression.RAW, wide.tobytes())

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from qil_editor.cli import main as qil_main
-from qil_editor.document import Document, Layer, composite
+from qil_editor.document import composite
 from qil_editor.engines.base import DecomposeOptions
 from qil_editor.engines.classical import ClassicalDecomposer
 from qil_editor.errors import InputFileError

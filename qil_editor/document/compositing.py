@@ -151,12 +151,18 @@ def alpha_tiles(layer: Layer) -> tuple[np.ndarray, np.ndarray]:
     alpha = layer.pixels[..., 3]
     h, w = alpha.shape
     th, tw = -(-h // TILE), -(-w // TILE)
-    padded_max = np.zeros((th * TILE, tw * TILE), np.uint8)
-    padded_max[:h, :w] = alpha
-    padded_min = np.full((th * TILE, tw * TILE), 255, np.uint8)
-    padded_min[:h, :w] = alpha
-    tmax = padded_max.reshape(th, TILE, tw, TILE).max(axis=(1, 3))
-    tmin = padded_min.reshape(th, TILE, tw, TILE).min(axis=(1, 3))
+    tmax = np.empty((th, tw), np.uint8)
+    tmin = np.empty((th, tw), np.uint8)
+    step = max(1, (1 << 22) // (TILE * TILE * max(tw, 1)))  # tile rows per band: ~4 MB scratch,
+    for r0 in range(0, th, step):  # not two padded copies of a whole (huge) layer's alpha
+        r1 = min(th, r0 + step)
+        band = alpha[r0 * TILE:r1 * TILE]
+        padded_max = np.zeros(((r1 - r0) * TILE, tw * TILE), np.uint8)
+        padded_max[:band.shape[0], :w] = band
+        padded_min = np.full(padded_max.shape, 255, np.uint8)
+        padded_min[:band.shape[0], :w] = band
+        tmax[r0:r1] = padded_max.reshape(r1 - r0, TILE, tw, TILE).max(axis=(1, 3))
+        tmin[r0:r1] = padded_min.reshape(r1 - r0, TILE, tw, TILE).min(axis=(1, 3))
     layer.__dict__["_alpha_tiles"] = (layer.pixels, tmax, tmin)
     return tmax, tmin
 

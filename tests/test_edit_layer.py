@@ -353,6 +353,45 @@ def test_weights_that_fail_to_load_are_a_model_error(tiny_edit_dir, tmp_path, sm
         editor.edit_layer(make_doc().layers[1], EditOptions(prompt="x", model_dir=str(broken), **FAST))
 
 
+@pytest.mark.parametrize("where", ["here", "server"])
+def test_cli_export_warnings_are_qil_warning_lines(psd, tmp_path, monkeypatch, capsys, where):
+    """What the output format cannot hold (Bottle's Multiply in a .pptx) is said as
+    ``qil: warning:`` lines, as convert and decompose say it, with or without --server."""
+    import warnings
+    from types import SimpleNamespace
+
+    import qil_editor.engines.edit as edit_pkg
+    import qil_editor.engines.remote as remote_mod
+    from qil_editor.cli import edit_layer as cli_edit
+    from qil_editor.document import SetLayerProperties
+    from qil_editor.io.export import ExportWarning
+
+    def edit_of(layer):
+        return SimpleNamespace(seed=3, seconds=0.0, command=lambda: SetLayerProperties(layer.id, opacity=0.5))
+
+    class Editor:  # the model and the server are not what this is about
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def locate(self, options):
+            pass
+
+        def edit_layer(self, layer, options, progress, cancel):
+            return edit_of(layer)
+
+    monkeypatch.setattr(edit_pkg, "QwenLayerEditor", Editor)
+    monkeypatch.setattr(remote_mod, "RemoteLayerEditor", Editor)
+    monkeypatch.setattr(cli_edit, "edit_job", lambda editor, layer, options, progress:
+                        SimpleNamespace(run=lambda: edit_of(layer)))
+    out = tmp_path / "out.pptx"
+    server = ["--server", "http://127.0.0.1:9"] if where == "server" else []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ExportWarning)
+        assert run_cli(psd, "--layer", "Bottle", "--prompt", "x", "-o", out, *server) == 0
+    err = capsys.readouterr().err
+    assert "qil: warning:" in err and "Bottle" in err and out.exists()
+
+
 def test_cli_usage_errors_exit_2(psd, tmp_path, capsys):
     out = tmp_path / "out.psd"
     assert run_cli(psd, "--layer", "Nope", "--prompt", "x", "-o", out, "--model", tmp_path) == 2

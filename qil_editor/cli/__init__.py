@@ -83,6 +83,14 @@ def warn(message: str) -> None:
     print(f"qil: warning: {message}", file=sys.stderr)
 
 
+def save_output(doc, path, *, linked: bool = False) -> str:
+    """Save as every command does: by the target's kind, what the format cannot hold as
+    ``qil: warning:`` lines (not raw Python warnings); returns the kind written."""
+    from ..io import save_document
+
+    return save_document(doc, path, linked=linked, on_warning=warn)
+
+
 def main(argv: list[str] | None = None) -> int:
     from ..io.atomic import install_cleanup_handlers
     from ..io.limits import parse_size, set_memory_budget

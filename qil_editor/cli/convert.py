@@ -3,12 +3,10 @@ SVG, PowerPoint, a flat PNG, a ZIP or a folder (the format table: ``io/formats.p
 
 from __future__ import annotations
 
-import sys
-
 from ..errors import UsageError
-from ..io import open_document, save_document
+from ..io import open_document
 from ..io.files import check_output_path, same_file
-from . import warn
+from . import save_output, warn
 
 
 def register(subparsers) -> None:
@@ -37,7 +35,6 @@ def run(args) -> int:
     doc = open_document(args.input, allow_damaged=args.allow_damaged)
     for name, problem in getattr(doc, "damaged_layers", []):
         warn(f"layer '{name}' is damaged ({problem}); it is kept as decoded.")
-    kind = save_document(doc, args.output, linked=args.linked,
-                         on_warning=lambda message: print(f"qil: warning: {message}", file=sys.stderr))
+    kind = save_output(doc, args.output, linked=args.linked)
     print(f"wrote {args.output} ({kind}, {doc.width} x {doc.height} px, {len(doc.layers)} layer(s))")
     return 0

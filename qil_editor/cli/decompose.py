@@ -20,6 +20,7 @@ from pathlib import Path
 from ..engines.base import DecomposeOptions
 from ..engines.qwen.device import MEMORY_CHOICES
 from ..errors import CancelledError, InputFileError, ModelError, QilError, UsageError
+from . import save_output
 
 #: The editor's defaults too: one place, :class:`DecomposeOptions`.
 DEFAULTS = DecomposeOptions()
@@ -206,7 +207,7 @@ def _resolve_engine(registry, args, options):
 
 def _decompose_one(registry, engine, image_path: Path, out_path: Path, options, args, token) -> str:
     from ..engines.jobs import DecomposeRequest, decompose_job
-    from ..io import open_image, save_document
+    from ..io import open_image
 
     image = open_image(image_path)
     bar = _Bar(args.quiet, image_path.name)
@@ -216,8 +217,7 @@ def _decompose_one(registry, engine, image_path: Path, out_path: Path, options, 
     finally:
         bar.close()
     token.raise_if_cancelled()
-    return save_document(doc, out_path, linked=getattr(args, "linked", False),
-                         on_warning=lambda message: print(f"qil: warning: {message}", file=sys.stderr))
+    return save_output(doc, out_path, linked=getattr(args, "linked", False))
 
 
 def _batch_targets(folder: Path, out_dir: Path) -> list[tuple[Path, Path]]:

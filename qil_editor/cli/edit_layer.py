@@ -11,7 +11,8 @@ import sys
 
 from ..document import History
 from ..engines.jobs import Progress, edit_job, format_eta
-from ..io import open_document, save_document
+from ..io import open_document
+from . import save_output
 
 
 def register(subparsers) -> None:
@@ -81,7 +82,7 @@ def run(args) -> int:
     editor.locate(options)
     edit = edit_job(editor, layer, options, _progress_printer(args.quiet)).run()  # the GUI's runner too
     History(doc).push(edit.command())
-    kind = save_document(doc, args.output)
+    kind = save_output(doc, args.output)
     print(f"edited layer {doc.index_of(layer.id)} ({layer.name!r}), seed {edit.seed}, "
           f"{edit.seconds:.1f} s; wrote {args.output} ({kind})")
     return 0

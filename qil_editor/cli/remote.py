@@ -78,7 +78,8 @@ def run_decompose(args) -> int:
 
 def _decompose_one(registry, engine, image_path: Path, out_path: Path, options, args, token, bar=None) -> str:
     from ..engines.jobs import run_decompose as decompose_with
-    from ..io import open_image, save_document
+    from ..io import open_image
+    from . import save_output
     from .decompose import _Bar
 
     image = open_image(image_path)
@@ -90,7 +91,7 @@ def _decompose_one(registry, engine, image_path: Path, out_path: Path, options, 
         if close:
             close()
     token.raise_if_cancelled()
-    return save_document(doc, out_path)
+    return save_output(doc, out_path, linked=getattr(args, "linked", False))
 
 
 def _run_batch(registry, engine, folder: Path, out_dir: Path, options, args, token, jobs: int) -> int:
@@ -153,7 +154,8 @@ def run_edit(args, options) -> int:
     from ..engines.edit import find_layer
     from ..engines.jobs import CancelToken
     from ..engines.remote import RemoteLayerEditor
-    from ..io import open_document, save_document
+    from ..io import open_document
+    from . import save_output
     from .decompose import _ctrl_c_cancels
     from .edit_layer import _progress_printer
 
@@ -171,7 +173,7 @@ def run_edit(args, options) -> int:
         except KeyboardInterrupt:
             raise CancelledError("Edit cancelled.") from None
     History(doc).push(edit.command())
-    kind = save_document(doc, args.output)
+    kind = save_output(doc, args.output)
     print(f"edited layer {doc.index_of(layer.id)} ({layer.name!r}) on {url}, seed {edit.seed}, "
           f"{edit.seconds:.1f} s; wrote {args.output} ({kind})")
     return 0

@@ -310,3 +310,59 @@ def test_tiff_between_pillows_default_and_ours_opens(tmp_path, monkeypatch):
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # as Pillow's own default is below ours
     assert open_image(path).shape == (64, 64, 4)
     assert Image.MAX_IMAGE_PIXELS == 1000
+
+
+# ----- saving: the PSD writer streams (qil convert at the pixel limit) ---------------------------
+def noise(side: int) -> np.ndarray:
+    """Random RGBA, its top quarter transparent, made in bands (no big temporary to hide a peak)."""
+    rng = np.random.default_rng(17)
+    px = np.empty((side, side, 4), np.uint8)
+    for y in range(0, side, 256):
+        rows = min(256, side - y)
+        px[y:y + rows] = np.frombuffer(rng.bytes(rows * side * 4), np.uint8).reshape(rows, side, 4)
+    px[:side // 4, :, 3] = 0
+    return px
+
+
+SAVE_DELTA = ("import sys, numpy as np\n"
+              "sys.path.insert(0, 'tests'); from test_hostile_memory import noise\n"
+              "from qil_editor.document import Document, Layer\n"
+              "from qil_editor.io import save_psd\n"
+              "import cv2, PIL.Image, psd_tools.compression  # imported before the first reading\n"
+              "side = int(sys.argv[1])\n"
+              "px = noise(side)\n"
+              "doc = Document(side, side); doc.add_layer(Layer(px, name='pixels'))\n"
+              "def hwm():\n"
+              "    with open('/proc/self/status') as f:\n"
+              "        return next(int(x.split()[1]) for x in f if x.startswith('VmHWM:')) * 1024\n"
+              "with open('/proc/self/clear_refs', 'w') as f:\n"  # peak := now (imports peaked higher)
+              "    f.write('5')\n"
+              "before = hwm(); save_psd(doc, sys.argv[2]); print(hwm() - before)\n")
+
+
+def test_saving_a_big_layer_needs_little_beyond_the_document(tmp_path):
+    """The writer used to hold the composite, its over-white copy and split planes (about 5x
+    the RGBA: 182 MiB here); now channels are encoded row by row from the layer and the merged
+    image in strips (25 MiB, mostly fixed costs)."""
+    side = 3072
+    out = tmp_path / "big.psd"
+    proc = subprocess.run([sys.executable, "-c", SAVE_DELTA, str(side), str(out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    delta, rgba = int(proc.stdout.split()[-1]), side * side * 4
+    assert delta < rgba, f"saving added {delta / 2**20:.0f} MiB to a {rgba / 2**20:.0f} MiB document"
+    doc = open_document(out)  # and the file is whole: the pixels come back
+    (layer,) = doc.layers
+    assert layer.bbox == (0, 0, side, side) and np.array_equal(layer.pixels, noise(side))
+
+
+@pytest.mark.slow
+def test_png_at_the_pixel_limit_converts_to_psd_under_twice_its_rgba(tmp_path):
+    sys.path.insert(0, str(ROOT / "bench"))
+    from bench_memory import make_png_rgba
+    path = tmp_path / "big.png"
+    make_png_rgba(path)
+    code, peak, err = peak_rss_of(QIL, "convert", str(path), "-o", str(tmp_path / "big.psd"))
+    assert code == 0, err
+    assert peak < 2 * 16384 * 16384 * 4, f"peak {peak / 2**30:.2f} GiB"
+    assert (tmp_path / "big.psd").stat().st_size > 0 and not list(tmp_path.glob(".*.part"))

@@ -100,7 +100,9 @@ def _channel_problem(compression: int, data: bytes, declared: int, width: int, h
         counts = np.frombuffer(data[:table], ">u2" if size == 2 else ">u4")
         if int(counts.sum(dtype=np.int64)) != len(data) - table:
             return "its RLE row lengths do not add up to its data"
-        most = row + (row + 127) // 128  # a row of literals: one header byte per 128
+        # the longest valid row: literals of one byte each (encoders do split literals:
+        # psd-tools' own writes w + w/128 + 1 for a noisy row of a multiple of 128)
+        most = 2 * row
         least = 2 * ((row + 127) // 128)  # a row of runs: two bytes per 128
         if counts.size and (int(counts.max()) > most or int(counts.min()) < min(least, most)):
             return "an RLE row length is impossible for its width"

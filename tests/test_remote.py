@@ -235,6 +235,23 @@ def test_server_dying_mid_job_writes_nothing_and_exits_5(stand_in, tmp_path, sam
     assert code == 5 and not out.exists()
 
 
+def test_remote_folder_goes_on_past_a_bad_file(stand_in, tmp_path, capsys):
+    """--jobs 2 over a folder: the good images are written, the bad one is listed, exit 3 (bad input)."""
+    from PIL import Image
+
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    for name in ("a.png", "b.png"):
+        Image.new("RGB", (8, 6), (200, 200, 200)).save(src / name)  # the stand-in's result size
+    (src / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n this is not really a png")
+    _Scripted.script = ["ok", "ok"]
+    code = main(["decompose", str(src), "-o", str(out), "--server", stand_in, "--jobs", "2"])
+    err = capsys.readouterr().err
+    assert code == 3, err
+    assert sorted(p.name for p in out.iterdir()) == ["a.psd", "b.psd"]
+    assert "broken.png" in err and "1 failed" in err and "2 of 3 images" in err
+
+
 def test_unreachable_server_exits_5(tmp_path, sample_poster, capsys):
     import socket
 

@@ -205,24 +205,30 @@ def _resolve_engine(registry, args, options):
     return engine
 
 
-def _decompose_one(registry, engine, image_path: Path, out_path: Path, options, args, token) -> str:
-    from ..engines.jobs import DecomposeRequest, decompose_job
+def _decompose_one(registry, engine, image_path: Path, out_path: Path, options, args, token, bar=None) -> str:
+    """Decompose one image file and save the result (also for ``--server``: the remote engine is
+    in ``registry``); ``bar`` shows the progress, by default a :class:`_Bar`."""
+    from ..engines.jobs import run_decompose
     from ..io import open_image
 
     image = open_image(image_path)
-    bar = _Bar(args.quiet, image_path.name)
+    bar = bar or _Bar(args.quiet, image_path.name)
     try:
-        job = decompose_job(registry, DecomposeRequest(engine.name, options), image, bar, token)
-        doc = job.run()
+        doc = run_decompose(registry, engine.name, image, options, bar, token)
     finally:
-        bar.close()
+        close = getattr(bar, "close", None)
+        if close:
+            close()
     token.raise_if_cancelled()
     return save_output(doc, out_path, linked=getattr(args, "linked", False))
 
 
 def _batch_targets(folder: Path, out_dir: Path) -> list[tuple[Path, Path]]:
+    """The (image, PSD) pairs of a folder batch, with the OUTPUT folder made: refused before any work."""
     from ..io import IMAGE_EXTENSIONS
 
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"{out_dir} is a file; for a folder of images, OUTPUT must be a folder.")
     files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
     if not files:
         raise InputFileError(f"The folder {folder} has no images ({', '.join(IMAGE_EXTENSIONS)}).")
@@ -233,7 +239,24 @@ def _batch_targets(folder: Path, out_dir: Path) -> list[tuple[Path, Path]]:
     for p in files:
         name = p.stem if stems[p.stem.lower()] == 1 else f"{p.stem}-{p.suffix.lstrip('.').lower()}"
         targets.append((p, out_dir / f"{name}.psd"))
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        from ..errors import OutputFileError
+
+        raise OutputFileError(f"Cannot create the folder {out_dir}: {exc.strerror}.") from None
     return targets
+
+
+def _report_failures(failed: list[tuple[Path, QilError]]) -> int:
+    """List a batch's failed images (in file order); the exit code: theirs if they agree, else 1."""
+    if not failed:
+        return 0
+    print(f"qil: {len(failed)} failed:", file=sys.stderr)
+    for path, err in sorted(failed, key=lambda item: item[0]):
+        print(f"  {path.name}: {err}", file=sys.stderr)
+    codes = {err.exit_code for _, err in failed}
+    return codes.pop() if len(codes) == 1 else 1
 
 
 def run(args) -> int:
@@ -270,15 +293,7 @@ def run(args) -> int:
 
 
 def _run_batch(registry, engine, folder: Path, out_dir: Path, options, args, token) -> int:
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UsageError(f"{out_dir} is a file; for a folder of images, OUTPUT must be a folder.")
     targets = _batch_targets(folder, out_dir)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        from ..errors import OutputFileError
-
-        raise OutputFileError(f"Cannot create the folder {out_dir}: {exc.strerror}.") from None
     failed: list[tuple[Path, QilError]] = []
     done = 0
     for image_path, target in targets:
@@ -296,10 +311,4 @@ def _run_batch(registry, engine, folder: Path, out_dir: Path, options, args, tok
             failed.append((image_path, err))
             print(f"qil: skipped {image_path.name}: {err}", file=sys.stderr)
     print(f"qil: {done} of {len(targets)} images decomposed into {out_dir}.", file=sys.stderr)
-    if failed:
-        print(f"qil: {len(failed)} failed:", file=sys.stderr)
-        for path, err in failed:
-            print(f"  {path.name}: {err}", file=sys.stderr)
-        codes = {err.exit_code for _, err in failed}
-        return codes.pop() if len(codes) == 1 else 1
-    return 0
+    return _report_failures(failed)

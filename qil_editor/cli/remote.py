@@ -44,7 +44,7 @@ def run_decompose(args) -> int:
     from ..engines.base import default_registry
     from ..engines.jobs import CancelToken
     from ..engines.remote import register_remote
-    from .decompose import _ctrl_c_cancels, build_options
+    from .decompose import _ctrl_c_cancels, _decompose_one, build_options
 
     source, out = Path(args.input), Path(args.output)
     if not source.exists():
@@ -76,43 +76,18 @@ def run_decompose(args) -> int:
     return 0
 
 
-def _decompose_one(registry, engine, image_path: Path, out_path: Path, options, args, token, bar=None) -> str:
-    from ..engines.jobs import run_decompose as decompose_with
-    from ..io import open_image
-    from . import save_output
-    from .decompose import _Bar
-
-    image = open_image(image_path)
-    bar = bar or _Bar(args.quiet, image_path.name)
-    try:
-        doc = decompose_with(registry, engine.name, image, options, bar, token)
-    finally:
-        close = getattr(bar, "close", None)
-        if close:
-            close()
-    token.raise_if_cancelled()
-    return save_output(doc, out_path, linked=getattr(args, "linked", False))
-
-
 def _run_batch(registry, engine, folder: Path, out_dir: Path, options, args, token, jobs: int) -> int:
-    from .decompose import _batch_targets, _LogLines
+    from .decompose import _batch_targets, _decompose_one, _LogLines, _report_failures
 
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UsageError(f"{out_dir} is a file; for a folder of images, OUTPUT must be a folder.")
     targets = _batch_targets(folder, out_dir)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        from ..errors import OutputFileError
-
-        raise OutputFileError(f"Cannot create the folder {out_dir}: {exc.strerror}.") from None
     failed: list[tuple[Path, QilError]] = []
     done = 0
     lock = threading.Lock()
 
     def one(image_path: Path, target: Path) -> None:
-        bar = None if args.quiet else _LogLines(image_path.name)
-        _decompose_one(registry, engine, image_path, target, options, args, token, bar or _Quiet())
+        # whole lines, never a tqdm bar: N images in flight share stderr
+        _decompose_one(registry, engine, image_path, target, options, args, token,
+                       None if args.quiet else _LogLines(image_path.name))
 
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="qil-remote") as pool:
         futures = {pool.submit(one, src, dst): (src, dst) for src, dst in targets}
@@ -134,18 +109,7 @@ def _run_batch(registry, engine, folder: Path, out_dir: Path, options, args, tok
         raise CancelledError("Decomposition cancelled.")
     print(f"qil: {done} of {len(targets)} images decomposed into {out_dir} on {engine.client.url}.",
           file=sys.stderr)
-    if failed:
-        print(f"qil: {len(failed)} failed:", file=sys.stderr)
-        for path, err in sorted(failed):
-            print(f"  {path.name}: {err}", file=sys.stderr)
-        codes = {err.exit_code for _, err in failed}
-        return codes.pop() if len(codes) == 1 else 1
-    return 0
-
-
-class _Quiet:
-    def __call__(self, progress) -> None:
-        pass
+    return _report_failures(failed)
 
 
 def run_edit(args, options) -> int:

@@ -912,20 +912,15 @@ def _merged_image(doc: Document, psd_rec, header, flat: np.ndarray | None):
     import cv2  # imported when first used: the window's start-up does not need OpenCV
     import attr
 
+    if header.depth == 8:
+        return _merged_image_rle(doc, psd_rec, header, flat)
     if flat is None:
         flat = composite(doc)
     color = _over_white(flat)
     planes = [*cv2.split(color)]
     if header.channels >= 4:
         planes.append(cv2.extractChannel(flat, 3))
-    extra = []
-    if header.channels > len(planes):
-        old = psd_rec.header
-        if (old.width, old.height) == (header.width, header.height):
-            try:
-                extra = psd_rec.image_data.get_data(old)[len(planes):header.channels]
-            except Exception:  # an unreadable old merged image: drop the extras
-                extra = []
+    extra = _kept_extra_channels(psd_rec, header, len(planes))
     if header.depth == 16:
         data = [(p.astype(">u2") * np.uint16(257)).tobytes() for p in planes]
     else:
@@ -939,3 +934,46 @@ def _merged_image(doc: Document, psd_rec, header, flat: np.ndarray | None):
     image = ImageData(compression=Compression.RLE if header.depth == 8 else Compression.RAW)
     image.set_data(data, hdr)
     return image
+
+
+def _kept_extra_channels(psd_rec, header, planes: int) -> list[bytes]:
+    """The old merged image's channels past ours (saved selections), raw, when the canvas
+    size did not change; none when they cannot be read."""
+    old = psd_rec.header
+    if header.channels <= planes or (old.width, old.height) != (header.width, header.height):
+        return []
+    try:
+        return list(psd_rec.image_data.get_data(old)[planes:header.channels])
+    except Exception:  # an unreadable old merged image: drop the extras
+        return []
+
+
+def _merged_image_rle(doc: Document, psd_rec, header, flat: np.ndarray | None):
+    """``_merged_image`` for an 8-bit file: composited ``_STRIP_ROWS`` rows at a time and
+    RLE-encoded as it goes (the rows psd-tools' ``set_data`` would make), so only the
+    compressed image is held, not the composite and its planes."""
+    from psd_tools.constants import Compression
+    from psd_tools.psd.image_data import ImageData
+
+    n = 4 if header.channels >= 4 else 3
+    rows: list[list[bytes]] = [[] for _ in range(n)]
+    counts: list[list[np.ndarray]] = [[] for _ in range(n)]
+    for y0 in range(0, doc.height, _STRIP_ROWS):
+        y1 = min(doc.height, y0 + _STRIP_ROWS)
+        strip = flat[y0:y1] if flat is not None else composite(doc, (0, y0, doc.width, y1))
+        color = _over_white(strip)
+        for c, plane in enumerate((color[..., 0], color[..., 1], color[..., 2], strip[..., 3])[:n]):
+            counts[c].append(_rle_stream(plane, rows[c].append))
+        del strip, color
+    for raw in _kept_extra_channels(psd_rec, header, n):
+        rows.append([])
+        counts.append([_rle_stream(np.frombuffer(raw, np.uint8).reshape(doc.height, doc.width),
+                                   rows[-1].append)])
+    data = bytearray()
+    for c in counts:
+        data += _count_bytes(np.concatenate(c) if c else np.empty(0, np.int64), header.version)
+    for i in range(len(rows)):
+        for row in rows[i]:
+            data += row
+        rows[i] = []
+    return ImageData(compression=Compression.RLE, data=data)

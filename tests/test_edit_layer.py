@@ -388,8 +388,10 @@ def test_cli_export_warnings_are_qil_warning_lines(psd, tmp_path, monkeypatch, c
     with warnings.catch_warnings():
         warnings.simplefilter("error", ExportWarning)
         assert run_cli(psd, "--layer", "Bottle", "--prompt", "x", "-o", out, *server) == 0
-    err = capsys.readouterr().err
-    assert "qil: warning:" in err and "Bottle" in err and out.exists()
+    said = capsys.readouterr()
+    assert "qil: warning:" in said.err and "Bottle" in said.err and out.exists()
+    on = " on http://127.0.0.1:9" if where == "server" else ""
+    assert f"edited layer 1 ('Bottle'){on}, seed 3, 0.0 s; wrote {out} (" in said.out
 
 
 def test_cli_usage_errors_exit_2(psd, tmp_path, capsys):

@@ -59,6 +59,15 @@ def _progress_printer(quiet: bool):
     return show
 
 
+def finish_edit(doc, layer, edit, output, where: str = "") -> int:
+    """Apply ``edit`` as one undoable step, save, and say what was done (``where``: " on URL")."""
+    History(doc).push(edit.command())
+    kind = save_output(doc, output)
+    print(f"edited layer {doc.index_of(layer.id)} ({layer.name!r}){where}, seed {edit.seed}, "
+          f"{edit.seconds:.1f} s; wrote {output} ({kind})")
+    return 0
+
+
 def run(args) -> int:
     from ..engines.edit import EditOptions, QwenLayerEditor, find_layer
 
@@ -81,8 +90,4 @@ def run(args) -> int:
     # fail on missing or broken weights before any work, with the download hint
     editor.locate(options)
     edit = edit_job(editor, layer, options, _progress_printer(args.quiet)).run()  # the GUI's runner too
-    History(doc).push(edit.command())
-    kind = save_output(doc, args.output)
-    print(f"edited layer {doc.index_of(layer.id)} ({layer.name!r}), seed {edit.seed}, "
-          f"{edit.seconds:.1f} s; wrote {args.output} ({kind})")
-    return 0
+    return finish_edit(doc, layer, edit, args.output)

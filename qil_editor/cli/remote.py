@@ -114,14 +114,12 @@ def _run_batch(registry, engine, folder: Path, out_dir: Path, options, args, tok
 
 def run_edit(args, options) -> int:
     """``qil edit-layer ... --server URL``: the layer goes to the server, the rest stays here."""
-    from ..document import History
     from ..engines.edit import find_layer
     from ..engines.jobs import CancelToken
     from ..engines.remote import RemoteLayerEditor
     from ..io import open_document
-    from . import save_output
     from .decompose import _ctrl_c_cancels
-    from .edit_layer import _progress_printer
+    from .edit_layer import _progress_printer, finish_edit
 
     url, token = _engine_args(args)
     if args.model or args.layered_model:
@@ -136,8 +134,4 @@ def run_edit(args, options) -> int:
             edit = editor.edit_layer(layer, options, _progress_printer(args.quiet), cancel)
         except KeyboardInterrupt:
             raise CancelledError("Edit cancelled.") from None
-    History(doc).push(edit.command())
-    kind = save_output(doc, args.output)
-    print(f"edited layer {doc.index_of(layer.id)} ({layer.name!r}) on {url}, seed {edit.seed}, "
-          f"{edit.seconds:.1f} s; wrote {args.output} ({kind})")
-    return 0
+    return finish_edit(doc, layer, edit, args.output, f" on {url}")

@@ -366,3 +366,23 @@ def test_png_at_the_pixel_limit_converts_to_psd_under_twice_its_rgba(tmp_path):
     assert code == 0, err
     assert peak < 2 * 16384 * 16384 * 4, f"peak {peak / 2**30:.2f} GiB"
     assert (tmp_path / "big.psd").stat().st_size > 0 and not list(tmp_path.glob(".*.part"))
+
+
+def test_lone_layer_shortcut_writes_what_compositing_would(monkeypatch):
+    """A one-layer picture skips compositing for the merged image; every colour/alpha pair
+    must give the bytes the composite gives (colour under alpha 0 is white over white)."""
+    from qil_editor.document import Document, Layer
+    from qil_editor.io import psd_write
+    c, a = np.meshgrid(np.arange(256, dtype=np.uint8), np.arange(256, dtype=np.uint8))
+    doc = Document(256, 256)
+    doc.add_layer(Layer(np.stack([c, c[::-1], 255 - c, a], -1).copy()))
+    assert psd_write._lone_layer_pixels(doc) is doc.layers[0].pixels
+    fast = io.BytesIO()
+    psd_write.write_psd(doc, fast)
+    monkeypatch.setattr(psd_write, "_lone_layer_pixels", lambda doc: None)
+    slow = io.BytesIO()
+    psd_write.write_psd(doc, slow)
+    assert fast.getvalue() == slow.getvalue()
+    doc.layers[0].opacity = 0.5
+    monkeypatch.undo()
+    assert psd_write._lone_layer_pixels(doc) is None

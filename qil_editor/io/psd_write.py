@@ -43,7 +43,7 @@ from typing import BinaryIO, Callable
 
 import numpy as np
 
-from ..document import Document, Group, composite
+from ..document import BlendMode, Document, Group, composite
 from .atomic import atomic_write
 
 PSD_MAX_SIDE = 30000
@@ -400,11 +400,27 @@ def _write_plane(fh: BinaryIO, plane: np.ndarray | None, version: int) -> int:
     return end - start
 
 
+def _lone_layer_pixels(doc: Document) -> np.ndarray | None:
+    """The pixels of a document that is one plain layer covering the canvas (a picture
+    opened to be converted): its composite, as far as the merged image can tell (only the
+    colour under alpha 0 differs, and over white that is white either way), without
+    compositing. None for any other document."""
+    if len(doc.layers) != 1:
+        return None
+    layer = doc.layers[0]
+    plain = (layer.visible and layer.opacity == 1.0 and layer.fill_opacity == 1.0
+             and layer.blend_mode == BlendMode.NORMAL and layer.mask is None
+             and not layer.clipping and layer.group is None)
+    return layer.pixels if plain and layer.bbox == (0, 0, doc.width, doc.height) else None
+
+
 def _merged_channels(doc: Document, flat: np.ndarray | None, version: int,
                      thumb: _Thumbnail) -> tuple[list, list[bytes]]:
     """The merged image's R, G, B (over white) and alpha, RLE-encoded into one temporary file
     each, composited ``_STRIP_ROWS`` rows at a time (or sliced from ``flat``); the thumbnail is
     fed the same strips. Returns (files, row counts per channel)."""
+    if flat is None:
+        flat = _lone_layer_pixels(doc)
     files = [tempfile.TemporaryFile(prefix="qil-merged-") for _ in range(4)]
     try:
         counts: list[list[np.ndarray]] = [[], [], [], []]
@@ -955,6 +971,8 @@ def _merged_image_rle(doc: Document, psd_rec, header, flat: np.ndarray | None):
     from psd_tools.constants import Compression
     from psd_tools.psd.image_data import ImageData
 
+    if flat is None:
+        flat = _lone_layer_pixels(doc)
     n = 4 if header.channels >= 4 else 3
     rows: list[list[bytes]] = [[] for _ in range(n)]
     counts: list[list[np.ndarray]] = [[] for _ in range(n)]

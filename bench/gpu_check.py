@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script from a checkout
     sys.path.insert(0, str(ROOT))
 
+from qil_editor.engines import tiny_models  # noqa: E402  (no torch import)
 from qil_editor.engines.diffusion import device as dev  # noqa: E402  (no torch import)
 
 CONFIG_DIR = ROOT / "bench" / "configs" / "qwen-image-layered"
@@ -50,22 +51,13 @@ README = ROOT / "bench" / "README.md"
 BEGIN, END = "<!-- gpu_check:begin -->", "<!-- gpu_check:end -->"
 TEXT_TOKENS = 256  # prompt tokens assumed for the floor (the template plus a caption)
 
-#: The scaled-down configuration for CI: the tiny-model recipe's sizes (see engines/tiny_models.py).
+#: The scaled-down configuration for CI: the tiny model's sizes (engines/tiny_models.py), layered.
 TINY_CONFIGS = {
-    "transformer": dict(patch_size=2, in_channels=32, out_channels=8, num_layers=2, attention_head_dim=16,
-                        num_attention_heads=2, joint_attention_dim=32, axes_dims_rope=[8, 4, 4],
-                        use_additional_t_cond=True, use_layer3d_rope=True),
-    "vae": dict(base_dim=4, z_dim=8, dim_mult=[1, 2, 4, 4], num_res_blocks=1, temperal_downsample=[False, True, True],
-                latents_mean=[0.0] * 8, latents_std=[1.0] * 8, input_channels=4),
-    "text_encoder": dict(
-        text_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
-                         num_key_value_heads=2, max_position_embeddings=4096,
-                         rope_parameters={"rope_type": "default", "rope_theta": 1000000.0,
-                                          "mrope_section": [1, 1, 2]}),
-        vision_config=dict(depth=2, hidden_size=32, intermediate_size=64, num_heads=2, out_hidden_size=32,
-                           fullatt_block_indexes=[1], window_size=112)),
+    "transformer": dict(tiny_models.TINY_TRANSFORMER, use_additional_t_cond=True, use_layer3d_rope=True),
+    "vae": dict(tiny_models.TINY_VAE, input_channels=4),
+    "text_encoder": dict(text_config=tiny_models.TINY_TEXT, vision_config=tiny_models.TINY_VISION),
     "scheduler": {},
-    "processor": {"image_processor": {"min_pixels": 56 * 56, "max_pixels": 28 * 28 * 64}},
+    "processor": {"image_processor": tiny_models.TINY_IMAGE_PROCESSOR},
 }
 
 

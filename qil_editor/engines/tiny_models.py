@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from copy import deepcopy
 from pathlib import Path
 
 # The special tokens the Qwen2.5-VL chat templates in the pipelines rely on.
@@ -30,6 +31,21 @@ SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start
 
 # Latent channels of the tiny VAE; the transformer packs 2x2 patches, so it sees 4x that.
 TINY_Z_DIM = 8
+
+# The tiny sizes, one place for them: the builders below and bench/gpu_check.py --tiny use these
+# (copies: a model's config may change what it is given).
+TINY_TRANSFORMER = dict(patch_size=2, in_channels=TINY_Z_DIM * 4, out_channels=TINY_Z_DIM, num_layers=2,
+                        attention_head_dim=16, num_attention_heads=2, joint_attention_dim=32,
+                        axes_dims_rope=(8, 4, 4))
+TINY_VAE = dict(base_dim=4, z_dim=TINY_Z_DIM, dim_mult=[1, 2, 4, 4], num_res_blocks=1,
+                temperal_downsample=[False, True, True], latents_mean=[0.0] * TINY_Z_DIM,
+                latents_std=[1.0] * TINY_Z_DIM)
+TINY_TEXT = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+                 num_key_value_heads=2, max_position_embeddings=4096,
+                 rope_parameters={"rope_type": "default", "rope_theta": 1000000.0, "mrope_section": [1, 1, 2]})
+TINY_VISION = dict(depth=2, hidden_size=32, intermediate_size=64, num_heads=2, out_hidden_size=32,
+                   fullatt_block_indexes=[1], window_size=112)
+TINY_IMAGE_PROCESSOR = dict(min_pixels=56 * 56, max_pixels=28 * 28 * 64)
 
 
 def _seeded(seed: int):
@@ -61,7 +77,7 @@ def make_tiny_tokenizer():
 def make_tiny_processor(tokenizer):
     from transformers import Qwen2VLImageProcessor, Qwen2VLProcessor, Qwen2VLVideoProcessor
 
-    image_processor = Qwen2VLImageProcessor(min_pixels=56 * 56, max_pixels=28 * 28 * 64)
+    image_processor = Qwen2VLImageProcessor(**deepcopy(TINY_IMAGE_PROCESSOR))
     return Qwen2VLProcessor(image_processor=image_processor, tokenizer=tokenizer,
                             video_processor=Qwen2VLVideoProcessor())
 
@@ -73,15 +89,10 @@ def make_tiny_text_encoder(tokenizer):
     vocab_size = len(tokenizer)
     config = Qwen2_5_VLConfig(
         text_config=dict(
-            vocab_size=vocab_size, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-            num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=4096,
-            rope_parameters={"rope_type": "default", "rope_theta": 1000000.0,
-                             "mrope_section": [1, 1, 2]},
-            bos_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"],
-            pad_token_id=ids["<|endoftext|>"],
+            deepcopy(TINY_TEXT), vocab_size=vocab_size, bos_token_id=ids["<|endoftext|>"],
+            eos_token_id=ids["<|im_end|>"], pad_token_id=ids["<|endoftext|>"],
         ),
-        vision_config=dict(depth=2, hidden_size=32, intermediate_size=64, num_heads=2,
-                           out_hidden_size=32, fullatt_block_indexes=[1], window_size=112),
+        vision_config=deepcopy(TINY_VISION),
         image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
         vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
     )
@@ -95,20 +106,13 @@ def make_tiny_transformer(*, layered: bool):
     from diffusers import QwenImageTransformer2DModel
 
     return QwenImageTransformer2DModel(
-        patch_size=2, in_channels=TINY_Z_DIM * 4, out_channels=TINY_Z_DIM, num_layers=2,
-        attention_head_dim=16, num_attention_heads=2, joint_attention_dim=32,
-        axes_dims_rope=(8, 4, 4), use_additional_t_cond=layered, use_layer3d_rope=layered,
-    ).eval()
+        **deepcopy(TINY_TRANSFORMER), use_additional_t_cond=layered, use_layer3d_rope=layered).eval()
 
 
 def make_tiny_vae(*, input_channels: int):
     from diffusers import AutoencoderKLQwenImage
 
-    return AutoencoderKLQwenImage(
-        base_dim=4, z_dim=TINY_Z_DIM, dim_mult=[1, 2, 4, 4], num_res_blocks=1,
-        temperal_downsample=[False, True, True], latents_mean=[0.0] * TINY_Z_DIM,
-        latents_std=[1.0] * TINY_Z_DIM, input_channels=input_channels,
-    ).eval()
+    return AutoencoderKLQwenImage(**deepcopy(TINY_VAE), input_channels=input_channels).eval()
 
 
 def _save(pipe, path: Path, note: str) -> Path:

@@ -6,7 +6,8 @@ also count this process's memory, which Linux folds in at exec after a
 vfork; it is used only for a child killed before it could write). The files are
 made here, in a temporary folder:
 
-* ``png-rgba``: a 16384x16384 RGBA PNG (1 GiB decoded);
+* ``png-rgba``: a 16384x16384 RGBA PNG (1 GiB decoded; ``--side`` for another size), opened
+  (``info``) and converted to PSD (``convert``);
 * ``jpeg-712b``: a JPEG of a few hundred bytes whose header claims 16384x16384;
 * ``psd-fill``: a PSD whose only layer is a solid-colour fill layer on a
   16384x16384 canvas (the layer has no stored pixels: it is rendered);
@@ -21,6 +22,7 @@ shows its exit code and the peak it reached.
 
     python bench/bench_memory.py                 # all cases, this checkout
     python bench/bench_memory.py --src /tmp/old  # the same cases, an older checkout
+    python bench/bench_memory.py --side 8192 --cases "png-rgba info,png-rgba convert"  # smaller
 """
 
 from __future__ import annotations

@@ -38,11 +38,6 @@ def over_white(img: np.ndarray) -> np.ndarray:
     return np.dstack([rgb, np.full(img.shape[:2], 255, np.uint8)])
 
 
-def slide_document() -> Document:
-    """Everything a slide can show: offsets off the canvas, opacity, hidden, empty, blend modes."""
-    return client_document()
-
-
 # ----- PowerPoint in LibreOffice Impress ---------------------------------------------------------
 def render_slide(pptx, tmp_path) -> np.ndarray:
     out = tmp_path / "lo"
@@ -58,7 +53,7 @@ def test_impress_renders_our_slide(tmp_path):
     need("soffice")
     from pptx import Presentation
 
-    doc = slide_document()
+    doc = client_document()  # what a slide can show: offsets off it, opacity, hidden, empty, blends
     path = tmp_path / "slide.pptx"
     result = export_document(doc, path)
     assert {w.split('"')[1] for w in result.warnings} == {"Multiply", "Screen"}  # baked, said so

@@ -137,12 +137,6 @@ def _over_white(rgba: np.ndarray) -> np.ndarray:
     return cv2.bitwise_not(prod)
 
 
-def _thumbnail_resource(color: np.ndarray) -> bytes:
-    thumb = _Thumbnail(color.shape[1], color.shape[0])
-    thumb.add(color)
-    return thumb.resource()
-
-
 class _Thumbnail:
     """The 160 px JPEG preview resource, fed the over-white picture strip by strip.
 

@@ -149,7 +149,7 @@ def _drawn(layers, region) -> np.ndarray:
     return composite_layers(layers, 0, 0, region, premultiplied=True)
 
 
-def _baked_pixels(below: tuple[Layer, ...], layer: Layer, keep_color: bool) -> np.ndarray:
+def _baked_pixels(below: tuple[Layer, ...], layer: Layer, keep_color: bool) -> tuple[np.ndarray, int]:
     """``layer`` over the layers ``below`` as one normal-mode layer that composites the same.
 
     The compositor draws a layer as ``d = a Cs' + (1 - a) d`` with
@@ -158,6 +158,11 @@ def _baked_pixels(below: tuple[Layer, ...], layer: Layer, keep_color: bool) -> n
     visible layers below it gives the result, from which ``Cs'`` follows.
     Opacity stays out (the formats keep it). With ``keep_color`` (normal
     mode) only the alpha changes.
+
+    Returns the pixels and the largest colour error in levels: a special
+    fill over a semi-transparent backdrop has no exact single-layer form
+    (the alpha is fixed by the result, and the colour it asks for lies
+    outside 0..1), so the caller can say the look was approximated.
     """
     shown = layer.copy(opacity=1.0, visible=True)
     region = layer.bbox
@@ -166,14 +171,18 @@ def _baked_pixels(below: tuple[Layer, ...], layer: Layer, keep_color: bool) -> n
     out[..., 3] = np.round(np.clip(a, 0.0, 1.0) * 255.0).astype(np.uint8)
     if keep_color:
         out[..., :3] = layer.pixels[..., :3]
-        return out
+        return out, 0
     backdrop = _drawn(below, region)
     result = _drawn((*below, shown), region)
     some = a[..., None] > 1e-6
     color = (result[..., :3] - (1.0 - a[..., None]) * backdrop[..., :3]) / np.where(some, a[..., None], 1.0)
     color = np.where(some, color, layer.pixels[..., :3] * np.float32(1.0 / 255.0))
-    out[..., :3] = np.round(np.clip(color, 0.0, 1.0) * 255.0).astype(np.uint8)
-    return out
+    clipped = np.clip(color, 0.0, 1.0)
+    # seen in the straight composite: premultiplied error a |dC| over the result's alpha
+    weight = a / np.maximum(result[..., 3], np.float32(1e-6))
+    error = int(np.ceil(float(np.max(np.abs(color - clipped) * weight[..., None], initial=0.0)) * 255.0 - 1e-3))
+    out[..., :3] = np.round(clipped * 255.0).astype(np.uint8)
+    return out, max(error, 0)
 
 
 _PLAIN = {"mask": None, "clipping": False, "fill_opacity": 1.0}
@@ -242,12 +251,15 @@ def export_layers(doc: Document, caps: Capabilities, warn: Callable[[str], None]
                  "multiplied into the layer opacity.")
         changes: dict = {}
         if bake_color or has_mask:
-            changes["pixels"] = _baked_pixels(below, layer, keep_color=not bake_color)
+            changes["pixels"], error = _baked_pixels(below, layer, keep_color=not bake_color)
             if bake_color:
                 what = f"{mode.label} blend mode" + (f" at {fill:.0%} fill" if special_fill else "")
                 warn(f'Layer "{name}": {caps.label} cannot express its {what}; its look over the '
                      "layers below was baked into its pixels (Normal mode), so it no longer blends "
                      "if it is moved or what is under it changes.")
+            if error > 1:
+                warn(f'Layer "{name}": over the semi-transparent parts below it the baked look is '
+                     f"approximate (up to {error} levels off).")
             if has_mask:
                 warn(f'Layer "{name}": {caps.label} has no layer masks; the mask was applied to the '
                      "layer's transparency.")

@@ -262,13 +262,6 @@ class TransformTool(Tool):
             self.canvas.set_item_transform(self.layer_id, None)
         self.layer_id, self.box, self._grab = None, None, None
 
-    def matrix(self):
-        """Layer-local -> document, for the layer at its current offset."""
-        layer = self.session.doc.layer(self.layer_id)
-        from PySide6.QtGui import QTransform
-
-        return QTransform.fromTranslate(0, 0) * self.box.matrix(), layer
-
     def _show(self) -> None:
         from PySide6.QtGui import QTransform
 
@@ -340,7 +333,10 @@ class TransformTool(Tool):
 
     @staticmethod
     def _scale(box: _Box, old: _Box, handle, q: QPointF, keep_ratio: bool, from_centre: bool) -> None:
-        sx, sy = handle
+        # a handle sits at (sx * w/2, sy * h/2): with a flipped (negative) size it is on the
+        # other side of the box, so work with the side it is really on
+        sx = int(handle[0] * math.copysign(1, old.w))
+        sy = int(handle[1] * math.copysign(1, old.h))
         half_w, half_h = old.w / 2, old.h / 2
         # the opposite side stays put (or the centre, with Alt); signed sizes allow flipping over
         new_w, new_h = old.w, old.h

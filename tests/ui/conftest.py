@@ -113,6 +113,28 @@ def dialogs(monkeypatch) -> DialogRecorder:
     return recorder
 
 
+_REAL_EXEC, _REAL_OPEN = QMessageBox.exec, QMessageBox.open
+
+
+def _exec_with_a_way_out(box: QMessageBox) -> int:
+    """The real ``exec``; a box nobody clicks within 10 s (a failed test, or pytest-qt closing
+    the window before fixtures are torn down) is answered with Escape instead of hanging."""
+    from PySide6.QtCore import QTimer
+
+    QTimer.singleShot(10_000, box, box.reject)
+    return _REAL_EXEC(box)
+
+
+@pytest.fixture
+def real_message_boxes(dialogs):
+    """Real, clickable message boxes for this test's body (``exec`` blocks until a button is
+    clicked, ``open`` shows without blocking); the recorder is back afterwards."""
+    recorded_exec, recorded_open = QMessageBox.exec, QMessageBox.open
+    QMessageBox.exec, QMessageBox.open = _exec_with_a_way_out, lambda box: QMessageBox.show(box)
+    yield
+    QMessageBox.exec, QMessageBox.open = recorded_exec, recorded_open
+
+
 @pytest.fixture(scope="session")
 def engine_registry():
     """One registry for the session, so the tiny model loads once (engines keep it)."""

@@ -212,17 +212,15 @@ def test_split_keeps_opacity_blend_visibility_and_coverage(qtbot, window, sample
     assert tab.session.stack.count() == 1
 
 
-def test_missing_model_offers_classical_and_names_preferences(qtbot, window, sample_poster, tmp_path, monkeypatch):
+def test_missing_model_offers_classical_and_names_preferences(qtbot, window, real_message_boxes, sample_poster,
+                                                             tmp_path):
     """Bug 16: the model error points to Preferences and its "Use Classical" button decomposes now."""
     from PySide6.QtWidgets import QMessageBox
 
     from qil_editor.engines.base import DecomposeOptions
     from qil_editor.ui.worker import DecomposeRequest
-    from test_file_workflow import REAL_EXEC
     from ui_helpers import wait_task
 
-    monkeypatch.setattr(QMessageBox, "open", lambda box: QMessageBox.show(box))  # the real, non-blocking box
-    monkeypatch.setattr(QMessageBox, "exec", REAL_EXEC)
     tab = window.open_path(sample_poster)
     empty = tmp_path / "no-model-here"
     empty.mkdir()
@@ -236,6 +234,7 @@ def test_missing_model_offers_classical_and_names_preferences(qtbot, window, sam
     qtbot.waitUntil(lambda: tab.task is not None)
     assert wait_task(qtbot, tab.task) is True
     assert len(tab.session.doc) >= 2 and "Classical" in window.statusBar().currentMessage()
+    window.discard_all()  # closing the window would ask about the changes in a real box
 
 
 def _luma(image, rect) -> np.ndarray:

@@ -17,7 +17,6 @@ from qil_editor.document import Document, Layer
 from qil_editor.io import open_document, save_psd
 from ui_helpers import rgba
 
-REAL_EXEC = QMessageBox.exec  # the dialogs fixture replaces it; these tests click real buttons
 DATA = Path(__file__).resolve().parents[1] / "data" / "psd-cases"
 
 
@@ -38,8 +37,8 @@ def click_when_shown(qtbot, object_name: str, button_text: str, seen: list) -> N
 
 
 @pytest.fixture
-def real_boxes(monkeypatch):
-    monkeypatch.setattr(QMessageBox, "exec", REAL_EXEC)
+def real_boxes(real_message_boxes):
+    """Click the real buttons (see conftest.real_message_boxes)."""
 
 
 def designer_psd(tmp_path, case: str = "text-layer") -> Path:

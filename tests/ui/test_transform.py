@@ -131,3 +131,17 @@ def test_transform_helper_rotation_keeps_area_and_colour():
     assert abs(pixels[..., 3].sum() / 255 - 600) < 3
     solid = pixels[..., 3] == 255
     assert (pixels[solid][:, :3] == (10, 200, 30)).all()
+
+
+def test_scaling_a_flipped_box_follows_the_handle_under_the_mouse(qtbot, window):
+    tab = window.add_document(doc_with_box(), name="box")
+    canvas = start(window, tab)
+    tool = canvas.tools["transform"]
+    window.actions_by_name["flip_horizontal"].trigger()  # the (1, 1) handle is now on the left
+    handle = tool.box.handles()[(1, 1)]
+    assert abs(handle.x() - 120) < 1e-6
+    drag(canvas, handle, handle + QPointF(-30, 0))  # widen to the left; the right edge stays at 180
+    left = min(p.x() for p in tool.box.handles().values())
+    right = max(p.x() for p in tool.box.handles().values())
+    assert abs(left - 90) < 1e-6 and abs(right - 180) < 1e-6 and tool.box.w < 0
+    QTest.keyClick(canvas, Qt.Key.Key_Escape)

@@ -329,3 +329,15 @@ def test_clipped_layer_in_a_faded_group_takes_group_opacity_once(tmp_path):
     flat = composite(doc).astype(int)
     assert flat[0, 0, 3] == 0  # the clip layer covers the canvas, but only shows inside its base
     assert np.abs(flat[5, 5] - (0, 0, 255, round(255 * 128 / 255 * 200 / 255))).max() <= 1
+
+
+def test_an_empty_document_reads_back_empty(tmp_path):
+    """Issue #16 bug 7: an empty document saved as PSD came back as one 'Background' layer."""
+    from psd_tools import PSDImage
+
+    from qil_editor.document import Document
+
+    save_psd(Document(40, 30, []), tmp_path / "empty.psd")
+    back = read_psd(tmp_path / "empty.psd")
+    assert (back.width, back.height, len(back.layers)) == (40, 30, 0)
+    assert len(list(PSDImage.open(tmp_path / "empty.psd"))) == 0

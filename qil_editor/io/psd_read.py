@@ -735,7 +735,10 @@ def read_psd(path: str | Path, *, max_pixels: int | None = DEFAULT_MAX_PIXELS,
                                 group=lf.group_id)
                           for lf in leaves]
             else:
-                layers = [_merged_layer(psd, file)]
+                merged = _merged_layer(psd, file)
+                # no layer records and a wholly transparent merged image: an empty document
+                # (what saving one writes; Photoshop's flat files have an opaque Background)
+                layers = [merged] if merged.pixels[..., 3].any() else []
             source = _source(file, psd, header, leaves, layers, clipped_to_groups, tree)
     except QilError:
         raise

@@ -104,9 +104,15 @@ def gimp_flatten(jobs, cwd, timeout: int = 180) -> subprocess.CompletedProcess:
 
 # ----- Krita -------------------------------------------------------------------------------------
 def krita_export(src, dst, cwd):
+    """Krita under a fresh virtual display. ``xvfb-run -a`` can hand Krita a display whose
+    server did not come up (a race on the display number, seen in CI), so that one
+    start-up failure is tried again; any other failure is reported at once."""
     env = dict(os.environ, QT_QPA_PLATFORM="xcb")
-    run = subprocess.run(["xvfb-run", "-a", "krita", "--export", "--export-filename", str(dst), str(src)],
-                         capture_output=True, text=True, timeout=240, cwd=cwd, env=env)
+    for _ in range(3):
+        run = subprocess.run(["xvfb-run", "-a", "krita", "--export", "--export-filename", str(dst), str(src)],
+                             capture_output=True, text=True, timeout=240, cwd=cwd, env=env)
+        if dst.exists() or "could not connect to display" not in run.stderr:
+            break
     assert dst.exists(), run.stdout[-2000:] + run.stderr[-2000:]
 
 

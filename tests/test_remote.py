@@ -164,9 +164,13 @@ class _Scripted(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+    get_status = 200
+
     def do_GET(self):
         body = json.dumps({"decompose": {"engines": [{"name": "qwen", "label": "Q", "available": True}]}})
-        self.send_response(200)
+        if self.get_status != 200:
+            body = json.dumps({"message": "queue full"})
+        self.send_response(self.get_status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -203,7 +207,7 @@ def stand_in():
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Scripted)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    _Scripted.script, _Scripted.seen = [], []
+    _Scripted.script, _Scripted.seen, _Scripted.get_status = [], [], 200
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
@@ -219,6 +223,14 @@ def test_busy_server_is_retried_with_a_message(stand_in):
     assert sum("Server busy, 3 ahead" in m for m in messages) == 2
     assert "Separating layers" in messages
     assert _Scripted.seen == ["Bearer tok-12345"] * 3
+
+
+@pytest.mark.parametrize("status, available", [(200, True), (503, True), (500, False)])
+def test_a_busy_server_stays_available(stand_in, status, available):
+    """A full queue answers even /v1/engines with 503: the engine is there, a run waits its turn
+    (a batch with --jobs 4 lost files to "not available" before)."""
+    _Scripted.get_status = status
+    assert RemoteDecomposer(stand_in, "tok-12345").availability().ok is available
 
 
 def test_still_busy_after_retries_is_a_server_error(stand_in):

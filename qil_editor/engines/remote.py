@@ -55,6 +55,10 @@ AVAILABILITY_TIMEOUT_S = 2.0
 MAX_LINE_BYTES = 2 * 1024 ** 3
 
 
+class ServerBusy(ServerError):
+    """A 503: the server is there but its queues are full (runs retry; availability holds)."""
+
+
 @dataclass(frozen=True)
 class RemoteRunInfo:
     """What the last remote run used (the seed makes it repeatable); ``server_seconds``: the
@@ -142,6 +146,9 @@ class RemoteClient:
         if resp.status == 404 and body.get("event") == "error":
             raise protocol.error_from_event(body)
         message = body.get("message") or resp.reason
+        if resp.status == 503:
+            raise ServerBusy(f"The server at {self.url} is busy (503): {message}",
+                             "Try again later, or ask for more replicas.")
         raise ServerError(f"The server at {self.url} answered {resp.status}: {message}")
 
     # ----- simple requests ------------------------------------------------------------
@@ -316,6 +323,8 @@ class _RemoteEngine:
                 ok = [e for e in info.get("engines", []) if e.get("available")]
                 reasons = "; ".join(f"{e.get('label')}: {e.get('reason')}" for e in info.get("engines", []))
                 avail = Availability(True) if ok else Availability(False, f"nothing available there ({reasons}).")
+        except ServerBusy:
+            avail = Availability(True)  # reachable and answering: a run waits for its turn
         except QilError as err:
             avail = Availability(False, err.message)
         self._cache = (now, avail)

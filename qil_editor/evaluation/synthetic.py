@@ -100,6 +100,14 @@ def _to_layer(colour: np.ndarray, alpha: np.ndarray, name: str) -> Layer:
     return Layer(px[y0:y1, x0:x1].copy(), name=name, x=int(x0), y=int(y0))
 
 
+def _fill_round_rect(big: np.ndarray, x0: int, y0: int, x1: int, y1: int, r: int) -> None:
+    """Fill a rounded rectangle with corner radius ``r`` into ``big`` (OpenCV has none)."""
+    cv2.rectangle(big, (x0 + r, y0), (x1 - r, y1), 255, -1)
+    cv2.rectangle(big, (x0, y0 + r), (x1, y1 - r), 255, -1)
+    for px, py in ((x0 + r, y0 + r), (x1 - r, y0 + r), (x0 + r, y1 - r), (x1 - r, y1 - r)):
+        cv2.circle(big, (px, py), r, 255, -1)
+
+
 def _shape_mask(h: int, w: int, rng: np.random.Generator) -> tuple[np.ndarray, str]:
     kind = rng.choice(["rect", "round", "ellipse", "poly"], p=[0.25, 0.3, 0.3, 0.15])
     SS = max(1, min(4, 8192 // max(h, w)))  # supersampling, bounded in memory
@@ -110,11 +118,7 @@ def _shape_mask(h: int, w: int, rng: np.random.Generator) -> tuple[np.ndarray, s
     if kind == "rect":
         cv2.rectangle(big, (x0, y0), (x1, y1), 255, -1)
     elif kind == "round":
-        r = int(min(x1 - x0, y1 - y0) * rng.uniform(0.1, 0.3))
-        cv2.rectangle(big, (x0 + r, y0), (x1 - r, y1), 255, -1)
-        cv2.rectangle(big, (x0, y0 + r), (x1, y1 - r), 255, -1)
-        for px, py in ((x0 + r, y0 + r), (x1 - r, y0 + r), (x0 + r, y1 - r), (x1 - r, y1 - r)):
-            cv2.circle(big, (px, py), r, 255, -1)
+        _fill_round_rect(big, x0, y0, x1, y1, int(min(x1 - x0, y1 - y0) * rng.uniform(0.1, 0.3)))
     elif kind == "ellipse":
         if rng.random() < 0.5:  # a disc
             bh = bw = min(bw, bh)
@@ -258,11 +262,7 @@ def _form_mask(h: int, w: int, box, form: str, rng: np.random.Generator) -> np.n
         if form == "rect":
             cv2.rectangle(big, (x0, y0), (x1, y1), 255, -1)
         elif form == "round":
-            r = int(min(x1 - x0, y1 - y0) * rng.uniform(0.12, 0.3))
-            cv2.rectangle(big, (x0 + r, y0), (x1 - r, y1), 255, -1)
-            cv2.rectangle(big, (x0, y0 + r), (x1, y1 - r), 255, -1)
-            for px, py in ((x0 + r, y0 + r), (x1 - r, y0 + r), (x0 + r, y1 - r), (x1 - r, y1 - r)):
-                cv2.circle(big, (px, py), r, 255, -1)
+            _fill_round_rect(big, x0, y0, x1, y1, int(min(x1 - x0, y1 - y0) * rng.uniform(0.12, 0.3)))
         elif form == "ellipse":
             cv2.ellipse(big, ((x0 + x1) // 2, (y0 + y1) // 2), ((x1 - x0) // 2, (y1 - y0) // 2),
                         0, 0, 360, 255, -1)

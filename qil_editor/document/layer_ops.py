@@ -9,9 +9,9 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from .commands import Command
+from .commands import Command, MacroCommand, ReplacePixels
 from .document import Document
-from .layer import Layer
+from .layer import Layer, LayerMask
 
 ALIGN_MODES = ("left", "hcenter", "right", "top", "vcenter", "bottom")
 DISTRIBUTE_MODES = ("horizontal", "vertical")
@@ -138,8 +138,79 @@ def distribute_deltas(layers: Sequence[Layer], mode: str) -> dict[str, tuple[int
     return out
 
 
-__all__ = ["ALIGN_MODES", "DISTRIBUTE_MODES", "MoveLayers", "align_deltas", "content_box", "distribute_deltas",
-           "empty_layer", "snap_offset", "snap_targets", "transform_pixels", "unique_name"]
+__all__ = ["ALIGN_MODES", "ApplyLayerMask", "DISTRIBUTE_MODES", "MoveLayers", "SetLayerMask", "align_deltas",
+           "content_box", "distribute_deltas", "empty_layer", "flip_layer", "replace_pixels_and_mask",
+           "snap_offset", "snap_targets", "transform_layer", "transform_pixels", "unique_name"]
+
+
+# ----- layer masks --------------------------------------------------------------------------------
+
+class SetLayerMask(Command):
+    """Give a layer a new mask, or none (add, delete, disable/enable, a brush stroke on it).
+    Masks are immutable values, so undo keeps a reference to the old one."""
+
+    def __init__(self, layer_id: str, mask: LayerMask | None, text: str = "Edit layer mask") -> None:
+        if mask is not None and not isinstance(mask, LayerMask):
+            raise TypeError("mask must be a LayerMask or None")
+        self.layer_id, self.mask, self.text = layer_id, mask, text
+        self.old: LayerMask | None = None
+
+    def redo(self, doc):
+        self.old = doc.layer(self.layer_id).mask
+        doc.update_layer(self.layer_id, mask=self.mask)
+
+    def undo(self, doc):
+        doc.update_layer(self.layer_id, mask=self.old)
+
+
+class ApplyLayerMask(MacroCommand):
+    """'Apply Layer Mask': what the mask hides leaves the layer's alpha, and the mask goes."""
+
+    def __init__(self, doc: Document, layer_id: str) -> None:
+        from .paint import apply_mask
+
+        layer = doc.layer(layer_id)
+        if layer.mask is None:
+            raise ValueError(f"“{layer.name}” has no layer mask to apply")
+        pixels = apply_mask(layer) if not layer.mask.disabled else layer.pixels
+        steps = [] if pixels is layer.pixels else [ReplacePixels(layer_id, pixels, text="Apply layer mask")]
+        super().__init__(steps + [SetLayerMask(layer_id, None)], text="Apply layer mask")
+
+
+def replace_pixels_and_mask(layer_id: str, pixels: np.ndarray, x: int, y: int, mask: LayerMask | None,
+                            text: str) -> Command:
+    """New pixels, offset and mask for a layer as one step (a transform carries the mask along)."""
+    return MacroCommand([ReplacePixels(layer_id, pixels, x, y, text=text), SetLayerMask(layer_id, mask, text)],
+                        text=text)
+
+
+def flip_layer(layer: Layer, horizontal: bool) -> tuple[np.ndarray, int, int, LayerMask | None] | None:
+    """The layer mirrored about its visible content, exactly (no resampling), its mask mirrored
+    about the same line. Returns (pixels, x, y, mask), None when the layer is empty."""
+    from .paint import flip_mask
+
+    alpha = layer.pixels[..., 3]
+    rows, cols = np.flatnonzero(alpha.any(axis=1)), np.flatnonzero(alpha.any(axis=0))
+    if rows.size == 0:
+        return None
+    content = layer.pixels[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    pixels = np.ascontiguousarray(content[:, ::-1] if horizontal else content[::-1])
+    x, y = layer.x + int(cols[0]), layer.y + int(rows[0])
+    mask = layer.mask
+    if mask is not None:
+        # content spans [x, x + w): a document column X goes to (2x + w - 1) - X
+        axis_sum = 2 * x + pixels.shape[1] if horizontal else 2 * y + pixels.shape[0]
+        mask = flip_mask(mask, axis_sum, horizontal)
+    return pixels, x, y, mask
+
+
+def transform_layer(pixels: np.ndarray, mask: LayerMask | None, layer_x: int, layer_y: int,
+                    matrix: Sequence[Sequence[float]]) -> tuple[np.ndarray, int, int, LayerMask | None]:
+    """Free transform of a layer and its mask together (each resampled once): (pixels, x, y, mask)."""
+    from .paint import transform_mask
+
+    out, x, y = transform_pixels(pixels, matrix)
+    return out, x, y, (transform_mask(mask, matrix, layer_x, layer_y) if mask is not None else None)
 
 
 # ----- free transform ------------------------------------------------------------------------------

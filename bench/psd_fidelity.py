@@ -66,11 +66,16 @@ def reference(path: Path) -> tuple[np.ndarray | None, str]:
         return np.asarray(Image.open(canvas).convert("RGBA")), "canvas.png"
     if path.stem == "src" and (case_dir / "data.json").exists():
         from qil_editor.document import composite_layers
-        from test_psd_cases import reference_layers
+        from qil_editor.io.psd_read import TEXT_GAMMA
+        from test_psd_cases import leaf_json, reference_layers
 
-        _, refs = reference_layers(case_dir)
+        data, refs = reference_layers(case_dir)
         if refs:
-            return composite_layers(list(refs.values()), psd.width, psd.height), "layer PNGs"
+            # Photoshop blends text layers at gamma 1.45 (see Layer.blend_gamma)
+            children = [child for _, child, _ in leaf_json(data.get("children", []))]
+            layers = [ly.copy(blend_gamma=TEXT_GAMMA) if "text" in children[i] else ly
+                      for i, ly in refs.items()]
+            return composite_layers(layers, psd.width, psd.height), "layer PNGs"
     if psd.has_preview():
         return np.asarray(psd.topil().convert("RGBA")), "merged image"
     return None, "none"

@@ -25,9 +25,6 @@ if len(CASES) < 20:  # fail at collection, never an empty parametrization
 # (max, mean) premultiplied error allowed against canvas.png, with why.
 PLAIN = (3.0, 0.6)  # +-1 on opaque pixels; a little more where the reference PNG is quantised
 CANVAS_TOLERANCE = {
-    # Photoshop's merged image renders the text slightly differently from the
-    # raster it stores for the text layer (measured: max 40, mean 0.33).
-    "text-layer": (48.0, 0.5),
     # Colour overlay, drop shadow and outer glow (a pre-CS6 effects block): the
     # overlay by psd-tools, shadow and glow by our Gaussian approximation (measured:
     # max 82, mean 2.12; without them mean 5.96, without any effect 12.6).

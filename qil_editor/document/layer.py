@@ -125,6 +125,10 @@ class Layer:
     clipping: bool = False  # clipped to the nearest non-clipped layer below
     mask: LayerMask | None = None
     group: str | None = None  # id of the innermost Group holding it (document.groups)
+    # Photoshop mixes a text layer's colours with what is below at gamma 1.45 (Color
+    # Settings' "Blend Text Colors Using Gamma"); 1.0 is ordinary blending. Set by the
+    # PSD reader for text layers; not a user property (not in properties()).
+    blend_gamma: float = 1.0
 
     def __post_init__(self) -> None:
         self.pixels = as_rgba_array(self.pixels)

@@ -54,6 +54,7 @@ from .files import check_input_path, damage_detail, input_error_from_os
 from .limits import DEFAULT_MAX_PIXELS, check_memory, check_pixels, memory_budget
 from .pixels import pil_to_rgba
 
+TEXT_GAMMA = 1.45  # Photoshop's default "Blend Text Colors Using Gamma" (Color Settings)
 PSD_TOOLS_MAX_SIDE = 30000  # psd-tools refuses larger layers, even in PSB files
 _COLOR_MODES = {0: "Bitmap", 1: "Grayscale", 2: "Indexed", 3: "RGB", 4: "CMYK",
                 7: "Multichannel", 8: "Duotone", 9: "Lab"}
@@ -360,6 +361,7 @@ class _Leaf:
     live: tuple = ()  # (kind, sentence) of record features a pixel edit loses
     group_id: str | None = None  # document group (when read with groups)
     synthetic: bool = False  # drawn from a group's record (an artboard's background), no record of its own
+    gamma: float = 1.0  # Layer.blend_gamma: TEXT_GAMMA for text layers
 
 
 def _locked(layer) -> bool:
@@ -431,8 +433,24 @@ def _live_features(layer) -> tuple:
     return tuple(out)
 
 
+def _text_gamma(layer) -> float:
+    """The gamma Photoshop mixes a text layer's edges at: TEXT_GAMMA, except for the
+    "Windows" (platform grey) anti-aliasing, which it blends plainly (both measured on
+    ag-psd's alias case: exact)."""
+    from psd_tools.constants import Tag
+
+    data = layer.tagged_blocks.get_data(Tag.TYPE_TOOL_OBJECT_SETTING)
+    try:
+        anti_alias = data.text_data.get(b"AntA").enum
+    except AttributeError:
+        return TEXT_GAMMA
+    return 1.0 if anti_alias == b"antiAliasPlatformGray" else TEXT_GAMMA
+
+
 def _leaf(layer, psd, path: str, opacity: float, visible: bool, group_blend: BlendMode | None,
           masks: list, max_pixels: int | None, file: Path) -> _Leaf:
+    from psd_tools.api.layers import TypeLayer
+
     check_pixels(file, max(0, layer.width), max(0, layer.height), max_pixels, f"layer '{layer.name}'")
     if max(layer.width, layer.height) > PSD_TOOLS_MAX_SIDE:
         raise InputFileError(
@@ -464,7 +482,9 @@ def _leaf(layer, psd, path: str, opacity: float, visible: bool, group_blend: Ble
     return _Leaf(pixels, x, y, path + layer.name, opacity * layer.opacity / 255.0,
                  visible and layer.visible, blend, _locked(layer), layer, fill=fill,
                  mask=mask, prefix=path, inherited_opacity=opacity, group_visible=visible,
-                 derived=derived, live=live)
+                 derived=derived, live=live,
+                 gamma=_text_gamma(layer) if isinstance(layer, TypeLayer) and psd.color_mode == 3
+                 else 1.0)
 
 
 def _baked_adjustment(layer, psd, order: list, path: str, visible: bool) -> _Leaf:
@@ -732,7 +752,7 @@ def read_psd(path: str | Path, *, max_pixels: int | None = DEFAULT_MAX_PIXELS,
                 layers = [Layer(lf.pixels, name=lf.name, x=lf.x, y=lf.y, opacity=lf.opacity,
                                 visible=lf.visible, blend_mode=lf.blend, locked=lf.locked,
                                 fill_opacity=lf.fill, clipping=lf.clipping, mask=lf.mask,
-                                group=lf.group_id)
+                                group=lf.group_id, blend_gamma=lf.gamma)
                           for lf in leaves]
             else:
                 merged = _merged_layer(psd, file)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
+from ..document.tree import group_path
 from ..io import describe_file, open_document
 from . import warn
 
@@ -30,15 +31,30 @@ def file_info(path: str, *, allow_damaged: bool = False) -> dict:
         "height": doc.height,
         "color_mode": source.color_mode,
         "bit_depth": source.bit_depth,
-        "layers": [
-            {"index": i, "name": layer.name, "box": list(layer.bbox),
-             "opacity": round(layer.opacity, 4), "visible": layer.visible,
-             "blend_mode": layer.blend_mode.value, "locked": layer.locked}
-            for i, layer in enumerate(doc.layers)
+        "layers": [_layer_info(doc, i, layer) for i, layer in enumerate(doc.layers)],
+        "groups": [
+            {"name": group_path(doc, group.parent) + group.name, "opacity": round(group.opacity, 4),
+             "visible": group.visible,
+             "blend_mode": "pass through" if group.pass_through else group.blend_mode.value}
+            for group in doc.groups.values()
         ],
         "damaged": [{"layer": name, "problem": problem}
                     for name, problem in getattr(doc, "damaged_layers", [])],
     }
+
+
+def _layer_info(doc, index: int, layer) -> dict:
+    """One layer as seen in the picture: inside a group, its name has the group path
+    ("Group/Sub/Layer") and its opacity and visibility are the groups' folded in (a layer in a
+    hidden group is hidden); ``own_opacity``/``own_visible`` are the layer's own values."""
+    visible, opacity = doc.effective(layer)
+    info = {"index": index, "name": group_path(doc, layer.group) + layer.name, "box": list(layer.bbox),
+            "opacity": round(opacity, 4), "visible": visible,
+            "blend_mode": layer.blend_mode.value, "locked": layer.locked}
+    if layer.group is not None:
+        info.update(group=group_path(doc, layer.group).rstrip("/"), own_opacity=round(layer.opacity, 4),
+                    own_visible=layer.visible)
+    return info
 
 
 def run(args) -> int:
@@ -50,7 +66,8 @@ def run(args) -> int:
         print()
         return 0
     print(f"{info['file']}: {info['format']}, {info['width']} x {info['height']} px, "
-          f"{info['color_mode']}, {info['bit_depth']}-bit, {len(info['layers'])} layer(s)")
+          f"{info['color_mode']}, {info['bit_depth']}-bit, {len(info['layers'])} layer(s)"
+          + (f" in {len(info['groups'])} group(s)" if info["groups"] else ""))
     print(f"{'#':>3}  {'left,top,right,bottom':<24} {'opacity':>7}  {'vis':<3}  {'blend':<12} name")
     for layer in reversed(info["layers"]):  # top first, like a layer panel
         box = ",".join(str(v) for v in layer["box"])

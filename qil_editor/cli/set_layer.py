@@ -41,10 +41,14 @@ def find_layer(doc, ref: str):
     try:
         return doc.find(ref)
     except KeyError as err:
-        matches = [ly for ly in doc.layers if ly.name.rsplit("/", 1)[-1] == ref]
+        from ..document.tree import group_path
+
+        full = {ly.id: group_path(doc, ly.group) + ly.name for ly in doc.layers}  # "Group/Layer"
+        matches = [ly for ly in doc.layers if full[ly.id] == ref] or [
+            ly for ly in doc.layers if ly.name.rsplit("/", 1)[-1] == ref]
         if len(matches) == 1:
             return matches[0]
-        names = ", ".join(f"{i}: {ly.name}" for i, ly in enumerate(doc.layers))
+        names = ", ".join(f"{i}: {full[ly.id]}" for i, ly in enumerate(doc.layers))
         detail = "several layers have that name" if matches else str(err.args[0])
         raise UsageError(f"--layer {ref!r}: {detail}.", f"Layers (0 = bottom): {names}") from None
 

@@ -76,7 +76,7 @@ def load_stack(path: str | Path) -> LayerStack:
         if not keep:
             raise InputFileError(f"Every layer PNG in {p} is fully transparent.")
         return LayerStack(w, h, [k[0] for k in keep], [k[1] for k in keep], str(p))
-    doc = open_document(p)
+    doc = open_document(p, groups=False)  # ground truth: the layers as seen, groups folded in
     stack = stack_from_document(doc, str(p))
     if not stack.layers:
         raise InputFileError(f"{p.name} has no visible pixels in any layer.")

@@ -26,7 +26,8 @@ from typing import Callable, Iterator
 import numpy as np
 from PIL import Image
 
-from ..document import BlendMode, Document, Layer, composite
+from ..document import BlendMode, Document, Group, Layer, composite
+from ..document.tree import group_path
 from ..errors import OutputFileError, UsageError
 from .atomic import atomic_write
 from .files import output_error_from_os
@@ -48,10 +49,15 @@ def safe_file_stem(name: str) -> str:
     return stem
 
 
-def layer_file_names(doc: Document) -> list[str]:
-    """The PNG names for each layer, bottom-up, e.g. ``03_Sky.png``."""
-    digits = max(2, len(str(max(0, len(doc.layers) - 1))))
-    return [f"{i:0{digits}d}_{safe_file_stem(layer.name)}.png" for i, layer in enumerate(doc.layers)]
+def layer_file_names(doc) -> list[str]:
+    """The PNG names for each layer, bottom-up, e.g. ``03_Sky.png`` (a layer in a group:
+    ``03_Group_Sky.png``). ``doc`` is a document or a list of layers, bottom first."""
+    if isinstance(doc, Document):
+        layers = [(group_path(doc, ly.group), ly) for ly in doc.layers]
+    else:
+        layers = [("", ly) for ly in doc]
+    digits = max(2, len(str(max(0, len(layers) - 1))))
+    return [f"{i:0{digits}d}_{safe_file_stem(path + layer.name)}.png" for i, (path, layer) in enumerate(layers)]
 
 
 def layer_on_canvas(layer: Layer, width: int, height: int) -> np.ndarray:
@@ -96,6 +102,8 @@ def xml_text(text: str) -> str:
 
 def _layer_pngs(doc: Document) -> Iterator[tuple[str, bytes]]:
     for name, layer in zip(layer_file_names(doc), doc.layers):
+        if layer.group is not None:  # its groups' opacity belongs in its alpha too
+            layer = layer.copy(opacity=doc.effective(layer)[1])
         yield name, _png_bytes(layer_on_canvas(layer, doc.width, doc.height))
 
 
@@ -207,6 +215,111 @@ def _merge_clip_group(base: Layer, clips: list[Layer], caps: Capabilities, warn)
     return _plain(base, pixels=to_straight_uint8(pixels))
 
 
+def _tree(doc: Document) -> list:
+    """The layers as nested items, bottom first: a layer, or (group, [items inside])."""
+    root: list = []
+    stack: list[tuple[Group, list]] = []
+    for layer in doc.layers:
+        chain = doc.layer_chain(layer)
+        common = 0
+        while common < min(len(stack), len(chain)) and stack[common][0] is chain[common]:
+            common += 1
+        del stack[common:]
+        for group in chain[common:]:
+            items: list = []
+            (stack[-1][1] if stack else root).append((group, items))
+            stack.append((group, items))
+        (stack[-1][1] if stack else root).append(layer)
+    return root
+
+
+def _subtree_layers(items: list) -> list[Layer]:
+    out = []
+    for item in items:
+        out.extend(_subtree_layers(item[1]) if isinstance(item, tuple) else [item])
+    return out
+
+
+def _foldable(group: Group, items: list) -> bool:
+    """Whether the group's layers, each with the group's visibility and opacity folded in,
+    draw the same picture as the group: no mask, and either one layer or a pass-through
+    (or Normal group of Normal layers) at full opacity."""
+    if group.mask is not None and not group.mask.disabled:
+        return False
+    layers = _subtree_layers(items)
+    if len([ly for ly in layers if ly.visible]) <= 1 and group.pass_through:
+        return True
+    if group.opacity < 1.0:
+        return False
+    if group.pass_through:
+        return all(_foldable(it[0], it[1]) for it in items if isinstance(it, tuple))
+    return group.blend_mode == BlendMode.NORMAL and all(
+        ly.blend_mode == BlendMode.NORMAL for ly in layers) and all(
+        _foldable(it[0], it[1]) for it in items if isinstance(it, tuple))
+
+
+def ungroup_layers(doc: Document, label: str = "This format",
+                   warn: Callable[[str], None] | None = None) -> list[Layer]:
+    """The document's layers, bottom first, for a format without groups.
+
+    A group that draws the same as its layers (see ``_foldable``) is folded
+    into them: each gets the group path in its name and the groups'
+    visibility and opacity. Any other group (a blend mode, a mask, a faded
+    group of overlapping layers) is merged into one layer with the group's
+    blend mode, opacity and mask, so the picture stays the same; a warning
+    names it.
+    """
+    if not doc.groups or all(ly.group is None for ly in doc.layers):
+        return list(doc.layers)
+    warn = warn or (lambda message: None)
+    out: list[Layer] = []
+
+    def emit(items: list, path: str, visible: bool, opacity: float) -> None:
+        for item in items:
+            if not isinstance(item, tuple):
+                out.append(item.copy(name=path + item.name, group=None, visible=visible and item.visible,
+                                     opacity=opacity * item.opacity))
+                continue
+            group, inner = item
+            name = path + group.name
+            if _foldable(group, inner):
+                emit(inner, name + "/", visible and group.visible, opacity * group.opacity)
+                continue
+            out.append(_merged_group(doc, group, inner, name, visible, opacity))
+            what = ("a layer mask" if group.mask is not None else
+                    f"the {group.blend_mode.label} blend mode" if not group.pass_through
+                    and group.blend_mode != BlendMode.NORMAL else
+                    f"{group.opacity:.0%} opacity over overlapping layers")
+            warn(f'Group "{name}": {label} has no layer groups, and the group\'s {what} applies to '
+                 "its layers together, so they were merged into one layer of that name.")
+
+    emit(_tree(doc), "", True, 1.0)
+    return out
+
+
+def _merged_group(doc: Document, group: Group, items: list, name: str, visible: bool,
+                  opacity: float) -> Layer:
+    """A group drawn on its own (isolated) as one layer with the group's mode, opacity and mask."""
+    from ..document.compositing import composite_layers
+
+    layers = _subtree_layers(items)
+    shown = [ly for ly in layers if ly.width and ly.height]
+    groups = {gid: g.copy() for gid, g in doc.groups.items()}
+    groups[group.id] = group.copy(parent=None, visible=True, opacity=1.0, mask=None,
+                                  blend_mode=BlendMode.NORMAL)
+    if shown:
+        left, top = min(ly.x for ly in shown), min(ly.y for ly in shown)
+        right, bottom = max(ly.x + ly.width for ly in shown), max(ly.y + ly.height for ly in shown)
+        pixels = composite_layers(layers, 0, 0, (left, top, right, bottom), groups=groups)
+    else:
+        left = top = 0
+        pixels = np.zeros((0, 0, 4), np.uint8)
+    return Layer(pixels, name=name, x=left, y=top, visible=visible and group.visible,
+                 opacity=opacity * group.opacity,
+                 blend_mode=BlendMode.NORMAL if group.pass_through else group.blend_mode,
+                 mask=group.mask)
+
+
 def export_layers(doc: Document, caps: Capabilities, warn: Callable[[str], None]) -> list[Layer]:
     """The document's layers, bottom first, as ``caps`` can hold them, with a warning per change.
 
@@ -218,7 +331,7 @@ def export_layers(doc: Document, caps: Capabilities, warn: Callable[[str], None]
     from ..document import compositing
 
     special_modes = getattr(compositing, "SPECIAL_FILL_MODES", frozenset())
-    layers = tuple(doc.layers)
+    layers = tuple(ungroup_layers(doc, caps.label, warn))
     out = []
     i = 0
     while i < len(layers):

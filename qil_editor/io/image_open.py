@@ -276,11 +276,14 @@ def open_image(path: str | os.PathLike, *, max_pixels: int | None = DEFAULT_MAX_
 
 
 def open_document(path: str | os.PathLike, *, max_pixels: int | None = DEFAULT_MAX_PIXELS,
-                  allow_damaged: bool = False) -> Document:
+                  allow_damaged: bool = False, groups: bool = True) -> Document:
     """A :class:`Document` for any supported file; ``doc.path`` is set.
 
     A flat picture becomes one layer named after the file; a PSD/PSB keeps
-    its layers (see :mod:`psd_read`). A PSD with a damaged layer raises
+    its layers and, unless ``groups`` is False, its groups as document
+    groups (``doc.groups``), so the editor shows them as a tree and a save
+    writes them back; ``groups=False`` folds them into "Group/Layer" names
+    for consumers that want a flat list. A PSD with a damaged layer raises
     :class:`InputFileError` naming it, unless ``allow_damaged``: then it
     opens and ``doc.damaged_layers`` lists (layer name, what is wrong).
     """
@@ -289,7 +292,8 @@ def open_document(path: str | os.PathLike, *, max_pixels: int | None = DEFAULT_M
     if is_psd(p):
         from .psd_read import read_psd
         found: list = []
-        doc = read_psd(p, max_pixels=max_pixels, allow_damaged=allow_damaged, damaged=found)
+        doc = read_psd(p, max_pixels=max_pixels, allow_damaged=allow_damaged, damaged=found,
+                       groups=groups)
         doc.damaged_layers = found
         return doc
     layered = layered_format(p)  # OpenRaster (formats.py)

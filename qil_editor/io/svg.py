@@ -123,7 +123,7 @@ def _write_linked_pngs(doc: Document, layers: list[Layer], path: Path) -> list[s
     except OSError as exc:
         raise output_error_from_os(folder, exc) from None
     hrefs = []
-    for name, layer in zip(layer_file_names(doc), layers):
+    for name, layer in zip(layer_file_names(layers), layers):  # groups folded into the names
         with atomic_write(folder / name) as fh:
             fh.write(layer_png(layer))
         hrefs.append(f"{quote(folder.name)}/{quote(name)}")

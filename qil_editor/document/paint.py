@@ -295,5 +295,17 @@ def transform_mask(mask: LayerMask, matrix: Sequence[Sequence[float]], layer_x: 
 
 
 __all__ = ["MODES", "Stroke", "apply_mask", "dab_centres", "dab_profile", "flip_mask", "hide_all_mask",
-           "mask_coverage", "masked_pixels", "paintable_mask", "reveal_all_mask", "transform_mask",
+           "mask_coverage", "masked_pixels", "paintable_mask", "paintable_pixels", "reveal_all_mask", "transform_mask",
            "trimmed_mask"]
+
+
+def paintable_pixels(layer: Layer, box: Box) -> tuple[np.ndarray, int, int]:
+    """A writable copy of the layer's pixels grown (transparent) to cover ``box`` too, so a brush
+    can paint anywhere there. Returns (pixels, x, y)."""
+    l, t = min(layer.x, box[0]), min(layer.y, box[1])
+    r, b = max(layer.x + layer.width, box[2]), max(layer.y + layer.height, box[3])
+    if (l, t, r, b) == layer.bbox:
+        return layer.pixels.copy(), layer.x, layer.y
+    out = np.zeros((b - t, r - l, 4), np.uint8)
+    out[layer.y - t:layer.y - t + layer.height, layer.x - l:layer.x - l + layer.width] = layer.pixels
+    return out, l, t

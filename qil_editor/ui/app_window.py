@@ -82,6 +82,9 @@ class MainWindow(QMainWindow):
         self.files = FileWorkflow(self)
         self.jobs = DecompositionJobs(self, registry_factory)
         self.layer_actions = LayerActions(self)
+        from .masks import MaskActions
+
+        self.masks = MaskActions(self)  # layer masks, brush and eraser (ui/masks.py)
 
         self.setWindowTitle(APP_TITLE)
         self.setWindowIcon(app_icon())
@@ -267,6 +270,7 @@ class MainWindow(QMainWindow):
           "decompose", "Decompose the image into layers")
         a("cancel_job", "&Cancel Decomposition", lambda: self.cancel_decomposition(), None, "cancel")
         a("about", "&About QIL Editor", self.about)
+        self.masks.build_actions()
 
     def _build_menus_and_toolbar(self) -> None:
         A = self.actions_by_name
@@ -331,6 +335,7 @@ class MainWindow(QMainWindow):
                      "decompose", "split", "recolor", None, "fit", "actual"):
             bar.addSeparator() if name is None else bar.addAction(A[name])
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+        self.masks.build_menus(layer, tools, bar)
         self.layer_panel.add_actions([A["lock"], None, A["split"], A["recolor"], None,
                                       A["duplicate"], A["merge_down"], A["delete"]])
         for sub in menu.findChildren(type(self.recent_menu)):
@@ -366,7 +371,9 @@ class MainWindow(QMainWindow):
         canvas.zoomChanged.connect(self._zoom_changed)
         canvas.toolChanged.connect(self.update_actions)
         canvas.cursorMoved.connect(self._cursor_moved)
-        canvas.set_tool("move" if self.actions_by_name["tool_move"].isChecked() else "hand")
+        self.masks.attach(tab)
+        canvas.set_tool(next((t for t in ("move", "hand", "brush", "eraser")
+                              if self.actions_by_name[f"tool_{t}"].isChecked()), "move"))
         canvas.auto_select = self.actions_by_name["auto_select"].isChecked()
         canvas.snap = self.actions_by_name["snap"].isChecked()
         self.tabs.addTab(canvas, session.display_name)
@@ -453,6 +460,7 @@ class MainWindow(QMainWindow):
                                  "Re-prompt needs the Qwen-Image-Edit weights: choose their folder in "
                                  f"Edit > Preferences (Edit model). {edit_model.reason}")
         A["cancel_job"].setEnabled(busy)
+        self.masks.update_actions(tab, layer)
         if layer is not None:
             A["lock"].setText("Un&lock Layer" if layer.locked else "&Lock Layer")
             A["lock"].setIcon(icon("unlock" if layer.locked else "lock"))
@@ -464,6 +472,7 @@ class MainWindow(QMainWindow):
     def set_tool(self, tool: str) -> None:
         self.actions_by_name["tool_move"].setChecked(tool == "move")
         self.actions_by_name["tool_hand"].setChecked(tool == "hand")
+        self.masks.tool_changed(tool)
         for tab in self.docs:
             tab.canvas.set_tool(tool)
 

@@ -31,7 +31,7 @@ from .layer_item import QT_BLEND_MODES, LayerItem
 from .qimage import checker_brush
 from .session import DocumentSession
 from .tasks import TaskRunner
-from .tools import HANDLE_PX, TOOLS, Tool
+from .tools import HANDLE_PX, TOOLS, BrushSettings, Tool
 
 HANDLE_MARGIN = HANDLE_PX + 4  # device px around the transform box that its handles may cover
 
@@ -102,6 +102,10 @@ class CanvasView(QGraphicsView):
         self._flat_generation = 0
         self._previews: dict[str, object] = {}
         self._drag_cache: DragCache | None = None
+        self.brush = BrushSettings()  # the window shares one between its documents
+        #: per layer: (key, array drawn, box) of a masked layer (the pixels with the mask applied)
+        self._shown: dict[str, tuple[tuple, np.ndarray, tuple | None]] = {}
+        self._stroke_layer: str | None = None  # the layer a brush stroke is painting
 
         self.setScene(QGraphicsScene(self))
         self._stack = _LayerStack()
@@ -129,6 +133,7 @@ class CanvasView(QGraphicsView):
         self._unsubscribe = self.doc.subscribe(self._on_event)
         session.currentLayerChanged.connect(self._current_changed)
         session.selectionChanged.connect(self._selection_changed)
+        self.zoomChanged.connect(self.refresh_cursor)
         self._sync_structure()
 
     def _current_changed(self, _layer_id) -> None:
@@ -145,6 +150,9 @@ class CanvasView(QGraphicsView):
         return self._items[layer_id]
 
     def _on_event(self, event: DocumentEvent) -> None:
+        if self._stroke_layer is not None and (event.layer_id == self._stroke_layer
+                                               or event.kind in ("reset", "removed", "canvas")):
+            self.current_tool.cancel()  # the layer changed under the stroke
         if self.transforming and (event.layer_id == self.tools["transform"].layer_id
                                   or event.kind in ("reset", "removed", "canvas")):
             self.cancel_transform()  # the layer changed under the box (undo, a dialog...)
@@ -164,6 +172,8 @@ class CanvasView(QGraphicsView):
                 item.setOpacity(layer.opacity)
             if "blend_mode" in event.fields:
                 item.set_blend_mode(layer.blend_mode)
+            if "mask" in event.fields:
+                item.set_pixels(*self._shown_for(layer))
             if {"visible", "blend_mode", "opacity"} & set(event.fields):
                 self._update_modes()
             elif self._flat_upto >= self.doc.index_of(layer.id):
@@ -173,7 +183,7 @@ class CanvasView(QGraphicsView):
             layer = self.doc.layer(event.layer_id)
             item = self._items.get(event.layer_id)
             if item is not None:
-                item.set_pixels(layer.pixels)
+                item.set_pixels(*self._shown_for(layer))
                 item.setPos(layer.x, layer.y)
             if self._flat_upto >= event.index:
                 self._schedule_flatten()
@@ -187,11 +197,12 @@ class CanvasView(QGraphicsView):
         for lid in [lid for lid in self._items if lid not in ids]:
             item = self._items.pop(lid)
             self.scene().removeItem(item)
+            self._shown.pop(lid, None)
         for index, layer in enumerate(layers):
             item = self._items.get(layer.id)
             if item is None:
                 item = self._items[layer.id] = LayerItem(layer.id, self._stack)
-            item.set_pixels(layer.pixels)
+            item.set_pixels(*self._shown_for(layer))
             item.setPos(layer.x, layer.y)
             item.setOpacity(layer.opacity)
             item.set_blend_mode(layer.blend_mode)
@@ -261,6 +272,85 @@ class CanvasView(QGraphicsView):
         item.set_preview(pixels)
         if self._flat_upto >= self.doc.index_of(layer_id):
             self._schedule_flatten()
+
+    # ----- layer masks and brush strokes ----------------------------------------------------
+    @staticmethod
+    def _mask_key(pixels, mask, origin: tuple[int, int]) -> tuple:
+        # what the masked picture depends on (not the offset: a moved layer moves its mask)
+        return (id(pixels), id(mask.pixels), mask.x - origin[0], mask.y - origin[1], mask.default,
+                mask.density, mask.feather, mask.disabled, pixels, mask.pixels)
+
+    def _shown_for(self, layer) -> tuple[np.ndarray, tuple | None]:
+        """What a layer's item draws: its pixels, or with an enabled mask a copy with the mask
+        applied (cached until the pixels or the mask change), and the box to draw."""
+        from ..document.paint import masked_pixels
+        from .qimage import alpha_bbox
+
+        mask = layer.mask
+        if mask is None or mask.disabled or layer.width == 0 or layer.height == 0:
+            self._shown.pop(layer.id, None)
+            return layer.pixels, None
+        key = self._mask_key(layer.pixels, mask, (layer.x, layer.y))
+        cached = self._shown.get(layer.id)
+        if cached is not None and len(cached[0]) == len(key) and all(
+                a is b or (not isinstance(a, np.ndarray) and a == b) for a, b in zip(cached[0], key)):
+            return cached[1], cached[2]
+        box = alpha_bbox(layer.pixels)
+        shown = masked_pixels(layer, box) if box is not None else layer.pixels
+        if shown is not layer.pixels:
+            shown.flags.writeable = False
+        self._shown[layer.id] = (key, shown, box)
+        return shown, box
+
+    def remember_shown(self, pixels, mask, shown) -> None:
+        """A brush stroke already rendered what the layer will show with these pixels and this
+        mask: keep it, so committing the stroke does not compute it again."""
+        from .qimage import alpha_bbox
+
+        if self._stroke_layer is not None or mask is None or mask.disabled:
+            return
+        layer_id = next((lid for lid, item in self._items.items() if item.shown_pixels is shown), None)
+        if layer_id is None:
+            return
+        layer = self.doc.layer(layer_id)
+        origin = (layer.x, layer.y) if pixels is layer.pixels else None
+        if origin is None:  # new pixels: the item sits where they will be placed
+            pos = self._items[layer_id].pos()
+            origin = (int(pos.x()), int(pos.y()))
+        box = self._items[layer_id].shown_box  # the box the stroke drew: the mip levels stay valid
+        self._shown[layer_id] = (self._mask_key(pixels, mask, origin), shown, box or alpha_bbox(pixels))
+
+    def begin_stroke(self, layer_id: str, shown: np.ndarray, origin: tuple[int, int], box) -> None:
+        """A brush stroke starts: the layer's item draws ``shown`` (placed at ``origin``), which the
+        tool writes in place, within ``box``."""
+        item = self._items.get(layer_id)
+        if item is None:
+            return
+        self._end_drag_cache()
+        self._stroke_layer = layer_id
+        item.set_pixels(shown, tuple(int(v) for v in box))
+        item.setPos(*origin)
+
+    def refresh_stroke(self, layer_id: str, box: tuple[int, int, int, int]) -> None:
+        """The stroke changed ``box`` (the shown array's coordinates): redraw only that."""
+        item = self._items.get(layer_id)
+        if item is not None:
+            item.refresh(box)
+
+    def end_stroke(self, layer_id: str, commit: bool = False) -> None:
+        self._stroke_layer = None
+
+    def show_layer(self, layer_id: str) -> None:
+        """Draw the layer as the document has it (after a dropped stroke)."""
+        item = self._items.get(layer_id)
+        try:
+            layer = self.doc.layer(layer_id)
+        except KeyError:
+            return
+        if item is not None:
+            shown, box = self._shown_for(layer)
+            item.set_pixels(shown, box if box is not None else alpha_bbox_of(shown))
+            item.setPos(layer.x, layer.y)
 
     # ----- painting -----------------------------------------------------------------
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
@@ -466,6 +556,11 @@ class CanvasView(QGraphicsView):
             self._space = bool(down)
             self._restore_cursor()
 
+    def refresh_cursor(self) -> None:
+        """The tool's cursor again (the brush circle follows the size and the zoom)."""
+        if self._pan_from is None:
+            self._restore_cursor()
+
     def _restore_cursor(self) -> None:
         cursor = Qt.CursorShape.OpenHandCursor if self._space else self.current_tool.cursor()
         self.viewport().setCursor(cursor)
@@ -525,7 +620,7 @@ class CanvasView(QGraphicsView):
         """Enter: resample once from the original pixels, on the task pool (a big layer takes
         seconds); the preview stays until the result replaces the layer as one undo step.
         Returns True when a resample was started."""
-        from ..document.layer_ops import transform_pixels
+        from ..document.layer_ops import replace_pixels_and_mask, transform_layer
 
         if not self.transforming:
             return False
@@ -536,6 +631,7 @@ class CanvasView(QGraphicsView):
         identity = all(abs(a - b) < 1e-9 for a, b in zip(
             (t.m11(), t.m12(), t.m21(), t.m22(), t.dx(), t.dy()), (1, 0, 0, 1, layer.x, layer.y)))
         layer_id, previous, source, origin = tool.layer_id, tool.previous_tool, layer.pixels, (layer.x, layer.y)
+        mask = layer.mask
         preview = self._items[layer_id].transform() if layer_id in self._items else None
         self._end_transform()
         self.set_tool(previous)
@@ -554,13 +650,16 @@ class CanvasView(QGraphicsView):
                 current = self.doc.layer(layer_id)
             except KeyError:
                 return
-            if current.pixels is not source or (current.x, current.y) != origin:
+            if current.pixels is not source or (current.x, current.y) != origin or current.mask is not mask:
                 self.session.refused.emit("The layer changed while the transform was applied; nothing was changed.")
                 return
-            pixels, x, y = result
-            self.session.replace_pixels_at(layer_id, pixels, x, y, "Free transform")
+            pixels, x, y, new_mask = result
+            if mask is None:
+                self.session.replace_pixels_at(layer_id, pixels, x, y, "Free transform")
+            elif self.session.check_editable(layer_id, "transform"):  # the mask goes along, one step
+                self.session.push(replace_pixels_and_mask(layer_id, pixels, x, y, new_mask, "Free transform"))
 
-        self.tasks.submit(transform_pixels, source, matrix, callback=done)
+        self.tasks.submit(transform_layer, source, mask, origin[0], origin[1], matrix, callback=done)
         return True
 
     def cancel_transform(self) -> None:
@@ -597,16 +696,17 @@ class CanvasView(QGraphicsView):
         layer = self.session.current_layer
         if layer is None or not self.session.check_editable(layer.id, "flip"):
             return False
-        alpha = layer.pixels[..., 3]
-        rows, cols = np.flatnonzero(alpha.any(axis=1)), np.flatnonzero(alpha.any(axis=0))
-        if rows.size == 0:
+        from ..document.layer_ops import flip_layer, replace_pixels_and_mask
+
+        # mirrored in place about its visible content (mask too): exact and instant, no resampling
+        flipped = flip_layer(layer, horizontal)
+        if flipped is None:
             return False
-        # mirrored in place about its visible content: exact and instant, no resampling
-        content = layer.pixels[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
-        pixels = content[:, ::-1] if horizontal else content[::-1]
-        return self.session.replace_pixels_at(layer.id, np.ascontiguousarray(pixels), layer.x + int(cols[0]),
-                                              layer.y + int(rows[0]),
-                                              "Flip horizontal" if horizontal else "Flip vertical")
+        pixels, x, y, mask = flipped
+        text = "Flip horizontal" if horizontal else "Flip vertical"
+        if layer.mask is None:
+            return self.session.replace_pixels_at(layer.id, pixels, x, y, text)
+        return self.session.push(replace_pixels_and_mask(layer.id, pixels, x, y, mask, text))
 
     def nudge(self, dx: int, dy: int) -> bool:
         """Move the current layer by arrow keys; consecutive nudges of one layer with nothing
@@ -695,6 +795,12 @@ class CanvasView(QGraphicsView):
             event.accept()
             return
         super().keyReleaseEvent(event)
+
+
+def alpha_bbox_of(pixels: np.ndarray):
+    from .qimage import alpha_bbox
+
+    return alpha_bbox(pixels)
 
 
 def _union(rects: list[QRectF]) -> QRectF | None:

@@ -63,18 +63,53 @@ class LayerItem(QGraphicsItem):
         self._rect = QRectF()
         self._image = QImage()
         self._mips: dict[int, tuple[np.ndarray, QImage]] = {}
+        self._box: tuple[int, int, int, int] | None = None  # what to draw, None: the content box
 
     # ----- content ---------------------------------------------------------------
-    def set_pixels(self, pixels: np.ndarray) -> None:
-        if pixels is self._source:
+    def set_pixels(self, pixels: np.ndarray, box: tuple[int, int, int, int] | None = None) -> None:
+        """Show ``pixels``; ``box`` (item coordinates) is what to draw of them, by default their
+        non-transparent box (a masked layer passes its own pixels' box; a brush stroke the whole
+        plane, so what it reveals or paints later is inside)."""
+        if pixels is self._source and (box is None or box == self._box):
             return
         self._source = pixels
+        self._box = box
         if self._preview is None:
-            self._show(pixels)
+            self._show(pixels, box)
+
+    def refresh(self, box: tuple[int, int, int, int]) -> None:
+        """The shown array changed in place inside ``box`` (item coordinates, a brush stroke):
+        update the mip levels there and repaint only that part."""
+        if self._crop is None:
+            return
+        left, top = int(self._rect.left()), int(self._rect.top())
+        l, t = max(0, box[0] - left), max(0, box[1] - top)
+        r, b = min(self._crop.shape[1], box[2] - left), min(self._crop.shape[0], box[3] - top)
+        if r <= l or b <= t:
+            return
+        # each level is rebuilt from the one above it, over the box grown to its pixel grid
+        for factor in sorted(self._mips):
+            arr = self._mips[factor][0]
+            ml, mt = l // factor, t // factor
+            mr, mb = min(arr.shape[1], -(-r // factor)), min(arr.shape[0], -(-b // factor))
+            if factor == 2:
+                source = premultiply(np.ascontiguousarray(self._crop[mt * 2:mb * 2, ml * 2:mr * 2]))
+            elif factor // 2 in self._mips:
+                source = self._mips[factor // 2][0][mt * 2:mb * 2, ml * 2:mr * 2]
+            else:  # its parent level is gone: this one is rebuilt when next drawn
+                del self._mips[factor]
+                continue
+            arr[mt:mb, ml:mr] = downscale_premultiplied(np.ascontiguousarray(source), mr - ml, mb - mt)
+        self.update(QRectF(left + l, top + t, r - l, b - t))
 
     def set_preview(self, pixels: np.ndarray | None) -> None:
         self._preview = pixels
-        self._show(self._source if pixels is None else pixels)
+        self._show(self._source if pixels is None else pixels, self._box if pixels is None else None)
+
+    @property
+    def shown_box(self) -> tuple[int, int, int, int] | None:
+        """The box of the pixels drawn, when it was given (None: their content box)."""
+        return self._box
 
     @property
     def shown_pixels(self) -> np.ndarray | None:
@@ -86,10 +121,13 @@ class LayerItem(QGraphicsItem):
             self.composition_mode = cm
             self.update()
 
-    def _show(self, pixels: np.ndarray | None) -> None:
+    def _show(self, pixels: np.ndarray | None, box: tuple[int, int, int, int] | None = None) -> None:
         self.prepareGeometryChange()
         self._mips.clear()
-        box = alpha_bbox(pixels) if pixels is not None else None
+        if box is None and pixels is not None:
+            box = alpha_bbox(pixels)
+        elif box is not None and (box[2] <= box[0] or box[3] <= box[1]):
+            box = None
         if box is None:
             self._crop, self._image, self._rect = None, QImage(), QRectF()
         else:

@@ -28,6 +28,7 @@ class DocumentSession(QObject):
     selectionChanged = Signal()
     refused = Signal(str)
     titleChanged = Signal()
+    editMaskChanged = Signal(bool)  # the brush paints the current layer's mask (True) or pixels
 
     def __init__(self, doc: Document, *, path: str | None = None, save_path: str | None = None,
                  name: str | None = None, parent: QObject | None = None) -> None:
@@ -44,6 +45,7 @@ class DocumentSession(QObject):
         self.current_layer_id: str | None = doc.layers[-1].id if len(doc) else None
         #: the selected layers (the current one included); several with Ctrl/Shift-click
         self.selected_ids: list[str] = [self.current_layer_id] if self.current_layer_id else []
+        self.edit_mask = False  # the brush edits the current layer's mask (when it has one)
         self._unsubscribe = doc.subscribe(self._on_document_event)
         self.stack.cleanChanged.connect(self._clean_changed)
 
@@ -101,6 +103,13 @@ class DocumentSession(QObject):
                 max(ids, key=self.doc.index_of) if ids else None)
         self._set_selected(ids)
         self.set_current(current)
+
+    def set_edit_mask(self, on: bool) -> None:
+        """Choose what the brush paints: the current layer's mask or its pixels (Photoshop: a click
+        on the mask or the layer thumbnail)."""
+        if bool(on) != self.edit_mask:
+            self.edit_mask = bool(on)
+            self.editMaskChanged.emit(self.edit_mask)
 
     def _set_selected(self, ids: list[str]) -> None:
         if ids != self.selected_ids:

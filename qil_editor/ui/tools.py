@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
 from PySide6.QtCore import QPointF, Qt
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -376,3 +377,268 @@ class TransformTool(Tool):
 
 
 TOOLS["transform"] = TransformTool
+
+
+# ----- brush and eraser --------------------------------------------------------------------------------
+
+@dataclass
+class BrushSettings:
+    """The brush options, shared by every document (the tool options bar edits them)."""
+
+    size: int = 40  # diameter, document pixels
+    hardness: float = 0.5  # 0 soft .. 1 hard
+    opacity: float = 1.0
+    foreground: int = 0  # grey level: 0 black (hides on a mask), 255 white (reveals)
+
+    @property
+    def background(self) -> int:
+        return 255 - self.foreground
+
+    def swap(self) -> None:
+        """X: exchange the foreground and background colours (hide <-> reveal on a mask)."""
+        self.foreground = 255 - self.foreground
+
+
+#: how the size steps with [ and ] (Photoshop's: finer when small)
+def next_brush_size(size: int, up: bool) -> int:
+    from ..document.paint import MAX_SIZE, MIN_SIZE
+
+    step = 1 if size < 10 else 5 if size < 50 else 10 if size < 100 else 25 if size < 200 else 50 if size < 500 else 100
+    if not up and size - step < 10 <= size:
+        step = 1
+    return max(MIN_SIZE, min(MAX_SIZE, size + step if up else size - step))
+
+
+@dataclass
+class _StrokeState:
+    layer_id: str
+    stroke: object  # document.paint.Stroke
+    target: str  # "mask" or "pixels"
+    shown: object  # the array the layer's item draws while painting (written in place)
+    plane_origin: tuple[int, int]
+    layer_origin: tuple[int, int]  # where ``shown`` sits in the document
+    mask: object  # the layer's mask at the press
+    gesture_pixels: object  # the layer's pixels at the press (the stroke is dropped if they change)
+
+
+class PaintTool(Tool):
+    """A tool that paints one stroke per press .. release (brush, eraser).
+
+    The stroke is rendered into a copy of its target; each mouse event
+    updates the canvas only in the dabs' rectangle (the layer's item draws
+    the copy, written in place); the release puts the result into the
+    document as one undo step."""
+
+    mode_name = ""
+
+    def __init__(self, canvas: "CanvasView") -> None:
+        super().__init__(canvas)
+        self._state: _StrokeState | None = None
+
+    @property
+    def settings(self) -> BrushSettings:
+        return self.canvas.brush
+
+    @property
+    def active(self) -> bool:
+        return self._state is not None
+
+    @property
+    def stroke_layer_id(self) -> str | None:
+        return self._state.layer_id if self._state is not None else None
+
+    def cursor(self):
+        return brush_cursor(self.settings.size * self.canvas.zoom)
+
+    def _target(self, layer) -> tuple[str, str] | None:
+        """(target, stroke mode) for a press on ``layer``; None refuses (with a status line)."""
+        raise NotImplementedError
+
+    def press(self, pos, modifiers) -> bool:
+        from ..document.paint import Stroke, masked_pixels, paintable_mask, paintable_pixels
+
+        session = self.session
+        layer = session.current_layer
+        if layer is None or not session.check_editable(layer.id, self.name):
+            return True
+        if not layer.visible:
+            session.refused.emit(f"“{layer.name}” is hidden. Show it to paint on it.")
+            return True
+        chosen = self._target(layer)
+        if chosen is None:
+            return True
+        target, mode = chosen
+        doc = session.doc
+        canvas_box = (0, 0, doc.width, doc.height)
+        s = self.settings
+        if target == "mask":
+            plane, px, py = paintable_mask(layer.mask, canvas_box)
+            stroke = Stroke(plane, (px, py), mode, s.size, s.hardness, s.opacity)
+            shown = masked_pixels(layer)
+            shown = shown.copy() if shown is layer.pixels else shown  # written in place below
+            layer_origin = (layer.x, layer.y)
+        else:
+            if mode == "paint":
+                plane, px, py = paintable_pixels(layer, canvas_box)
+            else:
+                plane, px, py = layer.pixels, layer.x, layer.y
+            stroke = Stroke(plane, (px, py), mode, s.size, s.hardness, s.opacity, color=(s.foreground,) * 3)
+            layer_origin = (px, py)
+            if layer.mask is None or layer.mask.disabled:
+                shown = stroke.result
+            else:
+                from ..document import Layer
+
+                shown = masked_pixels(Layer(plane, x=px, y=py, mask=layer.mask))
+                shown = shown.copy() if shown is plane else shown
+        self._state = _StrokeState(layer.id, stroke, target, shown, (px, py), layer_origin, layer.mask,
+                                   layer.pixels)
+        if mode == "paint":
+            box = (0, 0, shown.shape[1], shown.shape[0])  # anywhere may get paint
+        else:  # hiding, revealing and erasing never reach beyond the layer's own pixels
+            from .qimage import alpha_bbox
+
+            box = alpha_bbox(layer.pixels) or (0, 0, 0, 0)
+        self.canvas.begin_stroke(layer.id, shown, layer_origin, box)
+        self._paint_to(pos)
+        return True
+
+    def _paint_to(self, pos) -> None:
+        from ..document.paint import mask_coverage
+
+        state = self._state
+        box = state.stroke.to(pos.x(), pos.y())
+        if box is None:
+            return
+        px, py = state.plane_origin
+        lx, ly = state.layer_origin
+        shown = state.shown
+        # the changed box in the shown array's coordinates, clipped to it
+        l, t = max(0, box[0] + px - lx), max(0, box[1] + py - ly)
+        r, b = min(shown.shape[1], box[2] + px - lx), min(shown.shape[0], box[3] + py - ly)
+        if r <= l or b <= t:
+            return
+        doc_box = (l + lx, t + ly, r + lx, b + ly)
+        if state.target == "mask":
+            layer = self.session.doc.layer(state.layer_id)
+            cov = mask_coverage(state.stroke.result, px, py, state.mask, doc_box)
+            if state.mask.disabled:
+                cov[...] = 1.0
+            shown[t:b, l:r, 3] = np.rint(layer.pixels[t:b, l:r, 3] * cov).astype(np.uint8)
+        elif shown is not state.stroke.result:  # pixels of a masked layer: show them masked
+            result = state.stroke.result[t:b, l:r]
+            cov = state.mask.coverage(doc_box)
+            shown[t:b, l:r, :3] = result[..., :3]
+            shown[t:b, l:r, 3] = result[..., 3] if cov is None else np.rint(result[..., 3] * cov).astype(np.uint8)
+        self.canvas.refresh_stroke(state.layer_id, (l, t, r, b))
+
+    def move(self, pos, modifiers) -> bool:
+        if self._state is None:
+            return False
+        self._paint_to(pos)
+        return True
+
+    def release(self, pos, modifiers) -> bool:
+        state, self._state = self._state, None
+        if state is None:
+            return False
+        self.canvas.end_stroke(state.layer_id, commit=False)
+        stroke = state.stroke
+        if stroke.dirty is None:
+            self.canvas.show_layer(state.layer_id)
+            return True
+        try:
+            layer = self.session.doc.layer(state.layer_id)
+        except KeyError:
+            return True
+        if layer.pixels is not state.gesture_pixels or layer.mask is not state.mask:
+            self.canvas.show_layer(state.layer_id)  # changed under the stroke (undo...): drop it
+            return True
+        self._commit(layer, state)
+        return True
+
+    def _commit(self, layer, state: _StrokeState) -> None:
+        from dataclasses import replace as dc_replace
+
+        from ..document import ReplacePixels
+        from ..document.layer_ops import SetLayerMask
+        from ..document.paint import trimmed_mask
+
+        result = state.stroke.finished()
+        state.shown.flags.writeable = False
+        px, py = state.plane_origin
+        if state.target == "mask":
+            mask = trimmed_mask(dc_replace(state.mask, pixels=result, x=px, y=py))
+            self.canvas.remember_shown(layer.pixels, mask, state.shown)
+            text = "Brush on mask: reveal" if state.stroke.mode == "reveal" else "Brush on mask: hide"
+            self.session.push(SetLayerMask(layer.id, mask, text))
+        else:
+            self.canvas.remember_shown(result, layer.mask, state.shown)
+            text = "Eraser" if state.stroke.mode == "erase" else "Brush"
+            self.session.push(ReplacePixels(layer.id, result, px, py, text=text))
+
+    def cancel(self) -> None:
+        state, self._state = self._state, None
+        if state is not None:
+            self.canvas.end_stroke(state.layer_id, commit=False)
+            self.canvas.show_layer(state.layer_id)
+
+
+class BrushTool(PaintTool):
+    """B: on a layer mask, black hides and white reveals (X swaps); on pixels, paints the colour."""
+
+    name = "brush"
+
+    def _target(self, layer):
+        if self.session_edits_mask(layer):
+            return "mask", ("hide" if self.settings.foreground < 128 else "reveal")
+        return "pixels", "paint"
+
+    def session_edits_mask(self, layer) -> bool:
+        return layer.mask is not None and getattr(self.session, "edit_mask", False)
+
+
+class EraserTool(PaintTool):
+    """E: erases the layer's pixels (their alpha), whatever the brush edits."""
+
+    name = "eraser"
+
+    def _target(self, layer):
+        if not layer.pixels[..., 3].any():
+            self.session.refused.emit(f"“{layer.name}” has no pixels to erase.")
+            return None
+        return "pixels", "erase"
+
+
+TOOLS["brush"] = BrushTool
+TOOLS["eraser"] = EraserTool
+
+_CURSORS: dict[int, object] = {}
+
+
+def brush_cursor(diameter: float):
+    """A circle the brush's size on screen (a crosshair too when it is tiny), capped at 256 px."""
+    from PySide6.QtGui import QColor, QCursor, QPainter, QPen, QPixmap
+
+    d = int(round(min(256.0, max(3.0, diameter))))
+    cached = _CURSORS.get(d)
+    if cached is not None:
+        return cached
+    side = d + 4
+    pixmap = QPixmap(side, side)
+    pixmap.fill(QColor(0, 0, 0, 0))
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+    for color, width in ((QColor(0, 0, 0, 200), 3), (QColor(255, 255, 255, 230), 1)):
+        painter.setPen(QPen(color, width))
+        painter.drawEllipse(2, 2, d - 1, d - 1)
+        if d < 12:
+            c = side // 2
+            painter.drawLine(c - 5, c, c + 5, c)
+            painter.drawLine(c, c - 5, c, c + 5)
+    painter.end()
+    cursor = QCursor(pixmap, side // 2, side // 2)
+    if len(_CURSORS) > 64:
+        _CURSORS.clear()
+    _CURSORS[d] = cursor
+    return cursor

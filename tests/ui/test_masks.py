@@ -1,0 +1,248 @@
+"""Layer masks, the brush and the eraser in the real window (issue #16, tools item 2).
+
+Everything is driven as a person would: the window's actions (by objectName), the keys (B, E,
+X, [ and ]), mouse strokes on the canvas viewport, clicks in the Layers panel; what the canvas
+shows is read back from the viewport.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QTransform
+from PySide6.QtTest import QTest
+
+from qil_editor.document import Document, Layer, composite
+from qil_editor.io import open_document
+from ui_helpers import rgba
+
+RED, WHITE = (220, 30, 30), (255, 255, 255)
+
+
+def make_doc() -> Document:
+    return Document(240, 160, [Layer(rgba(160, 240, WHITE), name="Paper"),
+                               Layer(rgba(120, 200, RED), name="Red", x=20, y=20)])
+
+
+def open_tab(window):
+    tab = window.add_document(make_doc(), name="masks")
+    canvas = tab.canvas
+    canvas.setTransform(QTransform())  # 100 %: one document pixel per screen pixel
+    canvas.centerOn(120, 80)
+    tab.session.set_current(tab.session.doc.layers[1].id)
+    return tab, canvas
+
+
+def shown(canvas, x: float, y: float) -> tuple[int, int, int]:
+    """The colour the canvas shows at document point (x, y)."""
+    image = canvas.viewport().grab().toImage()
+    c = image.pixelColor(canvas.mapFromScene(QPointF(x, y)))
+    return (c.red(), c.green(), c.blue())
+
+
+def near(a, b, tol=6) -> bool:
+    return all(abs(int(p) - int(q)) <= tol for p, q in zip(a, b))
+
+
+def stroke(canvas, points, release=True) -> None:
+    vp = canvas.viewport()
+    device = [canvas.mapFromScene(QPointF(*p)) for p in points]
+    QTest.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, device[0])
+    for a, b in zip(device, device[1:]):
+        for i in range(1, 5):  # several move events per segment, as a real drag sends
+            QTest.mouseMove(vp, a + (b - a) * i / 4)
+    if release:
+        QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, device[-1])
+
+
+def trigger(window, name: str, object_name: str) -> None:
+    action = window.actions_by_name[name]
+    assert action.objectName() == object_name
+    assert action.isEnabled(), f"{object_name} is disabled"
+    action.trigger()
+
+
+def test_add_paint_undo_disable_apply_delete(qtbot, window):
+    tab, canvas = open_tab(window)
+    session, layer = tab.session, tab.session.doc.layers[1]
+    A = window.actions_by_name
+    assert not A["apply_layer_mask"].isEnabled() and not A["delete_layer_mask"].isEnabled()
+    trigger(window, "add_layer_mask", "actionAddLayerMask")
+    assert layer.mask is not None and layer.mask.default == 255 and session.edit_mask
+    assert not A["add_layer_mask"].isEnabled() and A["edit_layer_mask"].isChecked()
+    QTest.keyClick(canvas, Qt.Key.Key_B)
+    assert canvas.tool == "brush" and A["tool_brush"].isChecked()
+    window.masks.size_box.setValue(20)
+    window.masks.hardness_box.setValue(100)
+    steps = session.stack.count()
+    # live: while the button is held the canvas already shows the hidden part, the document not yet
+    stroke(canvas, [(60, 80), (180, 80)], release=False)
+    assert near(shown(canvas, 120, 80), WHITE) and layer.mask.pixels.size == 0
+    QTest.mouseRelease(canvas.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                       canvas.mapFromScene(QPointF(180, 80)))
+    assert session.stack.count() == steps + 1 and session.stack.undoText() == "Brush on mask: hide"
+    assert layer.pixels[60, 100, 3] == 255  # the pixels are untouched: only the mask hides
+    cov = layer.mask.coverage((120, 80, 121, 81))
+    assert cov is not None and cov[0, 0] == 0.0
+    assert layer.mask.coverage((120, 40, 121, 41)) is None  # far from the stroke: shown
+    assert near(shown(canvas, 120, 80), WHITE) and near(shown(canvas, 120, 40), RED)
+    assert composite(session.doc)[80, 120, 0] == 255 and composite(session.doc)[40, 120, 1] == 30
+
+    trigger(window, "undo", "actionUndo")
+    assert near(shown(canvas, 120, 80), RED)
+    trigger(window, "redo", "actionRedo")
+    assert near(shown(canvas, 120, 80), WHITE)
+
+    trigger(window, "disable_layer_mask", "actionDisableLayerMask")
+    assert layer.mask.disabled and A["disable_layer_mask"].isChecked()
+    assert near(shown(canvas, 120, 80), RED)
+    trigger(window, "disable_layer_mask", "actionDisableLayerMask")  # a toggle: enabled again
+    assert not layer.mask.disabled and near(shown(canvas, 120, 80), WHITE)
+
+    trigger(window, "apply_layer_mask", "actionApplyLayerMask")
+    assert layer.mask is None and layer.pixels[60, 100, 3] == 0 and layer.pixels[20, 100, 3] == 255
+    assert near(shown(canvas, 120, 80), WHITE)
+    trigger(window, "undo", "actionUndo")
+    assert layer.mask is not None and layer.pixels[60, 100, 3] == 255
+
+    trigger(window, "delete_layer_mask", "actionDeleteLayerMask")
+    assert layer.mask is None and near(shown(canvas, 120, 80), RED)
+    assert session.stack.undoText() == "Delete layer mask"
+
+
+def test_x_swaps_to_reveal_and_a_stroke_does_not_build_up(qtbot, window):
+    tab, canvas = open_tab(window)
+    layer = tab.session.doc.layers[1]
+    window.actions_by_name["add_layer_mask"].trigger()
+    window.set_tool("brush")
+    window.masks.size_box.setValue(30)
+    window.masks.opacity_box.setValue(50)
+    stroke(canvas, [(50, 80), (190, 80), (50, 80), (190, 80)])  # back and forth in one stroke
+    cov = layer.mask.coverage((120, 80, 121, 81))
+    assert abs(cov[0, 0] - 0.5) < 0.01  # 50 %, not 75 % or more
+    QTest.keyClick(canvas, Qt.Key.Key_X)
+    assert window.masks.brush.foreground == 255
+    window.masks.opacity_box.setValue(100)
+    stroke(canvas, [(100, 80), (140, 80)])
+    assert tab.session.stack.undoText() == "Brush on mask: reveal"
+    assert layer.mask.coverage((120, 80, 121, 81)) is None or layer.mask.coverage((120, 80, 121, 81))[0, 0] == 1.0
+    assert near(shown(canvas, 120, 80), RED) and not near(shown(canvas, 170, 80), RED, 20)
+
+
+def test_eraser_erases_pixels_and_brackets_change_the_size(qtbot, window):
+    tab, canvas = open_tab(window)
+    session, layer = tab.session, tab.session.doc.layers[1]
+    QTest.keyClick(canvas, Qt.Key.Key_E)
+    assert canvas.tool == "eraser" and window.actions_by_name["tool_eraser"].isChecked()
+    window.masks.size_box.setValue(20)
+    QTest.keyClick(canvas, Qt.Key.Key_BracketRight)
+    assert window.masks.brush.size == 25
+    QTest.keyClick(canvas, Qt.Key.Key_BracketLeft)
+    QTest.keyClick(canvas, Qt.Key.Key_BracketLeft)
+    assert window.masks.brush.size == 15
+    assert canvas.viewport().cursor().pixmap().width() == 15 + 4  # the circle follows the size
+    before = layer.pixels
+    stroke(canvas, [(60, 70), (180, 70)])
+    assert session.stack.undoText() == "Eraser" and layer.pixels is not before
+    assert layer.pixels[50, 100, 3] == 0 and layer.pixels[10, 100, 3] == 255
+    assert near(shown(canvas, 120, 70), WHITE) and near(shown(canvas, 120, 40), RED)
+    window.actions_by_name["undo"].trigger()
+    assert layer.pixels is before and near(shown(canvas, 120, 70), RED)
+
+
+def test_brush_paints_pixels_unless_the_mask_is_chosen_in_the_panel(qtbot, window):
+    tab, canvas = open_tab(window)
+    session, layer = tab.session, tab.session.doc.layers[1]
+    window.actions_by_name["add_layer_mask"].trigger()
+    panel_view = window.layer_panel.view
+    row = panel_view.visualRect(tab.model.index_of_layer(layer.id))
+    delegate = window.layer_panel.delegate
+    thumb = delegate.thumb_rect(row)
+    from qil_editor.ui.masks import mask_thumb_rect
+
+    QTest.mouseClick(panel_view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     thumb.center())
+    assert not session.edit_mask and not window.actions_by_name["edit_layer_mask"].isChecked()
+    window.set_tool("brush")
+    window.masks.size_box.setValue(10)
+    stroke(canvas, [(100, 80), (140, 80)])  # black paint on the pixels
+    assert session.stack.undoText() == "Brush"
+    # painting may reach the whole canvas: the layer grew to it (it was 200x120 at 20, 20)
+    assert (layer.x, layer.y, layer.width, layer.height) == (0, 0, 240, 160)
+    assert tuple(layer.pixels[80, 120, :3]) == (0, 0, 0) and tuple(layer.pixels[40, 120, :3]) == RED
+    QTest.mouseClick(panel_view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     mask_thumb_rect(thumb).center())
+    assert session.edit_mask and window.actions_by_name["edit_layer_mask"].isChecked()
+    stroke(canvas, [(100, 40), (140, 40)])
+    assert session.stack.undoText() == "Brush on mask: hide"
+
+
+def test_masked_layer_moves_flips_and_transforms_with_its_mask(qtbot, window):
+    tab, canvas = open_tab(window)
+    session, layer = tab.session, tab.session.doc.layers[1]
+    window.actions_by_name["add_layer_mask"].trigger()
+    window.set_tool("brush")
+    window.masks.size_box.setValue(20)
+    window.masks.hardness_box.setValue(100)
+    stroke(canvas, [(30, 80), (50, 80)])  # hide the layer's left end: x 20..60
+    assert near(shown(canvas, 40, 80), WHITE) and near(shown(canvas, 65, 80), RED)
+    window.set_tool("move")
+    canvas.nudge(10, 0)  # layer 30..230, hidden 30..70
+    assert near(shown(canvas, 65, 80), WHITE) and near(shown(canvas, 75, 80), RED)
+    window.actions_by_name["flip_horizontal"].trigger()
+    # mirrored about the content's middle (x -> 259 - x): hidden 189..229
+    assert near(shown(canvas, 40, 80), RED) and near(shown(canvas, 210, 80), WHITE)
+    assert session.stack.undoText() == "Flip horizontal"
+    window.actions_by_name["undo"].trigger()
+    assert near(shown(canvas, 50, 80), WHITE) and near(shown(canvas, 210, 80), RED)
+    # free transform: move the box by 20 px; the hidden end goes along
+    before = layer.mask.bbox
+    canvas.begin_transform()
+    box = canvas.tools["transform"].box
+    box.cy += 20
+    canvas.tools["transform"]._show()
+    assert canvas.apply_transform()
+    qtbot.waitUntil(lambda: session.stack.undoText() == "Free transform")
+    assert near(shown(canvas, 50, 100), WHITE) and near(shown(canvas, 100, 100), RED)
+    assert near(shown(canvas, 50, 30), WHITE)  # above the moved layer: the paper
+    assert layer.mask.bbox == (before[0], before[1] + 20, before[2], before[3] + 20)
+
+
+def test_mask_saved_and_reopened_in_the_window(qtbot, window, tmp_path):
+    tab, canvas = open_tab(window)
+    layer = tab.session.doc.layers[1]
+    window.actions_by_name["add_layer_mask"].trigger()
+    window.set_tool("brush")
+    window.masks.size_box.setValue(24)
+    window.masks.hardness_box.setValue(0)
+    stroke(canvas, [(60, 80), (180, 80)])
+    path = tmp_path / "masked.psd"
+    assert window.save_to(tab, str(path))
+    back = open_document(path)
+    mask = back.layers[1].mask
+    assert mask is not None and mask.default == 255 and mask.bbox == layer.mask.bbox
+    assert np.array_equal(mask.pixels, layer.mask.pixels)
+    assert window.close_tab(tab)
+    reopened = window.open_path(str(path))
+    assert reopened is not None
+    c2 = reopened.canvas
+    c2.setTransform(QTransform())
+    c2.centerOn(120, 80)
+    assert near(shown(c2, 120, 80), WHITE) and near(shown(c2, 120, 40), RED)
+    assert reopened.session.doc.layers[1].mask is not None
+
+
+def test_painting_refuses_a_locked_or_hidden_layer(qtbot, window):
+    tab, canvas = open_tab(window)
+    session, layer = tab.session, tab.session.doc.layers[1]
+    messages = []
+    session.refused.connect(messages.append)
+    window.set_tool("eraser")
+    session.set_locked(layer.id, True)
+    steps = session.stack.count()
+    stroke(canvas, [(60, 70), (180, 70)])
+    assert session.stack.count() == steps and "locked" in messages[-1]
+    session.set_locked(layer.id, False)
+    session.set_visible(layer.id, False)
+    stroke(canvas, [(60, 70), (180, 70)])
+    assert "hidden" in messages[-1] and layer.pixels[50, 100, 3] == 255

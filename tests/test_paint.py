@@ -192,3 +192,18 @@ def test_psd_round_trip_of_a_painted_mask(tmp_path):
         assert got is not None and got.bbox == mask.bbox and got.default == 255
         assert np.array_equal(got.pixels, mask.pixels)
         assert np.array_equal(composite(back), composite(doc))
+
+
+def test_ora_has_no_masks_so_the_mask_is_baked_and_the_save_says_so(tmp_path):
+    from qil_editor.io import open_document
+    from qil_editor.io.export import export_document
+
+    plane = np.zeros((20, 30), np.uint8)
+    plane[:, 15:] = 255
+    layer = Layer(solid(20, 30), name="Half", x=4, y=2, mask=LayerMask(plane, x=4, y=2, default=0))
+    doc = Document(40, 30, [layer])
+    result = export_document(doc, tmp_path / "half.ora")
+    assert any("mask" in w and "Half" in w for w in result.warnings), result.warnings
+    back = open_document(tmp_path / "half.ora")
+    assert back.layers[0].mask is None
+    assert np.array_equal(composite(back), composite(doc))

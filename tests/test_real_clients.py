@@ -76,3 +76,75 @@ def test_gimp_reads_every_converted_case(psd_cases, tmp_path):
         from psd_tools import PSDImage
         assert int((tmp_path / f"{name}.count").read_text()) == len(PSDImage.open(tmp_path / f"{name}.psd")), name
         assert_same_picture(composite(doc), rgba(png), f"GIMP {name}")
+
+
+# ----- layer masks (issue #16): a mask painted with the brush stays a mask in GIMP and Krita ------------
+def masked_document():
+    """A mask painted with a soft brush, a mask that hides all but a window, and Photoshop's empty
+    'Reveal All' mask."""
+    import numpy as np
+
+    from pictures import gradient
+    from qil_editor.document import Document, Layer, LayerMask
+    from qil_editor.document.paint import Stroke, paintable_mask, reveal_all_mask, trimmed_mask
+
+    w, h = 160, 120
+    base, x, y = paintable_mask(reveal_all_mask(), (0, 0, w, h))
+    stroke = Stroke(base, (x, y), "hide", size=30, hardness=0.3, opacity=0.9)
+    for px in range(20, 150, 4):
+        stroke.to(px, 40 + px // 4)
+    painted = trimmed_mask(LayerMask(stroke.finished(), x, y, default=255))
+    plane = np.zeros((40, 50), np.uint8)
+    plane[10:30, 10:40] = 255
+    return Document(w, h, [
+        Layer(gradient(w, h, 90), name="Background"),
+        Layer(gradient(140, 100, 30), name="Painted mask", x=10, y=10, mask=painted),
+        Layer(gradient(80, 60, 200), name="Window mask", x=40, y=40, mask=LayerMask(plane, x=60, y=50, default=0)),
+        Layer(gradient(30, 30, 0), name="Reveal all", x=100, y=10, mask=reveal_all_mask()),
+    ])
+
+
+GIMP_MASKS = """
+(define (qil-masks in out)
+  (let* ((image (car (gimp-file-load RUN-NONINTERACTIVE in in)))
+         (layers (cadr (gimp-image-get-layers image)))
+         (port (open-output-file out)))
+    (let loop ((i 0))
+      (if (< i (vector-length layers))
+          (begin (write (car (gimp-layer-get-mask (vector-ref layers i))) port)
+                 (display " " port) (loop (+ i 1)))))
+    (close-output-port port)
+    (gimp-image-delete image)))"""
+
+
+def test_gimp_reads_our_painted_masks(tmp_path):
+    need("gimp-console")
+    from clients import gimp_batch
+
+    doc = masked_document()
+    psd = tmp_path / "masks.psd"
+    save_psd(doc, psd)
+    png, count_file, masks = tmp_path / "gimp.png", tmp_path / "count.txt", tmp_path / "masks.txt"
+    run = gimp_flatten([(psd, png, count_file)], tmp_path)
+    assert png.exists(), run.stdout[-2000:] + run.stderr[-2000:]
+    assert_same_picture(composite(doc), rgba(png), "GIMP masks")
+    run = gimp_batch(f'(begin {GIMP_MASKS}\n(qil-masks "{psd}" "{masks}"))', tmp_path)
+    ids = [int(v) for v in masks.read_text().split()]  # top layer first; -1: no mask
+    # the painted and the window masks are layer masks in GIMP; GIMP drops an empty 'Reveal All'
+    # mask (an empty rectangle), which shows the same picture
+    assert ids[1] != -1 and ids[2] != -1 and ids[3] == -1, ids
+
+
+def test_krita_reads_our_painted_masks(tmp_path):
+    need("krita", "xvfb-run")
+    doc = masked_document()
+    psd = tmp_path / "masks.psd"
+    save_psd(doc, psd)
+    png = tmp_path / "krita.png"
+    krita_export(psd, png, tmp_path)
+    assert_same_picture(composite(doc), rgba(png), "Krita masks")
+    layers = krita_layers(psd, tmp_path)
+    masked = {el.get("name"): [m.get("nodetype") for m in el.iter() if m.tag.endswith("mask")] for el in layers}
+    for name in ("Painted mask", "Window mask", "Reveal all"):
+        assert masked[name] == ["transparencymask"], masked
+    assert masked["Background"] == []

@@ -6,13 +6,14 @@ layers otherwise, checked against Photoshop's documented behaviour.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from qil_editor.document import Layer, composite_layers
+from qil_editor.document import BlendMode, Layer, composite_layers, effects
 from qil_editor.io import read_psd
 from qil_editor.io.psd_read import TEXT_GAMMA
 
@@ -50,3 +51,116 @@ def test_blend_gamma_mixes_in_gamma_encoded_linear_light():
     # over transparency nothing is mixed: the layer's own colour and alpha
     alone = composite_layers([Layer(px, blend_gamma=TEXT_GAMMA)], 1, 1)
     assert alone[0, 0].tolist() == [255, 0, 0, 170]
+
+
+# ----- layer effects -------------------------------------------------------------
+def _case_errors(case: str) -> np.ndarray:
+    doc = read_psd(CASES / case / "src.psd")
+    ours = composite_layers(doc.layers, doc.width, doc.height).astype(np.float64)
+    ref = np.asarray(Image.open(CASES / case / "canvas.png").convert("RGBA")).astype(np.float64)
+    pre = lambda a: np.concatenate([a[..., :3] * a[..., 3:] / 255.0, a[..., 3:]], -1)  # noqa: E731
+    return np.abs(pre(ours) - pre(ref))
+
+
+@pytest.mark.parametrize("name, box, bound", [
+    # ag-psd's 'effects' case, one region per layer style (l, t, r, b) -> (max, mean)
+    ("drop shadow (multiply, spread 2 %, global angle)", (80, 124, 190, 190), (4.0, 0.2)),
+    ("inner shadow (multiply, distance 14, choke 11 %)", (0, 0, 150, 90), (6.0, 0.2)),
+    ("outer glow (screen, range 50 %) + inner glow (noise 3 %)", (115, 76, 190, 118), (8.0, 0.5)),
+])
+def test_shadows_and_glows_match_photoshop(name, box, bound):
+    l, t, r, b = box
+    d = _case_errors("effects")[t:b, l:r]
+    assert d.max() <= bound[0] and d.mean() <= bound[1], (name, d.max(), d.mean())
+
+
+def test_pre_cs6_effects_match_photoshop():
+    """Colour overlay + drop shadow + outer glow of an older file: was max 82 / mean 2.1."""
+    d = _case_errors("blend-mode")
+    assert d.max() <= 6 and d.mean() <= 0.15
+
+
+def test_effects_are_read_with_photoshops_parameters():
+    from psd_tools import PSDImage
+
+    from qil_editor.io.psd_read import _layer_effects, _older_effects_present
+
+    psd = PSDImage.open(CASES / "effects" / "src.psd")
+    with _older_effects_present(psd):
+        found = {ly.name: _layer_effects(ly) for ly in psd.descendants()}
+    shadow, = found["drop shadow"]
+    assert (shadow.kind, shadow.size, shadow.spread, shadow.distance) == ("drop_shadow", 5, 2, 5)
+    assert shadow.angle == 132  # the document's global angle (the effect uses global light)
+    assert shadow.blend_mode == BlendMode.MULTIPLY and shadow.opacity == pytest.approx(0.75)
+    inner, = found["inner shadow"]
+    assert (inner.kind, inner.angle, inner.distance) == ("inner_shadow", 61, 14)
+    kinds = sorted(e.kind for e in found["inner outer glow"])
+    assert kinds == ["inner_glow", "outer_glow"]
+    glow = next(e for e in found["inner outer glow"] if e.kind == "outer_glow")
+    assert glow.range == 50 and glow.blend_mode == BlendMode.SCREEN
+    assert [e.kind for e in found["other"]] == ["satin"]
+    assert found["bevel"] == [] and found["solid fill"] == []  # bevel: not drawn; overlay: psd-tools
+
+
+def test_offset_rounds_halves_away_from_the_light():
+    assert effects.offset(5, 120) == (3, 4)  # -5 cos 120 = 2.5 (2.4999... in floating point)
+    assert effects.offset(45, 133) == (31, 33)
+    assert effects.offset(14, 61) == (-7, 12)
+    assert effects.offset(0, 77) == (0, 0)
+
+
+def test_box_blur_is_two_symmetric_passes():
+    impulse = np.zeros((21, 21), np.float32)
+    impulse[10, 10] = 1.0
+    for size in (4, 5):
+        out = effects.box_blur2(impulse, size)
+        assert out.sum() == pytest.approx(1.0, abs=1e-5)
+        assert np.allclose(out, out[::-1, ::-1], atol=1e-6)  # centred, even widths too
+        assert np.count_nonzero(out[10] > 1e-7) == 2 * size - 1  # two passes of width `size`
+
+
+def _square(pad: int = 12, side: int = 16) -> np.ndarray:
+    px = np.zeros((side + 2 * pad, side + 2 * pad, 4), np.uint8)
+    px[pad:pad + side, pad:pad + side] = (200, 100, 50, 255)
+    return px
+
+
+def test_inner_effects_stay_inside_and_outer_effects_outside():
+    px = _square()
+    inside = px[..., 3] == 255
+    shadow = effects.Effect("inner_shadow", (0.0, 0.0, 0.0), 1.0, BlendMode.MULTIPLY,
+                            size=4, distance=3, angle=90)
+    out = effects.apply_effects(px, [shadow])
+    assert (out[..., 3] == px[..., 3]).all()  # alpha untouched
+    top, bottom = out[12, 20, :3].astype(int), out[27, 20, :3].astype(int)
+    assert top.sum() < bottom.sum()  # light from above: the shadow falls inside the top edge
+    assert (out[20, 20, :3] == px[20, 20, :3]).all()  # the middle is beyond its reach
+    glow = effects.Effect("outer_glow", (1.0, 1.0, 0.0), 0.5, BlendMode.SCREEN, size=6)
+    out = effects.apply_effects(px, [glow])
+    assert (out[inside] == px[inside]).all()
+    assert out[8, 20, 3] > 0 and (out[8, 20, :3] == (255, 255, 0)).all()
+    assert out[0, 0, 3] == 0
+
+
+def test_inner_glow_from_edge_or_centre():
+    px = _square(side=20)
+    edge = effects.Effect("inner_glow", (1.0, 1.0, 1.0), 1.0, size=6)
+    centre = effects.Effect("inner_glow", (1.0, 1.0, 1.0), 1.0, size=6, source_center=True)
+    e, c = effects.apply_effects(px, [edge]), effects.apply_effects(px, [centre])
+    assert e[12, 22, 0] > e[22, 22, 0] == 200  # lighter at the edge, unchanged in the middle
+    assert c[22, 22, 0] == 255 and c[12, 22, 0] < 255
+
+
+def test_drop_shadow_hides_under_the_layer_unless_it_shows_through():
+    px = _square()
+    shadow = effects.Effect("drop_shadow", (0.0, 0.0, 0.0), 1.0, BlendMode.MULTIPLY,
+                            size=2, distance=4, angle=90)
+    cov = effects.coverage(shadow, px[..., 3].astype(np.float32) / 255.0)
+    assert cov[20, 20] == 0.0 and cov[30, 20] > 0.5  # concealed inside, below the square
+    loose = effects.coverage(replace(shadow, conceals=False), px[..., 3] / np.float32(255.0))
+    assert loose[20, 20] > 0.9
+
+
+def test_unknown_effect_kind_is_refused():
+    with pytest.raises(ValueError, match="unknown layer effect"):
+        effects.Effect("bevel", (0, 0, 0))

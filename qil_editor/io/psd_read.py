@@ -19,9 +19,11 @@ What a designer gets:
 * Text, shape and smart-object layers keep the raster Photoshop stored for
   them (what Photoshop shows). Fill layers without pixels, layers with
   enabled effects and pixel layers with vector masks are rasterized by
-  psd-tools (``composite``, with their own mask and fill opacity in it);
-  drop shadows and outer glows, which it does not draw, are added by an
-  approximation (``_outer_effects``); other effects it cannot draw are missing.
+  psd-tools (``composite``, with their own mask and fill opacity in it;
+  it draws strokes and overlays); drop shadows, glows, inner shadows and satin,
+  which it does not draw, are added by ``document/effects.py`` with
+  Photoshop's kernels; bevels are missing. Text layers blend at Photoshop's
+  text gamma (``Layer.blend_gamma``).
 * Adjustment layers change what is below them; a layer cannot carry that,
   so each becomes a baked layer: psd-tools' composite of everything below
   with the adjustment applied (named "<name> (adjustment, baked)").
@@ -46,6 +48,7 @@ from pathlib import Path
 import numpy as np
 
 from ..document import BlendMode, Document, Layer, LayerMask
+from ..document.effects import apply_effects
 from ..document.group import Group
 from ..document.source import GroupOrigin, LayerOrigin, PsdSource, SourceFeature
 from ..errors import InputFileError, QilError
@@ -171,59 +174,47 @@ def _effect_rgb(color) -> tuple[float, float, float] | None:
     return None
 
 
-def _outer_effects(layer, rgba: np.ndarray) -> np.ndarray:
-    """Draw drop shadows and outer glows under a rendered layer (psd-tools does not).
+_EFFECT_KINDS = {"DropShadow": "drop_shadow", "OuterGlow": "outer_glow",
+                 "InnerShadow": "inner_shadow", "InnerGlow": "inner_glow", "Satin": "satin"}
 
-    An approximation of Photoshop's: the layer's alpha, offset by the
-    shadow's angle and distance, grown by the spread, blurred (Gaussian,
-    sigma = half the remaining size), in the effect's colour and opacity.
-    Baked under the layer's own pixels (composited as normal: exact for the
-    usual black multiply shadow and over transparency); contours, noise and
-    the glow's gradient mode are ignored.
-    """
-    import math
 
-    import cv2
+def _contour_points(effect) -> tuple:
+    try:
+        curve = effect.contour[b"Crv "]
+        return tuple((float(pt[b"Hrzn"]), float(pt[b"Vrtc"])) for pt in curve)
+    except (TypeError, KeyError, ValueError):
+        return ()
 
-    alpha = rgba[..., 3].astype(np.float32) * np.float32(1.0 / 255.0)
-    if not alpha.any():
-        return rgba
-    layers = []  # (alpha plane, rgb), bottom first
-    for name in ("DropShadow", "OuterGlow"):
-        for effect in layer.effects.find(name):
-            rgb = _effect_rgb(getattr(effect, "color", None) or {})
-            if rgb is None:
-                continue
-            size = max(0.0, float(getattr(effect, "size", 0.0) or 0.0))
-            spread = size * max(0.0, min(100.0, float(effect.choke or 0.0))) / 100.0
-            plane = alpha
-            if name == "DropShadow":
-                theta = math.radians(float(effect.angle or 0.0))
-                dist = float(effect.distance or 0.0)
-                shift = np.float32([[1, 0, -dist * math.cos(theta)], [0, 1, dist * math.sin(theta)]])
-                plane = cv2.warpAffine(plane, shift, (plane.shape[1], plane.shape[0]))
-            if spread >= 1.0:
-                k = int(round(spread))
-                plane = cv2.dilate(plane, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1)))
-            if size - spread > 0.0:
-                sigma = 0.5 * (size - spread)
-                plane = cv2.GaussianBlur(plane, (0, 0), sigmaX=sigma, sigmaY=sigma)
-            layers.append((np.clip(plane * float(effect.opacity) / 100.0, 0.0, 1.0), rgb))
-    if not layers:
-        return rgba
-    out_c = np.zeros(rgba.shape[:2] + (3,), np.float32)
-    out_a = np.zeros(rgba.shape[:2], np.float32)
-    for plane, rgb in layers:  # each over what is below (premultiplied)
-        out_c = np.asarray(rgb, np.float32) * plane[..., None] + out_c * (1.0 - plane[..., None])
-        out_a = plane + out_a * (1.0 - plane)
-    top_c = rgba[..., :3].astype(np.float32) * np.float32(1.0 / 255.0) * alpha[..., None]
-    out_c = top_c + out_c * (1.0 - alpha[..., None])
-    out_a = alpha + out_a * (1.0 - alpha)
-    result = np.empty_like(rgba)
-    safe = np.where(out_a > 1e-6, out_a, 1.0)[..., None]
-    result[..., :3] = _float_to_u8(out_c / safe)
-    result[..., 3] = _float_to_u8(out_a)
-    return result
+
+def _layer_effects(layer) -> list:
+    """The layer's enabled shadows, glows and satin as :class:`Effect` records
+    (what psd-tools does not draw; it draws overlays and strokes itself)."""
+    from ..document.effects import Effect
+
+    out = []
+    for effect in layer.effects:
+        kind = _EFFECT_KINDS.get(type(effect).__name__)
+        if kind is None or not effect.enabled:
+            continue
+        rgb = _effect_rgb(getattr(effect, "color", None) or {})
+        if rgb is None:
+            continue
+        value = effect.value
+        number = lambda key, default=0.0: float(value.get(key, default) or default)  # noqa: E731
+        source = value.get(b"glwS")
+        out.append(Effect(
+            kind, rgb, opacity=float(effect.opacity or 0.0) / 100.0,
+            blend_mode=BlendMode.from_psd_key(effect.blend_mode.value)
+            if hasattr(effect.blend_mode, "value") else BlendMode.NORMAL,
+            size=float(getattr(effect, "size", 0.0) or 0.0),
+            spread=float(getattr(effect, "choke", 0.0) or 0.0),
+            distance=float(getattr(effect, "distance", 0.0) or 0.0),
+            angle=float(getattr(effect, "angle", 0.0) or 0.0),
+            range=number(b"Inpr", 100.0), contour=_contour_points(effect),
+            conceals=bool(value.get(b"layerConceals", True)),
+            source_center=getattr(source, "enum", b"") == b"SrcC",
+            invert=bool(value.get(b"Invr", True))))
+    return out
 
 
 def _rendered_pixels(layer, psd) -> tuple[np.ndarray, int, int] | None:
@@ -268,15 +259,18 @@ def _rendered_pixels(layer, psd) -> tuple[np.ndarray, int, int] | None:
         to_rgba(np.array(color, np.float32).reshape(1, 1, -1), None, pixel)
         psd_guard.fill_solid(rgba, pixel[0, 0, :3], psd_guard.solid_fill_alpha(layer, mask, box))
     else:
-        color, _shape, alpha = ps_composite(layer, color=0.0, alpha=0.0, viewport=box,
-                                            layer_filter=lambda ly: ly is layer)  # not its clip layers
+        color, shape, alpha = ps_composite(layer, color=0.0, alpha=0.0, viewport=box,
+                                           layer_filter=lambda ly: ly is layer)  # not its clip layers
         opacity = layer.opacity / 255.0
         if opacity > 0:
             alpha = np.clip(alpha / opacity, 0.0, 1.0)
         to_rgba(color, alpha, rgba)
         del color, alpha
-    if layer.has_effects(enabled=True):
-        rgba = _outer_effects(layer, rgba)
+        effects = _layer_effects(layer) if layer.has_effects(enabled=True) else []
+        if effects:  # shadows, glows, satin: drawn from the layer's shape (before fill opacity)
+            shape = np.asarray(shape, np.float32)
+            rgba = apply_effects(rgba, effects, shape[..., 0] if shape.ndim == 3 else shape)
+        del shape
     drawn = rgba[..., 3]
     rows = np.flatnonzero(drawn.any(axis=1))
     if rows.size == 0:

@@ -17,6 +17,7 @@ layers to the canvas). Blending follows the PSD:
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import numpy as np
 
@@ -169,12 +170,12 @@ class CanvasView(QGraphicsView):
             if "x" in event.fields or "y" in event.fields:
                 item.setPos(layer.x, layer.y)
             if "opacity" in event.fields:
-                item.setOpacity(layer.opacity)
+                item.setOpacity(self.doc.effective(layer)[1])  # its groups' opacity too
             if "blend_mode" in event.fields:
                 item.set_blend_mode(layer.blend_mode)
             if "mask" in event.fields:
                 item.set_pixels(*self._shown_for(layer))
-            if {"visible", "blend_mode", "opacity"} & set(event.fields):
+            if {"visible", "blend_mode", "opacity", "group"} & set(event.fields):
                 self._update_modes()
             elif self._flat_upto >= self.doc.index_of(layer.id):
                 self._schedule_flatten()
@@ -218,9 +219,12 @@ class CanvasView(QGraphicsView):
     def _update_modes(self) -> None:
         """Choose live items vs. the core-compositor fallback, and whether to isolate."""
         layers = self.doc.layers
+        shown = [self.doc.effective(layer) for layer in layers]  # groups' visibility and opacity in
+        live_groups = self._live_groups()
         upto = -1
         for index, layer in enumerate(layers):
-            if layer.visible and layer.opacity > 0 and layer.blend_mode not in QT_BLEND_MODES:
+            if shown[index][0] and shown[index][1] > 0 and (
+                    layer.blend_mode not in QT_BLEND_MODES or layer.group not in live_groups):
                 upto = index
         changed = upto != self._flat_upto
         self._flat_upto = upto
@@ -228,8 +232,9 @@ class CanvasView(QGraphicsView):
         for index, layer in enumerate(layers):
             item = self._items[layer.id]
             live = index > upto
-            item.setVisible(layer.visible and live)
-            if live and layer.visible and item.composition_mode != QPainter.CompositionMode.CompositionMode_SourceOver:
+            item.setVisible(shown[index][0] and live)
+            item.setOpacity(shown[index][1])
+            if live and shown[index][0] and item.composition_mode != QPainter.CompositionMode.CompositionMode_SourceOver:
                 needs_isolation = True
         self._flat.setVisible(upto >= 0)
         self._flat.setZValue(upto)
@@ -239,6 +244,28 @@ class CanvasView(QGraphicsView):
         elif changed:
             self._flat_generation += 1
 
+    def _live_groups(self) -> set:
+        """Groups whose layers items can draw one by one (with the groups' visibility and opacity
+        folded in): pass-through, or Normal holding only Normal layers, at full opacity, without a
+        mask, inside such groups. ``None`` (no group) is in the set. Layers of any other group
+        are drawn by the core compositor, which knows isolation, group modes and masks."""
+        groups = self.doc.groups
+        if not groups:
+            return {None}
+        from ..document import BlendMode
+
+        normal_only = {gid: True for gid in groups}
+        for layer in self.doc.layers:
+            if layer.blend_mode != BlendMode.NORMAL:
+                for g in self.doc.layer_chain(layer):
+                    normal_only[g.id] = False
+
+        def simple(g) -> bool:
+            return g.opacity >= 1.0 and (g.mask is None or g.mask.disabled) and (
+                g.pass_through or (g.blend_mode == BlendMode.NORMAL and normal_only[g.id]))
+
+        return {None} | {gid for gid in groups if all(simple(g) for g in self.doc.group_chain(gid))}
+
     def _schedule_flatten(self) -> None:
         if self._flat_upto < 0:
             return
@@ -247,6 +274,7 @@ class CanvasView(QGraphicsView):
         layers = [ly.copy(pixels=self._previews.get(ly.id, ly.pixels))
                   for ly in self.doc.layers[: self._flat_upto + 1]]
         width, height = self.doc.width, self.doc.height
+        groups = {gid: g.copy() for gid, g in self.doc.groups.items()}  # the pool must not see edits
 
         def done(result, error):
             if error is not None:
@@ -254,7 +282,7 @@ class CanvasView(QGraphicsView):
             if generation == self._flat_generation:
                 self._flat.set_pixels(result)
 
-        self.tasks.submit(composite_layers, layers, width, height, callback=done)
+        self.tasks.submit(partial(composite_layers, groups=groups), layers, width, height, callback=done)
 
     @property
     def flatten_pending(self) -> bool:
@@ -302,6 +330,10 @@ class CanvasView(QGraphicsView):
         self._shown[layer.id] = (key, shown, box)
         return shown, box
 
+    def shown_array(self, layer) -> np.ndarray:
+        """The picture the canvas draws for a layer (its pixels, masked when it has a mask)."""
+        return self._shown_for(layer)[0]
+
     def remember_shown(self, pixels, mask, shown) -> None:
         """A brush stroke already rendered what the layer will show with these pixels and this
         mask: keep it, so committing the stroke does not compute it again."""
@@ -328,7 +360,8 @@ class CanvasView(QGraphicsView):
             return
         self._end_drag_cache()
         self._stroke_layer = layer_id
-        item.set_pixels(shown, tuple(int(v) for v in box))
+        same = origin == (int(item.pos().x()), int(item.pos().y()))  # a copy of what it shows
+        item.set_pixels(shown, tuple(int(v) for v in box), same_picture=same)
         item.setPos(*origin)
 
     def refresh_stroke(self, layer_id: str, box: tuple[int, int, int, int]) -> None:

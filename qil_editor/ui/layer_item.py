@@ -66,16 +66,21 @@ class LayerItem(QGraphicsItem):
         self._box: tuple[int, int, int, int] | None = None  # what to draw, None: the content box
 
     # ----- content ---------------------------------------------------------------
-    def set_pixels(self, pixels: np.ndarray, box: tuple[int, int, int, int] | None = None) -> None:
+    def set_pixels(self, pixels: np.ndarray, box: tuple[int, int, int, int] | None = None,
+                   same_picture: bool = False) -> None:
         """Show ``pixels``; ``box`` (item coordinates) is what to draw of them, by default their
         non-transparent box (a masked layer passes its own pixels' box; a brush stroke the whole
-        plane, so what it reveals or paints later is inside)."""
+        plane, so what it reveals or paints later is inside). ``same_picture``: the new array
+        holds what is shown now (a stroke's working copy), so the mip levels are kept."""
         if pixels is self._source and (box is None or box == self._box):
             return
         self._source = pixels
         self._box = box
         if self._preview is None:
+            mips, rect = dict(self._mips), QRectF(self._rect)
             self._show(pixels, box)
+            if same_picture and mips and self._rect == rect:
+                self._mips = mips
 
     def refresh(self, box: tuple[int, int, int, int]) -> None:
         """The shown array changed in place inside ``box`` (item coordinates, a brush stroke):

@@ -474,8 +474,7 @@ class PaintTool(Tool):
         if target == "mask":
             plane, px, py = paintable_mask(layer.mask, canvas_box)
             stroke = Stroke(plane, (px, py), mode, s.size, s.hardness, s.opacity)
-            shown = masked_pixels(layer)
-            shown = shown.copy() if shown is layer.pixels else shown  # written in place below
+            shown = self.canvas.shown_array(layer).copy()  # what the canvas shows; written in place
             layer_origin = (layer.x, layer.y)
         else:
             if mode == "paint":
@@ -486,6 +485,8 @@ class PaintTool(Tool):
             layer_origin = (px, py)
             if layer.mask is None or layer.mask.disabled:
                 shown = stroke.result
+            elif (px, py) == (layer.x, layer.y):  # not grown: a copy of what the canvas shows
+                shown = self.canvas.shown_array(layer).copy()
             else:
                 from ..document import Layer
 

@@ -246,3 +246,47 @@ def test_painting_refuses_a_locked_or_hidden_layer(qtbot, window):
     session.set_visible(layer.id, False)
     stroke(canvas, [(60, 70), (180, 70)])
     assert "hidden" in messages[-1] and layer.pixels[50, 100, 3] == 255
+
+
+def on_screen(canvas, x: float, y: float) -> tuple[int, int, int]:
+    """The colour the screen shows at document point (x, y): the window's backing store, not a fresh
+    render, so a part the live stroke forgot to repaint would show the old picture."""
+    from PySide6.QtWidgets import QApplication
+
+    QApplication.processEvents()
+    top = canvas.window()
+    screen = top.screen() or QApplication.primaryScreen()
+    p = canvas.viewport().mapTo(top, canvas.mapFromScene(QPointF(x, y)))
+    image = screen.grabWindow(top.winId(), p.x(), p.y(), 1, 1).toImage()
+    c = image.pixelColor(0, 0)
+    return (c.red(), c.green(), c.blue())
+
+
+def test_live_stroke_repaints_the_zoomed_out_view(qtbot, window):
+    """At 25 % the canvas draws mip levels; a stroke updates them in the dirty box only."""
+    doc = Document(960, 640, [Layer(rgba(640, 960, WHITE), name="Paper"),
+                              Layer(rgba(560, 880, RED), name="Red", x=40, y=40)])
+    tab = window.add_document(doc, name="big")
+    canvas, layer = tab.canvas, doc.layers[1]
+    tab.session.set_current(layer.id)
+    canvas.set_zoom(0.25)
+    canvas.centerOn(480, 320)
+    qtbot.waitExposed(canvas)
+    window.actions_by_name["add_layer_mask"].trigger()
+    window.set_tool("eraser")
+    window.masks.size_box.setValue(80)
+    window.masks.hardness_box.setValue(100)
+    assert near(on_screen(canvas, 480, 320), RED, 12)
+    stroke(canvas, [(200, 320), (760, 320)], release=False)
+    assert near(on_screen(canvas, 480, 320), WHITE, 12) and near(on_screen(canvas, 480, 160), RED, 12)
+    QTest.mouseRelease(canvas.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                       canvas.mapFromScene(QPointF(760, 320)))
+    window.set_tool("brush")
+    assert tab.session.edit_mask and window.actions_by_name["edit_layer_mask"].isChecked()
+    stroke(canvas, [(480, 100), (480, 540)], release=False)  # hide a vertical band on the mask
+    assert near(on_screen(canvas, 480, 200), WHITE, 12) and near(on_screen(canvas, 300, 200), RED, 12)
+    QTest.mouseRelease(canvas.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                       canvas.mapFromScene(QPointF(480, 540)))
+    window.actions_by_name["undo"].trigger()
+    window.actions_by_name["undo"].trigger()
+    assert near(on_screen(canvas, 480, 320), RED, 12) and near(on_screen(canvas, 480, 200), RED, 12)

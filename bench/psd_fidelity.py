@@ -1,8 +1,8 @@
 """How close our composite of a real PSD is to Photoshop's, next to psd-tools' own.
 
-For each case in tests/data/psd-cases (and every .psd/.psb in folders given on
-the command line) it composites the file three ways and compares, on
-premultiplied RGBA, with Photoshop's merged image:
+For each case in tests/data/psd-cases and tests/data/psd-extra (and every
+.psd/.psb in folders given on the command line) it composites the file three
+ways and compares, on premultiplied RGBA, with Photoshop's merged image:
 
 * ours: ``read_psd`` then our compositor (flat reading, the editor's default);
 * ours, groups: ``read_psd(groups=True)``: groups kept and drawn as groups;
@@ -81,8 +81,11 @@ def reference(path: Path) -> tuple[np.ndarray | None, str]:
     return None, "none"
 
 
+CASE_SETS = ("tests/data/psd-cases", "tests/data/psd-extra")  # ag-psd's real files (MIT)
+
+
 def files(folders: list[str]) -> list[Path]:
-    out = sorted(next(d.glob("src.ps*")) for d in (ROOT / "tests/data/psd-cases").iterdir()
+    out = sorted(next(d.glob("src.ps*")) for folder in CASE_SETS for d in (ROOT / folder).iterdir()
                  if d.is_dir() and any(d.glob("src.ps*")))
     for folder in folders:
         out += sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in (".psd", ".psb"))

@@ -164,3 +164,31 @@ def test_drop_shadow_hides_under_the_layer_unless_it_shows_through():
 def test_unknown_effect_kind_is_refused():
     with pytest.raises(ValueError, match="unknown layer effect"):
         effects.Effect("bevel", (0, 0, 0))
+
+
+EXTRA = Path(__file__).parent / "data" / "psd-extra"  # more of ag-psd's real files (MIT)
+
+
+def _extra_errors(case: str, **read) -> tuple[np.ndarray, object]:
+    doc = read_psd(EXTRA / case / "src.psd", **read)
+    ref = np.asarray(Image.open(EXTRA / case / "canvas.png").convert("RGBA"))
+    from qil_editor.document import composite
+
+    return np.asarray(_errors(composite(doc), ref)), doc
+
+
+@pytest.mark.parametrize("groups", [False, True])
+def test_group_drop_shadow_is_drawn_under_the_group(groups):
+    """A group's layer style (drop shadow, 64 % spread, size 65): was max 126 / mean 7.0."""
+    (mx, mean), doc = _extra_errors("group-drop-shadows", groups=groups)
+    assert mx <= 8 and mean <= 0.1
+    styled = [ly for ly in doc.layers if ly.name.endswith("Group 1 (effects)")]
+    assert len(styled) == 1 and styled[0].id in doc.source.synthetic  # never written back
+    assert doc.layers.index(styled[0]) == 1  # above the background, under the group's layers
+
+
+def test_windows_grey_text_is_not_gamma_blended():
+    (mx, mean), doc = _extra_errors("alias")
+    assert mx <= 1 and mean <= 0.01
+    gammas = {ly.name: ly.blend_gamma for ly in doc.layers}
+    assert gammas["Windows"] == 1.0 and gammas["Windows LCD"] == TEXT_GAMMA

@@ -139,4 +139,4 @@ def test_artboards_show_their_background_and_clip_their_layers(tmp_path):
     assert (tmp_path / "same.psd").read_bytes() == (case / "src.psd").read_bytes()
     History(doc).push(SetLayerProperties(backgrounds[0].id, visible=False))
     assert doc.save_losses() == ["'white board (artboard background)' is drawn by Photoshop from "
-                                 "its artboard; changes to it are not saved"]
+                                 "its group (artboard or layer style); changes to it are not saved"]

@@ -118,7 +118,8 @@ def save_losses(doc) -> list[str]:
         layer = next((ly for ly in doc.layers if ly.id == layer_id), None)
         if layer is None or layer.pixels is not pixels or not _same_props(layer.properties(), props):
             name = props["name"].rsplit("/", 1)[-1]
-            out.append(f"'{name}' is drawn by Photoshop from its artboard; changes to it are not saved")
+            out.append(f"'{name}' is drawn by Photoshop from its group (artboard or layer style); "
+                       "changes to it are not saved")
     for layer in doc.layers:
         origin = source.origins.get(layer.id)
         if origin is None or not origin.live:

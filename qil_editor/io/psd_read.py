@@ -555,6 +555,43 @@ def _artboard_parts(layer, path: str, opacity: float, visible: bool, parent_id, 
     return clip, leaf
 
 
+def _group_effects(group, psd, path: str, opacity: float, visible: bool, tree) -> _Leaf | None:
+    """A group's drop shadows and outer glows as a layer under its contents, or None.
+
+    Photoshop draws a group's layer style from the group's composite shape;
+    the document has no group style, so the effects become a layer of their
+    own ("<group> (effects)"), drawn from the group's record and never
+    written back (like an artboard's background). Inner effects, strokes and
+    overlays of groups are not drawn.
+    """
+    from psd_tools.composite import composite as ps_composite
+
+    if not group.has_effects(enabled=True):
+        return None
+    effects = [e for e in _layer_effects(group) if e.kind in ("drop_shadow", "outer_glow")]
+    if not effects:
+        return None
+    box = psd.viewbox
+    _color, shape, _alpha = ps_composite(group, color=0.0, alpha=0.0, viewport=box)
+    shape = np.asarray(shape, np.float32)
+    shape = shape[..., 0] if shape.ndim == 3 else shape
+    if not shape.any():
+        return None
+    blank = np.zeros(shape.shape + (4,), np.uint8)  # effects only: the contents are layers
+    px = apply_effects(blank, effects, shape)
+    rows = np.flatnonzero(px[..., 3].any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(px[..., 3].any(axis=0))
+    y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    px = np.ascontiguousarray(px[y0:y1, x0:x1])
+    name = f"{group.name} (effects)"
+    return _Leaf(px, box[0] + x0, box[1] + y0, name if tree is not None else f"{path}{name}",
+                 1.0 if tree is not None else opacity, True if tree is not None else visible,
+                 BlendMode.NORMAL, True, group, prefix=path, group_visible=visible,
+                 synthetic=True, derived=True)
+
+
 def _walk(group, psd, path: str, opacity: float, visible: bool, group_blend: BlendMode | None,
           masks: list, out: list[_Leaf], order: list, max_pixels, file: Path,
           chain: tuple = (), tree: dict | None = None, parent_id: str | None = None) -> None:
@@ -571,6 +608,7 @@ def _walk(group, psd, path: str, opacity: float, visible: bool, group_blend: Ble
             sub_visible = visible and layer.visible
             clip, background = _artboard_parts(layer, sub_path, sub_opacity, sub_visible,
                                                parent_id, tree)
+            styled = _group_effects(layer, psd, sub_path, sub_opacity, sub_visible, tree)
             if tree is not None:
                 own_mask = _layer_mask(layer)
                 if clip is not None:
@@ -579,21 +617,23 @@ def _walk(group, psd, path: str, opacity: float, visible: bool, group_blend: Ble
                                   blend_mode=None if key == b"pass" else BlendMode.from_psd_key(key),
                                   mask=own_mask, parent=parent_id)
                 tree[layer] = doc_group
-                if background is not None:
-                    background.chain, background.group_id = chain + (layer,), doc_group.id
-                    out.append(background)
+                for extra in (background, styled):
+                    if extra is not None:
+                        extra.chain, extra.group_id = chain + (layer,), doc_group.id
+                        out.append(extra)
                 _walk(layer, psd, "", 1.0, True, None, [], out, order, max_pixels, file,
                       chain + (layer,), tree, doc_group.id)
                 continue
             own = None if key in (b"pass", b"norm") else BlendMode.from_psd_key(key)
             sub_masks = masks + [_layer_mask(layer)] + ([clip] if clip is not None else [])
-            if background is not None:
-                background.chain = chain + (layer,)
-                background.mask = _combined_mask([m for m in masks if m is not None] + [None],
-                                                 (background.x, background.y,
-                                                  background.x + background.pixels.shape[1],
-                                                  background.y + background.pixels.shape[0]))
-                out.append(background)
+            for extra in (background, styled):
+                if extra is not None:
+                    extra.chain = chain + (layer,)
+                    extra.mask = _combined_mask([m for m in masks if m is not None] + [None],
+                                                (extra.x, extra.y,
+                                                 extra.x + extra.pixels.shape[1],
+                                                 extra.y + extra.pixels.shape[0]))
+                    out.append(extra)
             _walk(layer, psd, sub_path, sub_opacity, sub_visible, own or group_blend, sub_masks,
                   out, order, max_pixels, file, chain + (layer,))
             continue
@@ -805,7 +845,7 @@ def _source(file: Path, psd, header: PsdHeader, leaves: list[_Leaf], layers: lis
         features.append(SourceFeature(
             "groups", f"{len(names)} group(s) ({shown}) become flat layers named 'Group/Layer'"))
     for leaf, layer in zip(leaves, layers):
-        if leaf.synthetic:  # drawn by Photoshop from its artboard's record: never written
+        if leaf.synthetic:  # drawn by Photoshop from a group's record (artboard, style): never written
             src.synthetic[layer.id] = (layer.properties(), layer.pixels)
             continue
         live = tuple(SourceFeature(kind, text, layer.id, layer.name) for kind, text in leaf.live)

@@ -15,10 +15,10 @@ layer from its original pixels (on the task pool) is timed once.
 
 Brush strokes (B) on the same layer: with a mask on it and the brush on the
 mask (hide), and with the eraser on its pixels. Each move event of a stroke
-(brush 100 px, hardness 50 %) is timed to the end of its repaint; the press
+(brush 100 px unless --brush, hardness 50 %) is timed to the end of its repaint; the press
 (copies of the target) and the release (the undo step) are reported apart.
 
-    QT_QPA_PLATFORM=offscreen python bench/bench_canvas.py [--size 4096] [--layers 10] [--moves 60]
+    QT_QPA_PLATFORM=offscreen python bench/bench_canvas.py [--size 4096] [--layers 10] [--moves 60] [--brush 100]
 """
 
 from __future__ import annotations
@@ -134,6 +134,7 @@ def main() -> int:
     parser.add_argument("--layers", type=int, default=10)
     parser.add_argument("--moves", type=int, default=60)
     parser.add_argument("--viewport", default="1600x1000")
+    parser.add_argument("--brush", type=int, default=100, help="brush diameter in document pixels")
     args = parser.parse_args()
     app = QApplication.instance() or QApplication(sys.argv[:1])
 
@@ -192,7 +193,7 @@ def main() -> int:
     session.set_current(mover.id)
     session.push(SetLayerMask(mover.id, reveal_all_mask(), "Add layer mask"))
     session.set_edit_mask(True)
-    view.brush.size, view.brush.hardness = 100, 0.5
+    view.brush.size, view.brush.hardness = args.brush, 0.5
     for tool, what in (("brush", "brush on the mask"), ("eraser", "eraser on the pixels")):
         view.set_tool(tool)
         for label, setup in (("fit", view.fit), ("100 %", view.actual_size)):

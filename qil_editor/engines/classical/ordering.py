@@ -22,6 +22,7 @@ from .shapes import fit_covered_shape
 
 
 _STROKES = ("thin", "text")  # drawn over what they touch
+WHOLE_SHARE = 0.002           # share of the canvas an object needs for the T-junction cue
 
 
 @dataclass
@@ -99,24 +100,47 @@ def outline_cues(seg: Segmentation, contact: np.ndarray) -> dict[int, tuple[np.n
         real[:, -1:] &= x1 < w
         real[:1] &= y0 > 0
         real[-1:] &= y1 < h
-        fit = fit_covered_shape(own, real, crop != BG, require_hidden=False)
-        if fit is None:
-            continue
-        inside = fit > 0.5
-        # only what lies clearly inside the other object counts: a neighbour's rim that
-        # took a pixel or two of this region's edge says nothing about the order
-        far = cv2.distanceTransform((~own).astype(np.uint8), cv2.DIST_L2, 3) > 3.0
-        reach = np.bincount(crop[inside & far].ravel(), minlength=n)
-        edge = inside & ~cv2.erode(inside.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-        near_edge = cv2.distanceTransform((~edge).astype(np.uint8), cv2.DIST_L2, 3) <= 2.0
-        # this region's pixels next to each neighbour, and how many lie on the fitted edge
+        # this region's pixels next to each neighbour
         nb = cv2.dilate(np.where(own, 0, crop).astype(np.float32), np.ones((3, 3), np.uint8))
         shared = own & (nb > 0)
         lbl = nb[shared].astype(np.int64)
         tot = np.bincount(lbl, minlength=n)
-        on = np.bincount(lbl[near_edge[shared]], minlength=n)
-        owns = np.where(tot >= 6, on / np.maximum(tot, 1), 0.0)
-        out[reg.label] = (reach, owns)
+        reach = np.zeros(n, np.int64)
+        owns = np.zeros(n, np.float64)
+        fit = fit_covered_shape(own, real, crop != BG, require_hidden=False)
+        if fit is not None:
+            inside = fit > 0.5
+            # only what lies clearly inside the other object counts: a neighbour's rim that
+            # took a pixel or two of this region's edge says nothing about the order
+            far = cv2.distanceTransform((~own).astype(np.uint8), cv2.DIST_L2, 3) > 3.0
+            reach = np.bincount(crop[inside & far].ravel(), minlength=n)
+            edge = inside & ~cv2.erode(inside.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+            near_edge = cv2.distanceTransform((~edge).astype(np.uint8), cv2.DIST_L2, 3) <= 2.0
+            # how much of the outline shared with each neighbour lies on the fitted edge
+            on = np.bincount(lbl[near_edge[shared]], minlength=n)
+            owns = np.where(tot >= 6, on / np.maximum(tot, 1), 0.0)
+        # T-junction cue: with the outline it shares with ``b`` counted as its own too,
+        # is the region still one convex primitive whose edge that shared outline follows?
+        # The one on top is; the one beneath has a bite out of it.
+        whole = np.zeros(n, np.float64)
+        # a speck is trivially convex: only objects of some size say anything this way
+        for b in (others if reg.kind != "thin" and reg.area >= max(200, WHOLE_SHARE * h * w) else ()):
+            if tot[b] < 8:
+                continue
+            real_b = real | cv2.dilate((crop == b).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+            real_b[:, :1] &= x0 > 0
+            real_b[:, -1:] &= x1 < w
+            real_b[:1] &= y0 > 0
+            real_b[-1:] &= y1 < h
+            fit_b = fit_covered_shape(own, real_b, crop != BG, require_hidden=False, convex=True)
+            if fit_b is None:
+                continue
+            ins = fit_b > 0.5
+            edge_b = ins & ~cv2.erode(ins.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+            near_b = cv2.distanceTransform((~edge_b).astype(np.uint8), cv2.DIST_L2, 3) <= 2.0
+            sel = shared & (nb == b)
+            whole[b] = float(near_b[sel].mean()) if sel.any() else 0.0
+        out[reg.label] = (reach, owns, whole)
     return out
 
 
@@ -146,6 +170,9 @@ def order_regions(seg: Segmentation) -> Ordering:
             elif _owns(cues, a, b) != _owns(cues, b, a):
                 up, low = (a, b) if _owns(cues, a, b) else (b, a)
                 above[(up, low)] = 0.7
+            elif _whole(cues, a, b) != _whole(cues, b, a):
+                up, low = (a, b) if _whole(cues, a, b) else (b, a)
+                above[(up, low)] = 0.65
             elif share_a >= 0.5 and share_a > share_b:
                 above[(a, b)] = float(share_a)
             elif share_b >= 0.5 and share_b > share_a:
@@ -195,6 +222,12 @@ def _owns(cues, a: int, b: int) -> bool:
     """Does the outline ``a`` shares with ``b`` run along ``a``'s own fitted edge?"""
     c = cues.get(a)
     return c is not None and c[1][b] >= 0.8
+
+
+def _whole(cues, a: int, b: int) -> bool:
+    """Is ``a`` a whole convex primitive with the outline it shares with ``b`` on its edge?"""
+    c = cues.get(a)
+    return c is not None and c[2][b] >= 0.7
 
 
 def _topological(seg: Segmentation, above: dict[tuple[int, int], float]) -> list[int]:

@@ -257,6 +257,7 @@ def segment(rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray, valid: np.ndarra
             kinds += ["thin"] * (n_left - 1)
             next_label += n_left - 1
 
+    kinds, thick = _thick_strokes(owner, kinds)
     regions = _describe(owner, kinds, rgb, lab, core_fg, grad, bg)
     owner, kinds, changed = _absorb_rim_fragments(owner, regions, lab, bg, margin)
     owner, kinds, changed2 = _merge_counters(owner, regions if not changed else
@@ -274,6 +275,29 @@ def segment(rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray, valid: np.ndarra
         regions = _describe(owner, kinds, rgb, lab, core_fg, grad, bg)
     owner, regions = _drop_specks(owner, regions, bg, dist, npx)
     return Segmentation(owner, regions, fg, core_any)
+
+
+def _thick_strokes(owner: np.ndarray, kinds: list[str]) -> tuple[list[str], bool]:
+    """A "thin" region with a wide solid interior is no stroke: a shape whose fill is a
+    texture (stripes, grain) has no flat core, so it arrived as unexplained rim. A
+    stroke or glyph is a few pixels across; such a region is a shape (drawn under what
+    it touches, completed when covered), not a stroke drawn over everything."""
+    is_thin = np.array([False] + [k == "thin" for k in kinds])
+    if not is_thin.any():
+        return kinds, False
+    mask = is_thin[owner]
+    # distance to the nearest pixel of any other label (or the canvas edge beyond)
+    inner = np.pad(mask, 1).astype(np.uint8)
+    dist = cv2.distanceTransform(inner, cv2.DIST_L2, 3)[1:-1, 1:-1]
+    depth = np.zeros(len(kinds) + 1, np.float32)
+    np.maximum.at(depth, owner[mask], dist[mask])
+    limit = max(10.0, 0.03 * min(owner.shape))
+    out = list(kinds)
+    changed = False
+    for k in np.flatnonzero(is_thin & (depth > limit)):
+        out[k - 1] = "shape"
+        changed = True
+    return out, changed
 
 
 def _segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:

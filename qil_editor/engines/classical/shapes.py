@@ -123,15 +123,23 @@ def _polygon(contour: np.ndarray, real: np.ndarray, centre: np.ndarray,
     return np.array(verts, np.float64)
 
 
+def _convex(poly: np.ndarray) -> bool:
+    """True when the polygon's turns all go the same way (design primitives are convex)."""
+    d = np.roll(poly, -1, axis=0) - poly
+    cross = d[:, 0] * np.roll(d, -1, axis=0)[:, 1] - d[:, 1] * np.roll(d, -1, axis=0)[:, 0]
+    return bool((cross >= -1e-6).all() or (cross <= 1e-6).all())
+
+
 def fit_covered_shape(own: np.ndarray, real: np.ndarray, allowed: np.ndarray, *,
-                      require_hidden: bool = True) -> np.ndarray | None:
+                      require_hidden: bool = True, convex: bool = False) -> np.ndarray | None:
     """Coverage (float32 in [0, 1]) of the simple shape that ``own`` is the visible part of.
 
     ``own``: the region's pixels; ``real``: its pixels whose outline is its own
     (next to the background or to what lies beneath); ``allowed``: where hidden
     parts may be (the region plus what covers it). None when no ellipse or
     polygon fits the visible outline well enough, or (``require_hidden``)
-    nothing is hidden.
+    nothing is hidden. ``convex``: polygons must be convex (an outline with a
+    notch bitten out of it is no primitive's own).
     """
     own = own.astype(bool)
     contour = outline(own)
@@ -152,6 +160,8 @@ def fit_covered_shape(own: np.ndarray, real: np.ndarray, allowed: np.ndarray, *,
     ys, xs = np.nonzero(own)
     centre = np.array([xs.mean(), ys.mean()])
     poly = _polygon(contour, flags, centre)
+    if poly is not None and convex and not _convex(poly):
+        poly = None
     if poly is not None and len(poly) <= 8:
         out_poly = _polygon(contour, flags, centre, 0.5)
         cands.append((_draw_polygon(own.shape, poly),

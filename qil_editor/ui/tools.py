@@ -429,7 +429,7 @@ class PaintTool(Tool):
     the copy, written in place); the release puts the result into the
     document as one undo step."""
 
-    mode_name = ""
+    verb = "paint on"  # for "Unlock it to <verb> it."
 
     def __init__(self, canvas: "CanvasView") -> None:
         super().__init__(canvas)
@@ -459,7 +459,7 @@ class PaintTool(Tool):
 
         session = self.session
         layer = session.current_layer
-        if layer is None or not session.check_editable(layer.id, self.name):
+        if layer is None or not session.check_editable(layer.id, self.verb):
             return True
         if not layer.visible:
             session.refused.emit(f"“{layer.name}” is hidden. Show it to paint on it.")
@@ -589,6 +589,7 @@ class BrushTool(PaintTool):
     """B: on a layer mask, black hides and white reveals (X swaps); on pixels, paints the colour."""
 
     name = "brush"
+    verb = "paint on"
 
     def _target(self, layer):
         if self.session_edits_mask(layer):
@@ -603,6 +604,7 @@ class EraserTool(PaintTool):
     """E: erases the layer's pixels (their alpha), whatever the brush edits."""
 
     name = "eraser"
+    verb = "erase"
 
     def _target(self, layer):
         if not layer.pixels[..., 3].any():

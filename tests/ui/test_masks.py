@@ -67,6 +67,15 @@ def test_add_paint_undo_disable_apply_delete(qtbot, window):
     session, layer = tab.session, tab.session.doc.layers[1]
     A = window.actions_by_name
     assert not A["apply_layer_mask"].isEnabled() and not A["delete_layer_mask"].isEnabled()
+    from PySide6.QtWidgets import QMenu
+
+    layer_menu = window.menuBar().findChild(QMenu, "layerMaskMenu")  # Layer > Layer Mask
+    assert [a.objectName() for a in layer_menu.actions() if not a.isSeparator()] == [
+        "actionAddLayerMask", "actionDisableLayerMask", "actionApplyLayerMask", "actionDeleteLayerMask",
+        "actionEditLayerMask"]
+    menu = window.layer_panel.view.actions()  # the Layers panel's context menu
+    assert [a.objectName() for a in menu if "Mask" in a.objectName()][:4] == [
+        "actionAddLayerMask", "actionDisableLayerMask", "actionApplyLayerMask", "actionDeleteLayerMask"]
     trigger(window, "add_layer_mask", "actionAddLayerMask")
     assert layer.mask is not None and layer.mask.default == 255 and session.edit_mask
     assert not A["add_layer_mask"].isEnabled() and A["edit_layer_mask"].isChecked()
@@ -241,7 +250,7 @@ def test_painting_refuses_a_locked_or_hidden_layer(qtbot, window):
     session.set_locked(layer.id, True)
     steps = session.stack.count()
     stroke(canvas, [(60, 70), (180, 70)])
-    assert session.stack.count() == steps and "locked" in messages[-1]
+    assert session.stack.count() == steps and messages[-1] == "“Red” is locked. Unlock it to erase it."
     session.set_locked(layer.id, False)
     session.set_visible(layer.id, False)
     stroke(canvas, [(60, 70), (180, 70)])

@@ -214,9 +214,9 @@ class MoveInTree(Command):
                 inside = {ly.id for ly in subtree_layers(doc, parent)} - moved_set
                 hits = [i for i, lid in enumerate(order) if lid in inside]
                 at = min(hits) if hits else None
-        if at is None:  # an empty target: where the moved layers were
-            first = doc.index_of(moved[0]) if moved else 0
-            at = sum(1 for lid in order if doc.index_of(lid) < first)
+        if at is None:  # an empty target (a new group): where the topmost moved layer was
+            top = doc.index_of(moved[-1]) if moved else 0
+            at = sum(1 for lid in order if doc.index_of(lid) < top)
         new_order = order[:at] + moved + order[at:]
         layer_groups = {ly.id: ly.group for ly in doc.layers}
         for lid in layers:
@@ -301,8 +301,7 @@ class DeleteGroup(Command):
         self.text = "Delete group"
 
     def redo(self, doc):
-        group = doc.group(self.group_id)
-        self.text = f"Delete group “{group.name}”"
+        doc.group(self.group_id)  # KeyError for an unknown group
         inside = subtree_groups(doc, self.group_id)
         self.layers = [doc.remove_layer(ly.id) for ly in reversed(subtree_layers(doc, self.group_id))]
         # deepest first, so each is empty when removed

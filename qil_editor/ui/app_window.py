@@ -250,6 +250,10 @@ class MainWindow(QMainWindow):
         a("copy", "&Copy Layer", L.copy, K.Copy, None, "Copy the current layer's pixels")
         a("paste_as_layer", "&Paste as Layer", L.paste, K.Paste, None,
           "Paste the clipboard's image as a new layer")
+        a("group_layers", "&Group Layers", L.group, "Ctrl+G", None,
+          "Put the selected layers and groups into a new group")
+        a("ungroup_layers", "&Ungroup Layers", L.ungroup, "Ctrl+Shift+G", None,
+          "Dissolve the selected group; its layers stay where they are")
         for mode, text in (("left", "Left Edges"), ("hcenter", "Horizontal Centres"), ("right", "Right Edges"),
                            ("top", "Top Edges"), ("vcenter", "Vertical Centres"), ("bottom", "Bottom Edges")):
             a(f"align_{mode}", f"Align {text}", lambda m=mode: L.align(m), None, None,
@@ -308,7 +312,8 @@ class MainWindow(QMainWindow):
         image.addAction(A["decompose"])
         image.addAction(A["cancel_job"])
         layer = menu.addMenu("&Layer")
-        for name in ("new_layer", "duplicate", "merge_down", "delete", None, "toggle_visible", "lock", None,
+        for name in ("new_layer", "duplicate", "merge_down", "delete", None, "group_layers", "ungroup_layers",
+                     None, "toggle_visible", "lock", None,
                      "recolor", "split", "reprompt", None):
             layer.addSeparator() if name is None else layer.addAction(A[name])
         transform = layer.addMenu("&Transform")
@@ -438,6 +443,12 @@ class MainWindow(QMainWindow):
         several = has_doc and len(tab.session.selected_ids) > 1
         for name in ("duplicate", "delete", "lock", "toggle_visible", "recolor", "copy"):
             A[name].setEnabled(layer is not None)
+        group = tab.session.current_group if has_doc else None
+        for name in ("delete", "toggle_visible"):  # a group row: delete it with its layers, hide it
+            A[name].setEnabled(layer is not None or group is not None)
+        A["group_layers"].setEnabled(has_doc and bool(tab.session.selected_ids or tab.session.selected_group_ids))
+        A["ungroup_layers"].setEnabled(has_doc and bool(tab.session.selected_group_ids or (
+            layer is not None and layer.group is not None)))
         A["merge_down"].setEnabled(index > 0 or several)
         A["merge_down"].setText("&Merge Layers" if several else "&Merge Down")
         for name in ("new_layer", "paste_as_layer"):

@@ -117,6 +117,18 @@ class LayerActions:
         if not session.move_layers(distribute_deltas(session.selected_layers, mode), f"Distribute {mode}ly"):
             self.window.statusBar().showMessage("Already evenly spaced.", 3000)
 
+    def group(self) -> None:
+        """Ctrl+G: the selected layers and groups into a new group."""
+        tab = self.window.current
+        if tab is not None:
+            tab.session.group_selection()
+
+    def ungroup(self) -> None:
+        """Ctrl+Shift+G: dissolve the selected group (or the current layer's group)."""
+        tab = self.window.current
+        if tab is not None:
+            tab.session.ungroup_selection()
+
     # ----- new layers ------------------------------------------------------------------------------
     def new_layer(self) -> None:
         from ..document.layer_ops import empty_layer
@@ -211,9 +223,13 @@ class LayerActions:
             tab.session.set_locked(layer.id, not layer.locked)
 
     def toggle_visible(self) -> None:
-        """Show or hide the selected layers (the opposite of the current one's state)."""
+        """Show or hide the selected layers (the opposite of the current one's state), or the
+        current group."""
         tab, layer = self._current()
-        if layer is not None:
+        group = tab.session.current_group if tab is not None else None
+        if group is not None:
+            tab.session.set_group_visible(group.id, not group.visible)
+        elif layer is not None:
             tab.session.set_selection_visible(not layer.visible)
 
     def recolor_dialog(self) -> RecolorDialog | None:

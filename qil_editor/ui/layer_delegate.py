@@ -5,18 +5,23 @@ shape, with the layer at its offset) | name and "Blend · opacity" | lock.
 Clicking the eye toggles visibility, Alt-click shows only that layer (and
 Alt-click again shows all); clicking the lock toggles it; double-click on
 the name renames (an inline line edit).
+
+A group row: eye | disclosure arrow | folder | name and "Blend · opacity";
+rows inside a group are indented one step per level (the eyes stay in one
+column, as in Photoshop). A click on the arrow collapses or expands it.
+Rows hidden by a hidden group are drawn dimmed, their own eye unchanged.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QModelIndex, QRect, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtCore import QEvent, QModelIndex, QPointF, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QLineEdit, QStyle, QStyledItemDelegate
 
 from ..document import BlendMode
 from .icons import icon
-from .layer_model import (BlendModeRole, CanvasSizeRole, LayerIdRole, LayerRole, LockedRole,
-                          OpacityRole, ThumbnailRole, VisibleRole)
+from .layer_model import (BlendModeRole, CanvasSizeRole, CollapsedRole, DepthRole, IsGroupRole, ItemIdRole,
+                          LayerRole, LockedRole, OpacityRole, ShownRole, ThumbnailRole, VisibleRole)
 from .qimage import checker_brush, checker_pixmap
 from .thumbnails import THUMB_BOX
 
@@ -24,11 +29,15 @@ ROW_HEIGHT = THUMB_BOX + 12
 EYE_W = 30
 LOCK_W = 26
 PAD = 6
+INDENT = 16  # per group level
+ARROW_W = 16  # a group's disclosure arrow
+FOLDER_W = 30
 
 
 class LayerDelegate(QStyledItemDelegate):
-    eyeClicked = Signal(str, bool)  # layer id, alt held
+    eyeClicked = Signal(str, bool)  # layer or group id, alt held
     lockClicked = Signal(str)
+    disclosureClicked = Signal(str)  # group id: collapse or expand
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -53,14 +62,23 @@ class LayerDelegate(QStyledItemDelegate):
         return QRect(rect.right() - LOCK_W, rect.top(), LOCK_W, rect.height())
 
     @staticmethod
-    def thumb_rect(rect: QRect) -> QRect:
-        return QRect(rect.left() + EYE_W, rect.top() + (rect.height() - THUMB_BOX) // 2,
+    def thumb_rect(rect: QRect, depth: int = 0) -> QRect:
+        return QRect(rect.left() + EYE_W + depth * INDENT, rect.top() + (rect.height() - THUMB_BOX) // 2,
                      THUMB_BOX, THUMB_BOX)
 
     @staticmethod
-    def name_rect(rect: QRect) -> QRect:
-        left = rect.left() + EYE_W + THUMB_BOX + PAD * 2
-        return QRect(left, rect.top(), rect.right() - LOCK_W - left, rect.height())
+    def name_rect(rect: QRect, depth: int = 0, group: bool = False) -> QRect:
+        left = rect.left() + EYE_W + depth * INDENT + (ARROW_W + FOLDER_W + PAD if group else THUMB_BOX + PAD * 2)
+        return QRect(left, rect.top(), max(10, rect.right() - LOCK_W - left), rect.height())
+
+    @staticmethod
+    def arrow_rect(rect: QRect, depth: int = 0) -> QRect:
+        """A group row's disclosure arrow."""
+        return QRect(rect.left() + EYE_W + depth * INDENT, rect.top(), ARROW_W, rect.height())
+
+    @classmethod
+    def name_rect_of(cls, rect: QRect, index: QModelIndex) -> QRect:
+        return cls.name_rect(rect, int(index.data(DepthRole) or 0), bool(index.data(IsGroupRole)))
 
     # ----- painting ------------------------------------------------------------------
     def paint(self, painter: QPainter, option, index: QModelIndex) -> None:
@@ -84,11 +102,23 @@ class LayerDelegate(QStyledItemDelegate):
             self._eye_off.paint(painter, eye.adjusted(7, 0, -5, 0))
             painter.setOpacity(1.0)
 
-        self._paint_thumbnail(painter, self.thumb_rect(rect), index, visible)
+        depth = int(index.data(DepthRole) or 0)
+        group = bool(index.data(IsGroupRole))
+        shown = index.data(ShownRole)
+        shown = visible if shown is None else bool(shown) and visible  # a hidden group dims its rows
+        if group:
+            self._paint_group_icons(painter, rect, depth, bool(index.data(CollapsedRole)), palette, shown)
+            mask_w = 0
+        else:
+            self._paint_thumbnail(painter, self.thumb_rect(rect, depth), index, shown)
+            from .masks import paint_mask_thumbnail  # the layer mask beside the thumbnail (ui/masks.py)
 
-        name_r = self.name_rect(rect)
+            mask_w = paint_mask_thumbnail(painter, self.thumb_rect(rect, depth), index.data(LayerRole),
+                                          index.data(CanvasSizeRole), getattr(index.model(), "session", None))
+
+        name_r = self.name_rect(rect, depth, group).adjusted(mask_w, 0, 0, 0)
         text_color = palette.highlightedText().color() if selected else palette.text().color()
-        if not visible:
+        if not shown:
             text_color = QColor(text_color)
             text_color.setAlpha(120)
         font = QFont(option.font)
@@ -99,22 +129,51 @@ class LayerDelegate(QStyledItemDelegate):
         painter.drawText(top, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, name)
         mode = index.data(BlendModeRole)
         opacity = index.data(OpacityRole) or 0.0
-        sub = f"{BlendMode.parse(mode).label} · {round(opacity * 100)} %"
+        label = "Pass Through" if mode is None else BlendMode.parse(mode).label
+        sub = f"{label} · {round(opacity * 100)} %"
         small = QFont(font)
         small.setPointSizeF(max(6.0, font.pointSizeF() * 0.85))
         painter.setFont(small)
         sub_color = QColor(text_color)
-        sub_color.setAlpha(150 if visible else 90)
+        sub_color.setAlpha(150 if shown else 90)
         painter.setPen(sub_color)
         bottom = QRect(name_r.left(), name_r.center().y() + 1, name_r.width(), name_r.height() // 2 - 6)
         painter.drawText(bottom, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, sub)
 
-        if index.data(LockedRole):
+        if group:
+            pass  # groups have no lock of their own
+        elif index.data(LockedRole):
             self._lock.paint(painter, self.lock_rect(rect).adjusted(4, 0, -6, 0))
         elif option.state & QStyle.StateFlag.State_MouseOver:  # show where to click to lock
             painter.setOpacity(0.3)
             self._lock.paint(painter, self.lock_rect(rect).adjusted(4, 0, -6, 0))
             painter.setOpacity(1.0)
+        painter.restore()
+
+    def _paint_group_icons(self, painter: QPainter, rect: QRect, depth: int, collapsed: bool, palette,
+                           shown: bool) -> None:
+        """The disclosure arrow (right when collapsed, down when open) and a folder."""
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        color = QColor(palette.text().color())
+        color.setAlpha(220 if shown else 110)
+        arrow = self.arrow_rect(rect, depth)
+        c = QPointF(arrow.center())
+        if collapsed:
+            points = [QPointF(c.x() - 3, c.y() - 5), QPointF(c.x() + 4, c.y()), QPointF(c.x() - 3, c.y() + 5)]
+        else:
+            points = [QPointF(c.x() - 5, c.y() - 3), QPointF(c.x() + 5, c.y() - 3), QPointF(c.x(), c.y() + 4)]
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(color)
+        painter.drawPolygon(QPolygonF(points))
+        left = arrow.right() + 4
+        top = rect.center().y() - 9
+        folder = QColor("#d9a441")
+        if not shown:
+            folder.setAlpha(110)
+        painter.setBrush(folder)
+        painter.drawRoundedRect(QRectF(left, top, 10, 5), 1.5, 1.5)  # the tab
+        painter.drawRoundedRect(QRectF(left, top + 3, FOLDER_W - 6, 16), 2, 2)
         painter.restore()
 
     def _paint_thumbnail(self, painter: QPainter, box: QRect, index: QModelIndex, visible: bool) -> None:
@@ -150,7 +209,24 @@ class LayerDelegate(QStyledItemDelegate):
         if event.button() != Qt.MouseButton.LeftButton:
             return super().editorEvent(event, model, option, index)
         pos = event.position().toPoint()
-        layer_id = index.data(LayerIdRole)
+        layer_id = index.data(ItemIdRole)  # a layer's or a group's
+        depth = int(index.data(DepthRole) or 0)
+        if index.data(IsGroupRole):
+            if self.eye_rect(option.rect).contains(pos) or self.arrow_rect(option.rect, depth).contains(pos):
+                if kind == QEvent.Type.MouseButtonRelease:
+                    if self.eye_rect(option.rect).contains(pos):
+                        self.eyeClicked.emit(layer_id, bool(event.modifiers() & Qt.KeyboardModifier.AltModifier))
+                    else:
+                        self.disclosureClicked.emit(layer_id)
+                return True  # eat press/double-click too: no selection change, no rename
+            return super().editorEvent(event, model, option, index)
+        if kind == QEvent.Type.MouseButtonPress:  # mask or layer thumbnail: what the brush paints
+            from .masks import mask_thumb_rect, thumbnail_clicked
+
+            thumb = self.thumb_rect(option.rect, depth)
+            if thumb.contains(pos) or mask_thumb_rect(thumb).contains(pos):
+                thumbnail_clicked(getattr(model, "session", None), index.data(LayerRole),
+                                  mask_thumb_rect(thumb).contains(pos))
         for rect, action in ((self.eye_rect(option.rect), "eye"), (self.lock_rect(option.rect), "lock")):
             if rect.contains(pos):
                 if kind == QEvent.Type.MouseButtonRelease:
@@ -168,5 +244,5 @@ class LayerDelegate(QStyledItemDelegate):
         return editor
 
     def updateEditorGeometry(self, editor, option, index) -> None:  # noqa: N802
-        r = self.name_rect(option.rect)
+        r = self.name_rect_of(option.rect, index)
         editor.setGeometry(QRect(r.left() - 2, r.top() + 4, r.width(), r.height() // 2))

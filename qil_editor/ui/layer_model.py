@@ -1,10 +1,17 @@
-"""The layer list as a Qt model over one document (top layer in row 0).
+"""The layer tree as a flat Qt list model over one document (top row = top of the stack).
+
+Groups are rows too: a group header, then its children indented one level
+(``DepthRole``), unless the group is collapsed. The tree is flattened here
+(``document.tree.tree_rows``) rather than exposed as a ``QAbstractItemModel``
+tree, so the list view's selection, keyboard handling and drag-and-drop
+stay the simple, well-tested list behaviour; the delegate draws the
+indentation and the disclosure arrow.
 
 The document notifies after it changed, while Qt wants ``begin*`` before;
-so the model keeps its own list of layer ids, the order the views last
-saw, and replays each document event on it between ``begin*``/``end*``.
-Edits made through the model (rename, drag-and-drop reorder) go through
-the session, i.e. the undo stack.
+so the model keeps the rows the views last saw and, on a change of shape,
+maps them onto the new rows by key in one layout change (selection and the
+current row follow their items). Edits made through the model (rename,
+drag and drop) go through the session, i.e. the undo stack.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import json
 from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, Qt
 
 from ..document import DocumentEvent
+from ..document.tree import TreeRow, tree_rows
 from .session import DocumentSession
 from .thumbnails import ThumbnailCache
 
@@ -27,16 +35,14 @@ BlendModeRole = Qt.ItemDataRole.UserRole + 5
 ThumbnailRole = Qt.ItemDataRole.UserRole + 6
 LayerRole = Qt.ItemDataRole.UserRole + 7
 CanvasSizeRole = Qt.ItemDataRole.UserRole + 8
+ItemIdRole = Qt.ItemDataRole.UserRole + 9  # the layer's or the group's id
+IsGroupRole = Qt.ItemDataRole.UserRole + 10
+DepthRole = Qt.ItemDataRole.UserRole + 11  # how many groups deep the row is
+CollapsedRole = Qt.ItemDataRole.UserRole + 12  # a group row whose children are hidden
+ShownRole = Qt.ItemDataRole.UserRole + 13  # visible with its groups (False inside a hidden group)
+GroupRole = Qt.ItemDataRole.UserRole + 14  # the Group of a group row
 
-_FIELD_ROLES = {
-    "name": [Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole, Qt.ItemDataRole.ToolTipRole],
-    "visible": [VisibleRole],
-    "locked": [LockedRole],
-    "opacity": [OpacityRole],
-    "blend_mode": [BlendModeRole],
-    "x": [LayerRole],
-    "y": [LayerRole],
-}
+_STRUCTURE = {"inserted", "removed", "moved", "reset", "canvas"}
 
 
 class LayerListModel(QAbstractListModel):
@@ -45,7 +51,8 @@ class LayerListModel(QAbstractListModel):
         self.session = session
         self.doc = session.doc
         self.thumbnails = thumbnails
-        self._ids: list[str] = [ly.id for ly in reversed(self.doc.layers)]
+        self.collapsed: set[str] = set()
+        self._rows: list[TreeRow] = tree_rows(self.doc)
         self._unsubscribe = self.doc.subscribe(self._on_event)
         thumbnails.ready.connect(self._thumbnail_ready)
 
@@ -54,66 +61,155 @@ class LayerListModel(QAbstractListModel):
         self.thumbnails.ready.disconnect(self._thumbnail_ready)
 
     # ----- mapping --------------------------------------------------------------
+    @property
+    def rows(self) -> list[TreeRow]:
+        return list(self._rows)
+
+    def _row_of_id(self, item_id: str | None) -> int:
+        for r, row in enumerate(self._rows):
+            if row.id == item_id:
+                return r
+        return -1
+
     def row_of(self, layer_id: str) -> int:
-        return self._ids.index(layer_id)
+        row = self._row_of_id(layer_id)
+        if row < 0:
+            raise ValueError(f"{layer_id!r} has no row (unknown, or inside a collapsed group)")
+        return row
 
     def index_of_layer(self, layer_id: str | None) -> QModelIndex:
-        if layer_id is None or layer_id not in self._ids:
-            return QModelIndex()
-        return self.index(self._ids.index(layer_id))
+        """The row of a layer or a group (invalid when it is inside a collapsed group)."""
+        row = self._row_of_id(layer_id) if layer_id is not None else -1
+        return self.index(row) if row >= 0 else QModelIndex()
+
+    index_of_item = index_of_layer
+
+    def row_item(self, index: QModelIndex) -> TreeRow | None:
+        if not index.isValid() or index.row() >= len(self._rows):
+            return None
+        return self._rows[index.row()]
 
     def layer_id(self, index: QModelIndex) -> str | None:
-        if not index.isValid() or index.row() >= len(self._ids):
-            return None
-        return self._ids[index.row()]
+        """The layer of a layer row (None for a group row)."""
+        row = self.row_item(index)
+        return row.id if row is not None and not row.is_group else None
+
+    def group_id(self, index: QModelIndex) -> str | None:
+        row = self.row_item(index)
+        return row.id if row is not None and row.is_group else None
+
+    # ----- collapsing -------------------------------------------------------------
+    def set_collapsed(self, group_id: str, collapsed: bool) -> None:
+        if group_id not in self.doc.groups or (group_id in self.collapsed) == bool(collapsed):
+            return
+        if collapsed:
+            self.collapsed.add(group_id)
+        else:
+            self.collapsed.discard(group_id)
+        self._relayout()
+
+    def toggle_collapsed(self, group_id: str) -> None:
+        self.set_collapsed(group_id, group_id not in self.collapsed)
+
+    def reveal(self, item_id: str | None) -> None:
+        """Expand the groups around a layer or group so it has a row."""
+        if item_id is None:
+            return
+        if item_id in self.doc.groups:
+            chain = self.doc.group_chain(self.doc.group(item_id).parent)
+        else:
+            try:
+                chain = self.doc.layer_chain(self.doc.layer(item_id))
+            except KeyError:
+                return
+        hidden = {g.id for g in chain} & self.collapsed
+        if hidden:
+            self.collapsed -= hidden
+            self._relayout()
 
     # ----- reading -------------------------------------------------------------
     def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(self._ids)
+        return 0 if parent.isValid() else len(self._rows)
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        layer_id = self.layer_id(index)
-        if layer_id is None:
+        row = self.row_item(index)
+        if row is None:
             return None
-        layer = self.doc.layer(layer_id)
+        if role == ItemIdRole:
+            return row.id
+        if role == IsGroupRole:
+            return row.is_group
+        if role == DepthRole:
+            return row.depth
+        if role == CanvasSizeRole:
+            return self.doc.size
+        try:
+            item = self.doc.group(row.id) if row.is_group else self.doc.layer(row.id)
+        except KeyError:  # between a document change and its relayout
+            return None
+        if role == ShownRole:
+            if row.is_group:
+                return all(g.visible for g in self.doc.group_chain(row.id))
+            return self.doc.effective(item)[0]
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
-            return layer.name
+            return item.name
+        if role == VisibleRole:
+            return item.visible
+        if role == OpacityRole:
+            return item.opacity
+        if role == BlendModeRole:
+            return item.blend_mode  # None: a pass-through group
+        if row.is_group:
+            return self._group_data(item, role)
+        layer = item
         if role == Qt.ItemDataRole.ToolTipRole:
             return (f"{layer.name}\n{layer.width}×{layer.height} px at ({layer.x}, {layer.y})\n"
                     f"{layer.blend_mode.label}, {round(layer.opacity * 100)} %"
-                    + ("\nLocked" if layer.locked else ""))
+                    + ("\nLocked" if layer.locked else "")
+                    + ("\nHidden by its group" if layer.visible and not self.doc.effective(layer)[0] else ""))
         if role == LayerIdRole:
             return layer.id
-        if role == VisibleRole:
-            return layer.visible
         if role == LockedRole:
             return layer.locked
-        if role == OpacityRole:
-            return layer.opacity
-        if role == BlendModeRole:
-            return layer.blend_mode
         if role == LayerRole:
             return layer
-        if role == CanvasSizeRole:
-            return self.doc.size
         if role == ThumbnailRole:
             return self.thumbnails.get(layer, self.doc.size)
         return None
 
+    def _group_data(self, group, role):
+        if role == Qt.ItemDataRole.ToolTipRole:
+            mode = "Pass Through" if group.pass_through else group.blend_mode.label
+            count = sum(1 for ly in self.doc.layers if group.id in {g.id for g in self.doc.layer_chain(ly)})
+            return (f"Group “{group.name}”: {count} layer{'s' if count != 1 else ''}\n"
+                    f"{mode}, {round(group.opacity * 100)} %"
+                    + ("\nHas a mask" if group.mask is not None else ""))
+        if role == GroupRole:
+            return group
+        if role == CollapsedRole:
+            return group.id in self.collapsed
+        if role == LockedRole:
+            return False
+        return None  # no thumbnail, no LayerIdRole, no LayerRole
+
     def flags(self, index):
         base = Qt.ItemFlag.ItemIsDropEnabled  # drops land between rows
-        if not index.isValid():
+        row = self.row_item(index)
+        if row is None:
             return base
-        return (Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEditable
-                | Qt.ItemFlag.ItemIsDragEnabled)
+        flags = (Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEditable
+                 | Qt.ItemFlag.ItemIsDragEnabled)
+        return flags | Qt.ItemFlag.ItemIsDropEnabled if row.is_group else flags  # onto a group: into it
 
     def setData(self, index, value, role=Qt.ItemDataRole.EditRole) -> bool:  # noqa: N802
-        layer_id = self.layer_id(index)
-        if layer_id is None or role != Qt.ItemDataRole.EditRole:
+        row = self.row_item(index)
+        if row is None or role != Qt.ItemDataRole.EditRole:
             return False
-        return self.session.rename(layer_id, str(value))
+        if row.is_group:
+            return self.session.rename_group(row.id, str(value))
+        return self.session.rename(row.id, str(value))
 
-    # ----- drag and drop (internal reorder) -------------------------------------------
+    # ----- drag and drop (internal moves) -------------------------------------------
     def supportedDropActions(self):  # noqa: N802
         return Qt.DropAction.MoveAction
 
@@ -124,97 +220,121 @@ class LayerListModel(QAbstractListModel):
         return [LAYER_MIME]
 
     def mimeData(self, indexes) -> QMimeData:  # noqa: N802
-        ids = [self.layer_id(i) for i in indexes if self.layer_id(i) is not None]
+        rows = [self.row_item(i) for i in indexes]
+        rows = [r for r in rows if r is not None]
+        payload = {"session": self.session.id, "ids": [r.id for r in rows if not r.is_group],
+                   "groups": [r.id for r in rows if r.is_group]}
         mime = QMimeData()
-        mime.setData(LAYER_MIME, json.dumps({"session": self.session.id, "ids": ids}).encode())
+        mime.setData(LAYER_MIME, json.dumps(payload).encode())
         return mime
 
     def canDropMimeData(self, data, action, row, column, parent) -> bool:  # noqa: N802
-        return self._dropped_id(data) is not None
+        return self._dropped(data) is not None
 
-    def _dropped_id(self, data: QMimeData) -> str | None:
+    def _dropped(self, data: QMimeData) -> tuple[list[str], list[str]] | None:
         if not data.hasFormat(LAYER_MIME):
             return None
         try:
             payload = json.loads(bytes(data.data(LAYER_MIME)).decode())
         except ValueError:
             return None
-        ids = payload.get("ids") or []
-        if payload.get("session") != self.session.id or len(ids) != 1 or ids[0] not in self._ids:
+        if not isinstance(payload, dict) or payload.get("session") != self.session.id:
             return None
-        return ids[0]
+        layers = {ly.id for ly in self.doc.layers}
+        ids = [i for i in payload.get("ids") or [] if i in layers]
+        groups = [g for g in payload.get("groups") or [] if g in self.doc.groups]
+        if not ids and not groups:
+            return None
+        return ids, groups
+
+    def drop_target(self, row: int, parent: QModelIndex = QModelIndex()) -> tuple[str | None, str | None]:
+        """(group, above) for a drop: the items land in ``group`` directly above the item
+        ``above`` (None: at the group's bottom).
+
+        ``row`` is the row they are dropped before (-1 or the row count: after the
+        last row, i.e. the bottom of the stack); a valid ``parent`` with row -1
+        means dropped onto that row: onto a group puts them at its top, onto a
+        layer just above it.
+        """
+        if row < 0 and parent.isValid():
+            target = self.row_item(parent)
+            if target is not None and target.is_group:
+                return target.id, self._top_child(target.id)
+            row = parent.row()
+        if row < 0 or row >= len(self._rows):
+            return None, None
+        target = self._rows[row]
+        if target.is_group:
+            return self.doc.group(target.id).parent, target.id
+        return self.doc.layer(target.id).group, target.id
+
+    def _top_child(self, group_id: str) -> str | None:
+        rows = tree_rows(self.doc)
+        for r, row in enumerate(rows):
+            if row.id == group_id and row.is_group:
+                if r + 1 < len(rows) and rows[r + 1].depth == row.depth + 1:
+                    return rows[r + 1].id
+                return None
+        return None
 
     def dropMimeData(self, data, action, row, column, parent) -> bool:  # noqa: N802
-        """Move the dragged layer to sit where it was dropped (one undo step).
+        """Move the dragged layers and groups to where they were dropped (one undo step).
 
-        ``row`` is the view row it is inserted before; -1 with a valid parent
-        means dropped onto a row (taken as 'before it'), -1 alone means the end.
         Returning True with no removeRows makes the view leave rows alone:
-        the document event moves the row.
+        the document events move the rows.
         """
-        layer_id = self._dropped_id(data)
-        if layer_id is None or action == Qt.DropAction.IgnoreAction:
+        dropped = self._dropped(data)
+        if dropped is None or action == Qt.DropAction.IgnoreAction:
             return False
-        n = len(self._ids)
-        if row < 0:
-            row = parent.row() if parent.isValid() else n
-        source = self._ids.index(layer_id)
-        target_row = row - 1 if source < row else row
-        target_row = max(0, min(n - 1, target_row))
-        if target_row == source:
-            return False
-        return self.session.reorder(layer_id, n - 1 - target_row)
+        group, above = self.drop_target(row, parent)
+        return self.session.move_in_tree(dropped[0], dropped[1], group, above)
 
     # ----- document events --------------------------------------------------------------
-    def _row_for_index(self, doc_index: int, count: int) -> int:
-        return count - 1 - doc_index
-
     def _on_event(self, event: DocumentEvent) -> None:
         kind = event.kind
-        if kind == "inserted":
-            row = len(self._ids) - event.index  # rows after insertion: n+1; row = n - index
-            self.beginInsertRows(QModelIndex(), row, row)
-            self._ids.insert(row, event.layer_id)
-            self.endInsertRows()
-        elif kind == "removed":
-            row = self._ids.index(event.layer_id)
-            self.beginRemoveRows(QModelIndex(), row, row)
-            del self._ids[row]
-            self.endRemoveRows()
-            self.thumbnails.forget(set(self._ids))
-        elif kind == "moved":
-            n = len(self._ids)
-            src = self._ids.index(event.layer_id)
-            dst = self._row_for_index(event.index, n)
-            qt_dst = dst + 1 if dst > src else dst  # Qt counts the destination before removal
-            if self.beginMoveRows(QModelIndex(), src, src, QModelIndex(), qt_dst):
-                self._ids.insert(dst, self._ids.pop(src))
-                self.endMoveRows()
-            else:  # pragma: no cover - Qt refuses only no-op moves
-                self._reset()
+        if kind in _STRUCTURE or (kind == "changed" and "group" in event.fields) or (
+                kind == "group" and (not event.fields or "parent" in event.fields)):
+            if kind == "group" and event.layer_id not in self.doc.groups:
+                self.collapsed.discard(event.layer_id)
+            self._relayout()
+            if kind in ("removed", "reset"):
+                self.thumbnails.forget({ly.id for ly in self.doc.layers})
         elif kind in ("changed", "pixels"):
-            if event.layer_id in self._ids:
-                index = self.index(self._ids.index(event.layer_id))
-                roles = [ThumbnailRole, LayerRole]
-                for name in event.fields:
-                    roles += _FIELD_ROLES.get(name, [])
-                self.dataChanged.emit(index, index, roles)
-        elif kind == "canvas":
-            self._reset()
-        else:  # reset
-            self._reset()
+            row = self._row_of_id(event.layer_id)
+            if row >= 0:
+                index = self.index(row)
+                self.dataChanged.emit(index, index, [])
+        elif kind == "group":  # a group's name, visibility, opacity...: its row and those inside
+            self._all_changed()
 
-    def _reset(self) -> None:
-        self.beginResetModel()
-        self._ids = [ly.id for ly in reversed(self.doc.layers)]
-        self.endResetModel()
-        self.thumbnails.forget(set(self._ids))
+    def _all_changed(self) -> None:
+        if self._rows:
+            self.dataChanged.emit(self.index(0), self.index(len(self._rows) - 1), [])
+
+    def _relayout(self) -> None:
+        new = tree_rows(self.doc, self.collapsed)
+        old_keys = [r.key for r in self._rows]
+        if [r.key for r in new] == old_keys:
+            self._rows = new
+            self._all_changed()
+            return
+        self.layoutAboutToBeChanged.emit()
+        where = {r.key: i for i, r in enumerate(new)}
+        old_persistent = self.persistentIndexList()
+        targets = [where.get(old_keys[index.row()]) if 0 <= index.row() < len(old_keys) else None
+                   for index in old_persistent]
+        self._rows = new
+        self.changePersistentIndexList(old_persistent, [self.index(t) if t is not None else QModelIndex()
+                                                        for t in targets])
+        self.layoutChanged.emit()
 
     def _thumbnail_ready(self, layer_id: str) -> None:
-        if layer_id in self._ids:
-            index = self.index(self._ids.index(layer_id))
+        row = self._row_of_id(layer_id)
+        if row >= 0:
+            index = self.index(row)
             self.dataChanged.emit(index, index, [ThumbnailRole])
 
 
 __all__ = ["LayerListModel", "LAYER_MIME", "LayerIdRole", "VisibleRole", "LockedRole", "OpacityRole",
-           "BlendModeRole", "ThumbnailRole", "LayerRole", "CanvasSizeRole"]
+           "BlendModeRole", "ThumbnailRole", "LayerRole", "CanvasSizeRole", "ItemIdRole", "IsGroupRole",
+           "DepthRole", "CollapsedRole", "ShownRole", "GroupRole"]

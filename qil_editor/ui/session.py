@@ -45,6 +45,10 @@ class DocumentSession(QObject):
         self.current_layer_id: str | None = doc.layers[-1].id if len(doc) else None
         #: the selected layers (the current one included); several with Ctrl/Shift-click
         self.selected_ids: list[str] = [self.current_layer_id] if self.current_layer_id else []
+        #: the selected group rows of the layer panel; ``current_group_id`` when a group row is
+        #: the current one (then ``current_layer_id`` is None, and the panel edits the group)
+        self.selected_group_ids: list[str] = []
+        self.current_group_id: str | None = None
         self.edit_mask = False  # the brush edits the current layer's mask (when it has one)
         self._unsubscribe = doc.subscribe(self._on_document_event)
         self.stack.cleanChanged.connect(self._clean_changed)
@@ -86,6 +90,11 @@ class DocumentSession(QObject):
 
     def set_current(self, layer_id: str | None) -> None:
         """Make a layer current; unless it is already selected, it becomes the only selection."""
+        if layer_id is not None and (self.current_group_id is not None or self.selected_group_ids):
+            self.current_group_id = None  # a layer made current from elsewhere (canvas, new layer)
+            self.selected_group_ids = []
+            if layer_id in self.selected_ids:
+                self.selectionChanged.emit()
         if layer_id not in self.selected_ids:
             self._set_selected([layer_id] if layer_id is not None else [])
         if layer_id == self.current_layer_id:
@@ -93,16 +102,41 @@ class DocumentSession(QObject):
         self.current_layer_id = layer_id
         self.currentLayerChanged.emit(layer_id)
 
-    def set_selection(self, layer_ids, current: str | None = None) -> None:
-        """Select several layers (the panel's Ctrl/Shift-click); ``current`` defaults to the
-        current layer when it stays selected, else the top selected one."""
+    def set_selection(self, layer_ids, current: str | None = None, groups=(),
+                      current_group: str | None = None) -> None:
+        """Select several layers and groups (the panel's Ctrl/Shift-click); ``current`` defaults
+        to the current layer when it stays selected, else the top selected one. With
+        ``current_group`` (a group row is the current row) no layer is current."""
         present = {ly.id for ly in self.doc.layers}
         ids = [lid for lid in dict.fromkeys(layer_ids) if lid in present]
-        if current is None or current not in ids:
+        gids = [gid for gid in dict.fromkeys(groups) if gid in self.doc.groups]
+        if current_group not in gids:
+            current_group = None
+        if current_group is not None:
+            current = None
+        elif current is None or current not in ids:
             current = self.current_layer_id if self.current_layer_id in ids else (
                 max(ids, key=self.doc.index_of) if ids else None)
-        self._set_selected(ids)
-        self.set_current(current)
+        groups_changed = (gids, current_group) != (self.selected_group_ids, self.current_group_id)
+        self.selected_group_ids, self.current_group_id = gids, current_group
+        if ids != self.selected_ids:
+            self._set_selected(ids)
+        elif groups_changed:
+            self.selectionChanged.emit()
+        if current is not None:
+            self.set_current(current)
+        elif self.current_layer_id is not None:
+            self.current_layer_id = None
+            self.currentLayerChanged.emit(None)
+        elif groups_changed:
+            self.currentLayerChanged.emit(None)
+
+    @property
+    def current_group(self):
+        try:
+            return self.doc.group(self.current_group_id) if self.current_group_id is not None else None
+        except KeyError:
+            return None
 
     def set_edit_mask(self, on: bool) -> None:
         """Choose what the brush paints: the current layer's mask or its pixels (Photoshop: a click
@@ -118,19 +152,37 @@ class DocumentSession(QObject):
 
     @property
     def selected_layers(self) -> list[Layer]:
-        """The selected layers, bottom first."""
+        """The selected layers, bottom first, with the layers inside selected groups (so moving,
+        hiding, aligning or merging a selected group acts on what it holds)."""
         chosen = set(self.selected_ids)
+        if self.selected_group_ids:
+            from ..document.tree import subtree_layers
+
+            for gid in self.selected_group_ids:
+                if gid in self.doc.groups:
+                    chosen.update(ly.id for ly in subtree_layers(self.doc, gid))
         return [ly for ly in self.doc.layers if ly.id in chosen]
 
     def _on_document_event(self, event: DocumentEvent) -> None:
+        if event.kind in ("group", "reset") and (self.selected_group_ids or self.current_group_id):
+            groups = self.doc.groups
+            kept = [gid for gid in self.selected_group_ids if gid in groups]
+            if kept != self.selected_group_ids or (self.current_group_id is not None
+                                                   and self.current_group_id not in groups):
+                self.selected_group_ids = kept
+                if self.current_group_id not in groups:
+                    self.current_group_id = None
+                self.selectionChanged.emit()
+                if self.current_group_id is None and self.current_layer_id is None and len(self.doc):
+                    self.set_current(self.doc.layers[-1].id)
         if event.kind in ("removed", "reset") and self.selected_ids:
             present = {ly.id for ly in self.doc.layers}
             kept = [lid for lid in self.selected_ids if lid in present]
             if kept != self.selected_ids:
                 self._set_selected(kept)
-        if event.kind == "inserted" and self.current_layer is None:
+        if event.kind == "inserted" and self.current_layer is None and self.current_group is None:
             self.set_current(event.layer_id)
-        elif event.kind in ("removed", "reset") and self.current_layer is None:
+        elif event.kind in ("removed", "reset") and self.current_layer is None and self.current_group is None:
             layers = self.doc.layers
             if not layers:
                 self.set_current(None)
@@ -175,7 +227,7 @@ class DocumentSession(QObject):
     def move_selection(self, dx: int, dy: int, gesture: int | None = None) -> bool:
         """Move every selected layer (locked ones refuse the whole move); one step per gesture."""
         layers = self.selected_layers
-        if len(layers) <= 1:
+        if len(layers) <= 1 and not (layers and self.selected_group_ids):
             return self.move_layer(self.current_layer_id, dx, dy, gesture)
         locked = [ly for ly in layers if ly.locked]
         if locked:
@@ -204,6 +256,8 @@ class DocumentSession(QObject):
         return True
 
     def delete_selection(self) -> bool:
+        if self.selected_group_ids:
+            return self.delete_groups_and_layers()
         layers = self.selected_layers
         if len(layers) <= 1:
             return self.delete(self.current_layer_id)
@@ -386,3 +440,128 @@ class DocumentSession(QObject):
         self.push(cmd)
         self.set_current(cmd.new_layers[-1].id)
         return True
+
+    # ----- groups (the layer panel's tree) ---------------------------------------------------------
+    def _group(self, group_id: str | None, action: str):
+        if group_id is None or group_id not in self.doc.groups:
+            self.refused.emit(f"Select a group to {action}.")
+            return None
+        return self.doc.group(group_id)
+
+    def set_group_properties(self, group_id: str, gesture: int | None = None, **values) -> bool:
+        """Name, visibility, opacity or blend mode (None = pass through) of a group, one step
+        (a slider drag with one ``gesture`` is one step)."""
+        from ..document import SetGroupProperties
+
+        group = self._group(group_id, "change")
+        if group is None:
+            return False
+        values = {k: v for k, v in values.items() if getattr(group, k) != v}
+        if not values:
+            return True
+        cmd = SetGroupProperties(group_id, merge=gesture is not None, **values)
+        cmd.text = {"name": "Rename group", "visible": "Show group" if values.get("visible") else "Hide group",
+                    "opacity": "Change group opacity", "blend_mode": "Change group blend mode"}.get(
+            next(iter(values)), "Change group") if len(values) == 1 else "Change group"
+        return self.push(cmd, gesture)
+
+    def rename_group(self, group_id: str, name: str) -> bool:
+        name = name.strip()
+        if not name or group_id not in self.doc.groups or self.doc.group(group_id).name == name:
+            return False
+        return self.set_group_properties(group_id, name=name)
+
+    def set_group_visible(self, group_id: str, visible: bool) -> bool:
+        return self.set_group_properties(group_id, visible=bool(visible))
+
+    def set_group_opacity(self, group_id: str, opacity: float, gesture: int | None = None) -> bool:
+        return self.set_group_properties(group_id, gesture, opacity=float(opacity))
+
+    def set_group_blend_mode(self, group_id: str, mode) -> bool:
+        """``mode`` None (or "pass through") is Photoshop's pass-through; else a blend mode."""
+        if isinstance(mode, str) and mode.replace("-", " ").strip().lower() in ("pass through", "pass"):
+            mode = None
+        return self.set_group_properties(group_id, blend_mode=None if mode is None else BlendMode.parse(mode))
+
+    def move_in_tree(self, layer_ids, group_ids, parent: str | None, above: str | None) -> bool:
+        """Drag and drop in the panel: layers and groups into ``parent`` directly above ``above``
+        (None: at its bottom), one step; False (nothing changes) when they are already there."""
+        from ..document.tree import MoveInTree
+
+        try:
+            cmd = MoveInTree(layer_ids, group_ids, parent, above)
+            plan = cmd.plan(self.doc)
+        except (ValueError, KeyError) as err:
+            self.refused.emit(f"Cannot move there: {err.args[0] if err.args else err}.")
+            return False
+        current = ([ly.id for ly in self.doc.layers], {ly.id: ly.group for ly in self.doc.layers},
+                   {g.id: g.parent for g in self.doc.groups.values()})
+        if plan == current:
+            return False
+        cmd.new = plan
+        cmd.text = "Move into group" if parent is not None else "Move layers"
+        return self.push(cmd)
+
+    def group_selection(self) -> bool:
+        """Ctrl+G: the selected layers and groups into a new group, which becomes current."""
+        from ..document.tree import GroupItems
+
+        layer_ids = list(self.selected_ids)
+        group_ids = list(self.selected_group_ids)
+        if not layer_ids and not group_ids:
+            self.refused.emit("Select the layers to group (Ctrl-click in the Layers panel).")
+            return False
+        taken = [n for n in (g.name for g in self.doc.groups.values()) if n.startswith("Group ")]
+        number = 1 + max([int(n[6:]) for n in taken if n[6:].isdigit()] or [0])
+        cmd = GroupItems(layer_ids, group_ids, name=f"Group {number}")
+        try:
+            self.push(cmd)
+        except ValueError as err:
+            self.refused.emit(f"Cannot group: {err}.")
+            return False
+        self.set_selection([], groups=[cmd.group.id], current_group=cmd.group.id)
+        return True
+
+    def ungroup_selection(self) -> bool:
+        """Ctrl+Shift+G: dissolve the selected groups (or the group of the current layer); what
+        they held stays where it is, in their parent. One step."""
+        from ..document import Ungroup
+
+        gids = list(self.selected_group_ids)
+        if not gids and self.current_layer is not None and self.current_layer.group is not None:
+            gids = [self.current_layer.group]
+        if not gids:
+            self.refused.emit("Select a group to ungroup.")
+            return False
+        cmds = [Ungroup(g) for g in gids]
+        self.push(cmds[0] if len(cmds) == 1 else MacroCommand(cmds, text=f"Ungroup {len(cmds)} groups"))
+        if cmds[0].layers:
+            top = max(cmds[0].layers, key=self.doc.index_of)
+            self.set_current(top)
+        return True
+
+    def delete_groups_and_layers(self) -> bool:
+        """Delete the selected groups with everything in them, and the selected layers, one step.
+        Refused (nothing changes) when a layer that would go is locked."""
+        from ..document.tree import DeleteGroup, subtree_groups, subtree_layers
+
+        gids = [g for g in self.selected_group_ids if g in self.doc.groups]
+        inside = set()
+        for gid in gids:
+            inside |= subtree_groups(self.doc, gid) - {gid}
+        gids = [g for g in gids if g not in inside]
+        covered = inside | set(gids)
+        layers = [self.doc.layer(lid) for lid in self.selected_ids if self.doc.layer(lid).group not in covered]
+        doomed = layers + [ly for gid in gids for ly in subtree_layers(self.doc, gid)]
+        locked = next((ly for ly in doomed if ly.locked), None)
+        if locked is not None:
+            self.refused.emit(f"“{locked.name}” is locked. Unlock it to delete it"
+                              + (" with its group." if locked not in layers else "."))
+            return False
+        cmds = [DeleteGroup(g) for g in gids] + [DeleteLayer(ly.id) for ly in
+                                                 sorted(layers, key=lambda ly: -self.doc.index_of(ly.id))]
+        if len(cmds) == 1:
+            if gids:
+                cmds[0].text = f"Delete group “{self.doc.group(gids[0]).name}”"
+            return self.push(cmds[0])
+        return self.push(MacroCommand(cmds, text=f"Delete {len(cmds)} items"))

@@ -2,9 +2,11 @@
 
 A stroke is rendered the way Photoshop renders one: round dabs are placed
 along the path at a fixed spacing and combined into a *stroke coverage*
-plane by taking the maximum, so dabs that overlap inside one stroke never
-build up beyond the brush's opacity; the target is then computed once from
-its state before the stroke (``base``) and that coverage. Each mouse event
+plane (each dab over the others, as at 100 % flow, so soft dabs merge into
+a smooth band; coverage never exceeds 1); the target is then computed once
+from its state before the stroke (``base``) and that coverage times the
+opacity, so going over the same place again within one stroke never builds
+up past the brush's opacity. Each mouse event
 only touches the dabs' rectangle, which is what keeps live painting on a
 4096² layer cheap; the finished result is one new array (one undo step).
 
@@ -135,7 +137,8 @@ class Stroke:
         if r <= l or b <= t:
             return None
         view = self.coverage[t:b, l:r]
-        np.maximum(view, profile[t - top:b - top, l - left:r - left], out=view)
+        dab = profile[t - top:b - top, l - left:r - left]
+        view += dab * (1.0 - view)  # dabs build up toward 1 (flow 100 %), never past it
         return (l, t, r, b)
 
     def _render(self, box: Box) -> None:

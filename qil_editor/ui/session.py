@@ -435,13 +435,31 @@ class DocumentSession(QObject):
             keep = [lid for lid in (remove_ids if remove_ids is not None else list(present)) if lid in present]
             layers = [ly.copy() for ly in result.layers]
             size = None if (result.width, result.height) == self.doc.size else (result.width, result.height)
+            drop = self._groups_left_empty(set(keep))
+            if drop:  # the result is flat: groups whose layers all go, go too (one step)
+                from ..document.tree import DeleteGroup, subtree_layers
+
+                inside = {ly.id for gid in drop for ly in subtree_layers(self.doc, gid)}
+                keep = [lid for lid in keep if lid not in inside]
             cmd = ReplaceLayers(keep, layers, None, text="Decompose into layers",
                                 canvas_size=size)
+            if drop:
+                self.push(MacroCommand([DeleteGroup(gid) for gid in drop] + [cmd], text=cmd.text))
+                self.set_current(cmd.new_layers[-1].id)
+                return True
         self.push(cmd)
         self.set_current(cmd.new_layers[-1].id)
         return True
 
     # ----- groups (the layer panel's tree) ---------------------------------------------------------
+    def _groups_left_empty(self, removed: set[str]) -> list[str]:
+        """The outermost groups that hold no layer once ``removed`` are gone."""
+        from ..document.tree import subtree_layers
+
+        empty = [gid for gid in self.doc.groups
+                 if all(ly.id in removed for ly in subtree_layers(self.doc, gid))]
+        return [gid for gid in empty if self.doc.group(gid).parent not in empty]
+
     def _group(self, group_id: str | None, action: str):
         if group_id is None or group_id not in self.doc.groups:
             self.refused.emit(f"Select a group to {action}.")

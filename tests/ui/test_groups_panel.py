@@ -219,3 +219,35 @@ def test_drag_and_drop_moves_layers_into_and_out_of_groups_and_whole_groups(qtbo
     rect = view.visualRect(model.index_of_layer(title))
     assert view.onto_group(rect.center()).isValid()
     assert not view.onto_group(QPoint(rect.center().x(), rect.top() + 2)).isValid()
+
+
+def test_decomposing_the_whole_image_gives_flat_layers_and_undo_brings_the_groups_back(qtbot, window, tab):
+    session, doc = tab.session, tab.session.doc
+    result = Document(120, 80, [Layer(rgba(80, 120, (1, 2, 3)), name="Background"),
+                                Layer(rgba(5, 5, (9, 9, 9)), name="Shape", x=4, y=4)])
+    assert session.replace_with_decomposition(result, remove_ids=[ly.id for ly in doc.layers])
+    assert tree(tab.model) == ["Shape", "Background"] and not doc.groups
+    assert session.stack.count() == 1
+    QTest.keySequence(window, "Ctrl+Z")
+    assert tree(tab.model) == ["Blue", "G:Title", "  Green", "  Red", "Paper"]
+
+
+@pytest.mark.slow
+def test_a_group_made_with_ctrl_g_is_a_group_in_krita_and_gimp(qtbot, window, tab, tmp_path):
+    from clients import assert_same_picture, gimp_flatten, krita_tree, need
+    from clients import rgba as read_png
+
+    need("krita", "xvfb-run", "gimp-console")
+    doc = tab.session.doc
+    click(window, row_rect(window, tab, doc.find("Blue").id))
+    click(window, row_rect(window, tab, doc.find("Paper").id), Qt.KeyboardModifier.ControlModifier)
+    QTest.keySequence(window, "Ctrl+G")
+    path = tmp_path / "made with ctrl-g.psd"
+    assert window.save_to(tab, str(path))
+    assert krita_tree(path, tmp_path) == [
+        ("Group 1", [("Blue", []), ("Paper", [])]), ("Title", [("Green", []), ("Red", [])])]
+    png, count = tmp_path / "gimp.png", tmp_path / "count.txt"
+    run = gimp_flatten([(path, png, count)], tmp_path)
+    assert png.exists(), run.stdout[-2000:] + run.stderr[-2000:]
+    assert int(count.read_text()) == 2  # two top-level groups
+    assert_same_picture(composite(doc), read_png(png), "GIMP")

@@ -95,9 +95,9 @@ class Document:
         raise KeyError(f"no layer named {name_or_index!r}")
 
     def topmost_at(self, x: int, y: int, threshold: int = 0) -> Layer | None:
-        """The top visible layer whose pixel under (x, y) is not transparent."""
+        """The top visible layer (its groups shown too) whose pixel under (x, y) is not transparent."""
         for layer in reversed(self._layers):
-            if layer.visible and layer.alpha_at(x, y) > threshold:
+            if layer.visible and layer.alpha_at(x, y) > threshold and self.effective(layer)[0]:
                 return layer
         return None
 

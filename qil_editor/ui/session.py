@@ -251,6 +251,8 @@ class DocumentSession(QObject):
         """Insert a new layer above ``above`` (default: the current layer) and make it current."""
         above = above if above is not None else self.current_layer_id
         index = self.doc.index_of(above) + 1 if above is not None else len(self.doc)
+        if above is not None and layer.group is None and self.doc.layer(above).group is not None:
+            layer.group = self.doc.layer(above).group  # above a layer in a group: in that group
         self.push(AddLayer(layer, index, text=text))
         self.set_current(layer.id)
         return True

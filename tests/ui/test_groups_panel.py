@@ -221,6 +221,18 @@ def test_drag_and_drop_moves_layers_into_and_out_of_groups_and_whole_groups(qtbo
     assert not view.onto_group(QPoint(rect.center().x(), rect.top() + 2)).isValid()
 
 
+def test_a_new_layer_above_a_grouped_layer_joins_its_group_and_hidden_groups_are_not_picked(qtbot, window, tab):
+    session, doc = tab.session, tab.session.doc
+    title = group_id(doc, "Title")
+    click(window, row_rect(window, tab, doc.find("Red").id))
+    QTest.keySequence(window, "Ctrl+Shift+N")
+    new = doc.layers[doc.index_of(doc.find("Red").id) + 1]
+    assert new.group == title and tree(tab.model)[2:4] == ["  Green", "  " + new.name]
+    assert doc.topmost_at(15, 25).name == "Red"
+    session.set_group_visible(title, False)
+    assert doc.topmost_at(15, 25).name == "Paper"  # the auto-select pick skips a hidden group
+
+
 def test_decomposing_the_whole_image_gives_flat_layers_and_undo_brings_the_groups_back(qtbot, window, tab):
     session, doc = tab.session, tab.session.doc
     result = Document(120, 80, [Layer(rgba(80, 120, (1, 2, 3)), name="Background"),

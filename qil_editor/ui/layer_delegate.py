@@ -62,19 +62,29 @@ class LayerDelegate(QStyledItemDelegate):
         return QRect(rect.right() - LOCK_W, rect.top(), LOCK_W, rect.height())
 
     @staticmethod
-    def thumb_rect(rect: QRect, depth: int = 0) -> QRect:
-        return QRect(rect.left() + EYE_W + depth * INDENT, rect.top() + (rect.height() - THUMB_BOX) // 2,
+    def indent(rect: QRect, depth: int) -> int:
+        """How far a row ``depth`` groups deep is indented: INDENT per level, less when deep
+        nesting would leave the name less than about 100 px (ten nested folders in a narrow dock)."""
+        if depth <= 0:
+            return 0
+        room = rect.width() - EYE_W - THUMB_BOX - PAD * 2 - LOCK_W - 100
+        return depth * max(4, min(INDENT, room // depth))
+
+    @classmethod
+    def thumb_rect(cls, rect: QRect, depth: int = 0) -> QRect:
+        return QRect(rect.left() + EYE_W + cls.indent(rect, depth), rect.top() + (rect.height() - THUMB_BOX) // 2,
                      THUMB_BOX, THUMB_BOX)
 
-    @staticmethod
-    def name_rect(rect: QRect, depth: int = 0, group: bool = False) -> QRect:
-        left = rect.left() + EYE_W + depth * INDENT + (ARROW_W + FOLDER_W + PAD if group else THUMB_BOX + PAD * 2)
+    @classmethod
+    def name_rect(cls, rect: QRect, depth: int = 0, group: bool = False) -> QRect:
+        left = rect.left() + EYE_W + cls.indent(rect, depth) + (
+            ARROW_W + FOLDER_W + PAD if group else THUMB_BOX + PAD * 2)
         return QRect(left, rect.top(), max(10, rect.right() - LOCK_W - left), rect.height())
 
-    @staticmethod
-    def arrow_rect(rect: QRect, depth: int = 0) -> QRect:
+    @classmethod
+    def arrow_rect(cls, rect: QRect, depth: int = 0) -> QRect:
         """A group row's disclosure arrow."""
-        return QRect(rect.left() + EYE_W + depth * INDENT, rect.top(), ARROW_W, rect.height())
+        return QRect(rect.left() + EYE_W + cls.indent(rect, depth), rect.top(), ARROW_W, rect.height())
 
     @classmethod
     def name_rect_of(cls, rect: QRect, index: QModelIndex) -> QRect:

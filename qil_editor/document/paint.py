@@ -237,14 +237,20 @@ def masked_pixels(layer: Layer, box: Box | None = None) -> np.ndarray:
     """The layer's pixels with its mask multiplied into their alpha (what the mask shows);
     the pixels themselves when the mask hides nothing. ``box`` (layer coordinates) limits the
     work to where the pixels are not transparent (the rest is copied as is)."""
-    mask = layer.mask
-    if mask is None or layer.width == 0 or layer.height == 0:
-        return layer.pixels
-    l, t, r, b = box if box is not None else (0, 0, layer.width, layer.height)
-    cov = mask.coverage((layer.x + l, layer.y + t, layer.x + r, layer.y + b))
+    return mask_pixels(layer.pixels, layer.x, layer.y, layer.mask, box)
+
+
+def mask_pixels(pixels: np.ndarray, x: int, y: int, mask: LayerMask | None, box: Box | None = None) -> np.ndarray:
+    """RGBA ``pixels`` placed at (x, y) with ``mask`` multiplied into their alpha: a new array, or
+    ``pixels`` itself when the mask hides nothing there (see :func:`masked_pixels`)."""
+    h, w = pixels.shape[:2]
+    if mask is None or w == 0 or h == 0:
+        return pixels
+    l, t, r, b = box if box is not None else (0, 0, w, h)
+    cov = mask.coverage((x + l, y + t, x + r, y + b))
     if cov is None:
-        return layer.pixels
-    out = layer.pixels.copy()
+        return pixels
+    out = pixels.copy()
     region = out[t:b, l:r, 3]
     region[...] = np.rint(region * cov).astype(np.uint8)
     return out
@@ -298,7 +304,7 @@ def transform_mask(mask: LayerMask, matrix: Sequence[Sequence[float]], layer_x: 
 
 
 __all__ = ["MODES", "Stroke", "apply_mask", "dab_centres", "dab_profile", "flip_mask", "hide_all_mask",
-           "mask_coverage", "masked_pixels", "paintable_mask", "paintable_pixels", "reveal_all_mask", "transform_mask",
+           "mask_coverage", "mask_pixels", "masked_pixels", "paintable_mask", "paintable_pixels", "reveal_all_mask", "transform_mask",
            "trimmed_mask"]
 
 

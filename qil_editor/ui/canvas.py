@@ -296,7 +296,12 @@ class CanvasView(QGraphicsView):
         if pixels is None:
             self._previews.pop(layer_id, None)
         else:
-            self._previews[layer_id] = pixels
+            self._previews[layer_id] = pixels  # the compositor applies the mask itself
+            layer = self.doc.layer(layer_id)
+            if layer.mask is not None and pixels.shape == layer.pixels.shape:
+                from ..document.paint import mask_pixels
+
+                pixels = mask_pixels(pixels, layer.x, layer.y, layer.mask)  # what the mask leaves
         item.set_preview(pixels)
         if self._flat_upto >= self.doc.index_of(layer_id):
             self._schedule_flatten()

@@ -299,3 +299,20 @@ def test_live_stroke_repaints_the_zoomed_out_view(qtbot, window):
     window.actions_by_name["undo"].trigger()
     window.actions_by_name["undo"].trigger()
     assert near(on_screen(canvas, 480, 320), RED, 12) and near(on_screen(canvas, 480, 200), RED, 12)
+
+
+def test_a_dialog_preview_of_a_masked_layer_stays_masked(qtbot, window):
+    """Recolor and re-prompt preview a layer's new pixels: what its mask hides stays hidden."""
+    from qil_editor.document.layer_ops import SetLayerMask
+    from qil_editor.document.paint import hide_all_mask
+
+    tab, canvas = open_tab(window)
+    layer = tab.session.doc.layers[1]
+    tab.session.push(SetLayerMask(layer.id, hide_all_mask(), "Hide all"))
+    assert near(shown(canvas, 120, 80), WHITE)
+    canvas.set_preview(layer.id, rgba(120, 200, (20, 200, 20)))
+    assert near(shown(canvas, 120, 80), WHITE)
+    canvas.set_preview(layer.id, None)
+    tab.session.push(SetLayerMask(layer.id, None, "Delete"))
+    canvas.set_preview(layer.id, rgba(120, 200, (20, 200, 20)))
+    assert near(shown(canvas, 120, 80), (20, 200, 20))

@@ -434,6 +434,7 @@ class PaintTool(Tool):
     def __init__(self, canvas: "CanvasView") -> None:
         super().__init__(canvas)
         self._state: _StrokeState | None = None
+        self._line_from: QPointF | None = None  # where the last stroke ended (Shift-click draws a line)
 
     @property
     def settings(self) -> BrushSettings:
@@ -501,6 +502,8 @@ class PaintTool(Tool):
 
             box = alpha_bbox(layer.pixels) or (0, 0, 0, 0)
         self.canvas.begin_stroke(layer.id, shown, layer_origin, box)
+        if modifiers & Qt.KeyboardModifier.ShiftModifier and self._line_from is not None:
+            self._paint_to(self._line_from)  # Shift-click: a straight line from the last stroke's end
         self._paint_to(pos)
         return True
 
@@ -543,6 +546,7 @@ class PaintTool(Tool):
         state, self._state = self._state, None
         if state is None:
             return False
+        self._line_from = QPointF(pos)
         self.canvas.end_stroke(state.layer_id, commit=False)
         stroke = state.stroke
         if stroke.dirty is None:
@@ -586,7 +590,8 @@ class PaintTool(Tool):
 
 
 class BrushTool(PaintTool):
-    """B: on a layer mask, black hides and white reveals (X swaps); on pixels, paints the colour."""
+    """B: on a layer mask, black hides and white reveals (X swaps); on pixels, paints the colour.
+    Shift-click paints a straight line from where the last stroke ended."""
 
     name = "brush"
     verb = "paint on"

@@ -316,3 +316,20 @@ def test_a_dialog_preview_of_a_masked_layer_stays_masked(qtbot, window):
     tab.session.push(SetLayerMask(layer.id, None, "Delete"))
     canvas.set_preview(layer.id, rgba(120, 200, (20, 200, 20)))
     assert near(shown(canvas, 120, 80), (20, 200, 20))
+
+
+def test_shift_click_paints_a_straight_line_from_the_last_stroke(qtbot, window):
+    tab, canvas = open_tab(window)
+    layer = tab.session.doc.layers[1]
+    window.actions_by_name["add_layer_mask"].trigger()
+    window.set_tool("brush")
+    window.masks.size_box.setValue(10)
+    window.masks.hardness_box.setValue(100)
+    stroke(canvas, [(40, 40), (41, 40)])
+    vp = canvas.viewport()
+    QTest.mouseClick(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier,
+                     canvas.mapFromScene(QPointF(200, 120)))
+    assert tab.session.stack.count() == 3  # add mask, stroke, line
+    on_line = layer.mask.coverage((120, 80, 121, 81))
+    assert on_line is not None and on_line[0, 0] == 0.0  # the middle of (40, 40)-(200, 120)
+    assert layer.mask.coverage((120, 40, 121, 41)) is None

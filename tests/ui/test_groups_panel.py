@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import QModelIndex, QPoint, QPointF, Qt
+from PySide6.QtGui import QDropEvent
 from PySide6.QtTest import QTest
 
 from qil_editor.document import BlendMode, Document, Group, Layer, composite
@@ -214,11 +215,40 @@ def test_drag_and_drop_moves_layers_into_and_out_of_groups_and_whole_groups(qtbo
     for _ in range(3):
         session.stack.undo()
     assert tree(model) == ["Blue", "G:Title", "  Green", "  Red", "Paper"]
-    # a real drop through the view: Paper dragged onto the middle of the group row
+    # drops through the view: Paper onto the middle of the group row goes in at its top; Red
+    # dropped on the upper part of Blue's row lands above Blue, out of the group
     view = window.layer_panel.view
     rect = view.visualRect(model.index_of_layer(title))
     assert view.onto_group(rect.center()).isValid()
     assert not view.onto_group(QPoint(rect.center().x(), rect.top() + 2)).isValid()
+
+    def drop(item_id, pos):
+        mime = model.mimeData([model.index_of_layer(item_id)])  # (the event does not own it: keep it)
+        event = QDropEvent(QPointF(pos), Qt.DropAction.MoveAction, mime, Qt.MouseButton.LeftButton,
+                           Qt.KeyboardModifier.NoModifier)
+        view.dropEvent(event)
+        assert event.isAccepted()
+
+    drop(doc.find("Paper").id, rect.center())
+    assert tree(model) == ["Blue", "G:Title", "  Paper", "  Green", "  Red"]
+    blue_rect = view.visualRect(model.index_of_layer(blue.id))
+    drop(red.id, QPoint(blue_rect.center().x(), blue_rect.top() + 3))
+    assert tree(model) == ["Red", "Blue", "G:Title", "  Paper", "  Green"]
+    assert session.stack.count() == 2 and view.drop_line is None  # (the undone three were dropped)
+
+
+def test_the_move_tool_and_arrows_move_a_selected_group(qtbot, window, tab):
+    session, doc = tab.session, tab.session.doc
+    title = group_id(doc, "Title")
+    click(window, LayerDelegate.name_rect(row_rect(window, tab, title), 0, True))
+    red, green, blue = doc.find("Red"), doc.find("Green"), doc.find("Blue")
+    tab.canvas.setFocus()
+    QTest.keyClick(tab.canvas, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
+    QTest.keyClick(tab.canvas, Qt.Key.Key_Down)
+    assert (red.x, red.y, green.x, green.y) == (20, 21, 40, 31) and (blue.x, blue.y) == (90, 50)
+    assert session.stack.count() == 1  # consecutive nudges: one step
+    QTest.keySequence(window, "Ctrl+Z")
+    assert (red.x, red.y, green.x, green.y) == (10, 20, 30, 30)
 
 
 def test_a_new_layer_above_a_grouped_layer_joins_its_group_and_hidden_groups_are_not_picked(qtbot, window, tab):

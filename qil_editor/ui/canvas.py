@@ -21,7 +21,7 @@ from functools import partial
 
 import numpy as np
 
-from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen, QTransform
 from PySide6.QtWidgets import (QGraphicsEffect, QGraphicsItem, QGraphicsScene, QGraphicsView,
                                QPinchGesture)
@@ -107,6 +107,7 @@ class CanvasView(QGraphicsView):
         #: per layer: (key, array drawn, box) of a masked layer (the pixels with the mask applied)
         self._shown: dict[str, tuple[tuple, np.ndarray, tuple | None]] = {}
         self._stroke_layer: str | None = None  # the layer a brush stroke is painting
+        self._ring: QPointF | None = None  # where a brush too big for a cursor is outlined
 
         self.setScene(QGraphicsScene(self))
         self._stack = _LayerStack()
@@ -390,6 +391,45 @@ class CanvasView(QGraphicsView):
             item.set_pixels(shown, box if box is not None else alpha_bbox_of(shown))
             item.setPos(layer.x, layer.y)
 
+    def _ring_region(self, centre: QPointF):
+        """The device pixels the brush outline at ``centre`` covers: a thin ring, so moving it
+        repaints a band, not the whole disc."""
+        from PySide6.QtGui import QRegion
+
+        r = self.brush.size / 2 * self.zoom
+        c = self.mapFromScene(centre)
+        outer = QRect(round(c.x() - r - 3), round(c.y() - r - 3), round(2 * r + 6), round(2 * r + 6))
+        inner = outer.adjusted(6, 6, -6, -6)
+        return QRegion(outer, QRegion.RegionType.Ellipse).subtracted(QRegion(inner, QRegion.RegionType.Ellipse))
+
+    def _move_brush_ring(self, pos: QPointF | None) -> None:
+        """A brush wider on screen than a cursor may be is outlined on the canvas instead."""
+        from .tools import CURSOR_MAX, PaintTool
+
+        tool = self.current_tool
+        wanted = (pos if pos is not None and isinstance(tool, PaintTool) and not self._space
+                  and self.brush.size * self.zoom > CURSOR_MAX else None)
+        if wanted == self._ring:
+            return
+        if self._ring is not None:
+            self.viewport().update(self._ring_region(self._ring))
+        self._ring = QPointF(wanted) if wanted is not None else None
+        if self._ring is not None:
+            self.viewport().update(self._ring_region(self._ring))
+
+    def _draw_brush_ring(self, painter: QPainter) -> None:
+        r = self.brush.size / 2
+        for color, width in ((QColor(0, 0, 0, 200), 3), (QColor(255, 255, 255, 230), 1)):
+            pen = QPen(color, width)
+            pen.setCosmetic(True)
+            painter.setPen(pen)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawEllipse(self._ring, r, r)
+
+    def leaveEvent(self, event) -> None:  # noqa: N802
+        self._move_brush_ring(None)
+        super().leaveEvent(event)
+
     # ----- painting -----------------------------------------------------------------
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
         painter.fillRect(rect, BACKGROUND)
@@ -421,6 +461,8 @@ class CanvasView(QGraphicsView):
         self._drawn_outline = _union(outlines)
         if self.transforming:
             self._draw_transform_box(painter)
+        if self._ring is not None:
+            self._draw_brush_ring(painter)
         gx, gy = self._guides
         if gx is not None or gy is not None:
             guide = QPen(QColor("#ff3df2"), 1)
@@ -583,6 +625,7 @@ class CanvasView(QGraphicsView):
         changed = tool != self.tool
         self.tool = tool
         self._restore_cursor()
+        self._move_brush_ring(self._ring)  # only a paint tool keeps its outline
         self._update_outline()
         self.viewport().update()
         if changed:
@@ -598,6 +641,10 @@ class CanvasView(QGraphicsView):
         """The tool's cursor again (the brush circle follows the size and the zoom)."""
         if self._pan_from is None:
             self._restore_cursor()
+        if self._ring is not None:  # size or zoom changed: the outline follows, or goes
+            ring, self._ring = self._ring, None
+            self.viewport().update()
+            self._move_brush_ring(ring)
 
     def _restore_cursor(self) -> None:
         cursor = Qt.CursorShape.OpenHandCursor if self._space else self.current_tool.cursor()
@@ -783,6 +830,7 @@ class CanvasView(QGraphicsView):
     def mouseMoveEvent(self, event) -> None:  # noqa: N802
         pos = self._scene_pos(event)
         self.cursorMoved.emit(math.floor(pos.x()), math.floor(pos.y()))
+        self._move_brush_ring(pos)
         if self._pan_from is not None:
             now = event.position().toPoint()
             delta = now - self._pan_from

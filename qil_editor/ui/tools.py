@@ -624,11 +624,18 @@ TOOLS["eraser"] = EraserTool
 _CURSORS: dict[int, object] = {}
 
 
+#: the widest brush outline drawn as a cursor (on screen px); wider ones the canvas draws itself
+CURSOR_MAX = 256
+
+
 def brush_cursor(diameter: float):
-    """A circle the brush's size on screen (a crosshair too when it is tiny), capped at 256 px."""
+    """A circle the brush's size on screen (a crosshair too when it is tiny); a brush wider than
+    CURSOR_MAX gets a crosshair, and the canvas outlines it (``CanvasView._move_brush_ring``)."""
     from PySide6.QtGui import QColor, QCursor, QPainter, QPen, QPixmap
 
-    d = int(round(min(256.0, max(3.0, diameter))))
+    if diameter > CURSOR_MAX:
+        return QCursor(Qt.CursorShape.CrossCursor)
+    d = int(round(max(3.0, diameter)))
     cached = _CURSORS.get(d)
     if cached is not None:
         return cached

@@ -333,3 +333,23 @@ def test_shift_click_paints_a_straight_line_from_the_last_stroke(qtbot, window):
     on_line = layer.mask.coverage((120, 80, 121, 81))
     assert on_line is not None and on_line[0, 0] == 0.0  # the middle of (40, 40)-(200, 120)
     assert layer.mask.coverage((120, 40, 121, 41)) is None
+
+
+def test_a_brush_too_big_for_a_cursor_is_outlined_on_the_canvas(qtbot, window):
+    tab, canvas = open_tab(window)
+    qtbot.waitExposed(canvas)
+    canvas.actual_size()  # 100 % (no fit on a later resize)
+    canvas.centerOn(120, 80)
+    window.set_tool("brush")
+    window.masks.size_box.setValue(100)
+    assert canvas.viewport().cursor().pixmap().width() == 104  # small enough: the cursor is the circle
+    before = on_screen(canvas, 120 + 150, 80)
+    window.masks.size_box.setValue(300)  # 300 screen px at 100 %
+    assert canvas.viewport().cursor().shape() == Qt.CursorShape.CrossCursor
+    QTest.mouseMove(canvas.viewport(), canvas.mapFromScene(QPointF(120, 80)))
+    ring = canvas._ring
+    assert ring is not None and abs(ring.x() - 120) < 1 and abs(ring.y() - 80) < 1
+    assert on_screen(canvas, 120 + 150, 80) != on_screen(canvas, 120 + 140, 80)  # the ring is drawn
+    window.set_tool("move")
+    assert canvas._ring is None
+    assert on_screen(canvas, 120 + 150, 80) == before  # and erased

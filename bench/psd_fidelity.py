@@ -101,9 +101,11 @@ def main() -> int:
 
     warnings.simplefilter("ignore")
     rows, ours_ok, grouped_ok, tools_ok, counted = [], 0, 0, 0, 0
+    per_set: dict[str, list[int]] = {}  # set -> [ours, grouped, psd-tools, counted]
     t0 = time.perf_counter()
     for path in files(args.folders):
         name = path.parent.name if path.stem == "src" else path.name
+        folder = next((f for f in CASE_SETS if (ROOT / f) in path.parents), "given folders")
         ref, kind = reference(path)
         if ref is None:
             rows.append(f"| {name} | no reference | | | | |")
@@ -130,12 +132,18 @@ def main() -> int:
         ours_ok += ok_a
         grouped_ok += ok_g
         tools_ok += ok_b
+        tally = per_set.setdefault(folder, [0, 0, 0, 0])
+        for i, ok in enumerate((ok_a, ok_g, ok_b, True)):
+            tally[i] += ok
         rows.append(f"| {name} | {kind} | {ours[1]:.3f} / {ours[0]:.0f} {'✓' if ok_a else '✗'} "
                     f"| {grouped[1]:.3f} / {grouped[0]:.0f} {'✓' if ok_g else '✗'} "
                     f"| {tools[1]:.3f} / {tools[0]:.0f} {'✓' if ok_b else '✗'} |")
     print("| file | reference | ours: mean / max | ours, groups | psd-tools: mean / max |")
     print("|---|---|---|---|---|")
     print("\n".join(rows))
+    print()
+    for folder, (a, g, b, n) in per_set.items():
+        print(f"{folder}: ours {a}/{n}, ours with groups {g}/{n}, psd-tools {b}/{n}")
     print(f"\nmatched (mean <= {MEAN_OK:g}, max <= {MAX_OK:g}): ours {ours_ok}/{counted}, "
           f"ours with groups {grouped_ok}/{counted}, psd-tools {tools_ok}/{counted}  "
           f"({time.perf_counter() - t0:.1f} s)")

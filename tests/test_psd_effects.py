@@ -192,3 +192,71 @@ def test_windows_grey_text_is_not_gamma_blended():
     assert mx <= 1 and mean <= 0.01
     gammas = {ly.name: ly.blend_gamma for ly in doc.layers}
     assert gammas["Windows"] == 1.0 and gammas["Windows LCD"] == TEXT_GAMMA
+
+
+# ----- knockout and dissolve ------------------------------------------------------
+def _merged(case: str) -> np.ndarray:
+    from psd_tools import PSDImage
+
+    return np.asarray(PSDImage.open(EXTRA / case / "src.psd").topil().convert("RGBA"))
+
+
+def test_shallow_knockout_in_isolated_and_pass_through_groups():
+    """psd-tools' knockout test file: four groups of multiply ellipses, knockout on/off,
+    isolated/pass-through; read with groups, within 2 levels of Photoshop's merged image."""
+    doc = read_psd(EXTRA / "knockout-isolated-groups" / "src.psd", groups=True)
+    assert sum(ly.knockout == 1 for ly in doc.layers) == 8
+    from qil_editor.document import composite
+
+    mx, mean = _errors(composite(doc), _merged("knockout-isolated-groups"))
+    assert mx <= 3 and mean <= 0.1
+    no_knockout = [ly.copy(knockout=0) for ly in doc.layers]  # multiply as usual: far off
+    plain = composite_layers(no_knockout, doc.width, doc.height, groups=doc._groups)
+    assert _errors(plain, _merged("knockout-isolated-groups"))[0] > 50
+
+
+def _knockout_stack(knockout: int, fill: float):
+    red = Layer(np.full((4, 4, 4), (255, 0, 0, 255), np.uint8), name="Background")
+    blue = Layer(np.full((4, 4, 4), (0, 0, 255, 255), np.uint8), x=0, y=0)
+    hole = np.zeros((4, 4, 4), np.uint8)
+    hole[1:3, 1:3] = (0, 255, 0, 255)
+    return [red, blue, Layer(hole, knockout=knockout, fill_opacity=fill)]
+
+
+def test_knockout_with_zero_fill_shows_the_background():
+    out = composite_layers(_knockout_stack(2, 0.0), 4, 4)
+    assert out[1, 1].tolist() == [255, 0, 0, 255]  # through the blue layer to the background
+    assert out[0, 0].tolist() == [0, 0, 255, 255]  # outside the knockout's shape: unchanged
+    half = composite_layers(_knockout_stack(2, 0.5), 4, 4)[1, 1]
+    assert abs(int(half[0]) - 128) <= 1 and abs(int(half[1]) - 128) <= 1 and half[2] == 0
+    plain = composite_layers(_knockout_stack(0, 0.0), 4, 4)
+    assert plain[1, 1].tolist() == [0, 0, 255, 255]  # no knockout: fill 0 shows nothing
+
+
+def test_knockout_without_a_background_makes_a_hole():
+    layers = _knockout_stack(2, 0.0)[1:]  # the blue layer is not a full opaque background now
+    layers[0] = layers[0].copy(pixels=np.full((4, 4, 4), (0, 0, 255, 200), np.uint8))
+    out = composite_layers(layers, 4, 4)
+    assert out[1, 1, 3] == 0 and out[0, 0, 3] == 200
+
+
+def test_dissolve_draws_whole_pixels_as_often_as_photoshop():
+    """Photoshop's random pattern is its own; the density (alpha x opacity) is what matches."""
+    import cv2
+
+    from qil_editor.document import composite
+
+    doc = read_psd(EXTRA / "dissolve" / "src.psd")
+    assert {ly.blend_mode for ly in doc.layers} >= {BlendMode.DISSOLVE}
+    ours, ref = composite(doc), _merged("dissolve")
+    assert abs((ours[..., 3] == 255).mean() - (ref[..., 3] == 255).mean()) < 0.02
+    pre = lambda a: np.concatenate([a[..., :3] * (a[..., 3:] / 255.0), a[..., 3:]], -1)  # noqa: E731
+    blur = lambda a: cv2.blur(pre(a.astype(np.float32)), (17, 17))  # noqa: E731
+    assert np.abs(blur(ours) - blur(ref)).mean() < 8
+    # a half-transparent dissolve layer: about half its pixels, each fully opaque
+    px = np.full((64, 64, 4), (0, 0, 0, 128), np.uint8)
+    out = composite_layers([Layer(px, blend_mode=BlendMode.DISSOLVE)], 64, 64)
+    assert set(np.unique(out[..., 3])) <= {0, 255}
+    assert abs((out[..., 3] == 255).mean() - 128 / 255) < 0.03
+    again = composite_layers([Layer(px, blend_mode=BlendMode.DISSOLVE)], 64, 64, (0, 32, 64, 64))
+    assert np.array_equal(again, out[32:])  # the pattern is fixed to the document's pixels

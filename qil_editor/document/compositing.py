@@ -298,15 +298,46 @@ def _gamma_composite_over(dst: np.ndarray, layer: Layer, dst_origin: tuple[int, 
     view[...] = region
 
 
+def dissolve_noise(left: int, top: int, width: int, height: int) -> np.ndarray:
+    """Uniform [0, 1) values fixed to document pixels (Dissolve's pattern; Photoshop's own
+    random pattern is not known, so only its density matches)."""
+    ys = np.arange(top, top + height, dtype=np.int64)[:, None]
+    xs = np.arange(left, left + width, dtype=np.int64)[None, :]
+    h = (xs * 0x27D4EB2D + ys * 0x165667B1 + 0x3C6EF372) & 0xFFFFFFFF
+    h = ((h ^ (h >> 15)) * 0x2C1B3C6D) & 0xFFFFFFFF
+    h = ((h ^ (h >> 12)) * 0x297A2D39) & 0xFFFFFFFF
+    h ^= h >> 15
+    return (h & 0xFFFFFF).astype(np.float32) * np.float32(1.0 / (1 << 24))
+
+
+def _knockout_over(d: np.ndarray, straight: np.ndarray, a: np.ndarray, fill: float,
+                   backdrop: np.ndarray, fn) -> None:
+    """Knockout: under the layer's coverage ``a`` what was drawn since the knockout
+    backdrop is replaced by the layer (at its fill opacity) over that backdrop:
+    ``d = (1 - a) d + a X`` with ``X = f S' + (1 - f) B``; fill 0 shows the backdrop
+    through (Photoshop's usual knockout use)."""
+    s = straight.copy()
+    if fn is not None:
+        ab = backdrop[..., 3:4]
+        cb = _safe_div(backdrop[..., :3], ab, 0.0)
+        s[..., :3] = (1.0 - ab) * s[..., :3] + ab * np.clip(fn(cb, s[..., :3]), 0.0, 1.0)
+    f = np.float32(fill)
+    x = f * s + (1.0 - f) * backdrop
+    d += (x - d) * a[..., None]
+
+
 def composite_over(dst: np.ndarray, layer: Layer, dst_origin: tuple[int, int],
-                   opacity: float | None = None) -> None:
+                   opacity: float | None = None, knockout_backdrop: np.ndarray | None = None) -> None:
     """Blend one layer onto a premultiplied float32 buffer, in place.
 
     ``dst_origin`` is the document coordinate of ``dst[0, 0]``. With source
     alpha ``a`` and S = (Cs', 1), every mode reduces to the lerp
     ``d = a S + (1 - a) d`` on premultiplied d, which ``cv2.blendLinear`` does
     in one pass. ``a`` is the pixel alpha times opacity, fill opacity (except
-    for the special eight modes) and the layer mask.
+    for the special eight modes) and the layer mask. Dissolve turns ``a`` into
+    all or nothing per pixel against a fixed noise; a knockout layer (with
+    ``knockout_backdrop``, the buffer as its knockout began, same shape as
+    ``dst``) replaces instead of covering: see :func:`_knockout_over`.
     """
     import cv2  # lazily, see _straight_float
     if layer.blend_gamma != 1.0:
@@ -319,7 +350,8 @@ def composite_over(dst: np.ndarray, layer: Layer, dst_origin: tuple[int, int],
     mode = layer.blend_mode
     fill = layer.fill_opacity
     special = mode in SPECIAL_FILL_MODES
-    if not special:
+    knockout = layer.knockout and knockout_backdrop is not None
+    if not special and not knockout:
         op *= fill
     if box is None or op <= 0.0:
         return
@@ -335,6 +367,21 @@ def composite_over(dst: np.ndarray, layer: Layer, dst_origin: tuple[int, int],
     fn = _BLEND.get(mode)
     straight = _straight_float(src)
     plain = isinstance(factor, float)
+    if knockout:
+        a = cv2.extractChannel(src, 3).astype(np.float32) * np.float32(op * _K)
+        if not plain:
+            a *= factor
+        kb = knockout_backdrop[t + layer.y - oy:b + layer.y - oy, l + layer.x - ox:r + layer.x - ox]
+        _knockout_over(d, straight, a, fill, kb, fn)
+        return
+    if mode == BlendMode.DISSOLVE:  # each pixel wholly drawn or not, as likely as its alpha
+        a = cv2.extractChannel(src, 3).astype(np.float32) * np.float32(op * _K)
+        if not plain:
+            a *= factor
+        noise = dissolve_noise(doc_box[0], doc_box[1], r - l, b - t)
+        hit = (noise < a).astype(np.float32) * np.float32(1024.0)
+        d[...] = cv2.blendLinear(straight, np.ascontiguousarray(d), hit, np.float32(1024.0) - hit)
+        return
     if special and fill < 1.0:
         if fill <= 0.0 and mode != BlendMode.HARD_MIX:
             return  # pulled all the way to the neutral colour: no change
@@ -453,25 +500,40 @@ def composite_layers(layers: Iterable[Layer], width: int, height: int,
             todo = [item for item in todo if all(g.visible for g in item[2])]
     result = np.zeros((h, w, 4), np.float32 if premultiplied else np.uint8)
     band = np.empty((min(h, BAND_ROWS), w, 4), np.float32)
+    knockouts = any(item[0].knockout for item in todo)
+    background = knockouts and bool(todo) and _is_background(todo[0][0], width, height)
     for y0 in range(0, h, BAND_ROWS):
         y1 = min(h, y0 + BAND_ROWS)
         buf = band[:y1 - y0]
         buf.fill(0.0)
         origin = (left, top + y0)
+        base = np.zeros_like(buf) if knockouts else None  # what a deep knockout shows
         if grouped:
-            _composite_tree(buf, todo, origin)
+            _composite_tree(buf, todo, origin, base, background)
         else:
-            for layer, clips in todo:
-                _draw(buf, layer, clips, origin)
+            for i, (layer, clips) in enumerate(todo):
+                _draw(buf, layer, clips, origin, base)
+                if i == 0 and background:
+                    base[...] = buf
         result[y0:y1] = buf if premultiplied else to_straight_uint8(buf)
     return result
 
 
-def _draw(buf: np.ndarray, layer: Layer, clips: list, origin: tuple[int, int]) -> None:
+def _is_background(layer: Layer, width: int, height: int) -> bool:
+    """An opaque bottom layer over the whole canvas: what Photoshop's knockouts reveal."""
+    if layer.x > 0 or layer.y > 0 or layer.x + layer.width < width \
+            or layer.y + layer.height < height or layer.blend_mode != BlendMode.NORMAL:
+        return False
+    tmin = alpha_tiles(layer)[1]
+    return bool(tmin.size and tmin.min() == 255 and layer.opacity >= 1.0 and layer.mask is None)
+
+
+def _draw(buf: np.ndarray, layer: Layer, clips: list, origin: tuple[int, int],
+          knockout_backdrop: np.ndarray | None = None) -> None:
     if clips:
         composite_clip_group(buf, layer, clips, origin)
     else:
-        composite_over(buf, layer, origin)
+        composite_over(buf, layer, origin, knockout_backdrop=knockout_backdrop)
 
 
 def _chain(groups: Mapping, group_id: str | None) -> list:
@@ -483,21 +545,27 @@ def _chain(groups: Mapping, group_id: str | None) -> list:
     return chain[::-1]
 
 
-def _composite_tree(buf: np.ndarray, todo: list, origin: tuple[int, int]) -> None:
+def _composite_tree(buf: np.ndarray, todo: list, origin: tuple[int, int],
+                    base: np.ndarray | None = None, background: bool = False) -> None:
     """Draw layers inside their groups: a buffer per open group, closed when left.
 
     A pass-through group starts from a copy of what is below and is faded
     back by its opacity and mask; any other group starts empty (isolated)
     and its picture is then blended with the group's mode, opacity and mask.
     A group split in two runs by the layer order is drawn as two groups.
+    With knockouts (``base`` given: the document's bottom background after it
+    is drawn, else nothing), a shallow knockout shows its group's start (a
+    pass-through group's backdrop, an isolated group's transparency) and a
+    deep one ``base``.
     """
-    stack: list[tuple[object, np.ndarray]] = []
+    stack: list[tuple[object, np.ndarray, np.ndarray | None]] = []
+    zeros = np.zeros_like(buf) if base is not None else None
 
     def top() -> np.ndarray:
         return stack[-1][1] if stack else buf
 
     def close() -> None:
-        group, inner = stack.pop()
+        group, inner, _start = stack.pop()
         below = top()
         h, w = inner.shape[:2]
         box = (origin[0], origin[1], origin[0] + w, origin[1] + h)
@@ -513,7 +581,7 @@ def _composite_tree(buf: np.ndarray, todo: list, origin: tuple[int, int]) -> Non
                         opacity=group.opacity, blend_mode=group.blend_mode, mask=group.mask)
         composite_over(below, picture, origin)
 
-    for layer, clips, chain in todo:
+    for i, (layer, clips, chain) in enumerate(todo):
         common = 0
         while (common < min(len(stack), len(chain))
                and stack[common][0] is chain[common]):
@@ -521,8 +589,17 @@ def _composite_tree(buf: np.ndarray, todo: list, origin: tuple[int, int]) -> Non
         while len(stack) > common:
             close()
         for group in chain[common:]:
-            stack.append((group, top().copy() if group.pass_through else np.zeros_like(buf)))
-        _draw(top(), layer, clips, origin)
+            inner = top().copy() if group.pass_through else np.zeros_like(buf)
+            start = inner.copy() if base is not None and group.pass_through else None
+            stack.append((group, inner, start))
+        backdrop = None
+        if layer.knockout and base is not None:
+            backdrop = base
+            if layer.knockout == 1 and stack:
+                backdrop = stack[-1][2] if stack[-1][2] is not None else zeros
+        _draw(top(), layer, clips, origin, backdrop)
+        if i == 0 and background and not stack:
+            base[...] = buf
     while stack:
         close()
 

@@ -129,6 +129,9 @@ class Layer:
     # Settings' "Blend Text Colors Using Gamma"); 1.0 is ordinary blending. Set by the
     # PSD reader for text layers; not a user property (not in properties()).
     blend_gamma: float = 1.0
+    # Photoshop's knockout (Blending Options): 0 none; 1 shallow, the layer's shape shows
+    # what was there when its group began; 2 deep, the bottom background (or nothing).
+    knockout: int = 0
 
     def __post_init__(self) -> None:
         self.pixels = as_rgba_array(self.pixels)

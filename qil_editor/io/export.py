@@ -352,21 +352,27 @@ def export_layers(doc: Document, caps: Capabilities, warn: Callable[[str], None]
         special_fill = fill < 1.0 and mode in special_modes  # fill changes the blend itself
         unsupported = mode not in caps.blend_modes
         blends = compositing.blend_function(mode) is not None
-        bake_color = ((unsupported and blends) or special_fill) and layer.width > 0
+        gamma = getattr(layer, "blend_gamma", 1.0) != 1.0  # text mixed at Photoshop's text gamma
+        dissolve = unsupported and mode == BlendMode.DISSOLVE  # its pixel pattern baked into alpha
+        bake_color = ((unsupported and blends) or special_fill or gamma) and layer.width > 0
         opacity = layer.opacity
-        if unsupported and not blends:  # dissolve: QIL Editor draws it as Normal too
-            warn(f'Layer "{name}": {caps.label} has no {mode.label} blend mode; saved as Normal '
-                 "(QIL Editor draws it as Normal as well).")
+        if dissolve:
+            warn(f'Layer "{name}": {caps.label} has no Dissolve blend mode; its dissolved pixels '
+                 "were baked into its transparency (Normal mode).")
         if fill < 1.0 and not special_fill:
             opacity *= fill
             layer = layer.copy(fill_opacity=1.0)
             warn(f'Layer "{name}": {caps.label} has no fill opacity; its fill of {fill:.0%} was '
                  "multiplied into the layer opacity.")
         changes: dict = {}
-        if bake_color or has_mask:
+        if bake_color or has_mask or (dissolve and layer.width > 0):
             changes["pixels"], error = _baked_pixels(below, layer, keep_color=not bake_color)
+            if gamma:
+                changes["blend_gamma"] = 1.0
             if bake_color:
                 what = f"{mode.label} blend mode" + (f" at {fill:.0%} fill" if special_fill else "")
+                if gamma and not special_fill and not (unsupported and blends):
+                    what = "text blending (Photoshop's text gamma)"
                 warn(f'Layer "{name}": {caps.label} cannot express its {what}; its look over the '
                      "layers below was baked into its pixels (Normal mode), so it no longer blends "
                      "if it is moved or what is under it changes.")

@@ -356,6 +356,7 @@ class _Leaf:
     group_id: str | None = None  # document group (when read with groups)
     synthetic: bool = False  # drawn from a group's record (an artboard's background), no record of its own
     gamma: float = 1.0  # Layer.blend_gamma: TEXT_GAMMA for text layers
+    knockout: int = 0  # Layer.knockout: 0 none, 1 shallow, 2 deep
 
 
 def _locked(layer) -> bool:
@@ -427,6 +428,18 @@ def _live_features(layer) -> tuple:
     return tuple(out)
 
 
+def _knockout(layer) -> int:
+    """Photoshop's knockout setting of a layer: 0 none, 1 shallow, 2 deep."""
+    from psd_tools.constants import Tag
+
+    value = layer.tagged_blocks.get_data(Tag.KNOCKOUT_SETTING, 0) if layer.tagged_blocks else 0
+    try:
+        value = int(value)
+    except (TypeError, ValueError):
+        return 0
+    return value if value in (1, 2) else 0
+
+
 def _text_gamma(layer) -> float:
     """The gamma Photoshop mixes a text layer's edges at: TEXT_GAMMA, except for the
     "Windows" (platform grey) anti-aliasing, which it blends plainly (both measured on
@@ -478,7 +491,7 @@ def _leaf(layer, psd, path: str, opacity: float, visible: bool, group_blend: Ble
                  mask=mask, prefix=path, inherited_opacity=opacity, group_visible=visible,
                  derived=derived, live=live,
                  gamma=_text_gamma(layer) if isinstance(layer, TypeLayer) and psd.color_mode == 3
-                 else 1.0)
+                 else 1.0, knockout=_knockout(layer))
 
 
 def _baked_adjustment(layer, psd, order: list, path: str, visible: bool) -> _Leaf:
@@ -786,7 +799,7 @@ def read_psd(path: str | Path, *, max_pixels: int | None = DEFAULT_MAX_PIXELS,
                 layers = [Layer(lf.pixels, name=lf.name, x=lf.x, y=lf.y, opacity=lf.opacity,
                                 visible=lf.visible, blend_mode=lf.blend, locked=lf.locked,
                                 fill_opacity=lf.fill, clipping=lf.clipping, mask=lf.mask,
-                                group=lf.group_id, blend_gamma=lf.gamma)
+                                group=lf.group_id, blend_gamma=lf.gamma, knockout=lf.knockout)
                           for lf in leaves]
             else:
                 merged = _merged_layer(psd, file)

@@ -250,9 +250,9 @@ class MainWindow(QMainWindow):
         a("copy", "&Copy Layer", L.copy, K.Copy, None, "Copy the current layer's pixels")
         a("paste_as_layer", "&Paste as Layer", L.paste, K.Paste, None,
           "Paste the clipboard's image as a new layer")
-        a("group_layers", "&Group Layers", L.group, "Ctrl+G", None,
+        a("group_layers", "&Group Layers", L.group, "Ctrl+G", "group",
           "Put the selected layers and groups into a new group")
-        a("ungroup_layers", "&Ungroup Layers", L.ungroup, "Ctrl+Shift+G", None,
+        a("ungroup_layers", "&Ungroup Layers", L.ungroup, "Ctrl+Shift+G", "ungroup",
           "Dissolve the selected group; its layers stay where they are")
         for mode, text in (("left", "Left Edges"), ("hcenter", "Horizontal Centres"), ("right", "Right Edges"),
                            ("top", "Top Edges"), ("vcenter", "Vertical Centres"), ("bottom", "Bottom Edges")):
@@ -342,7 +342,14 @@ class MainWindow(QMainWindow):
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
         self.masks.build_menus(layer, tools, bar)
         self.layer_panel.add_actions([A["lock"], None, A["split"], A["recolor"], None,
-                                      A["duplicate"], A["merge_down"], A["delete"]])
+                                      A["group_layers"], A["duplicate"], A["merge_down"], A["delete"]])
+        # right-click in the layer list: the group actions first, then the mask actions
+        view = self.layer_panel.view
+        view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        separator = QAction(view)
+        separator.setSeparator(True)
+        view.insertActions(view.actions()[0] if view.actions() else None,
+                           [A["group_layers"], A["ungroup_layers"], A["delete"], separator])
         for sub in menu.findChildren(type(self.recent_menu)):
             sub.setToolTipsVisible(True)  # a disabled action's tooltip says why
 

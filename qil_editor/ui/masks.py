@@ -38,6 +38,8 @@ class MaskActions:
         a = self.window._action
         a("add_layer_mask", "Add Layer &Mask", self.add, None, "layer-mask",
           "Add a layer mask that reveals all; paint black on it to hide, white to reveal")
+        a("add_layer_mask_hide_all", "Add Layer Mask: &Hide All", lambda: self.add(hide=True), None, None,
+          "Add a layer mask that hides all; paint white on it to reveal")
         a("disable_layer_mask", "&Disable Layer Mask", self.toggle_disabled, None, None,
           "Turn the current layer's mask off (and on again) without deleting it", checkable=True)
         a("apply_layer_mask", "A&pply Layer Mask", self.apply, None, None,
@@ -60,7 +62,7 @@ class MaskActions:
         A = self.window.actions_by_name
         masks = layer_menu.addMenu("Layer &Mask")
         masks.setObjectName("layerMaskMenu")
-        for name in ("add_layer_mask", "disable_layer_mask", "apply_layer_mask", "delete_layer_mask", None,
+        for name in ("add_layer_mask", "add_layer_mask_hide_all", "disable_layer_mask", "apply_layer_mask", "delete_layer_mask", None,
                      "edit_layer_mask"):
             masks.addSeparator() if name is None else masks.addAction(A[name])
         masks.setToolTipsVisible(True)
@@ -77,8 +79,8 @@ class MaskActions:
         if view is not None:
             if view.contextMenuPolicy() == Qt.ContextMenuPolicy.DefaultContextMenu:
                 view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
-            view.addActions([A[n] for n in ("add_layer_mask", "disable_layer_mask", "apply_layer_mask",
-                                            "delete_layer_mask", "edit_layer_mask")])
+            view.addActions([A[n] for n in ("add_layer_mask", "add_layer_mask_hide_all", "disable_layer_mask",
+                                            "apply_layer_mask", "delete_layer_mask", "edit_layer_mask")])
         panel.add_actions([None, A["add_layer_mask"]])
 
     def _build_options_bar(self) -> None:
@@ -132,6 +134,7 @@ class MaskActions:
         A = self.window.actions_by_name
         mask = layer.mask if layer is not None else None
         A["add_layer_mask"].setEnabled(layer is not None and mask is None)
+        A["add_layer_mask_hide_all"].setEnabled(layer is not None and mask is None)
         for name in ("disable_layer_mask", "apply_layer_mask", "delete_layer_mask", "edit_layer_mask"):
             A[name].setEnabled(mask is not None)
         disabled = A["disable_layer_mask"]
@@ -177,9 +180,10 @@ class MaskActions:
         self.window.update_actions()
 
     # ----- actions ---------------------------------------------------------------------------------
-    def add(self) -> bool:
+    def add(self, hide: bool = False) -> bool:
+        """Reveal All (or Hide All): there is no selection to make a mask from."""
         from ..document.layer_ops import SetLayerMask
-        from ..document.paint import reveal_all_mask
+        from ..document.paint import hide_all_mask, reveal_all_mask
 
         tab, layer = self._current()
         if layer is None or not tab.session.check_editable(layer.id, "add a mask to"):
@@ -187,8 +191,10 @@ class MaskActions:
         if layer.mask is not None:
             tab.session.refused.emit(f"“{layer.name}” already has a layer mask.")
             return False
-        tab.session.push(SetLayerMask(layer.id, reveal_all_mask(), "Add layer mask"))
+        tab.session.push(SetLayerMask(layer.id, hide_all_mask() if hide else reveal_all_mask(), "Add layer mask"))
         tab.session.set_edit_mask(True)  # as in Photoshop, the new mask is what the brush paints
+        if hide and self.brush.foreground < 128:
+            self.swap()  # white reveals: what a hidden layer needs first
         self.window.update_actions()
         return True
 

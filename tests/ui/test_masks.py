@@ -71,11 +71,12 @@ def test_add_paint_undo_disable_apply_delete(qtbot, window):
 
     layer_menu = window.menuBar().findChild(QMenu, "layerMaskMenu")  # Layer > Layer Mask
     assert [a.objectName() for a in layer_menu.actions() if not a.isSeparator()] == [
-        "actionAddLayerMask", "actionDisableLayerMask", "actionApplyLayerMask", "actionDeleteLayerMask",
-        "actionEditLayerMask"]
+        "actionAddLayerMask", "actionAddLayerMaskHideAll", "actionDisableLayerMask", "actionApplyLayerMask",
+        "actionDeleteLayerMask", "actionEditLayerMask"]
     menu = window.layer_panel.view.actions()  # the Layers panel's context menu
-    assert [a.objectName() for a in menu if "Mask" in a.objectName()][:4] == [
-        "actionAddLayerMask", "actionDisableLayerMask", "actionApplyLayerMask", "actionDeleteLayerMask"]
+    assert [a.objectName() for a in menu if "Mask" in a.objectName()][:5] == [
+        "actionAddLayerMask", "actionAddLayerMaskHideAll", "actionDisableLayerMask", "actionApplyLayerMask",
+        "actionDeleteLayerMask"]
     trigger(window, "add_layer_mask", "actionAddLayerMask")
     assert layer.mask is not None and layer.mask.default == 255 and session.edit_mask
     assert not A["add_layer_mask"].isEnabled() and A["edit_layer_mask"].isChecked()
@@ -353,3 +354,15 @@ def test_a_brush_too_big_for_a_cursor_is_outlined_on_the_canvas(qtbot, window):
     window.set_tool("move")
     assert canvas._ring is None
     assert on_screen(canvas, 120 + 150, 80) == before  # and erased
+
+
+def test_hide_all_then_reveal_with_white(qtbot, window):
+    tab, canvas = open_tab(window)
+    layer = tab.session.doc.layers[1]
+    trigger(window, "add_layer_mask_hide_all", "actionAddLayerMaskHideAll")
+    assert layer.mask.default == 0 and near(shown(canvas, 120, 80), WHITE)
+    assert window.masks.brush.foreground == 255  # white: the brush reveals
+    window.set_tool("brush")
+    window.masks.size_box.setValue(20)
+    stroke(canvas, [(100, 80), (140, 80)])
+    assert near(shown(canvas, 120, 80), RED) and near(shown(canvas, 120, 40), WHITE)

@@ -207,3 +207,33 @@ def test_ora_has_no_masks_so_the_mask_is_baked_and_the_save_says_so(tmp_path):
     back = open_document(tmp_path / "half.ora")
     assert back.layers[0].mask is None
     assert np.array_equal(composite(back), composite(doc))
+
+
+def test_painting_a_photoshop_mask_and_saving_over_the_file_keeps_it(psd_cases, tmp_path):
+    """The lossless writer (a PSD saved back over its records) writes the new mask, a removed one
+    goes, and a Reveal All mask stays an empty rectangle that shows everything."""
+    from dataclasses import replace
+
+    from qil_editor.io import open_document, save_psd
+
+    doc = open_document(psd_cases / "layer-mask" / "src.psd")
+    layer = doc.layers[0]
+    assert doc.source is not None and doc.source.lossless and layer.mask is not None
+    plane, x, y = paintable_mask(layer.mask, (0, 0, doc.width, doc.height))
+    stroke = Stroke(plane, (x, y), "reveal", 8)
+    stroke.to(5, 5)
+    stroke.to(60, 40)
+    doc.update_layer(layer.id, mask=trimmed_mask(replace(layer.mask, pixels=stroke.finished(), x=x, y=y)))
+    save_psd(doc, tmp_path / "painted.psd")
+    back = open_document(tmp_path / "painted.psd")
+    got = back.layers[0].mask
+    assert got.bbox == layer.mask.bbox and got.default == layer.mask.default
+    assert np.array_equal(got.pixels, layer.mask.pixels)
+    assert np.array_equal(composite(back), composite(doc))
+    doc.update_layer(layer.id, mask=None)
+    save_psd(doc, tmp_path / "deleted.psd")
+    assert open_document(tmp_path / "deleted.psd").layers[0].mask is None
+    doc.update_layer(layer.id, mask=reveal_all_mask())
+    save_psd(doc, tmp_path / "reveal.psd")
+    mask = open_document(tmp_path / "reveal.psd").layers[0].mask
+    assert mask.pixels.size == 0 and mask.default == 255

@@ -59,9 +59,13 @@ def _intersect(l1, l2):
 
 
 def _polygon(contour: np.ndarray, real: np.ndarray, centre: np.ndarray,
-             offset: float = 0.0) -> np.ndarray | None:
+             offset: float = 0.0, pixels: np.ndarray | None = None) -> np.ndarray | None:
     """Vertices of the polygon whose visible sides are the trustworthy straight runs of
-    ``contour`` (``real`` flags its points), extended under what covers the rest."""
+    ``contour`` (``real`` flags its points), extended under what covers the rest.
+
+    Two consecutive sides that are parallel (a rectangle whose whole far side is hidden)
+    are closed by a side square to them through the farthest visible part (``pixels``,
+    (N, 2) x, y of the region): the least the object must reach under what covers it."""
     n = len(contour)
     peri = float(cv2.arcLength(contour.reshape(-1, 1, 2).astype(np.int32), True))
     approx = cv2.approxPolyDP(contour.reshape(-1, 1, 2).astype(np.int32), max(1.2, 0.006 * peri), True)
@@ -92,7 +96,10 @@ def _polygon(contour: np.ndarray, real: np.ndarray, centre: np.ndarray,
         normal = np.array([-vy, vx], np.float64)
         if float(np.dot(normal, centre - p)) > 0:
             normal = -normal
-        lines.append((p + offset * normal, np.array([vx, vy], np.float64)))
+        d = np.array([vx, vy], np.float64)
+        if float(np.dot(contour[b] - contour[a], d)) < 0:
+            d = -d  # along the outline's own direction, so a closing side knows which way
+        lines.append((p + offset * normal, d))
     kept = [ln for ln in lines if ln is not None]
     if len(kept) < 3:
         return None
@@ -116,9 +123,21 @@ def _polygon(contour: np.ndarray, real: np.ndarray, centre: np.ndarray,
         return None
     verts = []
     for k in range(len(merged)):
-        v = _intersect(merged[k], merged[(k + 1) % len(merged)])
+        (p, d), nxt = merged[k], merged[(k + 1) % len(merged)]
+        v = _intersect(merged[k], nxt)
         if v is None:
-            return None
+            q, e = nxt
+            apart = abs((q[0] - p[0]) * d[1] - (q[1] - p[1]) * d[0])
+            if pixels is None or float(np.dot(d, e)) > 0 or apart < 4.0:
+                return None  # not two opposite sides of one shape
+            # the hidden side: square to both, through the farthest visible part
+            reach = float(np.percentile((pixels - p) @ d, 99)) + offset
+            close = (p + reach * d, np.array([-d[1], d[0]]))
+            a, b = _intersect(merged[k], close), _intersect(close, nxt)
+            if a is None or b is None:
+                return None
+            verts += [a, b]
+            continue
         verts.append(v)
     return np.array(verts, np.float64)
 
@@ -159,11 +178,12 @@ def fit_covered_shape(own: np.ndarray, real: np.ndarray, allowed: np.ndarray, *,
                           _draw_ellipse(own.shape, ((ecx, ecy), (ew + 1.0, eh + 1.0), eang))))
     ys, xs = np.nonzero(own)
     centre = np.array([xs.mean(), ys.mean()])
-    poly = _polygon(contour, flags, centre)
+    pixels = np.stack([xs, ys], 1).astype(np.float64)
+    poly = _polygon(contour, flags, centre, 0.0, pixels)
     if poly is not None and convex and not _convex(poly):
         poly = None
     if poly is not None and len(poly) <= 8:
-        out_poly = _polygon(contour, flags, centre, 0.5)
+        out_poly = _polygon(contour, flags, centre, 0.5, pixels)
         cands.append((_draw_polygon(own.shape, poly),
                       _draw_polygon(own.shape, out_poly if out_poly is not None else poly)))
         corners = np.zeros(own.shape, np.uint8)

@@ -135,6 +135,28 @@ def _apply_icc(psd) -> bool:
     return psd.color_mode in (4, 9)
 
 
+def _cmyk_to_rgb(color: np.ndarray, psd) -> np.ndarray:
+    """psd-tools' composite colour of a CMYK file (ink left, 1.0 = none) as RGB 0..1,
+    through the file's ICC profile like its layers' pixels (plain formula without one)."""
+    from psd_tools.constants import Resource
+    from PIL import Image, ImageCms
+
+    left = np.clip(color[..., :4], 0.0, 1.0)
+    profile = psd.image_resources.get_data(Resource.ICC_PROFILE) if psd.image_resources else None
+    if profile:
+        import io
+
+        ink = np.ascontiguousarray(np.round((1.0 - left) * 255.0).astype(np.uint8))
+        try:
+            src = ImageCms.ImageCmsProfile(io.BytesIO(profile))
+            rgb = ImageCms.profileToProfile(Image.fromarray(ink, "CMYK"), src,
+                                            ImageCms.createProfile("sRGB"), outputMode="RGB")
+            return np.asarray(rgb, np.float32) * np.float32(1.0 / 255.0)
+        except (ImageCms.PyCMSError, OSError, ValueError):
+            pass
+    return left[..., :3] * left[..., 3:4]
+
+
 def _raw_pixels(layer, psd) -> np.ndarray | None:
     """The layer's own stored pixels as RGBA uint8, before masks and opacity."""
     if psd.depth == 32 and psd.color_mode in (1, 3):
@@ -240,9 +262,8 @@ def _rendered_pixels(layer, psd) -> tuple[np.ndarray, int, int] | None:
         if color.ndim == 2:
             color = color[..., None]
         planes = color.shape[2]
-        if psd.color_mode == 4 and planes >= 4:  # CMYK values -> RGB with the plain formula
-            k = 1.0 - color[..., 3:4]
-            color = (1.0 - color[..., :3]) * k
+        if psd.color_mode == 4 and planes >= 4:  # CMYK -> RGB through the file's profile
+            color = _cmyk_to_rgb(color, psd)
         elif planes == 1:
             color = np.repeat(color, 3, axis=2)
         if psd.depth == 32:
@@ -509,7 +530,7 @@ def _baked_adjustment(layer, psd, order: list, path: str, visible: bool) -> _Lea
     if color.shape[2] == 1:
         color = np.repeat(color, 3, axis=2)
     elif psd.color_mode == 4 and color.shape[2] >= 4:
-        color = (1.0 - color[..., :3]) * (1.0 - color[..., 3:4])
+        color = _cmyk_to_rgb(color, psd)
     rgba = np.empty(color.shape[:2] + (4,), np.uint8)
     rgba[..., :3] = _float_to_u8(color[..., :3])
     rgba[..., 3] = _float_to_u8(alpha[..., 0] if alpha.ndim == 3 else alpha)

@@ -15,6 +15,7 @@ from PIL import Image
 
 from pictures import premultiplied
 from qil_editor.document import Layer, composite, composite_layers
+from qil_editor.document.tree import group_path
 from qil_editor.io import open_document, read_psd, save_psd
 
 ROOT = Path(__file__).resolve().parent / "data" / "psd-cases"
@@ -112,7 +113,7 @@ def test_composite_matches_photoshop(case, psd_cases):
 def test_layers_match_photoshop(case, psd_cases):
     case_dir = psd_cases / case
     data, refs = reference_layers(case_dir)
-    doc = open_document(source(case_dir))
+    doc = open_document(source(case_dir), groups=False)  # ag-psd's leaves: "Group/Layer", folded values
     # an artboard's background is a layer of ours drawn from the artboard, not a layer of the file
     synthetic = [ly for ly in doc.layers if doc.source and ly.id in doc.source.synthetic]
     assert all(ly.name.endswith("(artboard background)") for ly in synthetic)
@@ -145,14 +146,17 @@ def test_layers_match_photoshop(case, psd_cases):
 
 @pytest.mark.parametrize("case", CASES)
 def test_round_trip_keeps_every_case(case, psd_cases, tmp_path):
-    doc = open_document(source(psd_cases / case))
+    doc = open_document(source(psd_cases / case))  # with its groups, as the editor opens it
     out = tmp_path / "out.psd"
     save_psd(doc, out)
-    back = read_psd(out)
+    back = read_psd(out, groups=True)
     assert (back.width, back.height) == (doc.width, doc.height)
     assert len(back.layers) == len(doc.layers)
+    assert [(g.name, g.visible, g.opacity, g.blend_mode) for g in doc.groups.values()] == [
+        (g.name, g.visible, g.opacity, g.blend_mode) for g in back.groups.values()]
     for a, b in zip(doc.layers, back.layers):
-        assert same_properties(a, b), a.name
+        assert group_path(doc, a.group) == group_path(back, b.group), a.name
+        assert same_properties(a.copy(group=None), b.copy(group=None)), a.name
         assert b.pixels.shape == a.pixels.shape
         assert np.array_equal(b.pixels, a.pixels), a.name
 

@@ -19,9 +19,16 @@ files (tests/data/psd-cases and ag-psd's test/read set):
   the document's global angle where the effect uses global light;
 * a glow's range maps the blurred coverage v to ``min(1, v / range)``.
 
+An inner bevel is lit like a bump map: the height is the layer's alpha
+blurred (Gaussian, sigma = size / 2), its slope scaled by the depth, shaded
+with the light's angle and altitude; brighter than flat ground is highlight,
+darker is shadow. Fitted to one Photoshop file (ag-psd's 'effects', size 5,
+depth 100 %): within ~4 levels on average, 30 at worst, so approximate.
+
 Not drawn: noise and jitter (random), the glows' gradient mode (their first
-colour is used), bevel and emboss. Contours are interpolated linearly between
-their points (Photoshop smooths non-corner points).
+colour is used), outer bevel, emboss and pillow emboss, a bevel's gloss
+contour and texture. Contours are interpolated linearly between their points
+(Photoshop smooths non-corner points).
 """
 
 from __future__ import annotations
@@ -34,15 +41,15 @@ import numpy as np
 from .blend import BlendMode
 
 OUTER = ("drop_shadow", "outer_glow")
-INNER = ("inner_shadow", "inner_glow", "satin")
+INNER = ("satin", "inner_glow", "inner_shadow", "bevel")  # bottom to top, as Photoshop stacks them
 
 
 @dataclass(frozen=True)
 class Effect:
     """One layer effect with Photoshop's parameters (sizes in pixels, percentages 0..100)."""
 
-    kind: str  # drop_shadow, outer_glow, inner_shadow, inner_glow, satin
-    color: tuple[float, float, float]  # RGB 0..1
+    kind: str  # drop_shadow, outer_glow, inner_shadow, inner_glow, satin, bevel
+    color: tuple[float, float, float]  # RGB 0..1 (a bevel's highlight)
     opacity: float = 0.75  # 0..1
     blend_mode: BlendMode = BlendMode.NORMAL
     size: float = 5.0
@@ -54,6 +61,14 @@ class Effect:
     conceals: bool = True  # drop shadow: the layer knocks it out ("Layer Knocks Out Drop Shadow")
     source_center: bool = False  # inner glow from the centre instead of the edges
     invert: bool = True  # satin
+    # bevel (inner bevel; colour/opacity/blend_mode above are its highlight's)
+    altitude: float = 30.0
+    depth: float = 100.0  # percent
+    up: bool = True
+    soften: float = 0.0
+    shadow_color: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    shadow_opacity: float = 0.75
+    shadow_mode: BlendMode = BlendMode.MULTIPLY
     extra: dict = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -181,6 +196,8 @@ def coverage(effect: Effect, alpha: np.ndarray) -> np.ndarray:
         if effect.source_center:
             plane = 1.0 - plane
         return _contour(plane, lut)
+    if kind == "bevel":
+        raise ValueError("a bevel has two colours: use bevel_light()")
     # satin: the blurred shape against itself moved both ways along the angle
     plane = _contour(box_blur2(alpha, max(0, int(round(effect.size)))), lut)
     dx, dy = offset(effect.distance, effect.angle)
@@ -188,6 +205,27 @@ def coverage(effect: Effect, alpha: np.ndarray) -> np.ndarray:
     if effect.invert:
         diff = 1.0 - diff
     return diff
+
+
+def bevel_light(effect: Effect, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(highlight, shadow) amounts 0..1 of an inner bevel over the pixels of ``alpha``."""
+    import cv2
+
+    size = max(1.0, float(effect.size))
+    height = cv2.GaussianBlur(alpha.astype(np.float32), (0, 0), sigmaX=size / 2.0,
+                              borderType=cv2.BORDER_CONSTANT)
+    gy, gx = np.gradient(height)
+    k = np.float32(6.0 * max(0.0, effect.depth) / 100.0 * (1.0 if effect.up else -1.0))
+    nx, ny = -gx * k, -gy * k
+    theta, alt = math.radians(effect.angle), math.radians(max(0.0, min(90.0, effect.altitude)))
+    lx, ly, lz = math.cos(theta) * math.cos(alt), -math.sin(theta) * math.cos(alt), math.sin(alt)
+    shade = (nx * np.float32(lx) + ny * np.float32(ly) + np.float32(lz)) / np.sqrt(nx * nx + ny * ny + 1.0)
+    flat = np.float32(lz)
+    high = np.clip((shade - flat) / max(1e-6, 1.0 - flat), 0.0, 1.0)
+    low = np.clip((flat - shade) / max(1e-6, flat), 0.0, 1.0)
+    if effect.soften >= 1.0:
+        high, low = box_blur2(high, int(round(effect.soften))), box_blur2(low, int(round(effect.soften)))
+    return high.astype(np.float32), low.astype(np.float32)
 
 
 def _ranged(plane: np.ndarray, rng: float) -> np.ndarray:
@@ -215,12 +253,23 @@ def apply_effects(rgba: np.ndarray, effects, shape: np.ndarray | None = None) ->
     alpha = rgba[..., 3].astype(np.float32) * k
     src = alpha if shape is None else np.clip(shape.astype(np.float32), 0.0, 1.0)
     color = rgba[..., :3].astype(np.float32) * k
-    for effect in (e for e in effects if e.kind in INNER):
-        t = np.clip(coverage(effect, src) * np.float32(effect.opacity), 0.0, 1.0)[..., None]
-        ec = np.broadcast_to(np.asarray(effect.color, np.float32), color.shape)
-        fn = blend_function(effect.blend_mode)
+
+    def mix(color, amount, rgb, opacity, mode):
+        t = np.clip(amount * np.float32(opacity), 0.0, 1.0)[..., None]
+        ec = np.broadcast_to(np.asarray(rgb, np.float32), color.shape)
+        fn = blend_function(mode)
         mixed = np.clip(fn(color, ec), 0.0, 1.0) if fn is not None else ec
-        color = color + (mixed - color) * t
+        return color + (mixed - color) * t
+
+    for kind in INNER:
+        for effect in (e for e in effects if e.kind == kind):
+            if kind == "bevel":
+                high, low = bevel_light(effect, src)
+                color = mix(color, low, effect.shadow_color, effect.shadow_opacity, effect.shadow_mode)
+                color = mix(color, high, effect.color, effect.opacity, effect.blend_mode)
+            else:
+                color = mix(color, coverage(effect, src), effect.color, effect.opacity,
+                            effect.blend_mode)
     out_c = np.zeros_like(color)
     out_a = np.zeros_like(alpha)
     for kind in OUTER:  # drop shadows lowest, then outer glows

@@ -20,9 +20,10 @@ What a designer gets:
   them (what Photoshop shows). Fill layers without pixels, layers with
   enabled effects and pixel layers with vector masks are rasterized by
   psd-tools (``composite``, with their own mask and fill opacity in it;
-  it draws strokes and overlays); drop shadows, glows, inner shadows and satin,
-  which it does not draw, are added by ``document/effects.py`` with
-  Photoshop's kernels; bevels are missing. Text layers blend at Photoshop's
+  it draws strokes and overlays); drop shadows, glows, inner shadows, satin
+  and inner bevels, which it does not draw, are added by
+  ``document/effects.py`` with Photoshop's kernels (the bevel approximately);
+  other bevel/emboss styles are missing. Text layers blend at Photoshop's
   text gamma (``Layer.blend_gamma``).
 * Adjustment layers change what is below them; a layer cannot carry that,
   so each becomes a baked layer: psd-tools' composite of everything below
@@ -208,6 +209,31 @@ def _contour_points(effect) -> tuple:
         return ()
 
 
+def _bevel(effect):
+    """An enabled inner bevel as an :class:`Effect` (other bevel and emboss styles: None)."""
+    from ..document.effects import Effect
+
+    style = getattr(getattr(effect, "bevel_style", None), "value", b"")
+    if not effect.enabled or style != b"InrB":
+        return None
+    high = _effect_rgb(effect.highlight_color or {})
+    low = _effect_rgb(effect.shadow_color or {})
+    if high is None or low is None:
+        return None
+
+    def mode(value):
+        return BlendMode.from_psd_key(value.value) if hasattr(value, "value") else BlendMode.NORMAL
+
+    direction = getattr(getattr(effect, "direction", None), "value", b"In  ")
+    return Effect("bevel", high, opacity=float(effect.highlight_opacity or 0.0) / 100.0,
+                  blend_mode=mode(effect.highlight_mode), size=float(effect.size or 0.0),
+                  angle=float(effect.angle or 0.0), altitude=float(effect.altitude or 0.0),
+                  depth=float(effect.depth or 0.0), up=direction != b"Out ",
+                  soften=float(effect.soften or 0.0), shadow_color=low,
+                  shadow_opacity=float(effect.shadow_opacity or 0.0) / 100.0,
+                  shadow_mode=mode(effect.shadow_mode))
+
+
 def _layer_effects(layer) -> list:
     """The layer's enabled shadows, glows and satin as :class:`Effect` records
     (what psd-tools does not draw; it draws overlays and strokes itself)."""
@@ -215,6 +241,11 @@ def _layer_effects(layer) -> list:
 
     out = []
     for effect in layer.effects:
+        if type(effect).__name__ == "BevelEmboss":
+            bevel = _bevel(effect)
+            if bevel is not None:
+                out.append(bevel)
+            continue
         kind = _EFFECT_KINDS.get(type(effect).__name__)
         if kind is None or not effect.enabled:
             continue

@@ -289,3 +289,14 @@ def test_bevel_lights_the_side_facing_the_light():
     assert down[13, 22, :3].sum() < down[30, 22, :3].sum()  # direction down swaps them
     with pytest.raises(ValueError):
         effects.coverage(bevel, px[..., 3] / np.float32(255.0))
+
+
+def test_text_from_photoshop_cs5_blends_plainly():
+    """psd-tools' text.psd (saved by CS5): Photoshop's merged image mixes text edges plainly."""
+    from qil_editor.document import composite
+
+    doc = read_psd(EXTRA / "text-cs5" / "src.psd")
+    text = next(ly for ly in doc.layers if ly.name.startswith("Line 1"))
+    assert text.blend_gamma == 1.0
+    mx, mean = _errors(composite(doc), _merged("text-cs5"))
+    assert mx <= 1 and mean <= 0.01

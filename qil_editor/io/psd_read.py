@@ -492,12 +492,31 @@ def _knockout(layer) -> int:
     return value if value in (1, 2) else 0
 
 
-def _text_gamma(layer) -> float:
+def _before_cs6(psd) -> bool:
+    """Whether the file was saved by Photoshop CS5 or older (its version-info resource)."""
+    import re
+
+    from psd_tools.constants import Resource
+
+    info = psd.image_resources.get_data(Resource.VERSION_INFO) if psd.image_resources else None
+    reader = str(getattr(info, "reader", "") or "")
+    found = re.search(r"Photoshop (?:CS(\d)|(\d+(?:\.\d+)?))\b", reader)
+    if found is None or "CC" in reader:
+        return False
+    if found.group(1):
+        return int(found.group(1)) < 6
+    return float(found.group(2)) < 13.0  # "Photoshop 7.0"; "Photoshop 2021" is newer
+
+
+def _text_gamma(layer, psd) -> float:
     """The gamma Photoshop mixes a text layer's edges at: TEXT_GAMMA, except for the
     "Windows" (platform grey) anti-aliasing, which it blends plainly (both measured on
-    ag-psd's alias case: exact)."""
+    ag-psd's alias case: exact), and in files from CS5 and older, which show plain
+    blending (psd-tools' text.psd, CS5: exact plain, 40 levels off with the gamma)."""
     from psd_tools.constants import Tag
 
+    if _before_cs6(psd):
+        return 1.0
     data = layer.tagged_blocks.get_data(Tag.TYPE_TOOL_OBJECT_SETTING)
     try:
         anti_alias = data.text_data.get(b"AntA").enum
@@ -542,7 +561,7 @@ def _leaf(layer, psd, path: str, opacity: float, visible: bool, group_blend: Ble
                  visible and layer.visible, blend, _locked(layer), layer, fill=fill,
                  mask=mask, prefix=path, inherited_opacity=opacity, group_visible=visible,
                  derived=derived, live=live,
-                 gamma=_text_gamma(layer) if isinstance(layer, TypeLayer) and psd.color_mode == 3
+                 gamma=_text_gamma(layer, psd) if isinstance(layer, TypeLayer) and psd.color_mode == 3
                  else 1.0, knockout=_knockout(layer))
 
 

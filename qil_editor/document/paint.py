@@ -236,7 +236,7 @@ def mask_coverage(plane: np.ndarray, x: int, y: int, like: LayerMask, box: Box) 
 def masked_pixels(layer: Layer, box: Box | None = None) -> np.ndarray:
     """The layer's pixels with its mask multiplied into their alpha (what the mask shows);
     the pixels themselves when the mask hides nothing. ``box`` (layer coordinates) limits the
-    work to where the pixels are not transparent (the rest is copied as is)."""
+    work to where the pixels are not transparent (outside it the copy is left zero)."""
     return mask_pixels(layer.pixels, layer.x, layer.y, layer.mask, box)
 
 
@@ -250,9 +250,21 @@ def mask_pixels(pixels: np.ndarray, x: int, y: int, mask: LayerMask | None, box:
     cov = mask.coverage((x + l, y + t, x + r, y + b))
     if cov is None:
         return pixels
-    out = pixels.copy()
+    out = copy_box(pixels, (l, t, r, b))
     region = out[t:b, l:r, 3]
     region[...] = np.rint(region * cov).astype(np.uint8)
+    return out
+
+
+def copy_box(arr: np.ndarray, box: Box) -> np.ndarray:
+    """A writable array like ``arr`` holding its values inside ``box`` only; zero outside, where
+    the memory stays untouched (lazily zeroed pages), so a mostly empty layer costs its box."""
+    h, w = arr.shape[:2]
+    l, t, r, b = box
+    if (l, t, r, b) == (0, 0, w, h):
+        return arr.copy()
+    out = np.zeros_like(arr)
+    out[t:b, l:r] = arr[t:b, l:r]
     return out
 
 
@@ -303,7 +315,7 @@ def transform_mask(mask: LayerMask, matrix: Sequence[Sequence[float]], layer_x: 
     return trimmed_mask(replace(mask, pixels=plane, x=int(left), y=int(top)))
 
 
-__all__ = ["MODES", "Stroke", "apply_mask", "dab_centres", "dab_profile", "flip_mask", "hide_all_mask",
+__all__ = ["MODES", "Stroke", "apply_mask", "copy_box", "dab_centres", "dab_profile", "flip_mask", "hide_all_mask",
            "mask_coverage", "mask_pixels", "masked_pixels", "paintable_mask", "paintable_pixels", "reveal_all_mask", "transform_mask",
            "trimmed_mask"]
 

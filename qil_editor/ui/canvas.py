@@ -336,9 +336,17 @@ class CanvasView(QGraphicsView):
         self._shown[layer.id] = (key, shown, box)
         return shown, box
 
-    def shown_array(self, layer) -> np.ndarray:
-        """The picture the canvas draws for a layer (its pixels, masked when it has a mask)."""
-        return self._shown_for(layer)[0]
+    def shown_array(self, layer, copy: bool = False) -> np.ndarray:
+        """The picture the canvas draws for a layer (its pixels, masked when it has a mask);
+        ``copy``: a writable copy of it (of its drawn box only, the rest zero)."""
+        from ..document.paint import copy_box
+        from .qimage import alpha_bbox
+
+        shown, box = self._shown_for(layer)
+        if not copy:
+            return shown
+        box = box or alpha_bbox(layer.pixels) or (0, 0, 0, 0)
+        return copy_box(shown, box)
 
     def remember_shown(self, pixels, mask, shown) -> None:
         """A brush stroke already rendered what the layer will show with these pixels and this

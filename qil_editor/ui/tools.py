@@ -475,7 +475,7 @@ class PaintTool(Tool):
         if target == "mask":
             plane, px, py = paintable_mask(layer.mask, canvas_box)
             stroke = Stroke(plane, (px, py), mode, s.size, s.hardness, s.opacity)
-            shown = self.canvas.shown_array(layer).copy()  # what the canvas shows; written in place
+            shown = self.canvas.shown_array(layer, copy=True)  # what the canvas shows; written in place
             layer_origin = (layer.x, layer.y)
         else:
             if mode == "paint":
@@ -487,7 +487,7 @@ class PaintTool(Tool):
             if layer.mask is None or layer.mask.disabled:
                 shown = stroke.result
             elif (px, py) == (layer.x, layer.y):  # not grown: a copy of what the canvas shows
-                shown = self.canvas.shown_array(layer).copy()
+                shown = self.canvas.shown_array(layer, copy=True)
             else:
                 from ..document import Layer
 

@@ -161,3 +161,21 @@ def test_qil_set_finds_a_layer_by_its_group_path(tmp_path, capsys):
     c = back.find("c")
     assert (c.x, c.y) == (5, 3) and back.group(c.group).name == "A"
     assert shape(back) == shape(doc)
+
+
+def test_duplicate_group_copies_everything_inside_above_it():
+    from qil_editor.document.tree import DuplicateGroup
+
+    doc = grouped_doc()
+    a = next(iter(doc.groups))
+    inner = Group("Inner", parent=a)
+    doc.add_group(inner)
+    doc.update_layer(doc.find("c").id, group=inner.id)
+    history = History(doc)
+    before = shape(doc)
+    history.push(DuplicateGroup(a))
+    assert shape(doc) == ["d", "G:A copy", "  G:Inner", "    c", "  b", "G:A", "  G:Inner", "    c", "  b", "bg"]
+    copies = [ly for ly in doc.layers if ly.name in ("b", "c")]
+    assert len({ly.id for ly in copies}) == 4 and len(doc.groups) == 4
+    history.undo()
+    assert shape(doc) == before and len(doc.groups) == 2

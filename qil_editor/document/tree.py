@@ -315,5 +315,45 @@ class DeleteGroup(Command):
             doc.insert_layer(index, layer)
 
 
+class DuplicateGroup(Command):
+    """Ctrl+J on a group: a copy of it with everything inside, placed just above it."""
+
+    def __init__(self, group_id: str) -> None:
+        self.group_id = group_id
+        self.groups: list[Group] | None = None  # parents first
+        self.layers: list[Layer] = []  # bottom first
+        self.index = 0
+        self.text = "Duplicate group"
+
+    @property
+    def new_group(self) -> Group:
+        return self.groups[0]
+
+    def redo(self, doc):
+        if self.groups is None:
+            from .layer import new_layer_id
+
+            inside = sorted(subtree_groups(doc, self.group_id), key=lambda gid: len(doc.group_chain(gid)))
+            ids = {gid: new_layer_id() for gid in inside}
+            self.groups = []
+            for gid in inside:
+                group = doc.group(gid)
+                self.groups.append(group.copy(id=ids[gid], parent=ids.get(group.parent, group.parent),
+                                              name=f"{group.name} copy" if gid == self.group_id else group.name))
+            layers = subtree_layers(doc, self.group_id)
+            self.layers = [ly.copy(new_id=True, group=ids[ly.group]) for ly in layers]
+            self.index = max(doc.index_of(ly.id) for ly in layers) + 1 if layers else len(doc)
+        for group in self.groups:
+            doc.add_group(group)
+        for offset, layer in enumerate(self.layers):
+            doc.insert_layer(self.index + offset, layer)
+
+    def undo(self, doc):
+        for layer in reversed(self.layers):
+            doc.remove_layer(layer.id)
+        for group in reversed(self.groups):
+            doc.remove_group(group.id)
+
+
 __all__ = ["TreeRow", "tree_rows", "subtree_groups", "subtree_layers", "group_path", "MoveInTree",
-           "GroupItems", "DeleteGroup", "flat_read_has_groups"]
+           "GroupItems", "DeleteGroup", "DuplicateGroup", "flat_read_has_groups"]

@@ -451,7 +451,7 @@ class MainWindow(QMainWindow):
         for name in ("duplicate", "delete", "lock", "toggle_visible", "recolor", "copy"):
             A[name].setEnabled(layer is not None)
         group = tab.session.current_group if has_doc else None
-        for name in ("delete", "toggle_visible"):  # a group row: delete it with its layers, hide it
+        for name in ("delete", "toggle_visible", "duplicate"):  # a group row: these act on the group
             A[name].setEnabled(layer is not None or group is not None)
         A["group_layers"].setEnabled(has_doc and bool(tab.session.selected_ids or tab.session.selected_group_ids))
         A["ungroup_layers"].setEnabled(has_doc and bool(tab.session.selected_group_ids or (

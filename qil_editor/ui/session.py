@@ -351,6 +351,13 @@ class DocumentSession(QObject):
         return self.push(ReorderLayer(layer_id, new_index))
 
     def duplicate(self, layer_id: str | None) -> bool:
+        if layer_id is None and self.current_group is not None:  # a group row: the whole group
+            from ..document.tree import DuplicateGroup
+
+            cmd = DuplicateGroup(self.current_group_id)
+            self.push(cmd)
+            self.set_selection([], groups=[cmd.new_group.id], current_group=cmd.new_group.id)
+            return True
         if layer_id is None:
             return False
         cmd = DuplicateLayer(layer_id)

@@ -293,3 +293,15 @@ def test_a_group_made_with_ctrl_g_is_a_group_in_krita_and_gimp(qtbot, window, ta
     assert png.exists(), run.stdout[-2000:] + run.stderr[-2000:]
     assert int(count.read_text()) == 2  # two top-level groups
     assert_same_picture(composite(doc), read_png(png), "GIMP")
+
+
+def test_ctrl_j_on_a_group_row_duplicates_the_group(qtbot, window, tab):
+    session, doc = tab.session, tab.session.doc
+    title = group_id(doc, "Title")
+    click(window, LayerDelegate.name_rect(row_rect(window, tab, title), 0, True))
+    assert window.actions_by_name["duplicate"].isEnabled()
+    QTest.keySequence(window, "Ctrl+J")
+    assert tree(tab.model) == ["Blue", "G:Title copy", "  Green", "  Red", "G:Title", "  Green", "  Red", "Paper"]
+    assert session.current_group is not None and session.current_group.name == "Title copy"
+    QTest.keySequence(window, "Ctrl+Z")
+    assert tree(tab.model) == ["Blue", "G:Title", "  Green", "  Red", "Paper"]

@@ -300,3 +300,26 @@ def test_text_from_photoshop_cs5_blends_plainly():
     assert text.blend_gamma == 1.0
     mx, mean = _errors(composite(doc), _merged("text-cs5"))
     assert mx <= 1 and mean <= 0.01
+
+
+# ----- blend modes measured against Photoshop ----------------------------------
+@pytest.mark.parametrize("mode", ["divide", "hard-mix", "vivid-light"])
+def test_blend_modes_match_photoshops_merged_image(mode):
+    """psd-tools' blend-mode files: gradients over gradients (were max 65 / 97 / 96)."""
+    from qil_editor.document import composite
+
+    doc = read_psd(EXTRA / f"blend-{mode}" / "src.psd")
+    mx, mean = _errors(composite(doc), _merged(f"blend-{mode}"))
+    assert mx <= 3 and mean <= 0.2
+
+
+def test_blend_edge_cases_follow_photoshop():
+    from qil_editor.document.compositing import blend_function
+
+    def b(mode, cb, cs):
+        return float(blend_function(mode)(np.float32([cb]), np.float32([cs]))[0])
+
+    assert b(BlendMode.VIVID_LIGHT, 1.0, 0.0) == 0.0  # the source's black burns even white
+    assert b(BlendMode.VIVID_LIGHT, 0.0, 1.0) == 1.0
+    assert b(BlendMode.DIVIDE, 0.0, 0.0) == 0.0 and b(BlendMode.DIVIDE, 0.5, 0.0) == 1.0
+    assert b(BlendMode.HARD_MIX, 0.25, 0.75) == 0.0 and b(BlendMode.HARD_MIX, 0.75, 0.25) == 1.0

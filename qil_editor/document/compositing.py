@@ -54,7 +54,24 @@ def _soft_light(cb, cs):
 
 
 def _vivid_light(cb, cs):
-    return np.where(cs <= 0.5, _color_burn(cb, 2.0 * cs), _color_dodge(cb, 2.0 * cs - 1.0))
+    # Not color burn/dodge as such: Photoshop has no backdrop special cases here, the
+    # source's extremes win (Cs 0 burns to 0, Cs 1 dodges to 1), as psd-tools measured.
+    burn = 1.0 - np.minimum(1.0, _safe_div(1.0 - cb, 2.0 * cs, 1.0))
+    dodge = np.minimum(1.0, _safe_div(cb, 2.0 * (1.0 - cs), 1.0))
+    out = np.where(cs <= 0.5, burn, dodge)
+    out = np.where(cs <= 0.0, 0.0, out)
+    return np.where(cs >= 1.0, 1.0, out)
+
+
+def _hard_mix(cb, cs):
+    # on the line Cb + Cs = 1 Photoshop answers 1 only where Cb > 0.5 (psd-tools, #189)
+    total = cb + cs
+    return ((total > 1.0) | ((total == 1.0) & (cb > 0.5))).astype(cb.dtype)
+
+
+def _divide(cb, cs):
+    # 0 / 0 is 0 in Photoshop (black stays black); anything else over 0 is white
+    return np.where(cb <= 0.0, 0.0, np.minimum(1.0, _safe_div(cb, cs, 1.0)))
 
 
 def _lum(c):
@@ -107,12 +124,12 @@ _BLEND = {
     BlendMode.LINEAR_DODGE: lambda cb, cs: np.minimum(1.0, cb + cs),
     BlendMode.LINEAR_BURN: lambda cb, cs: np.maximum(0.0, cb + cs - 1.0),
     BlendMode.SUBTRACT: lambda cb, cs: np.maximum(0.0, cb - cs),
-    BlendMode.DIVIDE: lambda cb, cs: np.minimum(1.0, _safe_div(cb, cs, 1.0)),
+    BlendMode.DIVIDE: _divide,
     BlendMode.VIVID_LIGHT: _vivid_light,
     BlendMode.LINEAR_LIGHT: lambda cb, cs: np.clip(cb + 2.0 * cs - 1.0, 0.0, 1.0),
     BlendMode.PIN_LIGHT: lambda cb, cs: np.where(cs <= 0.5, np.minimum(cb, 2.0 * cs),
                                                  np.maximum(cb, 2.0 * cs - 1.0)),
-    BlendMode.HARD_MIX: lambda cb, cs: (cb + cs >= 1.0).astype(cb.dtype),
+    BlendMode.HARD_MIX: _hard_mix,
     BlendMode.DARKER_COLOR: _darker_color,
     BlendMode.LIGHTER_COLOR: _lighter_color,
     BlendMode.HUE: lambda cb, cs: _set_lum(_set_sat(cs, _sat(cb)), _lum(cb)),

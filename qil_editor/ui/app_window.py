@@ -342,7 +342,7 @@ class MainWindow(QMainWindow):
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
         self.masks.build_menus(layer, tools, bar)
         self.layer_panel.add_actions([A["lock"], None, A["split"], A["recolor"], None,
-                                      A["group_layers"], A["duplicate"], A["merge_down"], A["delete"]])
+                                      A["duplicate"], A["merge_down"], A["delete"]])
         # right-click in the layer list: the group actions first, then the mask actions
         view = self.layer_panel.view
         view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)

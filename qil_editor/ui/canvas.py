@@ -108,6 +108,13 @@ class CanvasView(QGraphicsView):
         self._shown: dict[str, tuple[tuple, np.ndarray, tuple | None]] = {}
         self._stroke_layer: str | None = None  # the layer a brush stroke is painting
         self._ring: QPointF | None = None  # where a brush too big for a cursor is outlined
+        # a stroke on a layer the core compositor draws: its region recomposited, patched in
+        self._stroke_origin = (0, 0)
+        self._stroke_snapshot = None
+        self._stroke_token = 0
+        self._flat_dirty: tuple | None = None
+        self._flat_work: np.ndarray | None = None
+        self._flat_busy = False
 
         self.setScene(QGraphicsScene(self))
         self._stack = _LayerStack()
@@ -366,14 +373,21 @@ class CanvasView(QGraphicsView):
         box = self._items[layer_id].shown_box  # the box the stroke drew: the mip levels stay valid
         self._shown[layer_id] = (self._mask_key(pixels, mask, origin), shown, box or alpha_bbox(pixels))
 
-    def begin_stroke(self, layer_id: str, shown: np.ndarray, origin: tuple[int, int], box) -> None:
+    def begin_stroke(self, layer_id: str, shown: np.ndarray, origin: tuple[int, int], box,
+                     snapshot=None) -> None:
         """A brush stroke starts: the layer's item draws ``shown`` (placed at ``origin``), which the
-        tool writes in place, within ``box``."""
+        tool writes in place, within ``box``. ``snapshot(region)`` gives the layer as the stroke
+        has it so far over a document region (for the part of the stack the core compositor draws)."""
         item = self._items.get(layer_id)
         if item is None:
             return
         self._end_drag_cache()
         self._stroke_layer = layer_id
+        self._stroke_origin = origin
+        self._stroke_snapshot = snapshot
+        self._stroke_token += 1
+        self._flat_dirty = None
+        self._flat_work = None
         same = origin == (int(item.pos().x()), int(item.pos().y()))  # a copy of what it shows
         item.set_pixels(shown, tuple(int(v) for v in box), same_picture=same)
         item.setPos(*origin)
@@ -383,9 +397,53 @@ class CanvasView(QGraphicsView):
         item = self._items.get(layer_id)
         if item is not None:
             item.refresh(box)
+        if self._stroke_snapshot is not None and self._flat_upto >= self.doc.index_of(layer_id):
+            ox, oy = self._stroke_origin
+            doc_box = (max(0, box[0] + ox), max(0, box[1] + oy),
+                       min(self.doc.width, box[2] + ox), min(self.doc.height, box[3] + oy))
+            if doc_box[2] > doc_box[0] and doc_box[3] > doc_box[1]:
+                d = self._flat_dirty
+                self._flat_dirty = doc_box if d is None else (min(d[0], doc_box[0]), min(d[1], doc_box[1]),
+                                                              max(d[2], doc_box[2]), max(d[3], doc_box[3]))
+                self._flatten_stroke()
+
+    def _flatten_stroke(self) -> None:
+        """The painted layer is drawn by the core compositor: recomposite the part the stroke
+        changed on the task pool (one job at a time, the changes meanwhile gathered into the next)
+        and patch it into the flattened picture."""
+        if self._flat_busy or self._flat_dirty is None or self._flat.shown_pixels is None:
+            return
+        region, self._flat_dirty = self._flat_dirty, None
+        token, layer_id = self._stroke_token, self._stroke_layer
+        snapshot = self._stroke_snapshot(region)  # copies: the pool never sees the live arrays
+        layers = [snapshot if ly.id == layer_id else ly.copy(pixels=self._previews.get(ly.id, ly.pixels))
+                  for ly in self.doc.layers[: self._flat_upto + 1]]
+        groups = {gid: g.copy() for gid, g in self.doc.groups.items()}
+        self._flat_busy = True
+
+        def done(result, error):
+            self._flat_busy = False
+            if error is not None:
+                raise error
+            if token != self._stroke_token or self._stroke_layer is None:
+                return  # the stroke ended: the document's own flatten follows
+            if self._flat_work is None:
+                self._flat_work = self._flat.shown_pixels.copy()
+                self._flat.set_pixels(self._flat_work, (0, 0, self._flat_work.shape[1], self._flat_work.shape[0]),
+                                      same_picture=True)
+            l, t, r, b = region
+            self._flat_work[t:b, l:r] = result
+            self._flat.refresh(region)
+            self._flatten_stroke()
+
+        self.tasks.submit(partial(composite_layers, groups=groups), layers, self.doc.width, self.doc.height,
+                          region, callback=done)
 
     def end_stroke(self, layer_id: str, commit: bool = False) -> None:
         self._stroke_layer = None
+        self._stroke_snapshot = None
+        self._stroke_token += 1
+        self._flat_work = None  # drawn until the document's own flatten replaces it
 
     def show_layer(self, layer_id: str) -> None:
         """Draw the layer as the document has it (after a dropped stroke)."""
@@ -397,6 +455,8 @@ class CanvasView(QGraphicsView):
         if item is not None:
             shown, box = self._shown_for(layer)
             item.set_pixels(shown, box if box is not None else alpha_bbox_of(shown))
+        if self._flat_upto >= self.doc.index_of(layer_id):
+            self._schedule_flatten()  # a live patch of the flattened picture may be showing
             item.setPos(layer.x, layer.y)
 
     def _ring_region(self, centre: QPointF):

@@ -501,11 +501,27 @@ class PaintTool(Tool):
             from .qimage import alpha_bbox
 
             box = alpha_bbox(layer.pixels) or (0, 0, 0, 0)
-        self.canvas.begin_stroke(layer.id, shown, layer_origin, box)
+        self.canvas.begin_stroke(layer.id, shown, layer_origin, box, self._snapshot)
         if modifiers & Qt.KeyboardModifier.ShiftModifier and self._line_from is not None:
             self._paint_to(self._line_from)  # Shift-click: a straight line from the last stroke's end
         self._paint_to(pos)
         return True
+
+    def _snapshot(self, region):
+        """The layer as the stroke has it so far, over a document region (copies: for the pool)."""
+        from dataclasses import replace as dc_replace
+
+        state = self._state
+        layer = self.session.doc.layer(state.layer_id)
+        result = state.stroke.result
+        px, py = state.plane_origin
+        pad = int(np.ceil(3.0 * state.mask.feather)) + 2 if state.target == "mask" and state.mask.feather else 0
+        l, t = max(0, region[0] - pad - px), max(0, region[1] - pad - py)
+        r, b = min(result.shape[1], region[2] + pad - px), min(result.shape[0], region[3] + pad - py)
+        part = np.array(result[t:b, l:r]) if r > l and b > t else result[:0, :0].copy()
+        if state.target == "mask":
+            return layer.copy(mask=dc_replace(state.mask, pixels=part, x=px + l, y=py + t))
+        return layer.copy(pixels=part, x=px + l, y=py + t)
 
     def _paint_to(self, pos) -> None:
         from ..document.paint import mask_coverage

@@ -366,3 +366,40 @@ def test_hide_all_then_reveal_with_white(qtbot, window):
     window.masks.size_box.setValue(20)
     stroke(canvas, [(100, 80), (140, 80)])
     assert near(shown(canvas, 120, 80), RED) and near(shown(canvas, 120, 40), WHITE)
+
+
+def test_live_stroke_on_a_layer_the_core_compositor_draws(qtbot, window):
+    """Under a blend mode QPainter lacks, the layers below are one flattened picture made on the
+    task pool; a stroke there is recomposited in its region and patched in while painting."""
+    from qil_editor.document import BlendMode
+
+    doc = make_doc()
+    top = rgba(20, 20, (10, 10, 10))
+    doc.add_layer(Layer(top, name="Linear burn", x=0, y=0, blend_mode=BlendMode.LINEAR_BURN))
+    tab = window.add_document(doc, name="flat")
+    canvas, layer = tab.canvas, doc.layers[1]
+    canvas.setTransform(QTransform())
+    canvas.centerOn(120, 80)
+    tab.session.set_current(layer.id)
+    qtbot.waitUntil(lambda: canvas._flat.shown_pixels is not None and not canvas.flatten_pending)
+    assert canvas._flat_upto == 2 and near(shown(canvas, 120, 80), RED)
+    window.actions_by_name["add_layer_mask"].trigger()
+    qtbot.waitUntil(lambda: not canvas.flatten_pending)
+    window.set_tool("brush")
+    window.masks.size_box.setValue(20)
+    stroke(canvas, [(60, 80), (180, 80)], release=False)
+    qtbot.waitUntil(lambda: near(shown(canvas, 120, 80), WHITE), timeout=10_000)  # live, before release
+    assert layer.mask.pixels.size == 0 and near(shown(canvas, 120, 40), RED)
+    QTest.mouseRelease(canvas.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                       canvas.mapFromScene(QPointF(180, 80)))
+    qtbot.waitUntil(lambda: not canvas.flatten_pending)
+    assert near(shown(canvas, 120, 80), WHITE) and layer.mask.coverage((120, 80, 121, 81))[0, 0] == 0.0
+    window.actions_by_name["undo"].trigger()
+    qtbot.waitUntil(lambda: near(shown(canvas, 120, 80), RED), timeout=10_000)
+    window.set_tool("eraser")
+    stroke(canvas, [(60, 50), (180, 50)], release=False)  # the pixels' path of the same patching
+    qtbot.waitUntil(lambda: near(shown(canvas, 120, 50), WHITE), timeout=10_000)
+    QTest.mouseRelease(canvas.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                       canvas.mapFromScene(QPointF(180, 50)))
+    qtbot.waitUntil(lambda: not canvas.flatten_pending)
+    assert near(shown(canvas, 120, 50), WHITE) and tab.session.stack.undoText() == "Eraser"

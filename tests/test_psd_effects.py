@@ -323,3 +323,18 @@ def test_blend_edge_cases_follow_photoshop():
     assert b(BlendMode.VIVID_LIGHT, 0.0, 1.0) == 1.0
     assert b(BlendMode.DIVIDE, 0.0, 0.0) == 0.0 and b(BlendMode.DIVIDE, 0.5, 0.0) == 1.0
     assert b(BlendMode.HARD_MIX, 0.25, 0.75) == 0.0 and b(BlendMode.HARD_MIX, 0.75, 0.25) == 1.0
+
+
+def test_clipped_shape_with_two_strokes_is_drawn():
+    """The issue's "clipped shape layer with two strokes comes out empty" (psd-tools'
+    double-stroke-effects.psd): drawn unclipped by psd-tools, clipped by us; was 181 off."""
+    from qil_editor.document import composite
+
+    path = EXTRA / "double-stroke-clipped" / "src.psd"
+    doc = read_psd(path)
+    shape = next(ly for ly in doc.layers if ly.name == "Rectangle 1")
+    assert shape.clipping and shape.width > 0
+    mx, mean = _errors(composite(doc), _merged("double-stroke-clipped"))
+    assert mx <= 2 and mean <= 0.05
+    record = doc.source.origins[shape.id].record
+    assert record.clipping == 1  # the record is left as read

@@ -311,8 +311,9 @@ def _rendered_pixels(layer, psd) -> tuple[np.ndarray, int, int] | None:
         to_rgba(np.array(color, np.float32).reshape(1, 1, -1), None, pixel)
         psd_guard.fill_solid(rgba, pixel[0, 0, :3], psd_guard.solid_fill_alpha(layer, mask, box))
     else:
-        color, shape, alpha = ps_composite(layer, color=0.0, alpha=0.0, viewport=box,
-                                           layer_filter=lambda ly: ly is layer)  # not its clip layers
+        with _unclipped(layer):  # psd-tools draws a clipped layer only through its base
+            color, shape, alpha = ps_composite(layer, color=0.0, alpha=0.0, viewport=box,
+                                               layer_filter=lambda ly: ly is layer)  # not its clips
         opacity = layer.opacity / 255.0
         if opacity > 0:
             alpha = np.clip(alpha / opacity, 0.0, 1.0)
@@ -332,6 +333,28 @@ def _rendered_pixels(layer, psd) -> tuple[np.ndarray, int, int] | None:
     if (y0, y1, x0, x1) != (0, h, 0, w):
         rgba = np.ascontiguousarray(rgba[y0:y1, x0:x1])
     return rgba, box[0] + x0, box[1] + y0
+
+
+@contextlib.contextmanager
+def _unclipped(layer):
+    """The layer's record reads as not clipped while psd-tools draws it alone.
+
+    Drawn on its own, a clipped layer comes out empty (psd-tools draws clip
+    layers only as part of their base); the compositor clips it later. The
+    record's flag is put back exactly as read.
+    """
+    record = getattr(layer, "_record", None)
+    flag = getattr(record, "clipping", None)
+    if record is None or not getattr(layer, "clipping", False):
+        yield
+        return
+    from psd_tools.constants import Clipping
+
+    record.clipping = Clipping.BASE
+    try:
+        yield
+    finally:
+        record.clipping = flag
 
 
 @contextlib.contextmanager

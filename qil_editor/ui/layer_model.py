@@ -269,12 +269,20 @@ class LayerListModel(QAbstractListModel):
         return self.doc.layer(target.id).group, target.id
 
     def _top_child(self, group_id: str) -> str | None:
+        """The topmost child of a group that has a place in the layer order (a layer, or a
+        group with layers: an empty group sits nowhere), None when there is none."""
+        from ..document.tree import subtree_layers
+
         rows = tree_rows(self.doc)
-        for r, row in enumerate(rows):
-            if row.id == group_id and row.is_group:
-                if r + 1 < len(rows) and rows[r + 1].depth == row.depth + 1:
-                    return rows[r + 1].id
-                return None
+        start = next((r for r, row in enumerate(rows) if row.id == group_id and row.is_group), None)
+        if start is None:
+            return None
+        depth = rows[start].depth
+        for row in rows[start + 1:]:
+            if row.depth <= depth:
+                break
+            if row.depth == depth + 1 and (not row.is_group or subtree_layers(self.doc, row.id)):
+                return row.id
         return None
 
     def dropMimeData(self, data, action, row, column, parent) -> bool:  # noqa: N802

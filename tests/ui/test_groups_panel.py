@@ -89,6 +89,12 @@ def test_opened_psd_shows_its_groups_as_a_tree_that_collapses(qtbot, window):
     tab.session.set_current(inside.id)
     assert tab.model.index_of_layer(inside.id).isValid()
     assert window.layer_panel.view.currentIndex() == tab.model.index_of_layer(inside.id)
+    # dropped onto "Group 1", whose first child is an empty group (no place in the layer order):
+    # the layer goes in above the group's top layer
+    model = tab.model
+    mime = model.mimeData([model.index_of_layer(doc.find("Layer 0").id)])
+    assert model.dropMimeData(mime, Qt.DropAction.MoveAction, -1, 0, model.index_of_layer(g1))
+    assert tree(model) == ["G:Group 1", "  G:Group 2", "  Layer 0", "  Layer 1", "  Layer 3"]
 
 
 def test_group_eye_hides_its_layers_on_the_canvas_with_undo(qtbot, window, tab):

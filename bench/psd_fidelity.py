@@ -47,12 +47,20 @@ def errors(ours: np.ndarray, ref: np.ndarray) -> tuple[float, float]:
     return float(diff.max(initial=0.0)), float(diff.mean()) if diff.size else 0.0
 
 
+def _rgba(im) -> np.ndarray:
+    """A PIL picture as RGBA uint8; Lab through a colour transform (Pillow's plain
+    convert() copies L*a*b* numbers into RGB)."""
+    from qil_editor.io.pixels import pil_to_rgba
+
+    return pil_to_rgba(im)
+
+
 def psd_tools_rgba(path: Path) -> np.ndarray:
     from psd_tools import PSDImage
 
     psd = PSDImage.open(path)
     im = psd.composite(ignore_preview=True, color=0.0, alpha=0.0)
-    return np.asarray(im.convert("RGBA"))
+    return _rgba(im)
 
 
 def reference(path: Path) -> tuple[np.ndarray | None, str]:
@@ -77,7 +85,7 @@ def reference(path: Path) -> tuple[np.ndarray | None, str]:
                       for i, ly in refs.items()]
             return composite_layers(layers, psd.width, psd.height), "layer PNGs"
     if psd.has_preview():
-        return np.asarray(psd.topil().convert("RGBA")), "merged image"
+        return _rgba(psd.topil()), "merged image"
     return None, "none"
 
 

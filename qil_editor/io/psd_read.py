@@ -158,6 +158,16 @@ def _cmyk_to_rgb(color: np.ndarray, psd) -> np.ndarray:
     return left[..., :3] * left[..., 3:4]
 
 
+def _lab_to_rgb(color: np.ndarray) -> np.ndarray:
+    """psd-tools' composite colour of a Lab file (channels 0..1 as stored) as sRGB 0..1."""
+    from PIL import Image
+
+    from .pixels import pil_to_rgba
+
+    lab = np.ascontiguousarray(np.round(np.clip(color[..., :3], 0.0, 1.0) * 255.0).astype(np.uint8))
+    return pil_to_rgba(Image.fromarray(lab, "LAB"))[..., :3].astype(np.float32) * np.float32(1.0 / 255.0)
+
+
 def _raw_pixels(layer, psd) -> np.ndarray | None:
     """The layer's own stored pixels as RGBA uint8, before masks and opacity."""
     if psd.depth == 32 and psd.color_mode in (1, 3):
@@ -295,6 +305,8 @@ def _rendered_pixels(layer, psd) -> tuple[np.ndarray, int, int] | None:
         planes = color.shape[2]
         if psd.color_mode == 4 and planes >= 4:  # CMYK -> RGB through the file's profile
             color = _cmyk_to_rgb(color, psd)
+        elif psd.color_mode == 9 and planes >= 3:
+            color = _lab_to_rgb(color)
         elif planes == 1:
             color = np.repeat(color, 3, axis=2)
         if psd.depth == 32:
@@ -604,6 +616,8 @@ def _baked_adjustment(layer, psd, order: list, path: str, visible: bool) -> _Lea
         color = np.repeat(color, 3, axis=2)
     elif psd.color_mode == 4 and color.shape[2] >= 4:
         color = _cmyk_to_rgb(color, psd)
+    elif psd.color_mode == 9 and color.shape[2] >= 3:
+        color = _lab_to_rgb(color)
     rgba = np.empty(color.shape[:2] + (4,), np.uint8)
     rgba[..., :3] = _float_to_u8(color[..., :3])
     rgba[..., 3] = _float_to_u8(alpha[..., 0] if alpha.ndim == 3 else alpha)

@@ -526,7 +526,8 @@ class DocumentSession(QObject):
         if plan == current:
             return False
         cmd.new = plan
-        cmd.text = "Move into group" if parent is not None else "Move layers"
+        cmd.text = ("Move into group" if parent is not None else
+                    "Move group" if group_ids and not layer_ids else "Move layers")
         return self.push(cmd)
 
     def group_selection(self) -> bool:

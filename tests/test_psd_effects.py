@@ -338,3 +338,19 @@ def test_clipped_shape_with_two_strokes_is_drawn():
     assert mx <= 2 and mean <= 0.05
     record = doc.source.origins[shape.id].record
     assert record.clipping == 1  # the record is left as read
+
+
+def test_a_mask_repeating_a_shapes_transparency_is_not_applied_twice():
+    """psd-tools' group.psb: the shape layer's pixel mask is its alpha channel again
+    (#885 there); applying it squared the edges (max 64 off, the issue's "PSB twins")."""
+    from qil_editor.document import composite
+
+    path = EXTRA / "shape-mask-psb" / "src.psb"
+    doc = read_psd(path)
+    shape = next(ly for ly in doc.layers if ly.name.endswith("Shape 1"))
+    assert shape.mask is None and doc.source.origins[shape.id].record.mask_data is not None
+    from psd_tools import PSDImage
+
+    merged = np.asarray(PSDImage.open(path).topil().convert("RGBA"))
+    mx, mean = _errors(composite(doc), merged)
+    assert mx <= 1 and mean <= 0.01

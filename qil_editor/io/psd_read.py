@@ -475,6 +475,26 @@ def _layer_mask(owner) -> LayerMask | None:
                      density=density / 255.0, feather=feather)
 
 
+def _mask_repeats_shape(layer) -> bool:
+    """Whether a shape/fill layer's pixel mask is its own transparency again, pixel for
+    pixel (Photoshop writes such files, PSBs among them): applying it would square the
+    edge coverage, and Photoshop does not (psd-tools #885; its group.psb: max 64 -> 1)."""
+    from psd_tools.api.layers import FillLayer, ShapeLayer
+
+    if not isinstance(layer, (ShapeLayer, FillLayer)) or not layer.has_mask() or not layer.has_pixels():
+        return False
+    mask = layer.mask
+    if mask.disabled or mask.real_flags is not None or mask.bbox != layer.bbox:
+        return False
+    params = mask.parameters
+    if params is not None and any(d not in (None, 255) for d in (params.user_mask_density,
+                                                                  params.vector_mask_density)):
+        return False
+    stored, shape = layer.numpy("mask", real_mask=True), layer.numpy("shape")
+    return (stored is not None and shape is not None and stored.shape == shape.shape
+            and bool(np.array_equal(stored, shape)))
+
+
 def _combined_mask(masks: list[LayerMask], box: tuple[int, int, int, int]) -> LayerMask | None:
     """Several masks (a layer's and its groups') as one over ``box``."""
     masks = [m for m in masks if m is not None]
@@ -582,7 +602,7 @@ def _leaf(layer, psd, path: str, opacity: float, visible: bool, group_blend: Ble
         x, y = layer.left, layer.top
         if pixels is None or layer.width <= 0 or layer.height <= 0:
             pixels, x, y = np.zeros((0, 0, 4), np.uint8), layer.left, layer.top
-        own = list(masks) + [_layer_mask(layer)]
+        own = list(masks) + ([] if _mask_repeats_shape(layer) else [_layer_mask(layer)])
         fill = layer.fill_opacity / 255.0
         derived = psd.depth == 32
     mask = _combined_mask(own, (x, y, x + pixels.shape[1], y + pixels.shape[0]))

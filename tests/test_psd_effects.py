@@ -354,3 +354,16 @@ def test_a_mask_repeating_a_shapes_transparency_is_not_applied_twice():
     merged = np.asarray(PSDImage.open(path).topil().convert("RGBA"))
     mx, mean = _errors(composite(doc), merged)
     assert mx <= 1 and mean <= 0.01
+
+
+def test_vector_mask_density_lets_the_layer_show_outside_the_mask():
+    """psd-tools' mask-density-vectormask.psd: vector masks at 25/50/75 % density; the
+    layer was cut to the mask's box (was 191 off)."""
+    from psd_tools import PSDImage
+
+    from qil_editor.document import composite
+
+    path = EXTRA / "vector-mask-density" / "src.psd"
+    merged = np.asarray(PSDImage.open(path).topil().convert("RGBA"))
+    mx, mean = _errors(composite(read_psd(path)), merged)
+    assert mx <= 2 and mean <= 0.05

@@ -159,7 +159,10 @@ def render_box(layer, psd) -> tuple[int, int, int, int]:
         return (min(l, vl), min(t, vt), max(r, vr), max(b, vb)) if r > l and b > t else psd.viewbox
     if r <= l or b <= t:
         return (0, 0, 0, 0)
-    if layer.has_mask() and not layer.mask.disabled and layer.mask.background_color == 0:
+    params = layer.mask.parameters if layer.has_mask() else None
+    faded = params is not None and any(d not in (None, 255) for d in (  # density < 100 %:
+        params.user_mask_density, params.vector_mask_density))  # some shows outside
+    if layer.has_mask() and not layer.mask.disabled and layer.mask.background_color == 0 and not faded:
         ml, mt, mr, mb = layer.mask.bbox  # nothing shows outside a mask with a black background
         l, t, r, b = max(l, ml), max(t, mt), min(r, mr), min(b, mb)
         if r <= l or b <= t:

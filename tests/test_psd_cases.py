@@ -77,8 +77,19 @@ def reference_layers(case_dir):
             l, t = m["left"] - child["left"], m["top"] - child["top"]
             full[t:t + mk.shape[0], l:l + mk.shape[1]] = mk
             px[..., 3] = np.round(px[..., 3] * full / 255.0).astype(np.uint8)
+        if data.get("bitsPerChannel") == 32:  # ag-psd wrote linear values with gamma 2.2;
+            px[..., :3] = _SRGB_FROM_GAMMA22[px[..., :3]]  # Photoshop shows them with sRGB's curve
         refs[i] = Layer(px, name=name, x=child["left"], y=child["top"])
     return data, refs
+
+
+def _srgb_from_gamma22() -> np.ndarray:
+    v = np.power(np.arange(256) / 255.0, 2.2)
+    s = np.where(v <= 0.0031308, v * 12.92, 1.055 * np.power(v, 1.0 / 2.4) - 0.055)
+    return np.round(s * 255.0).astype(np.uint8)
+
+
+_SRGB_FROM_GAMMA22 = _srgb_from_gamma22()
 
 
 def on_box(layer, box):

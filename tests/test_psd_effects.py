@@ -367,3 +367,16 @@ def test_vector_mask_density_lets_the_layer_show_outside_the_mask():
     merged = np.asarray(PSDImage.open(path).topil().convert("RGBA"))
     mx, mean = _errors(composite(read_psd(path)), merged)
     assert mx <= 2 and mean <= 0.05
+
+
+def test_32_bit_linear_values_are_shown_with_the_srgb_curve():
+    """psd-tools' 32bit.psd (Linear RGB profile): Photoshop's merged image encodes linear
+    light with sRGB's curve (a plain gamma 2.2 was 10 levels off)."""
+    from psd_tools import PSDImage
+
+    from qil_editor.document import composite
+
+    path = EXTRA / "linear-32bit" / "src.psd"
+    merged = np.asarray(PSDImage.open(path).topil().convert("RGBA"))
+    mx, mean = _errors(composite(read_psd(path)), merged)
+    assert mx <= 6 and mean <= 0.1

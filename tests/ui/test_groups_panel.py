@@ -142,6 +142,19 @@ def test_selecting_a_group_row_lets_the_controls_edit_the_group(qtbot, window, t
     # rename a group in place
     assert tab.model.setData(tab.model.index_of_layer(title), "Headline")
     assert doc.group(title).name == "Headline" and session.stack.text(session.stack.count() - 1) == "Rename group"
+    # each is one undo step, undone and redone in order
+    group = doc.group(title)
+    states = []
+    while session.stack.canUndo():
+        states.append((group.name, group.opacity, group.blend_mode))
+        session.stack.undo()
+    assert (group.name, group.opacity, group.blend_mode) == ("Title", 1.0, None)
+    assert states[0] == ("Headline", pytest.approx(0.4), None)
+    assert states[-1] == ("Title", pytest.approx(0.4), None)
+    while session.stack.canRedo():
+        session.stack.redo()
+    assert (group.name, group.opacity, group.blend_mode) == ("Headline", pytest.approx(0.4), None)
+    assert tree(tab.model)[1] == "G:Headline"
 
 
 def test_ctrl_g_groups_two_selected_layers_and_the_psd_keeps_the_group(qtbot, window, tab, tmp_path):
@@ -185,11 +198,18 @@ def test_ungroup_and_delete_a_group_with_its_layers(qtbot, window, tab):
     assert tree(tab.model) == ["Blue", "Green", "Red", "Paper"] and not doc.groups
     QTest.keySequence(window, "Ctrl+Z")
     assert tree(tab.model) == ["Blue", "G:Title", "  Green", "  Red", "Paper"]
+    QTest.keySequence(window, "Ctrl+Shift+Z")
+    assert tree(tab.model) == ["Blue", "Green", "Red", "Paper"]
+    QTest.keySequence(window, "Ctrl+Z")
     click(window, LayerDelegate.name_rect(row_rect(window, tab, title), 0, True))
     assert window.actions_by_name["delete"].isEnabled()
     window.actions_by_name["delete"].trigger()
     assert tree(tab.model) == ["Blue", "Paper"] and not doc.groups and len(doc) == 2
     assert session.stack.text(session.stack.count() - 1) == "Delete group “Title”"
+    QTest.keySequence(window, "Ctrl+Z")
+    assert tree(tab.model) == ["Blue", "G:Title", "  Green", "  Red", "Paper"]
+    QTest.keySequence(window, "Ctrl+Shift+Z")
+    assert tree(tab.model) == ["Blue", "Paper"]
     QTest.keySequence(window, "Ctrl+Z")
     assert tree(tab.model) == ["Blue", "G:Title", "  Green", "  Red", "Paper"]
     # a locked layer inside stops the delete, and says why

@@ -59,8 +59,16 @@ def psd_tools_rgba(path: Path) -> np.ndarray:
     from psd_tools import PSDImage
 
     psd = PSDImage.open(path)
-    im = psd.composite(ignore_preview=True, color=0.0, alpha=0.0)
+    im = psd.composite(ignore_preview=True, color=0.0, alpha=0.0, apply_icc=_icc(psd))
     return _rgba(im)
+
+
+def _icc(psd) -> bool:
+    """Whether the picture goes through the file's profile: not for 8/16-bit grayscale,
+    whose merged values are compared as they are (ag-psd's canvas.png and the editor
+    show grey numbers raw, as GIMP and most readers do; a Dot Gain profile would make
+    them 10-20 levels lighter, in the reference and psd-tools' composite alike)."""
+    return not (psd.color_mode == 1 and psd.depth in (8, 16))
 
 
 def reference(path: Path) -> tuple[np.ndarray | None, str]:
@@ -85,7 +93,7 @@ def reference(path: Path) -> tuple[np.ndarray | None, str]:
                       for i, ly in refs.items()]
             return composite_layers(layers, psd.width, psd.height), "layer PNGs"
     if psd.has_preview():
-        return _rgba(psd.topil()), "merged image"
+        return _rgba(psd.topil(apply_icc=_icc(psd))), "merged image"
     return None, "none"
 
 

@@ -288,6 +288,7 @@ class DocumentSession(QObject):
                 return False
         top = layers[-1]
         merged = merge_layers(layers, name=top.name)
+        merged.group = top.group  # where the top layer was, in its group (no group split in two)
         cmd = ReplaceLayers([ly.id for ly in layers], [merged], self.doc.index_of(top.id) - len(layers) + 1,
                             text=f"Merge {len(layers)} layers")
         self.push(cmd)

@@ -331,3 +331,13 @@ def test_ctrl_j_on_a_group_row_duplicates_the_group(qtbot, window, tab):
     assert session.current_group is not None and session.current_group.name == "Title copy"
     QTest.keySequence(window, "Ctrl+Z")
     assert tree(tab.model) == ["Blue", "G:Title", "  Green", "  Red", "Paper"]
+
+
+def test_merging_layers_from_inside_and_outside_a_group_keeps_the_group_whole(qtbot, window, tab):
+    doc = tab.session.doc
+    click(window, row_rect(window, tab, doc.find("Red").id))
+    click(window, row_rect(window, tab, doc.find("Paper").id), Qt.KeyboardModifier.ControlModifier)
+    QTest.keySequence(window, "Ctrl+E")
+    assert tree(tab.model) == ["Blue", "G:Title", "  Green", "  Red"]  # the merge, named after the top
+    QTest.keySequence(window, "Ctrl+Z")
+    assert tree(tab.model) == ["Blue", "G:Title", "  Green", "  Red", "Paper"]

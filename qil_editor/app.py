@@ -1,22 +1,27 @@
 """GUI entry point (``qil-editor`` and ``python main.py``).
 
 Starts Qt with the dark Fusion theme and runs everything on a qasync event
-loop, so UI code can ``await`` background jobs. Only Qt and the editor's
-own light modules are imported before the window shows; torch and
-diffusers load later, inside the engine, on the worker thread.
+loop, so UI code can ``await`` background jobs. The window is built and
+painted first: NumPy, Pillow and asyncio (as heavy to import as Qt itself)
+are imported by the window's modules but only run once that first frame is
+on screen (:mod:`qil_editor.deferred_imports`), then qasync and the rest
+start. torch and diffusers load later still, inside the engine, on the
+worker thread.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from pathlib import Path
 
-from .engines.base import MAX_LAYERS, MIN_LAYERS
+#: Imported by the window's modules, never called while it is built and first painted.
+FIRST_FRAME_DEFERRED = ("numpy", "PIL.Image", "asyncio")
 
 
 def _layers(value: str):
+    from .engines.base import MAX_LAYERS, MIN_LAYERS
+
     if value.lower() == "auto":
         return None
     try:
@@ -29,6 +34,8 @@ def _layers(value: str):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .engines.base import MAX_LAYERS, MIN_LAYERS
+
     parser = argparse.ArgumentParser(prog="qil-editor", description="QIL Editor: a layer editor that "
                                      "decomposes flat images into editable layers.")
     parser.add_argument("files", nargs="*", help="images or PSD files to open")
@@ -51,12 +58,16 @@ def main(argv: list[str] | None = None) -> int:
     if "--smoke-test" in argv:
         from .smoke import smoke_test_main
         return smoke_test_main(argv)
+    import time
+
+    from . import deferred_imports
+
+    deferred_imports.defer(*FIRST_FRAME_DEFERRED)
     args = build_parser().parse_args(argv)
     if args.screenshot and not args.files:
         print("qil-editor: --screenshot needs a FILE to open", file=sys.stderr)
         return 2
 
-    import qasync
     from PySide6.QtCore import QSettings, QStandardPaths, QTimer
     from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -88,6 +99,26 @@ def main(argv: list[str] | None = None) -> int:
 
     hook = make_excepthook(show, log_path)
     sys.excepthook = hook
+
+    if args.screenshot:
+        window.resize(1440, 900)
+    # The window's application-wide key filter sees every object's events; the first foreign
+    # one (Qt's own window class) makes PySide build all its remaining wrapper types (~15 ms).
+    # No input is handled before the first frame anyway, so the filter goes on after it.
+    window.canvas_keys.detach()
+    window.show()
+    _wait_for_first_paint(window)
+    window.canvas_keys.attach()
+    if args.quit_after_show:  # start-up benchmark: the first frame is on screen
+        # wall clock for the launch -> shown time, and this process's CPU time so far
+        print(f"window shown at {time.time():.6f} cpu {time.process_time():.6f}", flush=True)
+
+    # The rest of the start-up, while the window is already visible.
+    deferred_imports.load_all()  # before the event loop and any worker thread
+    import asyncio
+
+    import qasync
+
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     loop.set_exception_handler(asyncio_exception_handler(hook))
@@ -101,11 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     if changes:
         request = type(request)(request.engine, request.options.with_changes(**changes))
 
-    window.show()
     if args.screenshot:
         from .ui.screenshot import screenshot_session
 
-        window.resize(1440, 900)
         with loop:
             code = loop.run_until_complete(screenshot_session(
                 window, args.files, args.screenshot, request if args.decompose else None))
@@ -117,21 +146,43 @@ def main(argv: list[str] | None = None) -> int:
             window.start_decomposition(request, tab)
     QTimer.singleShot(0, window.offer_recovery)
     QTimer.singleShot(1500, window.prefetch_engines)
-    if args.quit_after_show:  # start-up benchmark and smoke runs: report when shown, then leave
-        import time
+    if args.quit_after_show:  # start-up benchmark and smoke runs: report when ready, then leave
 
-        def shown_and_quit() -> None:
-            # wall clock for the launch -> shown time, and this process's CPU time so far
-            print(f"window shown at {time.time():.6f} cpu {time.process_time():.6f}", flush=True)
+        def ready_and_quit() -> None:
+            # the event loop is running and the files given are open: the editor takes input
+            print(f"ready at {time.time():.6f} cpu {time.process_time():.6f}", flush=True)
             window.close()
 
-        QTimer.singleShot(0, shown_and_quit)
+        QTimer.singleShot(0, ready_and_quit)
     quit_event = asyncio.Event()
     app.aboutToQuit.connect(quit_event.set)
     app.lastWindowClosed.connect(quit_event.set)
     with loop:
         loop.run_until_complete(quit_event.wait())
     return 0
+
+
+def _wait_for_first_paint(window, timeout_ms: int = 2000) -> None:
+    """Run Qt's events (not user input) until ``window`` has painted once, or ``timeout_ms``.
+
+    So the frame is on screen before the rest of the start-up (NumPy, qasync) blocks
+    the thread; input typed meanwhile waits in the queue for the real event loop.
+    """
+    from PySide6.QtCore import QEvent, QEventLoop, QObject, QTimer
+
+    local = QEventLoop()
+
+    class FirstPaint(QObject):
+        def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt's name)
+            if event.type() == QEvent.Type.Paint:
+                QTimer.singleShot(0, local.quit)  # after this paint (and its flush) is done
+            return False
+
+    watcher = FirstPaint()
+    window.installEventFilter(watcher)
+    QTimer.singleShot(timeout_ms, local.quit)
+    local.exec(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
+    window.removeEventFilter(watcher)
 
 
 if __name__ == "__main__":  # pragma: no cover

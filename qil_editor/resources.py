@@ -22,6 +22,12 @@ def resources_dir() -> Path:
     bundle = getattr(sys, "_MEIPASS", None)
     if getattr(sys, "frozen", False) and bundle:
         return Path(bundle) / "resources"
+    return _source_resources()
+
+
+@lru_cache(maxsize=1)
+def _source_resources() -> Path:
+    # resolved once: the window asks for some 30 icons while it is built
     return Path(__file__).resolve().parent.parent / "resources"
 
 

@@ -13,11 +13,16 @@ blend), so shading survives the change of colour.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 
-_LUM = np.array([0.3, 0.59, 0.11], np.float32)  # W3C/Photoshop luminosity weights
+
+@functools.cache
+def _lum_weights() -> np.ndarray:
+    """W3C/Photoshop luminosity weights (float32; made on first use, so importing needs no NumPy)."""
+    return np.array([0.3, 0.59, 0.11], np.float32)
 
 
 def _check(pixels: np.ndarray) -> np.ndarray:
@@ -64,8 +69,8 @@ def adjust_hsl(pixels: np.ndarray, hue: float = 0.0, saturation: float = 0.0,
 
 def _set_lum(color: np.ndarray, lum: np.ndarray) -> np.ndarray:
     """W3C SetLum: move ``color`` to luminosity ``lum`` and clip into gamut."""
-    c = color + (lum - color @ _LUM)[..., None]
-    ll = (c @ _LUM)[..., None]
+    c = color + (lum - color @ _lum_weights())[..., None]
+    ll = (c @ _lum_weights())[..., None]
     lo = c.min(axis=-1, keepdims=True)
     hi = c.max(axis=-1, keepdims=True)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -84,7 +89,7 @@ def colorize(pixels: np.ndarray, color: tuple[int, int, int], amount: float = 1.
         raise ValueError("amount must be within 0..1")
     rgb = arr[..., :3].astype(np.float32) * np.float32(1 / 255)
     target = np.asarray(color[:3], np.float32) / 255.0
-    lum = rgb @ _LUM
+    lum = rgb @ _lum_weights()
     tinted = _set_lum(np.broadcast_to(target, rgb.shape), lum).astype(np.float32)
     if amount < 1.0:
         tinted = rgb + (tinted - rgb) * np.float32(amount)

@@ -81,14 +81,11 @@ def _png_bytes(rgba: np.ndarray) -> bytes:
 
 png_bytes = _png_bytes
 
-#: A 1x1 transparent PNG: what an empty (0x0) layer is written as, since a PNG cannot be empty.
-EMPTY_PNG = _png_bytes(np.zeros((1, 1, 4), np.uint8))
-
 
 def layer_png(layer: Layer) -> bytes:
     """The layer's own pixels (its size, not the canvas's) as a PNG; 1x1 transparent when empty."""
-    if layer.width == 0 or layer.height == 0:
-        return EMPTY_PNG
+    if layer.width == 0 or layer.height == 0:  # a PNG cannot be empty: 1x1 transparent
+        return _png_bytes(np.zeros((1, 1, 4), np.uint8))
     return _png_bytes(np.ascontiguousarray(layer.pixels))
 
 

@@ -84,9 +84,10 @@ def pil_to_rgba(im: Image.Image) -> np.ndarray:
 # ----- decoding straight into the final array -------------------------------------------------
 #: Formats whose loader decodes into the image memory it is given (ImageFile.load).
 DIRECT_FORMATS = ("PNG", "JPEG", "BMP", "DIB", "TIFF", "WEBP")
-#: mode -> (Pillow raw mode of the shared buffer, numpy shape suffix, dtype)
-_SHARED = {"RGB": ("RGBX", (4,), np.uint8), "RGBA": ("RGBA", (4,), np.uint8),
-           "L": ("L", (), np.uint8), "P": ("P", (), np.uint8), "I;16": ("I;16", (), np.dtype("<u2"))}
+#: mode -> (Pillow raw mode of the shared buffer, numpy shape suffix, dtype); dtypes as strings
+#: so importing this module does not need NumPy (the editor's first frame does without it)
+_SHARED = {"RGB": ("RGBX", (4,), "u1"), "RGBA": ("RGBA", (4,), "u1"),
+           "L": ("L", (), "u1"), "P": ("P", (), "u1"), "I;16": ("I;16", (), "<u2")}
 
 
 def _palette_lut(im: Image.Image) -> np.ndarray:

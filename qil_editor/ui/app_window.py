@@ -472,9 +472,11 @@ class MainWindow(QMainWindow):
             A[name].setEnabled(has_doc and len(tab.session.selected_ids) >= 3)
         A["decompose"].setEnabled(has_doc and not busy)
         A["split"].setEnabled(layer is not None and not busy)
-        edit_model = self.layer_actions.reprompt_availability()
+        # Checked once there is a layer to re-prompt: the check (on the task pool) imports the edit
+        # engine and OpenCV, which an empty window, the start-up's first frame, does without.
+        edit_model = self.layer_actions.reprompt_availability() if layer is not None else None
         A["reprompt"].setEnabled(layer is not None and not busy and edit_model.ok)
-        A["reprompt"].setToolTip(REPROMPT_TIP if edit_model.ok else
+        A["reprompt"].setToolTip(REPROMPT_TIP if edit_model is None or edit_model.ok else
                                  "Re-prompt needs the Qwen-Image-Edit weights: choose their folder in "
                                  f"Edit > Preferences (Edit model). {edit_model.reason}")
         A["cancel_job"].setEnabled(busy)

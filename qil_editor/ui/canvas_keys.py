@@ -26,6 +26,9 @@ class CanvasKeys(QObject):
         super().__init__(window)
         self.window = window
         self.current_canvas = current_canvas
+        self.attach()
+
+    def attach(self) -> None:
         QApplication.instance().installEventFilter(self)
 
     def detach(self) -> None:

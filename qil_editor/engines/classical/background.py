@@ -15,10 +15,11 @@ import cv2
 import numpy as np
 
 from .colour import delta_e, neighbour_gradient, resize, rgb_to_lab
-from .fill import eval_surface, fit_surface, push_pull
+from .fill import eval_cone, eval_surface, fit_cone, fit_surface, push_pull
 
 # (degree, inlier threshold in CIE76 units) for the successive robust fits
 _FIT_SCHEDULE = ((1, 12.0), (2, 9.0), (3, 6.0), (3, 5.0))
+CONE_GAIN = 0.01   # share of the picture a radial gradient must explain beyond the polynomial
 
 
 @dataclass
@@ -58,24 +59,35 @@ def dominant_colour(lab: np.ndarray, radius: float = 10.0, samples: int = 4000,
 
 def _robust_fit(c_rgb, c_lab, c_valid, seed, max_degree: int = 3):
     """Polynomial background seeded by ``seed`` pixels, refitted on its inliers with
-    growing degree; returns (coefficients, degree, share of pixels it explains)."""
+    growing degree, or a radial gradient (a cone, see ``fit_cone``) where that explains
+    more; returns (surface: (h, w) -> rgb, share of pixels it explains)."""
     ch, cw = c_valid.shape
     if seed.sum() < 1:
         seed = c_valid
     coef, degree = fit_surface(c_rgb, seed, 0), 0
     n_valid = max(1, int(c_valid.sum()))
+    inl, wts = None, None
     for deg, thr in _FIT_SCHEDULE:
         deg = min(deg, max_degree)
         c_bg_lab = rgb_to_lab(np.clip(eval_surface(coef, ch, cw, degree), 0, 1))
         dist = delta_e(c_lab, c_bg_lab)
         inl = (dist < thr) & c_valid
         if inl.sum() < max(8, 0.02 * n_valid):
+            inl = None
             break
         wts = np.clip(1.0 - (dist / thr) ** 2, 0.0, 1.0) ** 2
         coef, degree = fit_surface(c_rgb, inl, deg, weights=wts), deg
     c_bg_lab = rgb_to_lab(np.clip(eval_surface(coef, ch, cw, degree), 0, 1))
     cover = float(((delta_e(c_lab, c_bg_lab) < 5.0) & c_valid).sum()) / n_valid
-    return coef, degree, cover
+    best = (lambda h, w, c=coef, d=degree: eval_surface(c, h, w, d)), cover
+    if inl is not None and max_degree >= 3:
+        cone = fit_cone(c_rgb, inl, weights=wts)
+        if cone is not None:
+            c_bg_lab = rgb_to_lab(np.clip(eval_cone(cone, ch, cw), 0, 1))
+            cone_cover = float(((delta_e(c_lab, c_bg_lab) < 5.0) & c_valid).sum()) / n_valid
+            if cone_cover > cover + CONE_GAIN:
+                best = (lambda h, w, c=cone: eval_cone(c, h, w)), cone_cover
+    return best
 
 
 def estimate_background(rgb: np.ndarray, lab: np.ndarray, valid: np.ndarray,
@@ -104,16 +116,16 @@ def estimate_background(rgb: np.ndarray, lab: np.ndarray, valid: np.ndarray,
     med = np.median(c_lab[border], axis=0)
     d0 = delta_e(c_lab, med)
     cut = max(10.0, float(np.percentile(d0[border], 50)))
-    coef, degree, cover = _robust_fit(c_rgb, c_lab, c_valid, border & (d0 < cut), max_degree)
+    surface, cover = _robust_fit(c_rgb, c_lab, c_valid, border & (d0 < cut), max_degree)
     if cover < 0.6 or see_through:
         # What the border suggests covers little: a big panel fills the canvas (or the
         # border is busy). Try the picture's dominant colour as the background too.
         mode = dominant_colour(lab[valid])  # full working detail: thin strokes count too
         seed = c_valid & (delta_e(c_lab, mode) < 10.0)
         alt = _robust_fit(c_rgb, c_lab, c_valid, seed, max_degree)
-        if alt[2] > cover + (-0.02 if see_through else 0.05):
-            coef, degree, cover = alt
-    bg_rgb = eval_surface(coef, h, w, degree)
+        if alt[1] > cover + (-0.02 if see_through else 0.05):
+            surface, cover = alt
+    bg_rgb = surface(h, w)
     bg_lab = rgb_to_lab(np.clip(bg_rgb, 0, 1))
     border = _border(h, w) & valid
     if border.sum() < 8:
@@ -189,6 +201,14 @@ def refine_background(rgb: np.ndarray, lab: np.ndarray, valid: np.ndarray, bg: B
         wts = np.clip(1.0 - (err / (3.0 * scale)) ** 2, 0.0, 1.0) ** 2
         coef = fit_surface(c_rgb, c_data & (wts > 0), 3, weights=wts)
     poly = eval_surface(coef, h, w, 3)
+    # a radial gradient's peak under the objects: a cone, when it explains the clean
+    # background clearly better than the polynomial does
+    cone = fit_cone(c_rgb, c_data & (wts > 0), weights=wts)
+    if cone is not None:
+        e_poly = np.abs(c_rgb - eval_surface(coef, ch, cw, 3)).max(-1)[c_data]
+        e_cone = np.abs(c_rgb - eval_cone(cone, ch, cw)).max(-1)[c_data]
+        if float(np.percentile(e_cone, 90)) < 0.7 * float(np.percentile(e_poly, 90)):
+            poly = eval_cone(cone, h, w)
     resid = cv2.GaussianBlur(push_pull(rgb - poly, data.astype(np.float32)), (0, 0), 1.5)
     smooth = np.clip(poly + resid, 0.0, 1.0).astype(np.float32)
     smooth_lab = rgb_to_lab(smooth)

@@ -109,3 +109,80 @@ def eval_surface(coef: np.ndarray, h: int, w: int, degree: int) -> np.ndarray:
     ypow = np.stack([gy.astype(np.float64) ** j for j in range(degree + 1)], axis=1)  # (h, J)
     out = np.einsum("hj,jwc->hwc", ypow.astype(np.float32), rows.astype(np.float32))
     return np.ascontiguousarray(out, dtype=np.float32)
+
+
+def _cone_coords(h: int, w: int):
+    """Pixel-centre coordinates scaled by the longer side (circles stay circles), in [-1, 1]."""
+    s = float(max(h, w))
+    xs = ((np.arange(w, dtype=np.float64) + 0.5) * 2.0 - w) / s
+    ys = ((np.arange(h, dtype=np.float64) + 0.5) * 2.0 - h) / s
+    return xs, ys
+
+
+def _cone_solve(r: np.ndarray, target: np.ndarray, wt: np.ndarray):
+    """Weighted least squares of ``target`` (N, C) on [1, r, r^2] for K candidate ``r``
+    (K, N) at once, from sums of powers: coefficients (K, 3, C) and residual sums (K,)."""
+    r2 = r * r
+    pw = [np.broadcast_to(wt, r.shape), wt * r, wt * r2]
+    m = [p.sum(1) for p in pw] + [(pw[1] * r2).sum(1), (pw[2] * r2).sum(1)]   # sum w r^0..4
+    lhs = np.stack([np.stack([m[i + j] for j in range(3)], -1) for i in range(3)], -2)  # (K, 3, 3)
+    rhs = np.stack([p @ target for p in pw], 1)                                     # (K, 3, C)
+    lhs = lhs + 1e-9 * np.eye(3)[None]
+    coef = np.linalg.solve(lhs, rhs)
+    tt = float((wt[:, None] * target * target).sum())
+    err = tt - np.einsum("kic,kic->k", coef, rhs)   # normal equations: |t|^2 - c.(B^T t)
+    return coef, err
+
+
+def fit_cone(values: np.ndarray, mask: np.ndarray, *, weights: np.ndarray | None = None,
+             max_samples: int = 3000) -> tuple[float, float, np.ndarray] | None:
+    """A radial gradient: colour = a + b r + c r^2 of the distance r to a centre (cx, cy).
+
+    Designers' radial gradients have a peak (a cone's tip) that no low-order polynomial
+    follows, and it is often hidden under the objects in the middle; the centre is found
+    by a coarse-to-fine search, the colours by least squares. Returns (cx, cy, coef (3, C))
+    in the coordinates of ``_cone_coords``, or None without samples.
+    """
+    h, w = mask.shape
+    ys_i, xs_i = np.nonzero(mask)
+    if ys_i.size < 16:
+        return None
+    if ys_i.size > max_samples:
+        pick = np.random.default_rng(0).choice(ys_i.size, max_samples, replace=False)
+        ys_i, xs_i = ys_i[pick], xs_i[pick]
+    gx, gy = _cone_coords(h, w)
+    px, py = gx[xs_i], gy[ys_i]
+    target = values[ys_i, xs_i].astype(np.float64)
+    wt = weights[ys_i, xs_i].astype(np.float64) if weights is not None else np.ones(px.size)
+    span_x, span_y = float(np.abs(gx).max()), float(np.abs(gy).max())
+    best = None
+    step = None
+    cx0, cy0 = 0.0, 0.0
+    for rnd in range(5):
+        if rnd == 0:
+            cxs = np.linspace(-1.3 * span_x, 1.3 * span_x, 15)
+            cys = np.linspace(-1.3 * span_y, 1.3 * span_y, 15)
+            step = (cxs[1] - cxs[0], cys[1] - cys[0])
+        else:
+            cxs = cx0 + np.linspace(-1.0, 1.0, 7) * step[0]
+            cys = cy0 + np.linspace(-1.0, 1.0, 7) * step[1]
+            step = (step[0] / 3.0, step[1] / 3.0)
+        gcx, gcy = np.meshgrid(cxs, cys)
+        gcx, gcy = gcx.ravel(), gcy.ravel()
+        r = np.hypot(px[None] - gcx[:, None], py[None] - gcy[:, None])
+        coef, err = _cone_solve(r, target, wt)
+        k = int(np.argmin(err))
+        if best is None or err[k] < best[0]:
+            best = (float(err[k]), float(gcx[k]), float(gcy[k]), coef[k])
+        _, cx0, cy0, _ = best
+    _, cx, cy, coef = best
+    return cx, cy, coef
+
+
+def eval_cone(cone: tuple[float, float, np.ndarray], h: int, w: int) -> np.ndarray:
+    """Evaluate ``fit_cone``'s result on an (H, W) grid -> (H, W, C) float32."""
+    cx, cy, coef = cone
+    gx, gy = _cone_coords(h, w)
+    r = np.hypot(gx[None, :] - cx, gy[:, None] - cy)
+    out = coef[0][None, None, :] + r[..., None] * (coef[1][None, None, :] + r[..., None] * coef[2][None, None, :])
+    return np.ascontiguousarray(out, dtype=np.float32)

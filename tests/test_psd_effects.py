@@ -380,3 +380,29 @@ def test_32_bit_linear_values_are_shown_with_the_srgb_curve():
     merged = np.asarray(PSDImage.open(path).topil().convert("RGBA"))
     mx, mean = _errors(composite(read_psd(path)), merged)
     assert mx <= 6 and mean <= 0.1
+
+
+@pytest.mark.parametrize("case, before", [("adjustment-backdrop", 54), ("clip-adjustment", 64)])
+def test_baked_adjustments_replace_what_is_below(case, before):
+    """Curves over a semi-transparent layer, stacked and clipped (psd-tools'
+    adjustment_backdrop_test.psd), and a Hue/Saturation clipped to faint text: the
+    baked snapshot covered the picture it already holds (alpha doubled at soft edges)."""
+    from qil_editor.document import composite
+    from qil_editor.document.compositing import REPLACE
+
+    doc = read_psd(EXTRA / case / "src.psd")
+    baked = [ly for ly in doc.layers if ly.name.endswith("(adjustment, baked)")]
+    assert baked and all(ly.knockout == REPLACE for ly in baked)
+    mx, mean = _errors(composite(doc), _merged(case))
+    assert mx <= 6 and mean <= 0.2, (mx, mean, before)
+
+
+def test_replace_layer_takes_the_place_of_what_is_below():
+    from qil_editor.document.compositing import REPLACE
+
+    faint = Layer(np.full((2, 2, 4), (255, 0, 0, 100), np.uint8))
+    snapshot = Layer(np.full((2, 2, 4), (0, 0, 255, 100), np.uint8), knockout=REPLACE)
+    out = composite_layers([faint, snapshot], 2, 2)
+    assert out[0, 0].tolist() == [0, 0, 255, 100]  # not 100 over 100
+    half = composite_layers([faint, snapshot.copy(opacity=0.5)], 2, 2)[0, 0]
+    assert half[3] == 100 and abs(int(half[0]) - 128) <= 1 and abs(int(half[2]) - 128) <= 1

@@ -343,8 +343,12 @@ def _knockout_over(d: np.ndarray, straight: np.ndarray, a: np.ndarray, fill: flo
     d += (x - d) * a[..., None]
 
 
+REPLACE = 3  # Layer.knockout value of a snapshot of everything below (a baked adjustment)
+
+
 def composite_over(dst: np.ndarray, layer: Layer, dst_origin: tuple[int, int],
-                   opacity: float | None = None, knockout_backdrop: np.ndarray | None = None) -> None:
+                   opacity: float | None = None, knockout_backdrop: np.ndarray | None = None,
+                   opaque: bool = False) -> None:
     """Blend one layer onto a premultiplied float32 buffer, in place.
 
     ``dst_origin`` is the document coordinate of ``dst[0, 0]``. With source
@@ -354,7 +358,10 @@ def composite_over(dst: np.ndarray, layer: Layer, dst_origin: tuple[int, int],
     for the special eight modes) and the layer mask. Dissolve turns ``a`` into
     all or nothing per pixel against a fixed noise; a knockout layer (with
     ``knockout_backdrop``, the buffer as its knockout began, same shape as
-    ``dst``) replaces instead of covering: see :func:`_knockout_over`.
+    ``dst``) replaces instead of covering: see :func:`_knockout_over`. A
+    ``REPLACE`` layer (a snapshot that already holds everything below it) takes
+    the place of what is there, by its opacity and mask; into an ``opaque``
+    buffer (a clipping group's base colour) only its colour goes.
     """
     import cv2  # lazily, see _straight_float
     if layer.blend_gamma != 1.0:
@@ -367,7 +374,9 @@ def composite_over(dst: np.ndarray, layer: Layer, dst_origin: tuple[int, int],
     mode = layer.blend_mode
     fill = layer.fill_opacity
     special = mode in SPECIAL_FILL_MODES
-    knockout = layer.knockout and knockout_backdrop is not None
+    replace = layer.knockout == REPLACE
+    into_opaque = opaque  # (``opaque`` is reused below for the layer's own tiles)
+    knockout = layer.knockout and knockout_backdrop is not None and not replace
     if not special and not knockout:
         op *= fill
     if box is None or op <= 0.0:
@@ -384,6 +393,16 @@ def composite_over(dst: np.ndarray, layer: Layer, dst_origin: tuple[int, int],
     fn = _BLEND.get(mode)
     straight = _straight_float(src)
     plain = isinstance(factor, float)
+    if replace:
+        alpha = cv2.extractChannel(src, 3).astype(np.float32) * np.float32(_K)
+        t = np.full(alpha.shape, np.float32(op), np.float32) if plain else factor * np.float32(op)
+        if into_opaque:  # only where the snapshot shows anything
+            t = np.where(alpha > 0.0, t, np.float32(0.0))
+        else:
+            straight[..., :3] *= alpha[..., None]
+            straight[..., 3] = alpha
+        d += (straight - d) * t[..., None]
+        return
     if knockout:
         a = cv2.extractChannel(src, 3).astype(np.float32) * np.float32(op * _K)
         if not plain:
@@ -475,10 +494,11 @@ def composite_clip_group(dst: np.ndarray, base: Layer, clips: Sequence[Layer],
         return
     tmp = _straight_float(np.ascontiguousarray(src))
     for clip in clips:
-        composite_over(tmp, clip, (l, t))
+        composite_over(tmp, clip, (l, t), opaque=True)
     tmp *= cover[..., None]
     group = Layer(to_straight_uint8(tmp), x=l, y=t, opacity=base.opacity,
-                  blend_mode=base.blend_mode, blend_gamma=base.blend_gamma)
+                  blend_mode=base.blend_mode, blend_gamma=base.blend_gamma,
+                  knockout=REPLACE if base.knockout == REPLACE else 0)
     composite_over(dst, group, dst_origin)
 
 

@@ -130,7 +130,8 @@ class Layer:
     # PSD reader for text layers; not a user property (not in properties()).
     blend_gamma: float = 1.0
     # Photoshop's knockout (Blending Options): 0 none; 1 shallow, the layer's shape shows
-    # what was there when its group began; 2 deep, the bottom background (or nothing).
+    # what was there when its group began; 2 deep, the bottom background (or nothing);
+    # 3 replace: a snapshot of everything below (a baked adjustment layer) replaces it.
     knockout: int = 0
 
     def __post_init__(self) -> None:

@@ -27,7 +27,9 @@ What a designer gets:
   text gamma (``Layer.blend_gamma``).
 * Adjustment layers change what is below them; a layer cannot carry that,
   so each becomes a baked layer: psd-tools' composite of everything below
-  with the adjustment applied (named "<name> (adjustment, baked)").
+  with the adjustment applied (named "<name> (adjustment, baked)"), which
+  replaces what is below it (``Layer.knockout == REPLACE``) rather than
+  covering it, so semi-transparent areas are not doubled.
 * 8/16/32-bit, grayscale, indexed, bitmap, CMYK and PSB files. 32-bit
   (linear) values are shown with the sRGB curve, as Photoshop's 8-bit view does.
 * A file with no layers becomes one layer from its merged image.
@@ -49,6 +51,7 @@ from pathlib import Path
 import numpy as np
 
 from ..document import BlendMode, Document, Layer, LayerMask
+from ..document.compositing import REPLACE
 from ..document.effects import apply_effects
 from ..document.group import Group
 from ..document.source import GroupOrigin, LayerOrigin, PsdSource, SourceFeature
@@ -649,7 +652,7 @@ def _baked_adjustment(layer, psd, order: list, path: str, visible: bool) -> _Lea
     name = layer.name
     return _Leaf(rgba, 0, 0, f"{path}{name} (adjustment, baked)", 1.0,
                  visible and layer.visible, BlendMode.NORMAL, False, layer, prefix=path,
-                 group_visible=visible, derived=True,
+                 group_visible=visible, derived=True, knockout=REPLACE,
                  live=(("adjustment", f"adjustment layer '{name}' is baked into pixels"),))
 
 

@@ -125,7 +125,8 @@ def outline_cues(seg: Segmentation, contact: np.ndarray) -> dict[int, tuple[np.n
         whole = np.zeros(n, np.float64)
         # a speck is trivially convex: only objects of some size say anything this way
         for b in (others if reg.kind != "thin" and reg.area >= max(200, WHOLE_SHARE * h * w) else ()):
-            if tot[b] < 8:
+            # a word cut by this object's edge meets it only at its strokes' ends
+            if tot[b] < (3 if seg.region(b).kind in _STROKES else 8):
                 continue
             real_b = real | cv2.dilate((crop == b).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
             real_b[:, :1] &= x0 > 0

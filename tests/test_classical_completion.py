@@ -173,3 +173,62 @@ def test_fit_covered_shape_extends_only_under_what_covers_it():
     cover = rect(100, 0, 320, 240) > 0.5
     near = cv2.dilate(cover.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     assert fit_covered_shape(blob & ~cover, blob & ~near, blob | cover) is None
+
+
+def test_fit_cone_finds_a_radial_gradient_hidden_centre():
+    from qil_editor.engines.classical.fill import eval_cone, fit_cone
+    h, w = 120, 160
+    xs = ((np.arange(w) + 0.5) * 2 - w) / w
+    ys = ((np.arange(h) + 0.5) * 2 - h) / w
+    r = np.hypot(xs[None] - 0.2, ys[:, None] + 0.1)
+    values = np.stack([0.95 - 0.5 * r, 0.6 + 0.3 * r, 0.4 + 0.0 * r], -1).astype(np.float32)
+    seen = np.ones((h, w), bool)
+    seen[30:90, 60:130] = False                      # the peak itself is covered
+    cone = fit_cone(values, seen)
+    assert cone is not None
+    assert abs(cone[0] - 0.2) < 0.02 and abs(cone[1] + 0.1) < 0.02
+    assert np.abs(eval_cone(cone, h, w) - values).max() < 2.0 / 255.0   # under the cover too
+
+
+def test_radial_gradient_peak_under_an_object_leaves_no_residue():
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    t = np.clip(np.hypot(xx - 170, yy - 110) / (0.8 * np.hypot(W, H)), 0, 1)[..., None]
+    bg = (1 - t) * np.float32([0.95, 0.55, 0.65]) + t * np.float32([0.45, 0.6, 0.9])
+    blob = disc(170, 110, 60)
+    doc = Document(W, H, [layer(bg, np.ones((H, W), np.float32), "Background"),
+                          layer((0.25, 0.2, 0.35), blob, "Disc")])
+    image = composite(doc)
+    image[..., 3] = 255
+    _, pred = decompose(image, 2)
+    truth_bg = np.clip(bg * 255 + 0.5, 0, 255).astype(int)
+    dev = np.abs(pred[0][..., :3].astype(int) - truth_bg).max(-1)
+    assert np.percentile(dev[blob > 0.02], 99) <= 4   # the peak continues under the disc
+
+
+def test_textured_card_under_a_disc_is_a_shape_under_it_and_completed():
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    stripes = (0.5 + 0.5 * np.sin(2 * np.pi * (xx + yy) / 9.0))[..., None]
+    fill = np.float32([0.15, 0.25, 0.75]) + stripes * np.float32([0.25, 0.2, 0.1])
+    card = rect(30, 40, 190, 190)
+    circle = disc(200, 110, 60)
+    image, truth = design((fill, card, "Card"), ((0.45, 0.15, 0.8), circle, "Disc"))
+    _, pred = decompose(image, 3)
+    match = match_layers(pred, truth)
+    assert 0 < match[1] < match[2]                    # a striped fill is no stroke drawn on top
+    assert soft_iou(pred[match[1]][..., 3] / 255.0, card) >= 0.9
+
+
+def test_rectangle_with_its_whole_far_side_hidden_is_closed_square():
+    card = rect(40, 60, 200, 170)
+    cover = disc(230, 115, 90)                        # hides the card's whole right side
+    assert cover[60:170, 199].min() > 0.99
+    image, truth = design(((0.2, 0.5, 0.3), card, "Card"), ((0.9, 0.9, 0.95), cover, "Disc"))
+    _, pred = decompose(image, 3)
+    match = match_layers(pred, truth)
+    assert 0 < match[1] < match[2]
+    alpha = pred[match[1]][..., 3] / 255.0
+    # what is seen, then closed square near the farthest visible column (the disc's edge
+    # reaches x = 140 mid-height and ~157 at the card's top and bottom): no bite
+    assert (alpha[(card > 0.99) & (cover < 0.01)] > 0.9).all()
+    assert alpha[62:168, 141:148].min() > 0.9
+

@@ -232,3 +232,19 @@ def test_rectangle_with_its_whole_far_side_hidden_is_closed_square():
     assert (alpha[(card > 0.99) & (cover < 0.01)] > 0.9).all()
     assert alpha[62:168, 141:148].min() > 0.9
 
+
+
+def test_word_cut_by_a_shape_on_top_lies_under_it():
+    fonts = find_fonts()
+    font = load_font(fonts[0] if fonts else None, 34)
+    ink = Image.new("L", (W, H), 0)
+    ImageDraw.Draw(ink).text((40, 95), "Festival", font=font, fill=255)
+    text = np.asarray(ink, np.float32) / 255.0
+    card = rect(20, 60, 260, 170)
+    circle = disc(195, 115, 45)                       # covers the end of the word
+    assert (text * circle).sum() > 30
+    image, truth = design(((0.2, 0.3, 0.55), card, "Card"), ((0.98, 0.85, 0.3), text, "Text"),
+                          ((0.85, 0.3, 0.35), circle, "Disc"))
+    _, pred = decompose(image, 4)
+    match = match_layers(pred, truth)
+    assert 0 < match[1] < match[2] < match[3]

@@ -85,7 +85,7 @@ def outline_cues(seg: Segmentation, contact: np.ndarray) -> dict[int, tuple[np.n
         if reg.kind not in ("shape", "photo", "thin") or reg.area < 30:
             continue
         others = [int(b) for b in np.flatnonzero(contact[reg.label]) if b != BG]
-        if not others or contact[reg.label, BG] == 0:
+        if not others:
             continue
         x0, y0, x1, y1 = reg.bbox
         for b in others:
@@ -124,22 +124,43 @@ def outline_cues(seg: Segmentation, contact: np.ndarray) -> dict[int, tuple[np.n
         # The one on top is; the one beneath has a bite out of it.
         whole = np.zeros(n, np.float64)
         # a speck is trivially convex: only objects of some size say anything this way
-        for b in (others if reg.kind != "thin" and reg.area >= max(200, WHOLE_SHARE * h * w) else ()):
+        big = reg.kind != "thin" and reg.area >= max(200, WHOLE_SHARE * h * w)
+        # strokes cut by this object's edge may stop a pixel or two short of it (the
+        # anti-aliased cut went to what lies beneath): those nearby count as neighbours
+        grown = cv2.dilate(own.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
+        near_strokes = [int(b) for b in np.unique(crop[grown & ~own]) if b != BG and b not in others
+                        and seg.region(int(b)).kind in _STROKES] if big else []
+        full_fit = False   # not tried yet
+        for b in (others + near_strokes if big else ()):
+            reach_b = 3 if b in others else 7
+            sel = shared & (nb == b) if b in others else \
+                own & cv2.dilate((crop == b).astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
             # a word cut by this object's edge meets it only at its strokes' ends
-            if tot[b] < (3 if seg.region(b).kind in _STROKES else 8):
+            if int(sel.sum()) < (3 if seg.region(b).kind in _STROKES else 8):
                 continue
-            real_b = real | cv2.dilate((crop == b).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+            real_b = real | cv2.dilate((crop == b).astype(np.uint8),
+                                       np.ones((reach_b, reach_b), np.uint8)).astype(bool)
             real_b[:, :1] &= x0 > 0
             real_b[:, -1:] &= x1 < w
             real_b[:1] &= y0 > 0
             real_b[-1:] &= y1 < h
             fit_b = fit_covered_shape(own, real_b, crop != BG, require_hidden=False, convex=True)
             if fit_b is None:
+                # or the whole outline is one convex primitive: nothing covers any of it
+                if full_fit is False:
+                    full = ~own
+                    full[:, :1] &= x0 > 0
+                    full[:, -1:] &= x1 < w
+                    full[:1] &= y0 > 0
+                    full[-1:] &= y1 < h
+                    full_fit = fit_covered_shape(own, cv2.dilate(full.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool),
+                                                 crop != BG, require_hidden=False, convex=True)
+                fit_b = full_fit
+            if fit_b is None:
                 continue
             ins = fit_b > 0.5
             edge_b = ins & ~cv2.erode(ins.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
             near_b = cv2.distanceTransform((~edge_b).astype(np.uint8), cv2.DIST_L2, 3) <= 2.0
-            sel = shared & (nb == b)
             whole[b] = float(near_b[sel].mean()) if sel.any() else 0.0
         out[reg.label] = (reach, owns, whole)
     return out
@@ -196,6 +217,12 @@ def order_regions(seg: Segmentation) -> Ordering:
                 else:  # no evidence: the smaller one is usually the later addition
                     up, low = (a, b) if ra.area < rb.area else (b, a)
                     above[(up, low)] = 0.1
+    # a word that stops just short of an object whose edge cuts it lies under that object
+    for a, c in cues.items():
+        for b in np.flatnonzero(c[2] >= 0.7):
+            b = int(b)
+            if contact[a, b] == 0 and seg.region(b).kind in _STROKES and (b, a) not in above:
+                above[(a, b)] = 0.65
     order = _topological(seg, above)
     rank = {lbl: i for i, lbl in enumerate(order)}
     # Keep only relations the final order honours, so later grouping sees a DAG.

@@ -232,7 +232,8 @@ class CanvasView(QGraphicsView):
         upto = -1
         for index, layer in enumerate(layers):
             if shown[index][0] and shown[index][1] > 0 and (
-                    layer.blend_mode not in QT_BLEND_MODES or layer.group not in live_groups):
+                    layer.blend_mode not in QT_BLEND_MODES or layer.group not in live_groups
+                    or layer.blend_gamma != 1.0 or layer.knockout):  # text gamma, knockout: core only
                 upto = index
         changed = upto != self._flat_upto
         self._flat_upto = upto

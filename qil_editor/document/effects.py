@@ -34,7 +34,7 @@ contour and texture. Contours are interpolated linearly between their points
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -69,18 +69,10 @@ class Effect:
     shadow_color: tuple[float, float, float] = (0.0, 0.0, 0.0)
     shadow_opacity: float = 0.75
     shadow_mode: BlendMode = BlendMode.MULTIPLY
-    extra: dict = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         if self.kind not in OUTER + INNER:
             raise ValueError(f"unknown layer effect {self.kind!r}")
-
-    @property
-    def reach(self) -> int:
-        """How far outside the layer's pixels the effect can paint."""
-        if self.kind in OUTER:
-            return int(math.ceil(self.size + self.distance)) + 2
-        return 0
 
 
 # ----- kernels -----------------------------------------------------------------

@@ -305,11 +305,18 @@ def _gamma_composite_over(dst: np.ndarray, layer: Layer, dst_origin: tuple[int, 
     view = dst[box[1] - oy:box[3] - oy, box[0] - ox:box[2] - ox]
     region = np.ascontiguousarray(view)
     _to_gamma(region, gamma)
-    lut = np.round(_srgb_to_linear(np.arange(256, dtype=np.float32) / 255.0)
-                   ** np.float32(1.0 / gamma) * 255.0).astype(np.uint8)
-    px = layer.pixels.copy()
-    px[..., :3] = lut[px[..., :3]]
-    plain = replace(layer, pixels=px, blend_gamma=1.0)
+    cached = layer.__dict__.get("_gamma_encoded")  # per pixels array: bands reuse it
+    if cached is None or cached[0] is not layer.pixels or cached[1] != gamma:
+        lut = np.round(_srgb_to_linear(np.arange(256, dtype=np.float32) / 255.0)
+                       ** np.float32(1.0 / gamma) * 255.0).astype(np.uint8)
+        px = layer.pixels.copy()
+        px[..., :3] = lut[px[..., :3]]
+        cached = (layer.pixels, gamma, px)
+        layer.__dict__["_gamma_encoded"] = cached
+    plain = replace(layer, pixels=cached[2], blend_gamma=1.0)
+    tiles = layer.__dict__.get("_alpha_tiles")  # same alpha: same tile summary
+    if tiles is not None and tiles[0] is layer.pixels:
+        plain.__dict__["_alpha_tiles"] = (plain.pixels,) + tuple(tiles[1:])
     composite_over(region, plain, (box[0], box[1]), opacity)
     _from_gamma(region, gamma)
     view[...] = region

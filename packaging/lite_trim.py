@@ -15,17 +15,24 @@ from pathlib import Path
 # scipy.ndimage and skimage.color/measure/morphology, which pull in scipy linalg, sparse,
 # spatial and special. scikit-image's PyInstaller hook collects every subpackage, and
 # those would pull in the rest of SciPy.
-SCIPY_UNUSED = tuple(f"scipy.{name}" for name in (
-    "cluster", "datasets", "differentiate", "fft", "fftpack", "integrate", "interpolate", "io",
-    "misc", "odr", "optimize", "signal", "stats",
-))
-SKIMAGE_UNUSED = tuple(f"skimage.{name}" for name in (
-    "data", "feature", "future", "graph", "io", "metrics", "registration", "restoration",
-    "segmentation", "transform",
-))
+# SciPy and scikit-image as a whole: only the re-prompt engine's alpha recovery uses them,
+# and it needs a model the lite build cannot run. The classical engine has its own
+# CIEDE2000 (qil_editor.engines.ciede2000) and the two scipy.ndimage functions it needs
+# (qil_editor.engines.ndimage_subset). SciPy's OpenBLAS library stays, for OpenCV
+# (packaging/lib_standins.py).
+SCIPY_UNUSED = ("scipy",)
+SKIMAGE_UNUSED = ("skimage",)
 # Pillow's AVIF codec (libavif, 5 MB) and Tk bridge: the editor opens PNG, JPEG, WebP, TIFF,
 # BMP, GIF and PSD only (qil_editor.io.image_open.PILLOW_FORMATS), and has no Tk.
-PIL_UNUSED = ("PIL._avif", "PIL.AvifImagePlugin", "PIL._imagingtk", "PIL.ImageTk")
+PIL_UNUSED = ("PIL._avif", "PIL.AvifImagePlugin", "PIL._imagingtk", "PIL.ImageTk",
+              # FreeType/HarfBuzz text drawing: only the evaluation's synthetic designs draw text
+              # (ImageFont then says its core is missing)
+              "PIL._imagingft")
+# Python modules of other packages the editor never imports: Qt's network and D-Bus bindings
+# (Qt's own libraries stay where Qt needs them), lxml's objectify/HTML/schema layers
+# (python-pptx uses lxml.etree only).
+OTHER_UNUSED = ("PySide6.QtNetwork", "PySide6.QtDBus", "lxml.objectify", "lxml.html", "lxml.isoschematron",
+                "lxml.cssselect", "lxml.sax")
 
 # Qt plugins and libraries no desktop session of the lite build loads: embedded and
 # remote platforms (EGLFS, linuxfb, VNC, Vulkan display), the Wayland compositor side
@@ -45,6 +52,14 @@ QT_UNUSED_FILES = (
     "/lib/libQt6EglFSDeviceIntegration", "/lib/libQt6EglFsKmsSupport", "/lib/libQt6WaylandCompositor",
     "/lib/libQt6WaylandEglCompositorHwIntegration", "/lib/libQt6WlShellIntegration",
     "/translations/",
+    # Qt's image plugins the editor never needs: it decodes files with Pillow; Qt reads only its
+    # own SVG icons, PNG/JPEG/GIF/ICO (kept). TIFF, WebP, ICNS, TGA and WBMP go (1.6 MB).
+    "/plugins/imageformats/libqtiff", "/plugins/imageformats/libqwebp", "/plugins/imageformats/libqicns",
+    "/plugins/imageformats/libqtga", "/plugins/imageformats/libqwbmp",
+    # Wayland shells of automotive (IVI), kiosk (fullscreen-shell) and Qt-compositor sessions;
+    # desktops use xdg-shell (kept)
+    "/wayland-shell-integration/libivi-shell", "/wayland-shell-integration/libfullscreen-shell-v1",
+    "/wayland-shell-integration/libqt-shell",
 )
 
 
@@ -55,7 +70,11 @@ def unused_qt_file(dest: str) -> bool:
 
 
 def strip_debug(src: str, target: Path) -> str:
-    """``src``, or a copy at ``target`` without debug sections when it has them (Linux ELF files)."""
+    """``src``, or a copy at ``target`` without debug sections when it has them (Linux ELF files).
+
+    Only debug sections: ``--strip-unneeded`` (the static symbol table too) breaks libraries
+    that auditwheel patched (NumPy's OpenBLAS: "ELF load command address/offset not
+    page-aligned")."""
     if shutil.which("readelf") is None or shutil.which("strip") is None:
         return src
     sections = subprocess.run(["readelf", "-S", "--wide", src], capture_output=True, text=True)
@@ -99,3 +118,19 @@ def orphaned_libraries(before: list[tuple], after: list[tuple]) -> set[str]:
     dropped = {dest for dest in source if dest not in kept}
     candidates = closure(dropped) - dropped
     return candidates - closure(kept - candidates)
+
+
+def unneeded_libraries(binaries: list[tuple], replaced: list[str]) -> set[str]:
+    """Bundle paths of libraries that the ``replaced`` originals needed and no file in
+    ``binaries`` (a PyInstaller TOC, stand-ins in place) needs any more."""
+    if shutil.which("readelf") is None:
+        return set()
+    dropped: set[str] = set()
+    while replaced:
+        wanted = {name for src in replaced for name in _needed(src)}
+        kept = [entry for entry in binaries if entry[0] not in dropped]
+        still = {name for _dest, src, _kind in kept for name in _needed(src)}
+        newly = {dest for dest, _src, _kind in kept if Path(dest).name in wanted - still}
+        replaced = [src for dest, src, _kind in kept if dest in newly]  # what those needed in turn
+        dropped |= newly
+    return dropped

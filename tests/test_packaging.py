@@ -137,12 +137,12 @@ def test_lite_trim_leaves_out_nothing_the_classical_engine_loads(tmp_path):
         "    for layers in (None, 3):\n"
         "        doc = engine.decompose(open_image(f), DecomposeOptions(layers=layers))\n"
         f"    save_document(doc, {str(tmp_path)!r} + f'/{{i}}.psd')\n"
-        "print(json.dumps(sorted(m for m in sys.modules if m.startswith(('scipy', 'skimage')))))\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith(('scipy', 'skimage', 'cv2')))))\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     loaded = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert any(m.startswith("scipy.ndimage") for m in loaded)  # the check sees real imports
+    assert "cv2" in loaded  # the check sees real imports
     excluded = trim.SCIPY_UNUSED + trim.SKIMAGE_UNUSED
     hits = [m for m in loaded if any(m == e or m.startswith(e + ".") for e in excluded)]
     assert not hits, f"the lite build leaves out modules the classical engine imports: {hits}"
@@ -298,3 +298,70 @@ def test_lite_bundle_says_to_get_the_full_build_for_models(lite_bundle, tmp_path
     assert run.returncode != 0
     assert "Traceback" not in run.stderr
     assert "full build" in run.stderr, run.stderr
+
+
+_STANDIN_TOOLS = sys.platform == "linux" and all(shutil.which(t) for t in ("cc", "nm", "readelf"))
+
+
+@pytest.mark.skipif(not _STANDIN_TOOLS, reason="the stand-ins are built on Linux with cc, nm and readelf")
+def test_icu_data_standin_keeps_root_collation(tmp_path):
+    """The 0.9 MB ICU data stand-in still sorts file names naturally (root collation, numeric mode)."""
+    import PySide6
+
+    real = Path(PySide6.__file__).parent / "Qt" / "lib"
+    reals = sorted(real.glob("libicudata.so.*"))
+    if not reals:
+        pytest.skip("PySide6 without its own ICU")
+    standin = _load_packaging_module("lib_standins").build_icu_data_standin(reals[0], tmp_path)
+    assert standin.stat().st_size < 2_000_000 < reals[0].stat().st_size
+    code = ("from PySide6.QtCore import QCollator, QLocale\n"
+            "c = QCollator(QLocale('en_US')); c.setNumericMode(True)\n"
+            "print(sorted(['file10', 'File2', 'file9', 'a'], key=c.sortKey), c.compare('file9', 'file10') < 0)\n"
+            "print(open('/proc/self/maps').read().count(" + repr(str(reals[0])) + "))\n")
+    run = subprocess.run([sys.executable, "-c", code], env={**os.environ, "LD_PRELOAD": str(standin)},
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split("\n")[:2] == ["['a', 'File2', 'file9', 'file10'] True", "0"], run.stdout + run.stderr
+    assert "Could not create collator" not in run.stderr
+
+
+@pytest.mark.skipif(not _STANDIN_TOOLS, reason="the stand-ins are built on Linux with cc, nm and readelf")
+def test_opencv_blas_forwarder_serves_cv2_from_scipys_openblas(tmp_path):
+    """cv2's BLAS/LAPACK calls go to SciPy's OpenBLAS through the forwarder, and the classical
+    engine's result on the poster stays the same bytes."""
+    import cv2
+    import scipy
+
+    cv2_module = next(Path(cv2.__file__).parent.glob("cv2*.so"))
+    openblas = next(iter(sorted((cv2_module.parent.parent).glob("opencv_python*.libs/libopenblas*.so*"))), None)
+    scipy_blas = next(iter(sorted((Path(scipy.__file__).parent.parent / "scipy.libs").glob("libscipy_openblas*.so*"))),
+                      None)
+    if openblas is None or scipy_blas is None:
+        pytest.skip("not the opencv-python-headless / SciPy wheel layout")
+    standins = _load_packaging_module("lib_standins")
+    forwarder = standins.build_blas_forwarder(cv2_module, openblas, scipy_blas, tmp_path, rpath=str(scipy_blas.parent))
+    assert forwarder.stat().st_size < 100_000
+    assert len(standins.blas_symbols(cv2_module, openblas, scipy_blas)) >= 10
+    code = (
+        "import hashlib, numpy as np, cv2\n"
+        "a = np.random.default_rng(1).standard_normal((30, 20))\n"
+        "w, u, vt = cv2.SVDecomp(a)\n"
+        "print(np.allclose(w.ravel(), np.linalg.svd(a, compute_uv=False)))\n"
+        "b = a.T @ a + np.eye(20); x = np.ones((20, 1))\n"
+        "print(all(np.allclose(cv2.solve(b, b @ x, flags=f)[1], x) for f in "
+        "(cv2.DECOMP_LU, cv2.DECOMP_CHOLESKY, cv2.DECOMP_QR, cv2.DECOMP_SVD)))\n"
+        "maps = open('/proc/self/maps').read()\n"
+        f"print({str(openblas)!r} in maps, {str(scipy_blas)!r} in maps)\n"
+        "from qil_editor.engines.base import DecomposeOptions, default_registry\n"
+        "from qil_editor.io import open_image\n"
+        f"doc = default_registry().resolve('classical').decompose(open_image({str(POSTER)!r}), DecomposeOptions())\n"
+        "print(hashlib.sha256(b''.join(np.ascontiguousarray(l.pixels).tobytes() for l in doc.layers)).hexdigest())\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    direct = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    forwarded = subprocess.run([sys.executable, "-c", code], env={**env, "LD_PRELOAD": str(forwarder)},
+                               capture_output=True, text=True, timeout=300)
+    assert direct.returncode == 0 and forwarded.returncode == 0, direct.stderr[-2000:] + forwarded.stderr[-2000:]
+    d, f = direct.stdout.split("\n"), forwarded.stdout.split("\n")
+    assert d[:2] == f[:2] == ["True", "True"]
+    assert d[2] == "True False" and f[2] == "False True"  # which OpenBLAS served cv2
+    assert d[3] == f[3]  # the classical engine's layers, byte for byte

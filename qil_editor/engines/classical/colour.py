@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from skimage.color import deltaE_ciede2000
+
+from ..ciede2000 import deltaE_ciede2000  # scikit-image's, bit for bit, without scikit-image
 
 _INV255 = np.float32(1.0 / 255.0)
 

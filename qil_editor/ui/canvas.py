@@ -403,42 +403,54 @@ class CanvasView(QGraphicsView):
             doc_box = (max(0, box[0] + ox), max(0, box[1] + oy),
                        min(self.doc.width, box[2] + ox), min(self.doc.height, box[3] + oy))
             if doc_box[2] > doc_box[0] and doc_box[3] > doc_box[1]:
-                d = self._flat_dirty
-                self._flat_dirty = doc_box if d is None else (min(d[0], doc_box[0]), min(d[1], doc_box[1]),
-                                                              max(d[2], doc_box[2]), max(d[3], doc_box[3]))
+                self._flat_dirty = _add_box(self._flat_dirty or [], doc_box)
                 self._flatten_stroke()
 
     def _flatten_stroke(self) -> None:
         """The painted layer is drawn by the core compositor: recomposite the part the stroke
         changed on the task pool (one job at a time, the changes meanwhile gathered into the next)
         and patch it into the flattened picture."""
-        if self._flat_busy or self._flat_dirty is None or self._flat.shown_pixels is None:
+        if self._flat_busy or not self._flat_dirty or self._flat.shown_pixels is None:
             return
-        region, self._flat_dirty = self._flat_dirty, None
+        regions, self._flat_dirty = self._flat_dirty, None
         token, layer_id = self._stroke_token, self._stroke_layer
-        snapshot = self._stroke_snapshot(region)  # copies: the pool never sees the live arrays
+        everything = (min(b[0] for b in regions), min(b[1] for b in regions),
+                      max(b[2] for b in regions), max(b[3] for b in regions))
+        snapshot = self._stroke_snapshot(everything)  # copies: the pool never sees the live arrays
+        originals = self.doc.layers[: self._flat_upto + 1]
         layers = [snapshot if ly.id == layer_id else ly.copy(pixels=self._previews.get(ly.id, ly.pixels))
-                  for ly in self.doc.layers[: self._flat_upto + 1]]
+                  for ly in originals]
+        for original, copy in zip(originals, layers):  # the alpha summaries go along (keyed on pixels)
+            cached = original.__dict__.get("_alpha_tiles")
+            if cached is not None and cached[0] is copy.pixels:
+                copy.__dict__["_alpha_tiles"] = cached
         groups = {gid: g.copy() for gid, g in self.doc.groups.items()}
+        width, height = self.doc.width, self.doc.height
         self._flat_busy = True
 
-        def done(result, error):
+        def work():
+            return [composite_layers(layers, width, height, region, groups=groups) for region in regions]
+
+        def done(results, error):
             self._flat_busy = False
             if error is not None:
                 raise error
+            for original, copy in zip(originals, layers):  # keep what the pool computed for the next job
+                cached = copy.__dict__.get("_alpha_tiles")
+                if cached is not None and cached[0] is original.pixels:
+                    original.__dict__.setdefault("_alpha_tiles", cached)
             if token != self._stroke_token or self._stroke_layer is None:
                 return  # the stroke ended: the document's own flatten follows
             if self._flat_work is None:
                 self._flat_work = self._flat.shown_pixels.copy()
                 self._flat.set_pixels(self._flat_work, (0, 0, self._flat_work.shape[1], self._flat_work.shape[0]),
                                       same_picture=True)
-            l, t, r, b = region
-            self._flat_work[t:b, l:r] = result
-            self._flat.refresh(region)
+            for (l, t, r, b), result in zip(regions, results):
+                self._flat_work[t:b, l:r] = result
+                self._flat.refresh((l, t, r, b))
             self._flatten_stroke()
 
-        self.tasks.submit(partial(composite_layers, groups=groups), layers, self.doc.width, self.doc.height,
-                          region, callback=done)
+        self.tasks.submit(work, callback=done)
 
     def end_stroke(self, layer_id: str, commit: bool = False) -> None:
         self._stroke_layer = None
@@ -950,6 +962,18 @@ class CanvasView(QGraphicsView):
             event.accept()
             return
         super().keyReleaseEvent(event)
+
+
+def _add_box(boxes: list, box: tuple) -> list:
+    """Gather a dirty box: merged with the last one when their bounding box wastes little (a
+    stroke's boxes overlap), else kept apart (a long diagonal stroke is not one huge rectangle)."""
+    if boxes:
+        a = boxes[-1]
+        union = (min(a[0], box[0]), min(a[1], box[1]), max(a[2], box[2]), max(a[3], box[3]))
+        area = lambda b: (b[2] - b[0]) * (b[3] - b[1])  # noqa: E731
+        if area(union) <= 1.5 * (area(a) + area(box)):
+            return boxes[:-1] + [union]
+    return boxes + [box]
 
 
 def alpha_bbox_of(pixels: np.ndarray):

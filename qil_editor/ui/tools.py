@@ -637,9 +637,6 @@ class EraserTool(PaintTool):
 TOOLS["brush"] = BrushTool
 TOOLS["eraser"] = EraserTool
 
-_CURSORS: dict[int, object] = {}
-
-
 #: the widest brush outline drawn as a cursor (on screen px); wider ones the canvas draws itself
 CURSOR_MAX = 256
 
@@ -652,9 +649,6 @@ def brush_cursor(diameter: float):
     if diameter > CURSOR_MAX:
         return QCursor(Qt.CursorShape.CrossCursor)
     d = int(round(max(3.0, diameter)))
-    cached = _CURSORS.get(d)
-    if cached is not None:
-        return cached
     side = d + 4
     pixmap = QPixmap(side, side)
     pixmap.fill(QColor(0, 0, 0, 0))
@@ -668,8 +662,5 @@ def brush_cursor(diameter: float):
             painter.drawLine(c - 5, c, c + 5, c)
             painter.drawLine(c, c - 5, c, c + 5)
     painter.end()
-    cursor = QCursor(pixmap, side // 2, side // 2)
-    if len(_CURSORS) > 64:
-        _CURSORS.clear()
-    _CURSORS[d] = cursor
-    return cursor
+    # not cached in a module global: Qt objects alive after the application is gone crash at exit
+    return QCursor(pixmap, side // 2, side // 2)

@@ -77,8 +77,15 @@ def test_a_failing_module_raises_on_use_and_is_not_left_behind(tmp_path, monkeyp
 
 
 def test_defer_leaves_imported_missing_and_extension_modules_alone():
-    extension = next(name for name in ("_lzma", "_bz2", "_decimal", "_ctypes") if name not in sys.modules)
-    assert deferred_imports.defer("sys", "json", "qil_no_such_module_anywhere", extension) == []
+    import importlib.util
+
+    assert deferred_imports.defer("sys", "json", "qil_no_such_module_anywhere") == []
+    extension = next((name for name in ("_testbuffer", "_testcapi", "xxlimited", "_curses", "_dbm", "mmap", "_lzma",
+                                        "_bz2", "_decimal", "_ctypes", "_sqlite3", "audioop", "_crypt")
+                      if name not in sys.modules and importlib.util.find_spec(name) is not None), None)
+    if extension is None:
+        pytest.skip("every candidate extension module is imported already")
+    assert deferred_imports.defer(extension) == []
     assert extension not in sys.modules  # not even loaded to find out
 
 

@@ -403,3 +403,22 @@ def test_live_stroke_on_a_layer_the_core_compositor_draws(qtbot, window):
                        canvas.mapFromScene(QPointF(180, 50)))
     qtbot.waitUntil(lambda: not canvas.flatten_pending)
     assert near(shown(canvas, 120, 50), WHITE) and tab.session.stack.undoText() == "Eraser"
+
+
+def test_brush_paints_a_new_empty_layer_and_an_empty_layer_with_a_mask(qtbot, window):
+    tab, canvas = open_tab(window)
+    session = tab.session
+    window.actions_by_name["new_layer"].trigger()
+    layer = session.current_layer
+    window.set_tool("brush")
+    window.masks.size_box.setValue(12)
+    stroke(canvas, [(100, 30), (140, 30)])
+    assert session.stack.undoText() == "Brush" and tuple(layer.pixels[30 - layer.y, 120 - layer.x]) == (0, 0, 0, 255)
+    assert near(shown(canvas, 120, 30), (0, 0, 0))
+    empty = Layer(np.zeros((0, 0, 4), np.uint8), name="Empty")
+    session.add_layer(empty)
+    window.actions_by_name["add_layer_mask"].trigger()
+    steps = session.stack.count()
+    stroke(canvas, [(100, 60), (140, 60)])  # hides nothing visible, but the mask takes the stroke
+    assert session.stack.count() == steps + 1 and empty.mask.pixels.size > 0
+    assert near(shown(canvas, 120, 60), RED)

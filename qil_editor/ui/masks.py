@@ -364,7 +364,22 @@ def _thumb_frame(thumb: QRect, width: int, height: int) -> QRect:
 
 
 def thumbnail_clicked(session, layer, on_mask: bool) -> None:
-    """A click on the mask thumbnail makes the brush paint the mask; on the layer thumbnail, the pixels."""
+    """A click on the mask thumbnail makes the brush paint the mask; on the layer thumbnail, the
+    pixels. Shift-click on the mask thumbnail turns the mask off or on (Photoshop's shortcut)."""
+    from dataclasses import replace
+
+    from PySide6.QtWidgets import QApplication
+
+    from ..document.layer_ops import SetLayerMask
+
     if session is None or layer is None:
         return
-    session.set_edit_mask(bool(on_mask) and getattr(layer, "mask", None) is not None)
+    mask = getattr(layer, "mask", None)
+    shift = bool(QApplication.keyboardModifiers() & Qt.KeyboardModifier.ShiftModifier)
+    if on_mask and mask is not None and shift:
+        if session.check_editable(layer.id, "change the mask of"):
+            on = not mask.disabled
+            session.push(SetLayerMask(layer.id, replace(mask, disabled=on),
+                                      "Disable layer mask" if on else "Enable layer mask"))
+        return
+    session.set_edit_mask(bool(on_mask) and mask is not None)

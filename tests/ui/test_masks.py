@@ -185,6 +185,12 @@ def test_brush_paints_pixels_unless_the_mask_is_chosen_in_the_panel(qtbot, windo
     assert session.edit_mask and window.actions_by_name["edit_layer_mask"].isChecked()
     stroke(canvas, [(100, 40), (140, 40)])
     assert session.stack.undoText() == "Brush on mask: hide"
+    QTest.mouseClick(panel_view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier,
+                     mask_thumb_rect(thumb).center())  # Shift-click: the mask off, and on again
+    assert layer.mask.disabled and window.actions_by_name["disable_layer_mask"].isChecked()
+    QTest.mouseClick(panel_view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier,
+                     mask_thumb_rect(thumb).center())
+    assert not layer.mask.disabled and session.stack.undoText() == "Enable layer mask"
 
 
 def test_masked_layer_moves_flips_and_transforms_with_its_mask(qtbot, window):

@@ -113,10 +113,23 @@ class MaskActions:
         self._show_colors()
 
     def attach(self, tab: "DocumentTab") -> None:
-        """A new document: its canvas uses the shared brush; mask changes repaint the panel."""
+        """A new document: its canvas uses the shared brush; mask changes repaint the panel; what
+        the brush paints (mask or pixels) is remembered per layer, as in Photoshop."""
+        session = tab.session
         tab.canvas.brush = self.brush
-        tab.session.editMaskChanged.connect(self.window.update_actions)
-        tab.session.doc.subscribe(self._document_event)
+        remembered: dict[str, bool] = {}
+
+        def target_changed(on: bool) -> None:
+            if session.current_layer_id is not None:
+                remembered[session.current_layer_id] = on
+            self.window.update_actions()
+
+        def current_changed(layer_id) -> None:
+            session.set_edit_mask(remembered.get(layer_id, False))
+
+        session.editMaskChanged.connect(target_changed)
+        session.currentLayerChanged.connect(current_changed)
+        session.doc.subscribe(self._document_event)
 
     def _document_event(self, event) -> None:
         if event.kind == "changed" and "mask" in event.fields:
@@ -382,4 +395,6 @@ def thumbnail_clicked(session, layer, on_mask: bool) -> None:
             session.push(SetLayerMask(layer.id, replace(mask, disabled=on),
                                       "Disable layer mask" if on else "Enable layer mask"))
         return
+    if session.current_layer_id != layer.id:
+        session.set_current(layer.id)  # first, so the choice is remembered for this layer
     session.set_edit_mask(bool(on_mask) and mask is not None)

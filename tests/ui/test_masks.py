@@ -428,3 +428,19 @@ def test_brush_paints_a_new_empty_layer_and_an_empty_layer_with_a_mask(qtbot, wi
     stroke(canvas, [(100, 60), (140, 60)])  # hides nothing visible, but the mask takes the stroke
     assert session.stack.count() == steps + 1 and empty.mask.pixels.size > 0
     assert near(shown(canvas, 120, 60), RED)
+
+
+def test_what_the_brush_paints_is_remembered_per_layer(qtbot, window):
+    tab, canvas = open_tab(window)
+    session = tab.session
+    paper, red = session.doc.layers
+    window.actions_by_name["add_layer_mask"].trigger()  # Red's mask: the brush paints it
+    assert session.edit_mask
+    session.set_current(paper.id)
+    assert not session.edit_mask and not window.actions_by_name["edit_layer_mask"].isChecked()
+    session.set_current(red.id)
+    assert session.edit_mask and window.actions_by_name["edit_layer_mask"].isChecked()
+    window.actions_by_name["edit_layer_mask"].trigger()  # Red's pixels now
+    session.set_current(paper.id)
+    session.set_current(red.id)
+    assert not session.edit_mask

@@ -565,8 +565,11 @@ class PaintTool(Tool):
         self._line_from = QPointF(pos)
         self.canvas.end_stroke(state.layer_id, commit=False)
         stroke = state.stroke
-        if stroke.dirty is None:
-            self.canvas.show_layer(state.layer_id)
+        if stroke.dirty is None or np.array_equal(stroke.result[stroke.dirty[1]:stroke.dirty[3],
+                                                                stroke.dirty[0]:stroke.dirty[2]],
+                                                  stroke.base[stroke.dirty[1]:stroke.dirty[3],
+                                                              stroke.dirty[0]:stroke.dirty[2]]):
+            self.canvas.show_layer(state.layer_id)  # nothing changed (erasing nothing): no undo step
             return True
         try:
             layer = self.session.doc.layer(state.layer_id)

@@ -156,6 +156,10 @@ def test_eraser_erases_pixels_and_brackets_change_the_size(qtbot, window):
     assert session.stack.undoText() == "Eraser" and layer.pixels is not before
     assert layer.pixels[50, 100, 3] == 0 and layer.pixels[10, 100, 3] == 255
     assert near(shown(canvas, 120, 70), WHITE) and near(shown(canvas, 120, 40), RED)
+    steps = session.stack.count()
+    window.masks.size_box.setValue(2)
+    stroke(canvas, [(80, 70), (160, 70)])  # in the middle of what is already erased: nothing changes, no undo step
+    assert session.stack.count() == steps
     window.actions_by_name["undo"].trigger()
     assert layer.pixels is before and near(shown(canvas, 120, 70), RED)
 

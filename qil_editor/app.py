@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _wait_for_first_paint(window, timeout_ms: int = 2000) -> None:
+def _wait_for_first_paint(window, timeout_ms: int = 1000) -> None:
     """Run Qt's events (not user input) until ``window`` has painted once, or ``timeout_ms``.
 
     So the frame is on screen before the rest of the start-up (NumPy, qasync) blocks

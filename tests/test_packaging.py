@@ -330,8 +330,8 @@ def test_opencv_blas_forwarder_serves_cv2_from_scipys_openblas(tmp_path):
     """cv2's BLAS/LAPACK calls go to SciPy's OpenBLAS through the forwarder, and the classical
     engine's result on the poster stays the same bytes."""
     import cv2
-    import scipy
 
+    scipy = pytest.importorskip("scipy")
     cv2_module = next(Path(cv2.__file__).parent.glob("cv2*.so"))
     openblas = next(iter(sorted((cv2_module.parent.parent).glob("opencv_python*.libs/libopenblas*.so*"))), None)
     scipy_blas = next(iter(sorted((Path(scipy.__file__).parent.parent / "scipy.libs").glob("libscipy_openblas*.so*"))),

@@ -172,6 +172,7 @@ def order_regions(seg: Segmentation) -> Ordering:
     cues = outline_cues(seg, contact)
     perimeter = np.maximum(contact.sum(axis=1), 1)
     above: dict[tuple[int, int], float] = {}
+    guessed: set[tuple[int, int]] = set()   # strokes over a shape only because they are strokes
     owner = seg.owner
     for a in range(1, n):
         ra = seg.region(a)
@@ -201,8 +202,10 @@ def order_regions(seg: Segmentation) -> Ordering:
                 above[(b, a)] = float(share_b)
             elif ra.kind in _STROKES and rb.kind not in _STROKES:
                 above[(a, b)] = 0.6
+                guessed.add((a, b))
             elif rb.kind in _STROKES and ra.kind not in _STROKES:
                 above[(b, a)] = 0.6
+                guessed.add((b, a))
             else:
                 box = _union_box(ra.bbox, rb.bbox)
                 x0, y0, x1, y1 = box
@@ -223,6 +226,7 @@ def order_regions(seg: Segmentation) -> Ordering:
             b = int(b)
             if contact[a, b] == 0 and seg.region(b).kind in _STROKES and (b, a) not in above:
                 above[(a, b)] = 0.65
+    _same_line_same_side(seg, above, guessed)
     order = _topological(seg, above)
     rank = {lbl: i for i, lbl in enumerate(order)}
     # Keep only relations the final order honours, so later grouping sees a DAG.
@@ -250,6 +254,27 @@ def _owns(cues, a: int, b: int) -> bool:
     """Does the outline ``a`` shares with ``b`` run along ``a``'s own fitted edge?"""
     c = cues.get(a)
     return c is not None and c[1][b] >= 0.8
+
+
+def _same_line_same_side(seg: Segmentation, above: dict, guessed: set) -> None:
+    """Pieces of one line of text lie on one side of a shape that cuts the line: when the
+    shape's edge is seen to cut some pieces (it lies above them), the other pieces of that
+    line (same colour, same band of rows) that were put above the shape only by default go
+    under it too, so the word is not split between two layers."""
+    for (q, s_lbl), conf in list(above.items()):
+        rs = seg.region(s_lbl)
+        if conf != 0.65 or rs.kind not in _STROKES or seg.region(q).kind in _STROKES:
+            continue
+        for (t, q2) in list(guessed):
+            if q2 != q or (t, q) not in above:
+                continue
+            rt = seg.region(t)
+            rows = min(rs.slc[0].stop, rt.slc[0].stop) - max(rs.slc[0].start, rt.slc[0].start)
+            if rows < 0.5 * min(rs.height, rt.height) or float(np.linalg.norm(rs.lab - rt.lab)) > 12.0:
+                continue
+            del above[(t, q)]
+            guessed.discard((t, q))
+            above[(q, t)] = 0.62
 
 
 def _whole(cues, a: int, b: int) -> bool:

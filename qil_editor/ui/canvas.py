@@ -110,6 +110,7 @@ class CanvasView(QGraphicsView):
         self._ring: QPointF | None = None  # where a brush too big for a cursor is outlined
         # a stroke on a layer the core compositor draws: its region recomposited, patched in
         self._stroke_origin = (0, 0)
+        self._stroke_index = -1
         self._stroke_snapshot = None
         self._stroke_token = 0
         self._flat_dirty: tuple | None = None
@@ -197,8 +198,11 @@ class CanvasView(QGraphicsView):
             if self._flat_upto >= event.index:
                 self._schedule_flatten()
             self._update_outline()
-        else:  # inserted, removed, moved, reset, canvas
+        else:  # inserted, removed, moved, reset, canvas, group
+            generation = self._flat_generation
             self._sync_structure()
+            if event.kind == "group" and self._flat_upto >= 0 and generation == self._flat_generation:
+                self._schedule_flatten()  # a group's mask or mode changed what the compositor draws
 
     def _sync_structure(self) -> None:
         layers = self.doc.layers
@@ -374,21 +378,26 @@ class CanvasView(QGraphicsView):
         box = self._items[layer_id].shown_box  # the box the stroke drew: the mip levels stay valid
         self._shown[layer_id] = (self._mask_key(pixels, mask, origin), shown, box or alpha_bbox(pixels))
 
-    def begin_stroke(self, layer_id: str, shown: np.ndarray, origin: tuple[int, int], box,
-                     snapshot=None) -> None:
+    def begin_stroke(self, layer_id: str, shown: np.ndarray | None, origin: tuple[int, int], box,
+                     snapshot=None, flat_index: int | None = None) -> None:
         """A brush stroke starts: the layer's item draws ``shown`` (placed at ``origin``), which the
-        tool writes in place, within ``box``. ``snapshot(region)`` gives the layer as the stroke
-        has it so far over a document region (for the part of the stack the core compositor draws)."""
+        tool writes in place, within ``box``. ``snapshot(region)`` gives the layer (or the group,
+        for a stroke on a group's mask: no item, ``shown`` None) as the stroke has it so far over a
+        document region, for the part of the stack the core compositor draws; ``flat_index`` is
+        the top layer that stroke changes (default: the layer's own index)."""
         item = self._items.get(layer_id)
-        if item is None:
+        if item is None and shown is not None:
             return
         self._end_drag_cache()
         self._stroke_layer = layer_id
+        self._stroke_index = self.doc.index_of(layer_id) if flat_index is None else flat_index
         self._stroke_origin = origin
         self._stroke_snapshot = snapshot
         self._stroke_token += 1
         self._flat_dirty = None
         self._flat_work = None
+        if item is None:
+            return
         same = origin == (int(item.pos().x()), int(item.pos().y()))  # a copy of what it shows
         item.set_pixels(shown, tuple(int(v) for v in box), same_picture=same)
         item.setPos(*origin)
@@ -398,7 +407,7 @@ class CanvasView(QGraphicsView):
         item = self._items.get(layer_id)
         if item is not None:
             item.refresh(box)
-        if self._stroke_snapshot is not None and self._flat_upto >= self.doc.index_of(layer_id):
+        if self._stroke_snapshot is not None and self._flat_upto >= self._stroke_index:
             ox, oy = self._stroke_origin
             doc_box = (max(0, box[0] + ox), max(0, box[1] + oy),
                        min(self.doc.width, box[2] + ox), min(self.doc.height, box[3] + oy))
@@ -420,11 +429,13 @@ class CanvasView(QGraphicsView):
         originals = self.doc.layers[: self._flat_upto + 1]
         layers = [snapshot if ly.id == layer_id else ly.copy(pixels=self._previews.get(ly.id, ly.pixels))
                   for ly in originals]
+        groups = {gid: g.copy() for gid, g in self.doc.groups.items()}
+        if snapshot.id in groups:  # a stroke on a group's mask
+            groups[snapshot.id] = snapshot
         for original, copy in zip(originals, layers):  # the alpha summaries go along (keyed on pixels)
             cached = original.__dict__.get("_alpha_tiles")
             if cached is not None and cached[0] is copy.pixels:
                 copy.__dict__["_alpha_tiles"] = cached
-        groups = {gid: g.copy() for gid, g in self.doc.groups.items()}
         width, height = self.doc.width, self.doc.height
         self._flat_busy = True
 
@@ -464,6 +475,8 @@ class CanvasView(QGraphicsView):
         try:
             layer = self.doc.layer(layer_id)
         except KeyError:
+            if layer_id in self.doc.groups:  # a dropped stroke on a group's mask
+                self._schedule_flatten()
             return
         if item is not None:
             shown, box = self._shown_for(layer)

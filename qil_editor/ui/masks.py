@@ -139,17 +139,42 @@ class MaskActions:
 
     # ----- state ----------------------------------------------------------------------------------
     def _current(self):
+        """(tab, the current layer, or the current group when a group row is current)."""
         tab = self.window.current
-        layer = tab.session.current_layer if tab is not None else None
-        return tab, layer
+        if tab is None:
+            return None, None
+        return tab, tab.session.current_layer or getattr(tab.session, "current_group", None)
+
+    @staticmethod
+    def _is_group(owner) -> bool:
+        from ..document import Group
+
+        return isinstance(owner, Group)
+
+    def _set_mask(self, tab, owner, mask, text: str) -> None:
+        """One undo step giving a layer or a group a new mask (or none)."""
+        from ..document import SetGroupProperties
+        from ..document.layer_ops import SetLayerMask
+
+        if self._is_group(owner):
+            cmd = SetGroupProperties(owner.id, mask=mask)
+            cmd.text = text.replace("layer mask", "group mask")
+        else:
+            cmd = SetLayerMask(owner.id, mask, text)
+        tab.session.push(cmd)
 
     def update_actions(self, tab, layer) -> None:
         A = self.window.actions_by_name
+        if layer is None and tab is not None:
+            layer = getattr(tab.session, "current_group", None)  # a group row: its mask
+        group = self._is_group(layer)
         mask = layer.mask if layer is not None else None
         A["add_layer_mask"].setEnabled(layer is not None and mask is None)
         A["add_layer_mask_hide_all"].setEnabled(layer is not None and mask is None)
-        for name in ("disable_layer_mask", "apply_layer_mask", "delete_layer_mask", "edit_layer_mask"):
+        for name in ("disable_layer_mask", "delete_layer_mask"):
             A[name].setEnabled(mask is not None)
+        A["apply_layer_mask"].setEnabled(mask is not None and not group)  # a group has no pixels to bake into
+        A["edit_layer_mask"].setEnabled(mask is not None and not group)  # a group's brush paints its mask
         disabled = A["disable_layer_mask"]
         disabled.setChecked(mask is not None and mask.disabled)
         disabled.setText("&Enable Layer Mask" if mask is not None and mask.disabled else "&Disable Layer Mask")
@@ -167,8 +192,10 @@ class MaskActions:
                 text = "Painting the layer's pixels"
             self.target_label.setText(text)
 
-    @staticmethod
-    def edits_mask(tab, layer) -> bool:
+    @classmethod
+    def edits_mask(cls, tab, layer) -> bool:
+        if cls._is_group(layer):
+            return layer.mask is not None
         return tab is not None and layer is not None and layer.mask is not None and tab.session.edit_mask
 
     def tool_changed(self, tool: str) -> None:
@@ -195,16 +222,15 @@ class MaskActions:
     # ----- actions ---------------------------------------------------------------------------------
     def add(self, hide: bool = False) -> bool:
         """Reveal All (or Hide All): there is no selection to make a mask from."""
-        from ..document.layer_ops import SetLayerMask
         from ..document.paint import hide_all_mask, reveal_all_mask
 
         tab, layer = self._current()
-        if layer is None or not tab.session.check_editable(layer.id, "add a mask to"):
+        if layer is None or not (self._is_group(layer) or tab.session.check_editable(layer.id, "add a mask to")):
             return False
         if layer.mask is not None:
-            tab.session.refused.emit(f"“{layer.name}” already has a layer mask.")
+            tab.session.refused.emit(f"“{layer.name}” already has a mask.")
             return False
-        tab.session.push(SetLayerMask(layer.id, hide_all_mask() if hide else reveal_all_mask(), "Add layer mask"))
+        self._set_mask(tab, layer, hide_all_mask() if hide else reveal_all_mask(), "Add layer mask")
         tab.session.set_edit_mask(True)  # as in Photoshop, the new mask is what the brush paints
         if hide and self.brush.foreground < 128:
             self.swap()  # white reveals: what a hidden layer needs first
@@ -213,25 +239,23 @@ class MaskActions:
 
     def _with_mask(self, action: str):
         tab, layer = self._current()
-        if layer is None or not tab.session.check_editable(layer.id, action):
+        if layer is None or not (self._is_group(layer) or tab.session.check_editable(layer.id, action)):
             return None, None
         if layer.mask is None:
-            tab.session.refused.emit(f"“{layer.name}” has no layer mask.")
+            tab.session.refused.emit(f"“{layer.name}” has no mask.")
             return None, None
         return tab, layer
 
     def toggle_disabled(self) -> bool:
         from dataclasses import replace
 
-        from ..document.layer_ops import SetLayerMask
-
         tab, layer = self._with_mask("change the mask of")
         if layer is None:
             self.window.update_actions()
             return False
         on = not layer.mask.disabled
-        tab.session.push(SetLayerMask(layer.id, replace(layer.mask, disabled=on),
-                                      "Disable layer mask" if on else "Enable layer mask"))
+        self._set_mask(tab, layer, replace(layer.mask, disabled=on),
+                       "Disable layer mask" if on else "Enable layer mask")
         self.window.update_actions()
         return True
 
@@ -239,7 +263,7 @@ class MaskActions:
         from ..document.layer_ops import ApplyLayerMask
 
         tab, layer = self._with_mask("apply the mask of")
-        if layer is None:
+        if layer is None or self._is_group(layer):
             return False
         tab.session.push(ApplyLayerMask(tab.session.doc, layer.id))
         tab.session.set_edit_mask(False)
@@ -247,12 +271,10 @@ class MaskActions:
         return True
 
     def delete(self) -> bool:
-        from ..document.layer_ops import SetLayerMask
-
         tab, layer = self._with_mask("delete the mask of")
         if layer is None:
             return False
-        tab.session.push(SetLayerMask(layer.id, None, "Delete layer mask"))
+        self._set_mask(tab, layer, None, "Delete layer mask")
         tab.session.set_edit_mask(False)
         self.window.update_actions()
         return True
@@ -261,7 +283,9 @@ class MaskActions:
         tab, layer = self._current()
         if tab is None:
             return
-        if layer is None or layer.mask is None:
+        if self._is_group(layer):
+            tab.session.set_edit_mask(False)  # a group's brush always paints its mask
+        elif layer is None or layer.mask is None:
             tab.session.set_edit_mask(False)
             if layer is not None:
                 tab.session.refused.emit(f"“{layer.name}” has no layer mask: Layer > Layer Mask > Add adds one.")
@@ -388,7 +412,10 @@ def thumbnail_clicked(session, layer, on_mask: bool) -> None:
     if session is None or layer is None:
         return
     mask = getattr(layer, "mask", None)
-    shift = bool(QApplication.keyboardModifiers() & Qt.KeyboardModifier.ShiftModifier)
+    modifiers = QApplication.keyboardModifiers()
+    shift = bool(modifiers & Qt.KeyboardModifier.ShiftModifier)
+    if modifiers & Qt.KeyboardModifier.ControlModifier or (shift and not on_mask):
+        return  # Ctrl/Shift-click on a row selects several layers: leave the selection to the panel
     if on_mask and mask is not None and shift:
         if session.check_editable(layer.id, "change the mask of"):
             on = not mask.disabled

@@ -460,6 +460,8 @@ class PaintTool(Tool):
 
         session = self.session
         layer = session.current_layer
+        if layer is None and getattr(session, "current_group", None) is not None:
+            return self._press_group(session.current_group, pos, modifiers)
         if layer is None or not session.check_editable(layer.id, self.verb):
             return True
         if not layer.visible:
@@ -507,11 +509,45 @@ class PaintTool(Tool):
         self._paint_to(pos)
         return True
 
+    def _press_group(self, group, pos, modifiers) -> bool:
+        """A group row is current: the brush paints the group's mask (groups have no pixels)."""
+        from ..document.paint import Stroke, paintable_mask
+
+        if self.name != "brush" or group.mask is None:
+            what = "erase" if self.name == "eraser" else "paint on"
+            self.session.refused.emit(f"“{group.name}” is a group: it has no pixels to {what}. "
+                                      + ("Select a layer." if self.name == "eraser" or group.mask is not None
+                                         else "Add a mask to it (Layer > Layer Mask) to paint on that."))
+            return True
+        if not group.visible:
+            self.session.refused.emit(f"“{group.name}” is hidden. Show it to paint on its mask.")
+            return True
+        doc = self.session.doc
+        plane, px, py = paintable_mask(group.mask, (0, 0, doc.width, doc.height))
+        s = self.settings
+        stroke = Stroke(plane, (px, py), "hide" if s.foreground < 128 else "reveal", s.size, s.hardness, s.opacity)
+        self._state = _StrokeState(group.id, stroke, "group mask", None, (px, py), (px, py), group.mask, None)
+        inside = [i for i, ly in enumerate(doc.layers) if group.id in [g.id for g in doc.layer_chain(ly)]]
+        self.canvas.begin_stroke(group.id, None, (px, py), (0, 0, 0, 0), self._snapshot,
+                                 flat_index=max(inside, default=-1))
+        if modifiers & Qt.KeyboardModifier.ShiftModifier and self._line_from is not None:
+            self._paint_to(self._line_from)
+        self._paint_to(pos)
+        return True
+
     def _snapshot(self, region):
         """The layer as the stroke has it so far, over a document region (copies: for the pool)."""
         from dataclasses import replace as dc_replace
 
         state = self._state
+        if state.target == "group mask":
+            px, py = state.plane_origin
+            result = state.stroke.result
+            l, t = max(0, region[0] - px), max(0, region[1] - py)
+            r, b = min(result.shape[1], region[2] - px), min(result.shape[0], region[3] - py)
+            part = np.array(result[t:b, l:r]) if r > l and b > t else result[:0, :0].copy()
+            group = self.session.doc.group(state.layer_id)
+            return group.copy(mask=dc_replace(state.mask, pixels=part, x=px + l, y=py + t))
         layer = self.session.doc.layer(state.layer_id)
         result = state.stroke.result
         px, py = state.plane_origin
@@ -529,6 +565,9 @@ class PaintTool(Tool):
         state = self._state
         box = state.stroke.to(pos.x(), pos.y())
         if box is None:
+            return
+        if state.target == "group mask":  # drawn by the core compositor: the canvas recomposites
+            self.canvas.refresh_stroke(state.layer_id, box)
             return
         px, py = state.plane_origin
         lx, ly = state.layer_origin
@@ -571,6 +610,9 @@ class PaintTool(Tool):
                                                               stroke.dirty[0]:stroke.dirty[2]]):
             self.canvas.show_layer(state.layer_id)  # nothing changed (erasing nothing): no undo step
             return True
+        if state.target == "group mask":
+            self._commit_group(state)
+            return True
         try:
             layer = self.session.doc.layer(state.layer_id)
         except KeyError:
@@ -600,6 +642,25 @@ class PaintTool(Tool):
             self.canvas.remember_shown(result, layer.mask, state.shown)
             text = "Eraser" if state.stroke.mode == "erase" else "Brush"
             self.session.push(ReplacePixels(layer.id, result, px, py, text=text))
+
+    def _commit_group(self, state: _StrokeState) -> None:
+        from dataclasses import replace as dc_replace
+
+        from ..document import SetGroupProperties
+        from ..document.paint import trimmed_mask
+
+        try:
+            group = self.session.doc.group(state.layer_id)
+        except KeyError:
+            return
+        if group.mask is not state.mask:
+            self.canvas.show_layer(state.layer_id)  # changed under the stroke: drop it
+            return
+        px, py = state.plane_origin
+        cmd = SetGroupProperties(group.id, mask=trimmed_mask(dc_replace(state.mask, pixels=state.stroke.finished(),
+                                                                        x=px, y=py)))
+        cmd.text = "Brush on group mask: " + ("reveal" if state.stroke.mode == "reveal" else "hide")
+        self.session.push(cmd)
 
     def cancel(self) -> None:
         state, self._state = self._state, None

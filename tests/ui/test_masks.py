@@ -448,3 +448,45 @@ def test_what_the_brush_paints_is_remembered_per_layer(qtbot, window):
     session.set_current(paper.id)
     session.set_current(red.id)
     assert not session.edit_mask
+
+
+def test_a_group_mask_is_added_painted_live_and_undone(qtbot, window):
+    """A group row is current: the mask actions act on the group, and the brush paints its mask."""
+    from qil_editor.document import Group
+
+    group = Group("Folder")
+    doc = Document(240, 160, [Layer(rgba(160, 240, WHITE), name="Paper"),
+                              Layer(rgba(120, 200, RED), name="Red", x=20, y=20, group=group.id)],
+                   groups=[group])
+    tab = window.add_document(doc, name="group")
+    canvas, session = tab.canvas, tab.session
+    canvas.setTransform(QTransform())
+    canvas.centerOn(120, 80)
+    session.set_selection([], groups=[group.id], current_group=group.id)
+    assert session.current_layer is None and session.current_group is group
+    trigger(window, "add_layer_mask", "actionAddLayerMask")
+    assert group.mask is not None and group.mask.default == 255 and session.stack.undoText() == "Add group mask"
+    assert not window.actions_by_name["apply_layer_mask"].isEnabled()
+    qtbot.waitUntil(lambda: not canvas.flatten_pending)
+    assert near(shown(canvas, 120, 80), RED)
+    window.set_tool("brush")
+    window.masks.size_box.setValue(20)
+    stroke(canvas, [(60, 80), (180, 80)], release=False)
+    qtbot.waitUntil(lambda: near(shown(canvas, 120, 80), WHITE), timeout=10_000)  # live
+    QTest.mouseRelease(canvas.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                       canvas.mapFromScene(QPointF(180, 80)))
+    assert session.stack.undoText() == "Brush on group mask: hide"
+    assert group.mask.coverage((120, 80, 121, 81))[0, 0] == 0.0
+    qtbot.waitUntil(lambda: not canvas.flatten_pending)
+    assert near(shown(canvas, 120, 80), WHITE) and near(shown(canvas, 120, 40), RED)
+    trigger(window, "undo", "actionUndo")  # the group stays masked: the flattened picture is redone
+    qtbot.waitUntil(lambda: near(shown(canvas, 120, 80), RED), timeout=10_000)
+    trigger(window, "redo", "actionRedo")
+    qtbot.waitUntil(lambda: near(shown(canvas, 120, 80), WHITE), timeout=10_000)
+    trigger(window, "disable_layer_mask", "actionDisableLayerMask")
+    qtbot.waitUntil(lambda: near(shown(canvas, 120, 80), RED), timeout=10_000)
+    trigger(window, "undo", "actionUndo")
+    qtbot.waitUntil(lambda: near(shown(canvas, 120, 80), WHITE), timeout=10_000)
+    trigger(window, "delete_layer_mask", "actionDeleteLayerMask")
+    assert group.mask is None
+    qtbot.waitUntil(lambda: near(shown(canvas, 120, 80), RED), timeout=10_000)

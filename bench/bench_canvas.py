@@ -232,7 +232,7 @@ def main() -> int:
         end = view.mapFromScene(centre + QPointF(layer.width / 4, layer.height / 8))
         QTest.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start)
         app.processEvents()
-        times, patches = [], 0
+        times = []
         for i in range(1, args.moves + 1):
             t0 = time.perf_counter()
             QTest.mouseMove(vp, start + (end - start) * (i / args.moves))

@@ -20,8 +20,8 @@ from PySide6.QtWidgets import QLineEdit, QStyle, QStyledItemDelegate
 
 from ..document import BlendMode
 from .icons import icon
-from .layer_model import (BlendModeRole, CanvasSizeRole, CollapsedRole, DepthRole, IsGroupRole, ItemIdRole,
-                          LayerRole, LockedRole, OpacityRole, ShownRole, ThumbnailRole, VisibleRole)
+from .layer_model import (BlendModeRole, CanvasSizeRole, CollapsedRole, DepthRole, GroupRole, IsGroupRole,
+                          ItemIdRole, LayerRole, LockedRole, OpacityRole, ShownRole, ThumbnailRole, VisibleRole)
 from .qimage import checker_brush, checker_pixmap
 from .thumbnails import THUMB_BOX
 
@@ -118,7 +118,11 @@ class LayerDelegate(QStyledItemDelegate):
         shown = visible if shown is None else bool(shown) and visible  # a hidden group dims its rows
         if group:
             self._paint_group_icons(painter, rect, depth, bool(index.data(CollapsedRole)), palette, shown)
-            mask_w = 0
+            from .masks import paint_group_mask_thumbnail  # the group's mask after the folder (ui/masks.py)
+
+            mask_w = paint_group_mask_thumbnail(painter, self.name_rect(rect, depth, True).left(), rect,
+                                                index.data(GroupRole), index.data(CanvasSizeRole),
+                                                getattr(index.model(), "session", None))
         else:
             self._paint_thumbnail(painter, self.thumb_rect(rect, depth), index, shown)
             from .masks import paint_mask_thumbnail  # the layer mask beside the thumbnail (ui/masks.py)

@@ -385,13 +385,27 @@ def paint_mask_thumbnail(painter: QPainter, thumb: QRect, layer, canvas_size, se
         painter.setPen(QPen(QColor("#e0463c"), 2))
         painter.drawLine(frame.topLeft(), frame.bottomRight())
         painter.drawLine(frame.topRight(), frame.bottomLeft())
-    current = session is not None and session.current_layer_id == layer.id
+    group = not hasattr(layer, "pixels")  # a group's brush always paints its mask
+    current = session is not None and layer.id in (session.current_layer_id,
+                                                   getattr(session, "current_group_id", None))
     if current:
-        edits_mask = bool(getattr(session, "edit_mask", False))
+        edits_mask = group or bool(getattr(session, "edit_mask", False))
         painter.setPen(QPen(QColor("#ffffff"), 2))
         painter.drawRect((frame if edits_mask else _thumb_frame(thumb, width, height)).adjusted(-2, -2, 1, 1))
     painter.restore()
     return rect.width() + MASK_GAP
+
+
+def paint_group_mask_thumbnail(painter: QPainter, left: int, row: QRect, group, canvas_size, session) -> int:
+    """A group row's mask, drawn from ``left`` (after the folder icon); the width taken (0: none)."""
+    from .thumbnails import THUMB_BOX
+
+    if getattr(group, "mask", None) is None:
+        return 0
+    top = row.top() + (row.height() - THUMB_BOX) // 2
+    # paint_mask_thumbnail draws right of a layer thumbnail: give it one that ends just before ``left``
+    return paint_mask_thumbnail(painter, QRect(left - MASK_GAP - THUMB_BOX, top, THUMB_BOX, THUMB_BOX), group,
+                                canvas_size, session)
 
 
 def _thumb_frame(thumb: QRect, width: int, height: int) -> QRect:

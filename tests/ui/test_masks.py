@@ -466,6 +466,13 @@ def test_a_group_mask_is_added_painted_live_and_undone(qtbot, window):
     assert session.current_layer is None and session.current_group is group
     trigger(window, "add_layer_mask", "actionAddLayerMask")
     assert group.mask is not None and group.mask.default == 255 and session.stack.undoText() == "Add group mask"
+    # the group row shows its mask after the folder: white, all revealed
+    view, delegate = window.layer_panel.view, window.layer_panel.delegate
+    row = view.visualRect(tab.model.index(0, 0))
+    assert tab.model.index(0, 0).data(Qt.ItemDataRole.DisplayRole) == "Folder"
+    at = delegate.name_rect(row, 0, True).left() + 28
+    image = view.viewport().grab().toImage()
+    assert near(tuple(image.pixelColor(at, row.center().y()).getRgb()[:3]), WHITE)
     assert not window.actions_by_name["apply_layer_mask"].isEnabled()
     qtbot.waitUntil(lambda: not canvas.flatten_pending)
     assert near(shown(canvas, 120, 80), RED)

@@ -237,3 +237,24 @@ def test_painting_a_photoshop_mask_and_saving_over_the_file_keeps_it(psd_cases, 
     save_psd(doc, tmp_path / "reveal.psd")
     mask = open_document(tmp_path / "reveal.psd").layers[0].mask
     assert mask.pixels.size == 0 and mask.default == 255
+
+
+def test_a_disabled_mask_survives_save_and_reopen_and_still_draws_nothing(tmp_path):
+    from dataclasses import replace
+
+    from qil_editor.io import open_document, save_psd
+
+    plane = np.zeros((20, 20), np.uint8)
+    plane[:, 10:] = 255
+    mask = LayerMask(plane, 5, 6, default=0)
+    doc = Document(60, 50, [Layer(solid(50, 60, (0, 0, 255))),
+                            Layer(solid(30, 40), name="Masked", x=5, y=6, mask=replace(mask, disabled=True))])
+    path = tmp_path / "off.psd"
+    save_psd(doc, path)
+    back = open_document(path)
+    got = back.layers[1].mask
+    assert got is not None and got.disabled, "the disabled mask was dropped on reopen"
+    assert np.array_equal(got.pixels, plane) and got.bbox == mask.bbox
+    assert np.array_equal(composite(back), composite(doc))  # disabled: the layer shows whole
+    enabled = back.layers[1].copy(mask=replace(got, disabled=False))
+    assert not np.array_equal(composite(Document(60, 50, [back.layers[0], enabled])), composite(back))

@@ -461,12 +461,14 @@ def _locked(layer) -> bool:
     return bool(locks.complete or locks.composite or locks.position)
 
 
-def _layer_mask(owner) -> LayerMask | None:
-    """A psd-tools layer's (or group's) enabled pixel mask, with density and feather."""
+def _layer_mask(owner, *, keep_disabled: bool = False) -> LayerMask | None:
+    """A psd-tools layer's (or group's) pixel mask, with density and feather. A disabled
+    mask draws nothing; it is kept (``disabled=True``) only where the document holds the
+    owner's own mask, so the designer can turn it back on after a reopen."""
     if not owner.has_mask():
         return None
     mask = owner.mask
-    if mask.disabled:
+    if mask.disabled and not keep_disabled:
         return None
     im = mask.topil()
     plane = (np.asarray(im.convert("L"), np.uint8) if im is not None
@@ -479,7 +481,7 @@ def _layer_mask(owner) -> LayerMask | None:
         if params.user_mask_feather:
             feather = float(params.user_mask_feather)
     return LayerMask(plane, x=mask.left, y=mask.top, default=mask.background_color,
-                     density=density / 255.0, feather=feather)
+                     density=density / 255.0, feather=feather, disabled=bool(mask.disabled))
 
 
 def _mask_repeats_shape(layer) -> bool:
@@ -503,8 +505,11 @@ def _mask_repeats_shape(layer) -> bool:
 
 
 def _combined_mask(masks: list[LayerMask], box: tuple[int, int, int, int]) -> LayerMask | None:
-    """Several masks (a layer's and its groups') as one over ``box``."""
+    """Several masks (a layer's and its groups') as one over ``box``. A lone disabled mask
+    is kept as it is; combined with others it shows everything, so it drops out."""
     masks = [m for m in masks if m is not None]
+    if len(masks) > 1:
+        masks = [m for m in masks if not m.disabled]
     if len(masks) <= 1:
         return masks[0] if masks else None
     l, t, r, b = box
@@ -609,7 +614,8 @@ def _leaf(layer, psd, path: str, opacity: float, visible: bool, group_blend: Ble
         x, y = layer.left, layer.top
         if pixels is None or layer.width <= 0 or layer.height <= 0:
             pixels, x, y = np.zeros((0, 0, 4), np.uint8), layer.left, layer.top
-        own = list(masks) + ([] if _mask_repeats_shape(layer) else [_layer_mask(layer)])
+        own = list(masks) + ([] if _mask_repeats_shape(layer)
+                             else [_layer_mask(layer, keep_disabled=True)])
         fill = layer.fill_opacity / 255.0
         derived = psd.depth == 32
     mask = _combined_mask(own, (x, y, x + pixels.shape[1], y + pixels.shape[0]))
@@ -758,7 +764,7 @@ def _walk(group, psd, path: str, opacity: float, visible: bool, group_blend: Ble
                                                parent_id, tree)
             styled = _group_effects(layer, psd, sub_path, sub_opacity, sub_visible, tree)
             if tree is not None:
-                own_mask = _layer_mask(layer)
+                own_mask = _layer_mask(layer, keep_disabled=True)
                 if clip is not None:
                     own_mask = _combined_mask([own_mask, clip], clip.bbox)
                 doc_group = Group(layer.name, visible=layer.visible, opacity=layer.opacity / 255.0,

@@ -248,3 +248,13 @@ def test_word_cut_by_a_shape_on_top_lies_under_it():
     _, pred = decompose(image, 4)
     match = match_layers(pred, truth)
     assert 0 < match[1] < match[2] < match[3]
+
+
+def test_a_speck_touching_an_object_never_takes_a_layer_of_its_own():
+    card = rect(60, 60, 220, 180)
+    dot = rect(218, 100, 223, 104)                    # 5x4 px on the card's edge
+    image, truth = design(((0.2, 0.3, 0.55), card, "Card"), ((0.95, 0.8, 0.2), dot, "Dot"))
+    doc, pred = decompose(image, 5)                   # more layers asked for than objects
+    sizes = [float(p[..., 3].astype(np.float32).sum() / 255.0) for p in pred[1:]]
+    assert all(s >= 0.0005 * W * H for s in sizes), sizes
+    assert len(pred) <= 3

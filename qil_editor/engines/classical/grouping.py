@@ -19,6 +19,7 @@ from .ordering import Ordering
 from .regions import Segmentation
 
 AUTO_MERGE_COST = 0.3
+SPECK_LAYER = 0.0005   # groups below this share of the canvas join a neighbour
 
 
 @dataclass
@@ -192,6 +193,25 @@ def group_regions(seg: Segmentation, ordering: Ordering, target: int | None,
         if log is not None:
             log(f"merge {sorted(graph.members[a])} + {sorted(graph.members[b])} cost {c:.3f}")
         graph.merge(a, b)
+
+    # a speck is never worth a layer of its own, even when the count asks for more layers
+    # than there are objects: it joins the neighbour it touches most
+    tiny_px = SPECK_LAYER * w * h
+    changed = True
+    while changed and len(graph.members) > 1:
+        changed = False
+        for g in sorted(graph.members):
+            ms = graph.members[g]
+            if sum(max(seg.region(m).area, 1) for m in ms) >= tiny_px:
+                continue
+            touch = {o: sum(int(contact[m, x]) for m in ms for x in graph.members[o])
+                     for o in graph.members if o != g}
+            best = max(touch, key=touch.get, default=None)
+            if best is None or touch[best] == 0:
+                continue
+            graph.merge(best, g)
+            changed = True
+            break
 
     groups = {g: Group(sorted(ms, key=rank.get), features(ms)[0]) for g, ms in graph.members.items()}
     ordered = _order_groups(groups, graph.edges, rank)

@@ -522,14 +522,20 @@ def to_straight_uint8(premul: np.ndarray) -> np.ndarray:
 
 def composite_layers(layers: Iterable[Layer], width: int, height: int,
                      region: Region | None = None, *, include_hidden: bool = False,
-                     premultiplied: bool = False, groups: Mapping | None = None) -> np.ndarray:
+                     premultiplied: bool = False, groups: Mapping | None = None,
+                     space=None) -> np.ndarray:
     """Flatten layers (bottom first) over transparency.
 
     ``region`` (document coordinates) limits the work to that rectangle and
     the result has the region's size; it may extend beyond the canvas (used
     for merging), but by default is the canvas. ``groups`` (id -> Group)
     makes layers that name a group draw inside it (see ``group.py``).
+    ``space`` (a :class:`~qil_editor.document.cmyk.CmykSpace`, kept with a
+    document read from a CMYK file) blends in that file's CMYK, as Photoshop.
     """
+    if space is not None:
+        return space.composite(layers, width, height, region, include_hidden=include_hidden,
+                               premultiplied=premultiplied, groups=groups)
     if region is None:
         region = (0, 0, int(width), int(height))
     left, top, right, bottom = (int(v) for v in region)
@@ -653,7 +659,15 @@ def composite(doc, region: Region | None = None, **kwargs) -> np.ndarray:
     groups = getattr(doc, "_groups", None)
     if groups:
         kwargs.setdefault("groups", groups)
+    space = working_space(doc)
+    if space is not None:
+        kwargs.setdefault("space", space)
     return composite_layers(doc.layers, doc.width, doc.height, region, **kwargs)
+
+
+def working_space(doc):
+    """The colour space a document blends in besides RGB (a CMYK file's), or None."""
+    return getattr(getattr(doc, "source", None), "working_space", None)
 
 
 def merge_layers(layers: Sequence[Layer], name: str | None = None) -> Layer:

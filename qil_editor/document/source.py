@@ -78,6 +78,7 @@ class PsdSource:
         self.synthetic: dict[str, tuple] = {}
         self.features: list[SourceFeature] = []
         self.order: list[str] = []  # layer ids as read, bottom first
+        self.working_space = None  # a CMYK file's layers' colour (document.cmyk.CmykSpace)
 
     @property
     def lossless(self) -> bool:

@@ -175,6 +175,18 @@ def _lab_to_rgb(color: np.ndarray) -> np.ndarray:
     return pil_to_rgba(Image.fromarray(lab, "LAB"))[..., :3].astype(np.float32) * np.float32(1.0 / 255.0)
 
 
+def _stored_cmyk(layer, psd, shape) -> np.ndarray | None:
+    """A CMYK file's layer colour as stored (uint8, 255 = no ink), for compositing in
+    CMYK (:mod:`qil_editor.document.cmyk`); None for other files or another size."""
+    if psd.color_mode != 4:
+        return None
+    im = layer.topil(apply_icc=False)
+    if im is None or im.mode != "CMYK":
+        return None
+    ink = np.asarray(im, np.uint8)
+    return 255 - ink if ink.shape[:2] == tuple(shape[:2]) else None
+
+
 def _raw_pixels(layer, psd) -> np.ndarray | None:
     """The layer's own stored pixels as RGBA uint8, before masks and opacity."""
     if psd.depth == 32 and psd.color_mode in (1, 3):
@@ -287,11 +299,12 @@ def _layer_effects(layer) -> list:
     return out
 
 
-def _rendered_pixels(layer, psd) -> tuple[np.ndarray, int, int] | None:
+def _rendered_pixels(layer, psd) -> tuple[np.ndarray, int, int, np.ndarray | None]:
     """Rasterize a layer that needs psd-tools' renderer (text, shapes, effects...).
 
     Rendered over transparency with the layer's own opacity divided back
     out (it stays a layer property); the result is cropped to what is drawn.
+    The fourth value is a CMYK file's colour as drawn (see ``_stored_cmyk``).
     Drawn at the layer's own extent (``psd_guard.render_box``); effects need
     their neighbourhood, so a layer with effects is drawn over the canvas
     and its box. A plain solid-colour fill is drawn by ``psd_guard`` at
@@ -303,7 +316,9 @@ def _rendered_pixels(layer, psd) -> tuple[np.ndarray, int, int] | None:
     box = psd_guard.render_box(layer, psd)
     w, h = box[2] - box[0], box[3] - box[1]
     if w <= 0 or h <= 0:
-        return np.zeros((0, 0, 4), np.uint8), 0, 0
+        return np.zeros((0, 0, 4), np.uint8), 0, 0, None
+
+    stored: list = []  # a CMYK file's colour as psd-tools drew it (ink left)
 
     def to_rgba(color, alpha, out):
         color = np.asarray(color, np.float32)
@@ -311,6 +326,7 @@ def _rendered_pixels(layer, psd) -> tuple[np.ndarray, int, int] | None:
             color = color[..., None]
         planes = color.shape[2]
         if psd.color_mode == 4 and planes >= 4:  # CMYK -> RGB through the file's profile
+            stored.append(_float_to_u8(color[..., :4]))
             color = _cmyk_to_rgb(color, psd)
         elif psd.color_mode == 9 and planes >= 3:
             color = _lab_to_rgb(color)
@@ -329,6 +345,8 @@ def _rendered_pixels(layer, psd) -> tuple[np.ndarray, int, int] | None:
         pixel = np.empty((1, 1, 4), np.uint8)
         to_rgba(np.array(color, np.float32).reshape(1, 1, -1), None, pixel)
         psd_guard.fill_solid(rgba, pixel[0, 0, :3], psd_guard.solid_fill_alpha(layer, mask, box))
+        if stored:
+            stored[0] = np.broadcast_to(stored[0], (h, w, 4))
     else:
         with _unclipped(layer):  # psd-tools draws a clipped layer only through its base
             color, shape, alpha = ps_composite(layer, color=0.0, alpha=0.0, viewport=box,
@@ -342,16 +360,18 @@ def _rendered_pixels(layer, psd) -> tuple[np.ndarray, int, int] | None:
         if effects:  # shadows, glows, satin: drawn from the layer's shape (before fill opacity)
             shape = np.asarray(shape, np.float32)
             rgba = apply_effects(rgba, effects, shape[..., 0] if shape.ndim == 3 else shape)
+            stored.clear()  # drawn in RGB: the compositor converts the result instead
         del shape
     drawn = rgba[..., 3]
     rows = np.flatnonzero(drawn.any(axis=1))
     if rows.size == 0:
-        return np.zeros((0, 0, 4), np.uint8), 0, 0
+        return np.zeros((0, 0, 4), np.uint8), 0, 0, None
     cols = np.flatnonzero(drawn.any(axis=0))
     y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
     if (y0, y1, x0, x1) != (0, h, 0, w):
         rgba = np.ascontiguousarray(rgba[y0:y1, x0:x1])
-    return rgba, box[0] + x0, box[1] + y0
+    cmyk = np.ascontiguousarray(stored[0][y0:y1, x0:x1]) if stored else None
+    return rgba, box[0] + x0, box[1] + y0, cmyk
 
 
 @contextlib.contextmanager
@@ -451,6 +471,7 @@ class _Leaf:
     synthetic: bool = False  # drawn from a group's record (an artboard's background), no record of its own
     gamma: float = 1.0  # Layer.blend_gamma: TEXT_GAMMA for text layers
     knockout: int = 0  # Layer.knockout: 0 none, 1 shallow, 2 deep
+    cmyk: np.ndarray | None = None  # a CMYK file's colour as stored (CmykSpace)
 
 
 def _locked(layer) -> bool:
@@ -605,8 +626,7 @@ def _leaf(layer, psd, path: str, opacity: float, visible: bool, group_blend: Ble
     fill = 1.0
     if _needs_render(layer):
         # psd-tools draws the layer with its own mask and fill opacity in it
-        rendered = _rendered_pixels(layer, psd)
-        pixels, x, y = rendered if rendered is not None else (np.zeros((0, 0, 4), np.uint8), 0, 0)
+        pixels, x, y, cmyk = _rendered_pixels(layer, psd)
         own = list(masks)
         derived = True
     else:
@@ -614,6 +634,7 @@ def _leaf(layer, psd, path: str, opacity: float, visible: bool, group_blend: Ble
         x, y = layer.left, layer.top
         if pixels is None or layer.width <= 0 or layer.height <= 0:
             pixels, x, y = np.zeros((0, 0, 4), np.uint8), layer.left, layer.top
+        cmyk = _stored_cmyk(layer, psd, pixels.shape) if pixels.size else None
         own = list(masks) + ([] if _mask_repeats_shape(layer)
                              else [_layer_mask(layer, keep_disabled=True)])
         fill = layer.fill_opacity / 255.0
@@ -630,7 +651,7 @@ def _leaf(layer, psd, path: str, opacity: float, visible: bool, group_blend: Ble
                  mask=mask, prefix=path, inherited_opacity=opacity, group_visible=visible,
                  derived=derived, live=live,
                  gamma=_text_gamma(layer, psd) if isinstance(layer, TypeLayer) and psd.color_mode == 3
-                 else 1.0, knockout=_knockout(layer))
+                 else 1.0, knockout=_knockout(layer), cmyk=cmyk)
 
 
 def _baked_adjustment(layer, psd, order: list, path: str, visible: bool) -> _Leaf:
@@ -647,7 +668,9 @@ def _baked_adjustment(layer, psd, order: list, path: str, visible: bool) -> _Lea
         color = color[..., None]
     if color.shape[2] == 1:
         color = np.repeat(color, 3, axis=2)
-    elif psd.color_mode == 4 and color.shape[2] >= 4:
+    cmyk = None
+    if psd.color_mode == 4 and color.shape[2] >= 4:
+        cmyk = _float_to_u8(color[..., :4])
         color = _cmyk_to_rgb(color, psd)
     elif psd.color_mode == 9 and color.shape[2] >= 3:
         color = _lab_to_rgb(color)
@@ -658,7 +681,7 @@ def _baked_adjustment(layer, psd, order: list, path: str, visible: bool) -> _Lea
     name = layer.name
     return _Leaf(rgba, 0, 0, f"{path}{name} (adjustment, baked)", 1.0,
                  visible and layer.visible, BlendMode.NORMAL, False, layer, prefix=path,
-                 group_visible=visible, derived=True, knockout=REPLACE,
+                 group_visible=visible, derived=True, knockout=REPLACE, cmyk=cmyk,
                  live=(("adjustment", f"adjustment layer '{name}' is baked into pixels"),))
 
 
@@ -948,6 +971,8 @@ def read_psd(path: str | Path, *, max_pixels: int | None = DEFAULT_MAX_PIXELS,
                 # (what saving one writes; Photoshop's flat files have an opaque Background)
                 layers = [merged] if merged.pixels[..., 3].any() else []
             source = _source(file, psd, header, leaves, layers, clipped_to_groups, tree)
+            if header.color_mode == 4:
+                source.working_space = _cmyk_space(psd, leaves, layers)
     except QilError:
         raise
     except MemoryError:
@@ -967,6 +992,23 @@ def read_psd(path: str | Path, *, max_pixels: int | None = DEFAULT_MAX_PIXELS,
                    groups=list(tree.values()) if tree else None)
     doc.source = source
     return doc
+
+
+def _cmyk_space(psd, leaves: list[_Leaf], layers: list[Layer]):
+    """A CMYK file's :class:`CmykSpace`: its profile and each layer's stored colour
+    (layers drawn in RGB -- effects, artboards -- are converted when composited)."""
+    from psd_tools.constants import Resource
+
+    from ..document.cmyk import CmykSpace
+
+    profile = psd.image_resources.get_data(Resource.ICC_PROFILE) if psd.image_resources else None
+    space = CmykSpace(bytes(profile) if profile else None)
+    kept = False
+    for leaf, layer in zip(leaves, layers):
+        if leaf.cmyk is not None and leaf.cmyk.shape[:2] == layer.pixels.shape[:2]:
+            space.keep(layer.id, layer.pixels, leaf.cmyk)
+            kept = True
+    return space if kept else None  # a lone merged image stays as read
 
 
 def _source(file: Path, psd, header: PsdHeader, leaves: list[_Leaf], layers: list[Layer],

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (QGraphicsEffect, QGraphicsItem, QGraphicsScene, Q
                                QPinchGesture)
 
 from ..document import DocumentEvent, composite_layers
+from ..document.compositing import working_space
 from .drag_cache import DragCache
 from .layer_item import QT_BLEND_MODES, LayerItem
 from .qimage import checker_brush
@@ -239,6 +240,8 @@ class CanvasView(QGraphicsView):
                     layer.blend_mode not in QT_BLEND_MODES or layer.group not in live_groups
                     or layer.blend_gamma != 1.0 or layer.knockout):  # text gamma, knockout: core only
                 upto = index
+        if working_space(self.doc) is not None:  # a CMYK file blends in CMYK: core only
+            upto = len(layers) - 1
         changed = upto != self._flat_upto
         self._flat_upto = upto
         needs_isolation = False
@@ -295,7 +298,8 @@ class CanvasView(QGraphicsView):
             if generation == self._flat_generation:
                 self._flat.set_pixels(result)
 
-        self.tasks.submit(partial(composite_layers, groups=groups), layers, width, height, callback=done)
+        self.tasks.submit(partial(composite_layers, groups=groups, space=working_space(self.doc)),
+                          layers, width, height, callback=done)
 
     @property
     def flatten_pending(self) -> bool:
@@ -438,9 +442,11 @@ class CanvasView(QGraphicsView):
                 copy.__dict__["_alpha_tiles"] = cached
         width, height = self.doc.width, self.doc.height
         self._flat_busy = True
+        space = working_space(self.doc)
 
         def work():
-            return [composite_layers(layers, width, height, region, groups=groups) for region in regions]
+            return [composite_layers(layers, width, height, region, groups=groups, space=space)
+                    for region in regions]
 
         def done(results, error):
             self._flat_busy = False

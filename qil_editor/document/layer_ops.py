@@ -45,26 +45,36 @@ class MoveLayers(Command):
     selection)."""
 
     def __init__(self, deltas: dict[str, tuple[int, int]], text: str = "Move layers", *,
-                 merge: bool = False) -> None:
+                 merge: bool = False, group_deltas: dict[str, tuple[int, int]] | None = None) -> None:
         self.deltas = {lid: (int(dx), int(dy)) for lid, (dx, dy) in deltas.items() if (dx, dy) != (0, 0)}
         if not self.deltas:
             raise ValueError("nothing to move")
+        #: groups moved with their layers: their masks go along (a group mask stays over its layers)
+        self.group_deltas = {gid: (int(dx), int(dy)) for gid, (dx, dy) in (group_deltas or {}).items()
+                             if (dx, dy) != (0, 0)}
         self.text = text
         #: the moves of one drag of a selection merge into one step
-        self.merge_key = ("moves", tuple(sorted(self.deltas))) if merge else None
+        self.merge_key = ("moves", tuple(sorted(self.deltas)), tuple(sorted(self.group_deltas))) if merge else None
 
     def merge_with(self, other):
         if isinstance(other, MoveLayers) and other.merge_key == self.merge_key and self.merge_key is not None:
-            for lid, (dx, dy) in other.deltas.items():
-                ox, oy = self.deltas.get(lid, (0, 0))
-                self.deltas[lid] = (ox + dx, oy + dy)
+            for mine, theirs in ((self.deltas, other.deltas), (self.group_deltas, other.group_deltas)):
+                for key, (dx, dy) in theirs.items():
+                    ox, oy = mine.get(key, (0, 0))
+                    mine[key] = (ox + dx, oy + dy)
             return True
         return False
 
     def _apply(self, doc: Document, sign: int) -> None:
+        from dataclasses import replace
+
         for lid, (dx, dy) in self.deltas.items():
             layer = doc.layer(lid)
             doc.update_layer(lid, x=layer.x + sign * dx, y=layer.y + sign * dy)
+        for gid, (dx, dy) in self.group_deltas.items():
+            mask = doc.group(gid).mask
+            if mask is not None:
+                doc.update_group(gid, mask=replace(mask, x=mask.x + sign * dx, y=mask.y + sign * dy))
 
     def redo(self, doc):
         self._apply(doc, 1)
@@ -82,13 +92,48 @@ def _boxes(layers: Iterable[Layer]) -> dict[str, tuple[int, int, int, int]]:
     return out
 
 
+def _unit_boxes(units: Sequence[Sequence[Layer]]) -> dict[int, tuple[int, int, int, int]]:
+    """Each unit's (a group's layers, or one layer) visible content bounds, by unit index."""
+    out = {}
+    for i, unit in enumerate(units):
+        boxes = list(_boxes(unit).values())
+        if boxes:
+            out[i] = union_box(boxes)
+    return out
+
+
+def union_box(boxes: Iterable[tuple]) -> tuple:
+    """The bounds of several (left, top, right, bottom) boxes."""
+    boxes = list(boxes)
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+
+
+def _spread(units: Sequence[Sequence[Layer]], unit_deltas: dict[int, tuple[int, int]]) -> dict[str, tuple[int, int]]:
+    return {ly.id: d for i, d in unit_deltas.items() for ly in units[i]}
+
+
+def align_units(units: Sequence[Sequence[Layer]], mode: str,
+                to: tuple[int, int, int, int] | None = None) -> dict[str, tuple[int, int]]:
+    """:func:`align_deltas` for units that move as one (a selected group's layers keep their
+    layout: the group's bounds are aligned, not each of its layers)."""
+    return _spread(units, _align(_unit_boxes(units), mode, to))
+
+
+def distribute_units(units: Sequence[Sequence[Layer]], mode: str) -> dict[str, tuple[int, int]]:
+    """:func:`distribute_deltas` for units that move as one (selected groups)."""
+    return _spread(units, _distribute(_unit_boxes(units), mode))
+
+
 def align_deltas(layers: Sequence[Layer], mode: str,
                  to: tuple[int, int, int, int] | None = None) -> dict[str, tuple[int, int]]:
     """Offsets that align each layer's visible content to ``to`` (left, top, right, bottom):
     the canvas, or by default the selection's own bounds. Empty layers stay where they are."""
+    return _align(_boxes(layers), mode, to)
+
+
+def _align(boxes: dict, mode: str, to) -> dict:
     if mode not in ALIGN_MODES:
         raise ValueError(f"unknown alignment {mode!r}; expected one of {', '.join(ALIGN_MODES)}")
-    boxes = _boxes(layers)
     if not boxes:
         return {}
     if to is None:
@@ -117,9 +162,12 @@ def align_deltas(layers: Sequence[Layer], mode: str,
 def distribute_deltas(layers: Sequence[Layer], mode: str) -> dict[str, tuple[int, int]]:
     """Offsets that space the layers' visible content evenly (equal gaps) between the outermost
     two, which stay put. Needs three layers with content."""
+    return _distribute(_boxes(layers), mode)
+
+
+def _distribute(boxes: dict, mode: str) -> dict:
     if mode not in DISTRIBUTE_MODES:
         raise ValueError(f"unknown distribution {mode!r}; expected horizontal or vertical")
-    boxes = _boxes(layers)
     if len(boxes) < 3:
         return {}
     axis = 0 if mode == "horizontal" else 1
@@ -139,8 +187,9 @@ def distribute_deltas(layers: Sequence[Layer], mode: str) -> dict[str, tuple[int
 
 
 __all__ = ["ALIGN_MODES", "ApplyLayerMask", "DISTRIBUTE_MODES", "MoveLayers", "SetLayerMask", "align_deltas",
-           "content_box", "distribute_deltas", "empty_layer", "flip_layer", "replace_pixels_and_mask",
-           "snap_offset", "snap_targets", "transform_layer", "transform_pixels", "unique_name"]
+           "align_units", "content_box", "distribute_deltas", "distribute_units", "empty_layer", "flip_layer",
+           "flip_layers", "nearest_snap", "replace_pixels_and_mask", "snap_offset", "snap_targets",
+           "transform_layer", "transform_layers", "transform_pixels", "union_box", "unique_name"]
 
 
 # ----- layer masks --------------------------------------------------------------------------------
@@ -202,6 +251,54 @@ def flip_layer(layer: Layer, horizontal: bool) -> tuple[np.ndarray, int, int, La
         axis_sum = 2 * x + pixels.shape[1] if horizontal else 2 * y + pixels.shape[0]
         mask = flip_mask(mask, axis_sum, horizontal)
     return pixels, x, y, mask
+
+
+def flip_layers(doc: Document, layer_ids: Sequence[str], group_ids: Sequence[str], horizontal: bool,
+                text: str) -> Command | None:
+    """Several layers (a group, a selection) mirrored together about their common visible
+    bounds, exactly, as one step; their masks and the groups' masks mirrored about the same
+    line. None when they are all empty."""
+    from .commands import SetGroupProperties
+    from .paint import flip_mask
+
+    layers = [doc.layer(lid) for lid in layer_ids]
+    boxes = _boxes(layers)
+    if not boxes:
+        return None
+    left, top, right, bottom = union_box(boxes.values())
+    axis_sum = left + right if horizontal else top + bottom
+    steps: list[Command] = []
+    for layer in layers:
+        if layer.id not in boxes:
+            continue
+        x0, y0, x1, y1 = boxes[layer.id]
+        content = layer.pixels[y0 - layer.y:y1 - layer.y, x0 - layer.x:x1 - layer.x]
+        pixels = np.ascontiguousarray(content[:, ::-1] if horizontal else content[::-1])
+        x, y = (axis_sum - x1, y0) if horizontal else (x0, axis_sum - y1)
+        steps.append(ReplacePixels(layer.id, pixels, x, y, text=text))
+        if layer.mask is not None:
+            steps.append(SetLayerMask(layer.id, flip_mask(layer.mask, axis_sum, horizontal), text))
+    for gid in group_ids:
+        mask = doc.group(gid).mask
+        if mask is not None:
+            steps.append(SetGroupProperties(gid, mask=flip_mask(mask, axis_sum, horizontal)))
+    return MacroCommand(steps, text=text)
+
+
+def transform_layers(items: Sequence[tuple], group_masks: Sequence[tuple],
+                     matrix: Sequence[Sequence[float]]) -> tuple[list, list]:
+    """Free transform of several layers together under one document-to-document ``matrix``
+    (2x3): ``items`` are (pixels, mask, x, y) and give (pixels, x, y, mask) each; group masks
+    (gid, mask) give (gid, mask). Each plane is resampled once. Runs on the task pool."""
+    from .paint import transform_mask
+
+    m = np.asarray(matrix, np.float64).reshape(2, 3)
+    out = []
+    for pixels, mask, x, y in items:
+        local = m.copy()  # layer-local -> document: shift by the layer's offset first
+        local[:, 2] += m[:, :2] @ np.array([x, y], np.float64)
+        out.append(transform_layer(pixels, mask, x, y, local))
+    return out, [(gid, transform_mask(mask, m, 0, 0)) for gid, mask in group_masks]
 
 
 def transform_layer(pixels: np.ndarray, mask: LayerMask | None, layer_x: int, layer_y: int,
@@ -321,12 +418,7 @@ def snap_offset(box: tuple[float, float, float, float], dx: int, dy: int, xs: Se
     centre lands on a target within ``threshold``; returns (dx, dy, guide x, guide y), a guide
     being the target snapped to (None: no snap on that axis)."""
     def axis(lo: float, hi: float, d: int, targets: Sequence[float]):
-        best = None
-        for edge in (lo + d, (lo + hi) / 2 + d, hi + d):
-            for target in targets:
-                diff = target - edge
-                if abs(diff) <= threshold and (best is None or abs(diff) < abs(best[0])):
-                    best = (diff, target)
+        best = nearest_snap((lo + d, (lo + hi) / 2 + d, hi + d), targets, threshold)
         if best is None:
             return d, None
         shift = round(best[0])
@@ -336,3 +428,16 @@ def snap_offset(box: tuple[float, float, float, float], dx: int, dy: int, xs: Se
     new_dx, guide_x = axis(left, right, dx, xs)
     new_dy, guide_y = axis(top, bottom, dy, ys)
     return new_dx, new_dy, guide_x, guide_y
+
+
+def nearest_snap(values: Iterable[float], targets: Sequence[float],
+                 threshold: float) -> tuple[float, float] | None:
+    """(shift, target) that puts the nearest of ``values`` (edges, a centre) on a target within
+    ``threshold``; None when none is that close."""
+    best = None
+    for value in values:
+        for target in targets:
+            diff = target - value
+            if abs(diff) <= threshold and (best is None or abs(diff) < abs(best[0])):
+                best = (diff, target)
+    return best

@@ -461,15 +461,15 @@ class MainWindow(QMainWindow):
         for name in ("new_layer", "paste_as_layer"):
             A[name].setEnabled(has_doc)
         for name in ("align_left", "align_hcenter", "align_right", "align_top", "align_vcenter", "align_bottom"):
-            A[name].setEnabled(layer is not None)
+            A[name].setEnabled(layer is not None or group is not None)  # a group aligns as one
         transforming = has_doc and tab.canvas.transforming
-        A["free_transform"].setEnabled(layer is not None and not transforming)
+        A["free_transform"].setEnabled((layer is not None or group is not None) and not transforming)
         for name in ("flip_horizontal", "flip_vertical"):
-            A[name].setEnabled(layer is not None)
+            A[name].setEnabled(layer is not None or group is not None)
         for name in ("apply_transform", "cancel_transform"):
             A[name].setEnabled(transforming)
         for name in ("distribute_horizontally", "distribute_vertically"):
-            A[name].setEnabled(has_doc and len(tab.session.selected_ids) >= 3)
+            A[name].setEnabled(has_doc and len(tab.session.selection_units()) >= 3)
         A["decompose"].setEnabled(has_doc and not busy)
         A["split"].setEnabled(layer is not None and not busy)
         # Checked once there is a layer to re-prompt: the check (on the task pool) imports the edit

@@ -164,8 +164,9 @@ class CanvasView(QGraphicsView):
         if self._stroke_layer is not None and (event.layer_id == self._stroke_layer
                                                or event.kind in ("reset", "removed", "canvas")):
             self.current_tool.cancel()  # the layer changed under the stroke
-        if self.transforming and (event.layer_id == self.tools["transform"].layer_id
-                                  or event.kind in ("reset", "removed", "canvas")):
+        if self.transforming and (event.layer_id in self.tools["transform"].layer_ids
+                                  or event.kind in ("reset", "removed", "canvas")
+                                  or (event.kind == "group" and self.tools["transform"].group_ids)):
             self.cancel_transform()  # the layer changed under the box (undo, a dialog...)
         if self._drag_cache is not None and not (
                 event.kind == "changed" and event.layer_id == self.current_tool.dragged_layer_id
@@ -773,9 +774,10 @@ class CanvasView(QGraphicsView):
         return self.tool == "transform" and self.tools["transform"].box is not None
 
     def begin_transform(self) -> bool:
-        """Ctrl+T: transform the current layer with handles until applied or cancelled."""
-        layer = self.session.current_layer
-        if layer is None or not self.session.check_editable(layer.id, "transform"):
+        """Ctrl+T: transform the current layer, or the selected layers and groups together, with
+        handles until applied or cancelled."""
+        layers, groups = self._acted_on("transform")
+        if not layers:
             return False
         if self.transforming:
             return True
@@ -784,11 +786,36 @@ class CanvasView(QGraphicsView):
             return False
         tool = self.tools["transform"]
         previous = self.tool
-        if not tool.begin(layer.id):
+        if not tool.begin([ly.id for ly in layers], groups):
             return False
         tool.previous_tool = previous
         self.set_tool("transform")
         return True
+
+    def _acted_on(self, action: str) -> tuple[list, list[str]]:
+        """What a transform or flip changes: the current layer, or with several layers or a group
+        row selected, every selected layer (a group's layers included) and the selected groups
+        with the groups inside them (their masks go along). Empty, with the reason said, when
+        nothing is selected or a layer among them is locked."""
+        session = self.session
+        if session.selected_group_ids or len(session.selected_ids) > 1:
+            from ..document.tree import subtree_groups
+
+            layers = session.selected_layers
+            groups = list(dict.fromkeys(g for gid in session.selected_group_ids if gid in self.doc.groups
+                                        for g in sorted(subtree_groups(self.doc, gid))))
+            if not layers:
+                session.refused.emit(f"The selected group has no layers to {action}.")
+                return [], []
+            locked = [ly for ly in layers if ly.locked]
+            if locked:
+                session.refused.emit(f"“{locked[0].name}” is locked. Unlock it to {action} the selection.")
+                return [], []
+            return layers, groups
+        layer = session.current_layer
+        if layer is None or not session.check_editable(layer.id, action):
+            return [], []
+        return [layer], []
 
     def set_item_transform(self, layer_id: str, transform) -> None:
         item = self._items.get(layer_id)
@@ -803,48 +830,62 @@ class CanvasView(QGraphicsView):
 
     def apply_transform(self) -> bool:
         """Enter: resample once from the original pixels, on the task pool (a big layer takes
-        seconds); the preview stays until the result replaces the layer as one undo step.
-        Returns True when a resample was started."""
-        from ..document.layer_ops import replace_pixels_and_mask, transform_layer
+        seconds); the preview stays until the result replaces the layers (and the groups'
+        masks) as one undo step. Returns True when a resample was started."""
+        from ..document import MacroCommand, ReplacePixels, SetGroupProperties
+        from ..document.layer_ops import replace_pixels_and_mask, transform_layers
 
         if not self.transforming:
             return False
         tool = self.tools["transform"]
-        layer = self.doc.layer(tool.layer_id)
         t = tool.box.matrix()
         matrix = [[t.m11(), t.m21(), t.dx()], [t.m12(), t.m22(), t.dy()]]
         identity = all(abs(a - b) < 1e-9 for a, b in zip(
-            (t.m11(), t.m12(), t.m21(), t.m22(), t.dx(), t.dy()), (1, 0, 0, 1, layer.x, layer.y)))
-        layer_id, previous, source, origin = tool.layer_id, tool.previous_tool, layer.pixels, (layer.x, layer.y)
-        mask = layer.mask
-        preview = self._items[layer_id].transform() if layer_id in self._items else None
+            (t.m11(), t.m12(), t.m21(), t.m22(), t.dx(), t.dy()), (1, 0, 0, 1, 0, 0)))
+        layers = [self.doc.layer(lid) for lid in tool.layer_ids]
+        before = [(ly.id, ly.pixels, ly.x, ly.y, ly.mask) for ly in layers]
+        masks = [(gid, self.doc.group(gid).mask) for gid in tool.group_ids
+                 if gid in self.doc.groups and self.doc.group(gid).mask is not None]
+        previous = tool.previous_tool
+        previews = {ly.id: self._items[ly.id].transform() for ly in layers if ly.id in self._items}
         self._end_transform()
         self.set_tool(previous)
         if identity:
             return False
-        self.set_item_transform(layer_id, preview)  # keep showing it until the pixels arrive
-        self.pending_transform = layer_id
+        for lid, preview in previews.items():
+            self.set_item_transform(lid, preview)  # keep showing them until the pixels arrive
+        self.pending_transform = layers[0].id
 
         def done(result, error) -> None:
             self.pending_transform = None
-            self.set_item_transform(layer_id, None)
+            for lid in previews:
+                self.set_item_transform(lid, None)
             if error is not None:
                 self.session.refused.emit(f"The transform cannot be applied: {error}.")
                 return
             try:
-                current = self.doc.layer(layer_id)
+                changed = any(self.doc.layer(lid).pixels is not pixels or (self.doc.layer(lid).x, self.doc.layer(lid).y)
+                              != (x, y) or self.doc.layer(lid).mask is not mask for lid, pixels, x, y, mask in before)
+                changed = changed or any(self.doc.group(gid).mask is not mask for gid, mask in masks)
             except KeyError:
                 return
-            if current.pixels is not source or (current.x, current.y) != origin or current.mask is not mask:
+            if changed:
                 self.session.refused.emit("The layer changed while the transform was applied; nothing was changed.")
                 return
-            pixels, x, y, new_mask = result
-            if mask is None:
-                self.session.replace_pixels_at(layer_id, pixels, x, y, "Free transform")
-            elif self.session.check_editable(layer_id, "transform"):  # the mask goes along, one step
-                self.session.push(replace_pixels_and_mask(layer_id, pixels, x, y, new_mask, "Free transform"))
+            for lid, *_rest in before:
+                if not self.session.check_editable(lid, "transform"):
+                    return
+            results, new_masks = result
+            steps = []
+            for (lid, _p, _x, _y, mask), (pixels, x, y, new_mask) in zip(before, results):
+                steps.append(ReplacePixels(lid, pixels, x, y, text="Free transform") if mask is None
+                             else replace_pixels_and_mask(lid, pixels, x, y, new_mask, "Free transform"))
+            for gid, new_mask in new_masks:
+                steps.append(SetGroupProperties(gid, mask=new_mask))
+            self.session.push(steps[0] if len(steps) == 1 else MacroCommand(steps, text="Free transform"))
 
-        self.tasks.submit(transform_layer, source, mask, origin[0], origin[1], matrix, callback=done)
+        self.tasks.submit(transform_layers, [(p, m, x, y) for _lid, p, x, y, m in before], masks, matrix,
+                          callback=done)
         return True
 
     def cancel_transform(self) -> None:
@@ -873,25 +914,23 @@ class CanvasView(QGraphicsView):
             -HANDLE_MARGIN, -HANDLE_MARGIN, HANDLE_MARGIN, HANDLE_MARGIN)
 
     def flip(self, horizontal: bool) -> bool:
-        """Flip: inside a free transform it flips the box; otherwise the current layer, one step."""
+        """Flip: inside a free transform it flips the box; otherwise the current layer, or the
+        selected layers and groups together about their common bounds, one step."""
         if self.transforming:
             self.tools["transform"].flip(horizontal)
             self.viewport().update()
             return True
-        layer = self.session.current_layer
-        if layer is None or not self.session.check_editable(layer.id, "flip"):
+        layers, groups = self._acted_on("flip")
+        if not layers:
             return False
-        from ..document.layer_ops import flip_layer, replace_pixels_and_mask
+        from ..document.layer_ops import flip_layers
 
-        # mirrored in place about its visible content (mask too): exact and instant, no resampling
-        flipped = flip_layer(layer, horizontal)
-        if flipped is None:
+        # mirrored in place (masks too): exact and instant, no resampling
+        cmd = flip_layers(self.doc, [ly.id for ly in layers], groups, horizontal,
+                          "Flip horizontal" if horizontal else "Flip vertical")
+        if cmd is None:
             return False
-        pixels, x, y, mask = flipped
-        text = "Flip horizontal" if horizontal else "Flip vertical"
-        if layer.mask is None:
-            return self.session.replace_pixels_at(layer.id, pixels, x, y, text)
-        return self.session.push(replace_pixels_and_mask(layer.id, pixels, x, y, mask, text))
+        return self.session.push(cmd.commands[0] if len(cmd.commands) == 1 else cmd)
 
     def nudge(self, dx: int, dy: int) -> bool:
         """Move the current layer by arrow keys; consecutive nudges of one layer with nothing

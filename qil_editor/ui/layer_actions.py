@@ -89,32 +89,35 @@ class LayerActions:
             tab.session.merge_selection()
 
     def align(self, mode: str) -> None:
-        """Align the selection to itself (two or more layers) or the one layer to the canvas."""
-        from ..document.layer_ops import align_deltas
+        """Align the selection to itself (two or more layers or groups) or the one layer or group
+        to the canvas; a selected group moves as one (its layers keep their layout)."""
+        from ..document.layer_ops import align_units
 
         tab = self.window.current
         if tab is None:
             return
         session = tab.session
-        layers = session.selected_layers
-        to = None if len(layers) > 1 else (0, 0, session.doc.width, session.doc.height)
-        deltas = align_deltas(layers, mode, to)
+        units = session.selection_units() or ([[session.current_layer]] if session.current_layer else [])
+        to = None if len(units) > 1 else (0, 0, session.doc.width, session.doc.height)
+        deltas = align_units(units, mode, to)
         names = {"left": "left edges", "hcenter": "horizontal centres", "right": "right edges",
                  "top": "top edges", "vcenter": "vertical centres", "bottom": "bottom edges"}
-        if not session.move_layers(deltas, f"Align {names[mode]}"):
+        if not session.move_layers(deltas, f"Align {names[mode]}", _group_deltas(session, deltas)):
             self.window.statusBar().showMessage("Already aligned.", 3000)
 
     def distribute(self, mode: str) -> None:
-        from ..document.layer_ops import distribute_deltas
+        from ..document.layer_ops import distribute_units
 
         tab = self.window.current
         if tab is None:
             return
         session = tab.session
-        if len(session.selected_layers) < 3:
+        units = session.selection_units()
+        if len(units) < 3:
             session.refused.emit("Select three or more layers to distribute them (Ctrl-click in the Layers panel).")
             return
-        if not session.move_layers(distribute_deltas(session.selected_layers, mode), f"Distribute {mode}ly"):
+        deltas = distribute_units(units, mode)
+        if not session.move_layers(deltas, f"Distribute {mode}ly", _group_deltas(session, deltas)):
             self.window.statusBar().showMessage("Already evenly spaced.", 3000)
 
     def group(self) -> None:
@@ -249,3 +252,15 @@ class LayerActions:
         from .reprompt_dialog import open_reprompt
 
         return open_reprompt(self.window)
+
+
+def _group_deltas(session, deltas: dict) -> dict:
+    """The selected groups move by their layers' offset (their masks go along)."""
+    from ..document.tree import subtree_layers
+
+    out = {}
+    for gid in session.selected_subgroups():
+        moved = [deltas[ly.id] for ly in subtree_layers(session.doc, gid) if ly.id in deltas]
+        if moved:
+            out[gid] = moved[0]
+    return out

@@ -235,17 +235,44 @@ class DocumentSession(QObject):
             return False
         if dx == 0 and dy == 0:
             return True
-        return self.push(MoveLayers({ly.id: (dx, dy) for ly in layers}, merge=gesture is not None), gesture)
+        return self.push(MoveLayers({ly.id: (dx, dy) for ly in layers}, merge=gesture is not None,
+                                    group_deltas={gid: (dx, dy) for gid in self.selected_subgroups()}), gesture)
 
-    def move_layers(self, deltas: dict[str, tuple[int, int]], text: str) -> bool:
-        """Move layers by their own offsets as one step (align, distribute)."""
+    def selected_subgroups(self) -> list[str]:
+        """The selected groups and every group inside them (moved along: their masks go too)."""
+        from ..document.tree import subtree_groups
+
+        return list(dict.fromkeys(g for gid in self.selected_group_ids if gid in self.doc.groups
+                                  for g in sorted(subtree_groups(self.doc, gid))))
+
+    def selection_units(self) -> list[list[Layer]]:
+        """The selection as things that align and distribute as one: each selected group (its
+        layers keep their layout) and each selected layer outside them, bottom first."""
+        from ..document.tree import subtree_layers
+
+        taken: set[str] = set()
+        units = []
+        for gid in self.selected_group_ids:
+            if gid not in self.doc.groups or any(g.id in self.selected_group_ids
+                                                 for g in self.doc.group_chain(gid)[:-1]):
+                continue  # inside another selected group: part of that one
+            layers = subtree_layers(self.doc, gid)
+            taken.update(ly.id for ly in layers)
+            units.append(layers)
+        units += [[ly] for ly in self.doc.layers if ly.id in self.selected_ids and ly.id not in taken]
+        return units
+
+    def move_layers(self, deltas: dict[str, tuple[int, int]], text: str,
+                    group_deltas: dict[str, tuple[int, int]] | None = None) -> bool:
+        """Move layers by their own offsets as one step (align, distribute); ``group_deltas``
+        move groups' masks along with their layers."""
         deltas = {lid: d for lid, d in deltas.items() if tuple(d) != (0, 0)}
         if not deltas:
             return False
         for lid in deltas:
             if not self._editable(lid, "move"):
                 return False
-        return self.push(MoveLayers(deltas, text=text))
+        return self.push(MoveLayers(deltas, text=text, group_deltas=group_deltas))
 
     def add_layer(self, layer: Layer, text: str = "New layer", above: str | None = None) -> bool:
         """Insert a new layer above ``above`` (default: the current layer) and make it current."""

@@ -118,7 +118,12 @@ class MoveTool(Tool):
             if picked is not None:
                 session.set_current(picked.id)
         layer = session.current_layer
-        several = len(session.selected_ids) > 1
+        several = len(session.selected_ids) > 1 or bool(session.selected_group_ids)
+        if several and session.selected_layers:  # several layers, or a group row: all of them move
+            layer = layer if layer is not None else session.selected_layers[-1]
+        elif several:
+            session.refused.emit("The selected group has no layers to move.")
+            layer = None
         if layer is not None and (several or session.check_editable(layer.id, "move")):
             self._drag = _Drag(layer.id, QPointF(pos), gesture=session.new_gesture(), several=several)
             if self.canvas.snap:
@@ -182,7 +187,7 @@ ROTATE_SNAP_DEG = 15.0
 
 @dataclass
 class _Box:
-    """The transformed layer: its original content rect (layer-local), placed as a box of
+    """The transformed content: its original bounds (document coordinates), placed as a box of
     signed size (w, h) (negative = flipped) centred at (cx, cy), rotated by ``angle`` degrees."""
 
     src_x: float
@@ -196,7 +201,7 @@ class _Box:
     angle: float = 0.0
 
     def matrix(self) -> "QTransform":
-        """Layer-local coordinates -> document coordinates (Qt's row-vector order)."""
+        """Document coordinates before -> after the transform (Qt's row-vector order)."""
         from PySide6.QtGui import QTransform
 
         t = QTransform()
@@ -217,6 +222,12 @@ class _Box:
         return QPointF(self.cx + local.x() * math.cos(a) - local.y() * math.sin(a),
                        self.cy + local.x() * math.sin(a) + local.y() * math.cos(a))
 
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(left, top, right, bottom) of the placed box in the document (rotated: around it)."""
+        corners = [self.to_doc(QPointF(sx * self.w / 2, sy * self.h / 2)) for sx in (-1, 1) for sy in (-1, 1)]
+        xs, ys = [p.x() for p in corners], [p.y() for p in corners]
+        return min(xs), min(ys), max(xs), max(ys)
+
     def handles(self) -> dict[tuple[int, int], QPointF]:
         """(sx, sy) in {-1, 0, 1}² minus the centre -> the handle's document position."""
         return {(sx, sy): self.to_doc(QPointF(sx * self.w / 2, sy * self.h / 2))
@@ -224,52 +235,67 @@ class _Box:
 
 
 class TransformTool(Tool):
-    """Free transform (Ctrl+T) of the current layer: drag a handle to scale (Shift keeps the
-    ratio, Alt scales about the centre), drag inside to move, outside to rotate (Shift: 15°
-    steps); flip horizontally / vertically. Enter applies, Esc cancels. The canvas shows the
-    item transformed; applying resamples once from the original pixels, as one undo step."""
+    """Free transform (Ctrl+T) of the current layer, or of the selected layers and groups
+    together: drag a handle to scale (Shift keeps the ratio, Alt scales about the centre), drag
+    inside to move, outside to rotate (Shift: 15° steps); flip horizontally / vertically. With
+    View > Snap on, a dragged edge and a moved box snap to the canvas and the other layers, with
+    the move tool's guides. Enter applies, Esc cancels. The canvas shows the items transformed;
+    applying resamples once from the original pixels, as one undo step."""
 
     name = "transform"
 
     def __init__(self, canvas: "CanvasView") -> None:
         super().__init__(canvas)
-        self.layer_id: str | None = None
+        self.layer_ids: list[str] = []
+        self.group_ids: list[str] = []  # groups transformed with their layers (their masks go along)
         self.box: _Box | None = None
         self.previous_tool = "move"
         self._grab: tuple | None = None  # (kind, handle, start pos, box at press)
+        self._targets: tuple | None = None  # (xs, ys) the box may snap to, for this drag
+
+    @property
+    def layer_id(self) -> str | None:
+        return self.layer_ids[0] if self.layer_ids else None
 
     @property
     def active(self) -> bool:
         return self._grab is not None
 
     # ----- session ----------------------------------------------------------------------
-    def begin(self, layer_id: str) -> bool:
-        from ..document.layer_ops import content_box
+    def begin(self, layer_ids, group_ids=()) -> bool:
+        from ..document.layer_ops import content_box, union_box
 
-        layer = self.session.doc.layer(layer_id)
-        box = content_box(layer)
-        if box is None:
-            self.session.refused.emit(f"“{layer.name}” is empty: there is nothing to transform.")
+        doc = self.session.doc
+        layers = [doc.layer(lid) for lid in layer_ids]
+        boxes = {ly.id: b for ly in layers if (b := content_box(ly)) is not None}
+        if not boxes:
+            what = f"“{layers[0].name}” is empty" if len(layers) == 1 else "The selected layers are empty"
+            self.session.refused.emit(f"{what}: there is nothing to transform.")
             return False
-        left, top, right, bottom = box
-        self.layer_id = layer_id
-        self.box = _Box(left - layer.x, top - layer.y, right - left, bottom - top,
+        left, top, right, bottom = union_box(boxes.values())
+        self.layer_ids = [ly.id for ly in layers if ly.id in boxes]  # empty layers stay as they are
+        self.group_ids = list(group_ids)
+        self.box = _Box(left, top, right - left, bottom - top,
                         (left + right) / 2, (top + bottom) / 2, right - left, bottom - top)
         self._show()
         return True
 
     def end(self) -> None:
-        if self.layer_id is not None:
-            self.canvas.set_item_transform(self.layer_id, None)
-        self.layer_id, self.box, self._grab = None, None, None
+        for lid in self.layer_ids:
+            self.canvas.set_item_transform(lid, None)
+        if self._grab is not None:
+            self.canvas.set_guides(None, None)
+        self.layer_ids, self.group_ids, self.box, self._grab = [], [], None, None
 
     def _show(self) -> None:
         from PySide6.QtGui import QTransform
 
-        layer = self.session.doc.layer(self.layer_id)
-        # the item draws layer-local pixels at its pos (layer.x, layer.y): undo that offset
-        self.canvas.set_item_transform(self.layer_id,
-                                       self.box.matrix() * QTransform.fromTranslate(-layer.x, -layer.y))
+        matrix = self.box.matrix()
+        for lid in self.layer_ids:
+            layer = self.session.doc.layer(lid)
+            # an item draws layer-local pixels at its pos (layer.x, layer.y)
+            self.canvas.set_item_transform(lid, QTransform.fromTranslate(layer.x, layer.y) * matrix
+                                           * QTransform.fromTranslate(-layer.x, -layer.y))
 
     def flip(self, horizontal: bool) -> None:
         if self.box is None:
@@ -301,6 +327,11 @@ class TransformTool(Tool):
             return False
         kind, handle = self._hit(pos)
         self._grab = (kind, handle, QPointF(pos), _Box(**vars(self.box)))
+        self._targets = None
+        if kind != "rotate" and self.canvas.snap:
+            from ..document.layer_ops import snap_targets
+
+            self._targets = snap_targets(self.session.doc, self.layer_ids)
         return True
 
     def move(self, pos, modifiers) -> bool:
@@ -318,9 +349,13 @@ class TransformTool(Tool):
         box = _Box(**vars(old))
         shift = bool(modifiers & Qt.KeyboardModifier.ShiftModifier)
         alt = bool(modifiers & Qt.KeyboardModifier.AltModifier)
+        guides = (None, None)
+        snapping = self._targets is not None and self.canvas.snap
         if kind == "move":
             box.cx += pos.x() - start.x()
             box.cy += pos.y() - start.y()
+            if snapping:
+                guides = self._snap_move(box)
         elif kind == "rotate":
             a0 = math.degrees(math.atan2(start.y() - old.cy, start.x() - old.cx))
             a1 = math.degrees(math.atan2(pos.y() - old.cy, pos.x() - old.cx))
@@ -328,9 +363,83 @@ class TransformTool(Tool):
             box.angle = round(angle / ROTATE_SNAP_DEG) * ROTATE_SNAP_DEG if shift else angle
         else:
             self._scale(box, old, handle, old.local(pos), shift, alt)
+            if snapping:
+                guides = self._snap_scale(box, old, handle, pos, shift, alt)
+        self.canvas.set_guides(*guides)
         self.box = box
         self._show()
         return True
+
+    def _threshold(self) -> float:
+        return SNAP_PX / max(self.canvas.zoom, 1e-6)
+
+    def _snap_move(self, box: _Box) -> tuple:
+        """Shift the moved box so its nearest edge or centre lies on a target; the guides."""
+        from ..document.layer_ops import nearest_snap
+
+        left, top, right, bottom = box.bounds()
+        xs, ys = self._targets
+        threshold = self._threshold()
+        gx = nearest_snap((left, (left + right) / 2, right), xs, threshold)
+        gy = nearest_snap((top, (top + bottom) / 2, bottom), ys, threshold)
+        if gx is not None:
+            box.cx += gx[0]
+        if gy is not None:
+            box.cy += gy[0]
+        return (gx[1] if gx else None, gy[1] if gy else None)
+
+    def _snap_scale(self, box: _Box, old: _Box, handle, pos: QPointF, shift: bool, alt: bool) -> tuple:
+        """Move the pointer so the dragged edge(s) land on a target and scale again. Only while
+        the box is upright (a rotated edge is not a vertical or horizontal line); the guides are
+        the targets the edges really lie on afterwards (Shift may let the other axis lead)."""
+        from ..document.layer_ops import nearest_snap
+
+        quarter = (box.angle % 90.0)
+        if min(quarter, 90.0 - quarter) > 1e-6:
+            return None, None
+        # which document axis each dragged side moves along (a quarter turn swaps them)
+        upright = abs(math.cos(math.radians(box.angle))) > 0.5
+        axes = set()
+        if handle[0]:
+            axes.add(0 if upright else 1)
+        if handle[1]:
+            axes.add(1 if upright else 0)
+        def coord(point: QPointF, axis: int) -> float:
+            return point.x() if axis == 0 else point.y()
+
+        at = box.handles()[handle]
+        threshold = self._threshold()
+        hits = {axis: hit for axis in axes
+                if (hit := nearest_snap((coord(at, axis),), self._targets[axis], threshold)) is not None}
+        if not hits:
+            return None, None
+        if shift:
+            # one factor for both sides: the nearest snap sets it (the other side follows the ratio)
+            axis, (_diff, target) = min(hits.items(), key=lambda kv: abs(kv[1][0]))
+            fixed = QPointF(box.cx, box.cy) if alt else box.handles()[(-handle[0], -handle[1])]
+            edge, anchor = coord(at, axis), coord(fixed, axis)
+            ratio = (target - anchor) / (edge - anchor) if abs(edge - anchor) > 1e-9 else 0.0
+            if ratio <= 0:
+                return None, None
+            factor = abs(box.w / old.w) * ratio
+
+            def reach(side: int, size: float) -> float:  # the pointer (box-local) that gives ``size``
+                side = int(side * math.copysign(1, size))
+                new = factor * abs(size)
+                return side * (new / 2 if alt else new - abs(size) / 2)
+
+            q = QPointF(reach(handle[0], old.w), reach(handle[1], old.h))
+        else:  # each dragged side on its own: move the pointer by the snap
+            q = old.local(QPointF(pos.x() + hits.get(0, (0.0,))[0], pos.y() + hits.get(1, (0.0,))[0]))
+        self._scale(box, old, handle, q, shift, alt)
+        at = box.handles()[handle]
+        guides = [None, None]
+        for axis in axes:
+            value = (at.x(), at.y())[axis]
+            on = [t for t in self._targets[axis] if abs(t - value) < 1e-6]
+            if on:
+                guides[axis] = on[0]
+        return tuple(guides)
 
     @staticmethod
     def _scale(box: _Box, old: _Box, handle, q: QPointF, keep_ratio: bool, from_centre: bool) -> None:
@@ -370,10 +479,13 @@ class TransformTool(Tool):
 
     def release(self, pos, modifiers) -> bool:
         self._grab = None
+        self.canvas.set_guides(None, None)
         return True
 
     def cancel(self) -> None:
-        self._grab = None
+        if self._grab is not None:
+            self._grab = None
+            self.canvas.set_guides(None, None)
 
 
 TOOLS["transform"] = TransformTool

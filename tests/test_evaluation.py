@@ -236,6 +236,23 @@ def test_failure_figures_score_completion_residue_and_order():
         failure_figures(truth, truth, kinds[:2])
 
 
+def test_a_faint_shadow_is_matched_to_its_own_layer_not_the_background():
+    """The background shows about as much as a faint shadow does where the shadow lies; the
+    shadow's own layer is the match (it was scored against the background before)."""
+    from qil_editor.evaluation.failures import failure_figures, match_layers
+    h, w = 60, 80
+    bg = _canvas(np.ones((h, w)), (200, 200, 200))
+    card = np.zeros((h, w))
+    card[10:40, 10:50] = 1.0
+    shadow = np.zeros((h, w))
+    shadow[14:44, 14:54] = 0.35        # the card's shape, offset, faint
+    truth = [bg, _canvas(shadow, (0, 0, 0)), _canvas(card, (255, 0, 0))]
+    faint = [bg, _canvas(shadow * 0.9, (0, 0, 0)), _canvas(card, (255, 0, 0))]  # a bit too faint
+    assert match_layers(faint, truth) == [0, 1, 2]
+    figs = failure_figures(faint, truth, ["background", "shadow", "shape:rect"])
+    assert figs.completion == [("shadow", pytest.approx(0.9, abs=0.005))]
+
+
 def test_hard_designs_keep_full_alphas_kinds_and_visible_objects():
     from qil_editor.evaluation.failures import visible_weights
     from qil_editor.evaluation.synthetic import generate_hard_design

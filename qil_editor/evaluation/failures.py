@@ -13,8 +13,8 @@ designer sees when a layer is hidden or moved:
   the layers they ended up in are stacked the same way (pairs that ended up
   in one layer are counted apart, as merged).
 
-Each ground-truth layer is matched to the predicted layer that shows most
-of what it shows (visible weight ``a_i * prod_{j above}(1 - a_j)``).
+Each ground-truth layer is matched to the predicted layer whose visible part
+(visible weight ``a_i * prod_{j above}(1 - a_j)``) overlaps its own best (soft IoU).
 """
 
 from __future__ import annotations
@@ -52,12 +52,16 @@ def visible_weights(alpha: np.ndarray) -> np.ndarray:
 
 
 def match_layers(pred: list[np.ndarray], gt: list[np.ndarray]) -> list[int]:
-    """For each ground-truth layer, the predicted layer that shows most of what it shows."""
+    """For each ground-truth layer, the predicted layer whose visible part best matches its
+    visible part (soft IoU of the visible weights). Not the layer that merely shows most of
+    it: under a faint shadow the background shows about as much as the shadow does, and
+    the background shows everywhere, so it took every translucent layer."""
     vp, vg = visible_weights(_alphas(pred)), visible_weights(_alphas(gt))
     flat_p = vp.reshape(len(pred), -1)
     flat_g = vg.reshape(len(gt), -1)
     shared = np.stack([np.minimum(flat_p, g[None]).sum(1) for g in flat_g])  # (gt, pred)
-    return [int(np.argmax(row)) for row in shared]
+    union = np.stack([np.maximum(flat_p, g[None]).sum(1) for g in flat_g])
+    return [int(np.argmax(row)) for row in shared / np.maximum(union, 1e-9)]
 
 
 def soft_iou(a: np.ndarray, b: np.ndarray) -> float:

@@ -192,6 +192,35 @@ def test_group_drop_shadow_is_drawn_under_the_group(groups):
     assert doc.layers.index(styled[0]) == 1  # above the background, under the group's layers
 
 
+@pytest.mark.parametrize("groups", [False, True])
+def test_group_style_layer_names_itself_stale_when_the_group_changes(groups):
+    """The "(effects)" layer is drawn from the group's layers as read: once one of them
+    moves (or, grouped, a layer joins the group), saving says the style does not follow."""
+    from qil_editor.document import Layer, save_losses
+
+    doc = read_psd(EXTRA / "group-drop-shadows" / "src.psd", groups=groups)
+    styled = next(ly for ly in doc.layers if ly.name.endswith("Group 1 (effects)"))
+    members = doc.source.group_styles[styled.id][1]
+    assert members and styled.id not in members
+
+    def stale():
+        return [s for s in save_losses(doc) if "layer style of group 'Group 1'" in s]
+
+    assert stale() == []
+    member = doc.layer(members[0])
+    x0 = member.x
+    doc.update_layer(member.id, x=x0 + 5)
+    assert len(stale()) == 1
+    doc.update_layer(member.id, x=x0)  # back where it was: the style fits again
+    assert stale() == []
+    outside = next(ly for ly in doc.layers if ly.id not in members and ly.id != styled.id)
+    doc.update_layer(outside.id, x=outside.x + 5)  # a layer outside the group: no matter
+    assert stale() == []
+    if groups:
+        doc.add_layer(Layer(np.full((4, 4, 4), 255, np.uint8), name="new", group=styled.group))
+        assert len(stale()) == 1
+
+
 def test_windows_grey_text_is_not_gamma_blended():
     (mx, mean), doc = _extra_errors("alias")
     assert mx <= 1 and mean <= 0.01

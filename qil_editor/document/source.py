@@ -79,6 +79,9 @@ class PsdSource:
         self.features: list[SourceFeature] = []
         self.order: list[str] = []  # layer ids as read, bottom first
         self.working_space = None  # a CMYK file's layers' colour (document.cmyk.CmykSpace)
+        # a group's layer style shown as a synthetic layer: id -> (group name, the group's
+        # layer ids it was drawn from, document group id or None)
+        self.group_styles: dict[str, tuple] = {}
 
     @property
     def lossless(self) -> bool:
@@ -121,6 +124,16 @@ def save_losses(doc) -> list[str]:
             name = props["name"].rsplit("/", 1)[-1]
             out.append(f"'{name}' is drawn by Photoshop from its group (artboard or layer style); "
                        "changes to it are not saved")
+    for layer_id, (group, members, group_id) in source.group_styles.items():
+        if layer_id not in ids:
+            continue
+        now = [ly for ly in doc.layers if group_id is not None and group_id in
+               {g.id for g in doc.layer_chain(ly)} and ly.id not in source.synthetic]
+        if (any(m not in ids or not source.unchanged(doc.layer(m)) for m in members)
+                or any(ly.id not in members for ly in now)):
+            out.append(f"the layer style of group '{group}' is shown (and saved in the file's merged "
+                       "picture) as read: it does not follow the group's edited layers until the file "
+                       "is reopened (Photoshop redraws it from the group)")
     for layer in doc.layers:
         origin = source.origins.get(layer.id)
         if origin is None or not origin.live:

@@ -472,6 +472,7 @@ class _Leaf:
     gamma: float = 1.0  # Layer.blend_gamma: TEXT_GAMMA for text layers
     knockout: int = 0  # Layer.knockout: 0 none, 1 shallow, 2 deep
     cmyk: np.ndarray | None = None  # a CMYK file's colour as stored (CmykSpace)
+    style: bool = False  # a group's layer style drawn as a layer ("<group> (effects)")
 
 
 def _locked(layer) -> bool:
@@ -766,7 +767,7 @@ def _group_effects(group, psd, path: str, opacity: float, visible: bool, tree) -
     return _Leaf(px, box[0] + x0, box[1] + y0, name if tree is not None else f"{path}{name}",
                  1.0 if tree is not None else opacity, True if tree is not None else visible,
                  BlendMode.NORMAL, True, group, prefix=path, group_visible=visible,
-                 synthetic=True, derived=True)
+                 synthetic=True, derived=True, style=True)
 
 
 def _walk(group, psd, path: str, opacity: float, visible: bool, group_blend: BlendMode | None,
@@ -1043,6 +1044,10 @@ def _source(file: Path, psd, header: PsdHeader, leaves: list[_Leaf], layers: lis
     for leaf, layer in zip(leaves, layers):
         if leaf.synthetic:  # drawn by Photoshop from a group's record (artboard, style): never written
             src.synthetic[layer.id] = (layer.properties(), layer.pixels)
+            if leaf.style:  # drawn from the group's layers as read: which ones, to tell when stale
+                members = tuple(ly.id for lf, ly in zip(leaves, layers)
+                                if not lf.synthetic and any(g is leaf.source for g in lf.chain))
+                src.group_styles[layer.id] = (leaf.source.name, members, layer.group)
             continue
         live = tuple(SourceFeature(kind, text, layer.id, layer.name) for kind, text in leaf.live)
         features.extend(live)

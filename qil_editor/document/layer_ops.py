@@ -188,7 +188,7 @@ def _distribute(boxes: dict, mode: str) -> dict:
 
 __all__ = ["ALIGN_MODES", "ApplyLayerMask", "DISTRIBUTE_MODES", "MoveLayers", "SetLayerMask", "align_deltas",
            "align_units", "content_box", "distribute_deltas", "distribute_units", "empty_layer", "flip_layer",
-           "flip_layers", "nearest_snap", "replace_pixels_and_mask", "snap_offset", "snap_targets",
+           "flip_layers", "nearest_snap", "preview_transformed", "replace_pixels_and_mask", "snap_offset", "snap_targets",
            "transform_layer", "transform_layers", "transform_pixels", "union_box", "unique_name"]
 
 
@@ -299,6 +299,46 @@ def transform_layers(items: Sequence[tuple], group_masks: Sequence[tuple],
         local[:, 2] += m[:, :2] @ np.array([x, y], np.float64)
         out.append(transform_layer(pixels, mask, x, y, local))
     return out, [(gid, transform_mask(mask, m, 0, 0)) for gid, mask in group_masks]
+
+
+def preview_transformed(layers: Sequence[Layer], groups: dict, layer_ids, group_ids,
+                        matrix: Sequence[Sequence[float]], width: int, height: int) -> tuple[list, dict]:
+    """A quick look at a free transform for the core compositor (layers it draws that item
+    transforms cannot show): the chosen layers warped bilinearly (no premultiplication or exact
+    edge, cropped to the canvas), their masks and the groups' masks moved along. Copies only."""
+    import cv2
+
+    from .paint import transform_mask
+
+    m = np.asarray(matrix, np.float64).reshape(2, 3)
+    chosen = set(layer_ids)
+    out = []
+    for layer in layers:
+        if layer.id not in chosen or layer.pixels.size == 0:
+            out.append(layer)
+            continue
+        local = m.copy()
+        local[:, 2] += m[:, :2] @ np.array([layer.x, layer.y], np.float64)
+        h, w = layer.pixels.shape[:2]
+        corners = np.array([[0, 0, 1], [w, 0, 1], [0, h, 1], [w, h, 1]], np.float64) @ local.T
+        left, top = np.maximum(np.floor(corners.min(axis=0)).astype(int), 0)
+        right, bottom = np.minimum(np.ceil(corners.max(axis=0)).astype(int), (width, height))
+        if right <= left or bottom <= top:
+            out.append(layer.copy(pixels=np.zeros((1, 1, 4), np.uint8), mask=None))
+            continue
+        shifted = local.copy()
+        shifted[:, 2] -= (left, top)
+        centre = np.array([[1, 0, 0.5], [0, 1, 0.5], [0, 0, 1]], np.float64)  # pixel corners -> centres
+        to_pixels = (np.linalg.inv(centre) @ np.vstack([shifted, [0, 0, 1]]) @ centre)[:2]
+        warped = cv2.warpAffine(layer.pixels, to_pixels, (int(right - left), int(bottom - top)),
+                                flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        mask = transform_mask(layer.mask, local, layer.x, layer.y) if layer.mask is not None else None
+        out.append(layer.copy(pixels=warped, x=int(left), y=int(top), mask=mask))
+    groups = dict(groups)
+    for gid in group_ids:
+        if gid in groups and groups[gid].mask is not None:
+            groups[gid] = groups[gid].copy(mask=transform_mask(groups[gid].mask, m, 0, 0))
+    return out, groups
 
 
 def transform_layer(pixels: np.ndarray, mask: LayerMask | None, layer_x: int, layer_y: int,

@@ -117,6 +117,11 @@ class CanvasView(QGraphicsView):
         self._flat_dirty: tuple | None = None
         self._flat_work: np.ndarray | None = None
         self._flat_busy = False
+        #: (layer ids, group ids, 2x3 matrix) while a free transform moves layers the core
+        #: compositor draws (item transforms cannot show them); one preview job at a time
+        self._transform_preview: tuple | None = None
+        self._preview_busy = False
+        self._preview_again = False
 
         self.setScene(QGraphicsScene(self))
         self._stack = _LayerStack()
@@ -286,21 +291,44 @@ class CanvasView(QGraphicsView):
     def _schedule_flatten(self) -> None:
         if self._flat_upto < 0:
             return
+        preview = self._transform_preview
+        if preview is not None and self._preview_busy:
+            self._preview_again = True  # a drag outpaces the pool: only the latest box is drawn
+            return
         self._flat_generation += 1
         generation = self._flat_generation
         layers = [ly.copy(pixels=self._previews.get(ly.id, ly.pixels))
                   for ly in self.doc.layers[: self._flat_upto + 1]]
         width, height = self.doc.width, self.doc.height
         groups = {gid: g.copy() for gid, g in self.doc.groups.items()}  # the pool must not see edits
+        job = partial(composite_layers, groups=groups, space=working_space(self.doc))
+        if preview is not None:
+            job = partial(_composite_transformed, groups=groups, space=working_space(self.doc), preview=preview)
+            self._preview_busy = True
 
         def done(result, error):
+            if preview is not None:
+                self._preview_busy = False
+                if self._preview_again:
+                    self._preview_again = False
+                    self._schedule_flatten()
             if error is not None:
                 raise error
             if generation == self._flat_generation:
                 self._flat.set_pixels(result)
 
-        self.tasks.submit(partial(composite_layers, groups=groups, space=working_space(self.doc)),
-                          layers, width, height, callback=done)
+        self.tasks.submit(job, layers, width, height, callback=done)
+
+    def preview_transform(self, layer_ids, group_ids=(), matrix=None) -> None:
+        """Show a free transform of layers the core compositor draws (in a masked or blended
+        group, a CMYK file...) by recompositing with them warped; None ends it."""
+        if layer_ids is None or not any(self.doc.index_of(lid) <= self._flat_upto for lid in layer_ids):
+            if self._transform_preview is not None:
+                self._transform_preview = None
+                self._schedule_flatten()
+            return
+        self._transform_preview = (tuple(layer_ids), tuple(group_ids), matrix)
+        self._schedule_flatten()
 
     @property
     def flatten_pending(self) -> bool:
@@ -848,7 +876,7 @@ class CanvasView(QGraphicsView):
                  if gid in self.doc.groups and self.doc.group(gid).mask is not None]
         previous = tool.previous_tool
         previews = {ly.id: self._items[ly.id].transform() for ly in layers if ly.id in self._items}
-        self._end_transform()
+        self._end_transform(keep_preview=not identity)  # the preview shows until the pixels arrive
         self.set_tool(previous)
         if identity:
             return False
@@ -860,6 +888,10 @@ class CanvasView(QGraphicsView):
             self.pending_transform = None
             for lid in previews:
                 self.set_item_transform(lid, None)
+            if self._transform_preview is not None:
+                self._transform_preview = None  # the new pixels (or the old ones) are drawn next
+                if error is not None:
+                    self._schedule_flatten()
             if error is not None:
                 self.session.refused.emit(f"The transform cannot be applied: {error}.")
                 return
@@ -870,10 +902,12 @@ class CanvasView(QGraphicsView):
             except KeyError:
                 return
             if changed:
+                self._schedule_flatten()
                 self.session.refused.emit("The layer changed while the transform was applied; nothing was changed.")
                 return
             for lid, *_rest in before:
                 if not self.session.check_editable(lid, "transform"):
+                    self._schedule_flatten()
                     return
             results, new_masks = result
             steps = []
@@ -896,10 +930,12 @@ class CanvasView(QGraphicsView):
         self._end_transform()
         self.set_tool(previous)
 
-    def _end_transform(self) -> None:
+    def _end_transform(self, keep_preview: bool = False) -> None:
         tool = self.tools["transform"]
         box_rect = self._transform_rect()
         tool.end()
+        if not keep_preview:
+            self.preview_transform(None)
         if box_rect is not None:
             self.viewport().update(box_rect)
 
@@ -1020,6 +1056,15 @@ class CanvasView(QGraphicsView):
             event.accept()
             return
         super().keyReleaseEvent(event)
+
+
+def _composite_transformed(layers, width: int, height: int, *, groups, space, preview) -> np.ndarray:
+    """The flattened picture with a free transform's layers warped (on the pool)."""
+    from ..document.layer_ops import preview_transformed
+
+    layer_ids, group_ids, matrix = preview
+    layers, groups = preview_transformed(layers, groups, layer_ids, group_ids, matrix, width, height)
+    return composite_layers(layers, width, height, groups=groups, space=space)
 
 
 def _add_box(boxes: list, box: tuple) -> list:

@@ -296,6 +296,9 @@ class TransformTool(Tool):
             # an item draws layer-local pixels at its pos (layer.x, layer.y)
             self.canvas.set_item_transform(lid, QTransform.fromTranslate(layer.x, layer.y) * matrix
                                            * QTransform.fromTranslate(-layer.x, -layer.y))
+        # layers the core compositor draws (items hidden) are shown by recompositing them warped
+        self.canvas.preview_transform(self.layer_ids, self.group_ids, [[matrix.m11(), matrix.m21(), matrix.dx()],
+                                                                       [matrix.m12(), matrix.m22(), matrix.dy()]])
 
     def flip(self, horizontal: bool) -> None:
         if self.box is None:

@@ -252,3 +252,28 @@ def test_brush_and_eraser_on_a_layer_inside_a_group(qtbot, window):
     assert np.abs(shown[p.y(), p.x()].astype(int) - composite(doc)[45, 40].astype(int)).max() <= 2
     window.actions_by_name["undo"].trigger()
     assert green.pixels[15, 10, 3] == 255
+
+
+def test_transform_preview_of_layers_the_core_compositor_draws(qtbot, window):
+    """A group with a mask is drawn by the core compositor (its items are hidden): the free
+    transform's preview recomposites with the layers (and the group mask) moved."""
+    tab = window.add_document(grouped(), name="grouped")
+    session, canvas = tab.session, tab.canvas
+    select_group_row(window, tab)
+    canvas.setTransform(QTransform())
+    canvas.centerOn(60, 40)
+    qtbot.waitUntil(lambda: not canvas.tasks.busy)
+
+    def shown(x, y):
+        qtbot.waitUntil(lambda: not canvas.tasks.busy)
+        p = canvas.mapFromScene(QPointF(x + 0.5, y + 0.5))
+        return tuple(qimage_to_rgba(canvas.viewport().grab().toImage())[p.y(), p.x()][:3])
+
+    assert shown(40, 55) == (0, 150, 0) and shown(70, 55) == (240, 240, 240)
+    window.actions_by_name["free_transform"].trigger()
+    drag(canvas, QPointF(30, 40), QPointF(55, 40))  # by 25 to the right: (35..75); no snap nearby
+    assert canvas.tools["transform"].box.bounds() == approx((35, 20, 75, 60), abs=0.05)
+    assert shown(70, 55) == (0, 150, 0) and shown(40, 55) == (240, 240, 240)  # Green moved, not applied
+    assert session.stack.count() == 0
+    QTest.keyClick(canvas, Qt.Key.Key_Escape)
+    assert shown(40, 55) == (0, 150, 0) and shown(70, 55) == (240, 240, 240)

@@ -435,3 +435,27 @@ def test_replace_layer_takes_the_place_of_what_is_below():
     assert out[0, 0].tolist() == [0, 0, 255, 100]  # not 100 over 100
     half = composite_layers([faint, snapshot.copy(opacity=0.5)], 2, 2)[0, 0]
     assert half[3] == 100 and abs(int(half[0]) - 128) <= 1 and abs(int(half[2]) - 128) <= 1
+
+
+def test_canvas_draws_clipped_layers_clipped(qtbot):
+    """The canvas's layer items cannot clip: a clipped layer goes through the core compositor
+    (the clipped double stroke showed its whole rectangle over the background)."""
+    pytest.importorskip("PySide6")
+    from qil_editor.document import composite
+    from qil_editor.ui.canvas import CanvasView
+    from qil_editor.ui.session import DocumentSession
+    from qil_editor.ui.tasks import TaskRunner
+
+    doc = read_psd(EXTRA / "double-stroke-clipped" / "src.psd")
+    assert doc.layers[-1].clipping
+    tasks = TaskRunner()
+    view = CanvasView(DocumentSession(doc), tasks)
+    qtbot.addWidget(view)
+    view.show()
+    qtbot.waitExposed(view)
+    try:
+        assert view._flat_upto == len(doc.layers) - 1
+        qtbot.waitUntil(lambda: view._flat.shown_pixels is not None and not view.tasks.busy)
+        np.testing.assert_array_equal(view._flat.shown_pixels, composite(doc))
+    finally:
+        tasks.wait()

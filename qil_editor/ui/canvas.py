@@ -244,7 +244,8 @@ class CanvasView(QGraphicsView):
         for index, layer in enumerate(layers):
             if shown[index][0] and shown[index][1] > 0 and (
                     layer.blend_mode not in QT_BLEND_MODES or layer.group not in live_groups
-                    or layer.blend_gamma != 1.0 or layer.knockout):  # text gamma, knockout: core only
+                    or layer.blend_gamma != 1.0 or layer.knockout  # text gamma, knockout: core only
+                    or layer.clipping):  # clipped to the layer below: items cannot clip
                 upto = index
         if working_space(self.doc) is not None:  # a CMYK file blends in CMYK: core only
             upto = len(layers) - 1

@@ -258,3 +258,47 @@ def test_a_speck_touching_an_object_never_takes_a_layer_of_its_own():
     sizes = [float(p[..., 3].astype(np.float32).sum() / 255.0) for p in pred[1:]]
     assert all(s >= 0.0005 * W * H for s in sizes), sizes
     assert len(pred) <= 3
+
+
+def test_shadow_is_whole_under_a_shape_that_lies_on_its_caster():
+    """A disc on the card that casts the shadow never touches the shadow, yet hides part of
+    it (through the card): the shadow's layer is whole there too, not bitten out."""
+    card = rect(60, 60, 200, 160)
+    shift = np.float32([[1, 0, 10], [0, 1, 12]])
+    shadow = cv2.GaussianBlur(cv2.warpAffine(card, shift, (W, H)), (0, 0), 4.0) * 0.5
+    badge = disc(150, 120, 30)
+    image, truth = design(((0, 0, 0), shadow, "Shadow"), ((0.2, 0.3, 0.55), card, "Card"),
+                          ((0.95, 0.8, 0.2), badge, "Badge"))
+    doc, pred = decompose(image, 4)
+    match = match_layers(pred, truth)
+    assert match[1] < match[2] < match[3]
+    sh = pred[match[1]][..., 3] / 255.0
+    under_badge = (badge > 0.99) & (shadow > 0.45)
+    assert under_badge.sum() > 500
+    assert sh[under_badge].mean() > 0.4
+    assert soft_iou(sh, shadow) >= 0.85
+
+
+def test_an_explicit_layer_count_is_a_ceiling_and_a_shortfall_is_said(tmp_path, capsys):
+    """Asked for more layers than there are objects, the engine makes no speck layers and says
+    so: in its last progress message and on the command line."""
+    from qil_editor.cli import main as qil_main
+    from qil_editor.engines.jobs import Progress
+
+    card = rect(60, 60, 220, 180)
+    dot = rect(218, 100, 223, 104)
+    image, _ = design(((0.2, 0.3, 0.55), card, "Card"), ((0.95, 0.8, 0.2), dot, "Dot"))
+    seen: list[Progress] = []
+    doc = ClassicalDecomposer().decompose(image, DecomposeOptions(layers=5), progress=seen.append)
+    made = len(doc.layers)
+    assert made < 5
+    assert f"{made} layers of the 5 asked" in seen[-1].message
+    exact = ClassicalDecomposer().decompose(image, DecomposeOptions(layers=made), progress=seen.append)
+    assert len(exact.layers) == made and seen[-1].message == "Done"
+    src = tmp_path / "in.png"
+    Image.fromarray(image[..., :3]).save(src)
+    code = qil_main(["decompose", str(src), "-o", str(tmp_path / "out.psd"), "--engine", "classical",
+                     "--layers", "5"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert f"in.png: {made} layers of the 5 asked" in err

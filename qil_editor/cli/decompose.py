@@ -220,6 +220,10 @@ def _decompose_one(registry, engine, image_path: Path, out_path: Path, options, 
         if close:
             close()
     token.raise_if_cancelled()
+    if options.layers and len(doc.layers) < options.layers and not args.quiet:
+        # a count is a ceiling: an engine may find fewer objects worth a layer (never hidden)
+        print(f"qil: {image_path.name}: {len(doc.layers)} layers of the {options.layers} asked "
+              f"({engine.label} found no more objects worth a layer of their own)", file=sys.stderr)
     return save_output(doc, out_path, linked=getattr(args, "linked", False))
 
 

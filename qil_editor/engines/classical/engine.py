@@ -13,6 +13,7 @@ Stages (each reports progress and is a cancel point):
 
 from __future__ import annotations
 
+import logging
 import math
 
 import cv2
@@ -34,6 +35,8 @@ from .ordering import order_regions
 from .regions import segment
 from .text import merge_text_lines
 
+log = logging.getLogger(__name__)
+
 STAGES = 6
 MIN_SIDE = 4           # below this there is nothing to separate: one layer
 PHOTO_IS_PICTURE = 0.75  # photo regions covering more than this: the input is a photo
@@ -41,6 +44,16 @@ MAX_PIXELS = 1 << 28   # 268 MP: beyond this a CPU decomposition is not sensible
 RESIDUE_LEVELS = 2.0   # deviation from the background model that counts as an object's residue
 SPECK_SHARE = 3e-5     # faint isolated bits up to this share of the canvas go to the background
 RESIDUE_REACH = 0.03   # how far from an object (share of the longer side) residue is claimed
+
+
+def shortfall_message(made: int, asked: int | None) -> str:
+    """The final progress line. An explicit layer count is a ceiling, not a quota: no layer is
+    made of a speck or cut out of one object to reach it, and a shortfall is said, not hidden."""
+    if asked is None or made >= asked:
+        return "Done"
+    log.info("classical: %d layers made, %d asked", made, asked)
+    return (f"Done: {made} layers of the {asked} asked (the picture has no more objects "
+            f"worth a layer of their own)")
 
 
 def as_rgba(image: np.ndarray) -> np.ndarray:
@@ -105,7 +118,7 @@ class ClassicalDecomposer:
         check()
 
         if min(height, width) < MIN_SIDE:
-            tracker.update(STAGES, "Done")
+            tracker.update(STAGES, shortfall_message(1, options.layers))
             return Document(width, height, [Layer(rgba.copy(), name="Background")])
 
         # ---- 1. working copy -------------------------------------------------
@@ -191,7 +204,7 @@ class ClassicalDecomposer:
             out.append(Layer(cropped.pixels, name=cropped.name, x=cropped.x, y=cropped.y))
         if not out:  # everything was transparent after rounding: keep the input as is
             out = [Layer(rgba.copy(), name="Background")]
-        tracker.update(STAGES, "Done")
+        tracker.update(STAGES, shortfall_message(len(out), options.layers))
         return Document(width, height, out)
 
     @staticmethod

@@ -55,6 +55,18 @@ def _caster(reg, ups: list[int], ordering: Ordering, models: dict) -> "RegionMod
     return models[max(cands, key=lambda u: ordering.contact[reg.label, u])]
 
 
+def _stacked_above(label: int, above_of: dict[int, list[int]]) -> list[int]:
+    """Every region above ``label``, directly or through a chain of 'lies above'."""
+    seen: set[int] = set()
+    stack = list(above_of.get(label, []))
+    while stack:
+        u = stack.pop()
+        if u not in seen and u != label:
+            seen.add(u)
+            stack.extend(above_of.get(u, []))
+    return sorted(seen)
+
+
 SHADOW_SIGMAS = (1.0, 2.0, 3.5, 5.0, 7.0, 10.0)
 
 
@@ -206,7 +218,11 @@ def build_models(seg: Segmentation, ordering: Ordering, rgb: np.ndarray, bg: Bac
                 miss = np.where(data, np.clip(a, 0, 1) - cast, 0.0).astype(np.float32)
                 fix = cv2.GaussianBlur(push_pull(miss, data.astype(np.float32)), (0, 0), 2.0)
                 alpha = np.clip(cast + np.where(cast > 0.02, fix, 0.0), 0.0, 1.0).astype(np.float32)
-                support = own | ((cast > 0.02) & near_above)
+                # hidden wherever anything stacked above it lies, directly or through what
+                # covers its caster (a disc on the photo that casts it)
+                hidden = cv2.dilate(np.isin(crop, _stacked_above(reg.label, above_of)).astype(np.uint8),
+                                    np.ones((5, 5), np.uint8)).astype(bool)
+                support = own | ((cast > 0.02) & (near_above | hidden))
         else:
             alpha = np.ones(own.shape, np.float32)
         if hidden_alpha is not None:

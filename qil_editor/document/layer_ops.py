@@ -436,12 +436,13 @@ def transform_pixels(pixels: np.ndarray, matrix: Sequence[Sequence[float]]) -> t
 
 def snap_targets(doc: Document, exclude: Iterable[str]) -> tuple[list[float], list[float]]:
     """Where a moving layer may snap: the canvas edges and centre, and the edges and centres of
-    the other visible layers' content. Returns (x positions, y positions)."""
+    the other visible layers' content (a layer in a hidden group is not visible). Returns
+    (x positions, y positions)."""
     skip = set(exclude)
     xs = [0.0, doc.width / 2, float(doc.width)]
     ys = [0.0, doc.height / 2, float(doc.height)]
     for layer in doc.layers:
-        if layer.id in skip or not layer.visible:
+        if layer.id in skip or not doc.effective(layer)[0]:
             continue
         box = content_box(layer)
         if box is None:

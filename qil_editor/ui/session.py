@@ -235,7 +235,8 @@ class DocumentSession(QObject):
             return False
         if dx == 0 and dy == 0:
             return True
-        return self.push(MoveLayers({ly.id: (dx, dy) for ly in layers}, merge=gesture is not None,
+        text = "Move group" if self.selected_group_ids and not self.selected_ids else "Move layers"
+        return self.push(MoveLayers({ly.id: (dx, dy) for ly in layers}, text, merge=gesture is not None,
                                     group_deltas={gid: (dx, dy) for gid in self.selected_subgroups()}), gesture)
 
     def selected_subgroups(self) -> list[str]:

@@ -165,7 +165,7 @@ def test_move_tool_drags_a_group_row_with_its_masks_as_one_step(qtbot, window):
     assert positions(doc) == {"Paper": (0, 0), "Red": (30, -10), "Green": (50, 0), "Blue": (90, 50)}
     assert (by_name(doc, "Red").mask.x, by_name(doc, "Red").mask.y) == (30, -10)
     assert (doc.group(group.id).mask.x, doc.group(group.id).mask.y) == (20, -30)
-    assert session.stack.count() == 1
+    assert session.stack.count() == 1 and session.stack.undoText() == "Move group"
     window.actions_by_name["undo"].trigger()
     assert positions(doc)["Red"] == (10, 20) and doc.group(group.id).mask.x == 0
     # arrow nudges on the group row carry the group mask too, one step
@@ -277,3 +277,15 @@ def test_transform_preview_of_layers_the_core_compositor_draws(qtbot, window):
     assert session.stack.count() == 0
     QTest.keyClick(canvas, Qt.Key.Key_Escape)
     assert shown(40, 55) == (0, 150, 0) and shown(70, 55) == (240, 240, 240)
+
+
+def test_layers_in_a_hidden_group_are_no_snap_targets():
+    from qil_editor.document.layer_ops import snap_targets
+
+    doc = grouped()
+    blue = by_name(doc, "Blue")
+    xs, _ys = snap_targets(doc, [blue.id])
+    assert 10 in xs and 50 in xs  # Red's left, Green's right
+    doc.update_group(next(iter(doc.groups)), visible=False)
+    xs, _ys = snap_targets(doc, [blue.id])
+    assert 10 not in xs and 50 not in xs and xs[:3] == [0, 60, 120]

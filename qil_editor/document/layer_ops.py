@@ -29,15 +29,52 @@ def empty_layer(doc: Document, name: str | None = None) -> Layer:
     return Layer(np.zeros((doc.height, doc.width, 4), np.uint8), name=name or unique_name(doc))
 
 
-def content_box(layer: Layer) -> tuple[int, int, int, int] | None:
-    """(left, top, right, bottom) of the layer's non-transparent pixels in document coordinates."""
-    alpha = layer.pixels[..., 3]
+#: id(pixels) -> (weak reference to them, their alpha bounds): a layer's pixels are replaced, never
+#: written, by an edit, so a press of the move or transform tool (snap targets of every layer:
+#: ~0.3 s at 4096², 10 layers) scans each array once
+_ALPHA_BOUNDS: dict[int, tuple] = {}
+
+
+def _frozen(array: np.ndarray) -> bool:
+    """True when neither the array nor any array it views can be written."""
+    while isinstance(array, np.ndarray):
+        if array.flags.writeable:
+            return False
+        array = array.base
+    return array is None or isinstance(array, bytes)
+
+
+def _alpha_bounds(pixels: np.ndarray) -> tuple[int, int, int, int] | None:
+    import weakref
+
+    frozen = _frozen(pixels)
+    hit = _ALPHA_BOUNDS.get(id(pixels))
+    if hit is not None and hit[0]() is pixels and frozen:
+        return hit[1]
+    alpha = pixels[..., 3]
     rows = np.flatnonzero(alpha.any(axis=1))
     if rows.size == 0:
+        bounds = None
+    else:
+        cols = np.flatnonzero(alpha.any(axis=0))
+        bounds = (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
+    if frozen:  # only arrays nobody may change in place are remembered
+        if len(_ALPHA_BOUNDS) > 512:
+            for key in [k for k, (ref, _b) in _ALPHA_BOUNDS.items() if ref() is None]:
+                del _ALPHA_BOUNDS[key]
+        try:
+            _ALPHA_BOUNDS[id(pixels)] = (weakref.ref(pixels), bounds)
+        except TypeError:  # a view or subclass without weak references: not remembered
+            pass
+    return bounds
+
+
+def content_box(layer: Layer) -> tuple[int, int, int, int] | None:
+    """(left, top, right, bottom) of the layer's non-transparent pixels in document coordinates."""
+    bounds = _alpha_bounds(layer.pixels)
+    if bounds is None:
         return None
-    cols = np.flatnonzero(alpha.any(axis=0))
-    return (layer.x + int(cols[0]), layer.y + int(rows[0]),
-            layer.x + int(cols[-1]) + 1, layer.y + int(rows[-1]) + 1)
+    return (layer.x + bounds[0], layer.y + bounds[1], layer.x + bounds[2], layer.y + bounds[3])
 
 
 class MoveLayers(Command):

@@ -289,3 +289,19 @@ def test_layers_in_a_hidden_group_are_no_snap_targets():
     doc.update_group(next(iter(doc.groups)), visible=False)
     xs, _ys = snap_targets(doc, [blue.id])
     assert 10 not in xs and 50 not in xs and xs[:3] == [0, 60, 120]
+
+
+def test_content_box_is_remembered_only_for_arrays_nobody_can_write():
+    frozen = np.zeros((10, 10, 4), np.uint8)
+    frozen[2:4, 3:5, 3] = 255
+    layer = Layer(frozen, x=100)
+    assert content_box(layer) == (103, 2, 105, 4) and content_box(layer) == (103, 2, 105, 4)
+    base = np.zeros((10, 10, 4), np.uint8)
+    view = base[:]
+    view.flags.writeable = False  # read-only, but its base is not
+    layer = Layer.__new__(Layer)
+    object.__setattr__(layer, "pixels", view)
+    layer.x = layer.y = 0
+    assert content_box(layer) is None
+    base[5, 6, 3] = 9
+    assert content_box(layer) == (6, 5, 7, 6)

@@ -12,6 +12,7 @@ from PySide6.QtTest import QTest
 
 from qil_editor.document import Document, Group, Layer, LayerMask, composite
 from qil_editor.document.layer_ops import content_box
+from qil_editor.io import open_document, save_psd
 from qil_editor.ui.qimage import qimage_to_rgba
 from PySide6.QtCore import QEvent
 from PySide6.QtGui import QMouseEvent
@@ -175,7 +176,7 @@ def test_move_tool_drags_a_group_row_with_its_masks_as_one_step(qtbot, window):
     assert session.stack.count() == 1
 
 
-def test_free_transform_flip_and_align_on_a_group_row(qtbot, window):
+def test_free_transform_flip_and_align_on_a_group_row(qtbot, window, tmp_path):
     tab = window.add_document(grouped(), name="grouped")
     session, canvas = tab.session, tab.canvas
     doc = session.doc
@@ -211,6 +212,14 @@ def test_free_transform_flip_and_align_on_a_group_row(qtbot, window):
     assert session.stack.index() == 1
     assert content_box(red) == (30, 10, 50, 40) and content_box(green) == (50, 20, 70, 50)
     assert (red.mask.x, red.mask.y) == (30, 10)
+    gmask = doc.group(group.id).mask
+    assert (gmask.x, gmask.y, gmask.default) == (20, -10, 255)  # the group mask moved with the box
+    # saved and reopened: the same tree, layers, masks and picture
+    save_psd(doc, tmp_path / "moved.psd")
+    back = open_document(tmp_path / "moved.psd")
+    again = {ly.name: ly for ly in back.layers}
+    assert content_box(again["Red"]) == (30, 10, 50, 40) and again["Red"].group == again["Green"].group
+    assert np.array_equal(composite(back), composite(doc))
     window.actions_by_name["undo"].trigger()
     assert content_box(red) == (10, 20, 30, 50) and content_box(green) == (30, 30, 50, 60)
     assert np.array_equal(composite(doc), picture)

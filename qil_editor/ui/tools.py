@@ -582,6 +582,11 @@ class PaintTool(Tool):
         if not layer.visible:
             session.refused.emit(f"“{layer.name}” is hidden. Show it to paint on it.")
             return True
+        hidden = [g for g in session.doc.layer_chain(layer) if not g.visible]
+        if hidden:  # painting where nothing shows would be blind
+            session.refused.emit(f"“{layer.name}” is in the hidden group “{hidden[0].name}”. "
+                                 "Show the group to paint on it.")
+            return True
         chosen = self._target(layer)
         if chosen is None:
             return True

@@ -314,3 +314,19 @@ def test_content_box_is_remembered_only_for_arrays_nobody_can_write():
     assert content_box(layer) is None
     base[5, 6, 3] = 9
     assert content_box(layer) == (6, 5, 7, 6)
+
+
+def test_painting_a_layer_in_a_hidden_group_is_refused_with_the_reason(qtbot, window):
+    tab = window.add_document(grouped(), name="grouped")
+    session, canvas = tab.session, tab.canvas
+    green = by_name(session.doc, "Green")
+    session.set_current(green.id)
+    session.set_group_visible(green.group, False)
+    said = []
+    session.refused.connect(said.append)
+    at_100(canvas, (60, 40))
+    window.actions_by_name["tool_eraser"].trigger()
+    p = canvas.mapFromScene(QPointF(40, 45))
+    QTest.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, NONE, p)
+    assert green.pixels[15, 10, 3] == 255 and "hidden group “Title”" in said[-1]
+    assert session.stack.undoText() != "Eraser"

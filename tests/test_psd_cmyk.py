@@ -189,3 +189,21 @@ def test_canvas_shows_the_cmyk_blend(qtbot):
         assert _errors(got, _merged(FILES[0]))[0] <= 1
     finally:
         tasks.wait()
+
+
+def test_export_to_rgb_format_states_the_cmyk_difference(tmp_path):
+    """OpenRaster holds RGB layers that other programs blend as RGB: the export says how far
+    that picture is from the CMYK blend, in the exporters' 'approximate (up to N levels' form."""
+    import re
+
+    from qil_editor.io.ora import read_ora, write_ora
+
+    doc = read_psd(FILES[0])
+    warnings: list[str] = []
+    write_ora(doc, tmp_path / "c.ora", warnings.append)
+    stated = [int(m.group(1)) for w in warnings
+              for m in [re.search(r"CMYK.*approximate \(up to (\d+) levels", w)] if m]
+    assert stated and stated[0] > 8
+    back = read_ora(tmp_path / "c.ora")
+    diff = np.abs(composite(back).astype(int) - composite(doc).astype(int)).max()
+    assert diff <= stated[0]

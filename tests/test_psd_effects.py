@@ -459,3 +459,75 @@ def test_canvas_draws_clipped_layers_clipped(qtbot):
         np.testing.assert_array_equal(view._flat.shown_pixels, composite(doc))
     finally:
         tasks.wait()
+
+
+# ----- clipping to a group ----------------------------------------------------------
+@pytest.mark.parametrize("case", ["clip-to-group", "clip-to-group-exclusion",
+                                  "clip-pass-through-modes", "group-clipping"])
+def test_layer_clipped_to_a_group_read_with_groups(case):
+    """psd-tools' clipping-mask5/4, passthrough_clipping_mask_blendmode, group-clipping:
+    a layer clipped to a (pass-through) group blends onto the group's own picture
+    (the backdrop taken back out) and takes the group's coverage. clip-to-group was
+    3.1 mean / 64 max with the group's alpha baked into the clipped layer."""
+    from qil_editor.document import composite
+
+    path = EXTRA / case / "src.psd"
+    doc = read_psd(path, groups=True)
+    canvas = EXTRA / case / "canvas.png"
+    ref = (np.asarray(Image.open(canvas).convert("RGBA")) if canvas.exists()
+           else _merged(case))
+    mx, mean = _errors(composite(doc), ref)
+    assert mx <= 2 and mean <= 0.1
+    clipped = [ly for ly in doc.layers if ly.clipping]
+    assert clipped and not any(f.kind == "clip_to_group" for f in doc.source.features)
+    assert all(not doc.source.origins[ly.id].derived for ly in clipped)  # its own pixels
+
+
+def test_clip_to_group_saved_and_read_again(tmp_path):
+    """Grouped, nothing is baked: the clipped layer is written as read and shows the same."""
+    from qil_editor.document import composite
+    from qil_editor.io import save_psd
+
+    doc = read_psd(EXTRA / "clip-to-group" / "src.psd", groups=True)
+    out = tmp_path / "out.psd"
+    save_psd(doc, out)
+    again = read_psd(out, groups=True)
+    assert [ly.clipping for ly in again.layers] == [ly.clipping for ly in doc.layers]
+    np.testing.assert_array_equal(composite(again), composite(doc))
+
+
+def test_clip_to_pass_through_group_synthetic():
+    """Opaque backdrop, a pass-through group with a half-covered pixel, a layer clipped
+    to the group: colour = clip over the group's own colour, mixed by the group's alpha
+    (baking the alpha into the clip mixed it with the backdrop twice)."""
+    from qil_editor.document import Document, Group, composite
+
+    back = np.zeros((1, 1, 4), np.uint8)
+    back[...] = (0, 0, 255, 255)
+    group = Group("g")
+    inner = np.zeros((1, 1, 4), np.uint8)
+    inner[...] = (255, 0, 0, 128)
+    clip = np.zeros((1, 1, 4), np.uint8)
+    clip[...] = (0, 255, 0, 128)
+    doc = Document(1, 1, [Layer(back, name="b"), Layer(inner, name="i", group=group.id),
+                          Layer(clip, name="c", clipping=True)], groups=[group])
+    got = composite(doc)[0, 0].astype(float)
+    g, a = 128 / 255, 128 / 255
+    own = a * np.array([0, 255, 0]) + (1 - a) * np.array([255, 0, 0])  # clip over the group
+    want = g * own + (1 - g) * np.array([0, 0, 255])
+    assert np.abs(got[:3] - want).max() <= 1.5
+
+
+def test_export_merges_a_group_that_layers_are_clipped_to(tmp_path):
+    """A format without groups gets such a group as one layer, so the clipped layers still
+    clip to the group's picture (folded, they clipped to its top layer alone)."""
+    from qil_editor.document import composite
+    from qil_editor.io.ora import read_ora, write_ora
+
+    doc = read_psd(EXTRA / "clip-to-group" / "src.psd", groups=True)
+    warnings: list[str] = []
+    write_ora(doc, tmp_path / "c.ora", warnings.append)
+    assert any("clipped to it" in w for w in warnings)
+    back = read_ora(tmp_path / "c.ora")
+    a, b = composite(back).astype(int), composite(doc).astype(int)
+    assert np.abs(a - b).max() <= 3

@@ -454,16 +454,41 @@ def composite_over(dst: np.ndarray, layer: Layer, dst_origin: tuple[int, int],
         d[...] = cv2.blendLinear(straight, np.ascontiguousarray(d), a, inv)
 
 
-def _plan(layers: Iterable[Layer], include_hidden: bool) -> list[list]:
+class _GroupBase:
+    """Stands for a group as the base of the clipped layers that follow it (``_plan``)."""
+
+    def __init__(self, group_id: str | None) -> None:
+        self.group = group_id  # the group the clipped layers are in (the base group's parent)
+
+
+def _child_holding(groups: Mapping, inner: str | None, outer: str | None):
+    """The group directly inside ``outer`` (None: the document) that holds group ``inner``."""
+    while inner is not None:
+        group = groups.get(inner)
+        if group is None:
+            return None
+        if group.parent == outer:
+            return group
+        inner = group.parent
+    return None
+
+
+def _plan(layers: Iterable[Layer], include_hidden: bool, groups: Mapping | None = None,
+          group_clips: dict | None = None) -> list[list]:
     """[layer, clipped layers] for each layer to draw, bottom first.
 
     A clipped layer belongs to the nearest non-clipped layer below it (its
     base) and is drawn only where and when that base is; one with nothing
-    below it is drawn unclipped.
+    below it is drawn unclipped. With ``groups``, clipped layers that follow
+    a group (their base is the group) go to ``group_clips`` (group id -> layers).
     """
     plan: list[list] = []
     entry: list | None = None
     for ly in layers:
+        if ly.clipping and entry is not None and entry[0].group != ly.group and groups:
+            base = _child_holding(groups, entry[0].group, ly.group)
+            if base is not None and group_clips is not None:
+                entry = [_GroupBase(ly.group), group_clips.setdefault(base.id, [])]
         if ly.clipping and entry is not None and entry[0].group == ly.group:
             if (include_hidden or ly.visible) and ly.opacity > 0:
                 entry[1].append(ly)
@@ -542,7 +567,8 @@ def composite_layers(layers: Iterable[Layer], width: int, height: int,
     w, h = max(0, right - left), max(0, bottom - top)
     layers = list(layers)
     grouped = bool(groups) and any(ly.group is not None for ly in layers)
-    todo = [item for item in _plan(layers, include_hidden)
+    group_clips: dict = {}  # group id -> layers clipped to that group
+    todo = [item for item in _plan(layers, include_hidden, groups if grouped else None, group_clips)
             if _intersect(item[0].bbox, (left, top, right, bottom)) is not None]
     if grouped:
         todo = [(ly, clips, _chain(groups, ly.group)) for ly, clips in todo]
@@ -559,7 +585,7 @@ def composite_layers(layers: Iterable[Layer], width: int, height: int,
         origin = (left, top + y0)
         base = np.zeros_like(buf) if knockouts else None  # what a deep knockout shows
         if grouped:
-            _composite_tree(buf, todo, origin, base, background)
+            _composite_tree(buf, todo, origin, base, background, group_clips)
         else:
             for i, (layer, clips) in enumerate(todo):
                 _draw(buf, layer, clips, origin, base)
@@ -595,8 +621,26 @@ def _chain(groups: Mapping, group_id: str | None) -> list:
     return chain[::-1]
 
 
+def _backdrop_removed(inner: np.ndarray, start: np.ndarray, own_alpha: np.ndarray) -> np.ndarray:
+    """A pass-through group's own picture (straight uint8): its composite over the
+    backdrop ``start`` with the backdrop's part removed (W3C group compositing,
+    Cs = Cn + (Cn - C0) (a0 / ag - a0)), with its own coverage ``own_alpha``."""
+    a, a0 = inner[..., 3:4], start[..., 3:4]
+    color = _safe_div(inner[..., :3], a, 0.0)
+    color0 = _safe_div(start[..., :3], a0, 0.0)
+    ag = own_alpha[..., None]
+    ratio = np.ones_like(ag)
+    np.divide(a0, ag, out=ratio, where=ag > 1e-7)
+    color = np.clip(color + (color - color0) * (ratio - a0), 0.0, 1.0)
+    out = np.empty(inner.shape[:2] + (4,), np.uint8)
+    out[..., :3] = np.round(np.where(ag > 1e-7, color, 0.0) * 255.0).astype(np.uint8)
+    out[..., 3] = np.round(np.clip(own_alpha, 0.0, 1.0) * 255.0).astype(np.uint8)
+    return out
+
+
 def _composite_tree(buf: np.ndarray, todo: list, origin: tuple[int, int],
-                    base: np.ndarray | None = None, background: bool = False) -> None:
+                    base: np.ndarray | None = None, background: bool = False,
+                    group_clips: Mapping | None = None) -> None:
     """Draw layers inside their groups: a buffer per open group, closed when left.
 
     A pass-through group starts from a copy of what is below and is faded
@@ -606,19 +650,37 @@ def _composite_tree(buf: np.ndarray, todo: list, origin: tuple[int, int],
     With knockouts (``base`` given: the document's bottom background after it
     is drawn, else nothing), a shallow knockout shows its group's start (a
     pass-through group's backdrop, an isolated group's transparency) and a
-    deep one ``base``.
+    deep one ``base``. A group with layers clipped to it (``group_clips``) is
+    the base of a clipping group: the clipped layers blend onto its colour and
+    take its coverage (:func:`composite_clip_group`); a pass-through group's
+    colour is what its layers make over the backdrop with the backdrop taken
+    back out (psd-tools' rule; psd-tools' clipping-mask4/5: exact).
     """
     stack: list[tuple[object, np.ndarray, np.ndarray | None]] = []
+    group_clips = group_clips or {}
     zeros = np.zeros_like(buf) if base is not None else None
 
     def top() -> np.ndarray:
         return stack[-1][1] if stack else buf
 
     def close() -> None:
-        group, inner, _start = stack.pop()
+        group, inner, start = stack.pop()
         below = top()
         h, w = inner.shape[:2]
         box = (origin[0], origin[1], origin[0] + w, origin[1] + h)
+        clips = group_clips.get(group.id)
+        if clips:
+            if group.pass_through:  # its own coverage: the contents again, over nothing
+                own = np.zeros_like(inner)
+                _composite_tree(own, [item for item in todo if any(g is group for g in item[2])],
+                                origin)
+                pixels = _backdrop_removed(inner, start, own[..., 3])
+            else:
+                pixels = to_straight_uint8(inner)
+            picture = Layer(pixels, x=origin[0], y=origin[1], opacity=group.opacity,
+                            mask=group.mask, blend_mode=group.blend_mode or BlendMode.NORMAL)
+            composite_clip_group(below, picture, clips, origin)
+            return
         if group.pass_through:
             t = np.float32(group.opacity)
             if group.mask is not None:
@@ -640,7 +702,8 @@ def _composite_tree(buf: np.ndarray, todo: list, origin: tuple[int, int],
             close()
         for group in chain[common:]:
             inner = top().copy() if group.pass_through else np.zeros_like(buf)
-            start = inner.copy() if base is not None and group.pass_through else None
+            keep = base is not None or bool(group_clips.get(group.id))
+            start = inner.copy() if keep and group.pass_through else None
             stack.append((group, inner, start))
         backdrop = None
         if layer.knockout and base is not None:

@@ -272,18 +272,21 @@ def ungroup_layers(doc: Document, label: str = "This format",
     out: list[Layer] = []
 
     def emit(items: list, path: str, visible: bool, opacity: float) -> None:
-        for item in items:
+        for index, item in enumerate(items):
             if not isinstance(item, tuple):
                 out.append(item.copy(name=path + item.name, group=None, visible=visible and item.visible,
                                      opacity=opacity * item.opacity))
                 continue
             group, inner = item
             name = path + group.name
-            if _foldable(group, inner):
+            after = items[index + 1] if index + 1 < len(items) else None
+            clipped_to = after is not None and not isinstance(after, tuple) and after.clipping
+            if _foldable(group, inner) and not clipped_to:  # layers clipped to it need one base
                 emit(inner, name + "/", visible and group.visible, opacity * group.opacity)
                 continue
             out.append(_merged_group(doc, group, inner, name, visible, opacity))
-            what = ("a layer mask" if group.mask is not None else
+            what = ("picture, which the layers clipped to it are clipped to," if clipped_to else
+                    "a layer mask" if group.mask is not None else
                     f"the {group.blend_mode.label} blend mode" if not group.pass_through
                     and group.blend_mode != BlendMode.NORMAL else
                     f"{group.opacity:.0%} opacity over overlapping layers")
@@ -328,6 +331,13 @@ def export_layers(doc: Document, caps: Capabilities, warn: Callable[[str], None]
     from ..document import compositing
 
     special_modes = getattr(compositing, "SPECIAL_FILL_MODES", frozenset())
+    if compositing.working_space(doc) is not None:  # a CMYK file, blended in CMYK here
+        rgb = compositing.composite_layers(doc.layers, doc.width, doc.height, groups=doc.groups)
+        error = int(np.abs(rgb.astype(np.int16) - compositing.composite(doc)).max(initial=0))
+        if error > 1:
+            warn(f"{caps.label} holds RGB layers: this CMYK file's layers are blended in CMYK "
+                 "here, other programs blend them as RGB, so where layers mix the picture is "
+                 f"approximate (up to {error} levels off).")
     layers = tuple(ungroup_layers(doc, caps.label, warn))
     out = []
     i = 0

@@ -825,14 +825,16 @@ def _walk(group, psd, path: str, opacity: float, visible: bool, group_blend: Ble
         order.append(layer)
 
 
-def _clip_to_bases(leaves: list[_Leaf], psd) -> list[tuple[str, str]]:
-    """Mark clipped layers; bake a clip to a group into the layer's alpha.
+def _clip_to_bases(leaves: list[_Leaf], psd, grouped: bool = False) -> list[tuple[str, str]]:
+    """Mark clipped layers; in a flat reading, bake a clip to a group into the layer's alpha.
 
     Photoshop clips to the nearest non-clipping layer below in the same
     group; in the flat document that is the nearest non-clipped layer below,
-    which the compositor clips to. A layer clipped to a group gets the
-    group's composite alpha multiplied in (returned as features), and one
-    first in its group clips to nothing and stays as it is.
+    which the compositor clips to. Read with groups, a layer clipped to a group
+    stays clipped and the compositor clips it to the group's picture; flat, it
+    gets the group's composite alpha multiplied in (returned as features: the
+    colour at the group's soft edges differs), and one first in its group
+    clips to nothing and stays as it is.
     """
     from psd_tools.composite import composite as ps_composite
 
@@ -847,7 +849,7 @@ def _clip_to_bases(leaves: list[_Leaf], psd) -> list[tuple[str, str]]:
         base = next((ly for ly in reversed(siblings[:max(idx, 0)]) if not ly.clipping), None)
         if base is None:
             continue
-        if not base.is_group():
+        if not base.is_group() or grouped:
             # the group's opacity reaches it through the base (clipping groups take the base's)
             leaf.clipping = True
             leaf.opacity = src.opacity / 255.0
@@ -959,7 +961,7 @@ def read_psd(path: str | Path, *, max_pixels: int | None = DEFAULT_MAX_PIXELS,
             tree: dict | None = {} if groups else None
             with _older_effects_present(psd):
                 _walk(psd, psd, "", 1.0, True, None, [], leaves, [], max_pixels, file, tree=tree)
-                clipped_to_groups = _clip_to_bases(leaves, psd)
+                clipped_to_groups = _clip_to_bases(leaves, psd, grouped=groups)
             if leaves:
                 layers = [Layer(lf.pixels, name=lf.name, x=lf.x, y=lf.y, opacity=lf.opacity,
                                 visible=lf.visible, blend_mode=lf.blend, locked=lf.locked,

@@ -25,6 +25,7 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen, QTransform
 from PySide6.QtWidgets import (QGraphicsEffect, QGraphicsItem, QGraphicsScene, QGraphicsView,
                                QPinchGesture)
+from shiboken6 import isValid
 
 from ..document import DocumentEvent, composite_layers
 from ..document.compositing import working_space
@@ -315,7 +316,7 @@ class CanvasView(QGraphicsView):
                     self._schedule_flatten()
             if error is not None:
                 raise error
-            if generation == self._flat_generation:
+            if generation == self._flat_generation and isValid(self._flat):  # the view may be gone
                 self._flat.set_pixels(result)
 
         self.tasks.submit(job, layers, width, height, callback=done)

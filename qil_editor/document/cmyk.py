@@ -46,6 +46,7 @@ class CmykSpace:
         self._stored: dict[str, tuple[object, np.ndarray]] = {}  # id -> (RGBA read, CMYK)
         self._converted: dict[str, tuple[object, np.ndarray]] = {}  # id -> (RGBA, CMYK) of edits
         self._transforms: dict[str, object] = {}
+        self._pass_cache: dict[str, tuple] = {}  # id -> (RGBA, C/M/Y picture, K picture)
 
     # ----- conversions (uint8 "ink left": 255 = no ink, as the file stores it) --------
     def _transform(self, direction: str):
@@ -126,6 +127,19 @@ class CmykSpace:
         self._converted[layer.id] = (layer.pixels, cmyk)
         return cmyk
 
+    def _passes(self, layer: Layer) -> tuple[np.ndarray, np.ndarray]:
+        """The layer as the two pictures blended (C/M/Y + alpha, K/K/K + alpha), kept while
+        its pixels are the same array (a canvas flattens again on every change)."""
+        done = self._pass_cache.get(layer.id)
+        if done is not None and done[0] is layer.pixels:
+            return done[1], done[2]
+        cmyk = self.planes(layer)
+        alpha = layer.pixels[..., 3:4]
+        first = np.concatenate([cmyk[..., :3], alpha], axis=-1)
+        second = np.concatenate([np.repeat(cmyk[..., 3:4], 3, axis=-1), alpha], axis=-1)
+        self._pass_cache[layer.id] = (layer.pixels, first, second)
+        return first, second
+
     # ----- compositing --------------------------------------------------------------
     def composite(self, layers: Iterable[Layer], width: int, height: int,
                   region: Region | None = None, *, include_hidden: bool = False,
@@ -136,11 +150,9 @@ class CmykSpace:
         layers = list(layers)
         cmy, k = [], []
         for layer in layers:
-            cmyk = self.planes(layer)
-            alpha = layer.pixels[..., 3:4]
-            cmy.append(layer.copy(pixels=np.concatenate([cmyk[..., :3], alpha], axis=-1)))
-            k.append(layer.copy(pixels=np.concatenate([np.repeat(cmyk[..., 3:4], 3, axis=-1),
-                                                       alpha], axis=-1)))
+            first, second = self._passes(layer)
+            cmy.append(layer.copy(pixels=first))
+            k.append(layer.copy(pixels=second))
         kwargs = dict(include_hidden=include_hidden, premultiplied=True, groups=groups)
         first = composite_layers(cmy, width, height, region, **kwargs)
         second = composite_layers(k, width, height, region, **kwargs)

@@ -43,10 +43,10 @@ class CmykSpace:
 
     def __init__(self, profile: bytes | None = None) -> None:
         self.profile = profile or None
-        self._stored: dict[str, tuple[object, np.ndarray]] = {}  # id -> (RGBA read, CMYK)
-        self._converted: dict[str, tuple[object, np.ndarray]] = {}  # id -> (RGBA, CMYK) of edits
+        # id -> (RGBA read, C/M/Y + alpha, K/K/K + alpha); the same for edited layers
+        self._stored: dict[str, tuple] = {}
+        self._converted: dict[str, tuple] = {}
         self._transforms: dict[str, object] = {}
-        self._pass_cache: dict[str, tuple] = {}  # id -> (RGBA, C/M/Y picture, K picture)
 
     # ----- conversions (uint8 "ink left": 255 = no ink, as the file stores it) --------
     def _transform(self, direction: str):
@@ -98,11 +98,13 @@ class CmykSpace:
         return out.reshape(shape + (4,))
 
     # ----- the layers' colour -----------------------------------------------------
+    # Kept as the two pictures the compositor blends (C/M/Y + alpha, K/K/K + alpha): no
+    # further copy per flatten, 8 bytes a pixel beside the layer's own 4.
     def keep(self, layer_id: str, pixels: np.ndarray, cmyk: np.ndarray) -> None:
         """Remember a layer's stored colour (ink left, same size as ``pixels``)."""
         if cmyk.shape[:2] != pixels.shape[:2] or cmyk.shape[2:] != (4,):
             raise ValueError("CMYK planes must match the layer's pixels")
-        self._stored[layer_id] = (pixels, np.ascontiguousarray(cmyk, np.uint8))
+        self._stored[layer_id] = (pixels, *_passes(np.asarray(cmyk, np.uint8), pixels))
 
     def stored(self, layer: Layer) -> bool:
         """Whether ``layer`` still shows the colour read from the file."""
@@ -110,35 +112,30 @@ class CmykSpace:
         return kept is not None and kept[0] is layer.pixels
 
     def planes(self, layer: Layer) -> np.ndarray:
-        """The layer's colour in the file's CMYK: as stored while its pixels are the
-        ones read, else its RGB converted (cached while the pixels stay the same)."""
+        """The layer's colour in the file's CMYK (ink left): as stored while its pixels
+        are the ones read, else as :meth:`_passes` converts it."""
+        first, second = self._passes(layer)
+        return np.concatenate([first[..., :3], second[..., :1]], axis=-1)
+
+    def _passes(self, layer: Layer) -> tuple[np.ndarray, np.ndarray]:
+        """The two pictures of ``layer``: as stored while its pixels are the ones read;
+        after an edit, pixels whose colour is still the one read keep their ink and the
+        others are converted (cached while the pixels stay the same array)."""
         kept = self._stored.get(layer.id)
         if kept is not None and kept[0] is layer.pixels:
-            return kept[1]
+            return kept[1], kept[2]
         done = self._converted.get(layer.id)
         if done is not None and done[0] is layer.pixels:
-            return done[1]
+            return done[1], done[2]
         cmyk = self.from_rgb(layer.pixels[..., :3])
         if kept is not None and kept[0].shape == layer.pixels.shape:
             # pixels the edit left as they were keep their ink (RGB -> CMYK -> RGB is
             # not the identity: up to 45 levels on ag-psd's cmyk case)
             same = np.all(layer.pixels[..., :3] == kept[0][..., :3], axis=-1)
-            cmyk[same] = kept[1][same]
-        self._converted[layer.id] = (layer.pixels, cmyk)
-        return cmyk
-
-    def _passes(self, layer: Layer) -> tuple[np.ndarray, np.ndarray]:
-        """The layer as the two pictures blended (C/M/Y + alpha, K/K/K + alpha), kept while
-        its pixels are the same array (a canvas flattens again on every change)."""
-        done = self._pass_cache.get(layer.id)
-        if done is not None and done[0] is layer.pixels:
-            return done[1], done[2]
-        cmyk = self.planes(layer)
-        alpha = layer.pixels[..., 3:4]
-        first = np.concatenate([cmyk[..., :3], alpha], axis=-1)
-        second = np.concatenate([np.repeat(cmyk[..., 3:4], 3, axis=-1), alpha], axis=-1)
-        self._pass_cache[layer.id] = (layer.pixels, first, second)
-        return first, second
+            cmyk[same, :3] = kept[1][same, :3]
+            cmyk[same, 3] = kept[2][same, 0]
+        self._converted[layer.id] = (layer.pixels, *_passes(cmyk, layer.pixels))
+        return self._converted[layer.id][1:]
 
     # ----- compositing --------------------------------------------------------------
     def composite(self, layers: Iterable[Layer], width: int, height: int,
@@ -174,3 +171,10 @@ class CmykSpace:
         out[..., 3] = np.round(np.clip(alpha, 0.0, 1.0) * 255.0).astype(np.uint8)
         out[out[..., 3] == 0, :3] = 0
         return out
+
+
+def _passes(cmyk: np.ndarray, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    alpha = pixels[..., 3:4]
+    first = np.concatenate([cmyk[..., :3], alpha], axis=-1)
+    second = np.concatenate([np.repeat(cmyk[..., 3:4], 3, axis=-1), alpha], axis=-1)
+    return first, second

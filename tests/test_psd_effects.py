@@ -531,3 +531,17 @@ def test_export_merges_a_group_that_layers_are_clipped_to(tmp_path):
     back = read_ora(tmp_path / "c.ora")
     a, b = composite(back).astype(int), composite(doc).astype(int)
     assert np.abs(a - b).max() <= 3
+
+
+def test_adjustment_in_faded_pass_through_group_read_with_groups():
+    """psd-tools' passthrough_opacity: an adjustment inside a 50 % pass-through group. Its
+    snapshot left the group's opacity in and the group faded it again (31 mean / 64 max)."""
+    from qil_editor.document import composite
+
+    case = "adjustment-in-faded-group"
+    doc = read_psd(EXTRA / case / "src.psd", groups=True)
+    assert any(ly.name.endswith("(adjustment, baked)") for ly in doc.layers)
+    mx, mean = _errors(composite(doc), _merged(case))
+    assert mx <= 2 and mean <= 0.1
+    flat = read_psd(EXTRA / case / "src.psd")  # the flat reading was right and stays so
+    assert _errors(composite(flat), _merged(case))[0] <= 2

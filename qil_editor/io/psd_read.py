@@ -375,6 +375,30 @@ def _rendered_pixels(layer, psd) -> tuple[np.ndarray, int, int, np.ndarray | Non
 
 
 @contextlib.contextmanager
+def _full_strength(groups):
+    """psd-tools draws ``groups`` at full opacity without their masks for the duration;
+    each record's values are put back exactly as read."""
+    saved = []
+    try:
+        for group in groups:
+            record = group._record
+            saved.append((record, "opacity", record.opacity))
+            record.opacity = 255
+            if group.has_mask():
+                flags = group.mask._data.flags
+                saved.append((flags, "mask_disabled", flags.mask_disabled))
+                flags.mask_disabled = True
+            if group.has_vector_mask():
+                data = group.vector_mask._data
+                saved.append((data, "flags", data.flags))
+                data.flags = data.flags | 4  # disabled
+        yield
+    finally:
+        for owner, name, value in reversed(saved):
+            setattr(owner, name, value)
+
+
+@contextlib.contextmanager
 def _unclipped(layer):
     """The layer's record reads as not clipped while psd-tools draws it alone.
 
@@ -655,15 +679,23 @@ def _leaf(layer, psd, path: str, opacity: float, visible: bool, group_blend: Ble
                  else 1.0, knockout=_knockout(layer), cmyk=cmyk)
 
 
-def _baked_adjustment(layer, psd, order: list, path: str, visible: bool) -> _Leaf:
-    """An adjustment layer as a snapshot of everything below with it applied."""
+def _baked_adjustment(layer, psd, order: list, path: str, visible: bool,
+                      groups: tuple = ()) -> _Leaf:
+    """An adjustment layer as a snapshot of everything below with it applied.
+
+    ``groups``: the document groups it is drawn in (read with groups). When they are all
+    pass-through, their opacity and masks are left out of the snapshot, since the
+    compositor applies them when it closes each group (counted twice they faded the
+    picture twice: psd-tools' passthrough_opacity 31 mean -> 0)."""
     from psd_tools.composite import composite as ps_composite
 
     allowed = {id(ly) for ly in order}
     allowed.add(id(layer))
-    color, _shape, alpha = ps_composite(
-        psd, color=0.0, alpha=0.0, viewport=psd.viewbox,
-        layer_filter=lambda ly: (ly.is_group() or id(ly) in allowed) and ly.is_visible())
+    passing = bool(groups) and all(g.blend_mode.value == b"pass" for g in groups)
+    with _full_strength(groups if passing else ()):
+        color, _shape, alpha = ps_composite(
+            psd, color=0.0, alpha=0.0, viewport=psd.viewbox,
+            layer_filter=lambda ly: (ly.is_group() or id(ly) in allowed) and ly.is_visible())
     color = np.asarray(color, np.float32)
     if color.ndim == 2:
         color = color[..., None]
@@ -816,7 +848,8 @@ def _walk(group, psd, path: str, opacity: float, visible: bool, group_blend: Ble
                   out, order, max_pixels, file, chain + (layer,))
             continue
         if isinstance(layer, AdjustmentLayer):
-            leaf = _baked_adjustment(layer, psd, order, path, visible)
+            leaf = _baked_adjustment(layer, psd, order, path, visible,
+                                     chain if tree is not None else ())
         else:
             leaf = _leaf(layer, psd, path, opacity, visible, group_blend, masks, max_pixels, file)
         leaf.chain = chain

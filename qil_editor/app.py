@@ -71,16 +71,20 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QSettings, QStandardPaths, QTimer
     from PySide6.QtWidgets import QApplication, QMessageBox
 
+    _spare_pyside_source_scan()
     from .ui.app_window import MainWindow
     from .ui.crash import asyncio_exception_handler, make_excepthook, setup_logging
     from .ui.settings import APPLICATION, ORGANIZATION, AppSettings, user_settings
     from .ui.theme import apply_dark_theme
 
-    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "qil-editor"])
+    app = QApplication.instance()
+    fusion_set = app is None  # Qt picks Fusion from the arguments: no QStyle wrapper made in Python
+    if app is None:
+        app = QApplication([sys.argv[0] if sys.argv else "qil-editor", "-style", "Fusion"])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     app.setDesktopFileName("qil-editor")
-    apply_dark_theme(app)
+    apply_dark_theme(app, fusion_set=fusion_set)
 
     data_dir = Path(args.data_dir or QStandardPaths.writableLocation(
         QStandardPaths.StandardLocation.AppDataLocation))
@@ -160,6 +164,37 @@ def main(argv: list[str] | None = None) -> int:
     with loop:
         loop.run_until_complete(quit_event.wait())
     return 0
+
+
+def _spare_pyside_source_scan() -> None:
+    """Let PySide's import hook skip reading the source of the stdlib's and the editor's modules.
+
+    PySide6 replaces ``__import__``: the first time each module name is imported after Qt,
+    it reads that module's whole source to see whether it mentions "PySide6" (so that
+    ``from __feature__ import snake_case`` can be switched per module); about 120 modules
+    before the first frame, ~18 ms. The answer is known without reading for the standard
+    library (never) and for this package (its UI modules and entry points; nothing here
+    uses ``__feature__``), so those get it directly; other modules are read as before. A
+    PySide6 without that private hook (a later version) is left alone.
+    """
+    feature = sys.modules.get("shibokensupport.feature")
+    scan = getattr(feature, "_mod_uses_pyside", None)
+    if not callable(scan) or getattr(scan, "_qil_known", False):
+        return
+    stdlib = sys.stdlib_module_names
+    own_qt = ("qil_editor.ui", "qil_editor.app", "qil_editor.smoke")
+
+    def uses_pyside(module) -> bool:
+        name = getattr(module, "__name__", "")
+        top = name.partition(".")[0]
+        if top in stdlib:
+            return False
+        if top == "qil_editor":
+            return name.startswith(own_qt)
+        return scan(module)
+
+    uses_pyside._qil_known = True
+    feature._mod_uses_pyside = uses_pyside
 
 
 def _wait_for_first_paint(window, timeout_ms: int = 1000) -> None:

@@ -90,8 +90,9 @@ def test_defer_leaves_imported_missing_and_extension_modules_alone():
 
 
 def test_editor_window_is_painted_before_numpy_pillow_asyncio_or_opencv_run(tmp_path):
-    """The real start-up path: at the first frame the heavy modules are still deferred, OpenCV
-    and the edit engine not imported at all; right after, everything is a plain module."""
+    """The real start-up path: at the first frame the heavy modules are still deferred, OpenCV,
+    the edit engine, file I/O and the dialogs not imported at all, PySide's QStyle type not yet
+    made; right after, everything is a plain module and the style is Fusion."""
     result = _python(f"""
         import sys
         from qil_editor import app, deferred_imports
@@ -101,18 +102,23 @@ def test_editor_window_is_painted_before_numpy_pillow_asyncio_or_opencv_run(tmp_
             paint(window, *args)
             print("AT-FRAME", sorted(deferred_imports.pending()), window.isVisible(),
                   sorted(m for m in ("cv2", "scipy", "torch", "qil_editor.engines.edit.engine",
-                                     "qil_editor.ui.reprompt_dialog") if m in sys.modules), flush=True)
+                                     "qil_editor.ui.reprompt_dialog", "qil_editor.io",
+                                     "qil_editor.ui.decompose_dialog", "qil_editor.ui.recolor_dialog",
+                                     "qil_editor.ui.settings_dialog") if m in sys.modules),
+                  "QStyle" in vars(sys.modules["PySide6.QtWidgets"]), flush=True)
         app._wait_for_first_paint = watched
         code = app.main(["--quit-after-show", "--settings", r"{tmp_path / 's.ini'}",
                          "--data-dir", r"{tmp_path / 'data'}"])
         import numpy, asyncio
         from PIL import Image
+        from PySide6.QtWidgets import QApplication
+        base = QApplication.instance().style().children()  # the style sheet's style wraps Fusion
         print("AFTER", code, deferred_imports.pending(), type(numpy).__name__, int(numpy.arange(3).sum()),
-              Image.MAX_IMAGE_PIXELS is not None)
+              Image.MAX_IMAGE_PIXELS is not None, [s.objectName() for s in base])
     """, tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "AT-FRAME ['PIL.Image', 'asyncio', 'numpy'] True []" in result.stdout
-    assert "AFTER 0 [] module 3 True" in result.stdout
+    assert "AT-FRAME ['PIL.Image', 'asyncio', 'numpy'] True [] False" in result.stdout
+    assert "AFTER 0 [] module 3 True ['fusion']" in result.stdout
     lines = result.stdout.splitlines()
     shown = next(i for i, ln in enumerate(lines) if ln.startswith("window shown at "))
     ready = next(i for i, ln in enumerate(lines) if ln.startswith("ready at "))

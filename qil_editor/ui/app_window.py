@@ -25,11 +25,10 @@ from PySide6.QtWidgets import (QDialog, QDockWidget, QFileDialog, QLabel, QMainW
 from ..document import Document
 from ..engines.base import EngineRegistry, default_registry
 from ..errors import QilError
-from ..io import is_psd
 from .canvas import CanvasView
 from .canvas_keys import CanvasKeys
 from .decompose_jobs import ENGINE_LABELS, DecompositionJobs
-from .file_workflow import OPEN_FILTER, FileWorkflow
+from .file_workflow import FileWorkflow, open_filter
 from .history_view import HistoryView
 from .icons import app_icon, icon
 from .job_status import JobStatus
@@ -365,6 +364,8 @@ class MainWindow(QMainWindow):
 
     def add_document(self, doc: Document, *, path: str | None = None, name: str | None = None,
                      modified: bool = False) -> DocumentTab:
+        from ..io import is_psd  # file I/O loads with the first document, not with the window
+
         save_path = path if path is not None and is_psd(path) else None
         session = DocumentSession(doc, path=path, save_path=save_path, name=name, parent=self)
         canvas = CanvasView(session, self.tasks)
@@ -539,7 +540,7 @@ class MainWindow(QMainWindow):
         return path
 
     def ask_open_paths(self) -> list[str]:
-        paths, _ = QFileDialog.getOpenFileNames(self, "Open", self.settings.last_folder, OPEN_FILTER)
+        paths, _ = QFileDialog.getOpenFileNames(self, "Open", self.settings.last_folder, open_filter())
         return paths
 
     # ===== files (FileWorkflow) ======================================================================

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import QDialog, QMessageBox
 from ..document import composite
 from ..engines.base import EngineRegistry
 from ..errors import CancelledError, ModelError, QilError
-from .decompose_dialog import DecomposeDialog
 from .worker import DecomposeRequest, JobThread, decompose_job, split_job
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -109,6 +108,8 @@ class DecompositionJobs:
         registry = await self.registry_async()
         if tab not in window.docs:
             return
+        from .decompose_dialog import DecomposeDialog  # made on first use, not with the window
+
         request = window.settings.decompose_request()
         dialog = DecomposeDialog(request, self.engine_choices(registry), target=target, parent=window,
                                  unavailable=self.unavailable(registry, request.options))

@@ -22,9 +22,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from ..errors import QilError
-from ..io import (export_flat_png, export_layers_png, export_layers_zip, formats, is_psd,
-                  open_document, save_psd)
-from ..io.export import export_document
 from .session import DocumentSession
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -32,12 +29,29 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger(__name__)
 
-OPEN_FILTER = formats.open_filter()  # the one format table (io/formats.py)
 PSD_FILTER = "Photoshop document (*.psd)"
 Button = QMessageBox.StandardButton
 #: The overwrite question's answers (standard buttons, so scripts and tests can name them).
 SAVE_AS_NEW = Button.Save
 OVERWRITE = Button.Discard  # the destructive role: it is the one that flattens
+
+
+def open_filter() -> str:
+    """The Open dialog's filter, from the one format table (io/formats.py)."""
+    from ..io import formats
+
+    return formats.open_filter()
+
+
+def __getattr__(name: str):
+    """``OPEN_FILTER`` and ``is_psd``, made on first use: the file I/O modules (psd-tools'
+    reader among them) load with the first file, not with the window."""
+    if name == "OPEN_FILTER":
+        return open_filter()
+    if name == "is_psd":
+        from ..io import is_psd
+        return is_psd
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _install_root() -> Path:
@@ -138,6 +152,8 @@ class FileWorkflow:
                 return None
             if choice == Button.Save:
                 return existing
+        from ..io import open_document
+
         try:
             doc = open_document(path)
         except QilError as err:
@@ -216,6 +232,8 @@ class FileWorkflow:
             return False
         if Path(path).suffix.lower() not in (".psd", ".psb"):
             path += ".psd"
+        from ..io import is_psd
+
         source = tab.session.source_path
         if source and is_psd(source) and os.path.abspath(path) == os.path.abspath(source):
             tab.session.save_path = path  # onto the original: the same question as Ctrl+S
@@ -223,6 +241,8 @@ class FileWorkflow:
         return self.save_to(tab, path)
 
     def save_to(self, tab: "DocumentTab", path: str) -> bool:
+        from ..io import save_psd
+
         window = self.window
         window.setCursor(Qt.CursorShape.WaitCursor)
         try:
@@ -263,12 +283,18 @@ class FileWorkflow:
         return True
 
     def export_layers_png(self) -> bool:
+        from ..io import export_layers_png
+
         return self._export("Export layers as PNG files into a folder", "/", "", export_layers_png)
 
     def export_layers_zip(self) -> bool:
+        from ..io import export_layers_zip
+
         return self._export("Export layers as a ZIP of PNGs", ".zip", "ZIP archive (*.zip)", export_layers_zip)
 
     def export_flat(self) -> bool:
+        from ..io import export_flat_png
+
         return self._export("Export flattened PNG", ".png", "PNG image (*.png)", export_flat_png)
 
     def ask_export_path(self, title: str, suggested: str, filters: str, selected: str) -> tuple[str, str]:
@@ -282,6 +308,9 @@ class FileWorkflow:
         A name without a known extension gets the chosen filter's. What the
         format could not hold (blend modes, masks...) is listed afterwards.
         """
+        from ..io import formats
+        from ..io.export import export_document
+
         window = self.window
         tab = window.current
         if tab is None:

@@ -10,10 +10,9 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 
-from .recolor_dialog import RecolorDialog
-
 if TYPE_CHECKING:  # pragma: no cover
     from .app_window import MainWindow
+    from .recolor_dialog import RecolorDialog
 
 
 #: clipboard format with where a copied layer sat: "canvas w,canvas h,x,y,name"
@@ -236,6 +235,8 @@ class LayerActions:
             tab.session.set_selection_visible(not layer.visible)
 
     def recolor_dialog(self) -> RecolorDialog | None:
+        from .recolor_dialog import RecolorDialog  # made on first use, not with the window
+
         window = self.window
         tab = window.current
         if tab is None or not tab.session.check_editable(tab.session.current_layer_id, "recolor"):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QModelIndex, QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPen, QPolygonF
-from PySide6.QtWidgets import QLineEdit, QStyle, QStyledItemDelegate
+from PySide6.QtWidgets import QLineEdit, QStyledItemDelegate
 
 from ..document import BlendMode
 from .icons import icon
@@ -32,6 +32,14 @@ PAD = 6
 INDENT = 16  # per group level
 ARROW_W = 16  # a group's disclosure arrow
 FOLDER_W = 30
+
+
+def _state_flag():
+    """``QStyle.StateFlag``, imported at the first row's paint: creating PySide's QStyle type
+    (all its enums) costs ~7 ms, which the empty window's first frame does not need."""
+    from PySide6.QtWidgets import QStyle
+
+    return QStyle.StateFlag
 
 
 class LayerDelegate(QStyledItemDelegate):
@@ -95,10 +103,11 @@ class LayerDelegate(QStyledItemDelegate):
         painter.save()
         rect = option.rect
         palette = option.palette
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        state = _state_flag()
+        selected = bool(option.state & state.State_Selected)
         if selected:
             painter.fillRect(rect, palette.highlight())
-        elif option.state & QStyle.StateFlag.State_MouseOver:
+        elif option.state & state.State_MouseOver:
             painter.fillRect(rect, palette.alternateBase())
         painter.setPen(QPen(palette.shadow().color(), 1))
         painter.drawLine(rect.bottomLeft(), rect.bottomRight())
@@ -158,7 +167,7 @@ class LayerDelegate(QStyledItemDelegate):
             pass  # groups have no lock of their own
         elif index.data(LockedRole):
             self._lock.paint(painter, self.lock_rect(rect).adjusted(4, 0, -6, 0))
-        elif option.state & QStyle.StateFlag.State_MouseOver:  # show where to click to lock
+        elif option.state & state.State_MouseOver:  # show where to click to lock
             painter.setOpacity(0.3)
             self._lock.paint(painter, self.lock_rect(rect).adjusted(4, 0, -6, 0))
             painter.setOpacity(1.0)

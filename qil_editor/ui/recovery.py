@@ -21,7 +21,6 @@ from pathlib import Path
 from PySide6.QtCore import QLockFile, QObject, Signal
 
 from ..document import Document
-from ..io import atomic_write, open_document, save_psd
 from .session import DocumentSession
 from .tasks import TaskRunner
 
@@ -38,6 +37,8 @@ class RecoveryEntry:
 
 
 def _write(doc: Document, psd: Path, note: Path, meta: dict) -> None:
+    from ..io import atomic_write, save_psd  # with the first save, not with the window
+
     save_psd(doc, psd)
     with atomic_write(note) as fh:
         fh.write(json.dumps(meta).encode("utf-8"))
@@ -140,6 +141,8 @@ class RecoveryStore(QObject):
 
     @staticmethod
     def load(entry: RecoveryEntry) -> Document:
+        from ..io import open_document
+
         return open_document(entry.psd)
 
     @staticmethod

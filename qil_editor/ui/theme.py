@@ -43,10 +43,14 @@ def dark_palette() -> QPalette:
     return palette
 
 
-def apply_dark_theme(app: QApplication) -> None:
-    style = QStyleFactory.create("Fusion")
-    if style is not None:
-        app.setStyle(style)
+def apply_dark_theme(app: QApplication, *, fusion_set: bool = False) -> None:
+    """Fusion, the dark palette and the style sheet. ``fusion_set``: the application was
+    created with ``-style Fusion``, so no style object is made here (making PySide's QStyle
+    type, with all its enums, costs ~7 ms of the editor's start)."""
+    if not fusion_set:
+        style = QStyleFactory.create("Fusion")
+        if style is not None:
+            app.setStyle(style)
     app.setPalette(dark_palette())
     qss = resource_path("style.qss")
     if qss.is_file():

@@ -302,3 +302,20 @@ def test_an_explicit_layer_count_is_a_ceiling_and_a_shortfall_is_said(tmp_path, 
     err = capsys.readouterr().err
     assert code == 0, err
     assert f"in.png: {made} layers of the 5 asked" in err
+
+
+@pytest.mark.parametrize("offset, blur", [((4, 5), 2.0), ((5, 3), 2.5)])
+def test_a_shadow_seen_only_as_a_sliver_gets_a_layer_of_its_own(offset, blur):
+    """A drop shadow barely offset shows as a thin soft sliver beside its caster (no flat
+    core): it is still a shadow, on a layer of its own under the card, whole under it."""
+    card = rect(70, 60, 230, 170)
+    shift = np.float32([[1, 0, offset[0]], [0, 1, offset[1]]])
+    shadow = cv2.GaussianBlur(cv2.warpAffine(card, shift, (W, H)), (0, 0), blur) * 0.5
+    image, truth = design(((0, 0, 0), shadow, "Shadow"), ((0.85, 0.35, 0.3), card, "Card"))
+    doc, pred = decompose(image, 3)
+    figs = failure_figures(pred, truth, ["background", "shadow", "shape:rect"])
+    match = match_layers(pred, truth)
+    assert len(set(match)) == 3 and match[1] < match[2]
+    assert doc.layers[match[1]].name.startswith("Shadow")
+    assert soft_iou(pred[match[1]][..., 3] / 255.0, shadow) >= 0.8
+    assert figs.residue_p99 is not None and figs.residue_p99 <= 4.0

@@ -274,6 +274,13 @@ def segment(rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray, valid: np.ndarra
         owner, kinds = _compact(owner, kinds)
         regions = _describe(owner, kinds, rgb, lab, core_fg, grad, bg)
     owner, regions = _drop_specks(owner, regions, bg, dist, npx)
+    _mark_shadows(regions, owner, rgb, bg, thin=True)
+    # slivers of one shadow (the sides of a card's shadow, split at a corner) are one shadow
+    owner, kinds, changed = _grow_shadows(owner, regions, rgb, bg)
+    owner, kinds, changed2 = _join_shadows_of_one_caster(owner, kinds if changed else None, regions)
+    if changed or changed2:
+        owner, kinds = _compact(owner, kinds)
+        regions = _describe(owner, kinds, rgb, lab, core_fg, grad, bg)
     return Segmentation(owner, regions, fg, core_any)
 
 
@@ -479,15 +486,20 @@ def _surround_colour(owner, thin_px, rgb, bg: Background, n: int) -> np.ndarray:
     return out
 
 
-def _mark_shadows(regions: list[Region], owner: np.ndarray, rgb: np.ndarray, bg: Background) -> None:
-    """Soft segments that are the background darkened towards black are shadows."""
+def _mark_shadows(regions: list[Region], owner: np.ndarray, rgb: np.ndarray, bg: Background,
+                  thin: bool = False) -> None:
+    """Soft segments that are the background darkened towards black are shadows. With
+    ``thin`` (once segmentation is settled: earlier, thin bits are still being joined to
+    what they belong to) only thin ones: a shadow seen as a sliver beside its caster has no
+    flat core."""
+    kinds = ("thin",) if thin else ("shape", "shadow")
     for reg in regions:
-        if reg.kind not in ("shape", "shadow") or reg.area < 16:
+        if reg.kind not in kinds or reg.area < 16:
             continue
         mask = owner[reg.slc] == reg.label
         img = rgb[reg.slc][mask].astype(np.float32)
         under = bg.rgb[reg.slc][mask]
-        if reg.kind == "shape":
+        if reg.kind in ("shape", "thin"):
             if reg.sharp > 0.35:
                 continue
             col = shadow_colour(img, under)
@@ -528,13 +540,20 @@ def shadow_colour(img: np.ndarray, under: np.ndarray, iters: int = 8) -> np.ndar
 def _grow_shadows(owner, regions, rgb, bg: Background):
     """Pieces of a shadow split off by a steep fall-off join it: regions touching a
     shadow whose pixels are the background darkened towards the shadow's colour."""
+    from .ordering import contact_matrix  # local: ordering imports this module
     kinds = [r.kind for r in regions]
     n = len(regions) + 1
     remap = np.arange(n)
     changed = False
     h, w = owner.shape
+    # two shadows join only when they fall beside the same object (two slivers of one
+    # card's shadow), never two objects' shadows that touch
+    contact = contact_matrix(owner, n).astype(np.float64)
+    contact[:, 0] = 0
+    contact[:, [r.label for r in regions if r.kind == "shadow"]] = 0
+    caster = np.where(contact.max(1) > 0, contact.argmax(1), -1)
     for sh in regions:
-        if sh.kind != "shadow":
+        if sh.kind != "shadow" or remap[sh.label] != sh.label:
             continue
         x0, y0, x1, y1 = sh.bbox
         x0, y0, x1, y1 = max(0, x0 - 3), max(0, y0 - 3), min(w, x1 + 3), min(h, y1 + 3)
@@ -542,7 +561,10 @@ def _grow_shadows(owner, regions, rgb, bg: Background):
         ring = cv2.dilate((crop == sh.label).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
         for lbl in np.unique(crop[ring]):
             lbl = int(lbl)
-            if lbl in (BG, sh.label) or kinds[lbl - 1] not in ("shape", "thin"):
+            if lbl in (BG, sh.label) or kinds[lbl - 1] not in ("shape", "thin", "shadow") \
+                    or remap[lbl] != lbl:
+                continue
+            if kinds[lbl - 1] == "shadow" and (caster[lbl] != caster[sh.label] or caster[lbl] < 0):
                 continue
             reg = regions[lbl - 1]
             if reg.area > 4 * sh.area:
@@ -555,6 +577,43 @@ def _grow_shadows(owner, regions, rgb, bg: Background):
             resid = np.linalg.norm(img - (under + np.clip(a, 0, 1)[:, None] * d), axis=-1)
             if float(np.median(resid)) < 0.04 and 0.02 < float(np.median(a)) < 0.95:
                 remap[lbl] = sh.label
+                changed = True
+    if not changed:
+        return owner, kinds, False
+    while True:  # a shadow that took pieces and then joined another takes them along
+        nxt = remap[remap]
+        if np.array_equal(nxt, remap):
+            break
+        remap = nxt
+    return remap[owner].astype(np.int32), kinds, True
+
+
+def _join_shadows_of_one_caster(owner, kinds, regions, max_colour: float = 0.08):
+    """Shadow pieces beside the same object, in the same colour, are one shadow even where
+    they do not touch (a card's shadow seen on two sides, cut at the corner): modelled
+    apart, each would be the whole caster's shadow and the two would double up under it."""
+    from .ordering import contact_matrix  # local: ordering imports this module
+    kinds = kinds if kinds is not None else [r.kind for r in regions]
+    n = len(regions) + 1
+    labels_now = np.unique(owner)
+    shadows = [r for r in regions if kinds[r.label - 1] == "shadow" and r.label in labels_now]
+    if len(shadows) < 2:
+        return owner, kinds, False
+    contact = contact_matrix(owner, n).astype(np.float64)
+    contact[:, 0] = 0
+    contact[:, [r.label for r in shadows]] = 0
+    remap = np.arange(n)
+    changed = False
+    by_caster: dict[int, list] = {}
+    for r in shadows:
+        if contact[r.label].max() > 0:
+            by_caster.setdefault(int(contact[r.label].argmax()), []).append(r)
+    for group in by_caster.values():
+        group.sort(key=lambda r: -r.area)
+        head = group[0]
+        for r in group[1:]:
+            if float(np.abs(r.rgb - head.rgb).max()) <= max_colour:
+                remap[r.label] = head.label
                 changed = True
     if not changed:
         return owner, kinds, False

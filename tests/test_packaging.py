@@ -351,7 +351,7 @@ def test_opencv_blas_forwarder_serves_cv2_from_scipys_openblas(tmp_path):
         "print(all(np.allclose(cv2.solve(b, b @ x, flags=f)[1], x) for f in "
         "(cv2.DECOMP_LU, cv2.DECOMP_CHOLESKY, cv2.DECOMP_QR, cv2.DECOMP_SVD)))\n"
         "maps = open('/proc/self/maps').read()\n"
-        f"print({str(openblas)!r} in maps, {str(scipy_blas)!r} in maps)\n"
+        f"print({os.path.realpath(openblas)!r} in maps, {os.path.realpath(scipy_blas)!r} in maps)\n"
         "from qil_editor.engines.base import DecomposeOptions, default_registry\n"
         "from qil_editor.io import open_image\n"
         f"doc = default_registry().resolve('classical').decompose(open_image({str(POSTER)!r}), DecomposeOptions())\n"

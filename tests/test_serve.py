@@ -137,9 +137,19 @@ def _engine(srv: Server) -> RemoteDecomposer:
 
 
 def _queue_empty(srv: Server, timeout: float = 30.0) -> dict:
+    """The engines report once the decompose queue has drained. While Serve's own queue is
+    still full, /v1/engines answers 503 too: that is "not yet", not a failure."""
+    from qil_editor.engines.remote import ServerBusy
+
     deadline = time.monotonic() + timeout
     while True:
-        info = _engine(srv).client.engines()
+        try:
+            info = _engine(srv).client.engines()
+        except ServerBusy:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+            continue
         if info["decompose"]["queue"] == 0 or time.monotonic() > deadline:
             return info
         time.sleep(0.2)

@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
 
     _spare_pyside_source_scan()
     from .ui.app_window import MainWindow
-    from .ui.crash import asyncio_exception_handler, make_excepthook, setup_logging
+    from .ui.crash import asyncio_exception_handler, make_excepthook, open_held_log, setup_logging
     from .ui.settings import APPLICATION, ORGANIZATION, AppSettings, user_settings
     from .ui.theme import apply_dark_theme
 
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
 
     data_dir = Path(args.data_dir or QStandardPaths.writableLocation(
         QStandardPaths.StandardLocation.AppDataLocation))
-    log_path = setup_logging(data_dir / "logs")
+    log_path = setup_logging(data_dir / "logs", hold=True)  # the file opens after the first frame
     qsettings = QSettings(args.settings, QSettings.Format.IniFormat) if args.settings else user_settings()
     settings = AppSettings(qsettings)
     window = MainWindow(settings, data_dir)
@@ -119,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # The rest of the start-up, while the window is already visible.
     deferred_imports.load_all()  # before the event loop and any worker thread
+    open_held_log()
     import asyncio
 
     import qasync

@@ -157,3 +157,29 @@ def test_edit_package_import_is_light_and_names_resolve_on_use(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "LIGHT True QIL_EDIT_MODEL_DIR" in result.stdout
     assert "NAMES True True" in result.stdout and "MISSING True" in result.stdout
+
+
+def test_records_logged_before_the_log_file_opens_are_written_first(tmp_path):
+    """The editor opens its log file after the first frame; nothing logged before is lost."""
+    import logging
+
+    from qil_editor.ui.crash import open_held_log, setup_logging
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        path = setup_logging(tmp_path / "logs", hold=True)
+        logging.getLogger("qil_editor.test").info("early record")
+        assert not path.exists()  # held, not written yet
+        open_held_log()
+        logging.getLogger("qil_editor.test").warning("later record")
+        for handler in root.handlers:
+            handler.flush()
+        text = path.read_text(encoding="utf-8")
+        assert "INFO qil_editor.test: early record" in text
+        assert text.index("early record") < text.index("later record")
+    finally:
+        for handler in [h for h in root.handlers if h not in handlers]:
+            root.removeHandler(handler)
+            handler.close()
+        root.setLevel(level)

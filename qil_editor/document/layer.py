@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -11,6 +10,8 @@ from .blend import BlendMode
 
 
 def new_layer_id() -> str:
+    import uuid  # on first use: it imports platform, ~3 ms of the editor's start
+
     return uuid.uuid4().hex
 
 

@@ -14,7 +14,6 @@ import json
 import logging
 import os
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,7 +50,7 @@ class RecoveryStore(QObject):
         super().__init__(parent)
         self.folder = Path(folder)
         self.tasks = tasks
-        self.owner = uuid.uuid4().hex
+        self.owner = os.urandom(16).hex()  # a random id, as unique as a uuid4
         self._saved_revision: dict[str, int] = {}
         self.lock = QLockFile(str(self._lock_path(self.owner)))
         self.lock.setStaleLockTime(0)  # stale only when the owning process is gone

@@ -9,7 +9,6 @@ sentence for the status bar when the edit is not allowed.
 from __future__ import annotations
 
 import os
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,7 @@ from PySide6.QtGui import QUndoStack
 from ..document import (AddLayer, BlendMode, Command, DeleteLayer, Document, DocumentEvent,
                         DuplicateLayer, Layer, MacroCommand, MergeDown, MoveLayer, ReorderLayer,
                         ReplaceLayers, ReplacePixels, SetLayerProperties, SetVisibility)
+from ..document.layer import new_layer_id
 from ..document.layer_ops import MoveLayers
 from .undo_adapter import CommandAdapter, MergeIds
 
@@ -34,7 +34,7 @@ class DocumentSession(QObject):
                  name: str | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.doc = doc
-        self.id = uuid.uuid4().hex
+        self.id = new_layer_id()  # the same kind of random id (uuid4 hex)
         self.source_path = path  # where it came from (also for non-PSD sources)
         self.save_path = save_path  # where Ctrl+S writes (a PSD), None = ask
         self._name = name

@@ -3,7 +3,8 @@
 Per-pixel work uses CIE76 (Euclidean distance in CIELAB): it is one vectorised
 expression and, at the thresholds used here (a few units), agrees with
 CIEDE2000 on what "looks different". Region-level decisions, where only a few
-colours are compared, use CIEDE2000 from scikit-image.
+colours are compared, use CIEDE2000 (``engines/ciede2000.py``: scikit-image's
+formula, bit for bit, so the engine does not need scikit-image).
 """
 
 from __future__ import annotations

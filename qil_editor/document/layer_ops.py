@@ -11,6 +11,7 @@ import numpy as np
 
 from .commands import Command, MacroCommand, ReplacePixels
 from .document import Document
+from .geometry import pixel_centre_map, transformed_bounds, transformed_corners
 from .layer import Layer, LayerMask
 
 ALIGN_MODES = ("left", "hcenter", "right", "top", "vcenter", "bottom")
@@ -357,7 +358,7 @@ def preview_transformed(layers: Sequence[Layer], groups: dict, layer_ids, group_
         local = m.copy()
         local[:, 2] += m[:, :2] @ np.array([layer.x, layer.y], np.float64)
         h, w = layer.pixels.shape[:2]
-        corners = np.array([[0, 0, 1], [w, 0, 1], [0, h, 1], [w, h, 1]], np.float64) @ local.T
+        corners = transformed_corners(w, h, local)
         left, top = np.maximum(np.floor(corners.min(axis=0)).astype(int), 0)
         right, bottom = np.minimum(np.ceil(corners.max(axis=0)).astype(int), (width, height))
         if right <= left or bottom <= top:
@@ -365,9 +366,7 @@ def preview_transformed(layers: Sequence[Layer], groups: dict, layer_ids, group_
             continue
         shifted = local.copy()
         shifted[:, 2] -= (left, top)
-        centre = np.array([[1, 0, 0.5], [0, 1, 0.5], [0, 0, 1]], np.float64)  # pixel corners -> centres
-        to_pixels = (np.linalg.inv(centre) @ np.vstack([shifted, [0, 0, 1]]) @ centre)[:2]
-        warped = cv2.warpAffine(layer.pixels, to_pixels, (int(right - left), int(bottom - top)),
+        warped = cv2.warpAffine(layer.pixels, pixel_centre_map(shifted), (int(right - left), int(bottom - top)),
                                 flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         mask = transform_mask(layer.mask, local, layer.x, layer.y) if layer.mask is not None else None
         out.append(layer.copy(pixels=warped, x=int(left), y=int(top), mask=mask))
@@ -433,12 +432,8 @@ def transform_pixels(pixels: np.ndarray, matrix: Sequence[Sequence[float]]) -> t
     if not np.all(np.isfinite(m)) or abs(np.linalg.det(m[:, :2])) < 1e-9:
         raise ValueError("the transform squashes the layer to nothing")
     h, w = pixels.shape[:2]
-    corners = np.array([[0, 0, 1], [w, 0, 1], [0, h, 1], [w, h, 1]], np.float64) @ m.T
-    left, top = np.floor(corners.min(axis=0) + 1e-6).astype(int)
-    right, bottom = np.ceil(corners.max(axis=0) - 1e-6).astype(int)
-    out_w, out_h = max(1, int(right - left)), max(1, int(bottom - top))
-    if out_w * out_h > 30_000 * 30_000:
-        raise ValueError(f"the transformed layer would be {out_w}x{out_h} pixels, too large")
+    left, top, out_w, out_h = transformed_bounds(w, h, m, "layer")
+    corners = transformed_corners(w, h, m)
     shifted = m.copy()
     shifted[:, 2] -= (left, top)
     rgba = pixels.astype(np.float32)
@@ -446,13 +441,9 @@ def transform_pixels(pixels: np.ndarray, matrix: Sequence[Sequence[float]]) -> t
     premul = np.concatenate([rgba[..., :3] * alpha, rgba[..., 3:4]], axis=2)
     enlarge = abs(np.linalg.det(m[:, :2])) > 1.0 + 1e-6
     flags = (cv2.INTER_CUBIC if enlarge else cv2.INTER_LINEAR)
-    # cv2 maps with half-pixel centres: pixel (i, j) covers [i, i+1); shift to corner coordinates
-    centre = np.array([[1, 0, 0.5], [0, 1, 0.5], [0, 0, 1]], np.float64)
-    full = np.vstack([shifted, [0, 0, 1]])
-    to_pixels = np.linalg.inv(centre) @ full @ centre
     # the inside is sampled with the edge pixels repeated outward, and the outline comes from
     # the exact polygon, so an opaque layer keeps opaque edges at any scale (no halo)
-    warped = cv2.warpAffine(premul, to_pixels[:2], (out_w, out_h), flags=flags,
+    warped = cv2.warpAffine(premul, pixel_centre_map(shifted), (out_w, out_h), flags=flags,
                             borderMode=cv2.BORDER_REPLICATE)
     warped *= _coverage(corners[[0, 1, 3, 2]] - (left, top), out_w, out_h)[..., None]
     a = np.clip(warped[..., 3], 0, 255)

@@ -23,6 +23,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .geometry import pixel_centre_map, transformed_bounds
 from .layer import Layer, LayerMask
 
 Box = tuple[int, int, int, int]  # left, top, right, bottom
@@ -299,17 +300,10 @@ def transform_mask(mask: LayerMask, matrix: Sequence[Sequence[float]], layer_x: 
     local = m.copy()
     local[:, 2] += m[:, :2] @ np.array([mask.x - layer_x, mask.y - layer_y], np.float64)
     h, w = mask.pixels.shape
-    corners = np.array([[0, 0, 1], [w, 0, 1], [0, h, 1], [w, h, 1]], np.float64) @ local.T
-    left, top = np.floor(corners.min(axis=0) + 1e-6).astype(int)
-    right, bottom = np.ceil(corners.max(axis=0) - 1e-6).astype(int)
-    out_w, out_h = max(1, int(right - left)), max(1, int(bottom - top))
-    if out_w * out_h > 30_000 * 30_000:
-        raise ValueError(f"the transformed mask would be {out_w}x{out_h} pixels, too large")
+    left, top, out_w, out_h = transformed_bounds(w, h, local, "mask")
     local[:, 2] -= (left, top)
-    centre = np.array([[1, 0, 0.5], [0, 1, 0.5], [0, 0, 1]], np.float64)
-    to_pixels = np.linalg.inv(centre) @ np.vstack([local, [0, 0, 1]]) @ centre
     enlarge = abs(np.linalg.det(m[:, :2])) > 1.0 + 1e-6
-    plane = cv2.warpAffine(mask.pixels, to_pixels[:2], (out_w, out_h),
+    plane = cv2.warpAffine(mask.pixels, pixel_centre_map(local), (out_w, out_h),
                            flags=cv2.INTER_CUBIC if enlarge else cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_CONSTANT, borderValue=int(mask.default))
     return trimmed_mask(replace(mask, pixels=plane, x=int(left), y=int(top)))

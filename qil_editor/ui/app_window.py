@@ -18,7 +18,7 @@ from typing import Callable
 
 from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence, QUndoGroup
-from PySide6.QtWidgets import (QDialog, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
+from PySide6.QtWidgets import (QDialog, QDockWidget, QLabel, QMainWindow, QMessageBox,
                                QStackedWidget, QTabWidget, QToolBar, QVBoxLayout,
                                QWidget)
 
@@ -536,10 +536,14 @@ class MainWindow(QMainWindow):
         box.open()  # window-modal but not blocking: this may run inside an asyncio task
 
     def ask_save_path(self, title: str, suggested: str, file_filter: str) -> str:
+        from PySide6.QtWidgets import QFileDialog  # its type is made on first use (~2 ms of the start)
+
         path, _ = QFileDialog.getSaveFileName(self, title, suggested, file_filter)
         return path
 
     def ask_open_paths(self) -> list[str]:
+        from PySide6.QtWidgets import QFileDialog
+
         paths, _ = QFileDialog.getOpenFileNames(self, "Open", self.settings.last_folder, open_filter())
         return paths
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QMessageBox
 
 from ..errors import QilError
 from .session import DocumentSession
@@ -267,6 +267,8 @@ class FileWorkflow:
         if tab is None:
             return False
         if suffix == "/":
+            from PySide6.QtWidgets import QFileDialog  # its type is made on first use
+
             path = QFileDialog.getExistingDirectory(window, title, self._save_folder(tab))
         else:
             path = window.ask_save_path(title, self.suggested(tab, suffix), file_filter)
@@ -299,6 +301,8 @@ class FileWorkflow:
 
     def ask_export_path(self, title: str, suggested: str, filters: str, selected: str) -> tuple[str, str]:
         """The export dialog: (path, the filter chosen). Its own method so tests can answer it."""
+        from PySide6.QtWidgets import QFileDialog
+
         path, chosen = QFileDialog.getSaveFileName(self.window, title, suggested, filters, selected)
         return path, chosen
 

@@ -15,7 +15,7 @@ Rows hidden by a hidden group are drawn dimmed, their own eye unchanged.
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QModelIndex, QPointF, QRect, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QPainter, QPen, QPolygonF
+from PySide6.QtGui import QColor, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QLineEdit, QStyledItemDelegate
 
 from ..document import BlendMode
@@ -40,6 +40,13 @@ def _state_flag():
     from PySide6.QtWidgets import QStyle
 
     return QStyle.StateFlag
+
+
+def _font_type():
+    """``QFont``, imported at the first row's paint (its type's enums: ~1 ms of the start)."""
+    from PySide6.QtGui import QFont
+
+    return QFont
 
 
 class LayerDelegate(QStyledItemDelegate):
@@ -144,6 +151,7 @@ class LayerDelegate(QStyledItemDelegate):
         if not shown:
             text_color = QColor(text_color)
             text_color.setAlpha(120)
+        QFont = _font_type()  # noqa: N806 (the class)
         font = QFont(option.font)
         painter.setFont(font)
         painter.setPen(text_color)

@@ -249,3 +249,23 @@ def test_empty_groups_are_kept(tmp_path):
     save_psd(src, tmp_path / "s.psd")
     back = read_psd(tmp_path / "s.psd", groups=True)
     assert sorted(g.name for g in back.groups.values()) == sorted(names + ["New"])
+
+
+def test_one_layer_lookup_for_cli_engines_and_server_knows_ids_indexes_and_group_paths():
+    from qil_editor.document.tree import find_layer
+    from qil_editor.errors import UsageError
+
+    outer, inner = Group("Outer"), Group("Inner")
+    inner.parent = outer.id
+    a = Layer(solid(4, 4, (9, 9, 9)), name="Logo", group=inner.id)
+    b = Layer(solid(4, 4, (9, 9, 9)), name="Logo")
+    c = Layer(solid(4, 4, (9, 9, 9)), name="Text", group=outer.id)
+    doc = Document(8, 8, [b, a, c], groups=[outer, inner])
+    assert find_layer(doc, 0) is b and find_layer(doc, "-1") is c and find_layer(doc, a.id) is a
+    assert find_layer(doc, "Outer/Inner/Logo") is a and find_layer(doc, "Text") is c
+    assert find_layer(doc, "Logo") is b  # an exact top-level name wins over a leaf name
+    with pytest.raises(UsageError) as err:
+        find_layer(doc, "Nope")
+    assert "no layer named 'Nope'" in err.value.message and "Outer/Inner/Logo" in str(err.value.hint)
+    with pytest.raises(UsageError, match="no layer at index 7"):
+        find_layer(doc, 7)

@@ -69,7 +69,8 @@ def finish_edit(doc, layer, edit, output, where: str = "") -> int:
 
 
 def run(args) -> int:
-    from ..engines.edit import EditOptions, QwenLayerEditor, find_layer
+    from ..document.tree import find_layer
+    from ..engines.edit import EditOptions, QwenLayerEditor
 
     options = EditOptions(
         prompt=args.prompt, shape="keep" if args.keep_shape else "new", steps=args.steps, seed=args.seed,

@@ -114,7 +114,7 @@ def _run_batch(registry, engine, folder: Path, out_dir: Path, options, args, tok
 
 def run_edit(args, options) -> int:
     """``qil edit-layer ... --server URL``: the layer goes to the server, the rest stays here."""
-    from ..engines.edit import find_layer
+    from ..document.tree import find_layer
     from ..engines.jobs import CancelToken
     from ..engines.remote import RemoteLayerEditor
     from ..io import open_document

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..document import BlendMode, History, MoveLayer, SetLayerProperties
 from ..errors import UsageError
+from ..document.tree import find_layer
 from ..io import open_document, save_psd
 
 
@@ -34,23 +35,6 @@ def register(subparsers) -> None:
     p.add_argument("--name", metavar="NEW", help="new layer name")
     p.add_argument("-o", "--output", required=True, help="PSD/PSB file to write (may be the input)")
     p.set_defaults(func=run)
-
-
-def find_layer(doc, ref: str):
-    """The layer a person means by ``ref``: index, exact name, or a unique name inside a group."""
-    try:
-        return doc.find(ref)
-    except KeyError as err:
-        from ..document.tree import group_path
-
-        full = {ly.id: group_path(doc, ly.group) + ly.name for ly in doc.layers}  # "Group/Layer"
-        matches = [ly for ly in doc.layers if full[ly.id] == ref] or [
-            ly for ly in doc.layers if ly.name.rsplit("/", 1)[-1] == ref]
-        if len(matches) == 1:
-            return matches[0]
-        names = ", ".join(f"{i}: {full[ly.id]}" for i, ly in enumerate(doc.layers))
-        detail = "several layers have that name" if matches else str(err.args[0])
-        raise UsageError(f"--layer {ref!r}: {detail}.", f"Layers (0 = bottom): {names}") from None
 
 
 def _offset(text: str) -> tuple[int, int]:
@@ -111,4 +95,4 @@ def run(args) -> int:
     return 0
 
 
-__all__ = ["register", "run", "find_layer", "changes_from_args"]
+__all__ = ["register", "run", "changes_from_args"]

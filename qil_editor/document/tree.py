@@ -65,6 +65,30 @@ def group_path(doc: Document, group_id: str | None, sep: str = "/") -> str:
     return "".join(g.name + sep for g in doc.group_chain(group_id))
 
 
+def find_layer(doc: Document, ref: str | int) -> Layer:
+    """The layer a person (or a script) means by ``ref``: its id, index (0 = bottom, negative
+    from the top), exact name, group path ("Group/Layer") or a name unique inside groups.
+    The CLI's --layer, the edit engines and the server all resolve layers here."""
+    from ..errors import UsageError
+
+    if isinstance(ref, str):
+        for layer in doc.layers:
+            if layer.id == ref:
+                return layer
+    try:
+        return doc.find(ref)
+    except KeyError as err:
+        full = {ly.id: group_path(doc, ly.group) + ly.name for ly in doc.layers}
+        matches = [ly for ly in doc.layers if full[ly.id] == ref] or [
+            ly for ly in doc.layers if ly.name.rsplit("/", 1)[-1] == ref]
+        if len(matches) == 1:
+            return matches[0]
+        names = ", ".join(f"{i}: {full[ly.id]}" for i, ly in enumerate(doc.layers))
+        detail = f"several layers named {ref!r}" if matches else str(err.args[0])
+        raise UsageError(f"There is {detail}.",
+                         f"Name it by its index or group path. Layers (0 = bottom): {names}.") from None
+
+
 def _empty_groups(doc: Document) -> dict[str | None, list[Group]]:
     """Groups with no layer anywhere inside, by parent: they have no place in the layer
     order, so they are shown (and written, see ``psd_write``) at the top of their parent."""
@@ -355,5 +379,5 @@ class DuplicateGroup(Command):
             doc.remove_group(group.id)
 
 
-__all__ = ["TreeRow", "tree_rows", "subtree_groups", "subtree_layers", "group_path", "MoveInTree",
+__all__ = ["TreeRow", "find_layer", "tree_rows", "subtree_groups", "subtree_layers", "group_path", "MoveInTree",
            "GroupItems", "DeleteGroup", "DuplicateGroup", "flat_read_has_groups"]

@@ -403,7 +403,7 @@ class RemoteLayerEditor(_RemoteEngine):
         return any(e.get("name") == "qwen" and e.get("available") for e in engines)
 
     def edit_document_layer(self, doc, layer_ref, options, progress=None, cancel=None):
-        from .edit import find_layer
+        from ..document.tree import find_layer
 
         return self.edit_layer(find_layer(doc, layer_ref), options, progress, cancel)
 

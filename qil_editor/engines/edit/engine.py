@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...document import Document, Layer, ReplacePixels
+from ...document.tree import find_layer
 from ...errors import ModelError, UsageError
 from ..base import Availability, DecomposeOptions
 from ..diffusion.device import MEMORY_CHOICES
@@ -204,14 +205,3 @@ class QwenLayerEditor(PipelineEngine):
         return self.edit_layer(layer, options, progress, cancel)
 
 
-def find_layer(doc: Document, layer_ref: str | int) -> Layer:
-    """A layer by id, index (0 = bottom, negative from the top) or name; UsageError if none."""
-    if isinstance(layer_ref, str):
-        for layer in doc.layers:
-            if layer.id == layer_ref:
-                return layer
-    try:
-        return doc.find(layer_ref)
-    except KeyError as err:
-        names = ", ".join(f"{i}: {layer.name}" for i, layer in enumerate(doc.layers))
-        raise UsageError(f"There is {err.args[0]}.", f"Layers (0 = bottom): {names}.") from None

@@ -274,10 +274,13 @@ def segment(rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray, valid: np.ndarra
         owner, kinds = _compact(owner, kinds)
         regions = _describe(owner, kinds, rgb, lab, core_fg, grad, bg)
     owner, regions = _drop_specks(owner, regions, bg, dist, npx)
+    was_thin = {r.label for r in regions if r.kind == "thin"}
     _mark_shadows(regions, owner, rgb, bg, thin=True)
+    slivers = {r.label for r in regions if r.kind == "shadow" and r.label in was_thin}
     # slivers of one shadow (the sides of a card's shadow, split at a corner) are one shadow
-    owner, kinds, changed = _grow_shadows(owner, regions, rgb, bg)
-    owner, kinds, changed2 = _join_shadows_of_one_caster(owner, kinds if changed else None, regions)
+    owner, kinds, changed = _grow_shadows(owner, regions, rgb, bg, slivers)
+    owner, kinds, changed2 = _join_shadows_of_one_caster(owner, kinds if changed else None, regions,
+                                                         slivers)
     if changed or changed2:
         owner, kinds = _compact(owner, kinds)
         regions = _describe(owner, kinds, rgb, lab, core_fg, grad, bg)
@@ -537,9 +540,16 @@ def shadow_colour(img: np.ndarray, under: np.ndarray, iters: int = 8) -> np.ndar
     return col.astype(np.float32)
 
 
-def _grow_shadows(owner, regions, rgb, bg: Background):
+def _bodiless(piece: Region, main: Region, slivers: set[int]) -> bool:
+    """A shadow piece that cannot carry a shadow model of its own: a sliver (no flat core)
+    or a crumb next to the main piece."""
+    return piece.label in slivers or piece.area <= 0.1 * main.area
+
+
+def _grow_shadows(owner, regions, rgb, bg: Background, slivers: set[int] = frozenset()):
     """Pieces of a shadow split off by a steep fall-off join it: regions touching a
-    shadow whose pixels are the background darkened towards the shadow's colour."""
+    shadow whose pixels are the background darkened towards the shadow's colour; of the
+    shadows, only ``slivers`` (shadows without a flat core) beside the same object."""
     from .ordering import contact_matrix  # local: ordering imports this module
     kinds = [r.kind for r in regions]
     n = len(regions) + 1
@@ -564,7 +574,8 @@ def _grow_shadows(owner, regions, rgb, bg: Background):
             if lbl in (BG, sh.label) or kinds[lbl - 1] not in ("shape", "thin", "shadow") \
                     or remap[lbl] != lbl:
                 continue
-            if kinds[lbl - 1] == "shadow" and (caster[lbl] != caster[sh.label] or caster[lbl] < 0):
+            if kinds[lbl - 1] == "shadow" and (not _bodiless(regions[lbl - 1], sh, slivers)
+                                               or caster[lbl] != caster[sh.label] or caster[lbl] < 0):
                 continue
             reg = regions[lbl - 1]
             if reg.area > 4 * sh.area:
@@ -588,10 +599,12 @@ def _grow_shadows(owner, regions, rgb, bg: Background):
     return remap[owner].astype(np.int32), kinds, True
 
 
-def _join_shadows_of_one_caster(owner, kinds, regions, max_colour: float = 0.08):
-    """Shadow pieces beside the same object, in the same colour, are one shadow even where
-    they do not touch (a card's shadow seen on two sides, cut at the corner): modelled
-    apart, each would be the whole caster's shadow and the two would double up under it."""
+def _join_shadows_of_one_caster(owner, kinds, regions, slivers: set[int], max_colour: float = 0.08):
+    """A shadow sliver (no flat core) or crumb beside the same object as a bigger shadow piece,
+    in the same colour, is part of it even where they do not touch (a card's shadow seen on two
+    sides, cut at the corner): modelled apart, each sliver would be the whole caster's
+    shadow and the two would double up under it. Pieces with a body keep their own model
+    (joined, a shadow reaching round other objects fitted worse)."""
     from .ordering import contact_matrix  # local: ordering imports this module
     kinds = kinds if kinds is not None else [r.kind for r in regions]
     n = len(regions) + 1
@@ -612,7 +625,7 @@ def _join_shadows_of_one_caster(owner, kinds, regions, max_colour: float = 0.08)
         group.sort(key=lambda r: -r.area)
         head = group[0]
         for r in group[1:]:
-            if float(np.abs(r.rgb - head.rgb).max()) <= max_colour:
+            if _bodiless(r, head, slivers) and float(np.abs(r.rgb - head.rgb).max()) <= max_colour:
                 remap[r.label] = head.label
                 changed = True
     if not changed:

@@ -522,10 +522,18 @@ def _layer_mask(owner, *, keep_disabled: bool = False) -> LayerMask | None:
     density, feather = 255, 0.0
     params = mask.parameters
     if params is not None:
-        if params.user_mask_density is not None:
-            density = params.user_mask_density
-        if params.user_mask_feather:
-            feather = float(params.user_mask_feather)
+        # a mask "from render" is the vector mask drawn as pixels: its density is the
+        # vector mask's (psd-tools' passthrough_vector_mask, 50 %: 9.8 mean -> 0)
+        rendered = bool(getattr(mask._data.flags, "user_mask_from_render", False))
+        user_density, user_feather = params.user_mask_density, params.user_mask_feather
+        if rendered and user_density is None:
+            user_density = params.vector_mask_density
+        if rendered and not user_feather:
+            user_feather = params.vector_mask_feather
+        if user_density is not None:
+            density = user_density
+        if user_feather:
+            feather = float(user_feather)
     return LayerMask(plane, x=mask.left, y=mask.top, default=mask.background_color,
                      density=density / 255.0, feather=feather, disabled=bool(mask.disabled))
 

@@ -559,3 +559,16 @@ def test_mask_rendered_from_a_vector_mask_takes_its_density():
     assert group.mask is not None and group.mask.density == pytest.approx(128 / 255)
     mx, mean = _errors(composite(doc), _merged(case))
     assert mx <= 2 and mean <= 0.3
+
+
+def test_adjustment_inside_isolated_groups_read_with_groups():
+    """psd-tools' adjustment_nested_composition_5: curves inside Normal groups inside a Screen
+    group. The snapshot is the innermost isolated group's own picture so far (a snapshot of
+    the whole document, replacing that group's buffer, was 30 mean / 64 max)."""
+    from qil_editor.document import composite
+
+    case = "adjustment-in-isolated-group"
+    doc = read_psd(EXTRA / case / "src.psd", groups=True)
+    assert sum(ly.name.endswith("(adjustment, baked)") for ly in doc.layers) >= 2
+    mx, mean = _errors(composite(doc), _merged(case))
+    assert mx <= 2 and mean <= 0.2

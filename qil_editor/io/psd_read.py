@@ -691,18 +691,22 @@ def _baked_adjustment(layer, psd, order: list, path: str, visible: bool,
                       groups: tuple = ()) -> _Leaf:
     """An adjustment layer as a snapshot of everything below with it applied.
 
-    ``groups``: the document groups it is drawn in (read with groups). When they are all
-    pass-through, their opacity and masks are left out of the snapshot, since the
-    compositor applies them when it closes each group (counted twice they faded the
-    picture twice: psd-tools' passthrough_opacity 31 mean -> 0)."""
+    ``groups``: the document groups it is drawn in (read with groups). Inside an isolated
+    group the snapshot is that group's own picture so far (what the compositor's group
+    buffer holds there: psd-tools' adjustment_nested_composition_5); the opacity and masks of
+    that group and the pass-through groups inside it are left out, since the compositor
+    applies them when it closes each group (counted twice they faded the picture twice:
+    psd-tools' passthrough_opacity 31 mean -> 0)."""
     from psd_tools.composite import composite as ps_composite
 
     allowed = {id(ly) for ly in order}
     allowed.add(id(layer))
-    passing = bool(groups) and all(g.blend_mode.value == b"pass" for g in groups)
-    with _full_strength(groups if passing else ()):
+    # the innermost isolated group it is in: the snapshot is that group's picture so far
+    isolated = [i for i, g in enumerate(groups) if g.blend_mode.value != b"pass"]
+    start = isolated[-1] if isolated else 0
+    with _full_strength(groups[start:]):
         color, _shape, alpha = ps_composite(
-            psd, color=0.0, alpha=0.0, viewport=psd.viewbox,
+            groups[start] if isolated else psd, color=0.0, alpha=0.0, viewport=psd.viewbox,
             layer_filter=lambda ly: (ly.is_group() or id(ly) in allowed) and ly.is_visible())
     color = np.asarray(color, np.float32)
     if color.ndim == 2:

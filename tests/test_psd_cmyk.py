@@ -208,3 +208,10 @@ def test_export_to_rgb_format_states_the_cmyk_difference(tmp_path):
     back = read_ora(tmp_path / "c.ora")
     diff = np.abs(composite(back).astype(int) - composite(doc).astype(int)).max()
     assert diff <= stated[0]
+
+
+def test_saving_says_the_layers_will_blend_in_rgb():
+    from qil_editor.document import save_losses
+
+    doc = read_psd(FILES[0])
+    assert any("CMYK colour mode becomes RGB" in s and "blend in RGB" in s for s in save_losses(doc))

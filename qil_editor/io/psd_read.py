@@ -1068,7 +1068,9 @@ def _source(file: Path, psd, header: PsdHeader, leaves: list[_Leaf], layers: lis
     features = src.features
     if header.color_mode != 3:
         features.append(SourceFeature(
-            "color_mode", f"{_COLOR_MODES[header.color_mode]} colour mode becomes RGB"))
+            "color_mode", f"{_COLOR_MODES[header.color_mode]} colour mode becomes RGB"
+            + (" (its layers then blend in RGB: where they mix, colours shift)"
+               if header.color_mode == 4 else "")))
     if header.depth != 8:
         features.append(SourceFeature("depth", f"{header.depth}-bit colour becomes 8-bit"))
     color_planes = {0: 1, 1: 1, 2: 1, 3: 3, 4: 4, 9: 3}.get(header.color_mode, header.channels)

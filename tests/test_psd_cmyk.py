@@ -215,3 +215,23 @@ def test_saving_says_the_layers_will_blend_in_rgb():
 
     doc = read_psd(FILES[0])
     assert any("CMYK colour mode becomes RGB" in s and "blend in RGB" in s for s in save_losses(doc))
+
+
+def test_memory_estimate_counts_the_stored_ink_of_a_cmyk_file():
+    """The budget check before decoding must know a CMYK file's layers cost 12 bytes a pixel
+    (RGBA + the two ink pictures), not 4, or a hostile CMYK file gets past it."""
+    from dataclasses import replace
+
+    from psd_tools import PSDImage
+
+    from qil_editor.io import psd_guard
+    from qil_editor.io.psd_read import parse_psd_header
+
+    path = FILES[0]
+    header = parse_psd_header(path)
+    psd = PSDImage.open(path)
+    as_cmyk, _ = psd_guard.estimate_peak(psd, header, path, None)
+    as_rgb, _ = psd_guard.estimate_peak(psd, replace(header, color_mode=3), path, None)
+    layers_px = sum((l.bbox[2] - l.bbox[0]) * (l.bbox[3] - l.bbox[1])
+                    for l in psd.descendants() if not l.is_group())
+    assert as_cmyk - as_rgb >= 8 * (layers_px + header.width * header.height)

@@ -183,6 +183,9 @@ def estimate_peak(psd, header, file: Path, max_pixels: int | None) -> tuple[int,
     from .psd_read import _needs_render
 
     canvas = header.width * header.height
+    # a CMYK file's layers also keep their stored ink for blending in CMYK (document/cmyk.py):
+    # two 4-byte pictures beside each layer's RGBA, and the composite's second pass
+    per_px = 4 + (8 if int(header.color_mode) == 4 else 0)
     sample = max(1, header.depth // 8)
     channels = max(1, header.channels)
     kept = 0
@@ -193,7 +196,7 @@ def estimate_peak(psd, header, file: Path, max_pixels: int | None) -> tuple[int,
             continue
         count += 1
         if isinstance(layer, AdjustmentLayer):
-            kept += canvas * 4
+            kept += canvas * per_px
             transient = max(transient, canvas * ADJUSTMENT_BYTES_PER_PIXEL)
             continue
         l, t, r, b = layer.bbox
@@ -202,14 +205,14 @@ def estimate_peak(psd, header, file: Path, max_pixels: int | None) -> tuple[int,
             box = render_box(layer, psd)
             px = _area(box)
             check_pixels(file, box[2] - box[0], box[3] - box[1], max_pixels, f"layer '{layer.name}'")
-            kept += px * 4
+            kept += px * per_px
             if solid_fill(layer) is not None:  # drawn at uint8: its alpha plane and a cropped copy
                 own = px * 5
             else:  # psd-tools' float canvas over the box, then a cropped copy
                 own = px * 4 + px * RENDER_BYTES_PER_PIXEL
         else:
             px = _area(layer.bbox)
-            kept += px * 4
+            kept += px * per_px
             layer_channels = max(1, len(getattr(layer._record, "channel_info", ())))
             own = px * (layer_channels * sample + 8 + (16 if header.depth == 32 else 0))
         masks = 0
@@ -217,7 +220,7 @@ def estimate_peak(psd, header, file: Path, max_pixels: int | None) -> tuple[int,
             mask = layer.mask
             masks = _area(mask.bbox) * 5 + px * 12
         transient = max(transient, own + masks)
-    total = kept + transient + canvas * 4  # the composite every view and save makes
+    total = kept + transient + canvas * per_px  # the composite every view and save makes
     what = f"a {header.width}x{header.height} canvas and {count} layer{'s' if count != 1 else ''}"
     return total, what
 

@@ -19,7 +19,9 @@ def icon(name: str) -> QIcon:
     return QIcon(str(path)) if path.is_file() else QIcon()
 
 
+@lru_cache(maxsize=None)
 def app_icon() -> QIcon:
+    """The application's icon (SVG and PNG); cached, the window and its welcome page both ask."""
     result = QIcon()
     for name in ("qil-editor.svg", "qil-editor.png"):
         path = resource_path("icons", name)

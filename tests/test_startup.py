@@ -91,7 +91,7 @@ def test_defer_leaves_imported_missing_and_extension_modules_alone():
 
 def test_editor_window_is_painted_before_numpy_pillow_asyncio_or_opencv_run(tmp_path):
     """The real start-up path: at the first frame the heavy modules are still deferred, OpenCV,
-    the edit engine, file I/O and the dialogs not imported at all, PySide's QStyle type not yet
+    the edit engine, file I/O, the dialogs and the canvas (no document yet) not imported at all, PySide's QStyle type not yet
     made; right after, everything is a plain module and the style is Fusion."""
     result = _python(f"""
         import sys
@@ -104,7 +104,8 @@ def test_editor_window_is_painted_before_numpy_pillow_asyncio_or_opencv_run(tmp_
                   sorted(m for m in ("cv2", "scipy", "torch", "qil_editor.engines.edit.engine",
                                      "qil_editor.ui.reprompt_dialog", "qil_editor.io",
                                      "qil_editor.ui.decompose_dialog", "qil_editor.ui.recolor_dialog",
-                                     "qil_editor.ui.settings_dialog") if m in sys.modules),
+                                     "qil_editor.ui.settings_dialog", "qil_editor.ui.canvas")
+                         if m in sys.modules),
                   "QStyle" in vars(sys.modules["PySide6.QtWidgets"]), flush=True)
         app._wait_for_first_paint = watched
         code = app.main(["--quit-after-show", "--settings", r"{tmp_path / 's.ini'}",

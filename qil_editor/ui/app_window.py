@@ -14,7 +14,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence, QUndoGroup
@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (QDialog, QDockWidget, QLabel, QMainWindow, QMessa
 from ..document import Document
 from ..engines.base import EngineRegistry, default_registry
 from ..errors import QilError
-from .canvas import CanvasView
 from .canvas_keys import CanvasKeys
 from .decompose_jobs import ENGINE_LABELS, DecompositionJobs
 from .file_workflow import FileWorkflow, open_filter
@@ -41,6 +40,9 @@ from .settings import AppSettings
 from .tasks import TaskRunner
 from .thumbnails import ThumbnailCache
 from .worker import DecomposeRequest, JobThread
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .canvas import CanvasView  # imported with the first document (QGraphics* types: ~10 ms of the start)
 
 log = logging.getLogger(__name__)
 
@@ -375,6 +377,8 @@ class MainWindow(QMainWindow):
 
         save_path = path if path is not None and is_psd(path) else None
         session = DocumentSession(doc, path=path, save_path=save_path, name=name, parent=self)
+        from .canvas import CanvasView
+
         canvas = CanvasView(session, self.tasks)
         model = LayerListModel(session, self.thumbnails, self)
         tab = DocumentTab(session, canvas, model)

@@ -9,13 +9,14 @@ canvas unless the focus is in a widget that types or steps with them
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import (QAbstractSlider, QAbstractSpinBox, QApplication, QComboBox, QLineEdit,
                                QPlainTextEdit, QTextEdit, QWidget)
 
-from .canvas import CanvasView, nudge_step
+if TYPE_CHECKING:  # pragma: no cover
+    from .canvas import CanvasView  # loaded with the first document, not with the window
 
 #: Widgets that need Space and the arrows themselves.
 _TYPING = (QLineEdit, QAbstractSpinBox, QTextEdit, QPlainTextEdit, QComboBox, QAbstractSlider)
@@ -56,6 +57,8 @@ class CanvasKeys(QObject):
             return True
         if kind == QEvent.Type.KeyPress and event.modifiers() & ~Qt.KeyboardModifier.ShiftModifier \
                 & ~Qt.KeyboardModifier.KeypadModifier == Qt.KeyboardModifier.NoModifier:
+            from .canvas import nudge_step  # loaded: there is a canvas
+
             step = nudge_step(event)
             if step is not None:
                 canvas.nudge(*step)

@@ -59,10 +59,16 @@ class LayerDelegate(QStyledItemDelegate):
         self._eye = icon("eye")
         self._eye_off = icon("eye-off")
         self._lock = icon("lock")
-        self._checker = checker_brush(4)
-        dark = checker_pixmap(4, "#3a3a3a", "#2c2c2c")  # under light content (white text)
-        self._dark_checker = checker_brush(4)
-        self._dark_checker.setTexture(dark)
+        self._checkers: tuple | None = None  # (plain, dark): drawn at the first row's paint
+
+    def _checker_brushes(self) -> tuple:
+        """The thumbnails' checkerboards, plain and dark (under light content such as white
+        text); painted on first use, since an empty window's first frame shows no row."""
+        if self._checkers is None:
+            dark = checker_brush(4)
+            dark.setTexture(checker_pixmap(4, "#3a3a3a", "#2c2c2c"))
+            self._checkers = (checker_brush(4), dark)
+        return self._checkers
 
     # ----- geometry ----------------------------------------------------------------
     def sizeHint(self, option, index) -> QSize:  # noqa: N802
@@ -215,7 +221,8 @@ class LayerDelegate(QStyledItemDelegate):
         painter.save()
         painter.setBrushOrigin(frame.topLeft())
         thumb = index.data(ThumbnailRole)
-        painter.fillRect(frame, self._dark_checker if thumb is not None and thumb.light else self._checker)
+        checker, dark_checker = self._checker_brushes()
+        painter.fillRect(frame, dark_checker if thumb is not None and thumb.light else checker)
         layer = index.data(LayerRole)
         if thumb is not None and layer is not None and not thumb.image.isNull():
             painter.setClipRect(frame)

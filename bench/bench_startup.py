@@ -13,6 +13,9 @@ Both sides report from inside the process (wall clock and ``time.process_time()`
 at their mark), so neither counts its own exit. On a shared, busy machine
 wall-clock times swing by a factor of three; the CPU time each process used up
 to its mark (user + system, all threads) is printed too, as the steadier ratio.
+The two are run in turns (baseline, editor, baseline, ...), so a change in the
+machine's load affects both alike; the range of the per-turn CPU ratios is printed
+with the medians.
 
     QT_QPA_PLATFORM=offscreen python bench/bench_startup.py [--runs 5] [--file resources/samples/poster.png]
 """
@@ -77,8 +80,10 @@ def main() -> int:
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     with tempfile.TemporaryDirectory() as tmp:
         baseline(), editor(Path(tmp), [])  # warm the file cache
-        base = [baseline() for _ in range(args.runs)]
-        empty = [editor(Path(tmp), []) for _ in range(args.runs)]
+        base, empty = [], []
+        for _ in range(args.runs):  # in turns: load changes hit both sides alike
+            base.append(baseline())
+            empty.append(editor(Path(tmp), []))
         with_file = [editor(Path(tmp), args.file) for _ in range(args.runs)] if args.file else []
     b, bc = _medians(base)
     print(f"python -c 'import PySide6.QtWidgets': median {b * 1000:.0f} ms, CPU {bc * 1000:.0f} ms "
@@ -86,6 +91,9 @@ def main() -> int:
     e, ec = _medians([r[0] for r in empty])
     print(f"editor launch -> window shown:      median {e * 1000:.0f} ms, ratio {e / b:.2f}; "
           f"CPU {ec * 1000:.0f} ms, ratio {ec / bc:.2f}")
+    turns = sorted(shown[1] / base_run[1] for base_run, (shown, _ready) in zip(base, empty))
+    print(f"  CPU ratio per turn: {turns[0]:.2f}-{turns[-1]:.2f} "
+          f"(each editor run against the baseline run just before it)")
     if all(r[1] is not None for r in empty):
         r, rc = _medians([r[1] for r in empty])
         print(f"editor launch -> ready (event loop): median {r * 1000:.0f} ms, ratio {r / b:.2f}; "

@@ -9,17 +9,24 @@ canvas unless the focus is in a widget that types or steps with them
 
 from __future__ import annotations
 
+from functools import cache
 from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtWidgets import (QAbstractSlider, QAbstractSpinBox, QApplication, QComboBox, QLineEdit,
-                               QPlainTextEdit, QTextEdit, QWidget)
+from PySide6.QtWidgets import QApplication, QWidget
 
 if TYPE_CHECKING:  # pragma: no cover
     from .canvas import CanvasView  # loaded with the first document, not with the window
 
-#: Widgets that need Space and the arrows themselves.
-_TYPING = (QLineEdit, QAbstractSpinBox, QTextEdit, QPlainTextEdit, QComboBox, QAbstractSlider)
+@cache
+def _typing_widgets() -> tuple:
+    """Widgets that need Space and the arrows themselves. Looked up at the first key event:
+    PySide makes a class's Python type (with its enums) on first use, and the text edits'
+    are not needed by the window's first frame."""
+    from PySide6.QtWidgets import (QAbstractSlider, QAbstractSpinBox, QComboBox, QLineEdit, QPlainTextEdit,
+                                   QTextEdit)
+
+    return (QLineEdit, QAbstractSpinBox, QTextEdit, QPlainTextEdit, QComboBox, QAbstractSlider)
 
 
 class CanvasKeys(QObject):
@@ -49,7 +56,7 @@ class CanvasKeys(QObject):
         if not isinstance(obj, QWidget) or obj.window() is not self.window:
             return False
         canvas = self.current_canvas()
-        if canvas is None or obj is canvas or obj is canvas.viewport() or isinstance(obj, _TYPING):
+        if canvas is None or obj is canvas or obj is canvas.viewport() or isinstance(obj, _typing_widgets()):
             return False  # the canvas handles its own keys; typing widgets keep theirs
         if event.key() == Qt.Key.Key_Space:
             if not event.isAutoRepeat():

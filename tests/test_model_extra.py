@@ -40,6 +40,20 @@ def test_extra_detection_follows_what_can_be_imported(monkeypatch):
     assert not model_extra.model_extra_installed()
 
 
+def test_a_missing_scikit_image_is_a_missing_model_package(monkeypatch):
+    """The re-prompt engine's alpha recovery imports scikit-image after the model run: its
+    absence must show up front, in the model engines' availability."""
+    from qil_editor.engines.diffusion.engine import model_packages_problem
+
+    for name in model_extra.MODEL_PACKAGES:  # everything else present (found or stood in)
+        if name != "skimage" and __import__("importlib").util.find_spec(name) is None:
+            pytest.skip(f"{name} is not installed here")
+    monkeypatch.setitem(sys.modules, "skimage", None)
+    assert model_extra.missing_model_packages() == ["skimage"]
+    assert not model_extra.model_extra_installed()
+    assert "missing: skimage" in model_packages_problem()
+
+
 def test_install_command_matches_the_installation(monkeypatch, tmp_path):
     monkeypatch.chdir(ROOT)
     monkeypatch.setattr(sys, "prefix", str(ROOT / ".venv"))

@@ -13,8 +13,11 @@ import importlib.util
 import sys
 from pathlib import Path
 
-#: Import names of the packages in pyproject's ``model`` extra that the engines import.
-MODEL_PACKAGES = ("torch", "torchvision", "diffusers", "transformers", "accelerate", "safetensors", "peft")
+#: Import names of the packages in pyproject's ``model`` extra that the engines import
+#: (``skimage``: scikit-image, for the re-prompt engine's alpha recovery, checked up front so
+#: a missing one is reported before a model run, not after it).
+MODEL_PACKAGES = ("torch", "torchvision", "diffusers", "transformers", "accelerate", "safetensors", "peft",
+                  "skimage")
 #: Registry names of the engines that need the extra (the classical engine does not).
 MODEL_ENGINE_NAMES = frozenset({"qwen"})
 

@@ -11,16 +11,22 @@ import shutil
 import subprocess
 from pathlib import Path
 
-# SciPy and scikit-image parts the lite build never loads: the classical engine uses
-# scipy.ndimage and skimage.color/measure/morphology, which pull in scipy linalg, sparse,
-# spatial and special. scikit-image's PyInstaller hook collects every subpackage, and
-# those would pull in the rest of SciPy.
-# SciPy and scikit-image as a whole: only the re-prompt engine's alpha recovery uses them,
-# and it needs a model the lite build cannot run. The classical engine has its own
-# CIEDE2000 (qil_editor.engines.ciede2000) and the two scipy.ndimage functions it needs
-# (qil_editor.engines.ndimage_subset). SciPy's OpenBLAS library stays, for OpenCV
-# (packaging/lib_standins.py).
-SCIPY_UNUSED = ("scipy",)
+# SciPy's subpackages that nothing in the lite build loads. psd-tools renders layer effects,
+# strokes, shape fills, gradients and curves/brightness adjustments with scipy.interpolate,
+# scipy.ndimage and scipy.spatial (psd_tools/composite/*), loaded when a PSD needs them;
+# those import linalg, sparse, special, optimize, fft, constants and _lib in turn, so all of
+# that stays (measured: every scipy module loaded while the test PSDs open, see
+# tests/test_packaging.py). Without it a PSD with effects or adjustments fails to open.
+# The classical engine uses none of SciPy (qil_editor.engines.ciede2000, ndimage_subset).
+SCIPY_UNUSED = tuple(f"scipy.{name}" for name in (
+    "stats", "io", "signal", "integrate", "odr", "cluster", "datasets", "misc", "fftpack",
+    "differentiate"))
+# SciPy's own subpackages that must stay (what psd-tools' compositing loads and its imports).
+SCIPY_KEPT = tuple(f"scipy.{name}" for name in (
+    "_lib", "constants", "fft", "interpolate", "linalg", "ndimage", "optimize", "sparse", "spatial",
+    "special"))
+# scikit-image as a whole: only the re-prompt engine's alpha recovery uses it, and it needs a
+# model the lite build cannot run.
 SKIMAGE_UNUSED = ("skimage",)
 # Pillow's AVIF codec (libavif, 5 MB) and Tk bridge: the editor opens PNG, JPEG, WebP, TIFF,
 # BMP, GIF and PSD only (qil_editor.io.image_open.PILLOW_FORMATS), and has no Tk.

@@ -5,8 +5,11 @@ A packaged build can start on the build machine and still fail on a clean one
 runs the real code paths headless: open the bundled sample, decompose it with
 the classical engine (and with the model in ``DIR`` when given), save a PSD,
 read it back and compare, build the command line, then create the main window
-offscreen. It prints one line per step and exits 0, or prints the reason on
-stderr and exits non-zero (the QilError exit code where there is one).
+offscreen. ``--open FILE`` (repeatable) also opens each FILE the way the
+editor does (a PSD's effects and adjustments use parts of SciPy a trimmed
+build could miss) and composites it. It prints one line per step and exits 0,
+or prints the reason on stderr and exits non-zero (the QilError exit code
+where there is one).
 """
 
 from __future__ import annotations
@@ -126,6 +129,24 @@ def _round_trip(doc, folder: Path, stem: str) -> str:
     return f"{path.name}, {len(back.layers)} layers, {path.stat().st_size // 1024} KiB, difference {difference:.2f}"
 
 
+def _open_file(path: Path) -> str:
+    """Open ``path`` as the editor's File > Open does and composite it (what the canvas shows).
+
+    The detail ends with a digest of the composite and the layers' pixels, so a packaged build's result can be
+    compared with the source tree's (a layer effect silently left unrendered would differ)."""
+    import hashlib
+
+    from .document import composite
+    from .io import open_document
+
+    doc = open_document(path)
+    image = composite(doc)
+    digest = hashlib.sha256(np.ascontiguousarray(image).tobytes())
+    for layer in doc.layers:
+        digest.update(np.ascontiguousarray(layer.pixels).tobytes())
+    return f"{len(doc.layers)} layers, {image.shape[1]}x{image.shape[0]}, pixels {digest.hexdigest()[:16]}"
+
+
 def _check_cli() -> str:
     from .cli import COMMAND_MODULES, build_parser
 
@@ -177,7 +198,7 @@ def _check_window(folder: Path, document_path: Path) -> str:
     return f"platform {app.platformName()}, {document_path.name} open with {layers} layers, title {title!r}"
 
 
-def _run(model_dir: str | None, out: TextIO, keep: bool) -> None:
+def _run(model_dir: str | None, out: TextIO, keep: bool, open_files: tuple[str, ...] = ()) -> None:
     from .engines.base import DecomposeOptions
 
     steps = _Steps(out)
@@ -217,6 +238,9 @@ def _run(model_dir: str | None, out: TextIO, keep: bool) -> None:
             steps.run("model decomposition", model)
             steps.run("model PSD save and read back", lambda: _round_trip(state["model_doc"], folder, "model"))
 
+        for name in open_files:
+            steps.run(f"open {name}", lambda name=name: _open_file(Path(name)))
+
         steps.run("command line", _check_cli)
         steps.run("main window (offscreen)", lambda: _check_window(folder, folder / "classical.psd"))
         succeeded = True
@@ -227,7 +251,8 @@ def _run(model_dir: str | None, out: TextIO, keep: bool) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def run_smoke_test(model_dir: str | None = None, *, out: TextIO | None = None, keep: bool = False) -> int:
+def run_smoke_test(model_dir: str | None = None, *, out: TextIO | None = None, keep: bool = False,
+                   open_files: tuple[str, ...] = ()) -> int:
     """Run every check; 0 when all pass, otherwise print why on stderr and return non-zero."""
     # Before anything imports Qt: the check must work without a display.
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -235,7 +260,7 @@ def run_smoke_test(model_dir: str | None = None, *, out: TextIO | None = None, k
     from .errors import QilError
 
     try:
-        _run(model_dir, out, keep)
+        _run(model_dir, out, keep, tuple(open_files))
     except SmokeFailure as err:
         print(f"smoke test failed: {err}", file=sys.stderr)
         return 1
@@ -251,13 +276,15 @@ def run_smoke_test(model_dir: str | None = None, *, out: TextIO | None = None, k
 
 
 def smoke_test_main(argv: list[str] | None = None) -> int:
-    """Parse ``--smoke-test [--model DIR] [--keep]`` (other arguments are ignored)."""
+    """Parse ``--smoke-test [--model DIR] [--keep] [--open FILE]...`` (other arguments are ignored)."""
     parser = argparse.ArgumentParser(prog="qil-editor --smoke-test", add_help=False)
     parser.add_argument("--smoke-test", action="store_true")
     parser.add_argument("--model", metavar="DIR", default=None)
     parser.add_argument("--keep", action="store_true", help="keep the saved PSDs")
+    parser.add_argument("--open", metavar="FILE", action="append", default=[],
+                        help="also open this image or PSD as the editor does (repeatable)")
     args, _unknown = parser.parse_known_args(list(sys.argv[1:] if argv is None else argv))
-    return run_smoke_test(args.model, keep=args.keep)
+    return run_smoke_test(args.model, keep=args.keep, open_files=tuple(args.open))
 
 
 if __name__ == "__main__":  # python -m qil_editor.smoke [--model DIR]

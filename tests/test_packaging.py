@@ -123,6 +123,46 @@ def _load_packaging_module(name: str):
     return module
 
 
+TEST_PSDS = sorted(p for folder in ("psd-cases", "psd-extra") for p in (ROOT / "tests" / "data" / folder).rglob("*")
+                   if p.suffix.lower() in (".psd", ".psb"))
+# Test PSDs whose layer effects, strokes or adjustments psd-tools renders with SciPy
+# (interpolate, ndimage, spatial): with SciPy left out of the lite build they did not open.
+SCIPY_PSDS = [ROOT / "tests" / "data" / name for name in (
+    "psd-cases/effects/src.psd", "psd-extra/adjustment-backdrop/src.psd", "psd-extra/clip-adjustment/src.psd",
+    "psd-extra/double-stroke-clipped/src.psd")]
+
+
+def test_lite_trim_keeps_the_scipy_that_psd_tools_loads():
+    """Opening every test PSD loads only the SciPy subpackages the lite build keeps, none it
+    leaves out; and the four that need SciPy do load it (the check sees real imports)."""
+    trim = _load_packaging_module("lite_trim")
+    assert all(p.is_file() for p in SCIPY_PSDS) and len(TEST_PSDS) >= 40
+    code = (
+        "import json, sys\n"
+        "from qil_editor.document import composite\n"
+        "from qil_editor.io import open_document\n"
+        "needs = []\n"
+        f"for f in {[str(p) for p in TEST_PSDS]!r}:\n"
+        "    before = len([m for m in sys.modules if m.startswith('scipy.')])\n"
+        "    composite(open_document(f))\n"
+        "    if len([m for m in sys.modules if m.startswith('scipy.')]) > before: needs.append(f)\n"
+        "print(json.dumps([sorted(m for m in sys.modules if m.startswith('scipy')), needs]))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    loaded, needs = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert {"scipy.interpolate", "scipy.ndimage", "scipy.spatial"} <= set(loaded)
+    assert needs, "no test PSD loaded SciPy: the check would not see a regression"
+    left_out = [m for m in loaded if any(m == e or m.startswith(e + ".") for e in trim.SCIPY_UNUSED)]
+    assert not left_out, f"opening PSDs imports SciPy modules the lite build leaves out: {left_out}"
+    import importlib.util
+
+    scipy_dir = Path(importlib.util.find_spec("scipy").submodule_search_locations[0])
+    in_subpackages = [m for m in loaded if "." in m and (scipy_dir / m.split(".")[1]).is_dir()]
+    unkept = sorted(m for m in in_subpackages if not any(m == k or m.startswith(k + ".") for k in trim.SCIPY_KEPT))
+    assert not unkept, f"SciPy modules loaded but not listed in lite_trim.SCIPY_KEPT: {unkept}"
+
+
 def test_lite_trim_leaves_out_nothing_the_classical_engine_loads(tmp_path):
     """What the lite spec excludes from SciPy/scikit-image is never imported by a classical run."""
     trim = _load_packaging_module("lite_trim")
@@ -286,6 +326,25 @@ def test_lite_bundle_builds_without_torch_and_passes_its_smoke_test(lite_bundle)
     assert "smoke test passed" in run.stdout
     assert "packaged (lite build)" in run.stdout
     assert "Traceback" not in run.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1200)
+def test_lite_bundle_opens_every_test_psd(lite_bundle):
+    """The trimmed bundle opens what a designer opens: every test PSD, including those whose
+    effects, strokes and adjustments psd-tools renders with SciPy (these once failed as "damaged")."""
+    base = lite_bundle.parent.parent
+    args = [str(lite_bundle / "qil-editor"), "--smoke-test"]
+    for path in TEST_PSDS:
+        args += ["--open", str(path)]
+    run = _clean_run(args, base / "elsewhere", base / "home")
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "smoke test passed" in run.stdout and "Traceback" not in run.stderr
+    opened = [line for line in run.stdout.splitlines() if line.startswith(f"ok  open {ROOT}")]
+    assert len(opened) == len(TEST_PSDS)
+    for path in SCIPY_PSDS:  # the same layer pixels as the source tree: effects really rendered
+        line = next(line for line in opened if line.startswith(f"ok  open {path} "))
+        assert line.endswith(smoke._open_file(path)), line
 
 
 @pytest.mark.slow

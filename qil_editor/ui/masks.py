@@ -184,7 +184,10 @@ class MaskActions:
         A["tool_brush"].setChecked(tool == "brush")
         A["tool_eraser"].setChecked(tool == "eraser")
         if self.options is not None:
-            if tool == "eraser":
+            if tool not in ("brush", "eraser"):
+                # the bar stays (sizes can be set before picking a tool) but says whose it is
+                text = "Brush (B) and Eraser (E) settings"
+            elif tool == "eraser":
                 text = "Erasing the layer's pixels"
             elif editing:
                 text = "Painting on the mask: " + ("black hides" if self.brush.foreground < 128 else "white reveals")

@@ -497,3 +497,19 @@ def test_a_group_mask_is_added_painted_live_and_undone(qtbot, window):
     trigger(window, "delete_layer_mask", "actionDeleteLayerMask")
     assert group.mask is None
     qtbot.waitUntil(lambda: near(shown(canvas, 120, 80), RED), timeout=10_000)
+
+
+def test_tool_options_bar_says_whose_settings_it_shows(qtbot, window):
+    """With the move tool the bar must not claim to be painting; with B / E it names the target."""
+    from PySide6.QtWidgets import QLabel
+
+    tab, canvas = open_tab(window)
+    label = window.findChild(QLabel, "brushTarget")
+    window.set_tool("move")
+    assert label.text() == "Brush (B) and Eraser (E) settings"
+    QTest.keyClick(canvas, Qt.Key.Key_B)
+    assert canvas.tool == "brush" and label.text() == "Painting the layer's pixels"
+    QTest.keyClick(canvas, Qt.Key.Key_E)
+    assert canvas.tool == "eraser" and label.text() == "Erasing the layer's pixels"
+    window.set_tool("move")
+    assert label.text() == "Brush (B) and Eraser (E) settings"

@@ -30,7 +30,7 @@ from shiboken6 import isValid
 from ..document import DocumentEvent, composite_layers
 from ..document.compositing import working_space
 from .drag_cache import DragCache
-from .layer_item import QT_BLEND_MODES, LayerItem
+from .layer_item import MIP_BELOW, QT_BLEND_MODES, LayerItem, PictureItem
 from .qimage import checker_brush
 from .session import DocumentSession
 from .tasks import TaskRunner
@@ -132,6 +132,11 @@ class CanvasView(QGraphicsView):
         self.scene().addItem(self._stack)
         self._flat = LayerItem(FLAT_ID, self._stack)
         self._flat.setVisible(False)
+        #: a free transform of several layers shows them as one picture (see transform_picture)
+        self._picture = PictureItem(self._stack)
+        self._picture.setVisible(False)
+        self._picture_matrix: QTransform | None = None
+        self.zoomChanged.connect(self._redraw_picture)
 
         self.setFrameShape(QGraphicsView.Shape.NoFrame)
         self.setBackgroundBrush(BACKGROUND)
@@ -260,6 +265,10 @@ class CanvasView(QGraphicsView):
             item.setOpacity(shown[index][1])
             if live and shown[index][0] and item.composition_mode != QPainter.CompositionMode.CompositionMode_SourceOver:
                 needs_isolation = True
+        if self._picture.isVisible():  # a multi-layer transform draws these as one picture
+            for lid in self._picture.layer_ids:
+                if lid in self._items:
+                    self._items[lid].setVisible(False)
         self._flat.setVisible(upto >= 0)
         self._flat.setZValue(upto)
         self._effect.setEnabled(needs_isolation)
@@ -857,6 +866,69 @@ class CanvasView(QGraphicsView):
             self.viewport().update(self.mapFromScene(rect.adjusted(-2, -2, 2, 2)).boundingRect()
                                    .adjusted(-HANDLE_MARGIN, -HANDLE_MARGIN, HANDLE_MARGIN, HANDLE_MARGIN))
         self._update_outline()
+
+    def transform_picture(self, layer_ids, matrix: QTransform | None) -> None:
+        """Preview a free transform of several layers as one picture moved by ``matrix`` (document
+        coordinates) instead of redrawing each big layer transformed on every drag event. Only
+        when zoomed out (the picture is drawn at the view's mip level), the layers' items are all
+        drawn by QPainter with SourceOver (Normal) and no unselected visible layer lies between
+        them; otherwise the items keep drawing themselves (their transforms are set anyway).
+        ``None`` ends it and shows the items again."""
+        picture = self._picture
+        items = []
+        if layer_ids is not None and matrix is not None and 0 < self.zoom < MIP_BELOW:
+            chosen = set(layer_ids)
+            normal = QPainter.CompositionMode.CompositionMode_SourceOver
+            shown = [(self.doc.index_of(lid), self._items[lid]) for lid in layer_ids
+                     if lid in self._items and (self._items[lid].isVisible() or lid in picture.layer_ids)]
+            if shown and all(index > self._flat_upto and item.composition_mode == normal
+                             for index, item in shown):
+                low, high = min(i for i, _ in shown), max(i for i, _ in shown)
+                between = [ly for ly in self.doc.layers[low:high + 1] if ly.id not in chosen
+                           and self._items[ly.id].isVisible() and ly.id not in picture.layer_ids]
+                if not between and len(shown) >= 2:
+                    items = [item for _i, item in sorted(shown, key=lambda pair: pair[0])]
+        if not items:
+            self._drop_picture()
+            return
+        factor = 2 ** max(1, int(math.floor(math.log2(1.0 / self.zoom))))
+        if picture.factor != factor or picture.layer_ids != tuple(item.layer_id for item in items):
+            rect = QRectF()
+            for item in items:
+                rect = rect.united(item.boundingRect().translated(item.pos()))
+            for item in items:
+                item.setVisible(True)  # paint() draws regardless; visibility only matters to the scene
+            picture.draw(items, rect, factor)
+            picture.setZValue(self.doc.index_of(items[-1].layer_id))
+        old = picture.sceneBoundingRect() if picture.isVisible() else QRectF()
+        for item in items:
+            item.setVisible(False)
+        picture.setTransform(matrix)
+        picture.setVisible(True)
+        self._picture_matrix = QTransform(matrix)
+        for rect in (old, picture.sceneBoundingRect()):
+            if not rect.isEmpty():
+                self.viewport().update(self.mapFromScene(rect.adjusted(-2, -2, 2, 2)).boundingRect())
+
+    def _drop_picture(self) -> None:
+        picture = self._picture
+        if not picture.layer_ids and not picture.isVisible():
+            return
+        for lid in picture.layer_ids:
+            if lid in self._items:
+                self._items[lid].setVisible(True)
+        if picture.isVisible():
+            self.viewport().update(self.mapFromScene(picture.sceneBoundingRect().adjusted(-2, -2, 2, 2))
+                                   .boundingRect())
+        picture.setVisible(False)
+        picture.clear()
+        self._picture_matrix = None
+        self._update_modes()  # the items' visibility as the document says
+
+    def _redraw_picture(self, _zoom=None) -> None:
+        """A zoom during a multi-layer transform: the picture at the new scale (or the items)."""
+        if self._picture_matrix is not None and self.transforming:
+            self.transform_picture(self.tools["transform"].layer_ids, self._picture_matrix)
 
     def apply_transform(self) -> bool:
         """Enter: resample once from the original pixels, on the task pool (a big layer takes

@@ -281,6 +281,7 @@ class TransformTool(Tool):
         return True
 
     def end(self) -> None:
+        self.canvas.transform_picture(None, None)
         for lid in self.layer_ids:
             self.canvas.set_item_transform(lid, None)
         if self._grab is not None:
@@ -296,6 +297,8 @@ class TransformTool(Tool):
             # an item draws layer-local pixels at its pos (layer.x, layer.y)
             self.canvas.set_item_transform(lid, QTransform.fromTranslate(layer.x, layer.y) * matrix
                                            * QTransform.fromTranslate(-layer.x, -layer.y))
+        # several big layers: one cached picture moved instead of N items redrawn per event
+        self.canvas.transform_picture(self.layer_ids if len(self.layer_ids) > 1 else None, matrix)
         # layers the core compositor draws (items hidden) are shown by recompositing them warped
         self.canvas.preview_transform(self.layer_ids, self.group_ids, [[matrix.m11(), matrix.m21(), matrix.dx()],
                                                                        [matrix.m12(), matrix.m22(), matrix.dy()]])

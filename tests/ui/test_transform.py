@@ -145,3 +145,91 @@ def test_scaling_a_flipped_box_follows_the_handle_under_the_mouse(qtbot, window)
     right = max(p.x() for p in tool.box.handles().values())
     assert abs(left - 90) < 1e-6 and abs(right - 180) < 1e-6 and tool.box.w < 0
     QTest.keyClick(canvas, Qt.Key.Key_Escape)
+
+
+def doc_with_three_blocks() -> Document:
+    def block(color):
+        pixels = np.zeros((120, 160, 4), np.uint8)
+        pixels[:, :] = color + (255,)
+        return pixels
+
+    return Document(800, 600, [Layer(rgba(600, 800, (250, 250, 250)), name="Paper"),
+                               Layer(block((200, 40, 40)), name="Red", x=100, y=100),
+                               Layer(block((20, 40, 220)), name="Blue", x=180, y=160),
+                               Layer(block((30, 180, 60)), name="Green", x=520, y=100)])
+
+
+def shown_at(canvas, image, x, y):
+    """The viewport's colour at document point (x, y)."""
+    p = canvas.mapFromScene(QPointF(x, y))
+    c = image.pixelColor(p.x(), p.y())
+    return c.red(), c.green(), c.blue()
+
+
+def near(a, b, tol=6) -> bool:
+    return all(abs(p - q) <= tol for p, q in zip(a, b))
+
+
+def test_multi_layer_transform_preview_is_one_picture_at_the_moved_place(qtbot, window):
+    """Zoomed out, Ctrl+T on two adjacent Normal layers draws them as one cached picture moved by
+    the box; the viewport shows them at the previewed place, under the unselected layer above, and
+    it matches what the applied transform then shows."""
+    tab = window.add_document(doc_with_three_blocks(), name="blocks")
+    canvas, session = tab.canvas, tab.session
+    canvas.set_zoom(0.25)  # below MIP_BELOW: the picture path
+    canvas.centerOn(400, 300)
+    canvas.snap = False  # the box lands exactly where it is dragged
+    red, blue, green = session.doc.layers[1:]
+    session.set_selection([red.id, blue.id], current=blue.id)
+    window.actions_by_name["free_transform"].trigger()
+    assert canvas.transforming and canvas._picture.isVisible()
+    assert canvas._picture.layer_ids == (red.id, blue.id)
+    drag(canvas, QPointF(200, 200), QPointF(500, 200))  # move the box by +300 in x
+    QApplication.processEvents()
+    assert canvas.zoom == 0.25 and canvas._picture.isVisible()
+    assert not canvas._items[red.id].isVisible() and not canvas._items[blue.id].isVisible()
+    image = canvas.viewport().grab().toImage()
+    paper = (250, 250, 250)
+    assert near(shown_at(canvas, image, 140, 120), paper)  # the old place is empty now
+    assert near(shown_at(canvas, image, 440, 130), (200, 40, 40))  # red alone, moved
+    assert near(shown_at(canvas, image, 500, 200), (20, 40, 220))  # blue over red, moved
+    assert near(shown_at(canvas, image, 600, 250), (20, 40, 220))  # blue alone, moved
+    assert near(shown_at(canvas, image, 600, 190), (30, 180, 60))  # green (unselected) stays above blue
+    preview = image
+    QTest.keyClick(canvas, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: session.stack.count() == 1)
+    assert not canvas._picture.isVisible() and red.id not in canvas._picture.layer_ids
+    QApplication.processEvents()
+    applied = canvas.viewport().grab().toImage()
+    assert (session.doc.layers[1].x, session.doc.layers[2].x) == (400, 480)
+    a = np.frombuffer(preview.convertToFormat(preview.Format.Format_RGB32).constBits(), np.uint8)
+    b = np.frombuffer(applied.convertToFormat(applied.Format.Format_RGB32).constBits(), np.uint8)
+    diff = np.abs(a.astype(int) - b.astype(int))
+    assert diff.mean() < 1.0  # the preview looks like the result (handles drawn only in the preview)
+
+
+def test_multi_layer_transform_keeps_items_when_one_picture_would_be_wrong(qtbot, window):
+    """A Multiply layer among them, or an unselected layer between them, or 100 %: the items
+    draw themselves transformed (a SourceOver picture would change the look)."""
+    from qil_editor.document import BlendMode
+
+    doc = doc_with_three_blocks()
+    tab = window.add_document(doc, name="blocks")
+    canvas, session = tab.canvas, tab.session
+    canvas.set_zoom(0.25)
+    red, blue, green = session.doc.layers[1:]
+    session.set_selection([red.id, green.id], current=green.id)  # blue lies between
+    window.actions_by_name["free_transform"].trigger()
+    assert canvas.transforming and not canvas._picture.isVisible()
+    canvas.cancel_transform()
+    session.set_selection([red.id, blue.id], current=blue.id)
+    window.actions_by_name["free_transform"].trigger()
+    assert canvas._picture.isVisible()
+    canvas.set_zoom(1.0)  # 100 %: the items (pixel-exact)
+    assert not canvas._picture.isVisible() and canvas._items[red.id].isVisible()
+    canvas.cancel_transform()
+    assert session.set_blend_mode(blue.id, BlendMode.MULTIPLY)
+    canvas.set_zoom(0.25)
+    window.actions_by_name["free_transform"].trigger()
+    assert canvas.transforming and not canvas._picture.isVisible()
+    assert canvas._items[red.id].isVisible() and canvas._items[blue.id].isVisible()

@@ -221,6 +221,40 @@ def test_group_style_layer_names_itself_stale_when_the_group_changes(groups):
         assert len(stale()) == 1
 
 
+@pytest.mark.parametrize("groups", [False, True])
+def test_group_style_is_redrawn_from_the_groups_layers_as_they_are(groups):
+    """redraw_group_styles: the style of the moved content (as drawn at read time from
+    scratch: identical), no stale sentence once redrawn, the pixels as read when back."""
+    from qil_editor.document import save_losses
+    from qil_editor.document.group_styles import draw_group_style, redraw_group_styles
+
+    doc = read_psd(EXTRA / "group-drop-shadows" / "src.psd", groups=groups)
+    (style_id, style), = doc.source.group_styles.items()
+    shadow = doc.layer(style_id)
+    read = shadow.pixels
+    assert [e.kind for e in style[3]] == ["drop_shadow"]
+    assert np.array_equal(draw_group_style(doc, style)[0], read)  # the reader's drawing, exactly
+    assert redraw_group_styles(doc) == []  # nothing changed: nothing drawn
+    member = doc.layer(style[1][0])
+    doc.update_layer(member.id, x=member.x + 30)
+    assert redraw_group_styles(doc) == [style_id]
+    assert shadow.pixels is not read and not np.array_equal(shadow.pixels[..., 3], read[..., 3])
+    assert not [s for s in save_losses(doc) if "layer style" in s or "(effects)" in s]
+    doc.update_layer(member.id, x=member.x - 30)
+    assert redraw_group_styles(doc) == [style_id] and shadow.pixels is read
+
+
+def test_outer_effects_alone_match_apply_effects_under_a_clear_layer():
+    shape = np.zeros((60, 70), np.float32)
+    shape[20:40, 15:50] = 1.0
+    shape[25, 10:15] = 0.5
+    fx = [effects.Effect("drop_shadow", (0.1, 0.2, 0.9), 0.6, size=9, spread=20, distance=6),
+          effects.Effect("outer_glow", (1.0, 0.9, 0.2), 0.5, size=5),
+          effects.Effect("inner_glow", (1.0, 1.0, 1.0), 0.5, size=3)]  # inner: not drawn here
+    blank = np.zeros((60, 70, 4), np.uint8)
+    assert np.array_equal(effects.outer_effects(fx, shape), effects.apply_effects(blank, fx[:2], shape))
+
+
 def test_windows_grey_text_is_not_gamma_blended():
     (mx, mean), doc = _extra_errors("alias")
     assert mx <= 1 and mean <= 0.01

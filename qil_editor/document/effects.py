@@ -268,17 +268,35 @@ def apply_effects(rgba: np.ndarray, effects, shape: np.ndarray | None = None) ->
             else:
                 color = mix(color, coverage(effect, src), effect.color, effect.opacity,
                             effect.blend_mode)
-    out_c = np.zeros_like(color)
-    out_a = np.zeros_like(alpha)
+    out_c, out_a = _outer(effects, src)
+    out_c = color * alpha[..., None] + out_c * (1.0 - alpha[..., None])
+    out_a = alpha + out_a * (1.0 - alpha)
+    return _straight_uint8(out_c, out_a)
+
+
+def _outer(effects, src: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The outer effects alone over transparency: (colour times coverage, alpha), float."""
+    out_c = np.zeros(src.shape + (3,), np.float32)
+    out_a = np.zeros(src.shape, np.float32)
     for kind in OUTER:  # drop shadows lowest, then outer glows
         for effect in (e for e in effects if e.kind == kind):
             t = np.clip(coverage(effect, src) * np.float32(effect.opacity), 0.0, 1.0)
             out_c = np.asarray(effect.color, np.float32) * t[..., None] + out_c * (1.0 - t[..., None])
             out_a = t + out_a * (1.0 - t)
-    out_c = color * alpha[..., None] + out_c * (1.0 - alpha[..., None])
-    out_a = alpha + out_a * (1.0 - alpha)
-    result = np.empty_like(rgba)
+    return out_c, out_a
+
+
+def _straight_uint8(out_c: np.ndarray, out_a: np.ndarray) -> np.ndarray:
+    result = np.empty(out_a.shape + (4,), np.uint8)
     safe = np.where(out_a > 1e-6, out_a, 1.0)[..., None]
     result[..., :3] = np.round(np.clip(out_c / safe, 0.0, 1.0) * 255.0).astype(np.uint8)
     result[..., 3] = np.round(np.clip(out_a, 0.0, 1.0) * 255.0).astype(np.uint8)
     return result
+
+
+def outer_effects(effects, shape: np.ndarray) -> np.ndarray:
+    """Only the outer effects (drop shadows, outer glows) of ``shape`` (0..1), as straight
+    RGBA uint8: what ``apply_effects`` draws for them under a transparent layer, without
+    the work for the layer's own colour (a group's style drawn as a layer of its own)."""
+    src = np.clip(shape.astype(np.float32), 0.0, 1.0)
+    return _straight_uint8(*_outer([e for e in effects if e.kind in OUTER], src))

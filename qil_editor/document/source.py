@@ -80,8 +80,10 @@ class PsdSource:
         self.order: list[str] = []  # layer ids as read, bottom first
         self.working_space = None  # a CMYK file's layers' colour (document.cmyk.CmykSpace)
         # a group's layer style shown as a synthetic layer: id -> (group name, the group's
-        # layer ids it was drawn from, document group id or None)
+        # layer ids it was drawn from, document group id or None, its effects (to redraw it))
         self.group_styles: dict[str, tuple] = {}
+        # id -> what group_styles.redraw_group_styles last drew that layer for
+        self.group_style_drawn: dict[str, tuple] = {}
 
     @property
     def lossless(self) -> bool:
@@ -118,22 +120,27 @@ def save_losses(doc) -> list[str]:
         return [f.text for f in source.features]
     out: list[str] = []
     ids = {layer.id for layer in doc.layers}
+    from .group_styles import style_is_current
+
     for layer_id, (props, pixels) in source.synthetic.items():
         layer = next((ly for ly in doc.layers if ly.id == layer_id), None)
-        if layer is None or layer.pixels is not pixels or not _same_props(layer.properties(), props):
+        if layer is not None and layer_id in source.group_styles:
+            # its pixels and offset follow the group (said below when they don't)
+            same = _same_props({k: v for k, v in layer.properties().items() if k not in ("x", "y")},
+                               {k: v for k, v in props.items() if k not in ("x", "y")})
+        else:
+            same = (layer is not None and layer.pixels is pixels
+                    and _same_props(layer.properties(), props))
+        if not same:
             name = props["name"].rsplit("/", 1)[-1]
             out.append(f"'{name}' is drawn by Photoshop from its group (artboard or layer style); "
                        "changes to it are not saved")
-    for layer_id, (group, members, group_id) in source.group_styles.items():
-        if layer_id not in ids:
+    for layer_id, style in source.group_styles.items():
+        if layer_id not in ids or style_is_current(doc, layer_id):
             continue
-        now = [ly for ly in doc.layers if group_id is not None and group_id in
-               {g.id for g in doc.layer_chain(ly)} and ly.id not in source.synthetic]
-        if (any(m not in ids or not source.unchanged(doc.layer(m)) for m in members)
-                or any(ly.id not in members for ly in now)):
-            out.append(f"the layer style of group '{group}' is shown (and saved in the file's merged "
-                       "picture) as read: it does not follow the group's edited layers until the file "
-                       "is reopened (Photoshop redraws it from the group)")
+        out.append(f"the layer style of group '{style[0]}' is shown (and saved in the file's merged "
+                   "picture) as drawn before its layers changed: it does not follow them until the "
+                   "file is reopened (Photoshop redraws it from the group)")
     for layer in doc.layers:
         origin = source.origins.get(layer.id)
         if origin is None or not origin.live:

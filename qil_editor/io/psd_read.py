@@ -497,6 +497,7 @@ class _Leaf:
     knockout: int = 0  # Layer.knockout: 0 none, 1 shallow, 2 deep
     cmyk: np.ndarray | None = None  # a CMYK file's colour as stored (CmykSpace)
     style: bool = False  # a group's layer style drawn as a layer ("<group> (effects)")
+    effects: tuple = ()  # that style's effects, kept to redraw it (document.group_styles)
 
 
 def _locked(layer) -> bool:
@@ -811,7 +812,7 @@ def _group_effects(group, psd, path: str, opacity: float, visible: bool, tree) -
     return _Leaf(px, box[0] + x0, box[1] + y0, name if tree is not None else f"{path}{name}",
                  1.0 if tree is not None else opacity, True if tree is not None else visible,
                  BlendMode.NORMAL, True, group, prefix=path, group_visible=visible,
-                 synthetic=True, derived=True, style=True)
+                 synthetic=True, derived=True, style=True, effects=tuple(effects))
 
 
 def _walk(group, psd, path: str, opacity: float, visible: bool, group_blend: BlendMode | None,
@@ -1096,7 +1097,7 @@ def _source(file: Path, psd, header: PsdHeader, leaves: list[_Leaf], layers: lis
             if leaf.style:  # drawn from the group's layers as read: which ones, to tell when stale
                 members = tuple(ly.id for lf, ly in zip(leaves, layers)
                                 if not lf.synthetic and any(g is leaf.source for g in lf.chain))
-                src.group_styles[layer.id] = (leaf.source.name, members, layer.group)
+                src.group_styles[layer.id] = (leaf.source.name, members, layer.group, leaf.effects)
             continue
         live = tuple(SourceFeature(kind, text, layer.id, layer.name) for kind, text in leaf.live)
         features.extend(live)

@@ -63,31 +63,43 @@ def draw_group_style(doc, style) -> tuple[np.ndarray, int, int] | None:
     group and its parents taken as visible, opaque and unmasked (their opacity, mask
     and visibility apply when the group, "(effects)" layer included, is composited).
     """
-    source = doc.source
-    members = _members(doc, source, style)
+    return _draw(_snapshot(doc, style))
+
+
+def _snapshot(doc, style) -> tuple | None:
+    """What drawing needs, copied from the document (layers share their read-only
+    pixels), so that it can be drawn on another thread while the person edits."""
+    members = [ly.copy() for ly in _members(doc, doc.source, style)]
     if not members:
         return None
     group_id = style[2]
-    groups = dict(doc.groups)
+    groups = {gid: g.copy() for gid, g in doc.groups.items()}
     if group_id is not None:
         for g in doc.group_chain(group_id):
             groups[g.id] = g.copy(visible=True, opacity=1.0, mask=None)
+    return members, groups, doc.width, doc.height, tuple(style[3])
+
+
+def _draw(snapshot) -> tuple[np.ndarray, int, int] | None:
+    if snapshot is None:
+        return None
+    members, groups, width, height, effects = snapshot
     # only around the layers, as far as the effects reach (the blur sees zeros
     # beyond, as it does over the whole canvas); the canvas bounds it, as at read time
-    reach = max(int(np.ceil(abs(e.size) + abs(e.distance))) for e in style[3]) + 2
+    reach = max(int(np.ceil(abs(e.size) + abs(e.distance))) for e in effects) + 2
     boxes = [ly.bbox for ly in members]
     left = max(0, min(b[0] for b in boxes) - reach)
     top = max(0, min(b[1] for b in boxes) - reach)
-    right = min(doc.width, max(b[2] for b in boxes) + reach)
-    bottom = min(doc.height, max(b[3] for b in boxes) + reach)
+    right = min(width, max(b[2] for b in boxes) + reach)
+    bottom = min(height, max(b[3] for b in boxes) + reach)
     if right <= left or bottom <= top:
         return None
-    premul = composite_layers(members, doc.width, doc.height, (left, top, right, bottom),
+    premul = composite_layers(members, width, height, (left, top, right, bottom),
                               premultiplied=True, groups=groups or None)
     shape = premul[..., 3]
     if not shape.any():
         return None
-    px = outer_effects(style[3], shape)
+    px = outer_effects(effects, shape)
     rows = np.flatnonzero(px[..., 3].any(axis=1))
     if rows.size == 0:
         return None
@@ -104,13 +116,31 @@ def _drawn(source) -> dict:
     return drawn
 
 
-def redraw_group_styles(doc) -> list[str]:
-    """Redraw every group style whose group's layers changed since it was drawn.
+class StyleRedraw:
+    """One group style to draw again: ``compute()`` may run on another thread, then
+    :func:`finish_redraw` (on the document's thread) puts the pixels in."""
 
-    Cheap when nothing changed (a comparison of the members' properties); returns
-    the ids of the "(effects)" layers whose pixels were replaced. Styles that can't
-    be redrawn (no effects kept) are left as they are, and ``save_losses`` says so.
-    """
+    def __init__(self, layer_id: str, key: tuple, keep: list, snapshot, read=None) -> None:
+        self.layer_id, self.key, self.keep = layer_id, key, keep
+        self.snapshot, self.read = snapshot, read  # read: (pixels, x, y) as read, nothing to draw
+
+    @property
+    def pixels(self) -> int:
+        """About how many pixels the drawing covers (0 when nothing is drawn)."""
+        if self.snapshot is None:
+            return 0
+        boxes = [ly.bbox for ly in self.snapshot[0]]
+        return ((max(b[2] for b in boxes) - min(b[0] for b in boxes))
+                * (max(b[3] for b in boxes) - min(b[1] for b in boxes)))
+
+    def compute(self):
+        return self.read if self.read is not None else _draw(self.snapshot)
+
+
+def plan_redraws(doc, skip: dict | None = None) -> list[StyleRedraw]:
+    """The group styles whose group's layers changed since drawn (a comparison of the
+    members' properties: cheap); ``skip`` (layer id -> key) leaves out those already
+    being drawn for the same state."""
     source = getattr(doc, "source", None)
     if source is None or not getattr(source, "group_styles", None):
         return []
@@ -121,21 +151,41 @@ def redraw_group_styles(doc) -> list[str]:
         if layer_id not in ids or len(style) < 4 or not style[3]:
             continue
         key, keep = _state(doc, source, style)
-        if layer_id in drawn and drawn[layer_id][0] == key:
+        if (layer_id in drawn and drawn[layer_id][0] == key) or (skip or {}).get(layer_id) == key:
             continue
-        layer = doc.layer(layer_id)
         if _as_read(doc, source, style):
             props, pixels = source.synthetic[layer_id]
-            new = (pixels, props["x"], props["y"])
+            out.append(StyleRedraw(layer_id, key, keep, None, (pixels, props["x"], props["y"])))
         else:
-            new = draw_group_style(doc, style)
-            if new is None:  # nothing left to cast a shadow: one clear pixel
-                new = (np.zeros((1, 1, 4), np.uint8), layer.x, layer.y)
-        if new[0] is not layer.pixels or new[1] != layer.x or new[2] != layer.y:
-            doc.set_pixels(layer_id, new[0], new[1], new[2])
-            out.append(layer_id)
-        drawn[layer_id] = (key, keep, layer.pixels)
+            out.append(StyleRedraw(layer_id, key, keep, _snapshot(doc, style)))
     return out
+
+
+def finish_redraw(doc, job: StyleRedraw, result) -> bool | None:
+    """Put a drawn style in (True: its pixels changed), unless its group changed
+    meanwhile (None: plan again).
+    Directly, no command: it is derived from the members, so no undo step of its own."""
+    source = doc.source
+    if job.layer_id not in {ly.id for ly in doc.layers}:
+        return True
+    style = source.group_styles[job.layer_id]
+    if _state(doc, source, style)[0] != job.key:
+        return None
+    layer = doc.layer(job.layer_id)
+    if result is None:  # nothing left to cast a shadow: one clear pixel
+        result = (np.zeros((1, 1, 4), np.uint8), layer.x, layer.y)
+    changed = result[0] is not layer.pixels or result[1] != layer.x or result[2] != layer.y
+    if changed:
+        doc.set_pixels(job.layer_id, result[0], result[1], result[2])
+    _drawn(source)[job.layer_id] = (job.key, job.keep, layer.pixels)
+    return changed
+
+
+def redraw_group_styles(doc) -> list[str]:
+    """Redraw, here and now, every group style whose group's layers changed since drawn;
+    returns the ids of the "(effects)" layers whose pixels were replaced. Styles that
+    can't be redrawn (no effects kept) are left as they are, and ``save_losses`` says so."""
+    return [job.layer_id for job in plan_redraws(doc) if finish_redraw(doc, job, job.compute())]
 
 
 def style_is_current(doc, layer_id: str) -> bool:

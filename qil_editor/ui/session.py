@@ -9,6 +9,7 @@ sentence for the status bar when the edit is not allowed.
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ from PySide6.QtGui import QUndoStack
 from ..document import (AddLayer, BlendMode, Command, DeleteLayer, Document, DocumentEvent,
                         DuplicateLayer, Layer, MacroCommand, MergeDown, MoveLayer, ReorderLayer,
                         ReplaceLayers, ReplacePixels, SetLayerProperties, SetVisibility)
-from ..document.group_styles import redraw_group_styles
+from ..document.group_styles import finish_redraw, plan_redraws
 from ..document.layer import new_layer_id
 from ..document.layer_ops import MoveLayers
 from .undo_adapter import CommandAdapter, MergeIds
@@ -30,6 +31,7 @@ class DocumentSession(QObject):
     refused = Signal(str)
     titleChanged = Signal()
     editMaskChanged = Signal(bool)  # the brush paints the current layer's mask (True) or pixels
+    _styleDrawn = Signal(object, object)  # a group style drawn on the pool (job, future)
 
     def __init__(self, doc: Document, *, path: str | None = None, save_path: str | None = None,
                  name: str | None = None, parent: QObject | None = None) -> None:
@@ -52,6 +54,11 @@ class DocumentSession(QObject):
         self.current_group_id: str | None = None
         self.edit_mask = False  # the brush edits the current layer's mask (when it has one)
         self._styles_pending = False  # a group style redraw is queued
+        self._style_jobs: dict = {}  # "(effects)" layer id -> state key being drawn on the pool
+        self._style_pool = None
+        #: group styles up to this many pixels are redrawn at once (~50 ms), bigger on a thread
+        self.style_sync_pixels = 1_000_000
+        self._styleDrawn.connect(self._style_drawn)
         self._unsubscribe = doc.subscribe(self._on_document_event)
         self.stack.cleanChanged.connect(self._clean_changed)
 
@@ -79,6 +86,8 @@ class DocumentSession(QObject):
 
     def close(self) -> None:
         self._unsubscribe()
+        if self._style_pool is not None:
+            self._style_pool.shutdown(wait=False, cancel_futures=True)
 
     # ----- current layer ------------------------------------------------------
     @property
@@ -192,17 +201,45 @@ class DocumentSession(QObject):
                 index = min(event.index if event.index is not None else len(layers), len(layers))
                 self.set_current(layers[max(0, index - 1)].id)
         styles = getattr(self.doc.source, "group_styles", None)
-        if (styles and event.kind != "canvas" and event.layer_id not in styles
-                and not self._styles_pending):
+        if styles and event.kind != "canvas" and event.layer_id not in styles:
             # a PSD group's style follows its layers, redrawn once per event-loop turn (a drag's
-            # many moves: one redraw; ~50 ms at 1000², ~400 ms at 2000²), never an undo step
+            # many moves: one redraw; ~50 ms at 1000², ~300 ms at 2000²), never an undo step
+            self._schedule_styles()
+
+    def redraw_group_styles(self) -> None:
+        """Redraw the styles of PSD groups whose layers changed (see ``document.group_styles``):
+        here when small, on a worker thread when bigger than ``style_sync_pixels`` (the
+        result is put in only if the group has not changed again meanwhile)."""
+        self._styles_pending = False
+        for job in plan_redraws(self.doc, skip=self._style_jobs):
+            if job.pixels <= self.style_sync_pixels:
+                if finish_redraw(self.doc, job, job.compute()) is None:
+                    self._schedule_styles()
+                continue
+            if self._style_pool is None:
+                self._style_pool = ThreadPoolExecutor(1, thread_name_prefix="group-style")
+            self._style_jobs[job.layer_id] = job.key
+            future = self._style_pool.submit(job.compute)
+            future.add_done_callback(lambda f, job=job: self._styleDrawn.emit(job, f))
+
+    def _style_drawn(self, job, future) -> None:
+        if self._style_jobs.get(job.layer_id) == job.key:
+            del self._style_jobs[job.layer_id]
+        if future.exception() is not None:
+            self.refused.emit(f"the layer style of a group could not be redrawn: {future.exception()}")
+            return
+        if finish_redraw(self.doc, job, future.result()) is None:
+            self._schedule_styles()  # the group changed while drawing: again
+
+    def _schedule_styles(self) -> None:
+        if not self._styles_pending:
             self._styles_pending = True
             QTimer.singleShot(0, self, self.redraw_group_styles)
 
-    def redraw_group_styles(self) -> list[str]:
-        """Redraw the styles of PSD groups whose layers changed (see ``document.group_styles``)."""
-        self._styles_pending = False
-        return redraw_group_styles(self.doc)
+    @property
+    def styles_busy(self) -> bool:
+        """A group style redraw is queued or being drawn."""
+        return self._styles_pending or bool(self._style_jobs)
 
     # ----- undo plumbing --------------------------------------------------------
     def new_gesture(self) -> int:

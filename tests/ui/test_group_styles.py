@@ -4,6 +4,7 @@ moved with the move tool, hidden, moved through the session, and undone exactly.
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QTransform
 from PySide6.QtTest import QTest
@@ -41,7 +42,7 @@ def _expected(edit) -> tuple[np.ndarray, int, int]:
 
 
 def _settle(qtbot, tab):
-    qtbot.waitUntil(lambda: not tab.session._styles_pending)
+    qtbot.waitUntil(lambda: not tab.session.styles_busy)
 
 
 def test_move_tool_drag_redraws_the_group_shadow_and_undo_restores_it(qtbot, window):
@@ -84,15 +85,28 @@ def test_move_tool_drag_redraws_the_group_shadow_and_undo_restores_it(qtbot, win
     assert (shadow.x, shadow.y) == (x, y) and np.array_equal(shadow.pixels, px)
 
 
-def test_moving_the_whole_group_moves_its_shadow_exactly(qtbot, window):
-    """Both layers moved by (12, 7) through the session: the shadow is the one read, moved."""
+@pytest.mark.parametrize("threaded", [False, True])
+def test_moving_the_whole_group_moves_its_shadow_exactly(qtbot, window, threaded):
+    """Both layers moved by (12, 7) through the session: the shadow is the one read, moved
+    (drawn here, or on the worker thread as a big group's is)."""
     tab, doc, style_id, style = _open(qtbot, window)
+    if threaded:
+        tab.session.style_sync_pixels = 0
     shadow = doc.layer(style_id)
     read = shadow.pixels.copy(), shadow.x, shadow.y
     assert tab.session.move_layers({m: (12, 7) for m in style[1]}, "Move")
+    if threaded:
+        qtbot.waitUntil(lambda: bool(tab.session._style_jobs))  # on the worker thread
+        assert tab.session.move_layers({m: (2, 1) for m in style[1]}, "Move")  # while drawing
     _settle(qtbot, tab)
-    assert (shadow.x, shadow.y) == (read[1] + 12, read[2] + 7)
+    moved = (14, 8) if threaded else (12, 7)
+    assert (shadow.x, shadow.y) == (read[1] + moved[0], read[2] + moved[1])
     assert np.array_equal(shadow.pixels, read[0])
+    tab.session.stack.undo()
+    if threaded:
+        tab.session.stack.undo()
+    _settle(qtbot, tab)
+    assert shadow.pixels is doc.source.synthetic[style_id][1]
 
 
 def test_hiding_a_member_leaves_the_shadow_of_the_rest(qtbot, window):

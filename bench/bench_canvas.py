@@ -13,6 +13,13 @@ fit) or of the box (at 100 %) is timed to the end of its repaint (the
 preview transforms the layer's item), and Enter's one resample of the
 layer from its original pixels (on the task pool) is timed once.
 
+Free transform of several layers in one box (--transform-layers N, default 9:
+the N full-size layers above the background selected, Ctrl+T): each drag
+event timed the same way, Esc after (nine exact resamples take seconds on
+the pool and are not what is measured). Zoomed out, the preview draws the
+selected layers as one cached picture; --items-preview times the old path
+(each item redrawn transformed) for comparison.
+
 Brush strokes (B) on the same layer: with a mask on it and the brush on the
 mask (hide), and with the eraser on its pixels. Each move event of a stroke
 (brush 100 px unless --brush, hardness 50 %) is timed to the end of its repaint; the press
@@ -21,6 +28,7 @@ Then again with a Linear Burn layer on top, so the painted layer is drawn by
 the core compositor: the stroke's regions are recomposited on the task pool.
 
     QT_QPA_PLATFORM=offscreen python bench/bench_canvas.py [--size 4096] [--layers 10] [--moves 60] [--brush 100]
+        [--transform-layers 9] [--items-preview]
 """
 
 from __future__ import annotations
@@ -137,6 +145,10 @@ def main() -> int:
     parser.add_argument("--moves", type=int, default=60)
     parser.add_argument("--viewport", default="1600x1000")
     parser.add_argument("--brush", type=int, default=100, help="brush diameter in document pixels")
+    parser.add_argument("--transform-layers", type=int, default=9,
+                        help="layers in one free-transform box (0: skip that row)")
+    parser.add_argument("--items-preview", action="store_true",
+                        help="multi-layer transform: each item redrawn (the path before the picture)")
     args = parser.parse_args()
     app = QApplication.instance() or QApplication(sys.argv[:1])
 
@@ -189,6 +201,27 @@ def main() -> int:
               f"worst {worst * 1000:.1f} ms per drag event; Enter: {enter_s * 1000:.0f} ms on the UI "
               f"thread, one resample {'applied' if applied else 'not needed'} in {apply_s:.1f} s on the pool")
         session.stack.undo()
+    count = min(args.transform_layers, args.layers - 1)
+    if count >= 2:
+        if args.items_preview:
+            view.transform_picture = lambda _ids, _matrix: view._drop_picture()
+        chosen = [ly.id for ly in doc.layers[1:count + 1]]
+        for label, setup in (("fit", view.fit), ("100 %", view.actual_size)):
+            setup()
+            view.centerOn(mover.x + mover.width / 2, mover.y + mover.height / 2) if label != "fit" else None
+            app.processEvents()
+            view.viewport().grab()
+            session.set_selection(chosen, current=mover.id)
+            times = transform_times(app, view, mover, args.moves, label)
+            path = "one picture" if view._picture.isVisible() else "each item"
+            view.cancel_transform()
+            app.processEvents()
+            results[f"transform {count} layers {label}"] = times
+            mean, worst = statistics.mean(times), max(times)
+            p95 = sorted(times)[int(0.95 * (len(times) - 1))]
+            print(f"  free transform of {count} layers at {label:>5} ({path}): mean {mean * 1000:.1f} ms, "
+                  f"p95 {p95 * 1000:.1f} ms, worst {worst * 1000:.1f} ms per drag event")
+        session.set_selection([mover.id], current=mover.id)
     from qil_editor.document.layer_ops import SetLayerMask
     from qil_editor.document.paint import reveal_all_mask
 

@@ -862,6 +862,8 @@ class CanvasView(QGraphicsView):
             return
         old = item.sceneBoundingRect()
         item.setTransform(transform if transform is not None else QTransform())
+        if not item.isVisible() and layer_id in self._picture.layer_ids and self._picture.isVisible():
+            return  # drawn as part of the transform picture, which repaints where it moves
         for rect in (old, item.sceneBoundingRect()):
             self.viewport().update(self.mapFromScene(rect.adjusted(-2, -2, 2, 2)).boundingRect()
                                    .adjusted(-HANDLE_MARGIN, -HANDLE_MARGIN, HANDLE_MARGIN, HANDLE_MARGIN))
@@ -908,7 +910,9 @@ class CanvasView(QGraphicsView):
         self._picture_matrix = QTransform(matrix)
         for rect in (old, picture.sceneBoundingRect()):
             if not rect.isEmpty():
-                self.viewport().update(self.mapFromScene(rect.adjusted(-2, -2, 2, 2)).boundingRect())
+                self.viewport().update(self.mapFromScene(rect.adjusted(-2, -2, 2, 2)).boundingRect()
+                                       .adjusted(-HANDLE_MARGIN, -HANDLE_MARGIN, HANDLE_MARGIN, HANDLE_MARGIN))
+        self._update_outline()
 
     def _drop_picture(self) -> None:
         picture = self._picture

@@ -239,7 +239,8 @@ class TransformTool(Tool):
     together: drag a handle to scale (Shift keeps the ratio, Alt scales about the centre), drag
     inside to move, outside to rotate (Shift: 15° steps); flip horizontally / vertically. With
     View > Snap on, a dragged edge and a moved box snap to the canvas and the other layers, with
-    the move tool's guides. Enter applies, Esc cancels. The canvas shows the items transformed;
+    the move tool's guides. Enter applies, Esc cancels. The canvas shows the items transformed
+    (several Normal layers zoomed out: one cached picture of them, ``canvas.transform_picture``);
     applying resamples once from the original pixels, as one undo step."""
 
     name = "transform"

@@ -92,3 +92,30 @@ def test_output_must_be_a_psd(tmp_path):
 def test_missing_input_is_an_input_error(tmp_path):
     assert main(["set", str(tmp_path / "none.psd"), "--layer", "0", "--visible", "1",
                  "-o", str(tmp_path / "out.psd")]) == 3
+
+
+def test_set_redraws_a_styled_groups_shadow_for_the_moved_layer(tmp_path, capsys):
+    """Moving a layer of a group with a drop shadow: the saved merged picture has the shadow of
+    the moved content (as the editor draws it), not the shadow as read, and no stale note."""
+    from psd_tools import PSDImage
+
+    from qil_editor.document import composite
+    from qil_editor.document.group_styles import redraw_group_styles
+    from qil_editor.io import open_document
+
+    src = Path(__file__).parent / "data" / "psd-extra" / "group-drop-shadows" / "src.psd"
+    doc = open_document(src)
+    (style_id, style), = doc.source.group_styles.items()
+    member = doc.layer(style[1][0])
+    index = doc.index_of(member.id)
+    doc.update_layer(member.id, x=member.x + 20)
+    stale = composite(doc).astype(np.int16)
+    assert redraw_group_styles(doc) == [style_id]
+    fresh = composite(doc).astype(np.int16)
+    assert np.abs(fresh - stale).max() > 8
+    out = tmp_path / "moved.psd"
+    assert main(["set", str(src), "--layer", str(index), "--offset", "20,0", "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "stale" not in err and "layer style" not in err
+    merged = np.asarray(PSDImage.open(out).topil().convert("RGBA"), np.int16)
+    assert np.abs(merged - fresh).max() <= 2 < np.abs(merged - stale).max()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..document import BlendMode, History, MoveLayer, SetLayerProperties
 from ..errors import UsageError
+from ..document.group_styles import redraw_group_styles
 from ..document.tree import find_layer
 from ..io import open_document, save_psd
 
@@ -86,6 +87,7 @@ def run(args) -> int:
         history.push(MoveLayer(layer.id, *offset, merge=False))
     if values:
         history.push(SetLayerProperties(layer.id, **values))
+    redraw_group_styles(doc)  # a styled group's shadow follows its edited layer, as in the editor
     save_psd(doc, args.output)
     print(f"{args.output}: layer {doc.index_of(layer.id)} '{layer.name}' at {layer.x},{layer.y}, "
           f"opacity {layer.opacity * 100:.0f}%, {'visible' if layer.visible else 'hidden'}, "

@@ -4,9 +4,9 @@ Starts Qt with the dark Fusion theme and runs everything on a qasync event
 loop, so UI code can ``await`` background jobs. The window is built and
 painted first: NumPy, Pillow and asyncio (as heavy to import as Qt itself)
 are imported by the window's modules but only run once that first frame is
-on screen (:mod:`qil_editor.deferred_imports`), then qasync and the rest
-start. torch and diffusers load later still, inside the engine, on the
-worker thread.
+on screen (:mod:`qil_editor.deferred_imports`), then the document model
+(which the empty window does not import either), qasync and the rest start.
+torch and diffusers load later still, inside the engine, on the worker thread.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ FIRST_FRAME_DEFERRED = ("numpy", "PIL.Image", "asyncio")
 
 
 def _layers(value: str):
-    from .engines.base import MAX_LAYERS, MIN_LAYERS
+    from .engines.limits import MAX_LAYERS, MIN_LAYERS
 
     if value.lower() == "auto":
         return None
@@ -34,7 +34,7 @@ def _layers(value: str):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .engines.base import MAX_LAYERS, MIN_LAYERS
+    from .engines.limits import MAX_LAYERS, MIN_LAYERS  # not engines.base: no document model yet
 
     parser = argparse.ArgumentParser(prog="qil-editor", description="QIL Editor: a layer editor that "
                                      "decomposes flat images into editable layers.")
@@ -119,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # The rest of the start-up, while the window is already visible.
     deferred_imports.load_all()  # before the event loop and any worker thread
+    _load_document_model()
     open_held_log()
     import asyncio
 
@@ -165,6 +166,21 @@ def main(argv: list[str] | None = None) -> int:
     with loop:
         loop.run_until_complete(quit_event.wait())
     return 0
+
+
+def _load_document_model() -> None:
+    """Import what the empty window did without: the document model, the engines' base module
+    and the document session. Done on the main thread right after the first frame, like
+    :func:`deferred_imports.load_all`, so no worker thread (the engine prefetch, a job) is the
+    first to import them while the UI thread does the same."""
+    import importlib
+
+    from . import document
+
+    for name in document.__all__:
+        getattr(document, name)
+    for module in ("document.tree", "engines.base", "ui.session", "ui.worker"):
+        importlib.import_module(f".{module}", __package__)
 
 
 def _spare_pyside_source_scan() -> None:

@@ -91,8 +91,9 @@ def test_defer_leaves_imported_missing_and_extension_modules_alone():
 
 def test_editor_window_is_painted_before_numpy_pillow_asyncio_or_opencv_run(tmp_path):
     """The real start-up path: at the first frame the heavy modules are still deferred, OpenCV,
-    the edit engine, file I/O, the dialogs and the canvas (no document yet) not imported at all, PySide's QStyle type not yet
-    made; right after, everything is a plain module and the style is Fusion."""
+    the edit engine, file I/O, the dialogs, the canvas and the document model (no document yet)
+    not imported at all, PySide's QStyle type not yet made; right after, everything is a plain
+    module, the model is loaded and the style is Fusion."""
     result = _python(f"""
         import sys
         from qil_editor import app, deferred_imports
@@ -104,7 +105,11 @@ def test_editor_window_is_painted_before_numpy_pillow_asyncio_or_opencv_run(tmp_
                   sorted(m for m in ("cv2", "scipy", "torch", "qil_editor.engines.edit.engine",
                                      "qil_editor.ui.reprompt_dialog", "qil_editor.io",
                                      "qil_editor.ui.decompose_dialog", "qil_editor.ui.recolor_dialog",
-                                     "qil_editor.ui.settings_dialog", "qil_editor.ui.canvas")
+                                     "qil_editor.ui.settings_dialog", "qil_editor.ui.canvas",
+                                     "qil_editor.document.document", "qil_editor.document.commands",
+                                     "qil_editor.document.compositing", "qil_editor.engines.base",
+                                     "qil_editor.engines.jobs", "qil_editor.ui.session",
+                                     "qil_editor.ui.worker")
                          if m in sys.modules),
                   "QStyle" in vars(sys.modules["PySide6.QtWidgets"]), flush=True)
         app._wait_for_first_paint = watched
@@ -116,10 +121,13 @@ def test_editor_window_is_painted_before_numpy_pillow_asyncio_or_opencv_run(tmp_
         base = QApplication.instance().style().children()  # the style sheet's style wraps Fusion
         print("AFTER", code, deferred_imports.pending(), type(numpy).__name__, int(numpy.arange(3).sum()),
               Image.MAX_IMAGE_PIXELS is not None, [s.objectName() for s in base])
+        print("MODEL", all(m in sys.modules for m in ("qil_editor.document.document", "qil_editor.engines.base",
+                                                      "qil_editor.ui.session", "qil_editor.ui.worker")))
     """, tmp_path)
     assert result.returncode == 0, result.stderr
     assert "AT-FRAME ['PIL.Image', 'asyncio', 'numpy'] True [] False" in result.stdout
     assert "AFTER 0 [] module 3 True ['fusion']" in result.stdout
+    assert "MODEL True" in result.stdout  # loaded on the main thread before the event loop
     lines = result.stdout.splitlines()
     shown = next(i for i, ln in enumerate(lines) if ln.startswith("window shown at "))
     ready = next(i for i, ln in enumerate(lines) if ln.startswith("ready at "))
@@ -184,3 +192,32 @@ def test_records_logged_before_the_log_file_opens_are_written_first(tmp_path):
             root.removeHandler(handler)
             handler.close()
         root.setLevel(level)
+
+
+def test_document_package_loads_each_module_on_first_use(tmp_path):
+    """``qil_editor.document`` names load their module on first use (the empty window needs only
+    BlendMode); every public name resolves to its defining module's object; a wrong name fails."""
+    result = _python("""
+        import sys
+        import qil_editor.document as document
+        loaded = lambda: sorted(m.rsplit(".", 1)[1] for m in sys.modules if m.startswith("qil_editor.document."))
+        print("BARE", loaded())
+        from qil_editor.document import BlendMode
+        print("BLEND", loaded(), BlendMode.__module__)
+        from qil_editor.document import *
+        import importlib
+        same = all(getattr(document, n) is getattr(importlib.import_module("qil_editor.document." + m), n)
+                   for n, m in document._LAZY.items())
+        print("ALL", set(document.__all__) == set(document._LAZY), same, set(document.__all__) <= set(dir(document)))
+        try:
+            document.NoSuchThing
+        except AttributeError as exc:
+            print("MISSING", "NoSuchThing" in str(exc))
+        from qil_editor.document import layer_ops  # a submodule still imports as one
+        print("SUB", layer_ops.__name__)
+    """, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "BARE []" in result.stdout
+    assert "BLEND ['blend'] qil_editor.document.blend" in result.stdout
+    assert "ALL True True True" in result.stdout and "MISSING True" in result.stdout
+    assert "SUB qil_editor.document.layer_ops" in result.stdout

@@ -1,14 +1,22 @@
 """Qt-free document model: layers, compositing and undoable commands."""
 
-from .blend import BlendMode
-from .commands import (AddLayer, Command, DeleteLayer, DuplicateLayer, GroupLayers, History,
-                       MacroCommand, MergeDown, MoveGroup, MoveLayer, ReorderLayer, ReplaceLayers,
-                       ReplacePixels, SetGroupProperties, SetLayerProperties, SetVisibility, Ungroup)
-from .compositing import composite, composite_layers, merge_layers
-from .document import Document, DocumentEvent
-from .group import Group
-from .layer import Layer, LayerMask, new_layer_id
-from .source import PsdSource, SourceFeature, save_losses
+from importlib import import_module
+
+#: Each public name and the module that defines it. Loaded on first use (PEP 562), so a module
+#: that only needs ``BlendMode`` (the editor's empty window, its layer panel) does not run the
+#: whole model (dataclasses, commands, compositing) at start-up.
+_LAZY = {
+    **dict.fromkeys(("BlendMode",), "blend"),
+    **dict.fromkeys(("AddLayer", "Command", "DeleteLayer", "DuplicateLayer", "GroupLayers", "History",
+                     "MacroCommand", "MergeDown", "MoveGroup", "MoveLayer", "ReorderLayer", "ReplaceLayers",
+                     "ReplacePixels", "SetGroupProperties", "SetLayerProperties", "SetVisibility", "Ungroup"),
+                    "commands"),
+    **dict.fromkeys(("composite", "composite_layers", "merge_layers"), "compositing"),
+    **dict.fromkeys(("Document", "DocumentEvent"), "document"),
+    **dict.fromkeys(("Group",), "group"),
+    **dict.fromkeys(("Layer", "LayerMask", "new_layer_id"), "layer"),
+    **dict.fromkeys(("PsdSource", "SourceFeature", "save_losses"), "source"),
+}
 
 __all__ = [
     "AddLayer", "BlendMode", "Command", "DeleteLayer", "Document", "DocumentEvent",
@@ -16,3 +24,17 @@ __all__ = [
     "ReorderLayer", "ReplaceLayers", "ReplacePixels", "SetLayerProperties", "SetVisibility",
     "composite", "composite_layers", "merge_layers", "new_layer_id", "save_losses",
 ]
+
+
+def __getattr__(name: str):
+    """PEP 562: import the module that defines ``name`` when it is first asked for."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

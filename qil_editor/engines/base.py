@@ -16,8 +16,7 @@ import numpy as np
 from ..document import Document
 from ..errors import ModelError, UsageError
 from .jobs import CancelToken, ProgressCallback
-
-MIN_LAYERS, MAX_LAYERS = 2, 10
+from .limits import MAX_LAYERS, MIN_LAYERS  # noqa: F401 (re-exported: engines.base is where callers look)
 
 
 @dataclass(frozen=True)

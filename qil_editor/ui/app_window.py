@@ -22,8 +22,6 @@ from PySide6.QtWidgets import (QDialog, QDockWidget, QLabel, QMainWindow, QMessa
                                QStackedWidget, QTabWidget, QToolBar, QVBoxLayout,
                                QWidget)
 
-from ..document import Document
-from ..engines.base import EngineRegistry, default_registry
 from ..errors import QilError
 from .canvas_keys import CanvasKeys
 from .decompose_jobs import ENGINE_LABELS, DecompositionJobs
@@ -35,20 +33,30 @@ from .layer_actions import LayerActions
 from .layer_model import LayerListModel
 from .layer_panel import LayerPanel
 from .recovery import RecoveryStore
-from .session import DocumentSession
 from .settings import AppSettings
 from .tasks import TaskRunner
 from .thumbnails import ThumbnailCache
-from .worker import DecomposeRequest, JobThread
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..document import Document
+    from ..engines.base import EngineRegistry
     from .canvas import CanvasView  # imported with the first document (QGraphics* types: ~10 ms of the start)
+    from .session import DocumentSession
+    from .worker import DecomposeRequest
 
 log = logging.getLogger(__name__)
 
 APP_TITLE = "QIL Editor"
 REPROMPT_TIP = "Edit the current layer with a text prompt (Qwen-Image-Edit)"
 Button = QMessageBox.StandardButton
+
+
+def default_registry() -> EngineRegistry:
+    """The engines' default registry; their module (and the document model it imports) loads
+    when the registry is first built, not with the window (start-up)."""
+    from ..engines.base import default_registry as engines_default
+
+    return engines_default()
 
 
 def action_object_name(name: str) -> str:
@@ -376,8 +384,10 @@ class MainWindow(QMainWindow):
         from ..io import is_psd  # file I/O loads with the first document, not with the window
 
         save_path = path if path is not None and is_psd(path) else None
-        session = DocumentSession(doc, path=path, save_path=save_path, name=name, parent=self)
         from .canvas import CanvasView
+        from .session import DocumentSession
+
+        session = DocumentSession(doc, path=path, save_path=save_path, name=name, parent=self)
 
         canvas = CanvasView(session, self.tasks)
         model = LayerListModel(session, self.thumbnails, self)
@@ -657,6 +667,8 @@ class MainWindow(QMainWindow):
 
     def running_jobs(self) -> list:
         """Jobs still running (cancelled ones included) in this window."""
+        from .worker import JobThread
+
         return [job for job in self.findChildren(JobThread) if job.running]
 
     def close_tab(self, tab: DocumentTab | None) -> bool:

@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Callable
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QMessageBox
 
-from ..document import composite
-from ..engines.base import EngineRegistry
 from ..errors import CancelledError, ModelError, QilError
-from .worker import DecomposeRequest, JobThread, decompose_job, split_job
 
 if TYPE_CHECKING:  # pragma: no cover
+    # the engines and the document model load with the first job, not with the window (start-up)
+    from ..engines.base import EngineRegistry
     from .app_window import DocumentTab, MainWindow
+    from .worker import DecomposeRequest
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +145,9 @@ class DecompositionJobs:
             sys.excepthook(type(exc), exc, exc.__traceback__)
 
     async def _run(self, tab: "DocumentTab", request: DecomposeRequest, layer_id: str | None) -> bool:
+        from ..document import composite
+        from .worker import JobThread, decompose_job, split_job
+
         window = self.window
         session = tab.session
         layer = session.doc.layer(layer_id) if layer_id is not None else None
@@ -218,7 +221,7 @@ class DecompositionJobs:
         def clicked(button) -> None:
             if button is classical and tab in window.docs:
                 if layer_id is None or layer_id in {ly.id for ly in tab.session.doc.layers}:
-                    self.start(DecomposeRequest("classical", request.options), tab, layer_id)
+                    self.start(type(request)("classical", request.options), tab, layer_id)
             elif button is preferences:
                 window.preferences_dialog()
 

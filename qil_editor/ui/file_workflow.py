@@ -22,10 +22,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from ..errors import QilError
-from .session import DocumentSession
 
 if TYPE_CHECKING:  # pragma: no cover
     from .app_window import DocumentTab, MainWindow
+    from .session import DocumentSession  # loads with the first document (start-up)
 
 log = logging.getLogger(__name__)
 

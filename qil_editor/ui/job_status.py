@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QSize, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QToolButton, QWidget
 
-from ..engines.jobs import Progress, format_eta
 from .icons import icon
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..engines.jobs import Progress  # loads with the first job (start-up)
 
 
 def counting(progress: Progress | None) -> bool:
@@ -28,6 +32,8 @@ def describe(progress: Progress | None, engine: str, step_message: str | None = 
         return f"{what}…"
     if not counting(progress):
         return f"{what}…"
+    from ..engines.jobs import format_eta
+
     step = f"step {progress.step}/{progress.total}"
     return f"{what} · {step} · ETA {format_eta(progress.eta_s)}"
 

@@ -17,13 +17,17 @@ drag and drop) go through the session, i.e. the undo stack.
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, Qt
 
-from ..document import DocumentEvent
-from ..document.tree import TreeRow, tree_rows
-from .session import DocumentSession
-from .thumbnails import ThumbnailCache
+if TYPE_CHECKING:  # pragma: no cover
+    # the document model loads with the first document: the empty window's layer panel only
+    # needs the roles below (start-up)
+    from ..document import DocumentEvent
+    from ..document.tree import TreeRow
+    from .session import DocumentSession
+    from .thumbnails import ThumbnailCache
 
 LAYER_MIME = "application/x-qil-layer"
 
@@ -52,6 +56,8 @@ class LayerListModel(QAbstractListModel):
         self.doc = session.doc
         self.thumbnails = thumbnails
         self.collapsed: set[str] = set()
+        from ..document.tree import tree_rows
+
         self._rows: list[TreeRow] = tree_rows(self.doc)
         self._unsubscribe = self.doc.subscribe(self._on_event)
         thumbnails.ready.connect(self._thumbnail_ready)
@@ -271,7 +277,7 @@ class LayerListModel(QAbstractListModel):
     def _top_child(self, group_id: str) -> str | None:
         """The topmost child of a group that has a place in the layer order (a layer, or a
         group with layers: an empty group sits nowhere), None when there is none."""
-        from ..document.tree import subtree_layers
+        from ..document.tree import subtree_layers, tree_rows
 
         rows = tree_rows(self.doc)
         start = next((r for r, row in enumerate(rows) if row.id == group_id and row.is_group), None)
@@ -320,6 +326,8 @@ class LayerListModel(QAbstractListModel):
             self.dataChanged.emit(self.index(0), self.index(len(self._rows) - 1), [])
 
     def _relayout(self) -> None:
+        from ..document.tree import tree_rows
+
         new = tree_rows(self.doc, self.collapsed)
         old_keys = [r.key for r in self._rows]
         if [r.key for r in new] == old_keys:

@@ -6,6 +6,8 @@ group (its blend mode may also be Pass Through, Photoshop's default for groups).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QItemSelectionModel, QPoint, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QLabel, QListView,
@@ -14,7 +16,9 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QLabel
 from ..document import BlendMode
 from .layer_delegate import LayerDelegate
 from .layer_model import IsGroupRole, LayerListModel
-from .session import DocumentSession
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .session import DocumentSession  # loads with the first document (start-up)
 
 PASS_THROUGH = "pass-through"  # the blend box's data for a group's pass-through
 

@@ -147,6 +147,8 @@ class MaskActions:
 
     @staticmethod
     def _is_group(owner) -> bool:
+        if owner is None:  # no document (the empty window): the model need not load
+            return False
         from ..document import Group
 
         return isinstance(owner, Group)

@@ -16,12 +16,15 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QLockFile, QObject, Signal
 
-from ..document import Document
-from .session import DocumentSession
 from .tasks import TaskRunner
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..document import Document  # the model loads with the first document (start-up)
+    from .session import DocumentSession
 
 log = logging.getLogger(__name__)
 

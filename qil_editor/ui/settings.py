@@ -7,11 +7,14 @@ here reads the user's settings behind a caller's back.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QByteArray, QSettings
 
-from ..engines.base import DecomposeOptions
 from ..errors import UsageError
-from .worker import DecomposeRequest
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .worker import DecomposeRequest
 
 ORGANIZATION = "QIL"
 APPLICATION = "QIL Editor"
@@ -108,6 +111,10 @@ class AppSettings:
 
     def decompose_request(self) -> DecomposeRequest:
         """The last used (or default) engine and options, with the model settings applied."""
+        # the engines' module (and the document model it imports) is not needed for the window
+        from ..engines.base import DecomposeOptions
+        from .worker import DecomposeRequest
+
         base = DecomposeOptions()
         layers_raw = self._get("decompose/layers", base.layers)
         layers = None if str(layers_raw).lower() in ("auto", "none", "") else _int(layers_raw, base.layers)

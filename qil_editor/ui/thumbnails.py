@@ -9,14 +9,17 @@ while one is being computed are coalesced.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
-from ..document import Layer
 from .qimage import alpha_bbox, downscale_premultiplied, premultiply, rgba_to_qimage
 from .tasks import TaskRunner
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..document import Layer
 
 THUMB_BOX = 56  # px, the longer side of the canvas in the layer panel
 

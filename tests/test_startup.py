@@ -92,15 +92,20 @@ def test_defer_leaves_imported_missing_and_extension_modules_alone():
 def test_editor_window_is_painted_before_numpy_pillow_asyncio_or_opencv_run(tmp_path):
     """The real start-up path: at the first frame the heavy modules are still deferred, OpenCV,
     the edit engine, file I/O, the dialogs, the canvas and the document model (no document yet)
-    not imported at all, PySide's QStyle type not yet made; right after, everything is a plain
-    module, the model is loaded and the style is Fusion."""
+    not imported at all, PySide's QStyle type not yet made, the menus empty and no garbage
+    collection; right after, everything is a plain module, the model is loaded, the menus are
+    built, the collector runs again and the style is Fusion."""
     result = _python(f"""
         import sys
         from qil_editor import app, deferred_imports
 
+        import gc
         paint = app._wait_for_first_paint
+        seen = []
         def watched(window, *args):
             paint(window, *args)
+            seen.append(window)
+            print("MENUS-AT-FRAME", sum(len(m.actions()) for m in window.menus.values()), gc.isenabled(), flush=True)
             print("AT-FRAME", sorted(deferred_imports.pending()), window.isVisible(),
                   sorted(m for m in ("cv2", "scipy", "torch", "qil_editor.engines.edit.engine",
                                      "qil_editor.ui.reprompt_dialog", "qil_editor.io",
@@ -121,6 +126,7 @@ def test_editor_window_is_painted_before_numpy_pillow_asyncio_or_opencv_run(tmp_
         base = QApplication.instance().style().children()  # the style sheet's style wraps Fusion
         print("AFTER", code, deferred_imports.pending(), type(numpy).__name__, int(numpy.arange(3).sum()),
               Image.MAX_IMAGE_PIXELS is not None, [s.objectName() for s in base])
+        print("MENUS-AFTER", sum(len(m.actions()) for m in seen[0].menus.values()) > 40, gc.isenabled())
         print("MODEL", all(m in sys.modules for m in ("qil_editor.document.document", "qil_editor.engines.base",
                                                       "qil_editor.ui.session", "qil_editor.ui.worker")))
     """, tmp_path)
@@ -128,6 +134,8 @@ def test_editor_window_is_painted_before_numpy_pillow_asyncio_or_opencv_run(tmp_
     assert "AT-FRAME ['PIL.Image', 'asyncio', 'numpy'] True [] False" in result.stdout
     assert "AFTER 0 [] module 3 True ['fusion']" in result.stdout
     assert "MODEL True" in result.stdout  # loaded on the main thread before the event loop
+    # the menus' contents and the garbage collector wait for the first frame, not longer
+    assert "MENUS-AT-FRAME 0 False" in result.stdout and "MENUS-AFTER True True" in result.stdout
     lines = result.stdout.splitlines()
     shown = next(i for i, ln in enumerate(lines) if ln.startswith("window shown at "))
     ready = next(i for i, ln in enumerate(lines) if ln.startswith("ready at "))

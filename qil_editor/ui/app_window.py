@@ -74,7 +74,12 @@ class DocumentTab:
 
 class MainWindow(QMainWindow):
     def __init__(self, settings: AppSettings, data_dir: Path,
-                 registry_factory: Callable[[], EngineRegistry] = default_registry, parent=None) -> None:
+                 registry_factory: Callable[[], EngineRegistry] = default_registry, parent=None, *,
+                 menus_later: bool = False) -> None:
+        """``menus_later``: the menu bar shows its titles, but the menus' contents are built by
+        :meth:`build_menus`, which the caller runs after the first frame (the editor's start-up:
+        ~60 QMenu.addAction calls, ~4 ms), or at the latest when a menu is about to show. The
+        actions, their shortcuts and the toolbars exist either way."""
         super().__init__(parent)
         self.settings = settings
         self.data_dir = Path(data_dir)
@@ -128,8 +133,7 @@ class MainWindow(QMainWindow):
 
         self._build_status_bar()
         self._build_actions()
-        self._build_menus_and_toolbar()
-        self.canvas_keys = CanvasKeys(self, lambda: self.current.canvas if self.current is not None else None)
+        self._build_menus_and_toolbar(menus_later)
 
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(settings.autosave_seconds * 1000)
@@ -142,6 +146,9 @@ class MainWindow(QMainWindow):
         if state is not None:
             self.restoreState(state)
         self._tab_changed()
+        # Last: the application-wide key filter sees every event of every object, and the
+        # window's own construction (layout, restoreState) sends ~100 (~3 ms of the start-up).
+        self.canvas_keys = CanvasKeys(self, lambda: self.current.canvas if self.current is not None else None)
 
     # ===== construction ====================================================================
     def _welcome_page(self) -> QWidget:
@@ -292,10 +299,47 @@ class MainWindow(QMainWindow):
         a("about", "&About QIL Editor", self.about)
         self.masks.build_actions()
 
-    def _build_menus_and_toolbar(self) -> None:
+    #: the menu bar's menus, left to right
+    MENU_TITLES = ("&File", "&Edit", "&View", "&Image", "&Layer", "&Tools", "&Help")
+
+    def _build_menus_and_toolbar(self, menus_later: bool = False) -> None:
         A = self.actions_by_name
-        menu = self.menuBar()
-        file_menu = menu.addMenu("&File")
+        bar_menu = self.menuBar()
+        self.menus = {title: bar_menu.addMenu(title) for title in self.MENU_TITLES}
+        self._menus_built = False
+        self._menus_waiting = menus_later  # connected to the menus' aboutToShow
+
+        bar = QToolBar("Main")
+        bar.setObjectName("mainToolbar")
+        bar.setIconSize(QSize(20, 20))
+        bar.setMovable(False)
+        for name in ("open", "save", None, "undo", "redo", None, "tool_move", "auto_select", "tool_hand", None,
+                     "decompose", "split", "recolor", None, "fit", "actual"):
+            bar.addSeparator() if name is None else bar.addAction(A[name])
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+        self.masks.build_toolbar(bar)
+        self.layer_panel.add_actions([A["lock"], None, A["split"], A["recolor"], None,
+                                      A["duplicate"], A["merge_down"], A["delete"]])
+        # right-click in the layer list: the group actions first, then the mask actions
+        view = self.layer_panel.view
+        view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        separator = QAction(view)
+        separator.setSeparator(True)
+        view.insertActions(view.actions()[0] if view.actions() else None,
+                           [A["group_layers"], A["ungroup_layers"], A["delete"], separator])
+        if menus_later:
+            for menu in self.menus.values():
+                menu.aboutToShow.connect(self.build_menus)
+        else:
+            self.build_menus()
+
+    def build_menus(self) -> None:
+        """Fill the menu bar's menus (once; see ``menus_later``)."""
+        if self._menus_built:
+            return
+        self._menus_built = True
+        A = self.actions_by_name
+        file_menu, edit, view, image, layer, tools, help_menu = self.menus.values()
         file_menu.addAction(A["open"])
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
@@ -308,7 +352,6 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(A["close"])
         file_menu.addAction(A["quit"])
-        edit = menu.addMenu("&Edit")
         edit.addAction(A["undo"])
         edit.addAction(A["redo"])
         edit.addSeparator()
@@ -316,7 +359,6 @@ class MainWindow(QMainWindow):
         edit.addAction(A["paste_as_layer"])
         edit.addSeparator()
         edit.addAction(A["preferences"])
-        view = menu.addMenu("&View")
         for name in ("zoom_in", "zoom_out", "fit", "actual"):
             view.addAction(A[name])
         view.addSeparator()
@@ -324,10 +366,8 @@ class MainWindow(QMainWindow):
         view.addSeparator()
         view.addAction(self.layers_dock.toggleViewAction())
         view.addAction(self.history_dock.toggleViewAction())
-        image = menu.addMenu("&Image")
         image.addAction(A["decompose"])
         image.addAction(A["cancel_job"])
-        layer = menu.addMenu("&Layer")
         for name in ("new_layer", "duplicate", "merge_down", "delete", None, "group_layers", "ungroup_layers",
                      None, "toggle_visible", "lock", None,
                      "recolor", "split", "reprompt", None):
@@ -340,33 +380,17 @@ class MainWindow(QMainWindow):
         for name in ("align_left", "align_hcenter", "align_right", None, "align_top", "align_vcenter",
                      "align_bottom", None, "distribute_horizontally", "distribute_vertically"):
             align.addSeparator() if name is None else align.addAction(A[name])
-        tools = menu.addMenu("&Tools")
         tools.addAction(A["tool_move"])
         tools.addAction(A["tool_hand"])
         tools.addSeparator()
         tools.addAction(A["auto_select"])
-        help_menu = menu.addMenu("&Help")
         help_menu.addAction(A["about"])
-
-        bar = QToolBar("Main")
-        bar.setObjectName("mainToolbar")
-        bar.setIconSize(QSize(20, 20))
-        bar.setMovable(False)
-        for name in ("open", "save", None, "undo", "redo", None, "tool_move", "auto_select", "tool_hand", None,
-                     "decompose", "split", "recolor", None, "fit", "actual"):
-            bar.addSeparator() if name is None else bar.addAction(A[name])
-        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
-        self.masks.build_menus(layer, tools, bar)
-        self.layer_panel.add_actions([A["lock"], None, A["split"], A["recolor"], None,
-                                      A["duplicate"], A["merge_down"], A["delete"]])
-        # right-click in the layer list: the group actions first, then the mask actions
-        view = self.layer_panel.view
-        view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
-        separator = QAction(view)
-        separator.setSeparator(True)
-        view.insertActions(view.actions()[0] if view.actions() else None,
-                           [A["group_layers"], A["ungroup_layers"], A["delete"], separator])
-        for sub in menu.findChildren(type(self.recent_menu)):
+        self.masks.build_menus(layer, tools)
+        if self._menus_waiting:
+            self._menus_waiting = False
+            for menu in self.menus.values():
+                menu.aboutToShow.disconnect(self.build_menus)
+        for sub in self.menuBar().findChildren(type(self.recent_menu)):
             sub.setToolTipsVisible(True)  # a disabled action's tooltip says why
 
     # ===== documents ===========================================================================

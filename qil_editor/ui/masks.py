@@ -58,7 +58,8 @@ class MaskActions:
         a("brush_smaller", "Brush S&maller", lambda: self.step_size(False), "[", None, "Smaller brush")
         a("brush_larger", "Brush &Larger", lambda: self.step_size(True), "]", None, "Larger brush")
 
-    def build_menus(self, layer_menu, tools_menu, toolbar) -> None:
+    def build_menus(self, layer_menu, tools_menu) -> None:
+        """Layer > Layer Mask and the paint tools in the Tools menu."""
         A = self.window.actions_by_name
         masks = layer_menu.addMenu("Layer &Mask")
         masks.setObjectName("layerMaskMenu")
@@ -71,6 +72,11 @@ class MaskActions:
         tools_menu.addSeparator()
         for name in ("swap_colors", "brush_smaller", "brush_larger"):
             tools_menu.addAction(A[name])
+
+    def build_toolbar(self, toolbar) -> None:
+        """The paint tools in the main toolbar, the tool options bar, the mask actions in the
+        Layers panel (its buttons and its context menu)."""
+        A = self.window.actions_by_name
         hand = A["tool_hand"]
         toolbar.insertActions(hand, [A["tool_brush"], A["tool_eraser"]])
         self._build_options_bar()

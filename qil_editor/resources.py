@@ -8,7 +8,6 @@ nothing depends on the current directory or on ``__file__`` layouts.
 
 from __future__ import annotations
 
-import json
 import sys
 from functools import lru_cache
 from pathlib import Path
@@ -50,6 +49,8 @@ def build_info() -> dict:
     """
     path = resource_path(BUILD_INFO_FILE)
     try:
+        import json  # here: the editor's first frame does without the json module
+
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}

@@ -16,7 +16,6 @@ drag and drop) go through the session, i.e. the undo stack.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, Qt
@@ -230,6 +229,8 @@ class LayerListModel(QAbstractListModel):
         rows = [r for r in rows if r is not None]
         payload = {"session": self.session.id, "ids": [r.id for r in rows if not r.is_group],
                    "groups": [r.id for r in rows if r.is_group]}
+        import json  # with the first drag (json is not needed for the window's first frame)
+
         mime = QMimeData()
         mime.setData(LAYER_MIME, json.dumps(payload).encode())
         return mime
@@ -240,6 +241,8 @@ class LayerListModel(QAbstractListModel):
     def _dropped(self, data: QMimeData) -> tuple[list[str], list[str]] | None:
         if not data.hasFormat(LAYER_MIME):
             return None
+        import json
+
         try:
             payload = json.loads(bytes(data.data(LAYER_MIME)).decode())
         except ValueError:

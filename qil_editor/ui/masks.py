@@ -18,7 +18,7 @@ from PySide6.QtCore import QRect, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QLabel, QSpinBox, QToolBar, QToolButton
 
-from .tools import BrushSettings, next_brush_size
+from .brush import BrushSettings, next_brush_size
 
 if TYPE_CHECKING:  # pragma: no cover
     from .app_window import DocumentTab, MainWindow

@@ -10,7 +10,6 @@ are offered on the next start.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
@@ -39,6 +38,8 @@ class RecoveryEntry:
 
 
 def _write(doc: Document, psd: Path, note: Path, meta: dict) -> None:
+    import json
+
     from ..io import atomic_write, save_psd  # with the first save, not with the window
 
     save_psd(doc, psd)
@@ -126,6 +127,8 @@ class RecoveryStore(QObject):
         return True
 
     def orphans(self) -> list[RecoveryEntry]:
+        import json  # after the first frame (json is not needed to show the window)
+
         entries = []
         if not self.folder.is_dir():
             return entries

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PySide6.QtCore import QPointF, Qt
 
+from .brush import BrushSettings, next_brush_size  # noqa: F401 (defined there; re-exported)
+
 if TYPE_CHECKING:  # pragma: no cover
     from .canvas import CanvasView
 
@@ -499,34 +501,6 @@ TOOLS["transform"] = TransformTool
 
 
 # ----- brush and eraser --------------------------------------------------------------------------------
-
-@dataclass
-class BrushSettings:
-    """The brush options, shared by every document (the tool options bar edits them)."""
-
-    size: int = 40  # diameter, document pixels
-    hardness: float = 0.5  # 0 soft .. 1 hard
-    opacity: float = 1.0
-    foreground: int = 0  # grey level: 0 black (hides on a mask), 255 white (reveals)
-
-    @property
-    def background(self) -> int:
-        return 255 - self.foreground
-
-    def swap(self) -> None:
-        """X: exchange the foreground and background colours (hide <-> reveal on a mask)."""
-        self.foreground = 255 - self.foreground
-
-
-#: how the size steps with [ and ] (Photoshop's: finer when small)
-def next_brush_size(size: int, up: bool) -> int:
-    from ..document.paint import MAX_SIZE, MIN_SIZE
-
-    step = 1 if size < 10 else 5 if size < 50 else 10 if size < 100 else 25 if size < 200 else 50 if size < 500 else 100
-    if not up and size - step < 10 <= size:
-        step = 1
-    return max(MIN_SIZE, min(MAX_SIZE, size + step if up else size - step))
-
 
 @dataclass
 class _StrokeState:

@@ -319,3 +319,27 @@ def test_a_shadow_seen_only_as_a_sliver_gets_a_layer_of_its_own(offset, blur):
     assert doc.layers[match[1]].name.startswith("Shadow")
     assert soft_iou(pred[match[1]][..., 3] / 255.0, shadow) >= 0.8
     assert figs.residue_p99 is not None and figs.residue_p99 <= 4.0
+
+
+def photo_texture(seed, dark, mid, light):
+    """A photograph-like fill: a fractal between three colours, with grain."""
+    from qil_editor.evaluation.synthetic import _fractal
+    rng = np.random.default_rng(seed)
+    t = _fractal(H, W, rng)[..., None]
+    c0, c1, c2 = (np.float32(c) for c in (dark, mid, light))
+    col = np.where(t < 0.5, c0 + (c1 - c0) * (t * 2), c1 + (c2 - c1) * (t * 2 - 1))
+    return np.clip(col + rng.normal(0, 0.02, col.shape).astype(np.float32), 0, 1)
+
+
+@pytest.mark.parametrize("box", [(150, 70, 290, 200), (170, 20, 300, 120)])
+def test_two_overlapping_photos_are_two_layers_and_the_lower_one_is_completed(box):
+    lower = rect(30, 40, 175, 175)
+    upper = rect(*box)
+    warm = photo_texture(1, (0.35, 0.1, 0.1), (0.8, 0.45, 0.2), (0.95, 0.85, 0.5))
+    cool = photo_texture(2, (0.05, 0.15, 0.3), (0.2, 0.5, 0.6), (0.7, 0.9, 0.95))
+    image, truth = design((warm, lower, "Photo 1"), (cool, upper, "Photo 2"))
+    _, pred = decompose(image, 3)
+    match = match_layers(pred, truth)
+    assert 0 < match[1] < match[2]                    # two layers, the covered one beneath
+    assert soft_iou(pred[match[1]][..., 3] / 255.0, lower) >= 0.9   # completed to its rectangle
+    assert soft_iou(pred[match[2]][..., 3] / 255.0, upper) >= 0.9

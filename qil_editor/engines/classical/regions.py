@@ -24,8 +24,10 @@ import numpy as np
 from .. import ndimage_subset as ndimage  # scipy.ndimage's, exactly, without SciPy
 from .background import Background
 from .colour import delta_e, rgb_to_lab
+from .photo_split import split_blob
 
 BG = 0  # owner label of the background
+PICTURE_SHARE = 0.1  # share of a photo blob a piece cut off it needs to be a picture of its own
 
 
 @dataclass
@@ -122,19 +124,7 @@ def _photo_blobs(fg: np.ndarray, edge: np.ndarray, lab: np.ndarray, min_area: in
     cand[0] = False
     if not cand.any():
         return np.zeros_like(fg)
-    edges = np.bincount(blob[edge & tex], minlength=n)
-    sel = cand[blob]
-    q = np.floor(lab[sel] / np.float32(6.0)).astype(np.int64)
-    code = ((q[:, 0] + 20) * 64 + (q[:, 1] + 32)) * 64 + (q[:, 2] + 32)
-    pairs = blob[sel].astype(np.int64) * (1 << 24) + code
-    uniq, counts = np.unique(pairs, return_counts=True)
-    owner = uniq >> 24
-    big = counts >= np.maximum(3, 0.002 * area[owner])
-    n_colours = np.bincount(owner[big], minlength=n)
-    is_photo = cand & (edges > 0.2 * area) & (n_colours >= 25)
-    for k in np.flatnonzero(is_photo):  # two colours and their blends: text on a card, stripes
-        if _two_colour_mix(rgb[blob == k]):
-            is_photo[k] = False
+    is_photo = _picture_like(blob, n, cand, area, edge & tex, lab, rgb)
     for k in np.flatnonzero(is_photo):  # pictures are solid (boxes, ovals), not arcs along an edge
         x, y, bw, bh = stats[k, :4]
         pts = cv2.findNonZero((blob[y:y + bh, x:x + bw] == k).astype(np.uint8))
@@ -144,6 +134,71 @@ def _photo_blobs(fg: np.ndarray, edge: np.ndarray, lab: np.ndarray, min_area: in
         return np.zeros_like(fg)
     photo = ndimage.binary_fill_holes(is_photo[blob]) & fg
     return _shed_flat_neighbours(photo, fg, edge, lab, min_area)
+
+
+def _picture_like(blob: np.ndarray, n: int, cand: np.ndarray, area: np.ndarray, edge: np.ndarray,
+                  lab: np.ndarray, rgb: np.ndarray) -> np.ndarray:
+    """Per label of ``blob``: dense edges and many colours, not two colours and their blends
+    (text on a card, stripes)."""
+    edges = np.bincount(blob[edge], minlength=n)
+    sel = cand[blob]
+    q = np.floor(lab[sel] / np.float32(6.0)).astype(np.int64)
+    code = ((q[:, 0] + 20) * 64 + (q[:, 1] + 32)) * 64 + (q[:, 2] + 32)
+    pairs = blob[sel].astype(np.int64) * (1 << 24) + code
+    uniq, counts = np.unique(pairs, return_counts=True)
+    owner = uniq >> 24
+    big = counts >= np.maximum(3, 0.002 * area[owner])
+    n_colours = np.bincount(owner[big], minlength=n)
+    is_photo = cand & (edges > 0.2 * area) & (n_colours >= 25)
+    for k in np.flatnonzero(is_photo):
+        if _two_colour_mix(rgb[blob == k]):
+            is_photo[k] = False
+    return is_photo
+
+
+def _split_photos(photo: np.ndarray, edge: np.ndarray, lab: np.ndarray, rgb: np.ndarray,
+                  min_area: int) -> np.ndarray:
+    """Labels of the photo regions: each blob cut along the straight outlines inside it
+    (pictures side by side or overlapping, a picture beside a textured card); a piece
+    that is no picture itself (a glow or shadow strip cut off) joins the nearest picture; a
+    blob that holds only one picture stays whole."""
+    n, blob, stats, _ = cv2.connectedComponentsWithStats(photo.astype(np.uint8), connectivity=8)
+    out = np.zeros(photo.shape, np.int32)
+    nxt = 1
+    for k in range(1, n):
+        x, y, bw, bh = stats[k, :4]
+        crop = blob[y:y + bh, x:x + bw] == k
+        pieces = split_blob(crop, lab[y:y + bh, x:x + bw], min_area) if stats[k, 4] >= 2 * min_area \
+            else crop.astype(np.int32)
+        m = int(pieces.max())
+        if m > 1:
+            area = np.bincount(pieces.ravel(), minlength=m + 1)
+            cand = area >= max(min_area, PICTURE_SHARE * stats[k, 4])  # not a strip of one
+            cand[0] = False
+            keep = _picture_like(pieces, m + 1, cand, area, edge[y:y + bh, x:x + bw] & crop,
+                                 lab[y:y + bh, x:x + bw], rgb[y:y + bh, x:x + bw])
+            if keep.sum() < 2:  # one picture with a strip of something else: left whole
+                keep[1:] = False
+                pieces = crop.astype(np.int32)
+                keep[1] = True
+            else:  # the rest (a glow or shadow strip cut off) stays with the nearest picture
+                pieces = _nearest_piece(pieces, keep)
+            remap = np.zeros(m + 1, np.int32)
+            remap[keep] = np.arange(nxt, nxt + int(keep.sum()))
+            nxt += int(keep.sum())
+        else:
+            remap = np.array([0, nxt], np.int32)
+            nxt += 1
+        sub = out[y:y + bh, x:x + bw]
+        sub[crop] = remap[pieces[crop]]
+    return out
+
+
+def _nearest_piece(pieces: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """``pieces`` with the labels not in ``keep`` given to the nearest kept piece."""
+    kept = np.where(keep[pieces], pieces, 0)
+    near, _ = _nearest_label(kept, (pieces > 0) & (kept == 0), np.inf)
+    return np.where(kept > 0, kept, near).astype(np.int32)
 
 
 def _shed_flat_neighbours(photo: np.ndarray, fg: np.ndarray, edge: np.ndarray, lab: np.ndarray,
@@ -206,7 +261,9 @@ def segment(rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray, valid: np.ndarra
     fg = _hysteresis(dist, valid, bg.t_low, bg.t_high)
     edge = grad > g_edge
     photo = _photo_blobs(fg, edge, lab, max(64, int(0.002 * npx)), rgb) & valid
+    photo_lbl = _split_photos(photo, edge, lab, rgb, max(64, int(0.002 * npx)))
     fg |= photo
+    photo = photo_lbl > 0
 
     core_fg = fg & ~edge & ~photo
     min_seg = max(3, int(2e-5 * npx))
@@ -240,10 +297,12 @@ def segment(rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray, valid: np.ndarra
         kinds += ["thin"] * (n_thin - 1)
         next_label += n_thin - 1
     if photo.any():
-        n_ph, ph = _cc(photo, 8)
-        owner[ph > 0] = ph[ph > 0] + (next_label - 1)
-        kinds += ["photo"] * (n_ph - 1)
-        next_label += n_ph - 1
+        ids = np.unique(photo_lbl[photo])
+        ph_map = np.zeros(int(ids.max()) + 1, np.int32)
+        ph_map[ids] = np.arange(next_label, next_label + ids.size)
+        owner[photo] = ph_map[photo_lbl[photo]]
+        kinds += ["photo"] * ids.size
+        next_label += ids.size
 
     # Remaining foreground pixels: the nearest region; far-away leftovers form their own.
     rest = fg & (owner == 0)

@@ -1,0 +1,234 @@
+"""Split a photo blob that holds several pictures (or a picture and a textured shape).
+
+Two photos side by side, or a photo overlapping another, are one blob to the
+edge-density test. What separates them is a long straight boundary across which the
+picture statistics jump all along its length: the edge of the one on top. Inside one
+photograph, colour changes are gradual or wander; a straight line with the same step
+on every stretch of it is an outline. Such lines are found (Hough transform on the
+strong steps of a lightly smoothed picture), checked stretch by stretch, continued
+while the step persists, and the blob is cut along them.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+SMOOTH = 1.5          # sigma of the smoothing that removes grain before measuring steps
+SIDE = 3.5            # how far each side of the line its colour is read (px)
+STEP_DE = 12.0        # a colour step across the line (CIELAB) that marks an outline
+CONSISTENT = 0.85     # share of the stretches along a line that must show the step
+MIN_LINE = 24         # shortest outline worth a cut (px, working resolution)
+MIN_DEPTH = 6.0       # inscribed radius a cut-off piece needs to be a picture of its own (px)
+SHORT_LINE = 8        # a short outline counts only where it closes a cut (px)
+JOIN = 5.0            # how near a short outline must start to a long one's end (px)
+CLOSE = 8.0           # a cut ending this near the outline is closed to it (px)
+MISSES = 5            # positions without the step that end a line being continued
+
+
+def _sample(img: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """Bilinear samples of ``img`` (h, w, c) at (N, 2) float x, y points."""
+    mx = pts[:, 0].astype(np.float32).reshape(1, -1)
+    my = pts[:, 1].astype(np.float32).reshape(1, -1)
+    return cv2.remap(img, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[0]
+
+
+def _step(feat: np.ndarray, inside: np.ndarray, p: np.ndarray, nrm: np.ndarray):
+    """Colour step across the line at points ``p`` (N, 2), and whether it is an outline
+    there: both sides in the blob, and the change happens at the line, not spread over a
+    slope (the step just beside it, on either side, is at most half as big)."""
+    a, b = p + SIDE * nrm, p - SIDE * nrm
+    a2, b2 = p + 2 * SIDE * nrm, p - 2 * SIDE * nrm
+    h, w = inside.shape
+    ok = np.ones(len(p), bool)
+    for q in (a, b):
+        xi = np.clip(np.round(q[:, 0]).astype(int), 0, w - 1)
+        yi = np.clip(np.round(q[:, 1]).astype(int), 0, h - 1)
+        ok &= inside[yi, xi] & (q[:, 0] >= 0) & (q[:, 0] < w) & (q[:, 1] >= 0) & (q[:, 1] < h)
+    fa, fb = _sample(feat, a), _sample(feat, b)
+    d = np.linalg.norm(fa - fb, axis=1)
+    beside = np.maximum(np.linalg.norm(_sample(feat, a2) - fa, axis=1),
+                        np.linalg.norm(_sample(feat, b2) - fb, axis=1))
+    return np.where(beside <= 0.5 * d, d, 0.0), ok
+
+
+def _runs(good: np.ndarray, gap: int) -> list[tuple[int, int]]:
+    """(start, stop) of runs of ``good`` that tolerate gaps up to ``gap`` positions."""
+    idx = np.flatnonzero(good)
+    if idx.size == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(idx) > gap + 1)
+    starts = np.concatenate([[idx[0]], idx[breaks + 1]])
+    stops = np.concatenate([idx[breaks], [idx[-1]]]) + 1
+    return list(zip(starts.tolist(), stops.tolist()))
+
+
+def split_lines(blob: np.ndarray, lab: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Straight outlines inside ``blob`` (bool crop) of ``lab`` (crop): (p0, p1) end points."""
+    feat = cv2.GaussianBlur(lab.astype(np.float32), (0, 0), SMOOTH)
+    feat = np.ascontiguousarray(feat)
+    inside = cv2.erode(blob.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    # thin (non-maximum suppressed) steps per channel, so Hough sees one line per outline
+    deep = cv2.erode(blob.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
+    hi = 16.0 * STEP_DE / 4.0   # Sobel of a channel scaled x2: ~16x its per-pixel change
+    strong = np.zeros(blob.shape, np.uint8)
+    for c in range(3):
+        ch = np.clip(feat[..., c] * 2.0 + (0.0 if c == 0 else 128.0), 0, 255).astype(np.uint8)
+        strong |= cv2.Canny(ch, hi / 2.0, hi, L2gradient=True)
+    strong[~deep] = 0
+    min_len = max(MIN_LINE, int(0.08 * max(blob.shape)))
+    lines = cv2.HoughLines(strong, 1, np.pi / 360, threshold=max(12, min_len // 2))
+    if lines is None:
+        return []
+    found = []   # (run length, end, end, first end at the outline, second end at the outline)
+    ys_s, xs_s = np.nonzero(strong)
+    h, w = blob.shape
+    span = float(np.hypot(h, w))
+    for rho, theta in lines.reshape(-1, 2)[:100].astype(np.float64):  # most votes first
+        c = np.array([rho * np.cos(theta), rho * np.sin(theta)])
+        u = np.array([-np.sin(theta), np.cos(theta)])
+        p0, p1 = _refine(c - span * u, c + span * u, ys_s, xs_s)
+        length = float(np.linalg.norm(p1 - p0))
+        if length < 0.5 * min_len:
+            continue
+        u = (p1 - p0) / length
+        nrm = np.array([-u[1], u[0]])
+        # the whole line across the crop, read position by position
+        ts = np.arange(-span, span, 1.0)
+        pts = p0[None] + ts[:, None] * u[None]
+        on = (pts[:, 0] >= 0) & (pts[:, 0] <= w - 1) & (pts[:, 1] >= 0) & (pts[:, 1] <= h - 1)
+        ts, pts = ts[on], pts[on]
+        d, ok = _step(feat, inside, pts, nrm)
+        good = ok & (d >= STEP_DE)
+        in_blob = blob[np.round(pts[:, 1]).astype(int), np.round(pts[:, 0]).astype(int)]
+        # where a thin step pixel lies on the line itself (an arc only touches it)
+        on_line = cv2.dilate(strong, np.ones((3, 3), np.uint8))[
+            np.round(pts[:, 1]).astype(int), np.round(pts[:, 0]).astype(int)] > 0
+        for i0, i1 in _runs(good, MISSES):
+            # the outline's own step is about the same all along it: weaker steps at the
+            # ends are the pictures' own texture lining up for a moment
+            strong_run = d[i0:i1] >= 0.5 * float(np.median(d[i0:i1][good[i0:i1]]))
+            idx = np.flatnonzero(strong_run & good[i0:i1])
+            i0, i1 = i0 + int(idx[0]), i0 + int(idx[-1]) + 1
+            if i1 - i0 < SHORT_LINE or good[i0:i1].mean() < CONSISTENT or on_line[i0:i1].mean() < CONSISTENT:
+                continue
+            if _bends(p0, u, nrm, ts[i0], ts[i1 - 1], ys_s, xs_s):
+                continue
+            # continued to the blob's outline when that is near
+            j0, j1 = i0, i1
+            while j0 > 0 and in_blob[j0 - 1] and i0 - j0 < 2 * MISSES:
+                j0 -= 1
+            out0 = j0 == 0 or not in_blob[j0 - 1]
+            if not out0:
+                j0 = i0
+            while j1 < len(ts) and in_blob[j1] and j1 - i1 < 2 * MISSES:
+                j1 += 1
+            out1 = j1 == len(ts) or not in_blob[j1]
+            if not out1:
+                j1 = i1
+            found.append((i1 - i0, pts[j0], pts[j1 - 1], out0, out1))
+    # long outlines first; a short one only where it closes a cut: from the end of a long
+    # one that stops inside the blob (a corner of the picture on top) out to the outline
+    kept: list[tuple[np.ndarray, np.ndarray]] = []
+    for length, q0, q1, _, _ in sorted(found, key=lambda f: -f[0]):
+        if length >= min_len and not any(_same_line(q0, q1, k0, k1) for k0, k1 in kept):
+            kept.append((q0, q1))
+    ends = [q for k in kept for q in k]
+    for length, q0, q1, out0, out1 in found:
+        if length >= min_len or any(_same_line(q0, q1, k0, k1) for k0, k1 in kept):
+            continue
+        near0 = any(np.linalg.norm(q0 - e) <= JOIN for e in ends)
+        near1 = any(np.linalg.norm(q1 - e) <= JOIN for e in ends)
+        if (near0 and out1) or (near1 and out0):
+            kept.append((q0, q1))
+    return kept
+
+
+def _bends(p0, u, nrm, t0, t1, ys, xs, sagitta: float = 0.8) -> bool:
+    """Do the step pixels along [t0, t1] of the line curve away from it (the outline of an
+    ellipse or a rounded corner, which a straight cut would slice)?"""
+    rel = np.stack([xs - p0[0], ys - p0[1]], 1)
+    t, off = rel @ u, rel @ nrm
+    sel = (np.abs(off) <= 2.5) & (t >= t0) & (t <= t1)
+    if sel.sum() < 8:
+        return False
+    tm = 0.5 * (t0 + t1)
+    a = np.polyfit(t[sel] - tm, off[sel], 2)[0]
+    return abs(a) * (0.5 * (t1 - t0)) ** 2 > sagitta
+
+
+def _refine(p0, p1, ys, xs, near: float = 1.5):
+    """The line through the strong-step pixels within ``near`` of the Hough segment (a least-
+    squares fit: Hough's angle step and thick edges tilt it), clipped to where they lie."""
+    for _ in range(2):
+        u = (p1 - p0) / max(1e-9, np.linalg.norm(p1 - p0))
+        nrm = np.array([-u[1], u[0]])
+        rel = np.stack([xs - p0[0], ys - p0[1]], 1)
+        t, off = rel @ u, rel @ nrm
+        sel = (np.abs(off) <= near) & (t >= -2) & (t <= np.linalg.norm(p1 - p0) + 2)
+        if sel.sum() < 10:
+            return p0, p1
+        pts = np.stack([xs[sel], ys[sel]], 1).astype(np.float32)
+        vx, vy, cx, cy = cv2.fitLine(pts, cv2.DIST_HUBER, 0, 0.01, 0.01).ravel()
+        v, c = np.array([vx, vy], np.float64), np.array([cx, cy], np.float64)
+        if v @ u < 0:
+            v = -v
+        tt = (pts - c) @ v
+        p0, p1 = c + tt.min() * v, c + tt.max() * v
+    return p0, p1
+
+
+def _same_line(p0, p1, q0, q1, dist: float = 4.0, angle: float = 0.1) -> bool:
+    u = (p1 - p0) / max(1e-9, np.linalg.norm(p1 - p0))
+    v = (q1 - q0) / max(1e-9, np.linalg.norm(q1 - q0))
+    if abs(u[0] * v[1] - u[1] * v[0]) > angle:
+        return False
+    nrm = np.array([-v[1], v[0]])
+    if max(abs(float((p0 - q0) @ nrm)), abs(float((p1 - q0) @ nrm))) > dist:
+        return False
+    # overlapping along the line
+    t = [float((p - q0) @ v) for p in (p0, p1)]
+    return max(t) >= -dist and min(t) <= float(np.linalg.norm(q1 - q0)) + dist
+
+
+def split_blob(blob: np.ndarray, lab: np.ndarray, min_area: int) -> np.ndarray:
+    """Labels (0 outside, 1..K) of the pieces of ``blob`` (bool crop) cut along its straight
+    outlines. Pieces under ``min_area`` and the cut itself go to the nearest piece, so the
+    labels cover the blob exactly; one label when nothing divides it."""
+    lines = split_lines(blob, lab)
+    one = blob.astype(np.int32)
+    if not lines:
+        return one
+    cut = np.zeros(blob.shape, np.uint8)
+    # a cut that stops a few pixels short of the outline (the last bit of the edge of the
+    # picture on top is too short to measure) is closed to the nearest outline pixel
+    outside = np.pad(~blob, 1, constant_values=True).astype(np.uint8)
+    dist, idx = cv2.distanceTransformWithLabels(1 - outside, cv2.DIST_L2, 5,
+                                                labelType=cv2.DIST_LABEL_PIXEL)
+    zy, zx = np.nonzero(outside)   # raster order, as the labels count them
+    for p0, p1 in lines:
+        cv2.line(cut, tuple(int(round(v)) for v in p0), tuple(int(round(v)) for v in p1), 1, 2)
+        for q in (p0, p1):
+            x, y = int(round(q[0])) + 1, int(round(q[1])) + 1
+            if 0 <= y < dist.shape[0] and 0 <= x < dist.shape[1] and 0 < dist[y, x] <= CLOSE:
+                k = idx[y, x] - 1
+                cv2.line(cut, (x - 1, y - 1), (int(zx[k]) - 1, int(zy[k]) - 1), 1, 2)
+    n, pieces, stats, _ = cv2.connectedComponentsWithStats((blob & (cut == 0)).astype(np.uint8),
+                                                           connectivity=4)
+    big = stats[:, cv2.CC_STAT_AREA] >= min_area
+    big[0] = False
+    # a strip along the outline (a shadow's edge, the rim) is no picture of its own
+    depth = cv2.distanceTransform(np.pad(pieces > 0, 1).astype(np.uint8), cv2.DIST_L2, 3)[1:-1, 1:-1]
+    deepest = np.zeros(n, np.float32)
+    np.maximum.at(deepest, pieces.ravel(), depth.ravel())
+    big &= deepest >= max(MIN_DEPTH, 0.02 * min(blob.shape))
+    if big.sum() < 2:
+        return one
+    remap = np.zeros(n, np.int32)
+    remap[big] = np.arange(1, int(big.sum()) + 1)
+    out = remap[pieces]
+    src = np.where(out > 0, 0, 1).astype(np.uint8)
+    _, idx = cv2.distanceTransformWithLabels(src, cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL)
+    seeds = out[src == 0]   # raster order, matches idx - 1
+    near = seeds[np.clip(idx - 1, 0, seeds.size - 1)]
+    return np.where(blob, np.where(out > 0, out, near), 0).astype(np.int32)

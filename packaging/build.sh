@@ -6,6 +6,8 @@
 #   lite (default)  classical engine only, no torch: dist/qil-editor/qil-editor
 #   full            with torch, diffusers and transformers: dist/qil-editor-full/qil-editor
 #
+# On Linux the lite flavour takes a slim OpenCV compiled from source once (packaging/slim_opencv.py,
+# 7-15 minutes, cached in ~/.cache/qil-editor/opencv-slim); QIL_OPENCV=wheel uses the wheel's instead.
 # Options such as --distpath DIR, --workpath DIR, --clean or --log-level WARN are
 # passed to PyInstaller. The Python used is $PYTHON, else the project's .venv,
 # else python3; PyInstaller is installed into it when missing (pyproject's

@@ -27,6 +27,8 @@ if [ "$want_test" = 1 ]; then
   packages+=(gimp krita xvfb xauth)
   # the real clients of the .pptx/.svg exports (tests/test_exports_clients.py): ~125 MB download, ~40 s
   packages+=(libreoffice-impress librsvg2-bin inkscape)
+  # the lite build's slim OpenCV is compiled from source (packaging/slim_opencv.py, tests/test_packaging.py)
+  packages+=(cmake g++ ninja-build)
 fi
 python3 -c "import ensurepip, venv" 2>/dev/null || packages+=(python3-venv)
 

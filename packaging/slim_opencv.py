@@ -27,6 +27,7 @@ import importlib.metadata
 import os
 import re
 import shutil
+import ssl
 import subprocess
 import sys
 import sysconfig
@@ -89,8 +90,15 @@ def sdist_link(version: str, index_html: str, index_url: str) -> tuple[str, str]
     raise SlimOpenCVError(f"{name} (with its SHA-256) is not on {index_url}")
 
 
+def _open(url: str, timeout: float):
+    """``urlopen`` trusting what pip is told to trust (``PIP_CERT``, e.g. a company proxy's CA)."""
+    cafile = os.environ.get("PIP_CERT")
+    context = ssl.create_default_context(cafile=cafile) if cafile and Path(cafile).is_file() else None
+    return urllib.request.urlopen(url, timeout=timeout, context=context)
+
+
 def _index_page(url: str) -> str:
-    with urllib.request.urlopen(url, timeout=60) as reply:
+    with _open(url, 60) as reply:
         return reply.read().decode("utf-8", "replace")
 
 
@@ -104,7 +112,7 @@ def fetch_source(version: str, dest: Path) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     partial = archive.with_suffix(".part")
     digest = hashlib.sha256()
-    with urllib.request.urlopen(url, timeout=120) as reply, open(partial, "wb") as out:
+    with _open(url, 120) as reply, open(partial, "wb") as out:
         while chunk := reply.read(1 << 20):
             digest.update(chunk)
             out.write(chunk)

@@ -3,8 +3,10 @@
 ``binary_fill_holes`` (2-D, SciPy's default 4-connected structure) and
 ``find_objects`` give SciPy's results exactly (``tests/test_ndimage_subset.py``
 compares them on random masks and label images); the classical engine imports
-this module as ``ndimage``, so the lite build can leave SciPy out (7 MB of
-code, besides the OpenBLAS build its special functions need).
+this module as ``ndimage``. SciPy is installed anyway (psd-tools renders layer
+effects with it), but ``import scipy.ndimage`` pulls in ``scipy.linalg`` and
+``scipy.special``: 0.37-0.52 s measured, a quarter of a 1024² decomposition,
+for two functions OpenCV does in a few lines.
 """
 
 from __future__ import annotations

@@ -51,6 +51,8 @@ CMAKE_OPTIONS = (
     "-DWITH_OPENJPEG=OFF", "-DWITH_JASPER=OFF", "-DWITH_AVIF=OFF", "-DWITH_IMGCODEC_HDR=OFF",
     "-DWITH_KLEIDICV=OFF", "-DWITH_FASTCV=OFF", "-DWITH_VA=OFF", "-DWITH_1394=OFF",
     "-DWITH_GSTREAMER=OFF", "-DWITH_OBSENSOR=OFF", "-DWITH_CUDA=OFF",
+    # putText's Unicode font is a download from GitHub; the editor draws no text with OpenCV
+    "-DWITH_UNIFONT=OFF",
 )
 MODULE_FILE = "cv2.abi3.so"
 

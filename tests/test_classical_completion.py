@@ -343,3 +343,19 @@ def test_two_overlapping_photos_are_two_layers_and_the_lower_one_is_completed(bo
     assert 0 < match[1] < match[2]                    # two layers, the covered one beneath
     assert soft_iou(pred[match[1]][..., 3] / 255.0, lower) >= 0.9   # completed to its rectangle
     assert soft_iou(pred[match[2]][..., 3] / 255.0, upper) >= 0.9
+
+
+def test_a_shadow_lies_right_beneath_its_caster_not_under_everything():
+    """A card and, overlapping its right edge, a disc that casts a shadow away from the card:
+    the shadow is drawn right beneath the disc, so it sits above the card (where a designer's
+    drop shadow is), not at the bottom of the stack."""
+    card = rect(30, 50, 170, 170)
+    circle = disc(205, 90, 45)
+    shift = np.float32([[1, 0, 16], [0, 1, 4]])
+    shadow = cv2.GaussianBlur(cv2.warpAffine(circle, shift, (W, H)), (0, 0), 3.0) * 0.5
+    assert ((shadow > 0.02) & (card > 0.01) & (circle < 0.99)).sum() == 0  # never seen on the card
+    image, truth = design(((0.2, 0.3, 0.55), card, "Card"), ((0, 0, 0), shadow, "Shadow"),
+                          ((0.95, 0.8, 0.2), circle, "Disc"))
+    _, pred = decompose(image, 4)
+    match = match_layers(pred, truth)
+    assert 0 < match[1] < match[2] < match[3]

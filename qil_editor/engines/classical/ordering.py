@@ -227,7 +227,7 @@ def order_regions(seg: Segmentation) -> Ordering:
             if contact[a, b] == 0 and seg.region(b).kind in _STROKES and (b, a) not in above:
                 above[(a, b)] = 0.65
     _same_line_same_side(seg, above, guessed)
-    order = _topological(seg, above)
+    order = _topological(seg, above, contact)
     rank = {lbl: i for i, lbl in enumerate(order)}
     # Keep only relations the final order honours, so later grouping sees a DAG.
     above = {(up, low): c for (up, low), c in above.items() if rank[up] > rank[low]}
@@ -283,8 +283,11 @@ def _whole(cues, a: int, b: int) -> bool:
     return c is not None and c[2][b] >= 0.7
 
 
-def _topological(seg: Segmentation, above: dict[tuple[int, int], float]) -> list[int]:
-    """Bottom-to-top order honouring the strongest relations; weak ones yield in cycles."""
+def _topological(seg: Segmentation, above: dict[tuple[int, int], float],
+                 contact: np.ndarray | None = None) -> list[int]:
+    """Bottom-to-top order honouring the strongest relations; weak ones yield in cycles.
+    A shadow goes right beneath its caster (the object above it it shares most outline
+    with), as a drop shadow is drawn, not at the bottom of everything."""
     labels = [r.label for r in seg.regions]
     below_of = {lbl: {} for lbl in labels}   # node -> {lower: conf}
     for (up, low), conf in above.items():
@@ -293,9 +296,19 @@ def _topological(seg: Segmentation, above: dict[tuple[int, int], float]) -> list
     remaining = set(labels)
     order = []
 
+    caster: dict[int, int] = {}
+    if contact is not None:
+        for (up, low) in above:
+            if seg.region(low).kind == "shadow" and seg.region(up).kind != "shadow" and \
+                    (low not in caster or contact[low, up] > contact[low, caster[low]]):
+                caster[low] = up
+
     def key(lbl):
         r = seg.region(lbl)
-        return (kind_rank.get(r.kind, 2), -r.area, lbl)
+        if lbl in caster:  # ranked as its caster, just before it
+            c = seg.region(caster[lbl])
+            return (kind_rank.get(c.kind, 2), -c.area, caster[lbl], 0)
+        return (kind_rank.get(r.kind, 2), -r.area, lbl, 1)
 
     while remaining:
         ready = [lbl for lbl in remaining if not (set(below_of[lbl]) & remaining)]

@@ -4,9 +4,11 @@ Starts Qt with the dark Fusion theme and runs everything on a qasync event
 loop, so UI code can ``await`` background jobs. The window is built and
 painted first: NumPy, Pillow and asyncio (as heavy to import as Qt itself)
 are imported by the window's modules but only run once that first frame is
-on screen (:mod:`qil_editor.deferred_imports`), then the document model
-(which the empty window does not import either), qasync and the rest start.
-torch and diffusers load later still, inside the engine, on the worker thread.
+on screen (:mod:`qil_editor.deferred_imports`); then the menus' contents are
+built, the document model (which the empty window does not import either),
+qasync and the rest start, and the garbage collector (off until then) runs
+again. torch and diffusers load later still, inside the engine, on the worker
+thread.
 """
 
 from __future__ import annotations

@@ -359,3 +359,21 @@ def test_a_shadow_lies_right_beneath_its_caster_not_under_everything():
     _, pred = decompose(image, 4)
     match = match_layers(pred, truth)
     assert 0 < match[1] < match[2] < match[3]
+
+
+@pytest.mark.parametrize("textured", [False, True])
+def test_a_band_whose_edge_runs_on_past_a_card_lies_over_it(textured):
+    """T-junction: a wide band covers the bottom of a card; the card's visible part is a whole
+    rectangle too, but the band's top edge runs on, in line, past both of the card's sides,
+    where the card's outline turns away. The band is on top (how far the card reaches under
+    it cannot be seen, so it is not scored)."""
+    card = rect(70, 40, 200, 150)
+    band = rect(30, 120, 270, 200)
+    fill = photo_texture(3, (0.35, 0.1, 0.1), (0.8, 0.45, 0.2), (0.95, 0.85, 0.5)) if textured \
+        else (0.2, 0.3, 0.55)
+    image, truth = design((fill, card, "Card"), ((0.95, 0.8, 0.2), band, "Band"))
+    _, pred = decompose(image, 3)
+    match = match_layers(pred, truth)
+    assert 0 < match[1] < match[2]
+    seen = cv2.erode(((card > 0.99) & (band < 0.01)).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    assert (pred[match[1]][..., 3][seen] > 250).mean() > 0.99   # the card's own layer holds it

@@ -173,6 +173,7 @@ def order_regions(seg: Segmentation) -> Ordering:
     perimeter = np.maximum(contact.sum(axis=1), 1)
     above: dict[tuple[int, int], float] = {}
     guessed: set[tuple[int, int]] = set()   # strokes over a shape only because they are strokes
+    shadows = [r for r in seg.regions if r.kind == "shadow"]
     owner = seg.owner
     for a in range(1, n):
         ra = seg.region(a)
@@ -190,6 +191,10 @@ def order_regions(seg: Segmentation) -> Ordering:
                 # the outline they share is the upper one's own; the lower one continues under it
                 up, low = (a, b) if _continues(cues, b, a, rb.area, contact[a, b]) else (b, a)
                 above[(up, low)] = 0.8
+            elif (tj := _t_junction(owner, ra, rb, shadows)) != 0:
+                # the edge of the one on top runs on past the end of the outline they share
+                up, low = (a, b) if tj > 0 else (b, a)
+                above[(up, low)] = 0.75
             elif _owns(cues, a, b) != _owns(cues, b, a):
                 up, low = (a, b) if _owns(cues, a, b) else (b, a)
                 above[(up, low)] = 0.7
@@ -240,6 +245,68 @@ def order_regions(seg: Segmentation) -> Ordering:
                 best, best_len = b, contact[a, b]
         parent[a] = best
     return Ordering(order, above, contact, parent)
+
+
+_CROSS = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], np.uint8)
+TJ_MIN_AREA = 0.005     # share of the canvas both objects need (fragments say nothing)
+TJ_MIN_SHARED = 16      # shared outline pixels needed for the T-junction test
+TJ_STRAIGHT = 1.2       # mean distance (px) of the shared outline from its line: straight
+TJ_ON, TJ_OFF = 0.6, 0.2  # share of the stretch past an end where an edge does / does not go on
+
+
+def _t_junction(owner: np.ndarray, ra, rb, shadows=()) -> int:
+    """T-junction ("the bar continues past the stem") for two objects that meet along a
+    straight outline: the object on top owns that edge, so its outline runs on, in line,
+    past where the one beneath stops; the one beneath turns away there. +1: ``ra`` on top,
+    -1: ``rb`` on top, 0: no evidence (not straight, both or neither go on)."""
+    h, w = owner.shape
+    if ra.kind not in ("shape", "photo") or rb.kind not in ("shape", "photo") or \
+            min(ra.area, rb.area) < TJ_MIN_AREA * h * w:
+        return 0
+    pad = 18
+    x0, y0, x1, y1 = _union_box(ra.bbox, rb.bbox)
+    x0, y0, x1, y1 = max(0, x0 - pad), max(0, y0 - pad), min(w, x1 + pad), min(h, y1 + pad)
+    crop = owner[y0:y1, x0:x1]
+    in_a, in_b = crop == ra.label, crop == rb.label
+    grow_a = cv2.dilate(in_a.astype(np.uint8), _CROSS).astype(bool)
+    grow_b = cv2.dilate(in_b.astype(np.uint8), _CROSS).astype(bool)
+    shared = (in_a & grow_b) | (in_b & grow_a)
+    ys, xs = np.nonzero(shared)
+    if ys.size < TJ_MIN_SHARED:
+        return 0
+    pts = np.stack([xs, ys], 1).astype(np.float32)
+    vx, vy, cx, cy = cv2.fitLine(pts, cv2.DIST_HUBER, 0, 0.01, 0.01).ravel()
+    u, nrm, c = np.array([vx, vy]), np.array([-vy, vx]), np.array([cx, cy])
+    t, off = (pts - c) @ u, (pts - c) @ nrm
+    if float(np.abs(off).mean()) > TJ_STRAIGHT:
+        return 0
+    t0, t1 = float(np.percentile(t, 2)), float(np.percentile(t, 98))
+    reach = float(np.clip(0.5 * (t1 - t0), 6.0, 16.0))
+    # only an edge against the background (or a shadow, always beneath) is surely the
+    # object's own; against a third object it may be that object's edge
+    other = np.isin(crop, [BG] + [r.label for r in shadows])
+    grow_o = cv2.dilate(other.astype(np.uint8), _CROSS).astype(bool)
+
+    def goes_on(mine):
+        """Per end: the share of the stretch past it along which ``mine``'s outline runs."""
+        oy, ox = np.nonzero(mine & grow_o)
+        q = np.stack([ox, oy], 1).astype(np.float32) - c
+        tq, oq = q @ u, q @ nrm
+        near = np.abs(oq) <= 2.5
+        out = []
+        for lo, hi in ((t0 - reach, t0 - 1.0), (t1 + 1.0, t1 + reach)):
+            sel = near & (tq >= lo) & (tq <= hi)
+            out.append(np.unique(np.round(tq[sel])).size / max(1.0, hi - lo + 1.0))
+        return out
+
+    cont_a, cont_b = goes_on(in_a), goes_on(in_b)
+    votes = set()
+    for ea, eb in zip(cont_a, cont_b):
+        if ea >= TJ_ON and eb <= TJ_OFF:
+            votes.add(1)
+        elif eb >= TJ_ON and ea <= TJ_OFF:
+            votes.add(-1)
+    return votes.pop() if len(votes) == 1 else 0
 
 
 def _continues(cues, a: int, b: int, area_a: int, contact: int) -> bool:

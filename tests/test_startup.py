@@ -114,7 +114,8 @@ def test_editor_window_is_painted_before_numpy_pillow_asyncio_or_opencv_run(tmp_
                                      "qil_editor.document.document", "qil_editor.document.commands",
                                      "qil_editor.document.compositing", "qil_editor.engines.base",
                                      "qil_editor.engines.jobs", "qil_editor.ui.session",
-                                     "qil_editor.ui.worker", "qil_editor.ui.tools", "json")
+                                     "qil_editor.ui.worker", "qil_editor.ui.tools", "json",
+                                     "qil_editor.ui.recovery")
                          if m in sys.modules),
                   "QStyle" in vars(sys.modules["PySide6.QtWidgets"]), flush=True)
         app._wait_for_first_paint = watched

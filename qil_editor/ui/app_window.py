@@ -32,7 +32,6 @@ from .job_status import JobStatus
 from .layer_actions import LayerActions
 from .layer_model import LayerListModel
 from .layer_panel import LayerPanel
-from .recovery import RecoveryStore
 from .settings import AppSettings
 from .tasks import TaskRunner
 from .thumbnails import ThumbnailCache
@@ -41,6 +40,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..document import Document
     from ..engines.base import EngineRegistry
     from .canvas import CanvasView  # imported with the first document (QGraphics* types: ~10 ms of the start)
+    from .recovery import RecoveryStore
     from .session import DocumentSession
     from .worker import DecomposeRequest
 
@@ -88,7 +88,7 @@ class MainWindow(QMainWindow):
         self._async_tasks: set[asyncio.Future] = set()
         self.tasks = TaskRunner(2, self)
         self.thumbnails = ThumbnailCache(self.tasks, parent=self)
-        self.recovery = RecoveryStore(self.data_dir / "recovery", self.tasks, self)
+        self._recovery: RecoveryStore | None = None  # see the recovery property
         self.undo_group = QUndoGroup(self)
         self.active_dialog: QDialog | None = None
         self.error_sink: Callable[[str, str, str], None] | None = None
@@ -730,7 +730,8 @@ class MainWindow(QMainWindow):
         self.autosave_timer.stop()
         self.canvas_keys.detach()
         self.tasks.wait()
-        self.recovery.close()
+        if self._recovery is not None:
+            self._recovery.close()
         self.settings.save_window_state(self.saveGeometry(), self.saveState())
         self.settings.sync()
         event.accept()
@@ -740,6 +741,17 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self.close)
 
     # ===== autosave and recovery ======================================================================
+    @property
+    def recovery(self) -> RecoveryStore:
+        """The autosave folder's store (and this instance's lock in it), made on first use: the
+        editor's start-up offers recovery as soon as its event loop runs, which makes it; the
+        empty window's first frame does without (~3 ms with its module)."""
+        if self._recovery is None:
+            from .recovery import RecoveryStore
+
+            self._recovery = RecoveryStore(self.data_dir / "recovery", self.tasks, self)
+        return self._recovery
+
     def autosave_now(self) -> None:
         for tab in self.docs:
             self.recovery.save(tab.session)

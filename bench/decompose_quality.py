@@ -12,6 +12,7 @@ objects, background residue p99, stacking-order accuracy).
 
     python bench/decompose_quality.py [--count 30] [--hard-count 24] [--size 512x384]
                                       [--merges 3] [--psd-cases PATH] [--auto] [--only hard]
+    python bench/decompose_quality.py --poster-picture docs/poster-classical-layers.png
 """
 
 from __future__ import annotations
@@ -52,6 +53,31 @@ def failures(label: str, s: dict) -> None:
           f"({s['order_merged']} pairs merged into one layer, not counted)")
 
 
+def poster_picture(out: Path) -> None:
+    """The README picture: the classical layers of the sample poster (automatic count), each
+    on a checkerboard, three per row."""
+    import numpy as np
+    from PIL import Image
+
+    from qil_editor.engines.base import DecomposeOptions
+    img = np.asarray(Image.open(ROOT / "resources" / "samples" / "poster.png").convert("RGBA"))
+    doc = ClassicalDecomposer().decompose(img, DecomposeOptions(layers=None))
+    layers = stack_from_document(doc).layers
+    tw, th, gap = 400, 280, 4
+    yy, xx = np.mgrid[0:th, 0:tw]
+    chk = np.where(((yy // 8) + (xx // 8)) % 2 == 0, 150, 120).astype(np.float32)[..., None]
+    cols, rows = 3, (len(layers) + 2) // 3
+    pic = np.full((rows * th + (rows + 1) * gap, cols * tw + (cols + 1) * gap, 3), 255, np.uint8)
+    for i, layer in enumerate(layers):
+        t = np.asarray(Image.fromarray(layer, "RGBA").resize((tw, th), Image.LANCZOS)).astype(np.float32)
+        a = t[..., 3:] / 255.0
+        r, c = divmod(i, cols)
+        y0, x0 = gap + r * (th + gap), gap + c * (tw + gap)
+        pic[y0:y0 + th, x0:x0 + tw] = (t[..., :3] * a + chk * (1 - a)).astype(np.uint8)
+    Image.fromarray(pic).save(out)
+    print(f"{out}: {', '.join(layer.name for layer in doc.layers)}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--count", type=int, default=30, help="designs in the original synthetic set")
@@ -63,7 +89,12 @@ def main() -> None:
     ap.add_argument("--auto", action="store_true", help="also run the classical engine with an automatic layer count")
     ap.add_argument("--order", default="canonical", choices=["canonical", "group", "as-is"],
                     help="layer order normalisation before alignment (group = LayerD's occlusion groups)")
+    ap.add_argument("--poster-picture", metavar="PNG",
+                    help="only write the README picture of the sample poster's classical layers")
     args = ap.parse_args()
+    if args.poster_picture:
+        poster_picture(Path(args.poster_picture))
+        return
     w, h = (int(v) for v in args.size.lower().split("x"))
     methods = [ClassicalDecomposer(), KMeansDecomposer()]
     fonts = find_fonts()

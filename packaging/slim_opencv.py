@@ -194,6 +194,7 @@ def build(cache: Path, version: str | None = None, python: str = sys.executable,
         subprocess.run(["strip", "--strip-unneeded", str(partial)], check=True)
     partial.replace(module)
     shutil.rmtree(work, ignore_errors=True)
+    shutil.rmtree(source.parent.parent, ignore_errors=True)  # the unpacked tree; the archive stays
     return module
 
 

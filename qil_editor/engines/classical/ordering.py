@@ -232,7 +232,8 @@ def order_regions(seg: Segmentation) -> Ordering:
             if contact[a, b] == 0 and seg.region(b).kind in _STROKES and (b, a) not in above:
                 above[(a, b)] = 0.65
     _same_line_same_side(seg, above, guessed)
-    order = _topological(seg, above, contact)
+    hosts = _glows_follow_their_hosts(seg, above, contact, perimeter)
+    order = _topological(seg, above, contact, hosts)
     rank = {lbl: i for i, lbl in enumerate(order)}
     # Keep only relations the final order honours, so later grouping sees a DAG.
     above = {(up, low): c for (up, low), c in above.items() if rank[up] > rank[low]}
@@ -350,8 +351,50 @@ def _whole(cues, a: int, b: int) -> bool:
     return c is not None and c[2][b] >= 0.7
 
 
+GLOW_SHARP = 0.35     # a soft region (no crisp edge against the background) ...
+GLOW_HUGS = 0.3       # ... that shares this much of its outline with one object is its glow
+GLOW_MIN = 0.005      # share of the canvas a glow covers (a crumb of one says nothing)
+
+
+def _glows_follow_their_hosts(seg: Segmentation, above: dict, contact: np.ndarray,
+                              perimeter: np.ndarray) -> dict[int, int]:
+    """A glow (a soft halo hugging one object) lies right beneath that object, and stands to
+    every other object as its host does: it is translucent, so a picture seen through it looks
+    as if it cut the glow, and the glow's own outline says nothing about the order. Returns
+    glow -> host."""
+    hosts: dict[int, int] = {}
+    for r in seg.regions:
+        if r.kind != "shape" or r.sharp >= GLOW_SHARP or r.area < GLOW_MIN * seg.owner.size:
+            continue
+        row = contact[r.label].astype(np.float64).copy()
+        row[BG] = 0
+        for o in seg.regions:
+            if o.kind == "shadow" or o.sharp < GLOW_SHARP:
+                row[o.label] = 0
+        host = int(np.argmax(row))
+        if row[host] < GLOW_HUGS * perimeter[r.label] or seg.region(host).area < r.area:
+            continue
+        hosts[r.label] = host
+    for g, host in hosts.items():
+        for (up, low) in list(above):
+            if g not in (up, low):
+                continue
+            x = low if up == g else up
+            if x == host or seg.region(x).kind == "shadow":
+                continue
+            if (x, host) in above and up == g:      # host beneath x: so is its glow
+                del above[(up, low)]
+                above[(x, g)] = above[(x, host)]
+            elif (host, x) in above and low == g:   # host over x: so is its glow
+                del above[(up, low)]
+                above[(g, x)] = above[(host, x)]
+        above[(host, g)] = max(above.get((host, g), 0.0), 0.9)
+        above.pop((g, host), None)
+    return hosts
+
+
 def _topological(seg: Segmentation, above: dict[tuple[int, int], float],
-                 contact: np.ndarray | None = None) -> list[int]:
+                 contact: np.ndarray | None = None, hosts: dict[int, int] | None = None) -> list[int]:
     """Bottom-to-top order honouring the strongest relations; weak ones yield in cycles.
     A shadow goes right beneath its caster (the object above it it shares most outline
     with), as a drop shadow is drawn, not at the bottom of everything."""
@@ -369,6 +412,7 @@ def _topological(seg: Segmentation, above: dict[tuple[int, int], float],
             if seg.region(low).kind == "shadow" and seg.region(up).kind != "shadow" and \
                     (low not in caster or contact[low, up] > contact[low, caster[low]]):
                 caster[low] = up
+    caster.update(hosts or {})  # a glow too goes right beneath what it surrounds
 
     def key(lbl):
         r = seg.region(lbl)

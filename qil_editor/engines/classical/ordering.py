@@ -358,13 +358,14 @@ GLOW_MIN = 0.005      # share of the canvas a glow covers (a crumb of one says n
 
 def _glows_follow_their_hosts(seg: Segmentation, above: dict, contact: np.ndarray,
                               perimeter: np.ndarray) -> dict[int, int]:
-    """A glow (a soft halo hugging one object) lies right beneath that object, and stands to
+    """A glow (a soft halo hugging one object; a narrow one has no flat core and arrives as a
+    soft "thin" region) lies right beneath that object, and stands to
     every other object as its host does: it is translucent, so a picture seen through it looks
     as if it cut the glow, and the glow's own outline says nothing about the order. Returns
     glow -> host."""
     hosts: dict[int, int] = {}
     for r in seg.regions:
-        if r.kind != "shape" or r.sharp >= GLOW_SHARP or r.area < GLOW_MIN * seg.owner.size:
+        if r.kind not in ("shape", "thin") or r.sharp >= GLOW_SHARP or r.area < GLOW_MIN * seg.owner.size:
             continue
         row = contact[r.label].astype(np.float64).copy()
         row[BG] = 0

@@ -127,6 +127,11 @@ class LayerItem(QGraphicsItem):
             self.update()
 
     def _show(self, pixels: np.ndarray | None, box: tuple[int, int, int, int] | None = None) -> None:
+        # Where it was drawn is repainted explicitly: Qt repaints the box it last painted the
+        # item in, and a direct viewport update (the outline's) painting before the scene
+        # handles this change records the new, smaller box instead, leaving stale pixels.
+        scene = self.scene()
+        old = self.sceneBoundingRect() if scene is not None and not self._rect.isEmpty() else None
         self.prepareGeometryChange()
         self._mips.clear()
         if box is None and pixels is not None:
@@ -141,6 +146,8 @@ class LayerItem(QGraphicsItem):
             self._image = rgba_to_qimage(self._crop)
             self._rect = QRectF(left, top, right - left, bottom - top)
         self.update()
+        if old is not None and self.isVisible():
+            scene.update(old)
 
     def content_rect(self) -> QRectF:
         """Non-transparent box in item (layer) coordinates."""

@@ -1,0 +1,44 @@
+"""Bugs found by using the real editor window like a designer (QA round 3); each test
+reproduces what was seen on screen."""
+
+from pathlib import Path
+
+from PySide6.QtGui import QTransform
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+GROUP_SHADOWS = DATA / "psd-extra" / "group-drop-shadows" / "src.psd"
+
+
+def _on_screen(window, canvas, x: float, y: float) -> tuple:
+    """The colour the window shows now at document point (x, y): what was last painted
+    (the backing store), not a fresh render, so a region Qt forgot to repaint shows stale."""
+    point = canvas.viewport().mapTo(window, canvas.mapFromScene(x, y))
+    return window.screen().grabWindow(window.winId()).toImage().pixelColor(point).getRgb()
+
+
+def _rendered(canvas, x: float, y: float) -> tuple:
+    return canvas.viewport().grab().toImage().pixelColor(canvas.mapFromScene(x, y)).getRgb()
+
+
+def test_group_shadow_left_by_a_layer_dragged_out_of_its_group_is_repainted(qtbot, window):
+    """Dragging "Ellipse 1" out of its group (layer panel) redraws the group's drop shadow
+    without it: the canvas must stop showing the ellipse's shadow, not only where the ellipse
+    and the new, smaller shadow are (the outline's direct viewport update used to paint the
+    shrunk item first, and Qt then repainted only its new box)."""
+    window.resize(1200, 800)
+    window.show()
+    qtbot.waitExposed(window)
+    tab = window.open_path(GROUP_SHADOWS)
+    session, canvas, doc = tab.session, tab.canvas, tab.session.doc
+    ellipse = next(ly for ly in doc.layers if ly.name == "Ellipse 1")
+    session.set_current(ellipse.id)
+    canvas.setTransform(QTransform.fromScale(0.6, 0.6))
+    canvas.centerOn(500, 500)
+    qtbot.wait(300)
+    shadow_only = (690, 800)  # the ellipse's shadow, outside the ellipse's own box
+    assert _on_screen(window, canvas, *shadow_only)[:3] != (255, 255, 255)
+    assert session.move_in_tree([ellipse.id], [], None, ellipse.group)  # right above its group
+    qtbot.waitUntil(lambda: not session.styles_busy)
+    qtbot.wait(300)
+    assert _rendered(canvas, *shadow_only)[:3] == (255, 255, 255)
+    assert _on_screen(window, canvas, *shadow_only) == _rendered(canvas, *shadow_only)

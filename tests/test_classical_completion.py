@@ -395,3 +395,23 @@ def test_a_glow_lies_right_beneath_its_card_also_over_a_photo_it_overlaps(grow, 
     _, pred = decompose(image, 4)
     match = match_layers(pred, truth)
     assert 0 < match[1] < match[2] <= match[3]
+
+
+def test_a_gradient_card_swallowed_by_a_photo_blob_is_handed_back():
+    """A flat area inside a photo blob that reaches its outline is a card beside the picture,
+    not part of it; a linear gradient fill is as flat as a single colour for this."""
+    from qil_editor.engines.classical.colour import rgb_to_lab
+    from qil_editor.engines.classical.regions import _shed_flat_neighbours
+    photo = np.zeros((H, W), bool)
+    photo[40:200, 30:150] = True                       # the picture ...
+    card = np.zeros((H, W), bool)
+    card[60:180, 150:260] = True                       # ... and a card the blob took with it
+    tex = photo_texture(6, (0.35, 0.1, 0.1), (0.8, 0.45, 0.2), (0.95, 0.85, 0.5))
+    xx = np.linspace(0.0, 1.0, W, dtype=np.float32)[None, :, None]
+    ramp = np.float32([0.2, 0.3, 0.7]) * (1 - xx) + np.float32([0.5, 0.8, 0.6]) * xx
+    rgb = np.where(photo[..., None], tex, np.where(card[..., None], ramp, np.float32(0.95)))
+    lab = rgb_to_lab(rgb.astype(np.float32))
+    edge = photo.copy()                                 # the picture is all edges, the card none
+    blob = photo | card
+    kept = _shed_flat_neighbours(blob, blob, edge, lab, 64)
+    assert not kept[card].any() and kept[photo].mean() > 0.95

@@ -205,8 +205,8 @@ def _shed_flat_neighbours(photo: np.ndarray, fg: np.ndarray, edge: np.ndarray, l
                           min_area: int) -> np.ndarray:
     """A flat, uniform shape next to a photo (a card it sits on, a frame around it) is
     not part of the picture even when the edge-density test swallowed it: big flat
-    single-colour areas that reach the photo blob's outline are handed back. Flat areas
-    the picture encloses stay in it."""
+    single-colour (or linear-gradient) areas that reach the photo blob's outline are handed
+    back. Flat areas the picture encloses stay in it."""
     flat = fg & ~edge
     n, comp, stats, _ = cv2.connectedComponentsWithStats(flat.astype(np.uint8), connectivity=4)
     if n <= 1:
@@ -232,6 +232,17 @@ def _shed_flat_neighbours(photo: np.ndarray, fg: np.ndarray, edge: np.ndarray, l
         spread = np.maximum(spread, np.sqrt(np.maximum(
             np.bincount(comp[sel], weights=v * v, minlength=n) / np.maximum(area, 1) - m * m, 0)))
     uniform = cand & (spread < 1.5)
+    # a linear gradient fill is as little a picture as a flat one: what a colour plane leaves
+    for k in np.flatnonzero(cand & ~uniform):
+        ys, xs = np.nonzero(comp == k)
+        if ys.size > 20000:
+            pick = np.random.default_rng(0).choice(ys.size, 20000, replace=False)
+            ys, xs = ys[pick], xs[pick]
+        design = np.stack([np.ones(ys.size), xs / 100.0, ys / 100.0], 1)
+        vals = lab[ys, xs].astype(np.float64)
+        coef, *_ = np.linalg.lstsq(design, vals, rcond=None)
+        resid = np.sqrt(((vals - design @ coef) ** 2).mean(0)).max()
+        uniform[k] = resid < 1.5
     if not uniform.any():
         return photo
     out = photo & ~uniform[comp]

@@ -415,3 +415,18 @@ def test_a_gradient_card_swallowed_by_a_photo_blob_is_handed_back():
     blob = photo | card
     kept = _shed_flat_neighbours(blob, blob, edge, lab, 64)
     assert not kept[card].any() and kept[photo].mean() > 0.95
+
+
+def test_a_photo_with_a_straight_horizon_stays_one_picture():
+    """A straight, sharp colour step inside one picture (a horizon, a wall's edge) runs from
+    side to side of its frame, where the outline goes straight on: no other picture's corner
+    is there, so it is no outline and the photo stays whole."""
+    frame = rect(40, 40, 260, 200)
+    sky = photo_texture(7, (0.3, 0.45, 0.7), (0.55, 0.7, 0.9), (0.85, 0.9, 1.0))
+    sea = photo_texture(8, (0.05, 0.2, 0.25), (0.1, 0.35, 0.4), (0.3, 0.55, 0.5))
+    yy = np.arange(H, dtype=np.float32)[:, None, None]
+    fill = np.where(yy < 120, sky, sea)
+    image, truth = design((fill, frame, "Photo"))
+    _, pred = decompose(image, 3)
+    covering = [p for p in pred[1:] if (p[..., 3][frame > 0.99] > 128).mean() > 0.2]
+    assert len(covering) == 1, len(covering)

@@ -22,6 +22,7 @@ MIN_LINE = 24         # shortest outline worth a cut (px, working resolution)
 MIN_DEPTH = 6.0       # inscribed radius a cut-off piece needs to be a picture of its own (px)
 SHORT_LINE = 8        # a short outline counts only where it closes a cut (px)
 JOIN = 5.0            # how near a short outline must start to a long one's end (px)
+CORNER_FILL = 0.70    # share of a small disc the blob fills at a notch of its outline
 CLOSE = 8.0           # a cut ending this near the outline is closed to it (px)
 MISSES = 5            # positions without the step that end a line being continued
 
@@ -141,7 +142,58 @@ def split_lines(blob: np.ndarray, lab: np.ndarray) -> list[tuple[np.ndarray, np.
         near1 = any(np.linalg.norm(q1 - e) <= JOIN for e in ends)
         if (near0 and out1) or (near1 and out0):
             kept.append((q0, q1))
-    return kept
+    return _anchored(kept, blob)
+
+
+def _concave(blob: np.ndarray, p: np.ndarray, radius: int = 10) -> bool:
+    """Is the blob's outline near ``p`` a notch (an inner corner: the blob fills well over
+    half of a small disc around it), where the edge of a picture on top meets the outline of
+    the one beneath? Along a straight stretch of outline the blob fills about half."""
+    h, w = blob.shape
+    x, y = int(round(p[0])), int(round(p[1]))
+    yy, xx = np.mgrid[-radius:radius + 1, -radius:radius + 1]
+    disc = yy * yy + xx * xx <= radius * radius
+    ys, xs = y + yy[disc], x + xx[disc]
+    ok = (ys >= 0) & (ys < h) & (xs >= 0) & (xs < w)
+    filled = np.zeros(ys.size, bool)
+    filled[ok] = blob[ys[ok], xs[ok]]
+    return filled.mean() >= CORNER_FILL
+
+
+def _corner(outline_pts: np.ndarray, p: np.ndarray, radius: float = 10.0) -> bool:
+    """Does the blob's outline turn near ``p`` (a notch, a jog, another object's edge meeting
+    it), rather than run straight past it as a picture's own frame does?"""
+    near = outline_pts[np.linalg.norm(outline_pts - p, axis=1) <= radius]
+    if len(near) < 8:
+        return False
+    vx, vy, cx, cy = cv2.fitLine(near.astype(np.float32), cv2.DIST_L2, 0, 0.01, 0.01).ravel()
+    off = (near - np.array([cx, cy])) @ np.array([-vy, vx])
+    return float(np.abs(off).mean()) > 1.0
+
+
+def _anchored(lines, blob):
+    """The outlines that start where the blob's outline has a notch or turns, or at the end of
+    one that does (the corner of the picture on top inside the blob). A straight step inside one picture
+    (a horizon, a wall) runs out to its frame where the outline goes straight on: it is not
+    the edge of another picture."""
+    if not lines:
+        return []
+    padded = np.pad(blob, 1).astype(np.uint8)
+    rim = (padded > 0) & (cv2.erode(padded, np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], np.uint8)) == 0)
+    ys, xs = np.nonzero(rim[1:-1, 1:-1])
+    outline_pts = np.stack([xs, ys], 1).astype(np.float64)
+    ends = [(_concave(blob, p0) or _corner(outline_pts, p0), _concave(blob, p1) or _corner(outline_pts, p1))
+            for p0, p1 in lines]
+    keep = [a or b for a, b in ends]
+    changed = True
+    while changed:
+        changed = False
+        anchors = [q for k, (p0, p1) in enumerate(lines) if keep[k] for q in (p0, p1)]
+        for k, (p0, p1) in enumerate(lines):
+            if not keep[k] and any(min(np.linalg.norm(p0 - a), np.linalg.norm(p1 - a)) <= JOIN
+                                   for a in anchors):
+                keep[k] = changed = True
+    return [ln for ln, k in zip(lines, keep) if k]
 
 
 def _bends(p0, u, nrm, t0, t1, ys, xs, sagitta: float = 0.8) -> bool:

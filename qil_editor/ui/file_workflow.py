@@ -358,8 +358,11 @@ class FileWorkflow:
     def fill_recent_menu(self, menu) -> None:
         menu.clear()
         files = self.settings.recent_files
-        for path in files:
-            action = menu.addAction(os.path.basename(path))
+        names = [os.path.basename(p) for p in files]
+        for path, name in zip(files, names):
+            if names.count(name) > 1:  # several "src.psd": which folder each is in
+                name = f"{name} — {os.path.basename(os.path.dirname(path))}"
+            action = menu.addAction(name.replace("&", "&&"))  # no mnemonic from a file name
             action.setToolTip(path)
             action.triggered.connect(lambda checked=False, p=path: self.open_path(p))
         if not files:

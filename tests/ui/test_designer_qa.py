@@ -42,3 +42,16 @@ def test_group_shadow_left_by_a_layer_dragged_out_of_its_group_is_repainted(qtbo
     qtbot.wait(300)
     assert _rendered(canvas, *shadow_only)[:3] == (255, 255, 255)
     assert _on_screen(window, canvas, *shadow_only) == _rendered(canvas, *shadow_only)
+
+
+def test_recent_files_with_the_same_name_say_which_folder_they_are_in(window, tmp_path):
+    """Three recent "src.psd" (one per folder) were three identical menu items; a name
+    shared by several entries gets its folder, a unique one stays bare."""
+    paths = [tmp_path / "effects" / "src.psd", tmp_path / "poster.png", tmp_path / "layer-mask" / "src.psd"]
+    for path in reversed(paths):
+        window.settings.add_recent(str(path))
+    window.build_menus()
+    window._fill_recent_menu()
+    actions = window.recent_menu.actions()
+    assert [a.text() for a in actions] == ["src.psd — effects", "poster.png", "src.psd — layer-mask"]
+    assert [a.toolTip() for a in actions] == [str(p) for p in paths]

@@ -241,7 +241,8 @@ class MainWindow(QMainWindow):
         a("fit", "&Fit on Screen", lambda: self._canvas_call("fit"), "Ctrl+0", "zoom-fit")
         a("actual", "&100 %", lambda: self._canvas_call("actual_size"), "Ctrl+1", "zoom-actual")
         a("tool_move", "&Move Tool", lambda: self.set_tool("move"), "V", "move",
-          "Move tool (V): click picks the topmost layer, drag moves it", checkable=True)
+          "Move tool (V): a drag moves the selected layer; Ctrl-click (or Auto-Select) picks the layer "
+          "under the cursor", checkable=True)
         a("tool_hand", "&Hand Tool", lambda: self.set_tool("hand"), "H", "hand",
           "Hand tool (H); hold Space or the middle button to pan with any tool", checkable=True)
         self.actions_by_name["tool_move"].setChecked(True)

@@ -178,7 +178,7 @@ def build_models(seg: Segmentation, ordering: Ordering, rgb: np.ndarray, bg: Bac
                 edge[:, -1:] |= x1 == w
                 edge[:1] |= y0 == 0
                 edge[-1:] |= y1 == h
-                fit = fit_covered_shape(own, real & ~edge, own | above)
+                fit = fit_covered_shape(own, real & ~edge, own | above, robust=reg.kind == "shape")
             if fit is not None:
                 hidden = (fit > 0.01) & above & ~own
                 covered |= hidden

@@ -19,6 +19,8 @@ import numpy as np
 MAX_FIT_ERROR = 1.0     # mean distance (px) of the trustworthy outline to the fitted one
 MIN_OUTLINE = 12        # trustworthy outline pixels needed to fit anything
 _SHIFT = 4              # fixed-point bits for sub-pixel drawing
+ROBUST_ROUNDS = 3       # refits of an ellipse without the outline points far from it
+INLIER_SHARE = 0.7      # share of the trustworthy outline a robust ellipse is judged on
 
 
 def outline(mask: np.ndarray) -> np.ndarray | None:
@@ -46,6 +48,35 @@ def _draw_polygon(shape, pts: np.ndarray) -> np.ndarray:
     # pixel centres are at integer coordinates in the contour, cv2 draws them at +0.5
     cv2.fillPoly(out, [np.round(pts * s).astype(np.int32)], 255, cv2.LINE_AA, _SHIFT)
     return out.astype(np.float32) / 255.0
+
+
+def _ellipse_distance(pts: np.ndarray, box) -> np.ndarray:
+    """Approximate distance (px) of points (N, 2) to the outline of ellipse ``box``: along the
+    ray from the centre, |p| * |1 - 1/r| with r the point's normalised radius."""
+    (cx, cy), (bw, bh), ang = box
+    t = np.radians(ang)
+    dx, dy = pts[:, 0] - cx, pts[:, 1] - cy
+    u, v = dx * np.cos(t) + dy * np.sin(t), -dx * np.sin(t) + dy * np.cos(t)
+    r = np.sqrt((u / max(bw / 2, 1e-6)) ** 2 + (v / max(bh / 2, 1e-6)) ** 2)
+    return np.hypot(u, v) * np.abs(1.0 - 1.0 / np.maximum(r, 1e-6))
+
+
+def _robust_ellipse(pts: np.ndarray):
+    """``cv2.fitEllipse`` refitted without the outline points far from it, and the inliers.
+
+    A shadow's rim or a speck left on the trustworthy outline pulls a least-squares ellipse
+    off by pixels all round (then no fit passes); a few refits on the points within
+    max(1.5 px, 2.5 x the median distance) of the last fit find the disc they stick out of."""
+    keep = np.ones(len(pts), bool)
+    box = cv2.fitEllipse(pts)
+    for _ in range(ROBUST_ROUNDS):
+        d = _ellipse_distance(pts, box)
+        new = d <= max(1.5, 2.5 * float(np.median(d)))
+        if new.sum() < max(5, MIN_OUTLINE) or (new == keep).all():
+            break
+        keep = new
+        box = cv2.fitEllipse(pts[keep])
+    return box, keep
 
 
 def _intersect(l1, l2):
@@ -150,7 +181,8 @@ def _convex(poly: np.ndarray) -> bool:
 
 
 def fit_covered_shape(own: np.ndarray, real: np.ndarray, allowed: np.ndarray, *,
-                      require_hidden: bool = True, convex: bool = False) -> np.ndarray | None:
+                      require_hidden: bool = True, convex: bool = False,
+                      robust: bool = False) -> np.ndarray | None:
     """Coverage (float32 in [0, 1]) of the simple shape that ``own`` is the visible part of.
 
     ``own``: the region's pixels; ``real``: its pixels whose outline is its own
@@ -158,7 +190,9 @@ def fit_covered_shape(own: np.ndarray, real: np.ndarray, allowed: np.ndarray, *,
     parts may be (the region plus what covers it). None when no ellipse or
     polygon fits the visible outline well enough, or (``require_hidden``)
     nothing is hidden. ``convex``: polygons must be convex (an outline with a
-    notch bitten out of it is no primitive's own).
+    notch bitten out of it is no primitive's own). ``robust``: the ellipse is refitted
+    without outline points far from it and judged on the ``INLIER_SHARE`` of the
+    trustworthy outline it fits best (the containment and hidden-only tests still hold).
     """
     own = own.astype(bool)
     contour = outline(own)
@@ -169,13 +203,15 @@ def fit_covered_shape(own: np.ndarray, real: np.ndarray, allowed: np.ndarray, *,
         return None
     pts = contour[flags].astype(np.float32)
     cands = []
+    judged = [False]  # per candidate: judged only on the INLIER_SHARE of the outline it fits best
     if len(pts) >= 5:
-        (ecx, ecy), (ew, eh), eang = cv2.fitEllipse(pts)
-        box = ((ecx, ecy), (ew, eh), eang)
+        box = _robust_ellipse(pts)[0] if robust else cv2.fitEllipse(pts)
+        (ecx, ecy), (ew, eh), eang = box
         if np.isfinite(box[1]).all() and min(box[1]) > 2 and max(box[1]) < 4 * max(own.shape):
             # judged on the outline's pixel centres, drawn on the pixel edge
             cands.append((_draw_ellipse(own.shape, box),
                           _draw_ellipse(own.shape, ((ecx, ecy), (ew + 1.0, eh + 1.0), eang))))
+            judged = [robust]
     ys, xs = np.nonzero(own)
     centre = np.array([xs.mean(), ys.mean()])
     pixels = np.stack([xs, ys], 1).astype(np.float64)
@@ -186,6 +222,7 @@ def fit_covered_shape(own: np.ndarray, real: np.ndarray, allowed: np.ndarray, *,
         out_poly = _polygon(contour, flags, centre, 0.5, pixels)
         cands.append((_draw_polygon(own.shape, poly),
                       _draw_polygon(own.shape, out_poly if out_poly is not None else poly)))
+        judged.append(False)
         corners = np.zeros(own.shape, np.uint8)
         r = max(3, int(0.12 * min(own.shape)))
         for vx, vy in poly:
@@ -215,6 +252,8 @@ def fit_covered_shape(own: np.ndarray, real: np.ndarray, allowed: np.ndarray, *,
         edge = inside & ~cv2.erode(inside.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
         dist = cv2.distanceTransform((~edge).astype(np.uint8), cv2.DIST_L2, 3)
         d = dist[contour[flags, 1], contour[flags, 0]]
+        if judged[k]:  # a robust ellipse: not on the spurs it was refitted without
+            d = np.sort(d)[:max(MIN_OUTLINE, int(INLIER_SHARE * len(d)))]
         if rounded:  # judge the sides, not the corners' roundness
             d = d[~corners.astype(bool)[contour[flags, 1], contour[flags, 0]]] if \
                 (~corners.astype(bool)[contour[flags, 1], contour[flags, 0]]).sum() >= MIN_OUTLINE else d

@@ -194,7 +194,7 @@ class LayerActions:
 
     def add_files_as_layers(self, paths) -> int:
         """Dropped onto a document: each readable image becomes a layer (a PSD, its merged image)."""
-        from ..document import Layer, composite
+        from ..document import BlendMode, Layer, composite
         from ..errors import QilError
         from ..io import open_document
 
@@ -209,8 +209,11 @@ class LayerActions:
             except QilError as err:
                 self.window.show_error(err, "Could not add the file as a layer")
                 continue
-            pixels = source.layers[0].pixels if len(source) == 1 and source.layers[0].bbox == (
-                0, 0, source.width, source.height) else composite(source)
+            only = source.layers[0] if len(source) == 1 else None
+            plain = only is not None and only.bbox == (0, 0, source.width, source.height) and (
+                only.mask is None and only.visible and only.opacity == 1 and only.fill_opacity == 1
+                and only.blend_mode == BlendMode.NORMAL and only.group is None)
+            pixels = only.pixels if plain else composite(source)  # a mask or a fade is applied
             import os
 
             name = os.path.splitext(os.path.basename(path))[0]

@@ -55,3 +55,24 @@ def test_recent_files_with_the_same_name_say_which_folder_they_are_in(window, tm
     actions = window.recent_menu.actions()
     assert [a.text() for a in actions] == ["src.psd — effects", "poster.png", "src.psd — layer-mask"]
     assert [a.toolTip() for a in actions] == [str(p) for p in paths]
+
+
+def test_a_psd_dropped_on_the_canvas_keeps_its_layer_mask(window):
+    """layer-mask/src.psd is one full-canvas layer whose mask cuts a blob out of a pink square;
+    dropped onto a document it came in as the whole square (the layer's pixels, mask ignored)."""
+    import numpy as np
+
+    from qil_editor.document import Layer, composite
+    from qil_editor.document.document import Document
+    from qil_editor.io import open_document
+
+    psd = DATA / "psd-cases" / "layer-mask" / "src.psd"
+    source = open_document(psd)
+    assert len(source) == 1 and source.layers[0].mask is not None
+    tab = window.add_document(Document(200, 200, [Layer(np.zeros((200, 200, 4), np.uint8), name="empty")]))
+    assert window.layer_actions.add_files_as_layers([str(psd)]) == 1
+    added = tab.session.doc.layers[-1]
+    assert added.name == "src"
+    expected = composite(source)
+    assert expected[0, 0, 3] == 0 and source.layers[0].pixels[0, 0, 3] == 255  # the corner is masked out
+    assert np.array_equal(added.pixels, expected)

@@ -227,6 +227,8 @@ class MainWindow(QMainWindow):
         undo.setShortcut(QKeySequence("Ctrl+Z"))
         undo.setIcon(icon("undo"))
         undo.setObjectName(action_object_name("undo"))
+        undo.triggered.disconnect()  # the group's own undo, replaced by:
+        undo.triggered.connect(lambda checked=False: self._undo())
         redo = self.undo_group.createRedoAction(self, "&Redo")
         redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         redo.setIcon(icon("redo"))
@@ -531,6 +533,15 @@ class MainWindow(QMainWindow):
         if layer is not None:
             A["lock"].setText("Un&lock Layer" if layer.locked else "&Lock Layer")
             A["lock"].setIcon(icon("unlock" if layer.locked else "lock"))
+
+    def _undo(self) -> None:
+        """Undo; inside a free transform it drops the transform (its handle drags are no steps
+        yet) instead of undoing the step before it, under the box."""
+        canvas = self.current.canvas if self.current is not None else None
+        if canvas is not None and canvas.transforming:
+            canvas.cancel_transform()
+            return
+        self.undo_group.undo()
 
     def _canvas_call(self, method: str, *args) -> None:
         if self.current is not None:

@@ -3,6 +3,7 @@ reproduces what was seen on screen."""
 
 from pathlib import Path
 
+from PySide6.QtCore import QPointF
 from PySide6.QtGui import QTransform
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -76,3 +77,24 @@ def test_a_psd_dropped_on_the_canvas_keeps_its_layer_mask(window):
     expected = composite(source)
     assert expected[0, 0, 3] == 0 and source.layers[0].pixels[0, 0, 3] == 255  # the corner is masked out
     assert np.array_equal(added.pixels, expected)
+
+
+def test_undo_inside_a_free_transform_drops_the_transform_not_the_step_before(qtbot, window):
+    """Duplicate, Ctrl+T, drag a handle, Ctrl+Z: the designer undoes the drag. It used to also
+    undo the duplicate (the step under the box), taking the new layer away."""
+    from test_transform import doc_with_box, drag, start
+
+    tab = window.add_document(doc_with_box(), name="box")
+    session = tab.session
+    session.duplicate(session.doc.layers[1].id)
+    assert session.stack.count() == 1 and len(session.doc) == 3
+    canvas = start(window, tab)
+    copy = session.doc.layers[2]
+    original = copy.pixels
+    drag(canvas, QPointF(180, 150), QPointF(240, 190))
+    window.actions_by_name["undo"].trigger()
+    assert not canvas.transforming
+    assert session.stack.index() == 1 and len(session.doc) == 3  # the duplicate is still there
+    assert copy.pixels is original and (copy.x, copy.y) == (100, 100)
+    window.actions_by_name["undo"].trigger()  # outside a transform Undo undoes again
+    assert session.stack.index() == 0 and len(session.doc) == 2

@@ -710,7 +710,7 @@ class MainWindow(QMainWindow):
     def close_tab(self, tab: DocumentTab | None) -> bool:
         if tab is None:
             return False
-        if not self.maybe_save(tab):
+        if not self.files.confirm_stop_job(tab) or not self.maybe_save(tab):
             return False
         self.remove_tab(tab)
         return True
@@ -723,7 +723,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:  # noqa: N802
         if not self._closing:
             for tab in list(self.docs):
-                if not self.maybe_save(tab, "quitting"):
+                if not self.files.confirm_stop_job(tab, "quitting") or not self.maybe_save(tab, "quitting"):
                     event.ignore()
                     return
             if self.active_dialog is not None:

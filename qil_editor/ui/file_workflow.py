@@ -101,6 +101,29 @@ class FileWorkflow:
         box.setEscapeButton(Button.Cancel)
         return Button(box.exec())
 
+    #: a job running longer than this is worth a question before closing stops it
+    LONG_JOB_S = 10.0
+
+    def confirm_stop_job(self, tab: "DocumentTab", action: str = "closing") -> bool:
+        """True when closing may stop the tab's running job: none runs, it is young (a classical
+        run: seconds), or the designer says so. A model run can have minutes in it."""
+        job = tab.session.job
+        if job is None or not job.running or job.token.cancelled or job.elapsed < self.LONG_JOB_S:
+            return True
+        from ..engines.jobs import DOING
+
+        self.window.tabs.setCurrentWidget(tab.canvas)
+        minutes, seconds = divmod(int(job.elapsed), 60)
+        took = f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
+        box = QMessageBox(QMessageBox.Icon.Warning, "Stop the running job?",
+                          f"“{tab.session.display_name}” has been {DOING[job.kind]} for {took}.",
+                          Button.Ok | Button.Cancel, self.window)
+        box.setObjectName("stopJobBox")
+        box.setInformativeText(f"{action.capitalize()} stops it; what it has done so far is lost.")
+        box.button(Button.Ok).setText("Stop and Quit" if action == "quitting" else "Stop and Close")
+        box.setDefaultButton(Button.Cancel)
+        return Button(box.exec()) == Button.Ok
+
     def maybe_save(self, tab: "DocumentTab", action: str = "closing") -> bool:
         """True when it is fine to drop the tab's unsaved state (saved, discarded or clean)."""
         if not tab.session.modified:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
@@ -63,6 +64,7 @@ class JobThread(QObject):
         super().__init__(parent)
         self.job = job
         self.last_progress: Progress | None = None
+        self.started_at: float | None = None  # time.monotonic() at start
         self._future: asyncio.Future | None = None
         self._thread = QThread()
         self._thread.setObjectName(f"qil-{job.kind.value}")
@@ -98,8 +100,14 @@ class JobThread(QObject):
         if self._future is not None:
             raise RuntimeError("a job runs once")
         self._future = asyncio.get_event_loop().create_future()
+        self.started_at = time.monotonic()
         self._thread.start()
         return self._future
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds since it started (0 before)."""
+        return 0.0 if self.started_at is None else time.monotonic() - self.started_at
 
     def cancel(self) -> None:
         self.job.cancel()

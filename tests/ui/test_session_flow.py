@@ -219,3 +219,25 @@ def test_closing_a_document_during_a_run_cancels_it(qtbot, window, dialogs, samp
     qtbot.waitUntil(task.done)
     qtbot.waitUntil(lambda: not job.running)
     assert task.result() is False and not dialogs.shown
+
+
+def test_closing_during_a_long_run_asks_first_and_cancel_keeps_it_running(qtbot, window, dialogs, sample_poster):
+    """A run going for minutes (a model) is not thrown away by a stray Ctrl+W: the editor asks;
+    Cancel keeps the tab and the run, Stop and Close stops it. A young run is stopped silently
+    (test above)."""
+    from qil_editor.ui.file_workflow import Button
+
+    tab = window.open_path(sample_poster)
+    task = window.start_decomposition(classical_request(5), tab)
+    qtbot.waitUntil(lambda: tab.session.job is not None)
+    job = tab.session.job
+    job.started_at -= 120  # as if it had been running for two minutes
+    dialogs.answers = [Button.Cancel]
+    assert not window.close_tab(tab)  # (the run takes a second or more, as in the test above)
+    assert tab in window.docs and job.running and not job.token.cancelled
+    title, message, info = dialogs.shown[-1]
+    assert title == "Stop the running job?" and "for 2 min" in message and "lost" in info
+    dialogs.answers = [Button.Ok]
+    assert window.close_tab(tab) and not window.docs and job.token.cancelled
+    qtbot.waitUntil(task.done)
+    qtbot.waitUntil(lambda: not job.running)

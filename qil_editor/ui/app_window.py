@@ -502,6 +502,12 @@ class MainWindow(QMainWindow):
         group = tab.session.current_group if has_doc else None
         for name in ("delete", "toggle_visible", "duplicate"):  # a group row: these act on the group
             A[name].setEnabled(layer is not None or group is not None)
+        # ...and say so (the panel's right-click menu shares these actions)
+        what = "Group" if layer is None and group is not None else "Layer"
+        A["duplicate"].setText(f"&Duplicate {what}")
+        A["duplicate"].setToolTip(f"Duplicate the current {what.lower()}")
+        A["delete"].setText(f"De&lete {what}")
+        A["toggle_visible"].setText(f"Show / &Hide {what}")
         A["group_layers"].setEnabled(has_doc and bool(tab.session.selected_ids or tab.session.selected_group_ids))
         A["ungroup_layers"].setEnabled(has_doc and bool(tab.session.selected_group_ids or (
             layer is not None and layer.group is not None)))

@@ -98,3 +98,21 @@ def test_undo_inside_a_free_transform_drops_the_transform_not_the_step_before(qt
     assert copy.pixels is original and (copy.x, copy.y) == (100, 100)
     window.actions_by_name["undo"].trigger()  # outside a transform Undo undoes again
     assert session.stack.index() == 0 and len(session.doc) == 2
+
+
+def test_a_group_rows_menu_says_group_not_layer(window):
+    """Right-click on a group row offered "Delete Layer" (it deletes the group); the shared
+    actions name what they act on, and go back to "Layer" on a layer row."""
+    from test_transform import doc_with_box
+
+    tab = window.add_document(doc_with_box(), name="box")
+    session = tab.session
+    box = session.doc.layers[1]
+    session.set_selection([box.id])
+    assert session.group_selection() and session.current_group is not None
+    menu = {a.text() for a in window.layer_panel.view.actions()}
+    assert "De&lete Group" in menu and "De&lete Layer" not in menu  # (a group's mask is a "Layer Mask", as in Photoshop)
+    A = window.actions_by_name
+    assert A["duplicate"].text() == "&Duplicate Group" and A["toggle_visible"].text() == "Show / &Hide Group"
+    session.set_current(box.id)
+    assert (A["delete"].text(), A["duplicate"].text()) == ("De&lete Layer", "&Duplicate Layer")

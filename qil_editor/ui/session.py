@@ -245,12 +245,16 @@ class DocumentSession(QObject):
     def new_gesture(self) -> int:
         return self.merge_ids.new_gesture()
 
-    def push(self, cmd: Command, gesture: int | None = None) -> bool:
-        """Run ``cmd`` through the undo stack; raises what its redo raised."""
+    def push(self, cmd: Command, gesture: int | None = None, select=None) -> bool:
+        """Run ``cmd`` through the undo stack; raises what its redo raised. ``select`` (no
+        arguments) selects what the command made, now and again after each Redo."""
         adapter = CommandAdapter(self.doc, cmd, self.merge_ids.id_for(cmd.merge_key, gesture))
         self.stack.push(adapter)
         if adapter.error is not None:
             raise adapter.error
+        if select is not None:
+            select()
+            adapter.reselect = select
         return True
 
     def check_editable(self, layer_id: str | None, action: str) -> bool:
@@ -332,8 +336,7 @@ class DocumentSession(QObject):
         index = self.doc.index_of(above) + 1 if above is not None else len(self.doc)
         if above is not None and layer.group is None and self.doc.layer(above).group is not None:
             layer.group = self.doc.layer(above).group  # above a layer in a group: in that group
-        self.push(AddLayer(layer, index, text=text))
-        self.set_current(layer.id)
+        self.push(AddLayer(layer, index, text=text), select=lambda: self.set_current(layer.id))
         return True
 
     def delete_selection(self) -> bool:
@@ -435,14 +438,13 @@ class DocumentSession(QObject):
             from ..document.tree import DuplicateGroup
 
             cmd = DuplicateGroup(self.current_group_id)
-            self.push(cmd)
-            self.set_selection([], groups=[cmd.new_group.id], current_group=cmd.new_group.id)
+            self.push(cmd, select=lambda: self.set_selection([], groups=[cmd.new_group.id],
+                                                             current_group=cmd.new_group.id))
             return True
         if layer_id is None:
             return False
         cmd = DuplicateLayer(layer_id)
-        self.push(cmd)
-        self.set_current(cmd.new_layer.id)
+        self.push(cmd, select=lambda: self.set_current(cmd.new_layer.id))
         return True
 
     def merge_down(self, layer_id: str | None) -> bool:
@@ -623,11 +625,11 @@ class DocumentSession(QObject):
         number = 1 + max([int(n[6:]) for n in taken if n[6:].isdigit()] or [0])
         cmd = GroupItems(layer_ids, group_ids, name=f"Group {number}")
         try:
-            self.push(cmd)
+            self.push(cmd, select=lambda: self.set_selection([], groups=[cmd.group.id],
+                                                             current_group=cmd.group.id))
         except ValueError as err:
             self.refused.emit(f"Cannot group: {err}.")
             return False
-        self.set_selection([], groups=[cmd.group.id], current_group=cmd.group.id)
         return True
 
     def ungroup_selection(self) -> bool:

@@ -48,6 +48,9 @@ class CommandAdapter(QUndoCommand):
         self.cmd = cmd
         self.merge_id = merge_id
         self.error: BaseException | None = None
+        #: set after the first redo: selects what the command made (a duplicate, a new group)
+        #: again on Redo, as the first do did (set by ``DocumentSession.push``)
+        self.reselect = None
 
     def id(self) -> int:  # noqa: A003 - Qt's name
         return -1 if self.error is not None else self.merge_id
@@ -58,6 +61,9 @@ class CommandAdapter(QUndoCommand):
         except Exception as exc:
             self.error = exc
             self.setObsolete(True)
+            return
+        if self.reselect is not None:
+            self.reselect()
 
     def undo(self) -> None:
         self.cmd.undo(self.doc)

@@ -116,3 +116,44 @@ def test_a_group_rows_menu_says_group_not_layer(window):
     assert A["duplicate"].text() == "&Duplicate Group" and A["toggle_visible"].text() == "Show / &Hide Group"
     session.set_current(box.id)
     assert (A["delete"].text(), A["duplicate"].text()) == ("De&lete Layer", "&Duplicate Layer")
+
+
+def test_redo_selects_what_the_step_made_again(window):
+    """Duplicate, Undo, Redo: the copy came back but the original stayed current (the first do
+    selected the copy). Redo of a new layer, a paste (both add_layer) and a group does the same."""
+    from test_transform import doc_with_box
+
+    tab = window.add_document(doc_with_box(), name="box")
+    session = tab.session
+    box = session.doc.layers[1]
+    undo, redo = window.actions_by_name["undo"], window.actions_by_name["redo"]
+    session.set_current(box.id)
+    window.actions_by_name["duplicate"].trigger()
+    copy = session.current_layer
+    assert copy.id != box.id and copy.name == "Box copy"
+    undo.trigger()
+    assert session.current_layer_id == box.id
+    redo.trigger()
+    assert session.current_layer_id == copy.id and session.selected_ids == [copy.id]
+
+    window.actions_by_name["new_layer"].trigger()
+    new = session.current_layer
+    undo.trigger()
+    session.set_current(box.id)
+    redo.trigger()
+    assert session.current_layer_id == new.id
+
+    session.set_selection([box.id, copy.id])
+    window.actions_by_name["group_layers"].trigger()
+    group = session.current_group
+    undo.trigger()
+    assert session.current_group is None
+    redo.trigger()
+    assert session.current_group_id == group.id and session.current_layer is None
+    window.actions_by_name["duplicate"].trigger()  # a group row: the group
+    twin = session.current_group
+    assert twin.id != group.id
+    undo.trigger()
+    session.set_current(box.id)
+    redo.trigger()
+    assert session.current_group_id == twin.id

@@ -190,7 +190,10 @@ class LayerActions:
             name = parts[4] + " copy"
         from ..document import Layer
 
-        return tab.session.add_layer(Layer(pixels, name=name, x=x, y=y), "Paste as layer")
+        tab.session.add_layer(Layer(pixels, name=name, x=x, y=y), "Paste as layer")
+        # replaces "Copied …", which otherwise stays up for the paste
+        self.window.statusBar().showMessage(f"Pasted “{name}” as a new layer.", 3000)
+        return True
 
     def add_files_as_layers(self, paths) -> int:
         """Dropped onto a document: each readable image becomes a layer (a PSD, its merged image)."""

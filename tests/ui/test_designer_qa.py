@@ -157,3 +157,16 @@ def test_redo_selects_what_the_step_made_again(window):
     session.set_current(box.id)
     redo.trigger()
     assert session.current_group_id == twin.id
+
+
+def test_the_status_bar_says_what_paste_did(window):
+    """Ctrl+C then Ctrl+V: the status bar kept saying "Copied “Box”." after the paste."""
+    from test_transform import doc_with_box
+
+    tab = window.add_document(doc_with_box(), name="box")
+    tab.session.set_current(tab.session.doc.layers[1].id)
+    window.actions_by_name["copy"].trigger()
+    assert window.statusBar().currentMessage() == "Copied “Box”."
+    window.actions_by_name["paste_as_layer"].trigger()
+    assert tab.session.current_layer.name == "Box copy"
+    assert window.statusBar().currentMessage() == "Pasted “Box copy” as a new layer."

@@ -59,7 +59,10 @@ class DecomposeDialog(QDialog):
             hint = "The AI model was not found; choose its folder in Edit > Preferences."
         #: the install command under the engine box, shown only when model engines are disabled
         what = "are not installed" if not installed else "cannot run"
-        self.model_note = QLabel(f"The AI engines {what}; Auto uses the classical engine. {hint}", self)
+        #: the note's two texts: "Auto uses the classical engine" only while Auto is chosen
+        self._note_texts = {True: f"The AI engines {what}; Auto uses the classical engine. {hint}",
+                            False: f"The AI engines {what}. {hint}"}
+        self.model_note = QLabel(self._note_texts[True], self)
         self.model_note.setObjectName("modelNote")
         self.model_note.setWordWrap(True)
         self.model_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -138,6 +141,7 @@ class DecomposeDialog(QDialog):
         diffusion = engine in DIFFUSION_ENGINES and not (engine == "auto" and self.disabled_engines)
         for widget in (self.steps, self.cfg, self.prompt, self.random_seed):
             widget.setEnabled(diffusion)
+        self.model_note.setText(self._note_texts[engine == "auto"])
         self.seed.setEnabled(diffusion and not self.random_seed.isChecked())
 
     def request(self) -> DecomposeRequest:

@@ -170,3 +170,21 @@ def test_the_status_bar_says_what_paste_did(window):
     window.actions_by_name["paste_as_layer"].trigger()
     assert tab.session.current_layer.name == "Box copy"
     assert window.statusBar().currentMessage() == "Pasted “Box copy” as a new layer."
+
+
+def test_the_decompose_dialogs_note_follows_the_chosen_engine(qtbot):
+    """With the AI engines unavailable the note said "Auto uses the classical engine" even with
+    Classical chosen; that part shows only for Auto, the install hint stays."""
+    from qil_editor.engines.base import DecomposeOptions
+    from qil_editor.engines.model_extra import model_install_command
+    from qil_editor.ui.decompose_dialog import DecomposeDialog
+    from qil_editor.ui.worker import DecomposeRequest
+
+    engines = [("qwen", "Qwen-Image-Layered (AI)"), ("classical", "Classical (fast, CPU)")]
+    dialog = DecomposeDialog(DecomposeRequest("classical", DecomposeOptions()), engines, model_extra=False)
+    qtbot.addWidget(dialog)
+    note = dialog.model_note
+    assert dialog.engine.currentData() == "classical" and note.isVisibleTo(dialog)
+    assert "Auto" not in note.text() and model_install_command() in note.text()
+    dialog.engine.setCurrentIndex(dialog.engine.findData("auto"))
+    assert "Auto uses the classical engine" in note.text() and model_install_command() in note.text()

@@ -491,6 +491,10 @@ class DocumentSession(QObject):
         if not split.new_layers:
             self.refused.emit("The split returned no layers; the document is unchanged.")
             return False
+        if len(split.new_layers) == 1:  # one object: replacing it by itself would be a step doing nothing
+            self.refused.emit(f"“{current.name}” holds one object: there was nothing to split; "
+                              "the layer is unchanged.")
+            return False
         if not self._editable(split.layer_id, "split"):
             return False
         cmd = split.command()

@@ -188,3 +188,25 @@ def test_the_decompose_dialogs_note_follows_the_chosen_engine(qtbot):
     assert "Auto" not in note.text() and model_install_command() in note.text()
     dialog.engine.setCurrentIndex(dialog.engine.findData("auto"))
     assert "Auto uses the classical engine" in note.text() and model_install_command() in note.text()
+
+
+def test_splitting_a_single_object_layer_says_so_and_changes_nothing(qtbot, window):
+    """Split Layer on a layer holding one card replaced it by one layer "Card 1" (an undo step
+    that did nothing) and said "Split into 1 layers"; now it says there was nothing to split."""
+    import numpy as np
+
+    from qil_editor.document import Layer
+    from qil_editor.document.document import Document
+    from ui_helpers import classical_request, wait_task
+
+    card = np.zeros((120, 160, 4), np.uint8)
+    card[30:90, 40:120] = (200, 40, 40, 255)
+    paper = Layer(np.full((300, 400, 4), 250, np.uint8), name="Paper")
+    tab = window.add_document(Document(400, 300, [paper, Layer(card, name="Card", x=10, y=10)]), name="card")
+    session = tab.session
+    before = [(ly.id, ly.name) for ly in session.doc.layers]
+    card_id = before[1][0]
+    assert wait_task(qtbot, window.start_decomposition(classical_request(2), tab, layer_id=card_id)) is False
+    assert [(ly.id, ly.name) for ly in session.doc.layers] == before and session.stack.count() == 0
+    assert window.statusBar().currentMessage() == ("“Card” holds one object: there was nothing to split; "
+                                                   "the layer is unchanged.")

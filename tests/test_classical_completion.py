@@ -453,3 +453,37 @@ def test_a_disc_with_specks_stuck_to_its_outline_is_still_completed():
     cover = rect(100, 0, 320, 240) > 0.5
     near = cv2.dilate(cover.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     assert fit_covered_shape(blob & ~cover, blob & ~near, blob | cover, robust=True) is None
+
+
+@pytest.mark.parametrize("strength", [0.8, 0.6])
+def test_a_glow_strip_the_photo_blob_took_along_is_handed_back(strength):
+    """A card's glow rim runs on past the photo lying over the card; the edge-density test
+    took the part touching the photo along, so the photo layer reached down the card's side.
+    What sticks out of the picture's body, far from it, is handed back."""
+    card = rect(60, 100, 200, 215)
+    photo = rect(50, 15, 185, 104)
+    tex = photo_texture(4, (0.45, 0.1, 0.2), (0.8, 0.3, 0.35), (0.95, 0.55, 0.45))
+    glow = np.clip(cv2.GaussianBlur(rect(57, 97, 203, 218), (0, 0), 1.5) * strength, 0, 1)
+    image, truth = design(((0.3, 0.4, 0.9), glow, "Glow"), ((0.45, 0.1, 0.12), card, "Card"),
+                          (tex, photo, "Photo"))
+    _, pred = decompose(image, 4)
+    match = match_layers(pred, truth)
+    got = pred[match[3]][..., 3] / 255.0
+    assert got[photo < 0.01].sum() < 500              # 640 when the strip went with the photo
+    assert soft_iou(got, photo) >= 0.96
+
+
+def test_trimming_keeps_a_picture_whole_and_leaves_bodiless_blobs_alone():
+    """Unit: a strip sticking far out of a picture is cut off; the picture's corners, a small
+    nub, a rim hugging it and a blob with no body of its own (a rim alone) are kept."""
+    from qil_editor.engines.classical.regions import _trim_protrusions
+    lbl = np.zeros((H, W), np.int32)
+    lbl[40:140, 40:200] = 1                           # the picture
+    lbl[140:220, 60:68] = 1                           # a strip running far down from it
+    lbl[140:144, 150:156] = 1                         # a nub
+    lbl[40:140, 200:208] = 1                          # a rim hugging its side
+    lbl[180:230, 250:258] = 2                         # a bodiless blob (a rim alone)
+    out = _trim_protrusions(lbl, 64, H)
+    assert (out[140:220, 60:68] == 0).mean() > 0.9
+    assert (out[40:140, 40:200] == 1).all() and (out[140:144, 150:156] == 1).all()
+    assert (out[40:140, 200:208] == 1).all() and (out[180:230, 250:258] == 2).all()

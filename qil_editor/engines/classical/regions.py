@@ -194,6 +194,47 @@ def _split_photos(photo: np.ndarray, edge: np.ndarray, lab: np.ndarray, rgb: np.
     return out
 
 
+TRIM_RADIUS = 0.02  # share of the canvas's short side: what is thinner than this sticks out of a picture
+TRIM_MIN = 1.0      # ... and is handed back when at least this many times the smallest photo blob
+TRIM_FAR = 2.0      # ... and reaching farther than this many radii from the picture's body ...
+TRIM_OUT = 0.5      # ... with at least this share of it
+TRIM_BODY = 0.5     # a blob the opening takes more than this share of has no body to trim
+
+
+def _trim_protrusions(lbl: np.ndarray, min_area: int, side: int) -> np.ndarray:
+    """Each picture without what sticks out of its body. The edge-density test spreads a few
+    pixels past a picture's frame and so takes along busy things touching it (the glow or
+    shadow rim of a card the photo lies on, a strip of a shape); the part outside the frame
+    then moved with the photo and the object it belongs to came out cut. What an opening
+    with a square (a rectangle keeps its corners) removes is handed back to the ordinary
+    segmentation when it is at least as big as a photo blob and mostly lies far from the
+    picture's body (it runs away from it). A rim hugging the picture (its own shadow or glow),
+    small nubs and blobs with no body at all (a rim the text on it made busy) stay."""
+    rad = max(3, int(round(TRIM_RADIUS * side)))
+    se = np.ones((2 * rad + 1, 2 * rad + 1), np.uint8)
+    out = lbl.copy()
+    for k in range(1, int(lbl.max()) + 1):
+        ys, xs = np.nonzero(lbl == k)
+        if ys.size == 0:
+            continue
+        y0, y1, x0, x1 = max(0, ys.min() - rad), ys.max() + rad + 1, max(0, xs.min() - rad), xs.max() + rad + 1
+        m = (lbl[y0:y1, x0:x1] == k).astype(np.uint8)
+        body = cv2.dilate(cv2.morphologyEx(m, cv2.MORPH_OPEN, se), np.ones((3, 3), np.uint8))
+        rest = (m > 0) & (body == 0)
+        if rest.sum() > TRIM_BODY * ys.size:  # no picture body to stick out of: left alone
+            continue
+        n, comp, st, _ = cv2.connectedComponentsWithStats(rest.astype(np.uint8), connectivity=8)
+        big = st[:, cv2.CC_STAT_AREA] >= TRIM_MIN * min_area
+        big[0] = False
+        if big.any():  # a rim hugging the picture (its own shadow or glow) stays with it
+            far = cv2.distanceTransform((body == 0).astype(np.uint8), cv2.DIST_L2, 3) > TRIM_FAR * rad
+            big &= np.bincount(comp[far], minlength=n) >= TRIM_OUT * st[:, cv2.CC_STAT_AREA]
+        if big.any():
+            sub = out[y0:y1, x0:x1]
+            sub[big[comp]] = 0
+    return out
+
+
 def _nearest_piece(pieces: np.ndarray, keep: np.ndarray) -> np.ndarray:
     """``pieces`` with the labels not in ``keep`` given to the nearest kept piece."""
     kept = np.where(keep[pieces], pieces, 0)
@@ -273,6 +314,7 @@ def segment(rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray, valid: np.ndarra
     edge = grad > g_edge
     photo = _photo_blobs(fg, edge, lab, max(64, int(0.002 * npx)), rgb) & valid
     photo_lbl = _split_photos(photo, edge, lab, rgb, max(64, int(0.002 * npx)))
+    photo_lbl = _trim_protrusions(photo_lbl, max(64, int(0.002 * npx)), min(h, w))
     fg |= photo
     photo = photo_lbl > 0
 

@@ -505,7 +505,10 @@ class MainWindow(QMainWindow):
         # ...and say so (the panel's right-click menu shares these actions)
         what = "Group" if layer is None and group is not None else "Layer"
         A["duplicate"].setText(f"&Duplicate {what}")
-        A["duplicate"].setToolTip(f"Duplicate the current {what.lower()}")
+        keys = A["duplicate"].shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        tip = f"Duplicate the current {what.lower()}" + (f" ({keys})" if keys else "")
+        A["duplicate"].setToolTip(tip)
+        A["duplicate"].setStatusTip(tip)
         A["delete"].setText(f"De&lete {what}")
         A["toggle_visible"].setText(f"Show / &Hide {what}")
         A["group_layers"].setEnabled(has_doc and bool(tab.session.selected_ids or tab.session.selected_group_ids))

@@ -436,8 +436,17 @@ def test_server_killed_mid_job_exits_5_and_leaves_no_process(server, sample_post
         ["decompose", str(sample_poster), "-o", str(out), "--server", server.url, "--token-file",
          str(server.token_file), "--engine", "qwen", "--steps", "200", "--layers", "2", "-q"])))
     worker.start()
+
+    def job_taken() -> bool:
+        from qil_editor.engines.remote import ServerBusy
+
+        try:
+            return _engine(server).client.engines()["decompose"]["queue"] > 0
+        except ServerBusy:  # Serve's queue is full: the job is in (see _queue_empty)
+            return True
+
     deadline = time.monotonic() + 60
-    while _engine(server).client.engines()["decompose"]["queue"] == 0 and time.monotonic() < deadline:
+    while not job_taken() and time.monotonic() < deadline:
         time.sleep(0.2)
     processes = _descendants(server.proc.pid)
     assert processes  # Ray's processes run below qil serve

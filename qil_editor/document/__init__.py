@@ -1,6 +1,6 @@
 """Qt-free document model: layers, compositing and undoable commands."""
 
-from importlib import import_module
+from ..lazy_names import lazy_names
 
 #: Each public name and the module that defines it. Loaded on first use (PEP 562), so a module
 #: that only needs ``BlendMode`` (the editor's empty window, its layer panel) does not run the
@@ -26,15 +26,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    """PEP 562: import the module that defines ``name`` when it is first asked for."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())

@@ -11,8 +11,7 @@ Qwen-Image-Edit spec and call on the shared diffusion core), ``engine``
 Qwen-Image-Layered).
 """
 
-from importlib import import_module
-
+from ...lazy_names import lazy_names
 from .locate import DEFAULT_FOLDER, DOWNLOAD_HINT, ENV_VAR, HUB_IDS, check_edit_model_folder, find_edit_model
 
 _LAZY = {
@@ -27,15 +26,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    """PEP 562: import the module that defines ``name`` when it is first asked for."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())

@@ -12,7 +12,7 @@ FFmpeg, no OpenBLAS and no stand-ins.
 
 The source comes from the package index pip uses (``PIP_INDEX_URL``, else
 PyPI) and is checked against the index's SHA-256. The build needs CMake and a
-C++ compiler (Ninja when present), takes 10-20 minutes on two cores and is
+C++ compiler (Ninja when present), takes 7-16 minutes on two cores and is
 cached by version and options (``~/.cache/qil-editor/opencv-slim``, or
 ``QIL_OPENCV_CACHE``), so later builds reuse it. Intel's IPP, which the
 official wheel links, is a separate download from GitHub and is left out; a few
@@ -163,27 +163,29 @@ def build(cache: Path, version: str | None = None, python: str = sys.executable,
         if shutil.which(tool) is None:
             raise SlimOpenCVError(f"building the slim OpenCV needs {tool} on PATH")
     version = version or installed_version()
-    out = cache / cache_key(version)
+    key = cache_key(version)
+    out = cache / key
     module = out / MODULE_FILE
     if module.exists():
         return module
     source = _extract_opencv(fetch_source(version, cache / "src"), cache / "src" / version)
-    work = cache / "build" / cache_key(version)
+    work = cache / "build" / key
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    generator = ["-G", "Ninja"] if shutil.which("ninja") else []
-    configure = ["cmake", *generator, str(source), f"-DBUILD_LIST={','.join(MODULES)},python3,python_bindings_generator",
-                 *CMAKE_OPTIONS, *_python_options(python)]
-    jobs = jobs or os.cpu_count() or 2
-    log(f"slim OpenCV {version}: configuring ({', '.join(MODULES)})")
-    steps = [configure, ["cmake", "--build", ".", "--target", "opencv_python3", "--parallel", str(jobs)]]
-    for step in steps:
+
+    def run(step: list[str]) -> None:
         done = subprocess.run(step, cwd=work, capture_output=True, text=True)
         if done.returncode != 0:
             tail = "\n".join((done.stdout + done.stderr).splitlines()[-30:])
             raise SlimOpenCVError(f"slim OpenCV build failed at `{' '.join(step[:3])}`:\n{tail}")
-        if step is configure:
-            log(f"slim OpenCV {version}: compiling with {jobs} jobs (10-20 minutes the first time)")
+
+    generator = ["-G", "Ninja"] if shutil.which("ninja") else []
+    jobs = jobs or os.cpu_count() or 2
+    log(f"slim OpenCV {version}: configuring ({', '.join(MODULES)})")
+    run(["cmake", *generator, str(source), f"-DBUILD_LIST={','.join(MODULES)},python3,python_bindings_generator",
+         *CMAKE_OPTIONS, *_python_options(python)])
+    log(f"slim OpenCV {version}: compiling with {jobs} jobs (7-16 minutes on two cores, once)")
+    run(["cmake", "--build", ".", "--target", "opencv_python3", "--parallel", str(jobs)])
     built = sorted(work.glob(f"**/{MODULE_FILE}"))
     if len(built) != 1:
         raise SlimOpenCVError(f"slim OpenCV build made {len(built)} {MODULE_FILE} files: {built}")

@@ -717,6 +717,20 @@ def _composite_tree(buf: np.ndarray, todo: list, origin: tuple[int, int],
         close()
 
 
+def lone_layer_pixels(doc) -> np.ndarray | None:
+    """The pixels of a document that is one plain layer covering the canvas (a picture
+    opened to be converted, or dropped in as a layer): its composite, as far as the merged
+    image can tell (only the colour under alpha 0 differs, and over white that is white
+    either way), without compositing. None for any other document."""
+    if len(doc.layers) != 1:
+        return None
+    layer = doc.layers[0]
+    plain = (layer.visible and layer.opacity == 1.0 and layer.fill_opacity == 1.0
+             and layer.blend_mode == BlendMode.NORMAL and layer.mask is None
+             and not layer.clipping and layer.group is None)
+    return layer.pixels if plain and layer.bbox == (0, 0, doc.width, doc.height) else None
+
+
 def composite(doc, region: Region | None = None, **kwargs) -> np.ndarray:
     """Flatten a :class:`Document` (or anything with width/height/layers), groups included."""
     groups = getattr(doc, "_groups", None)

@@ -43,7 +43,8 @@ from typing import BinaryIO, Callable
 
 import numpy as np
 
-from ..document import BlendMode, Document, Group, composite
+from ..document import Document, Group, composite
+from ..document.compositing import lone_layer_pixels as _lone_layer_pixels
 from .atomic import atomic_write
 
 PSD_MAX_SIDE = 30000
@@ -392,20 +393,6 @@ def _write_plane(fh: BinaryIO, plane: np.ndarray | None, version: int) -> int:
     fh.write(_count_bytes(counts, version))
     fh.seek(end)
     return end - start
-
-
-def _lone_layer_pixels(doc: Document) -> np.ndarray | None:
-    """The pixels of a document that is one plain layer covering the canvas (a picture
-    opened to be converted): its composite, as far as the merged image can tell (only the
-    colour under alpha 0 differs, and over white that is white either way), without
-    compositing. None for any other document."""
-    if len(doc.layers) != 1:
-        return None
-    layer = doc.layers[0]
-    plain = (layer.visible and layer.opacity == 1.0 and layer.fill_opacity == 1.0
-             and layer.blend_mode == BlendMode.NORMAL and layer.mask is None
-             and not layer.clipping and layer.group is None)
-    return layer.pixels if plain and layer.bbox == (0, 0, doc.width, doc.height) else None
 
 
 def _merged_channels(doc: Document, flat: np.ndarray | None, version: int,

@@ -197,7 +197,8 @@ class LayerActions:
 
     def add_files_as_layers(self, paths) -> int:
         """Dropped onto a document: each readable image becomes a layer (a PSD, its merged image)."""
-        from ..document import BlendMode, Layer, composite
+        from ..document import Layer, composite
+        from ..document.compositing import lone_layer_pixels
         from ..errors import QilError
         from ..io import open_document
 
@@ -212,11 +213,9 @@ class LayerActions:
             except QilError as err:
                 self.window.show_error(err, "Could not add the file as a layer")
                 continue
-            only = source.layers[0] if len(source) == 1 else None
-            plain = only is not None and only.bbox == (0, 0, source.width, source.height) and (
-                only.mask is None and only.visible and only.opacity == 1 and only.fill_opacity == 1
-                and only.blend_mode == BlendMode.NORMAL and only.group is None)
-            pixels = only.pixels if plain else composite(source)  # a mask or a fade is applied
+            pixels = lone_layer_pixels(source)
+            if pixels is None:  # a mask, a fade, several layers: what the file shows
+                pixels = composite(source)
             import os
 
             name = os.path.splitext(os.path.basename(path))[0]

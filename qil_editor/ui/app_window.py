@@ -59,6 +59,15 @@ def default_registry() -> EngineRegistry:
     return engines_default()
 
 
+def _set_tip(action: QAction, tip: str) -> None:
+    """Tooltip and status tip, with the action's shortcut in brackets."""
+    keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+    if keys and keys not in tip:
+        tip = f"{tip} ({keys})"
+    action.setToolTip(tip)
+    action.setStatusTip(tip)
+
+
 def action_object_name(name: str) -> str:
     """``save_as`` -> ``actionSaveAs``: the stable objectName of an action."""
     return "action" + "".join(part[:1].upper() + part[1:] for part in name.split("_"))
@@ -197,12 +206,7 @@ class MainWindow(QMainWindow):
             action.setShortcuts([QKeySequence(k) for k in keys])
         if icon_name:
             action.setIcon(icon(icon_name))
-        tip = tip or text.replace("&", "").rstrip("…")
-        keys_text = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
-        if keys_text and keys_text not in tip:
-            tip = f"{tip} ({keys_text})"
-        action.setToolTip(tip)
-        action.setStatusTip(tip)
+        _set_tip(action, tip or text.replace("&", "").rstrip("…"))
         action.setCheckable(checkable)
         action.triggered.connect(lambda checked=False: slot())
         self.addAction(action)
@@ -505,10 +509,7 @@ class MainWindow(QMainWindow):
         # ...and say so (the panel's right-click menu shares these actions)
         what = "Group" if layer is None and group is not None else "Layer"
         A["duplicate"].setText(f"&Duplicate {what}")
-        keys = A["duplicate"].shortcut().toString(QKeySequence.SequenceFormat.NativeText)
-        tip = f"Duplicate the current {what.lower()}" + (f" ({keys})" if keys else "")
-        A["duplicate"].setToolTip(tip)
-        A["duplicate"].setStatusTip(tip)
+        _set_tip(A["duplicate"], f"Duplicate the current {what.lower()}")
         A["delete"].setText(f"De&lete {what}")
         A["toggle_visible"].setText(f"Show / &Hide {what}")
         A["group_layers"].setEnabled(has_doc and bool(tab.session.selected_ids or tab.session.selected_group_ids))

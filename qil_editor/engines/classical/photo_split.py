@@ -14,6 +14,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .labels import nearest_label
+
 SMOOTH = 1.5          # sigma of the smoothing that removes grain before measuring steps
 SIDE = 3.5            # how far each side of the line its colour is read (px)
 STEP_DE = 12.0        # a colour step across the line (CIELAB) that marks an outline
@@ -279,8 +281,5 @@ def split_blob(blob: np.ndarray, lab: np.ndarray, min_area: int) -> np.ndarray:
     remap = np.zeros(n, np.int32)
     remap[big] = np.arange(1, int(big.sum()) + 1)
     out = remap[pieces]
-    src = np.where(out > 0, 0, 1).astype(np.uint8)
-    _, idx = cv2.distanceTransformWithLabels(src, cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL)
-    seeds = out[src == 0]   # raster order, matches idx - 1
-    near = seeds[np.clip(idx - 1, 0, seeds.size - 1)]
-    return np.where(blob, np.where(out > 0, out, near), 0).astype(np.int32)
+    near, _ = nearest_label(out, blob & (out == 0), np.inf)
+    return np.where(out > 0, out, near).astype(np.int32)

@@ -24,6 +24,7 @@ import numpy as np
 from .. import ndimage_subset as ndimage  # scipy.ndimage's, exactly, without SciPy
 from .background import Background
 from .colour import delta_e, rgb_to_lab
+from .labels import nearest_label
 from .photo_split import split_blob
 
 BG = 0  # owner label of the background
@@ -238,7 +239,7 @@ def _trim_protrusions(lbl: np.ndarray, min_area: int, side: int) -> np.ndarray:
 def _nearest_piece(pieces: np.ndarray, keep: np.ndarray) -> np.ndarray:
     """``pieces`` with the labels not in ``keep`` given to the nearest kept piece."""
     kept = np.where(keep[pieces], pieces, 0)
-    near, _ = _nearest_label(kept, (pieces > 0) & (kept == 0), np.inf)
+    near, _ = nearest_label(kept, (pieces > 0) & (kept == 0), np.inf)
     return np.where(kept > 0, kept, near).astype(np.int32)
 
 
@@ -290,18 +291,6 @@ def _shed_flat_neighbours(photo: np.ndarray, fg: np.ndarray, edge: np.ndarray, l
     # the shed shape's anti-aliased rim went with the photo too: an opening drops it
     out = cv2.morphologyEx(out.astype(np.uint8), cv2.MORPH_OPEN, np.ones((7, 7), np.uint8)).astype(bool)
     return out & photo
-
-
-def _nearest_label(labels: np.ndarray, targets: np.ndarray, max_dist: float):
-    """For ``targets`` pixels, the label of the nearest labelled pixel within ``max_dist``."""
-    src = np.where(labels > 0, 0, 1).astype(np.uint8)
-    if src.min() == 1:
-        return np.zeros_like(labels), np.full(labels.shape, np.inf, np.float32)
-    dist, idx = cv2.distanceTransformWithLabels(src, cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL)
-    zero_labels = labels[src == 0]  # raster order, matches idx - 1
-    near = zero_labels[np.clip(idx - 1, 0, zero_labels.size - 1)]
-    near = np.where(targets & (dist <= max_dist), near, 0)
-    return near.astype(np.int32), dist
 
 
 def segment(rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray, valid: np.ndarray,
@@ -360,7 +349,7 @@ def segment(rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray, valid: np.ndarra
     # Remaining foreground pixels: the nearest region; far-away leftovers form their own.
     rest = fg & (owner == 0)
     if rest.any():
-        near, _ = _nearest_label(owner, rest, max_dist=3.5)
+        near, _ = nearest_label(owner, rest, max_dist=3.5)
         owner[rest] = near[rest]
         left = fg & (owner == 0)
         if left.any():
@@ -439,7 +428,7 @@ def _absorb_rim_fragments(owner, regions, lab, bg: Background, margin: float):
         return owner, kinds, False
     solid = np.where(~is_thin[owner] & (owner > 0), owner, 0)
     thin_px = is_thin[owner]
-    near, _ = _nearest_label(solid, thin_px, max_dist=8.0)
+    near, _ = nearest_label(solid, thin_px, max_dist=8.0)
     cand = thin_px & (near > 0)
     if not cand.any():
         return owner, kinds, False

@@ -86,6 +86,10 @@ def main() -> None:
     ap.add_argument("--size", default="512x384")
     ap.add_argument("--merges", type=int, default=3)
     ap.add_argument("--psd-cases", default=str(ROOT / "tests" / "data" / "psd-cases"))
+    ap.add_argument("--held-out", action="store_true",
+                    help="the held-out seeds nobody tunes on (old 1030.., hard 5024..) instead of the tuned ones")
+    ap.add_argument("--per-case", action="store_true", help="print each case's IoU / L1 at 0 merges")
+    ap.add_argument("--classical-only", action="store_true", help="skip the k-means baseline")
     ap.add_argument("--auto", action="store_true", help="also run the classical engine with an automatic layer count")
     ap.add_argument("--order", default="canonical", choices=["canonical", "group", "as-is"],
                     help="layer order normalisation before alignment (group = LayerD's occlusion groups)")
@@ -96,19 +100,20 @@ def main() -> None:
         poster_picture(Path(args.poster_picture))
         return
     w, h = (int(v) for v in args.size.lower().split("x"))
-    methods = [ClassicalDecomposer(), KMeansDecomposer()]
+    methods = [ClassicalDecomposer()] + ([] if args.classical_only else [KMeansDecomposer()])
+    old_first, hard_first = (1000 + args.count, 5000 + args.hard_count) if args.held_out else (1000, 5000)
     fonts = find_fonts()
     print(f"fonts: {len(fonts)} DejaVu files" if fonts else "fonts: none found, using Pillow's built-in font")
     print(f"alignment: DTW, order normalisation '{args.order}', merges of predicted layers up to {args.merges}")
 
     datasets = []
     if args.only in (None, "old"):
-        designs = synthetic_set(args.count, (w, h), fonts=fonts)
+        designs = synthetic_set(args.count, (w, h), first_seed=old_first, fonts=fonts)
         datasets.append((f"Synthetic designs ({args.count}, {w}x{h})",
                          [(f"seed{d.seed}", d.image, stack_from_document(d.truth).layers, None)
                           for d in designs]))
     if args.only in (None, "hard"):
-        designs = hard_set(args.hard_count, (w, h), fonts=fonts)
+        designs = hard_set(args.hard_count, (w, h), first_seed=hard_first, fonts=fonts)
         datasets.append((f"Hard designs ({args.hard_count}, {w}x{h})",
                          [(f"hard{d.seed}", d.image, stack_from_document(d.truth).layers, d.kinds)
                           for d in designs]))
@@ -138,6 +143,14 @@ def main() -> None:
                                 order=args.order) for name, img, truth, _ in items]
             rows.append((f"{methods[0].label}, auto", summarise(results, args.merges)))
         table(title, rows, args.merges)
+        if args.per_case:
+            for r in per_method["classical"]:
+                print(f"  {r.case:<28} IoU {r.iou[0]:.4f}  L1 {r.l1[0]:.4f}")
+        if "kmeans" not in per_method:
+            figs = [r.failures for r in per_method["classical"] if r.failures is not None]
+            if figs:
+                failures(methods[0].label, summarise_failures(figs))
+            continue
         a, b = per_method["classical"], per_method["kmeans"]
         wins_l1 = sum(x.l1[0] < y.l1[0] for x, y in zip(a, b))
         wins_iou = sum(x.iou[0] > y.iou[0] for x, y in zip(a, b))

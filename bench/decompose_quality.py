@@ -30,6 +30,7 @@ from qil_editor.evaluation.benchmark import layer_count_for, run_case, summarise
 from qil_editor.evaluation.datasets import stack_from_document, psd_cases  # noqa: E402
 from qil_editor.evaluation.failures import summarise_failures  # noqa: E402
 from qil_editor.evaluation.synthetic import find_fonts, hard_set, synthetic_set  # noqa: E402
+from qil_editor.evaluation.synthetic_text import text_set  # noqa: E402
 
 
 def table(title: str, rows: list[tuple[str, dict]], merges: int) -> None:
@@ -51,6 +52,9 @@ def failures(label: str, s: dict) -> None:
           f"{s['residue_max']:.1f} levels; <= 4 on {s['residue_ok']}/{s['residue_n']} cases")
     print(f"{label}: stacking order right on {s['order_acc']:.1%} of {s['order_pairs']} overlapping pairs "
           f"({s['order_merged']} pairs merged into one layer, not counted)")
+    if s["text_whole"][2]:
+        m, ok, n = s["text_whole"]
+        print(f"{label}: text kept whole: {m:.3f} of each text layer in its layer ({ok}/{n} >= 0.9)")
 
 
 def poster_picture(out: Path) -> None:
@@ -82,12 +86,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--count", type=int, default=30, help="designs in the original synthetic set")
     ap.add_argument("--hard-count", type=int, default=24, help="designs in the hard set")
-    ap.add_argument("--only", choices=["old", "hard", "psd"], help="run one set only")
+    ap.add_argument("--text-count", type=int, default=24, help="designs in the text-heavy set")
+    ap.add_argument("--only", choices=["old", "hard", "text", "psd"], help="run one set only")
     ap.add_argument("--size", default="512x384")
     ap.add_argument("--merges", type=int, default=3)
     ap.add_argument("--psd-cases", default=str(ROOT / "tests" / "data" / "psd-cases"))
     ap.add_argument("--held-out", action="store_true",
-                    help="the held-out seeds nobody tunes on (old 1030.., hard 5024..) instead of the tuned ones")
+                    help="the held-out seeds nobody tunes on (old 1030.., hard 5024.., text 7024..) "
+                         "instead of the tuned ones")
     ap.add_argument("--per-case", action="store_true", help="print each case's IoU / L1 at 0 merges")
     ap.add_argument("--classical-only", action="store_true", help="skip the k-means baseline")
     ap.add_argument("--auto", action="store_true", help="also run the classical engine with an automatic layer count")
@@ -116,6 +122,12 @@ def main() -> None:
         designs = hard_set(args.hard_count, (w, h), first_seed=hard_first, fonts=fonts)
         datasets.append((f"Hard designs ({args.hard_count}, {w}x{h})",
                          [(f"hard{d.seed}", d.image, stack_from_document(d.truth).layers, d.kinds)
+                          for d in designs]))
+    if args.only in (None, "text"):
+        designs = text_set(args.text_count, (w, h), first_seed=7000 + (args.text_count if args.held_out else 0),
+                           fonts=fonts)
+        datasets.append((f"Text-heavy designs ({args.text_count}, {w}x{h})",
+                         [(f"text{d.seed}", d.image, stack_from_document(d.truth).layers, d.kinds)
                           for d in designs]))
     root = Path(args.psd_cases)
     if args.only not in (None, "psd"):

@@ -11,7 +11,12 @@ designer sees when a layer is hidden or moved:
   pixels where objects were (rings, ghosts and specks left behind);
 - stacking order: for pairs of ground-truth objects that overlap, whether
   the layers they ended up in are stacked the same way (pairs that ended up
-  in one layer are counted apart, as merged).
+  in one layer are counted apart, as merged);
+- text kept whole: for a text layer (a word, a line, a paragraph), the share of
+  its visible weight that lies in the predicted layer it is matched to, 0 when
+  that layer is also another ground-truth layer's match (a word cut across
+  layers scores low; one left inside a photo or a card, or merged with another
+  text box, scores 0).
 
 Each ground-truth layer is matched to the predicted layer whose visible part
 (visible weight ``a_i * prod_{j above}(1 - a_j)``) overlaps its own best (soft IoU).
@@ -35,6 +40,7 @@ class FailureFigures:
     order_right: int = 0
     order_pairs: int = 0
     order_merged: int = 0
+    text_whole: list[float] = field(default_factory=list)              # per text layer
 
 
 def _alphas(layers: list[np.ndarray]) -> np.ndarray:
@@ -85,6 +91,12 @@ def failure_figures(pred: list[np.ndarray], gt: list[np.ndarray], kinds: list[st
         if total <= 0 or (total - float(vg[i].sum())) < COVERED_SHARE * total:
             continue
         out.completion.append((kind, soft_iou(ap[match[i]], ag[i])))
+    vp = visible_weights(ap)
+    for i in range(1, len(gt)):
+        if kinds[i] == "text" and float(vg[i].sum()) > 0:
+            # a text box left inside another object's layer is not a layer of its own
+            alone = all(match[j] != match[i] for j in range(len(gt)) if j != i)
+            out.text_whole.append(float(np.minimum(vg[i], vp[match[i]]).sum() / vg[i].sum()) if alone else 0.0)
     objects = ag[1:].max(axis=0) > 0.02 if len(gt) > 1 else np.zeros(ag.shape[1:], bool)
     if objects.any():
         dev = np.abs(pred[0][..., :3].astype(np.int16) - gt[0][..., :3].astype(np.int16)).max(-1)
@@ -115,6 +127,7 @@ def summarise_failures(figs: list[FailureFigures], residue_goal: float = 4.0) ->
         by_kind.setdefault(key, []).append(iou)
     res = [f.residue_p99 for f in figs if f.residue_p99 is not None]
     pairs = sum(f.order_pairs for f in figs)
+    text = [t for f in figs for t in f.text_whole]
     return {
         "completion": {k: (float(np.mean(v)), sum(x >= 0.9 for x in v), len(v)) for k, v in by_kind.items()},
         "residue_median": float(np.median(res)) if res else float("nan"),
@@ -124,4 +137,5 @@ def summarise_failures(figs: list[FailureFigures], residue_goal: float = 4.0) ->
         "order_acc": sum(f.order_right for f in figs) / pairs if pairs else float("nan"),
         "order_pairs": pairs,
         "order_merged": sum(f.order_merged for f in figs),
+        "text_whole": (float(np.mean(text)) if text else float("nan"), sum(t >= 0.9 for t in text), len(text)),
     }

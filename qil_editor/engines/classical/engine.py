@@ -33,7 +33,7 @@ from .models import build_models
 from .overlays import overlay_segmentation
 from .ordering import order_regions
 from .regions import segment
-from .text import merge_text_lines
+from .text import carve_glyphs_from_photos, merge_text_lines
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +148,7 @@ class ClassicalDecomposer:
         # ---- 3. regions ---------------------------------------------------------
         seg = None
         if not bg.textured:
-            seg = merge_text_lines(segment(rgb, lab, grad, valid, bg), wh)
+            seg = merge_text_lines(carve_glyphs_from_photos(segment(rgb, lab, grad, valid, bg), rgb, lab, grad), wh)
             photo = sum(r.area for r in seg.regions if r.kind == "photo")
             if photo > PHOTO_IS_PICTURE * max(1, int(valid.sum())):
                 seg = None  # a photograph, not a design

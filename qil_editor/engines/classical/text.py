@@ -9,9 +9,11 @@ layer grouping from splitting words across layers.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
-from .colour import delta_e
+from .colour import delta_e, rgb_to_lab
+from .labels import nearest_label
 from .regions import Region, Segmentation
 
 
@@ -148,3 +150,152 @@ def merge_text_lines(seg: Segmentation, img_h: int) -> Segmentation:
                               rgb.astype(np.float32), lab.astype(np.float32), 1.0,
                               {"glyphs": len(parts)}))
     return Segmentation(owner.astype(np.int32), regions, seg.fg, seg.core)
+
+
+PHOTO_GLYPH_GROW = 2     # px of anti-aliased rim a glyph found on a photo takes from it
+PHOTO_WITH_TEXT = 0.01   # share of the canvas a photo region needs for text to lie on it
+GLYPH_ASPECT = 3.0       # a glyph (or a few touching ones) is at most this much wider than tall
+CARVED_MOST = 0.5        # a photo region left with less than this share after carving was text
+FLAT_LEFT_DE = 5.0       # a photo region left this close (CIE76) to its median colour ...
+FLAT_LEFT_SHARE = 0.8    # ... on this share of its pixels once its glyphs are cut out is a flat card
+GLYPH_STROKE = 0.2       # ... and its strokes at most this share of its height thick (half-width)
+
+
+def carve_glyphs_from_photos(seg: Segmentation, rgb: np.ndarray, lab: np.ndarray,
+                             grad: np.ndarray) -> Segmentation:
+    """Glyphs lying on a photo, cut out of the photo blob as regions of their own.
+
+    The edge-density test that finds pictures takes whatever busy thing lies on them, so a
+    word over a photo stayed inside the photo layer, and a line of text running from the
+    plain background onto a picture came out cut in two ("Qwen" -> "Q" + the photo). Inside
+    each photo region, graphics show the way they do on a photo background: uniform cores
+    with a crisp, high-contrast outline (``overlays.find_overlays``). Such cores are kept only
+    where they read as text — two or more glyphs of one colour and size on a line, counting
+    the glyphs already found beside the photo — so a flat patch of the picture stays in it.
+    Each kept glyph takes its anti-aliased rim (``PHOTO_GLYPH_GROW`` px) from the photo; the
+    line grouping that follows then joins it with the rest of its line."""
+    from .overlays import _grow, _regions, find_overlays  # local: overlays imports this module
+    h, w = seg.owner.shape
+    # a picture text can lie on: not a busy crumb where glyphs meet a shape's edge
+    photos = [r for r in seg.regions if r.kind == "photo" and r.area >= PHOTO_WITH_TEXT * h * w]
+    if not photos:
+        return seg
+    owner = seg.owner.copy()
+    others = [r for r in seg.regions if r.kind != "photo"]
+    new_regions: list[Region] = []
+    nxt = len(seg.regions) + 1
+    for ph in photos:
+        ys, xs = ph.slc
+        y0, y1, x0, x1 = ys.start, ys.stop, xs.start, xs.stop
+        mine = seg.owner[y0:y1, x0:x1] == ph.label
+        cores = find_overlays(rgb[y0:y1, x0:x1], lab[y0:y1, x0:x1], grad[y0:y1, x0:x1], mine)
+        # glyphs beside the photo count too: a line running onto the picture
+        bx0, by0, bx1, by1 = x0 - (x1 - x0), y0 - (y1 - y0), x1 + (x1 - x0), y1 + (y1 - y0)
+        context = [r for r in others if r.bbox[2] > bx0 and r.bbox[0] < bx1 and r.bbox[3] > by0
+                   and r.bbox[1] < by1]
+        glyphs = {lbl for g in find_text_lines(context, h) for lbl in g}
+        context = [r for r in context if r.label in glyphs]  # lines already read beside it
+        cores = _strokes_like(cores, mine, rgb[y0:y1, x0:x1], lab[y0:y1, x0:x1],
+                              [r.lab for r in context])
+        n = int(cores.max())
+        if n == 0:
+            continue
+        near, _ = _grow(cores, PHOTO_GLYPH_GROW)
+        near = np.where(mine, near, 0)
+        cands = _regions(near, rgb[y0:y1, x0:x1], lab[y0:y1, x0:x1], cores, n)
+        base = 1 << 20  # candidate labels kept apart from the segmentation's own
+        depth = cv2.distanceTransform(np.pad(cores > 0, 1).astype(np.uint8), cv2.DIST_L2, 3)[1:-1, 1:-1]
+        radius = np.zeros(n + 1, np.float32)
+        np.maximum.at(radius, cores.ravel(), depth.ravel())
+        shifted = []
+        for r in cands:
+            # a glyph is thin strokes: not a strip, not a solid patch (a piece of a card)
+            if r.area == 0 or r.width > GLYPH_ASPECT * r.height + 2 or \
+                    radius[r.label] > GLYPH_STROKE * r.height + 1.0:
+                continue
+            slc = (slice(r.slc[0].start + y0, r.slc[0].stop + y0),
+                   slice(r.slc[1].start + x0, r.slc[1].stop + x0))
+            shifted.append(Region(base + r.label, "thin", slc, r.area, r.rgb, r.lab, 1.0))
+        lines = find_text_lines(shifted + context, h)
+        keep = sorted({lbl - base for g in lines for lbl in g if lbl >= base})
+        if not keep:
+            continue
+        by_label = {r.label - base: r for r in shifted}
+        sub = owner[y0:y1, x0:x1]
+        for k in keep:
+            m = near == k
+            if not m.any():
+                continue
+            sub[m] = nxt
+            r = by_label[k]
+            new_regions.append(Region(nxt, "thin", r.slc, int(m.sum()), r.rgb, r.lab, 1.0,
+                                      {"on_photo": ph.label}))
+            nxt += 1
+    if not new_regions:
+        return seg
+    carved_from = {r.extras["on_photo"] for r in new_regions}
+    for lbl in carved_from:
+        # mostly glyphs: no picture, text that made a card or the background look busy; what
+        # is left goes to the regions around it
+        ph = seg.region(lbl)
+        left = owner == lbl
+        if int(left.sum()) < CARVED_MOST * ph.area:
+            near, _ = nearest_label(np.where(left, 0, owner), left, np.inf)
+            owner[left] = near[left]
+    regions = []
+    for r in seg.regions:
+        if r.kind == "photo":
+            left = owner[r.slc] == r.label
+            area = int(left.sum())
+            if area == 0:
+                continue
+            kind, rgb_r, lab_r = r.kind, r.rgb, r.lab
+            if r.label in carved_from:
+                # what its text made busy: without the glyphs, a card of one colour is a shape
+                px = lab[r.slc][left]
+                med = np.median(px, axis=0).astype(np.float32)
+                if float((delta_e(px, med) < FLAT_LEFT_DE).mean()) >= FLAT_LEFT_SHARE:
+                    kind = "shape"
+                    rgb_r = np.median(rgb[r.slc][left], axis=0).astype(np.float32)
+                    lab_r = med
+            regions.append(Region(r.label, kind, r.slc, area, rgb_r, lab_r, r.sharp, dict(r.extras)))
+        else:
+            regions.append(r)
+    regions += new_regions
+    # labels 1..K in order, as the rest of the engine expects
+    remap = np.zeros(nxt, np.int32)
+    out = []
+    for new, r in enumerate(regions, start=1):
+        remap[r.label] = new
+        out.append(Region(new, r.kind, r.slc, r.area, r.rgb, r.lab, r.sharp, dict(r.extras)))
+    return Segmentation(remap[owner], out, seg.fg, seg.core)
+
+
+STROKE_MATCH = 10.0     # CIE76: a pixel this close to a glyph colour seen beside the photo ...
+STROKE_STANDOUT = 20.0  # ... and this far from the picture around it is a candidate stroke
+
+
+def _strokes_like(cores: np.ndarray, inside: np.ndarray, rgb: np.ndarray, lab: np.ndarray,
+                  colours: list[np.ndarray]) -> np.ndarray:
+    """``cores`` plus thin strokes in one of ``colours`` (glyphs found beside the photo):
+    small text has strokes too thin for a uniform core, but where a line runs onto a
+    picture its colour is known, and a stroke stands out from a median of the picture
+    around it (a 5 px median wipes out a 1-2 px stroke)."""
+    if not colours:
+        return cores
+    img8 = np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    local = rgb_to_lab(cv2.medianBlur(img8, 5).astype(np.float32) / 255.0)
+    cand = inside & (cores == 0) & (delta_e(lab, local) > STROKE_STANDOUT)
+    if not cand.any():
+        return cores
+    close = np.zeros_like(cand)
+    for c in colours:
+        close |= delta_e(lab, np.asarray(c, np.float32)) < STROKE_MATCH
+    cand &= close
+    n, comp = cv2.connectedComponents(cand.astype(np.uint8), connectivity=8)
+    if n <= 1:
+        return cores
+    out = cores.copy()
+    base = int(cores.max())
+    out[comp > 0] = comp[comp > 0] + base
+    return out

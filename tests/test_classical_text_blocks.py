@@ -1,0 +1,115 @@
+"""Text kept whole by the classical decomposer, and the text-heavy generated set."""
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from qil_editor.document import Document, Layer, composite
+from qil_editor.engines.base import DecomposeOptions
+from qil_editor.engines.classical import ClassicalDecomposer
+from qil_editor.evaluation.datasets import stack_from_document
+from qil_editor.evaluation.failures import failure_figures
+from qil_editor.evaluation.metrics import psnr
+from qil_editor.evaluation.synthetic import _fractal, find_fonts, load_font
+from qil_editor.evaluation.synthetic_text import generate_text_design, text_set
+
+W, H = 360, 260
+
+
+def _layer(colour, alpha, name):
+    px = np.zeros((H, W, 4), np.uint8)
+    px[..., :3] = np.clip(np.broadcast_to(np.asarray(colour, np.float32), (H, W, 3)) * 255 + 0.5, 0, 255)
+    px[..., 3] = np.clip(alpha * 255 + 0.5, 0, 255)
+    return Layer(px, name=name)
+
+
+def _text(lines, x, y, size, bold=False):
+    fonts = find_fonts()
+    bolds = [f for f in fonts if "Bold" in f and "Serif" not in f]
+    plain = [f for f in fonts if "Bold" not in f and "Serif" not in f]
+    font = load_font((bolds if bold else plain or fonts or [None])[0] if fonts else None, size)
+    img = Image.new("L", (W, H), 0)
+    d = ImageDraw.Draw(img)
+    for i, line in enumerate(lines):
+        d.text((x, y + i * int(1.3 * size)), line, fill=255, font=font)
+    return np.asarray(img, np.float32) / 255.0
+
+
+def _photo(x0, y0, x1, y1, seed):
+    rng = np.random.default_rng(seed)
+    t = _fractal(H, W, rng)[..., None]
+    col = np.clip(np.float32([0.15, 0.35, 0.2]) + t * np.float32([0.6, 0.45, 0.1])
+                  + rng.normal(0, 0.02, (H, W, 3)).astype(np.float32), 0, 1)
+    alpha = np.zeros((H, W), np.float32)
+    alpha[y0:y1, x0:x1] = 1.0
+    return col, alpha
+
+
+def _decompose(layers, count):
+    doc = Document(W, H, layers)
+    image = composite(doc)
+    image[..., 3] = 255
+    out = ClassicalDecomposer().decompose(image, DecomposeOptions(layers=count))
+    assert psnr(composite(out)[..., :3], image[..., :3]) >= 40.0  # still rebuilds the input
+    return stack_from_document(doc).layers, stack_from_document(out).layers
+
+
+@pytest.mark.skipif(not find_fonts(), reason="needs the DejaVu fonts for legible glyphs")
+@pytest.mark.parametrize("seed,bold", [(3, False), (11, True)])
+def test_a_line_running_onto_a_photo_stays_one_layer(seed, bold):
+    """The photo blob used to keep the glyphs lying on the picture: the line came out cut in
+    two (the words on the plain background one layer, the rest inside the photo layer)."""
+    bg = np.broadcast_to(np.float32([0.95, 0.9, 0.8]), (H, W, 3))
+    pc, pa = _photo(170, 40, 330, 220, seed)
+    text = _text(["Summer market weekend", "Fresh local food"], 40, 100, 22, bold)
+    layers = [_layer(bg, np.ones((H, W), np.float32), "Background"), _layer(pc, pa, "Photo"),
+              _layer(np.float32([0.95, 0.95, 0.3]) if seed % 2 else np.float32([0.1, 0.1, 0.45]),
+                     text, "Text")]
+    truth, pred = _decompose(layers, 3)
+    figs = failure_figures(pred, truth, ["background", "photo", "text"])
+    assert figs.text_whole[0] >= 0.85
+
+
+@pytest.mark.skipif(not find_fonts(), reason="needs the DejaVu fonts for legible glyphs")
+def test_a_paragraph_on_a_photo_comes_off_it():
+    """Body text lying wholly on a picture, in a colour seen beside it (a title on the plain
+    background): the photo layer keeps none of it."""
+    bg = np.broadcast_to(np.float32([0.2, 0.22, 0.3]), (H, W, 3))
+    pc, pa = _photo(150, 20, 345, 240, 5)
+    white = np.float32([0.98, 0.98, 0.95])
+    title = _text(["Open day"], 20, 30, 26, bold=True)
+    body = _text(["Join us for the best", "coffee in the city"], 160, 140, 16, bold=True)
+    layers = [_layer(bg, np.ones((H, W), np.float32), "Background"), _layer(pc, pa, "Photo"),
+              _layer(white, title, "Title"), _layer(white, body, "Body")]
+    truth, pred = _decompose(layers, 4)
+    figs = failure_figures(pred, truth, ["background", "photo", "text", "text"])
+    assert figs.text_whole[1] >= 0.85
+
+
+def test_the_text_set_is_deterministic_and_its_truth_composites_to_its_image():
+    a = generate_text_design(7003)
+    b = generate_text_design(7003)
+    assert np.array_equal(a.image, b.image)
+    assert [la.name for la in a.truth.layers] == [lb.name for lb in b.truth.layers]
+    for d in text_set(6, first_seed=7000):
+        assert len(d.kinds) == len(d.truth.layers)
+        assert 3 <= len(d.truth.layers) <= 8
+        assert d.kinds[0] == "background" and "text" in d.kinds
+        flat = composite(d.truth)
+        assert np.abs(flat[..., :3].astype(int) - d.image[..., :3].astype(int)).max() <= 1
+        assert (d.image[..., 3] == 255).all()
+
+
+@pytest.mark.skipif(not find_fonts(), reason="needs the DejaVu fonts for legible glyphs")
+def test_the_text_set_has_multi_word_lines_and_paragraphs():
+    """What the set is for: text boxes of several words, some of several lines."""
+    lines_per_box = []
+    for d in text_set(12, first_seed=7000):
+        for lay, kind in zip(stack_from_document(d.truth).layers, d.kinds):
+            if kind != "text":
+                continue
+            rows = lay[..., 3].max(axis=1) > 0
+            # runs of inked rows: one per line of text
+            lines_per_box.append(int(np.count_nonzero(np.diff(rows.astype(np.int8)) == 1) + rows[0]))
+    assert max(lines_per_box) >= 2
+    assert len(lines_per_box) >= 20

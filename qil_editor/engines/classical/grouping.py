@@ -20,6 +20,7 @@ from .regions import Segmentation
 
 AUTO_MERGE_COST = 0.3
 SPECK_LAYER = 0.0005   # groups below this share of the canvas join a neighbour
+CRUMB = 0.00005        # groups below this share do not count towards the layer count
 
 
 @dataclass
@@ -188,7 +189,10 @@ def group_regions(seg: Segmentation, ordering: Ordering, target: int | None,
         if picked is None:
             break
         c, a, b = picked
-        if len(graph.members) <= limit and (target is not None or c > AUTO_MERGE_COST):
+        # crumbs of a few pixels join a neighbour below anyway: they take no layer, so they do
+        # not count here (counted, a 1 px crumb forced two text boxes into one layer)
+        layers = int((areas >= CRUMB * w * h).sum())
+        if layers <= limit and (target is not None or c > AUTO_MERGE_COST):
             break
         if log is not None:
             log(f"merge {sorted(graph.members[a])} + {sorted(graph.members[b])} cost {c:.3f}")

@@ -153,7 +153,7 @@ def merge_text_lines(seg: Segmentation, img_h: int) -> Segmentation:
 
 
 PHOTO_GLYPH_GROW = 2     # px of anti-aliased rim a glyph found on a photo takes from it
-PHOTO_WITH_TEXT = 0.01   # share of the canvas a photo region needs for text to lie on it
+PHOTO_WITH_TEXT = 0.002  # share of the canvas a photo region needs for text to lie on it
 GLYPH_ASPECT = 3.0       # a glyph (or a few touching ones) is at most this much wider than tall
 CARVED_MOST = 0.5        # a photo region left with less than this share after carving was text
 FLAT_LEFT_DE = 5.0       # a photo region left this close (CIE76) to its median colour ...

@@ -63,6 +63,15 @@ def _hull_mask(owner: np.ndarray, label: int, box: tuple[int, int, int, int]) ->
     return out.astype(bool)
 
 
+def beneath_all(seg: Segmentation) -> list[int]:
+    """The background and what lies beneath the objects it touches: shadows and soft halos
+    (glows, no crisp edge against the background). An object's outline against one of them
+    is the object's own, as its outline against the background is: a card wrapped in its
+    glow shows its whole outline against the glow, not against the background."""
+    return [BG] + [r.label for r in seg.regions
+                   if r.kind == "shadow" or (r.kind in ("shape", "thin") and r.sharp < GLOW_SHARP)]
+
+
 def _union_box(a, b):
     return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
 
@@ -173,7 +182,7 @@ def order_regions(seg: Segmentation) -> Ordering:
     perimeter = np.maximum(contact.sum(axis=1), 1)
     above: dict[tuple[int, int], float] = {}
     guessed: set[tuple[int, int]] = set()   # strokes over a shape only because they are strokes
-    shadows = [r for r in seg.regions if r.kind == "shadow"]
+    beneath = beneath_all(seg)
     owner = seg.owner
     for a in range(1, n):
         ra = seg.region(a)
@@ -191,7 +200,7 @@ def order_regions(seg: Segmentation) -> Ordering:
                 # the outline they share is the upper one's own; the lower one continues under it
                 up, low = (a, b) if _continues(cues, b, a, rb.area, contact[a, b]) else (b, a)
                 above[(up, low)] = 0.8
-            elif (tj := _t_junction(owner, ra, rb, shadows)) != 0:
+            elif (tj := _t_junction(owner, ra, rb, beneath)) != 0:
                 # the edge of the one on top runs on past the end of the outline they share
                 up, low = (a, b) if tj > 0 else (b, a)
                 above[(up, low)] = 0.75
@@ -255,7 +264,7 @@ TJ_STRAIGHT = 1.2       # mean distance (px) of the shared outline from its line
 TJ_ON, TJ_OFF = 0.6, 0.2  # share of the stretch past an end where an edge does / does not go on
 
 
-def _t_junction(owner: np.ndarray, ra, rb, shadows=()) -> int:
+def _t_junction(owner: np.ndarray, ra, rb, beneath=(BG,)) -> int:
     """T-junction ("the bar continues past the stem") for two objects that meet along a
     straight outline: the object on top owns that edge, so its outline runs on, in line,
     past where the one beneath stops; the one beneath turns away there. +1: ``ra`` on top,
@@ -283,9 +292,9 @@ def _t_junction(owner: np.ndarray, ra, rb, shadows=()) -> int:
         return 0
     t0, t1 = float(np.percentile(t, 2)), float(np.percentile(t, 98))
     reach = float(np.clip(0.5 * (t1 - t0), 6.0, 16.0))
-    # only an edge against the background (or a shadow, always beneath) is surely the
-    # object's own; against a third object it may be that object's edge
-    other = np.isin(crop, [BG] + [r.label for r in shadows])
+    # only an edge against the background (or a shadow or glow, always beneath) is surely
+    # the object's own; against a third object it may be that object's edge
+    other = np.isin(crop, list(beneath))
     grow_o = cv2.dilate(other.astype(np.uint8), _CROSS).astype(bool)
 
     def goes_on(mine):

@@ -30,6 +30,7 @@ from qil_editor.evaluation.benchmark import layer_count_for, run_case, summarise
 from qil_editor.evaluation.datasets import stack_from_document, psd_cases  # noqa: E402
 from qil_editor.evaluation.failures import summarise_failures  # noqa: E402
 from qil_editor.evaluation.synthetic import find_fonts, hard_set, synthetic_set  # noqa: E402
+from qil_editor.evaluation.synthetic_backdrop import backdrop_set  # noqa: E402
 
 
 def table(title: str, rows: list[tuple[str, dict]], merges: int) -> None:
@@ -82,7 +83,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--count", type=int, default=30, help="designs in the original synthetic set")
     ap.add_argument("--hard-count", type=int, default=24, help="designs in the hard set")
-    ap.add_argument("--only", choices=["old", "hard", "psd"], help="run one set only")
+    ap.add_argument("--backdrop-count", type=int, default=24,
+                    help="designs on photo-like backdrops (seeds 8000..; held out 8024..)")
+    ap.add_argument("--only", choices=["old", "hard", "psd", "backdrop"], help="run one set only")
     ap.add_argument("--size", default="512x384")
     ap.add_argument("--merges", type=int, default=3)
     ap.add_argument("--psd-cases", default=str(ROOT / "tests" / "data" / "psd-cases"))
@@ -116,6 +119,12 @@ def main() -> None:
         designs = hard_set(args.hard_count, (w, h), first_seed=hard_first, fonts=fonts)
         datasets.append((f"Hard designs ({args.hard_count}, {w}x{h})",
                          [(f"hard{d.seed}", d.image, stack_from_document(d.truth).layers, d.kinds)
+                          for d in designs]))
+    if args.only in (None, "backdrop"):
+        first = 8000 + (args.backdrop_count if args.held_out else 0)
+        designs = backdrop_set(args.backdrop_count, (w, h), first_seed=first, fonts=fonts)
+        datasets.append((f"Backdrop designs ({args.backdrop_count}, {w}x{h})",
+                         [(f"backdrop{d.seed}", d.image, stack_from_document(d.truth).layers, d.kinds)
                           for d in designs]))
     root = Path(args.psd_cases)
     if args.only not in (None, "psd"):

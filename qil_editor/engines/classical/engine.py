@@ -30,7 +30,7 @@ from .colour import neighbour_gradient, resize, rgb_to_lab, to_float
 from .fill import push_pull
 from .grouping import group_regions
 from .models import build_models
-from .overlays import overlay_segmentation
+from .overlays import carve_overlays, overlay_segmentation
 from .ordering import order_regions
 from .regions import segment
 from .text import merge_text_lines
@@ -43,6 +43,7 @@ PHOTO_IS_PICTURE = 0.75  # photo regions covering more than this: the input is a
 MAX_PIXELS = 1 << 28   # 268 MP: beyond this a CPU decomposition is not sensible
 RESIDUE_LEVELS = 2.0   # deviation from the background model that counts as an object's residue
 SPECK_SHARE = 3e-5     # faint isolated bits up to this share of the canvas go to the background
+GRAIN_LEVELS = 2.0     # levels per unit of background noise that count as its grain
 RESIDUE_REACH = 0.03   # how far from an object (share of the longer side) residue is claimed
 
 
@@ -148,7 +149,7 @@ class ClassicalDecomposer:
         # ---- 3. regions ---------------------------------------------------------
         seg = None
         if not bg.textured:
-            seg = merge_text_lines(segment(rgb, lab, grad, valid, bg), wh)
+            seg = merge_text_lines(carve_overlays(segment(rgb, lab, grad, valid, bg), rgb, lab, grad), wh)
             photo = sum(r.area for r in seg.regions if r.kind == "photo")
             if photo > PHOTO_IS_PICTURE * max(1, int(valid.sum())):
                 seg = None  # a photograph, not a design
@@ -193,7 +194,8 @@ class ClassicalDecomposer:
         # what the background model does not explain next to an object goes with it
         claim_residue(layers, full_image, RESIDUE_LEVELS + 2.0 * bg.noise,
                       max(3, int(round(RESIDUE_REACH * max(width, height)))), check)
-        match_input(layers, full_image, None if opaque else alpha_in, check)
+        match_input(layers, full_image, None if opaque else alpha_in, check,
+                    grain=GRAIN_LEVELS * bg.noise / 255.0)
         if opaque:
             drop_specks(layers, full_image, max(8, int(SPECK_SHARE * width * height)))
         out = []

@@ -22,6 +22,10 @@ from .regions import Region, Segmentation
 MIN_CONTRAST = 25.0      # CIE76 between an overlay and what surrounds it
 MIN_CRISP = 0.35         # outline step per pixel / contrast
 MIN_SHAPE_SHARE = 0.004  # a lone shape must cover this share of the picture
+LOW_CONTRAST = 12.0      # ... or this much, for a big patch with a sharp outline all round
+CARVE_SHARE = 0.2        # photo regions this big are searched for graphics drawn on them
+RECALL_COLOUR = 10.0     # CIE76: a recalled glyph piece has the line's colour, not its ring's
+SHARP_CRISP = 0.6        # outline step per pixel / contrast of such a sharp outline
 
 
 def _uniform_cores(lab: np.ndarray, grad: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -49,6 +53,7 @@ def find_overlays(rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray, valid: np.
         ids = ids[np.argsort(-area[ids])[:max_segments]]
     out = np.zeros((h, w), np.int32)
     nxt = 1
+    big = MIN_SHAPE_SHARE * npx
     for k in ids:
         x, y, bw, bh = stats[k, :4]
         x0, y0 = max(0, x - 3), max(0, y - 3)
@@ -65,12 +70,17 @@ def find_overlays(rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray, valid: np.
         if other.sum() < 3 or other.mean() < 0.3:
             continue
         contrast = float(np.median(d_outer[other]))
-        if contrast < MIN_CONTRAST:
+        if contrast < LOW_CONTRAST:
             continue
         band = grown & ~mine
         d_band = delta_e(lab[y0:y1, x0:x1][band], colour)
         steps = grad[y0:y1, x0:x1][band][(d_band > 5.0) & (d_band < 0.9 * contrast)]
-        if steps.size == 0 or float(np.median(steps)) < MIN_CRISP * contrast:
+        if steps.size == 0:
+            continue
+        crisp = float(np.median(steps)) / contrast
+        # a softer contrast is enough for a big patch whose whole outline is one sharp step
+        # (a pale card on a blurred photo); a photo's own flat patches fade out instead
+        if crisp < MIN_CRISP or (contrast < MIN_CONTRAST and (crisp < SHARP_CRISP or area[k] < big)):
             continue
         sub = out[y0:y1, x0:x1]
         sub[mine] = nxt
@@ -91,6 +101,10 @@ def overlay_segmentation(rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray, val
     h, w = labels.shape
     regions = _regions(near, rgb, lab, labels, n)
     lines = find_text_lines(regions, h)
+    if lines:
+        labels = _recall_line_glyphs(labels, lines, lab, valid)
+        near, idx = _grow(labels, 2)
+        regions = _regions(near, rgb, lab, labels, n)
     in_line = {lbl for g in lines for lbl in g}
     keep = set(in_line)
     for r in regions:
@@ -105,7 +119,7 @@ def overlay_segmentation(rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray, val
     cores = remap[labels]
     owner, cores = _inner_marks(owner, cores, lab, [remap[lbl] for lbl in keep if lbl not in in_line])
     regions = _regions(owner, rgb, lab, cores, int(owner.max()))
-    mask = cv2.dilate((owner > 0).astype(np.uint8), np.ones((5, 5), np.uint8))
+    mask = cv2.dilate((owner > 0).astype(np.uint8), np.ones((3, 3), np.uint8))
     mask = ndimage.binary_fill_holes(mask).astype(np.uint8)  # no sources inside a banner
     filled = _inpaint(rgb, mask)
     filled_lab = rgb_to_lab(filled)
@@ -181,4 +195,156 @@ def _regions(owner: np.ndarray, rgb: np.ndarray, lab: np.ndarray, cores: np.ndar
     for k in range(1, n + 1):
         slc = slices[k - 1] if slices[k - 1] is not None else (slice(0, 0), slice(0, 0))
         out.append(Region(k, "shape", slc, int(area[k]), mean[k], mean_lab[k], 1.0))
+    return out
+
+
+def carve_overlays(seg: Segmentation, rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray,
+                   min_share: float = CARVE_SHARE) -> Segmentation:
+    """Crisp flat graphics lying on a big photo region come off it.
+
+    The edge-density test makes one blob of a photo and whatever is drawn on it (a title
+    over a picture panel, a framed photo on it), so they would go into the photo's layer.
+    The test for graphics over a photographic background (``find_overlays``: uniform cores
+    whose outline is a crisp step) is run inside each photo region of at least
+    ``min_share`` of the picture; text lines and shapes big enough to matter become regions
+    of their own, and what a shape encloses (the picture in a frame) becomes one too."""
+    from .text import find_text_lines
+    h, w = seg.owner.shape
+    npx = h * w
+    photos = [r for r in seg.regions if r.kind == "photo" and r.area >= min_share * npx]
+    if not photos:
+        return seg
+    owner, core = seg.owner.copy(), seg.core.copy()
+    kinds = [r.kind for r in seg.regions]
+    changed = False
+    for photo in photos:
+        inside = owner == photo.label
+        # cores clear of the photo's own outline: its rim against the page is no overlay
+        deep = cv2.erode(inside.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+        labels = find_overlays(rgb, lab, grad, deep)
+        n = int(labels.max())
+        if n == 0:
+            continue
+        near, _ = _grow(labels, 2)
+        near[~inside] = 0
+        cand = _regions(near, rgb, lab, labels, n)
+        lines = find_text_lines(cand, h)
+        if lines:
+            labels = _recall_line_glyphs(labels, lines, lab, inside)
+            near, _ = _grow(labels, 2)
+            near[~inside] = 0
+            cand = _regions(near, rgb, lab, labels, n)
+        in_line = {lbl for g in lines for lbl in g}
+        for r in cand:
+            if r.label not in in_line and r.area < MIN_SHAPE_SHARE * npx:
+                continue
+            mine = near == r.label
+            owner[mine] = len(kinds) + 1
+            core |= labels == r.label
+            kinds.append("shape")
+            if r.label in in_line:
+                continue
+            ys, xs = np.nonzero(mine)
+            y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+            holes = ndimage.binary_fill_holes(mine[y0:y1, x0:x1]) & (owner[y0:y1, x0:x1] == photo.label)
+            m, comp = cv2.connectedComponents(holes.astype(np.uint8), connectivity=4)
+            for k in range(1, m):
+                piece = comp == k
+                if piece.sum() < MIN_SHAPE_SHARE * npx:
+                    continue
+                owner[y0:y1, x0:x1][piece] = len(kinds) + 1
+                kinds.append("photo")
+        changed = True
+    if not changed:
+        return seg
+    n = len(kinds)
+    regions = _regions(owner, rgb, lab, np.where(core, owner, 0), n)
+    old = {r.label: r for r in seg.regions}
+    out = []
+    for r in regions:
+        if r.area == 0:
+            continue
+        prev = old.get(r.label)
+        out.append(Region(r.label, kinds[r.label - 1], r.slc, r.area,
+                          prev.rgb if prev is not None and prev.kind == "photo" else r.rgb,
+                          prev.lab if prev is not None and prev.kind == "photo" else r.lab,
+                          prev.sharp if prev is not None else 1.0,
+                          dict(prev.extras) if prev is not None else {}))
+    if len(out) != n:  # a region lost every pixel: relabel densely
+        remap = np.zeros(n + 1, np.int32)
+        for new, r in enumerate(out, start=1):
+            remap[r.label] = new
+            r.label = new
+        owner = remap[owner]
+    return Segmentation(owner, out, seg.fg, core)
+
+
+def _recall_line_glyphs(labels: np.ndarray, groups: list[list[int]], lab: np.ndarray,
+                        valid: np.ndarray) -> np.ndarray:
+    """Glyph pixels of a found text line that the overlay test left behind.
+
+    A glyph's uniform core is found only where its stroke is wider than the 3x3 test and
+    its outline a crisp step against a calm part of the photo: thin serifs, a descender
+    over an edge, a word over a busy patch stay behind in the inpainted background (ghost
+    letters) and the word is split. Once the line is known, pixels of the line's exact
+    colour in its band, in pieces that stand apart from what surrounds them, are its
+    glyphs too (so are pieces the overlay test took that no line holds: a last letter set
+    a little apart); each piece joins the nearest glyph of the line."""
+    if not groups:
+        return labels
+    h, w = labels.shape
+    slices = ndimage.find_objects(labels)
+    out = labels.copy()
+    lined = np.zeros(int(labels.max()) + 1, bool)
+    lined[[k for g in groups for k in g]] = True
+    for g in groups:
+        members = [k for k in g if k - 1 < len(slices) and slices[k - 1] is not None]
+        if not members:
+            continue
+        boxes = np.array([(slices[k - 1][1].start, slices[k - 1][0].start,
+                           slices[k - 1][1].stop, slices[k - 1][0].stop) for k in members], np.float64)
+        hl = float(boxes[:, 3].max() - boxes[:, 1].min())  # the line's height, descenders included
+        x0 = int(max(0, boxes[:, 0].min() - hl))
+        y0 = int(max(0, boxes[:, 1].min() - 0.25 * hl))
+        x1 = int(min(w, boxes[:, 2].max() + hl + 1))
+        y1 = int(min(h, boxes[:, 3].max() + 0.25 * hl + 1))
+        sub = out[y0:y1, x0:x1]
+        sub_lab = lab[y0:y1, x0:x1]
+        colour = sub_lab[np.isin(sub, members)].mean(axis=0)
+        # the line has the colour of a graphic it lies within: it is that graphic's gaps
+        # (the counters of letters on a banner), not text to recall
+        lx0, ly0, lx1, ly1 = boxes[:, 0].min(), boxes[:, 1].min(), boxes[:, 2].max(), boxes[:, 3].max()
+        if any(s is not None and k not in members and s[1].start <= lx0 and s[0].start <= ly0
+               and s[1].stop >= lx1 and s[0].stop >= ly1
+               and float(delta_e(lab[s][labels[s] == k].mean(axis=0), colour)) < RECALL_COLOUR
+               for k, s in enumerate(slices, start=1)):
+            continue
+        d = delta_e(sub_lab, colour)
+        # free pixels, or pieces the overlay test took that no line holds (a last letter
+        # set a little apart)
+        free = ~lined[sub]
+        key = (d < RECALL_COLOUR) & free & valid[y0:y1, x0:x1]
+        n, comp = cv2.connectedComponents(key.astype(np.uint8), connectivity=8)
+        if n <= 1:
+            continue
+        area = np.bincount(comp.ravel(), minlength=n)
+        ring = cv2.dilate(key.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) & ~key & free
+        ring_of, _ = _grow(np.where(key, comp, 0), 2)
+        ring_of = np.where(ring, ring_of, 0)
+        # median colour distance of each piece's ring from the line colour
+        centres = (boxes[:, 0] + boxes[:, 2]) / 2.0 - x0
+        for k in range(1, n):
+            if area[k] < 3:
+                continue
+            rk = ring_of == k
+            if rk.sum() < 3 or float(np.median(d[rk])) < RECALL_COLOUR:
+                continue
+            piece = comp == k
+            rows, cols = np.flatnonzero(piece.any(axis=1)), np.flatnonzero(piece.any(axis=0))
+            # no glyph (or two touching): a frame or a bar of the line's colour; the line's
+            # height is that of its cores, a pixel or two inside the glyphs' edges
+            if rows[-1] - rows[0] + 1 > 1.25 * hl + 3 or cols[-1] - cols[0] + 1 > 3.0 * hl:
+                continue
+            cx = float(cols.mean())
+            sub[piece] = members[int(np.argmin(np.abs(centres - cx)))]
     return out

@@ -156,3 +156,32 @@ def test_a_word_on_a_grainy_photo_carries_no_halo_of_photo_pixels():
     assert float((word[..., 3][text > 0.5] >= 128).mean()) >= 0.9
     stray = int(((word[..., 3] > 0) & ~near).sum())
     assert stray <= 0.05 * int((text > 0).sum())
+
+
+@pytest.mark.parametrize("backdrop", ["blobs", "photo"])
+def test_a_cards_drop_shadow_on_a_photo_is_its_own_layer(backdrop):
+    """A card's drop shadow on a photo stayed in the background: inpainted into a dark
+    smudge where the card was, and left behind when the card moves."""
+    bg = grainy_blobs() if backdrop == "blobs" else photo(7, (0.55, 0.5, 0.6), (0.85, 0.8, 0.9))
+    card = box(60, 50, 180, 140, r=10)
+    shadow = cv2.GaussianBlur(np.roll(np.roll(card, 6, axis=0), 6, axis=1), (0, 0), 4.0) * 0.5
+    image, truth = design(bg, ((0.0, 0.0, 0.0), shadow, "Shadow"), ((0.95, 0.6, 0.2), card, "Card"))
+    pred = decompose(image, 3)
+    assert best_iou(pred, card) >= 0.9
+    assert best_iou(pred, shadow) >= 0.6
+    # and the background keeps no dark smudge where the shadow was
+    out = (shadow > 0.15) & (card < 0.01)
+    err = np.abs(pred[0][..., :3].astype(np.float32) - truth[0][..., :3].astype(np.float32)).max(-1)
+    assert float(np.median(err[out])) <= 20.0
+
+
+@pytest.mark.parametrize("backdrop", ["blobs", "photo"])
+def test_a_card_without_a_shadow_on_a_photo_gets_none(backdrop):
+    """The photo's own darker patches beside a card are no shadow: only a darkening its
+    shape, offset and blurred, explains is taken for one."""
+    bg = grainy_blobs() if backdrop == "blobs" else photo(7, (0.55, 0.5, 0.6), (0.85, 0.8, 0.9))
+    card = box(60, 50, 180, 140, r=10)
+    image, truth = design(bg, ((0.95, 0.6, 0.2), card, "Card"))
+    doc = ClassicalDecomposer().decompose(image, DecomposeOptions(layers=3))
+    assert not any(layer.name.startswith("Shadow") for layer in doc.layers)
+    assert best_iou(stack_from_document(doc).layers, card) >= 0.9

@@ -25,6 +25,7 @@ MIN_SHAPE_SHARE = 0.004  # a lone shape must cover this share of the picture
 LOW_CONTRAST = 12.0      # ... or this much, for a big patch with a sharp outline all round
 CARVE_SHARE = 0.2        # photo regions this big are searched for graphics drawn on them
 RECALL_COLOUR = 10.0     # CIE76: a recalled glyph piece has the line's colour, not its ring's
+SHADOW_MIN_ALPHA = 0.05  # darkening a drop shadow on a photo must reach to be one
 SHARP_CRISP = 0.6        # outline step per pixel / contrast of such a sharp outline
 
 
@@ -117,8 +118,13 @@ def overlay_segmentation(rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray, val
         remap[lbl] = new
     owner = remap[near]
     cores = remap[labels]
-    owner, cores = _inner_marks(owner, cores, lab, [remap[lbl] for lbl in keep if lbl not in in_line])
+    shapes = [remap[lbl] for lbl in keep if lbl not in in_line]
+    owner, cores = _inner_marks(owner, cores, lab, shapes)
+    owner, shadows = _drop_shadows(owner, rgb, shapes)
     regions = _regions(owner, rgb, lab, cores, int(owner.max()))
+    for r in regions:
+        if r.label in shadows:
+            r.kind, r.sharp = "shadow", 0.0
     mask = cv2.dilate((owner > 0).astype(np.uint8), np.ones((3, 3), np.uint8))
     mask = ndimage.binary_fill_holes(mask).astype(np.uint8)  # no sources inside a banner
     filled = _inpaint(rgb, mask)
@@ -348,3 +354,56 @@ def _recall_line_glyphs(labels: np.ndarray, groups: list[list[int]], lab: np.nda
             cx = float(cols.mean())
             sub[piece] = members[int(np.argmin(np.abs(centres - cx)))]
     return out
+
+
+def _drop_shadows(owner: np.ndarray, rgb: np.ndarray, shapes: list[int]) -> tuple[np.ndarray, set[int]]:
+    """Drop shadows that shapes on a photo cast on it become regions of their own.
+
+    Beside a card on a photo the photo is darkened by the card's shadow; left in the
+    background it is inpainted into a dark smudge where the card was, and it stays behind
+    when the card is moved. The photo there is estimated from beyond the shadow's reach
+    (inpainting), the darkening measured against it, and kept as a shadow only when the
+    card's own shape, offset and blurred (``models.shadow_of``), explains it."""
+    from types import SimpleNamespace
+    from .models import shadow_of
+    h, w = owner.shape
+    npx = h * w
+    shadows: set[int] = set()
+    nxt = int(owner.max()) + 1
+    for lbl in shapes:
+        mine = owner == lbl
+        area = int(mine.sum())
+        if area < MIN_SHAPE_SHARE * npx:
+            continue
+        ys, xs = np.nonzero(mine)
+        sy0, sy1, sx0, sx1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+        reach = int(min(24, max(4, 0.08 * max(sx1 - sx0, sy1 - sy0)))) + 10
+        x0, y0 = max(0, sx0 - 2 * reach), max(0, sy0 - 2 * reach)
+        x1, y1 = min(w, sx1 + 2 * reach), min(h, sy1 + 2 * reach)
+        shape = mine[y0:y1, x0:x1]
+        body = ndimage.binary_fill_holes(shape)
+        k = lambda r: np.ones((2 * r + 1, 2 * r + 1), np.uint8)  # noqa: E731
+        reach_m = cv2.dilate(body.astype(np.uint8), k(reach)).astype(bool)
+        free = owner[y0:y1, x0:x1] == 0
+        data = reach_m & ~body & free
+        clear = cv2.dilate(body.astype(np.uint8), k(reach + 3)).astype(bool) & ~reach_m & free
+        if data.sum() < 16 or clear.sum() < 16:
+            continue
+        img = rgb[y0:y1, x0:x1]
+        # the photo without the shadow: filled in from beyond the shadow's reach
+        img8 = np.clip(img * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        photo = cv2.inpaint(img8, reach_m.astype(np.uint8), 5, cv2.INPAINT_TELEA).astype(np.float32) / 255.0
+        dark = 1.0 - img.sum(-1) / np.maximum(photo.sum(-1), 1e-3)
+        dark = np.clip(cv2.GaussianBlur(dark, (0, 0), 1.5), 0.0, 1.0)
+        caster = SimpleNamespace(box=(int(sx0), int(sy0), int(sx1), int(sy1)),
+                                 support=body[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0].astype(np.float32))
+        cast = shadow_of(caster, (x0, y0, x1, y1), dark, data, clear)
+        if cast is None:
+            continue
+        seen = data & (cast > SHADOW_MIN_ALPHA)
+        if seen.sum() < MIN_SHAPE_SHARE * npx * 0.25 or float(np.median(dark[seen])) < 2 * SHADOW_MIN_ALPHA:
+            continue
+        owner[y0:y1, x0:x1][seen] = nxt
+        shadows.add(nxt)
+        nxt += 1
+    return owner, shadows

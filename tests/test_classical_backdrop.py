@@ -185,3 +185,24 @@ def test_a_card_without_a_shadow_on_a_photo_gets_none(backdrop):
     doc = ClassicalDecomposer().decompose(image, DecomposeOptions(layers=3))
     assert not any(layer.name.startswith("Shadow") for layer in doc.layers)
     assert best_iou(stack_from_document(doc).layers, card) >= 0.9
+
+
+@pytest.mark.parametrize("frame", [0, 3])
+def test_a_picture_on_a_photo_is_taken_by_its_straight_sides(frame):
+    """A bare picture on a photo has no uniform core, so it stayed in the background; its
+    four straight crisp sides now find it. In a thin frame (found by the frame's core
+    before) it must still come out whole."""
+    bg = grainy_blobs()
+    outer = box(150, 40, 150 + 110 + 2 * frame, 40 + 130 + 2 * frame)
+    pic = box(150 + frame, 40 + frame, 150 + frame + 110, 40 + frame + 130)
+    objects = [((1.0, 1.0, 1.0), outer, "Frame")] if frame else []
+    image, truth = design(bg, *objects, (photo(5, (0.3, 0.1, 0.6), (0.6, 0.5, 1.0)), pic, "Picture"))
+    pred = decompose(image, len(truth))
+    assert best_iou(pred, np.maximum(outer, pic)) >= 0.9
+
+
+def test_find_rectangles_sees_none_in_a_photo_alone():
+    from qil_editor.engines.classical.colour import rgb_to_lab
+    from qil_editor.engines.classical.overlays import find_rectangles
+    for bg in (grainy_blobs(), photo(3), photo(9, (0.1, 0.3, 0.1), (0.9, 0.9, 0.5))):
+        assert find_rectangles(rgb_to_lab(bg.astype(np.float32)), np.ones((H, W), bool)) == []

@@ -25,6 +25,9 @@ MIN_SHAPE_SHARE = 0.004  # a lone shape must cover this share of the picture
 LOW_CONTRAST = 12.0      # ... or this much, for a big patch with a sharp outline all round
 CARVE_SHARE = 0.2        # photo regions this big are searched for graphics drawn on them
 RECALL_COLOUR = 10.0     # CIE76: a recalled glyph piece has the line's colour, not its ring's
+RECT_STEP = 25.0         # CIE76 step across a picture's straight side on a photo
+RECT_MIN_SIDE = 0.06     # share of the short side a picture's side must run straight
+RECT_MAX_SHARE = 0.5     # a rectangle beyond this share of the canvas is no picture on it
 SHADOW_MIN_ALPHA = 0.05  # darkening a drop shadow on a photo must reach to be one
 SHARP_CRISP = 0.6        # outline step per pixel / contrast of such a sharp outline
 
@@ -95,7 +98,8 @@ def overlay_segmentation(rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray, val
     from .text import find_text_lines
     labels = find_overlays(rgb, lab, grad, valid)
     n = int(labels.max())
-    if n == 0:
+    rects = find_rectangles(lab, valid)
+    if n == 0 and not rects:
         return None
     # Each core takes its anti-aliased rim: pixels within 2 px that move away from the photo.
     near, idx = _grow(labels, 2)
@@ -111,7 +115,7 @@ def overlay_segmentation(rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray, val
     for r in regions:
         if r.label not in in_line and r.area >= MIN_SHAPE_SHARE * h * w:
             keep.add(r.label)
-    if not keep:
+    if not keep and not rects:
         return None
     remap = np.zeros(n + 1, np.int32)
     for new, lbl in enumerate(sorted(keep), start=1):
@@ -120,11 +124,14 @@ def overlay_segmentation(rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray, val
     cores = remap[labels]
     shapes = [remap[lbl] for lbl in keep if lbl not in in_line]
     owner, cores = _inner_marks(owner, cores, lab, shapes)
-    owner, shadows = _drop_shadows(owner, rgb, shapes)
+    owner, pictures = _add_rectangles(owner, grad, rects)
+    owner, shadows = _drop_shadows(owner, rgb, shapes + sorted(pictures))
     regions = _regions(owner, rgb, lab, cores, int(owner.max()))
     for r in regions:
         if r.label in shadows:
             r.kind, r.sharp = "shadow", 0.0
+        elif pictures.get(r.label):
+            r.kind = "photo"
     mask = cv2.dilate((owner > 0).astype(np.uint8), np.ones((3, 3), np.uint8))
     mask = ndimage.binary_fill_holes(mask).astype(np.uint8)  # no sources inside a banner
     filled = _inpaint(rgb, mask)
@@ -407,3 +414,87 @@ def _drop_shadows(owner: np.ndarray, rgb: np.ndarray, shapes: list[int]) -> tupl
         shadows.add(nxt)
         nxt += 1
     return owner, shadows
+
+
+def _edge_runs(step: np.ndarray, across: np.ndarray, min_len: int) -> list[tuple[float, int, int]]:
+    """Straight runs of a strong step along rows: (row, first, last column), runs on
+    neighbouring rows (an anti-aliased edge) joined."""
+    strong = (step > RECT_STEP) & (step >= across)
+    runs = []
+    for y in np.flatnonzero(strong.sum(1) >= min_len):
+        d = np.diff(np.concatenate([[0], strong[y].astype(np.int8), [0]]))
+        starts, stops = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+        for a, b in zip(starts, stops):
+            if b - a >= min_len:
+                runs.append([float(y), int(a), int(b - 1), 1])
+    runs.sort()
+    out: list[list] = []
+    for r in runs:
+        for o in out:
+            if r[0] - o[0] / o[3] <= 2.5 and min(r[2], o[2]) - max(r[1], o[1]) > 0.5 * (r[2] - r[1]):
+                o[0] += r[0]
+                o[1], o[2], o[3] = min(o[1], r[1]), max(o[2], r[2]), o[3] + 1
+                break
+        else:
+            out.append(list(r))
+    return [(o[0] / o[3], o[1], o[2]) for o in out]
+
+
+def find_rectangles(lab: np.ndarray, valid: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """Axis-aligned rectangles (x0, y0, x1, y1) whose four sides are long straight steps.
+
+    A picture (or a frame) placed on a photo has no uniform core to find, but its outline
+    is four straight, crisp edges meeting at right angles, which a photo's own edges
+    almost never are."""
+    h, w = valid.shape
+    min_len = max(20, int(RECT_MIN_SIDE * min(h, w)))
+    gy = np.zeros((h, w), np.float32)
+    gx = np.zeros((h, w), np.float32)
+    gy[1:-1] = delta_e(lab[2:], lab[:-2])
+    gx[:, 1:-1] = delta_e(lab[:, 2:], lab[:, :-2])
+    gy[~valid], gx[~valid] = 0, 0
+    rows = _edge_runs(gy, gx, min_len)
+    cols = _edge_runs(gx.T, gy.T, min_len)
+    tol = 3
+    found = []
+    for i, (yt, ax0, ax1) in enumerate(rows):
+        for yb, bx0, bx1 in rows[i + 1:]:
+            if yb - yt < min_len or abs(ax0 - bx0) > tol or abs(ax1 - bx1) > tol:
+                continue
+            x0, x1 = (ax0 + bx0) / 2.0, (ax1 + bx1) / 2.0
+
+            def side(x):
+                return any(abs(cx - x) <= tol and cy0 <= yt + tol + 0.2 * (yb - yt)
+                           and cy1 >= yb - tol - 0.2 * (yb - yt) for cx, cy0, cy1 in cols)
+            if side(x0) and side(x1):
+                found.append((int(round(x0)), int(round(yt)), int(round(x1)) + 1, int(round(yb)) + 1))
+    return found
+
+
+def _add_rectangles(owner: np.ndarray, grad: np.ndarray,
+                    rects: list[tuple[int, int, int, int]]) -> tuple[np.ndarray, dict[int, bool]]:
+    """Pictures and frames on a photo (``find_rectangles``) become regions: innermost
+    first, so a picture in its frame is one region and the frame's ring another. A
+    rectangle mostly taken already (a flat card found by its core) is left as it is.
+    Returns the owner image and {label: is a picture (busy inside)}."""
+    out: dict[int, bool] = {}
+    if not rects:
+        return owner, out
+    rects = sorted(rects, key=lambda r: (r[2] - r[0]) * (r[3] - r[1]))
+    kept: list = []
+    for r in rects:  # near-duplicates (an edge found on the frame's side or the picture's)
+        if not any(all(abs(a - b) <= 4 for a, b in zip(r, k)) for k in kept):
+            kept.append(r)
+    h, w = owner.shape
+    nxt = int(owner.max()) + 1
+    for x0, y0, x1, y1 in kept:
+        if (x1 - x0) * (y1 - y0) > RECT_MAX_SHARE * h * w:
+            continue
+        sub = owner[y0:y1, x0:x1]
+        free = sub == 0
+        if free.mean() < 0.5:
+            continue
+        sub[free] = nxt
+        out[nxt] = bool((grad[y0:y1, x0:x1][free] > 3.0).mean() > 0.3)
+        nxt += 1
+    return owner, out

@@ -201,8 +201,16 @@ def test_a_picture_on_a_photo_is_taken_by_its_straight_sides(frame):
     assert best_iou(pred, np.maximum(outer, pic)) >= 0.9
 
 
-def test_find_rectangles_sees_none_in_a_photo_alone():
+def test_find_rectangles_sees_none_in_a_photo_or_a_pattern_of_boxes():
+    """Only a picture's four sides: not a photo's own edges, nor the boxes of a check
+    pattern (their sides run on in line into the next box)."""
     from qil_editor.engines.classical.colour import rgb_to_lab
     from qil_editor.engines.classical.overlays import find_rectangles
-    for bg in (grainy_blobs(), photo(3), photo(9, (0.1, 0.3, 0.1), (0.9, 0.9, 0.5))):
+    yy, xx = np.mgrid[0:H, 0:W]
+    checks = np.where((((yy // 26) + (xx // 26)) % 2)[..., None] == 1, np.float32([0.8, 0.7, 0.9]),
+                      np.float32([0.5, 0.35, 0.6])).astype(np.float32)
+    for bg in (grainy_blobs(), photo(3), photo(9, (0.1, 0.3, 0.1), (0.9, 0.9, 0.5)), checks):
         assert find_rectangles(rgb_to_lab(bg.astype(np.float32)), np.ones((H, W), bool)) == []
+    pic = checks.copy()
+    pic[60:170, 100:230] = photo(5, (0.05, 0.35, 0.05), (0.6, 0.95, 0.2))[60:170, 100:230]
+    assert find_rectangles(rgb_to_lab(pic), np.ones((H, W), bool)) == [(100, 60, 230, 170)]

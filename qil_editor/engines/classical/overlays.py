@@ -416,10 +416,9 @@ def _drop_shadows(owner: np.ndarray, rgb: np.ndarray, shapes: list[int]) -> tupl
     return owner, shadows
 
 
-def _edge_runs(step: np.ndarray, across: np.ndarray, min_len: int) -> list[tuple[float, int, int]]:
+def _edge_runs(strong: np.ndarray, min_len: int) -> list[tuple[float, int, int]]:
     """Straight runs of a strong step along rows: (row, first, last column), runs on
     neighbouring rows (an anti-aliased edge) joined."""
-    strong = (step > RECT_STEP) & (step >= across)
     runs = []
     for y in np.flatnonzero(strong.sum(1) >= min_len):
         d = np.diff(np.concatenate([[0], strong[y].astype(np.int8), [0]]))
@@ -453,9 +452,34 @@ def find_rectangles(lab: np.ndarray, valid: np.ndarray) -> list[tuple[int, int, 
     gy[1:-1] = delta_e(lab[2:], lab[:-2])
     gx[:, 1:-1] = delta_e(lab[:, 2:], lab[:, :-2])
     gy[~valid], gx[~valid] = 0, 0
-    rows = _edge_runs(gy, gx, min_len)
-    cols = _edge_runs(gx.T, gy.T, min_len)
+    along_rows = (gy > RECT_STEP) & (gy >= gx)
+    along_cols = (gx > RECT_STEP) & (gx >= gy)
+    rows = _edge_runs(along_rows, min_len)
+    cols = _edge_runs(along_cols.T, min_len)
     tol = 3
+    span = max(6, min_len // 3)
+
+    def runs_on(strong, line, a, b):
+        """Does the step run on in line past the end at ``a`` (towards ``b``)?"""
+        line = int(round(line))
+        lo, hi = max(0, line - 1), min(strong.shape[0], line + 2)
+        if b > a:
+            seg = strong[lo:hi, a:min(strong.shape[1], b)]
+        else:
+            seg = strong[lo:hi, max(0, b):a]
+        return seg.shape[1] > 0 and float(seg.any(axis=0).mean()) >= 0.5
+
+    def isolated(x0, yt, x1, yb):
+        """A picture's sides end at its corners; the edges of a pattern of boxes (checks,
+        tiles) run on in line into the next box."""
+        x0i, x1i, yti, ybi = int(round(x0)), int(round(x1)), int(round(yt)), int(round(yb))
+        for strong, line, a, b in ((along_rows, yt, x0i - 3, x0i - 3 - span), (along_rows, yt, x1i + 3, x1i + 3 + span),
+                                   (along_rows, yb, x0i - 3, x0i - 3 - span), (along_rows, yb, x1i + 3, x1i + 3 + span),
+                                   (along_cols.T, x0, yti - 3, yti - 3 - span), (along_cols.T, x0, ybi + 3, ybi + 3 + span),
+                                   (along_cols.T, x1, yti - 3, yti - 3 - span), (along_cols.T, x1, ybi + 3, ybi + 3 + span)):
+            if runs_on(strong, line, a, b):
+                return False
+        return True
     found = []
     for i, (yt, ax0, ax1) in enumerate(rows):
         for yb, bx0, bx1 in rows[i + 1:]:
@@ -466,8 +490,10 @@ def find_rectangles(lab: np.ndarray, valid: np.ndarray) -> list[tuple[int, int, 
             def side(x):
                 return any(abs(cx - x) <= tol and cy0 <= yt + tol + 0.2 * (yb - yt)
                            and cy1 >= yb - tol - 0.2 * (yb - yt) for cx, cy0, cy1 in cols)
-            if side(x0) and side(x1):
-                found.append((int(round(x0)), int(round(yt)), int(round(x1)) + 1, int(round(yb)) + 1))
+            if side(x0) and side(x1) and isolated(x0, yt, x1, yb):
+                # a step between rows k and k+1 sits at k + 0.5: the box starts (ends) at k+1
+                found.append((int(round(x0)), int(np.floor(yt + 1.0)), int(round(x1)) + 1,
+                              int(np.floor(yb + 1.0))))
     return found
 
 

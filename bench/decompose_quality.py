@@ -31,6 +31,7 @@ from qil_editor.evaluation.datasets import stack_from_document, psd_cases  # noq
 from qil_editor.evaluation.failures import summarise_failures  # noqa: E402
 from qil_editor.evaluation.synthetic import find_fonts, hard_set, synthetic_set  # noqa: E402
 from qil_editor.evaluation.synthetic_text import text_set  # noqa: E402
+from qil_editor.evaluation.synthetic_backdrop import backdrop_set  # noqa: E402
 
 
 def table(title: str, rows: list[tuple[str, dict]], merges: int) -> None:
@@ -87,12 +88,14 @@ def main() -> None:
     ap.add_argument("--count", type=int, default=30, help="designs in the original synthetic set")
     ap.add_argument("--hard-count", type=int, default=24, help="designs in the hard set")
     ap.add_argument("--text-count", type=int, default=24, help="designs in the text-heavy set")
-    ap.add_argument("--only", choices=["old", "hard", "text", "psd"], help="run one set only")
+    ap.add_argument("--backdrop-count", type=int, default=24,
+                    help="designs on photo-like backdrops (seeds 8000..; held out 8024..)")
+    ap.add_argument("--only", choices=["old", "hard", "text", "backdrop", "psd"], help="run one set only")
     ap.add_argument("--size", default="512x384")
     ap.add_argument("--merges", type=int, default=3)
     ap.add_argument("--psd-cases", default=str(ROOT / "tests" / "data" / "psd-cases"))
     ap.add_argument("--held-out", action="store_true",
-                    help="the held-out seeds nobody tunes on (old 1030.., hard 5024.., text 7024..) "
+                    help="the held-out seeds nobody tunes on (old 1030.., hard 5024.., text 7024.., backdrop 8024..) "
                          "instead of the tuned ones")
     ap.add_argument("--per-case", action="store_true", help="print each case's IoU / L1 at 0 merges")
     ap.add_argument("--classical-only", action="store_true", help="skip the k-means baseline")
@@ -128,6 +131,12 @@ def main() -> None:
                            fonts=fonts)
         datasets.append((f"Text-heavy designs ({args.text_count}, {w}x{h})",
                          [(f"text{d.seed}", d.image, stack_from_document(d.truth).layers, d.kinds)
+                          for d in designs]))
+    if args.only in (None, "backdrop"):
+        first = 8000 + (args.backdrop_count if args.held_out else 0)
+        designs = backdrop_set(args.backdrop_count, (w, h), first_seed=first, fonts=fonts)
+        datasets.append((f"Backdrop designs ({args.backdrop_count}, {w}x{h})",
+                         [(f"backdrop{d.seed}", d.image, stack_from_document(d.truth).layers, d.kinds)
                           for d in designs]))
     root = Path(args.psd_cases)
     if args.only not in (None, "psd"):

@@ -263,10 +263,13 @@ def _force_exact(A, F, target, tol: float = 1.5 / 255.0) -> None:
     F[top, bad] = _q(target[bad])
 
 
-def _unblend(A, F, C, target, primary_alpha: float, tol: float) -> None:
+def _unblend(A, F, C, target, primary_alpha: float, tol: float, grain: float = 0.0) -> None:
     """Each pixel's colour goes to the topmost layer that claims it (reasonably opaque there,
     or its rim covers it), unblended against what lies beneath; a faint claimant gets just
-    enough alpha to carry the difference."""
+    enough alpha to carry the difference. A difference within the background's own
+    ``grain`` is no reason for a faint claimant to be there at all: on a photo the filled-in
+    background never matches the grain, and carrying it would give an object a faint halo
+    of photo pixels that moves with it; the bottom layer keeps those pixels instead."""
     L, N = A.shape
     cand = (A >= primary_alpha) | C
     cand[0] = True                          # the bottom layer takes what nobody else does
@@ -287,6 +290,12 @@ def _unblend(A, F, C, target, primary_alpha: float, tol: float) -> None:
     # the layers beneath as specks on the object's edge.
     amin = np.where(need > 0, need / np.maximum(1.0 - U, 1e-6), -need / np.maximum(U, 1e-6)).max(-1)
     big = np.abs(need).max(-1) > tol
+    if grain > tol:
+        idle = (top > 0) & (a < primary_alpha) & (np.abs(need).max(-1) <= grain)
+        if idle.any():
+            a[idle] = 0.0
+            A[top[idle], n[idle]] = 0.0
+            big &= ~idle
     grow = big & (top > 0) & ((a < primary_alpha) | (amin > a))
     if grow.any():
         a_new = np.maximum(a[grow], np.minimum(amin[grow], 1.0))
@@ -315,7 +324,7 @@ def _rescale(A, a_in) -> None:
 
 def match_input(layers: list[LayerBuffer], image: np.ndarray, input_alpha: np.ndarray | None,
                 check: Callable[[], None] = lambda: None, primary_alpha: float = 0.15,
-                tol: float = 2.0 / 255.0) -> None:
+                tol: float = 2.0 / 255.0, grain: float = 0.0) -> None:
     """Adjust layer colours (and faint alphas) so the stack composites to the input.
 
     Each pixel's difference goes first to the topmost layer that is reasonably
@@ -390,7 +399,7 @@ def match_input(layers: list[LayerBuffer], image: np.ndarray, input_alpha: np.nd
             if layer.claim is not None:
                 C[i, inside] = layer.claim[ly[inside], lx[inside]]
         target = band_img[rr, cc].astype(np.float32) * inv
-        _unblend(A, F, C, target, primary_alpha, tol)
+        _unblend(A, F, C, target, primary_alpha, tol, grain)
         for rank in range(min(3, L)):
             _fix_residual(A, F, target, rank)
         _force_exact(A, F, target)

@@ -20,6 +20,7 @@ from .fill import eval_cone, eval_surface, fit_cone, fit_surface, push_pull
 # (degree, inlier threshold in CIE76 units) for the successive robust fits
 _FIT_SCHEDULE = ((1, 12.0), (2, 9.0), (3, 6.0), (3, 5.0))
 CONE_GAIN = 0.01   # share of the picture a radial gradient must explain beyond the polynomial
+FLAT_NOISE = 1.0   # typical step (CIE76) on a background with no grain: a fill, never a photo
 
 
 @dataclass
@@ -164,8 +165,11 @@ def estimate_background(rgb: np.ndarray, lab: np.ndarray, valid: np.ndarray,
     frac_bg = float(((dist < t_low) & valid).sum()) / n_valid
     border_err = float(np.median(dist[border]))
     busy = float((grad[valid] > 3.0).mean()) if valid.any() else 0.0
+    # A big photo panel on a flat fill is busy over half the picture, but the fill around it
+    # is exact (no grain at all): a design with a picture on it, not a photograph.
+    flat_rest = noise <= FLAT_NOISE and frac_bg >= 0.2
     textured = bool(noise > 4.0 or (frac_bg < 0.25 and border_err > t_low and noise > 1.5)
-                    or (busy > 0.35 and frac_bg < 0.5))  # edges everywhere: a photograph
+                    or (busy > 0.35 and frac_bg < 0.5 and not flat_rest))  # edges everywhere: a photograph
     return Background(smooth, smooth_lab, dist.astype(np.float32), noise, textured, t_low, t_high)
 
 

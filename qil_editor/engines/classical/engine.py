@@ -3,8 +3,10 @@
 Stages (each reports progress and is a cancel point):
 1. prepare: validate, take the input alpha, make a working copy (<= ~0.7 MP);
 2. background: robust gradient fit + push-pull (or: the background is a photo);
-3. regions: foreground objects, text lines, photos, shadows; over a photo
-   background only crisp flat graphics (titles, banners), photo inpainted;
+3. regions: foreground objects, text lines, photos, shadows (graphics drawn on a
+   big photo region carved off it); over a photo background only crisp flat
+   graphics (titles, banners), pictures by their straight sides and the drop
+   shadows they cast, photo inpainted;
 4. layout: occlusion order, grouping into the requested layer count, fills;
 5. layers: full-resolution alpha by unblending against what lies beneath;
 6. match: residual to the most visible layer, so the stack composites back
@@ -30,7 +32,7 @@ from .colour import neighbour_gradient, resize, rgb_to_lab, to_float
 from .fill import push_pull
 from .grouping import group_regions
 from .models import build_models
-from .overlays import overlay_segmentation
+from .overlays import carve_overlays, overlay_segmentation
 from .ordering import order_regions
 from .regions import segment
 from .text import carve_glyphs_from_photos, merge_text_lines
@@ -43,6 +45,7 @@ PHOTO_IS_PICTURE = 0.75  # photo regions covering more than this: the input is a
 MAX_PIXELS = 1 << 28   # 268 MP: beyond this a CPU decomposition is not sensible
 RESIDUE_LEVELS = 2.0   # deviation from the background model that counts as an object's residue
 SPECK_SHARE = 3e-5     # faint isolated bits up to this share of the canvas go to the background
+GRAIN_LEVELS = 2.0     # levels per unit of background noise that count as its grain
 RESIDUE_REACH = 0.03   # how far from an object (share of the longer side) residue is claimed
 
 
@@ -148,7 +151,10 @@ class ClassicalDecomposer:
         # ---- 3. regions ---------------------------------------------------------
         seg = None
         if not bg.textured:
-            seg = merge_text_lines(carve_glyphs_from_photos(segment(rgb, lab, grad, valid, bg), rgb, lab, grad), wh)
+            seg = segment(rgb, lab, grad, valid, bg)
+            # text on pictures first (lines may run on beside them), then the other graphics
+            seg = carve_overlays(carve_glyphs_from_photos(seg, rgb, lab, grad), rgb, lab, grad)
+            seg = merge_text_lines(seg, wh)
             photo = sum(r.area for r in seg.regions if r.kind == "photo")
             if photo > PHOTO_IS_PICTURE * max(1, int(valid.sum())):
                 seg = None  # a photograph, not a design
@@ -193,7 +199,8 @@ class ClassicalDecomposer:
         # what the background model does not explain next to an object goes with it
         claim_residue(layers, full_image, RESIDUE_LEVELS + 2.0 * bg.noise,
                       max(3, int(round(RESIDUE_REACH * max(width, height)))), check)
-        match_input(layers, full_image, None if opaque else alpha_in, check)
+        match_input(layers, full_image, None if opaque else alpha_in, check,
+                    grain=GRAIN_LEVELS * bg.noise / 255.0)
         if opaque:
             drop_specks(layers, full_image, max(8, int(SPECK_SHARE * width * height)))
         out = []

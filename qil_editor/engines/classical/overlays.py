@@ -22,6 +22,14 @@ from .regions import Region, Segmentation
 MIN_CONTRAST = 25.0      # CIE76 between an overlay and what surrounds it
 MIN_CRISP = 0.35         # outline step per pixel / contrast
 MIN_SHAPE_SHARE = 0.004  # a lone shape must cover this share of the picture
+LOW_CONTRAST = 12.0      # ... or this much, for a big patch with a sharp outline all round
+CARVE_SHARE = 0.2        # photo regions this big are searched for graphics drawn on them
+RECALL_COLOUR = 10.0     # CIE76: a recalled glyph piece has the line's colour, not its ring's
+RECT_STEP = 25.0         # CIE76 step across a picture's straight side on a photo
+RECT_MIN_SIDE = 0.06     # share of the short side a picture's side must run straight
+RECT_MAX_SHARE = 0.5     # a rectangle beyond this share of the canvas is no picture on it
+SHADOW_MIN_ALPHA = 0.05  # darkening a drop shadow on a photo must reach to be one
+SHARP_CRISP = 0.6        # outline step per pixel / contrast of such a sharp outline
 
 
 def _uniform_cores(lab: np.ndarray, grad: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -49,6 +57,7 @@ def find_overlays(rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray, valid: np.
         ids = ids[np.argsort(-area[ids])[:max_segments]]
     out = np.zeros((h, w), np.int32)
     nxt = 1
+    big = MIN_SHAPE_SHARE * npx
     for k in ids:
         x, y, bw, bh = stats[k, :4]
         x0, y0 = max(0, x - 3), max(0, y - 3)
@@ -65,12 +74,17 @@ def find_overlays(rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray, valid: np.
         if other.sum() < 3 or other.mean() < 0.3:
             continue
         contrast = float(np.median(d_outer[other]))
-        if contrast < MIN_CONTRAST:
+        if contrast < LOW_CONTRAST:
             continue
         band = grown & ~mine
         d_band = delta_e(lab[y0:y1, x0:x1][band], colour)
         steps = grad[y0:y1, x0:x1][band][(d_band > 5.0) & (d_band < 0.9 * contrast)]
-        if steps.size == 0 or float(np.median(steps)) < MIN_CRISP * contrast:
+        if steps.size == 0:
+            continue
+        crisp = float(np.median(steps)) / contrast
+        # a softer contrast is enough for a big patch whose whole outline is one sharp step
+        # (a pale card on a blurred photo); a photo's own flat patches fade out instead
+        if crisp < MIN_CRISP or (contrast < MIN_CONTRAST and (crisp < SHARP_CRISP or area[k] < big)):
             continue
         sub = out[y0:y1, x0:x1]
         sub[mine] = nxt
@@ -84,28 +98,41 @@ def overlay_segmentation(rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray, val
     from .text import find_text_lines
     labels = find_overlays(rgb, lab, grad, valid)
     n = int(labels.max())
-    if n == 0:
+    rects = find_rectangles(lab, valid)
+    if n == 0 and not rects:
         return None
     # Each core takes its anti-aliased rim: pixels within 2 px that move away from the photo.
     near, idx = _grow(labels, 2)
     h, w = labels.shape
     regions = _regions(near, rgb, lab, labels, n)
     lines = find_text_lines(regions, h)
+    if lines:
+        labels = _recall_line_glyphs(labels, lines, lab, valid)
+        near, idx = _grow(labels, 2)
+        regions = _regions(near, rgb, lab, labels, n)
     in_line = {lbl for g in lines for lbl in g}
     keep = set(in_line)
     for r in regions:
         if r.label not in in_line and r.area >= MIN_SHAPE_SHARE * h * w:
             keep.add(r.label)
-    if not keep:
+    if not keep and not rects:
         return None
     remap = np.zeros(n + 1, np.int32)
     for new, lbl in enumerate(sorted(keep), start=1):
         remap[lbl] = new
     owner = remap[near]
     cores = remap[labels]
-    owner, cores = _inner_marks(owner, cores, lab, [remap[lbl] for lbl in keep if lbl not in in_line])
+    shapes = [remap[lbl] for lbl in keep if lbl not in in_line]
+    owner, cores = _inner_marks(owner, cores, lab, shapes)
+    owner, pictures = _add_rectangles(owner, grad, rects)
+    owner, shadows = _drop_shadows(owner, rgb, shapes + sorted(pictures))
     regions = _regions(owner, rgb, lab, cores, int(owner.max()))
-    mask = cv2.dilate((owner > 0).astype(np.uint8), np.ones((5, 5), np.uint8))
+    for r in regions:
+        if r.label in shadows:
+            r.kind, r.sharp = "shadow", 0.0
+        elif pictures.get(r.label):
+            r.kind = "photo"
+    mask = cv2.dilate((owner > 0).astype(np.uint8), np.ones((3, 3), np.uint8))
     mask = ndimage.binary_fill_holes(mask).astype(np.uint8)  # no sources inside a banner
     filled = _inpaint(rgb, mask)
     filled_lab = rgb_to_lab(filled)
@@ -182,3 +209,318 @@ def _regions(owner: np.ndarray, rgb: np.ndarray, lab: np.ndarray, cores: np.ndar
         slc = slices[k - 1] if slices[k - 1] is not None else (slice(0, 0), slice(0, 0))
         out.append(Region(k, "shape", slc, int(area[k]), mean[k], mean_lab[k], 1.0))
     return out
+
+
+def carve_overlays(seg: Segmentation, rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray,
+                   min_share: float = CARVE_SHARE) -> Segmentation:
+    """Crisp flat graphics lying on a big photo region come off it.
+
+    The edge-density test makes one blob of a photo and whatever is drawn on it (a title
+    over a picture panel, a framed photo on it), so they would go into the photo's layer.
+    The test for graphics over a photographic background (``find_overlays``: uniform cores
+    whose outline is a crisp step) is run inside each photo region of at least
+    ``min_share`` of the picture; text lines and shapes big enough to matter become regions
+    of their own, and what a shape encloses (the picture in a frame) becomes one too."""
+    from .text import find_text_lines
+    h, w = seg.owner.shape
+    npx = h * w
+    photos = [r for r in seg.regions if r.kind == "photo" and r.area >= min_share * npx]
+    if not photos:
+        return seg
+    owner, core = seg.owner.copy(), seg.core.copy()
+    kinds = [r.kind for r in seg.regions]
+    changed = False
+    for photo in photos:
+        inside = owner == photo.label
+        # cores clear of the photo's own outline: its rim against the page is no overlay
+        deep = cv2.erode(inside.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+        labels = find_overlays(rgb, lab, grad, deep)
+        n = int(labels.max())
+        if n == 0:
+            continue
+        near, _ = _grow(labels, 2)
+        near[~inside] = 0
+        cand = _regions(near, rgb, lab, labels, n)
+        lines = find_text_lines(cand, h)
+        if lines:
+            labels = _recall_line_glyphs(labels, lines, lab, inside)
+            near, _ = _grow(labels, 2)
+            near[~inside] = 0
+            cand = _regions(near, rgb, lab, labels, n)
+        in_line = {lbl for g in lines for lbl in g}
+        for r in cand:
+            if r.label not in in_line and r.area < MIN_SHAPE_SHARE * npx:
+                continue
+            mine = near == r.label
+            owner[mine] = len(kinds) + 1
+            core |= labels == r.label
+            kinds.append("shape")
+            if r.label in in_line:
+                continue
+            ys, xs = np.nonzero(mine)
+            y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+            holes = ndimage.binary_fill_holes(mine[y0:y1, x0:x1]) & (owner[y0:y1, x0:x1] == photo.label)
+            m, comp = cv2.connectedComponents(holes.astype(np.uint8), connectivity=4)
+            for k in range(1, m):
+                piece = comp == k
+                if piece.sum() < MIN_SHAPE_SHARE * npx:
+                    continue
+                owner[y0:y1, x0:x1][piece] = len(kinds) + 1
+                kinds.append("photo")
+        changed = True
+    if not changed:
+        return seg
+    n = len(kinds)
+    regions = _regions(owner, rgb, lab, np.where(core, owner, 0), n)
+    old = {r.label: r for r in seg.regions}
+    out = []
+    for r in regions:
+        if r.area == 0:
+            continue
+        prev = old.get(r.label)
+        out.append(Region(r.label, kinds[r.label - 1], r.slc, r.area,
+                          prev.rgb if prev is not None and prev.kind == "photo" else r.rgb,
+                          prev.lab if prev is not None and prev.kind == "photo" else r.lab,
+                          prev.sharp if prev is not None else 1.0,
+                          dict(prev.extras) if prev is not None else {}))
+    if len(out) != n:  # a region lost every pixel: relabel densely
+        remap = np.zeros(n + 1, np.int32)
+        for new, r in enumerate(out, start=1):
+            remap[r.label] = new
+            r.label = new
+        owner = remap[owner]
+    return Segmentation(owner, out, seg.fg, core)
+
+
+def _recall_line_glyphs(labels: np.ndarray, groups: list[list[int]], lab: np.ndarray,
+                        valid: np.ndarray) -> np.ndarray:
+    """Glyph pixels of a found text line that the overlay test left behind.
+
+    A glyph's uniform core is found only where its stroke is wider than the 3x3 test and
+    its outline a crisp step against a calm part of the photo: thin serifs, a descender
+    over an edge, a word over a busy patch stay behind in the inpainted background (ghost
+    letters) and the word is split. Once the line is known, pixels of the line's exact
+    colour in its band, in pieces that stand apart from what surrounds them, are its
+    glyphs too (so are pieces the overlay test took that no line holds: a last letter set
+    a little apart); each piece joins the nearest glyph of the line."""
+    if not groups:
+        return labels
+    h, w = labels.shape
+    slices = ndimage.find_objects(labels)
+    out = labels.copy()
+    lined = np.zeros(int(labels.max()) + 1, bool)
+    lined[[k for g in groups for k in g]] = True
+    for g in groups:
+        members = [k for k in g if k - 1 < len(slices) and slices[k - 1] is not None]
+        if not members:
+            continue
+        boxes = np.array([(slices[k - 1][1].start, slices[k - 1][0].start,
+                           slices[k - 1][1].stop, slices[k - 1][0].stop) for k in members], np.float64)
+        hl = float(boxes[:, 3].max() - boxes[:, 1].min())  # the line's height, descenders included
+        x0 = int(max(0, boxes[:, 0].min() - hl))
+        y0 = int(max(0, boxes[:, 1].min() - 0.25 * hl))
+        x1 = int(min(w, boxes[:, 2].max() + hl + 1))
+        y1 = int(min(h, boxes[:, 3].max() + 0.25 * hl + 1))
+        sub = out[y0:y1, x0:x1]
+        sub_lab = lab[y0:y1, x0:x1]
+        colour = sub_lab[np.isin(sub, members)].mean(axis=0)
+        # the line has the colour of a graphic it lies within: it is that graphic's gaps
+        # (the counters of letters on a banner), not text to recall
+        lx0, ly0, lx1, ly1 = boxes[:, 0].min(), boxes[:, 1].min(), boxes[:, 2].max(), boxes[:, 3].max()
+        if any(s is not None and k not in members and s[1].start <= lx0 and s[0].start <= ly0
+               and s[1].stop >= lx1 and s[0].stop >= ly1
+               and float(delta_e(lab[s][labels[s] == k].mean(axis=0), colour)) < RECALL_COLOUR
+               for k, s in enumerate(slices, start=1)):
+            continue
+        d = delta_e(sub_lab, colour)
+        # free pixels, or pieces the overlay test took that no line holds (a last letter
+        # set a little apart)
+        free = ~lined[sub]
+        key = (d < RECALL_COLOUR) & free & valid[y0:y1, x0:x1]
+        n, comp = cv2.connectedComponents(key.astype(np.uint8), connectivity=8)
+        if n <= 1:
+            continue
+        area = np.bincount(comp.ravel(), minlength=n)
+        ring = cv2.dilate(key.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) & ~key & free
+        ring_of, _ = _grow(np.where(key, comp, 0), 2)
+        ring_of = np.where(ring, ring_of, 0)
+        # median colour distance of each piece's ring from the line colour
+        centres = (boxes[:, 0] + boxes[:, 2]) / 2.0 - x0
+        for k in range(1, n):
+            if area[k] < 3:
+                continue
+            rk = ring_of == k
+            if rk.sum() < 3 or float(np.median(d[rk])) < RECALL_COLOUR:
+                continue
+            piece = comp == k
+            rows, cols = np.flatnonzero(piece.any(axis=1)), np.flatnonzero(piece.any(axis=0))
+            # no glyph (or two touching): a frame or a bar of the line's colour; the line's
+            # height is that of its cores, a pixel or two inside the glyphs' edges
+            if rows[-1] - rows[0] + 1 > 1.25 * hl + 3 or cols[-1] - cols[0] + 1 > 3.0 * hl:
+                continue
+            cx = float(cols.mean())
+            sub[piece] = members[int(np.argmin(np.abs(centres - cx)))]
+    return out
+
+
+def _drop_shadows(owner: np.ndarray, rgb: np.ndarray, shapes: list[int]) -> tuple[np.ndarray, set[int]]:
+    """Drop shadows that shapes on a photo cast on it become regions of their own.
+
+    Beside a card on a photo the photo is darkened by the card's shadow; left in the
+    background it is inpainted into a dark smudge where the card was, and it stays behind
+    when the card is moved. The photo there is estimated from beyond the shadow's reach
+    (inpainting), the darkening measured against it, and kept as a shadow only when the
+    card's own shape, offset and blurred (``models.shadow_of``), explains it."""
+    from types import SimpleNamespace
+    from .models import shadow_of
+    h, w = owner.shape
+    npx = h * w
+    shadows: set[int] = set()
+    nxt = int(owner.max()) + 1
+    for lbl in shapes:
+        mine = owner == lbl
+        area = int(mine.sum())
+        if area < MIN_SHAPE_SHARE * npx:
+            continue
+        ys, xs = np.nonzero(mine)
+        sy0, sy1, sx0, sx1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+        reach = int(min(24, max(4, 0.08 * max(sx1 - sx0, sy1 - sy0)))) + 10
+        x0, y0 = max(0, sx0 - 2 * reach), max(0, sy0 - 2 * reach)
+        x1, y1 = min(w, sx1 + 2 * reach), min(h, sy1 + 2 * reach)
+        shape = mine[y0:y1, x0:x1]
+        body = ndimage.binary_fill_holes(shape)
+        k = lambda r: np.ones((2 * r + 1, 2 * r + 1), np.uint8)  # noqa: E731
+        reach_m = cv2.dilate(body.astype(np.uint8), k(reach)).astype(bool)
+        free = owner[y0:y1, x0:x1] == 0
+        data = reach_m & ~body & free
+        clear = cv2.dilate(body.astype(np.uint8), k(reach + 3)).astype(bool) & ~reach_m & free
+        if data.sum() < 16 or clear.sum() < 16:
+            continue
+        img = rgb[y0:y1, x0:x1]
+        # the photo without the shadow: filled in from beyond the shadow's reach
+        img8 = np.clip(img * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        photo = cv2.inpaint(img8, reach_m.astype(np.uint8), 5, cv2.INPAINT_TELEA).astype(np.float32) / 255.0
+        dark = 1.0 - img.sum(-1) / np.maximum(photo.sum(-1), 1e-3)
+        dark = np.clip(cv2.GaussianBlur(dark, (0, 0), 1.5), 0.0, 1.0)
+        caster = SimpleNamespace(box=(int(sx0), int(sy0), int(sx1), int(sy1)),
+                                 support=body[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0].astype(np.float32))
+        cast = shadow_of(caster, (x0, y0, x1, y1), dark, data, clear)
+        if cast is None:
+            continue
+        seen = data & (cast > SHADOW_MIN_ALPHA)
+        if seen.sum() < MIN_SHAPE_SHARE * npx * 0.25 or float(np.median(dark[seen])) < 2 * SHADOW_MIN_ALPHA:
+            continue
+        owner[y0:y1, x0:x1][seen] = nxt
+        shadows.add(nxt)
+        nxt += 1
+    return owner, shadows
+
+
+def _edge_runs(strong: np.ndarray, min_len: int) -> list[tuple[float, int, int]]:
+    """Straight runs of a strong step along rows: (row, first, last column), runs on
+    neighbouring rows (an anti-aliased edge) joined."""
+    runs = []
+    for y in np.flatnonzero(strong.sum(1) >= min_len):
+        d = np.diff(np.concatenate([[0], strong[y].astype(np.int8), [0]]))
+        starts, stops = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+        for a, b in zip(starts, stops):
+            if b - a >= min_len:
+                runs.append([float(y), int(a), int(b - 1), 1])
+    runs.sort()
+    out: list[list] = []
+    for r in runs:
+        for o in out:
+            if r[0] - o[0] / o[3] <= 2.5 and min(r[2], o[2]) - max(r[1], o[1]) > 0.5 * (r[2] - r[1]):
+                o[0] += r[0]
+                o[1], o[2], o[3] = min(o[1], r[1]), max(o[2], r[2]), o[3] + 1
+                break
+        else:
+            out.append(list(r))
+    return [(o[0] / o[3], o[1], o[2]) for o in out]
+
+
+def find_rectangles(lab: np.ndarray, valid: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """Axis-aligned rectangles (x0, y0, x1, y1) whose four sides are long straight steps.
+
+    A picture (or a frame) placed on a photo has no uniform core to find, but its outline
+    is four straight, crisp edges meeting at right angles, which a photo's own edges
+    almost never are."""
+    h, w = valid.shape
+    min_len = max(20, int(RECT_MIN_SIDE * min(h, w)))
+    gy = np.zeros((h, w), np.float32)
+    gx = np.zeros((h, w), np.float32)
+    gy[1:-1] = delta_e(lab[2:], lab[:-2])
+    gx[:, 1:-1] = delta_e(lab[:, 2:], lab[:, :-2])
+    gy[~valid], gx[~valid] = 0, 0
+    along_rows = (gy > RECT_STEP) & (gy >= gx)
+    along_cols = (gx > RECT_STEP) & (gx >= gy)
+    rows = _edge_runs(along_rows, min_len)
+    cols = _edge_runs(along_cols.T, min_len)
+    tol = 3
+    span = max(6, min_len // 3)
+
+    def runs_on(strong, line, a, b):
+        """Does the step run on in line past the end at ``a`` (towards ``b``)?"""
+        line = int(round(line))
+        lo, hi = max(0, line - 1), min(strong.shape[0], line + 2)
+        if b > a:
+            seg = strong[lo:hi, a:min(strong.shape[1], b)]
+        else:
+            seg = strong[lo:hi, max(0, b):a]
+        return seg.shape[1] > 0 and float(seg.any(axis=0).mean()) >= 0.5
+
+    def isolated(x0, yt, x1, yb):
+        """A picture's sides end at its corners; the edges of a pattern of boxes (checks,
+        tiles) run on in line into the next box."""
+        x0i, x1i, yti, ybi = int(round(x0)), int(round(x1)), int(round(yt)), int(round(yb))
+        for strong, line, a, b in ((along_rows, yt, x0i - 3, x0i - 3 - span), (along_rows, yt, x1i + 3, x1i + 3 + span),
+                                   (along_rows, yb, x0i - 3, x0i - 3 - span), (along_rows, yb, x1i + 3, x1i + 3 + span),
+                                   (along_cols.T, x0, yti - 3, yti - 3 - span), (along_cols.T, x0, ybi + 3, ybi + 3 + span),
+                                   (along_cols.T, x1, yti - 3, yti - 3 - span), (along_cols.T, x1, ybi + 3, ybi + 3 + span)):
+            if runs_on(strong, line, a, b):
+                return False
+        return True
+    found = []
+    for i, (yt, ax0, ax1) in enumerate(rows):
+        for yb, bx0, bx1 in rows[i + 1:]:
+            if yb - yt < min_len or abs(ax0 - bx0) > tol or abs(ax1 - bx1) > tol:
+                continue
+            x0, x1 = (ax0 + bx0) / 2.0, (ax1 + bx1) / 2.0
+
+            def side(x):
+                return any(abs(cx - x) <= tol and cy0 <= yt + tol + 0.2 * (yb - yt)
+                           and cy1 >= yb - tol - 0.2 * (yb - yt) for cx, cy0, cy1 in cols)
+            if side(x0) and side(x1) and isolated(x0, yt, x1, yb):
+                # a step between rows k and k+1 sits at k + 0.5: the box starts (ends) at k+1
+                found.append((int(round(x0)), int(np.floor(yt + 1.0)), int(round(x1)) + 1,
+                              int(np.floor(yb + 1.0))))
+    return found
+
+
+def _add_rectangles(owner: np.ndarray, grad: np.ndarray,
+                    rects: list[tuple[int, int, int, int]]) -> tuple[np.ndarray, dict[int, bool]]:
+    """Pictures and frames on a photo (``find_rectangles``) become regions: innermost
+    first, so a picture in its frame is one region and the frame's ring another. A
+    rectangle mostly taken already (a flat card found by its core) is left as it is.
+    Returns the owner image and {label: is a picture (busy inside)}."""
+    out: dict[int, bool] = {}
+    if not rects:
+        return owner, out
+    rects = sorted(rects, key=lambda r: (r[2] - r[0]) * (r[3] - r[1]))
+    kept: list = []
+    for r in rects:  # near-duplicates (an edge found on the frame's side or the picture's)
+        if not any(all(abs(a - b) <= 4 for a, b in zip(r, k)) for k in kept):
+            kept.append(r)
+    h, w = owner.shape
+    nxt = int(owner.max()) + 1
+    for x0, y0, x1, y1 in kept:
+        if (x1 - x0) * (y1 - y0) > RECT_MAX_SHARE * h * w:
+            continue
+        sub = owner[y0:y1, x0:x1]
+        free = sub == 0
+        if free.mean() < 0.5:
+            continue
+        sub[free] = nxt
+        out[nxt] = bool((grad[y0:y1, x0:x1][free] > 3.0).mean() > 0.3)
+        nxt += 1
+    return owner, out

@@ -113,3 +113,32 @@ def test_the_text_set_has_multi_word_lines_and_paragraphs():
             lines_per_box.append(int(np.count_nonzero(np.diff(rows.astype(np.int8)) == 1) + rows[0]))
     assert max(lines_per_box) >= 2
     assert len(lines_per_box) >= 20
+
+
+def test_a_crumb_does_not_force_two_text_boxes_into_one_layer():
+    """Grouping stops at the requested count. A crumb of one pixel used to count as a layer,
+    so the last merge it forced put a title and a paragraph into one layer; it takes no layer
+    of its own, so it does not count."""
+    from qil_editor.engines.classical.colour import rgb_to_lab
+    from qil_editor.engines.classical.grouping import group_regions
+    from qil_editor.engines.classical.ordering import order_regions
+    from qil_editor.engines.classical.regions import Region, Segmentation
+
+    h, w = 200, 300
+    owner = np.zeros((h, w), np.int32)
+    owner[20:50, 20:200] = 1     # a title
+    owner[70:110, 20:200] = 2    # a paragraph in the same colour below it
+    owner[130:190, 220:290] = 3  # a card
+    owner[10, 290] = 4           # a one-pixel crumb, far from everything
+    cols = {1: [0.1, 0.1, 0.4], 2: [0.1, 0.1, 0.4], 3: [0.9, 0.5, 0.2], 4: [0.5, 0.5, 0.5]}
+    kinds = {1: "text", 2: "text", 3: "shape", 4: "thin"}
+    regions = []
+    for k in range(1, 5):
+        ys, xs = np.nonzero(owner == k)
+        rgb = np.float32(cols[k])
+        regions.append(Region(k, kinds[k], (slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1)),
+                              int(ys.size), rgb, rgb_to_lab(rgb[None])[0]))
+    seg = Segmentation(owner, regions, owner > 0, owner == 0)
+    groups = group_regions(seg, order_regions(seg), 3, (w, h))
+    together = [g.labels for g in groups if 1 in g.labels and 2 in g.labels]
+    assert not together, [g.labels for g in groups]

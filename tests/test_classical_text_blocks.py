@@ -142,3 +142,22 @@ def test_a_crumb_does_not_force_two_text_boxes_into_one_layer():
     groups = group_regions(seg, order_regions(seg), 3, (w, h))
     together = [g.labels for g in groups if 1 in g.labels and 2 in g.labels]
     assert not together, [g.labels for g in groups]
+
+
+@pytest.mark.skipif(not find_fonts(), reason="needs the DejaVu fonts for legible glyphs")
+def test_a_title_reaching_just_over_a_paragraph_stays_its_own_layer():
+    """Lines of one paragraph share a column. A title whose last word reaches a few pixels over
+    the column of a body paragraph just below it (same colour, similar size) used to be read as
+    the paragraph's first line, and both boxes came out as one layer."""
+    ink = np.float32([0.15, 0.1, 0.35])
+    title = _text(["Open day"], 20, 30, 26, bold=True)
+    cols = np.flatnonzero(title.max(axis=0) > 0)
+    rows = np.flatnonzero(title.max(axis=1) > 0)
+    body = _text(["Join us for the best", "coffee in the city and", "music every weekend"],
+                 int(cols[-1]) - 4, int(rows[-1]) + 8, 19, bold=True)
+    bg = np.broadcast_to(np.float32([0.95, 0.92, 0.85]), (H, W, 3))
+    layers = [_layer(bg, np.ones((H, W), np.float32), "Background"), _layer(ink, title, "Title"),
+              _layer(ink, body, "Body")]
+    truth, pred = _decompose(layers, 3)
+    figs = failure_figures(pred, truth, ["background", "text", "text"])
+    assert min(figs.text_whole) >= 0.9, figs.text_whole

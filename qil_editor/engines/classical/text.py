@@ -94,7 +94,10 @@ def find_text_lines(regions: list[Region], img_h: int) -> list[list[int]]:
                 continue
             vgap = max(ay0, by0) - min(ay1, by1)
             hover = min(ax1, bx1) - max(ax0, bx0)
-            stacked = (vgap <= 1.2 * max(ah, bh) and (hover > 0 or abs(ax0 - bx0) <= max(ah, bh))
+            # stacked lines of a paragraph share their column: they overlap by half the shorter
+            # one, or start together; a title's last word just reaching over a body line does not
+            stacked = (vgap <= 1.2 * max(ah, bh)
+                       and (hover >= 0.5 * min(ax1 - ax0, bx1 - bx0) or abs(ax0 - bx0) <= max(ah, bh))
                        and not (isinstance(a, tuple) or isinstance(b, tuple)))
             same_line = (-vgap >= 0.6 * min(ay1 - ay0, by1 - by0)
                          and -hover <= 2.5 * max(ah, bh))

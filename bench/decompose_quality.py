@@ -2,16 +2,19 @@
 
 Runs both over synthetic layered designs (exact ground truth), the harder
 generated set (2-4 overlapping objects, shadows and glows under them,
-photos, text on shapes, gradients and textures; each layer's full alpha)
-and the PSD test cases, in the same process, and prints the LayerD metrics
-(RGB L1 where the ground truth is visible, lower is better; alpha soft IoU,
-higher is better) with 0 and up to N merges, plus reconstruction PSNR and
-time. Each method is given the ground truth's layer count (2..10). On the
-hard set it also prints the per-failure figures (completion IoU of covered
-objects, background residue p99, stacking-order accuracy).
+photos, text on shapes, gradients and textures; each layer's full alpha),
+the text-heavy set (titles, subtitles, 2-4-line paragraphs, button labels,
+text over photos; each text box one layer) and the PSD test cases, in the
+same process, and prints the LayerD metrics (RGB L1 where the ground truth
+is visible, lower is better; alpha soft IoU, higher is better) with 0 and up
+to N merges, plus reconstruction PSNR and time. Each method is given the
+ground truth's layer count (2..10). On the hard and text sets it also prints
+the per-failure figures (completion IoU of covered objects, background
+residue p99, stacking-order accuracy, text kept whole).
 
     python bench/decompose_quality.py [--count 30] [--hard-count 24] [--size 512x384]
-                                      [--merges 3] [--psd-cases PATH] [--auto] [--only hard]
+                                      [--text-count 24] [--merges 3] [--psd-cases PATH] [--auto]
+                                      [--only old|hard|text|psd]
     python bench/decompose_quality.py --poster-picture docs/poster-classical-layers.png
 """
 

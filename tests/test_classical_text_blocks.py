@@ -113,3 +113,51 @@ def test_the_text_set_has_multi_word_lines_and_paragraphs():
             lines_per_box.append(int(np.count_nonzero(np.diff(rows.astype(np.int8)) == 1) + rows[0]))
     assert max(lines_per_box) >= 2
     assert len(lines_per_box) >= 20
+
+
+def test_a_crumb_does_not_force_two_text_boxes_into_one_layer():
+    """Grouping stops at the requested count. A crumb of one pixel used to count as a layer,
+    so the last merge it forced put a title and a paragraph into one layer; it takes no layer
+    of its own, so it does not count."""
+    from qil_editor.engines.classical.colour import rgb_to_lab
+    from qil_editor.engines.classical.grouping import group_regions
+    from qil_editor.engines.classical.ordering import order_regions
+    from qil_editor.engines.classical.regions import Region, Segmentation
+
+    h, w = 200, 300
+    owner = np.zeros((h, w), np.int32)
+    owner[20:50, 20:200] = 1     # a title
+    owner[70:110, 20:200] = 2    # a paragraph in the same colour below it
+    owner[130:190, 220:290] = 3  # a card
+    owner[10, 290] = 4           # a one-pixel crumb, far from everything
+    cols = {1: [0.1, 0.1, 0.4], 2: [0.1, 0.1, 0.4], 3: [0.9, 0.5, 0.2], 4: [0.5, 0.5, 0.5]}
+    kinds = {1: "text", 2: "text", 3: "shape", 4: "thin"}
+    regions = []
+    for k in range(1, 5):
+        ys, xs = np.nonzero(owner == k)
+        rgb = np.float32(cols[k])
+        regions.append(Region(k, kinds[k], (slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1)),
+                              int(ys.size), rgb, rgb_to_lab(rgb[None])[0]))
+    seg = Segmentation(owner, regions, owner > 0, owner == 0)
+    groups = group_regions(seg, order_regions(seg), 3, (w, h))
+    together = [g.labels for g in groups if 1 in g.labels and 2 in g.labels]
+    assert not together, [g.labels for g in groups]
+
+
+@pytest.mark.skipif(not find_fonts(), reason="needs the DejaVu fonts for legible glyphs")
+def test_a_title_reaching_just_over_a_paragraph_stays_its_own_layer():
+    """Lines of one paragraph share a column. A title whose last word reaches a few pixels over
+    the column of a body paragraph just below it (same colour, similar size) used to be read as
+    the paragraph's first line, and both boxes came out as one layer."""
+    ink = np.float32([0.15, 0.1, 0.35])
+    title = _text(["Open day"], 20, 30, 26, bold=True)
+    cols = np.flatnonzero(title.max(axis=0) > 0)
+    rows = np.flatnonzero(title.max(axis=1) > 0)
+    body = _text(["Join us for the best", "coffee in the city and", "music every weekend"],
+                 int(cols[-1]) - 4, int(rows[-1]) + 8, 19, bold=True)
+    bg = np.broadcast_to(np.float32([0.95, 0.92, 0.85]), (H, W, 3))
+    layers = [_layer(bg, np.ones((H, W), np.float32), "Background"), _layer(ink, title, "Title"),
+              _layer(ink, body, "Body")]
+    truth, pred = _decompose(layers, 3)
+    figs = failure_figures(pred, truth, ["background", "text", "text"])
+    assert min(figs.text_whole) >= 0.9, figs.text_whole

@@ -94,7 +94,10 @@ def find_text_lines(regions: list[Region], img_h: int) -> list[list[int]]:
                 continue
             vgap = max(ay0, by0) - min(ay1, by1)
             hover = min(ax1, bx1) - max(ax0, bx0)
-            stacked = (vgap <= 1.2 * max(ah, bh) and (hover > 0 or abs(ax0 - bx0) <= max(ah, bh))
+            # stacked lines of a paragraph share their column: they overlap by half the shorter
+            # one, or start together; a title's last word just reaching over a body line does not
+            stacked = (vgap <= 1.2 * max(ah, bh)
+                       and (hover >= 0.5 * min(ax1 - ax0, bx1 - bx0) or abs(ax0 - bx0) <= max(ah, bh))
                        and not (isinstance(a, tuple) or isinstance(b, tuple)))
             same_line = (-vgap >= 0.6 * min(ay1 - ay0, by1 - by0)
                          and -hover <= 2.5 * max(ah, bh))
@@ -153,12 +156,12 @@ def merge_text_lines(seg: Segmentation, img_h: int) -> Segmentation:
 
 
 PHOTO_GLYPH_GROW = 2     # px of anti-aliased rim a glyph found on a photo takes from it
-PHOTO_WITH_TEXT = 0.002  # share of the canvas a photo region needs for text to lie on it
+PHOTO_WITH_TEXT = 0.002  # share of the canvas a photo region needs (the photo-blob minimum)
 GLYPH_ASPECT = 3.0       # a glyph (or a few touching ones) is at most this much wider than tall
+GLYPH_STROKE = 0.2       # ... and its strokes at most this share of its height thick (half-width)
 CARVED_MOST = 0.5        # a photo region left with less than this share after carving was text
 FLAT_LEFT_DE = 5.0       # a photo region left this close (CIE76) to its median colour ...
 FLAT_LEFT_SHARE = 0.8    # ... on this share of its pixels once its glyphs are cut out is a flat card
-GLYPH_STROKE = 0.2       # ... and its strokes at most this share of its height thick (half-width)
 
 
 def carve_glyphs_from_photos(seg: Segmentation, rgb: np.ndarray, lab: np.ndarray,
@@ -172,8 +175,12 @@ def carve_glyphs_from_photos(seg: Segmentation, rgb: np.ndarray, lab: np.ndarray
     with a crisp, high-contrast outline (``overlays.find_overlays``). Such cores are kept only
     where they read as text — two or more glyphs of one colour and size on a line, counting
     the glyphs already found beside the photo — so a flat patch of the picture stays in it.
+    Small text has no uniform core: strokes in the colour of a line read beside the photo count
+    too (``_strokes_like``). A candidate must be glyph-shaped (not a strip, not a solid patch).
     Each kept glyph takes its anti-aliased rim (``PHOTO_GLYPH_GROW`` px) from the photo; the
-    line grouping that follows then joins it with the rest of its line."""
+    line grouping that follows then joins it with the rest of its line. A "photo" left mostly
+    empty was text making a card look busy: its rest goes to the regions around it, and a flat
+    rest becomes a shape."""
     from .overlays import _grow, _regions, find_overlays  # local: overlays imports this module
     h, w = seg.owner.shape
     # a picture text can lie on: not a busy crumb where glyphs meet a shape's edge

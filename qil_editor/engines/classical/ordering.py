@@ -231,6 +231,10 @@ def order_regions(seg: Segmentation) -> Ordering:
                 if abs(bite_a - bite_b) > 0.02:
                     up, low = (a, b) if bite_a > bite_b else (b, a)
                     above[(up, low)] = float(min(0.9, 0.3 + abs(bite_a - bite_b)))
+                elif (ra.kind == "photo") != (rb.kind == "photo"):
+                    # no evidence: a picture is usually what a design places shapes on
+                    up, low = (b, a) if ra.kind == "photo" else (a, b)
+                    above[(up, low)] = 0.1
                 else:  # no evidence: the smaller one is usually the later addition
                     up, low = (a, b) if ra.area < rb.area else (b, a)
                     above[(up, low)] = 0.1

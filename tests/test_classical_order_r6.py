@@ -47,9 +47,9 @@ def _regions(image):
                                                (10, (0.85, 0.35, 0.2), (140, 60, 290, 180))])
 def test_with_no_evidence_either_way_a_picture_lies_beneath_a_card(seed, colour, box):
     """A photo and a card that only touch, along one straight edge of the same length: no
-    outline, T-junction or bite says which is on top. Designs put shapes on pictures far
-    more often than pictures on shapes, so the picture goes beneath (the old guess, "the
-    smaller one on top", put the smaller photo over the card)."""
+    outline, T-junction or bite says which is on top. Designs put shapes on pictures more
+    often than pictures on shapes, so the picture goes beneath (the old guess, "the smaller
+    one on top", put the smaller photo over the card)."""
     photo = rect(40, 60, 140, 180)
     fill = photo_texture(seed, (0.35, 0.1, 0.1), (0.8, 0.45, 0.2), (0.95, 0.85, 0.5))
     image, _ = design((fill, photo, "Photo"), (colour, rect(*box), "Card"))

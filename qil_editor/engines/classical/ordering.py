@@ -64,10 +64,10 @@ def _hull_mask(owner: np.ndarray, label: int, box: tuple[int, int, int, int]) ->
 
 
 def beneath_all(seg: Segmentation) -> list[int]:
-    """The background and what lies beneath the objects it touches: shadows and soft halos
-    (glows, no crisp edge against the background). An object's outline against one of them
-    is the object's own, as its outline against the background is: a card wrapped in its
-    glow shows its whole outline against the glow, not against the background."""
+    """The background, shadows and soft halos (glows: no crisp edge against the background).
+    A shadow or a glow lies beneath the object it surrounds, so that object's edge against
+    it is its own, as an edge against the background is (the T-junction cue): a card wrapped
+    in its glow shows its whole outline against the glow, none against the background."""
     return [BG] + [r.label for r in seg.regions
                    if r.kind == "shadow" or (r.kind in ("shape", "thin") and r.sharp < GLOW_SHARP)]
 

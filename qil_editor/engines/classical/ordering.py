@@ -64,10 +64,10 @@ def _hull_mask(owner: np.ndarray, label: int, box: tuple[int, int, int, int]) ->
 
 
 def beneath_all(seg: Segmentation) -> list[int]:
-    """The background and what lies beneath the objects it touches: shadows and soft halos
-    (glows, no crisp edge against the background). An object's outline against one of them
-    is the object's own, as its outline against the background is: a card wrapped in its
-    glow shows its whole outline against the glow, not against the background."""
+    """The background, shadows and soft halos (glows: no crisp edge against the background).
+    A shadow or a glow lies beneath the object it surrounds, so that object's edge against
+    it is its own, as an edge against the background is (the T-junction cue): a card wrapped
+    in its glow shows its whole outline against the glow, none against the background."""
     return [BG] + [r.label for r in seg.regions
                    if r.kind == "shadow" or (r.kind in ("shape", "thin") and r.sharp < GLOW_SHARP)]
 
@@ -231,6 +231,10 @@ def order_regions(seg: Segmentation) -> Ordering:
                 if abs(bite_a - bite_b) > 0.02:
                     up, low = (a, b) if bite_a > bite_b else (b, a)
                     above[(up, low)] = float(min(0.9, 0.3 + abs(bite_a - bite_b)))
+                elif (ra.kind == "photo") != (rb.kind == "photo"):
+                    # no evidence: a picture is usually what a design places shapes on
+                    up, low = (b, a) if ra.kind == "photo" else (a, b)
+                    above[(up, low)] = 0.1
                 else:  # no evidence: the smaller one is usually the later addition
                     up, low = (a, b) if ra.area < rb.area else (b, a)
                     above[(up, low)] = 0.1

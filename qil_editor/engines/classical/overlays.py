@@ -213,15 +213,16 @@ def _regions(owner: np.ndarray, rgb: np.ndarray, lab: np.ndarray, cores: np.ndar
 
 def carve_overlays(seg: Segmentation, rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray,
                    min_share: float = CARVE_SHARE) -> Segmentation:
-    """Crisp flat graphics lying on a big photo region come off it.
+    """Crisp flat shapes lying on a big photo region come off it.
 
-    The edge-density test makes one blob of a photo and whatever is drawn on it (a title
+    The edge-density test makes one blob of a photo and whatever is drawn on it (a card
     over a picture panel, a framed photo on it), so they would go into the photo's layer.
     The test for graphics over a photographic background (``find_overlays``: uniform cores
     whose outline is a crisp step) is run inside each photo region of at least
-    ``min_share`` of the picture; text lines and shapes big enough to matter become regions
-    of their own, and what a shape encloses (the picture in a frame) becomes one too."""
-    from .text import find_text_lines
+    ``min_share`` of the picture; shapes big enough to matter become regions of their own,
+    and what a shape encloses (the picture in a frame) becomes one too. Text on pictures is
+    carved before this, by ``text.carve_glyphs_from_photos`` (which also reads the lines
+    running on beside a picture), so this pass leaves glyphs alone."""
     h, w = seg.owner.shape
     npx = h * w
     photos = [r for r in seg.regions if r.kind == "photo" and r.area >= min_share * npx]
@@ -241,22 +242,13 @@ def carve_overlays(seg: Segmentation, rgb: np.ndarray, lab: np.ndarray, grad: np
         near, _ = _grow(labels, 2)
         near[~inside] = 0
         cand = _regions(near, rgb, lab, labels, n)
-        lines = find_text_lines(cand, h)
-        if lines:
-            labels = _recall_line_glyphs(labels, lines, lab, inside)
-            near, _ = _grow(labels, 2)
-            near[~inside] = 0
-            cand = _regions(near, rgb, lab, labels, n)
-        in_line = {lbl for g in lines for lbl in g}
         for r in cand:
-            if r.label not in in_line and r.area < MIN_SHAPE_SHARE * npx:
+            if r.area < MIN_SHAPE_SHARE * npx:
                 continue
             mine = near == r.label
             owner[mine] = len(kinds) + 1
             core |= labels == r.label
             kinds.append("shape")
-            if r.label in in_line:
-                continue
             ys, xs = np.nonzero(mine)
             y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
             holes = ndimage.binary_fill_holes(mine[y0:y1, x0:x1]) & (owner[y0:y1, x0:x1] == photo.label)

@@ -161,3 +161,35 @@ def test_a_title_reaching_just_over_a_paragraph_stays_its_own_layer():
     truth, pred = _decompose(layers, 3)
     figs = failure_figures(pred, truth, ["background", "text", "text"])
     assert min(figs.text_whole) >= 0.9, figs.text_whole
+
+
+@pytest.mark.skipif(not find_fonts(), reason="needs the DejaVu fonts for legible glyphs")
+@pytest.mark.parametrize("photo_bg", [False, True])
+def test_a_title_running_off_its_card_lies_on_it(photo_bg):
+    """The glyphs on a card leave holes in it, so most of the card's outline touched the
+    word and the "a region whose outline mostly touches another lies on it" rule put the
+    card over the title; the card's layer then carried the title's pixels on the card
+    (fails before on the photo background; the flat one guards the plain case)."""
+    if photo_bg:
+        bg, _ = _photo(0, 0, W, H, 4)
+    else:
+        bg = np.broadcast_to(np.float32([0.93, 0.9, 0.84]), (H, W, 3))
+    card = np.zeros((H, W), np.float32)
+    card[20:140, 10:150] = 1.0
+    title = _text(["Yoga summer open", "Market learn"], 14, 60, 26, bold=True)
+    layers = [_layer(bg, np.ones((H, W), np.float32), "Background"),
+              _layer(np.float32([0.08, 0.41, 0.42]), card, "Card"),
+              _layer(np.float32([0.95, 0.75, 0.55]), title, "Title")]
+    truth, pred = _decompose(layers, 3)
+    figs = failure_figures(pred, truth, ["background", "shape:rect", "text"])
+    assert figs.text_whole[0] >= 0.9
+    # the card's layer holds the card, not the letters lying on it
+    ink = title > 0.5
+    card_i = max(range(1, len(pred)), key=lambda i: float((pred[i][..., 3][card > 0.5] > 128).mean()))
+    card_layer = pred[card_i]
+    on_card = ink & (card > 0.5)
+    shown = card_layer[..., 3][on_card] > 128
+    off = np.abs(card_layer[..., :3][on_card].astype(np.float32) - np.float32([0.08, 0.41, 0.42]) * 255).max(axis=1)
+    assert float(shown.mean()) < 0.5 or float(np.median(off[shown])) < 20  # hidden, or card colour
+    text_i = max(range(1, len(pred)), key=lambda i: float((pred[i][..., 3][ink] > 128).mean()))
+    assert card_i < text_i  # the card beneath the title

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from .. import ndimage_subset as ndimage
 from .regions import BG, Segmentation
 from .shapes import fit_covered_shape
 
@@ -210,10 +211,8 @@ def order_regions(seg: Segmentation) -> Ordering:
             elif _whole(cues, a, b) != _whole(cues, b, a):
                 up, low = (a, b) if _whole(cues, a, b) else (b, a)
                 above[(up, low)] = 0.65
-            elif share_a >= 0.5 and share_a > share_b:
-                above[(a, b)] = float(share_a)
-            elif share_b >= 0.5 and share_b > share_a:
-                above[(b, a)] = float(share_b)
+            elif (lies := _lies_on(owner, ra, rb, share_a, share_b)) is not None:
+                above[lies[0]] = lies[1]
             elif ra.kind in _STROKES and rb.kind not in _STROKES:
                 above[(a, b)] = 0.6
                 guessed.add((a, b))
@@ -321,6 +320,29 @@ def _t_junction(owner: np.ndarray, ra, rb, beneath=(BG,)) -> int:
         elif eb >= TJ_ON and ea <= TJ_OFF:
             votes.add(-1)
     return votes.pop() if len(votes) == 1 else 0
+
+
+def _outer_share(owner: np.ndarray, r, other: int) -> float:
+    """Share of the ring just outside ``r``'s outer outline (its holes filled) that is
+    ``other``."""
+    h, w = owner.shape
+    x0, y0, x1, y1 = r.bbox
+    x0, y0, x1, y1 = max(0, x0 - 1), max(0, y0 - 1), min(w, x1 + 1), min(h, y1 + 1)
+    crop = owner[y0:y1, x0:x1]
+    filled = ndimage.binary_fill_holes(crop == r.label)
+    ring = cv2.dilate(filled.astype(np.uint8), _CROSS).astype(bool) & ~filled
+    return float((crop[ring] == other).sum()) / max(1, int(ring.sum()))
+
+
+def _lies_on(owner: np.ndarray, ra, rb, share_a: float, share_b: float):
+    """A region whose outline mostly touches another lies on it (a word on its card), but
+    only when its *outer* outline does: a card with a word on it touches the word mostly
+    along the holes the glyphs leave in it, which says the word is on top, not the card."""
+    for up, low, share in ((ra, rb, share_a), (rb, ra, share_b)):
+        other = share_b if up is ra else share_a
+        if share >= 0.5 and share > other and _outer_share(owner, up, low.label) >= 0.5:
+            return (up.label, low.label), float(share)
+    return None
 
 
 def _continues(cues, a: int, b: int, area_a: int, contact: int) -> bool:

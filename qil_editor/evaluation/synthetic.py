@@ -39,6 +39,21 @@ class SyntheticDesign:
                                      # "text", "shadow" or "glow" (the hard set only)
 
 
+def flatten(w: int, h: int, layers: list, seed: int, kinds: list[str] | None = None) -> SyntheticDesign:
+    """The design as a user would open it: the truth composited, opaque."""
+    truth = Document(w, h, layers)
+    image = composite(truth)
+    image[..., 3] = 255
+    return SyntheticDesign(image, truth, seed, kinds)
+
+
+def seeded_set(generate, count: int, size: tuple[int, int], first_seed: int,
+               fonts: list[str] | None) -> list[SyntheticDesign]:
+    """``count`` designs of one generator from consecutive seeds, the fonts looked up once."""
+    fonts = find_fonts() if fonts is None else fonts
+    return [generate(first_seed + i, size, fonts=fonts) for i in range(count)]
+
+
 def find_fonts() -> list[str]:
     """DejaVu fonts that exist on this machine (CI installs fonts-dejavu-core)."""
     found = []
@@ -219,16 +234,12 @@ def generate_design(seed: int, size: tuple[int, int] = (512, 384), *,
             layers.append(_to_layer(tint, shadow, "Shadow"))
         counts[name] = counts.get(name, 0) + 1
         layers.append(_to_layer(colour, alpha, f"{name} {counts[name]}"))
-    truth = Document(w, h, layers)
-    image = composite(truth)
-    image[..., 3] = 255
-    return SyntheticDesign(image, truth, seed)
+    return flatten(w, h, layers, seed)
 
 
 def synthetic_set(count: int, size: tuple[int, int] = (512, 384), first_seed: int = 1000,
                   fonts: list[str] | None = None) -> list[SyntheticDesign]:
-    fonts = find_fonts() if fonts is None else fonts
-    return [generate_design(first_seed + i, size, fonts=fonts) for i in range(count)]
+    return seeded_set(generate_design, count, size, first_seed, fonts)
 
 
 def save_design(design: SyntheticDesign, folder: str | Path) -> Path:
@@ -414,13 +425,9 @@ def generate_hard_design(seed: int, size: tuple[int, int] = (512, 384), *,
                 mains.append((float(text.sum()), text.copy()))
         if len(layers) >= 9:
             break
-    truth = Document(w, h, layers)
-    image = composite(truth)
-    image[..., 3] = 255
-    return SyntheticDesign(image, truth, seed, kinds)
+    return flatten(w, h, layers, seed, kinds)
 
 
 def hard_set(count: int, size: tuple[int, int] = (512, 384), first_seed: int = 5000,
              fonts: list[str] | None = None) -> list[SyntheticDesign]:
-    fonts = find_fonts() if fonts is None else fonts
-    return [generate_hard_design(first_seed + i, size, fonts=fonts) for i in range(count)]
+    return seeded_set(generate_hard_design, count, size, first_seed, fonts)

@@ -19,7 +19,7 @@ from PIL import Image, ImageDraw
 
 from ..document import Document, composite
 from .synthetic import (WORDS, SyntheticDesign, _colour, _form_mask, _fractal, _gradient,
-                        _photo, _text_in_box, _to_layer, find_fonts, load_font)
+                        _photo, _text_in_box, _to_layer, find_fonts, flatten, load_font, seeded_set)
 
 PHRASES = WORDS + ("Summer sale", "Join us today", "New collection", "Big news", "Save the date",
                    "Fresh & local", "Shop now")
@@ -246,13 +246,9 @@ def generate_backdrop_design(seed: int, size: tuple[int, int] = (512, 384), *,
                     cover(text)
         if len(layers) >= 9:
             break
-    truth = Document(w, h, layers)
-    image = composite(truth)
-    image[..., 3] = 255
-    return SyntheticDesign(image, truth, seed, kinds)
+    return flatten(w, h, layers, seed, kinds)
 
 
 def backdrop_set(count: int, size: tuple[int, int] = (512, 384), first_seed: int = 8000,
                  fonts: list[str] | None = None) -> list[SyntheticDesign]:
-    fonts = find_fonts() if fonts is None else fonts
-    return [generate_backdrop_design(first_seed + i, size, fonts=fonts) for i in range(count)]
+    return seeded_set(generate_backdrop_design, count, size, first_seed, fonts)

@@ -19,9 +19,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ..document import Document, composite
-from .synthetic import (SyntheticDesign, _colour, _form_mask, _gradient, _photo, _to_layer, find_fonts,
-                        load_font)
+from .synthetic import (SyntheticDesign, _colour, _form_mask, _gradient, _photo, _to_layer, find_fonts, flatten,
+                        load_font, seeded_set)
 
 VOCABULARY = ("summer", "sale", "open", "day", "festival", "coffee", "and", "live", "music",
               "garden", "travel", "studio", "design", "workshop", "book", "now", "new", "season",
@@ -218,13 +217,9 @@ def generate_text_design(seed: int, size: tuple[int, int] = (512, 384), *,
         where = _free_spot(w, h, fitted[1], fitted[2], taken, rng) if fitted is not None else None
         if where is not None:
             add(_contrast(rng, bg[where[1], where[0]]), fitted[0](*where), "Text", "text")
-    truth = Document(w, h, layers)
-    image = composite(truth)
-    image[..., 3] = 255
-    return SyntheticDesign(image, truth, seed, kinds)
+    return flatten(w, h, layers, seed, kinds)
 
 
 def text_set(count: int, size: tuple[int, int] = (512, 384), first_seed: int = 7000,
              fonts: list[str] | None = None) -> list[SyntheticDesign]:
-    fonts = find_fonts() if fonts is None else fonts
-    return [generate_text_design(first_seed + i, size, fonts=fonts) for i in range(count)]
+    return seeded_set(generate_text_design, count, size, first_seed, fonts)

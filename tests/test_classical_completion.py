@@ -11,8 +11,10 @@ from qil_editor.engines.classical import ClassicalDecomposer
 from qil_editor.engines.classical.shapes import fit_covered_shape
 from qil_editor.evaluation.datasets import stack_from_document
 from qil_editor.evaluation.failures import failure_figures, match_layers, soft_iou
-from qil_editor.evaluation.metrics import psnr
 from qil_editor.evaluation.synthetic import find_fonts, load_font
+
+import classical_design
+from classical_design import decompose, layer
 
 W, H = 320, 240
 
@@ -38,26 +40,9 @@ def gradient_bg():
                            (H, W, 3))
 
 
-def layer(colour, alpha, name):
-    px = np.zeros((H, W, 4), np.uint8)
-    px[..., :3] = np.clip(np.broadcast_to(np.asarray(colour, np.float32), (H, W, 3)) * 255 + 0.5, 0, 255)
-    px[..., 3] = np.clip(alpha * 255 + 0.5, 0, 255)
-    return Layer(px, name=name)
-
-
 def design(*objects):
     """Background gradient plus (colour, alpha, name) objects, bottom first: (image, truth layers)."""
-    doc = Document(W, H, [layer(gradient_bg(), np.ones((H, W), np.float32), "Background")]
-                   + [layer(c, a, n) for c, a, n in objects])
-    image = composite(doc)
-    image[..., 3] = 255
-    return image, stack_from_document(doc).layers
-
-
-def decompose(image, layers):
-    doc = ClassicalDecomposer().decompose(image, DecomposeOptions(layers=layers))
-    assert psnr(composite(doc)[..., :3], image[..., :3]) >= 40.0  # still rebuilds the input
-    return doc, stack_from_document(doc).layers
+    return classical_design.design(gradient_bg(), *objects)
 
 
 def test_circle_over_rectangle_hides_a_completed_rectangle():

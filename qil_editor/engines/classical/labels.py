@@ -16,3 +16,8 @@ def nearest_label(labels: np.ndarray, targets: np.ndarray, max_dist: float):
     near = zero_labels[np.clip(idx - 1, 0, zero_labels.size - 1)]
     near = np.where(targets & (dist <= max_dist), near, 0)
     return near.astype(np.int32), dist
+
+
+def grow(labels: np.ndarray, radius: float) -> np.ndarray:
+    """``labels`` grown by up to ``radius`` px into unlabelled pixels (each takes the nearest label)."""
+    return nearest_label(labels, np.ones(labels.shape, bool), radius)[0]

@@ -17,6 +17,7 @@ import numpy as np
 from .. import ndimage_subset as ndimage  # scipy.ndimage's, exactly, without SciPy
 from .background import Background
 from .colour import delta_e, rgb_to_lab
+from .labels import grow
 from .regions import Region, Segmentation
 
 MIN_CONTRAST = 25.0      # CIE76 between an overlay and what surrounds it
@@ -102,13 +103,13 @@ def overlay_segmentation(rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray, val
     if n == 0 and not rects:
         return None
     # Each core takes its anti-aliased rim: pixels within 2 px that move away from the photo.
-    near, idx = _grow(labels, 2)
+    near = grow(labels, 2)
     h, w = labels.shape
     regions = _regions(near, rgb, lab, labels, n)
     lines = find_text_lines(regions, h)
     if lines:
         labels = _recall_line_glyphs(labels, lines, lab, valid)
-        near, idx = _grow(labels, 2)
+        near = grow(labels, 2)
         regions = _regions(near, rgb, lab, labels, n)
     in_line = {lbl for g in lines for lbl in g}
     keep = set(in_line)
@@ -183,17 +184,6 @@ def _inpaint(rgb: np.ndarray, mask: np.ndarray, max_side: int = 400) -> np.ndarr
     return np.where(mask[..., None] > 0, big, rgb).astype(np.float32)
 
 
-def _grow(labels: np.ndarray, radius: int):
-    src = (labels == 0).astype(np.uint8)
-    if src.min() == 1:
-        return labels.copy(), None
-    dist, idx = cv2.distanceTransformWithLabels(src, cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL)
-    zero_labels = labels[src == 0]
-    near = zero_labels[np.clip(idx - 1, 0, zero_labels.size - 1)]
-    grown = np.where(dist <= radius, near, 0).astype(np.int32)
-    return grown, idx
-
-
 def _regions(owner: np.ndarray, rgb: np.ndarray, lab: np.ndarray, cores: np.ndarray,
              n: int) -> list[Region]:
     flat = owner.ravel()
@@ -239,7 +229,7 @@ def carve_overlays(seg: Segmentation, rgb: np.ndarray, lab: np.ndarray, grad: np
         n = int(labels.max())
         if n == 0:
             continue
-        near, _ = _grow(labels, 2)
+        near = grow(labels, 2)
         near[~inside] = 0
         cand = _regions(near, rgb, lab, labels, n)
         for r in cand:
@@ -334,7 +324,7 @@ def _recall_line_glyphs(labels: np.ndarray, groups: list[list[int]], lab: np.nda
             continue
         area = np.bincount(comp.ravel(), minlength=n)
         ring = cv2.dilate(key.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) & ~key & free
-        ring_of, _ = _grow(np.where(key, comp, 0), 2)
+        ring_of = grow(np.where(key, comp, 0), 2)
         ring_of = np.where(ring, ring_of, 0)
         # median colour distance of each piece's ring from the line colour
         centres = (boxes[:, 0] + boxes[:, 2]) / 2.0 - x0

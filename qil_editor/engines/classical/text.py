@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from .colour import delta_e, rgb_to_lab
-from .labels import nearest_label
+from .labels import grow, nearest_label
 from .regions import Region, Segmentation
 
 
@@ -181,7 +181,7 @@ def carve_glyphs_from_photos(seg: Segmentation, rgb: np.ndarray, lab: np.ndarray
     line grouping that follows then joins it with the rest of its line. A "photo" left mostly
     empty was text making a card look busy: its rest goes to the regions around it, and a flat
     rest becomes a shape."""
-    from .overlays import _grow, _regions, find_overlays  # local: overlays imports this module
+    from .overlays import _regions, find_overlays  # local: overlays imports this module
     h, w = seg.owner.shape
     # a picture text can lie on: not a busy crumb where glyphs meet a shape's edge
     photos = [r for r in seg.regions if r.kind == "photo" and r.area >= PHOTO_WITH_TEXT * h * w]
@@ -207,7 +207,7 @@ def carve_glyphs_from_photos(seg: Segmentation, rgb: np.ndarray, lab: np.ndarray
         n = int(cores.max())
         if n == 0:
             continue
-        near, _ = _grow(cores, PHOTO_GLYPH_GROW)
+        near = grow(cores, PHOTO_GLYPH_GROW)
         near = np.where(mine, near, 0)
         cands = _regions(near, rgb[y0:y1, x0:x1], lab[y0:y1, x0:x1], cores, n)
         base = 1 << 20  # candidate labels kept apart from the segmentation's own

@@ -62,9 +62,12 @@ def match_layers(pred: list[np.ndarray], gt: list[np.ndarray]) -> list[int]:
     visible part (soft IoU of the visible weights). Not the layer that merely shows most of
     it: under a faint shadow the background shows about as much as the shadow does, and
     the background shows everywhere, so it took every translucent layer."""
-    vp, vg = visible_weights(_alphas(pred)), visible_weights(_alphas(gt))
-    flat_p = vp.reshape(len(pred), -1)
-    flat_g = vg.reshape(len(gt), -1)
+    return _match_visible(visible_weights(_alphas(pred)), visible_weights(_alphas(gt)))
+
+
+def _match_visible(vp: np.ndarray, vg: np.ndarray) -> list[int]:
+    flat_p = vp.reshape(len(vp), -1)
+    flat_g = vg.reshape(len(vg), -1)
     shared = np.stack([np.minimum(flat_p, g[None]).sum(1) for g in flat_g])  # (gt, pred)
     union = np.stack([np.maximum(flat_p, g[None]).sum(1) for g in flat_g])
     return [int(np.argmax(row)) for row in shared / np.maximum(union, 1e-9)]
@@ -81,8 +84,8 @@ def failure_figures(pred: list[np.ndarray], gt: list[np.ndarray], kinds: list[st
         raise ValueError(f"{len(kinds)} kinds for {len(gt)} ground-truth layers")
     out = FailureFigures()
     ag, ap = _alphas(gt), _alphas(pred)
-    vg = visible_weights(ag)
-    match = match_layers(pred, gt)
+    vg, vp = visible_weights(ag), visible_weights(ap)
+    match = _match_visible(vp, vg)
     for i in range(1, len(gt)):
         kind = kinds[i]
         if not (kind.startswith("shape:") or kind in ("photo", "shadow")):
@@ -91,7 +94,6 @@ def failure_figures(pred: list[np.ndarray], gt: list[np.ndarray], kinds: list[st
         if total <= 0 or (total - float(vg[i].sum())) < COVERED_SHARE * total:
             continue
         out.completion.append((kind, soft_iou(ap[match[i]], ag[i])))
-    vp = visible_weights(ap)
     for i in range(1, len(gt)):
         if kinds[i] == "text" and float(vg[i].sum()) > 0:
             # a text box left inside another object's layer is not a layer of its own

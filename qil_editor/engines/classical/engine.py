@@ -3,10 +3,10 @@
 Stages (each reports progress and is a cancel point):
 1. prepare: validate, take the input alpha, make a working copy (<= ~0.7 MP);
 2. background: robust gradient fit + push-pull (or: the background is a photo);
-3. regions: foreground objects, text lines, photos, shadows (graphics drawn on a
-   big photo region carved off it); over a photo background only crisp flat
-   graphics (titles, banners), pictures by their straight sides and the drop
-   shadows they cast, photo inpainted;
+3. regions: foreground objects, text lines, photos, shadows (text lying on a
+   photo region, and shapes on a big one, carved off it); over a photo
+   background only crisp flat graphics (titles, banners), pictures by their
+   straight sides and the drop shadows they cast, photo inpainted;
 4. layout: occlusion order, grouping into the requested layer count, fills;
 5. layers: full-resolution alpha by unblending against what lies beneath;
 6. match: residual to the most visible layer, so the stack composites back

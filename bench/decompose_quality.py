@@ -113,33 +113,24 @@ def main() -> None:
         return
     w, h = (int(v) for v in args.size.lower().split("x"))
     methods = [ClassicalDecomposer()] + ([] if args.classical_only else [KMeansDecomposer()])
-    old_first, hard_first = (1000 + args.count, 5000 + args.hard_count) if args.held_out else (1000, 5000)
     fonts = find_fonts()
     print(f"fonts: {len(fonts)} DejaVu files" if fonts else "fonts: none found, using Pillow's built-in font")
     print(f"alignment: DTW, order normalisation '{args.order}', merges of predicted layers up to {args.merges}")
 
     datasets = []
-    if args.only in (None, "old"):
-        designs = synthetic_set(args.count, (w, h), first_seed=old_first, fonts=fonts)
-        datasets.append((f"Synthetic designs ({args.count}, {w}x{h})",
-                         [(f"seed{d.seed}", d.image, stack_from_document(d.truth).layers, None)
-                          for d in designs]))
-    if args.only in (None, "hard"):
-        designs = hard_set(args.hard_count, (w, h), first_seed=hard_first, fonts=fonts)
-        datasets.append((f"Hard designs ({args.hard_count}, {w}x{h})",
-                         [(f"hard{d.seed}", d.image, stack_from_document(d.truth).layers, d.kinds)
-                          for d in designs]))
-    if args.only in (None, "text"):
-        designs = text_set(args.text_count, (w, h), first_seed=7000 + (args.text_count if args.held_out else 0),
-                           fonts=fonts)
-        datasets.append((f"Text-heavy designs ({args.text_count}, {w}x{h})",
-                         [(f"text{d.seed}", d.image, stack_from_document(d.truth).layers, d.kinds)
-                          for d in designs]))
-    if args.only in (None, "backdrop"):
-        first = 8000 + (args.backdrop_count if args.held_out else 0)
-        designs = backdrop_set(args.backdrop_count, (w, h), first_seed=first, fonts=fonts)
-        datasets.append((f"Backdrop designs ({args.backdrop_count}, {w}x{h})",
-                         [(f"backdrop{d.seed}", d.image, stack_from_document(d.truth).layers, d.kinds)
+    generated = [  # (--only name, case prefix, title, generator set, count, first tuned seed)
+        ("old", "seed", "Synthetic designs", synthetic_set, args.count, 1000),
+        ("hard", "hard", "Hard designs", hard_set, args.hard_count, 5000),
+        ("text", "text", "Text-heavy designs", text_set, args.text_count, 7000),
+        ("backdrop", "backdrop", "Backdrop designs", backdrop_set, args.backdrop_count, 8000),
+    ]
+    for name, prefix, title, make, count, first in generated:
+        if args.only not in (None, name):
+            continue
+        # the held-out seeds follow the tuned ones
+        designs = make(count, (w, h), first_seed=first + (count if args.held_out else 0), fonts=fonts)
+        datasets.append((f"{title} ({count}, {w}x{h})",
+                         [(f"{prefix}{d.seed}", d.image, stack_from_document(d.truth).layers, d.kinds)
                           for d in designs]))
     root = Path(args.psd_cases)
     if args.only not in (None, "psd"):

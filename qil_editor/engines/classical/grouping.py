@@ -15,12 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .colour import delta_e2000
-from .ordering import Ordering
+from .ordering import CRUMB, Ordering
 from .regions import Segmentation
 
 AUTO_MERGE_COST = 0.3
 SPECK_LAYER = 0.0005   # groups below this share of the canvas join a neighbour
-CRUMB = 0.00005        # groups below this share do not count towards the layer count
 
 
 @dataclass

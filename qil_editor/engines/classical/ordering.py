@@ -388,6 +388,7 @@ def _whole(cues, a: int, b: int) -> bool:
 
 GLOW_SHARP = 0.35     # a soft region (no crisp edge against the background) ...
 GLOW_HUGS = 0.3       # ... that shares this much of its outline with one object is its glow
+CRUMB = 0.00005        # share of the canvas below which a region is a crumb: it takes no layer
 GLOW_MIN = 0.005      # share of the canvas a glow covers (a crumb of one says nothing)
 
 
@@ -439,6 +440,7 @@ def _topological(seg: Segmentation, above: dict[tuple[int, int], float],
     for (up, low), conf in above.items():
         below_of[up][low] = max(conf, below_of[up].get(low, 0.0))
     kind_rank = {"shadow": 0, "photo": 1, "shape": 2, "text": 3, "thin": 3}
+    crumb = CRUMB * seg.owner.size
     remaining = set(labels)
     order = []
 
@@ -457,6 +459,23 @@ def _topological(seg: Segmentation, above: dict[tuple[int, int], float],
             return (kind_rank.get(c.kind, 2), -c.area, caster[lbl], 0)
         return (kind_rank.get(r.kind, 2), -r.area, lbl, 1)
 
+    def inherited():
+        """Each region's key; a crumb takes a lower one of a region that must lie above it, so
+        a few pixels a picture covers go right before that picture and cannot hold it back
+        behind unrelated text that ranks after it. (Passed down through bigger regions too,
+        the key would pull a frame and the picture on it below every free shape.)"""
+        eff = {lbl: key(lbl) for lbl in remaining}
+        changed = True
+        while changed:
+            changed = False
+            for up in remaining:
+                for low in below_of[up]:
+                    if low in remaining and seg.region(low).area < crumb and eff[up] < eff[low]:
+                        eff[low] = eff[up]
+                        changed = True
+        return eff
+
+    eff = inherited()
     while remaining:
         ready = [lbl for lbl in remaining if not (set(below_of[lbl]) & remaining)]
         if not ready:  # a cycle: drop the weakest remaining relation and retry
@@ -467,8 +486,9 @@ def _topological(seg: Segmentation, above: dict[tuple[int, int], float],
             else:
                 _, up, low = weakest
                 del below_of[up][low]
+                eff = inherited()
                 continue
-        nxt = min(ready, key=key)
+        nxt = min(ready, key=lambda lbl: (eff[lbl], key(lbl)))
         order.append(nxt)
         remaining.discard(nxt)
     return order

@@ -280,6 +280,18 @@ def carve_glyphs_from_photos(seg: Segmentation, rgb: np.ndarray, lab: np.ndarray
 
 STROKE_MATCH = 10.0     # CIE76: a pixel this close to a glyph colour seen beside the photo ...
 STROKE_STANDOUT = 20.0  # ... and this far from the picture around it is a candidate stroke
+THIN_MEDIAN = 7         # px: a median this wide wipes out strokes up to 3 px (small text)
+THIN_MIN_GLYPHS = 3     # a line of thin strokes nobody has seen the colour of needs this many glyphs
+THIN_INK = 0.75        # a thin glyph's ink: its pixels at least this share of its farthest from the paper
+THIN_STRAY = 0.05       # ... and at most this share of its band in its colour away from its strokes
+
+
+def _standout(rgb: np.ndarray, lab: np.ndarray, size: int) -> np.ndarray:
+    """CIE76 distance of each pixel from a ``size`` px median of the picture: thin strokes
+    (narrower than half the median) stand out, a photo's smooth or wide detail does not."""
+    img8 = np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    local = rgb_to_lab(cv2.medianBlur(img8, size).astype(np.float32) / 255.0)
+    return delta_e(lab, local)
 
 
 def _strokes_like(cores: np.ndarray, inside: np.ndarray, rgb: np.ndarray, lab: np.ndarray,
@@ -290,9 +302,7 @@ def _strokes_like(cores: np.ndarray, inside: np.ndarray, rgb: np.ndarray, lab: n
     around it (a 5 px median wipes out a 1-2 px stroke)."""
     if not colours:
         return cores
-    img8 = np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    local = rgb_to_lab(cv2.medianBlur(img8, 5).astype(np.float32) / 255.0)
-    cand = inside & (cores == 0) & (delta_e(lab, local) > STROKE_STANDOUT)
+    cand = inside & (cores == 0) & (_standout(rgb, lab, 5) > STROKE_STANDOUT)
     if not cand.any():
         return cores
     close = np.zeros_like(cand)
@@ -306,3 +316,103 @@ def _strokes_like(cores: np.ndarray, inside: np.ndarray, rgb: np.ndarray, lab: n
     base = int(cores.max())
     out[comp > 0] = comp[comp > 0] + base
     return out
+
+
+def thin_text_lines(cores: np.ndarray, inside: np.ndarray, rgb: np.ndarray, lab: np.ndarray,
+                    img_h: int) -> np.ndarray:
+    """``cores`` (a label image of graphics found on a photo) plus the glyphs of small text
+    lines whose strokes are too thin for a uniform core.
+
+    On a photo, graphics are found by their uniform cores; 12-16 px text (serifs, 1-2 px
+    stems) has none, so whole lines stayed in the photo and the layer meant for them was
+    never made. A stroke stands out from a median of the picture that wipes it out
+    (``THIN_MEDIAN``). Pieces that stand out, glyph-shaped (not a strip, not a solid patch)
+    and not the thin part of a core they touch in its colour (a serif of a glyph already
+    found), are read as text only when they form a line of ``THIN_MIN_GLYPHS`` or more of
+    one colour and size (``find_text_lines``) and the line's colour is rare in its band
+    away from its strokes (the photo's own fine detail repeats its colour around it, or
+    shows between glyphs joined to more of the photo; ink does not). Each glyph of such a
+    line becomes a label of its own after those of ``cores``: its ink pixels (those
+    farthest from the paper around it), so its colour is the ink's and its anti-aliased
+    edge goes with it as a core's rim does (``labels.grow`` in the caller)."""
+    dd = _standout(rgb, lab, THIN_MEDIAN)
+    cand = inside & (cores == 0) & (dd > STROKE_STANDOUT)
+    n, comp, stats, _ = cv2.connectedComponentsWithStats(cand.astype(np.uint8), connectivity=8)
+    if n <= 1:
+        return cores
+    # a piece's ink: its pixels farthest from the ring around it (the paper inside a letter's
+    # counter stands out from the median too, and an anti-aliased edge is half paper)
+    ring = grow(comp, 2)
+    ring[cand] = 0
+    rn = np.maximum(np.bincount(ring.ravel(), minlength=n), 1)
+    paper = np.stack([np.bincount(ring.ravel(), weights=lab[..., c].ravel(), minlength=n)
+                      for c in range(3)], 1) / rn[:, None]
+    far = np.where(cand, delta_e(lab, paper[comp].astype(np.float32)), 0.0)
+    peak = np.zeros(n, np.float32)
+    np.maximum.at(peak, comp.ravel(), far.ravel())
+    strong = cand & (far >= THIN_INK * peak[comp])
+    ids = comp[strong]
+    cnt = np.maximum(np.bincount(ids, minlength=n), 1)
+    ink_lab = np.stack([np.bincount(ids, weights=lab[..., c][strong], minlength=n) for c in range(3)], 1)
+    ink_rgb = np.stack([np.bincount(ids, weights=rgb[..., c][strong], minlength=n) for c in range(3)], 1)
+    ink_lab, ink_rgb = ink_lab / cnt[:, None], ink_rgb / cnt[:, None]
+    depth = cv2.distanceTransform(np.pad(cand, 1).astype(np.uint8), cv2.DIST_L2, 3)[1:-1, 1:-1]
+    radius = np.zeros(n, np.float32)
+    np.maximum.at(radius, comp.ravel(), depth.ravel())
+    # a piece in the colour of a core it touches is that graphic's thin part (a serif, the
+    # bar of an 'e'): its rim goes with it; text on a card touches the card in another colour
+    part = np.zeros(n, bool)
+    m = int(cores.max())
+    if m:
+        touch = grow(cores, 2)
+        on = cand & (touch > 0)
+        if on.any():
+            core_n = np.maximum(np.bincount(cores.ravel(), minlength=m + 1), 1)
+            core_lab = np.stack([np.bincount(cores.ravel(), weights=lab[..., c].ravel(), minlength=m + 1)
+                                 for c in range(3)], 1) / core_n[:, None]
+            pairs = np.unique(np.stack([comp[on], touch[on]], 1), axis=0)
+            same = delta_e(ink_lab[pairs[:, 0]], core_lab[pairs[:, 1]]) < 12.0
+            part[pairs[same, 0]] = True
+    base = 1 << 20  # candidate labels kept apart from the cores' own
+    cands = []
+    for k in range(1, n):
+        x, y, bw, bh, area = (int(v) for v in stats[k])
+        if part[k] or area < 4 or bh < 5 or bh > 0.3 * img_h or bw > GLYPH_ASPECT * bh + 2 or \
+                radius[k] > GLYPH_STROKE * bh + 1.0:
+            continue
+        cands.append(Region(base + k, "thin", (slice(y, y + bh), slice(x, x + bw)), area,
+                            ink_rgb[k].astype(np.float32), ink_lab[k].astype(np.float32), 1.0))
+    new = np.zeros(n, np.int32)  # piece -> its new label
+    nxt = int(cores.max()) + 1
+    h, w = cores.shape
+    for g in find_text_lines(cands, img_h):
+        members = [lbl - base for lbl in g]
+        if len(members) < THIN_MIN_GLYPHS:
+            continue
+        colour = ink_lab[members].mean(axis=0)
+        x0, y0 = stats[members, 0].min(), stats[members, 1].min()
+        x1 = (stats[members, 0] + stats[members, 2]).max()
+        y1 = (stats[members, 1] + stats[members, 3]).max()
+        hl = int(y1 - y0)
+        y0, y1 = max(0, y0 - hl // 4), min(h, y1 + hl // 4 + 1)
+        x0, x1 = max(0, x0 - hl // 2), min(w, x1 + hl // 2 + 1)
+        ink = np.isin(comp[y0:y1, x0:x1], members)
+        near = cv2.dilate((ink | (cores[y0:y1, x0:x1] > 0)).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+        # pixels of the ink's colour not joined to a stroke (a thicker stem's inside is), or
+        # joined to it but running on out of the band (the photo showing between glyphs)
+        close = delta_e(lab[y0:y1, x0:x1], colour) < STROKE_MATCH
+        k, parts = cv2.connectedComponents(close.astype(np.uint8), connectivity=8)
+        joined = np.zeros(k, bool)
+        joined[parts[close & near]] = True
+        edge = np.zeros_like(close)
+        edge[[0, -1], :] = edge[:, [0, -1]] = True
+        joined[parts[close & edge]] = False
+        stray = close & ~joined[parts]
+        if float(stray.mean()) > THIN_STRAY:
+            continue
+        new[members] = np.arange(nxt, nxt + len(members))
+        nxt += len(members)
+    if not new.any():
+        return cores
+    # a glyph's core is its ink; its anti-aliased edge goes with it as the cores' rims do
+    return np.where(strong & (new[comp] > 0), new[comp], cores).astype(cores.dtype)

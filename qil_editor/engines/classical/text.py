@@ -90,15 +90,21 @@ def find_text_lines(regions: list[Region], img_h: int) -> list[list[int]]:
                 continue
             ax0, ay0, ax1, ay1, ah, alab = info[a]
             bx0, by0, bx1, by1, bh, blab = info[b]
-            if float(delta_e(alab, blab)) > 12.0 or max(ah, bh) > 1.5 * min(ah, bh):
+            if float(delta_e(alab, blab)) > 12.0:
+                continue
+            both = not (isinstance(a, tuple) or isinstance(b, tuple))
+            sized = max(ah, bh) <= 1.5 * min(ah, bh)
+            # two pieces of one line agree in height even when their letters came in pieces
+            # of other sizes (a word carved off a picture beside one read on the page)
+            boxed = both and max(ay1 - ay0, by1 - by0) <= 1.25 * min(ay1 - ay0, by1 - by0)
+            if not (sized or boxed):
                 continue
             vgap = max(ay0, by0) - min(ay1, by1)
             hover = min(ax1, bx1) - max(ax0, bx0)
             # stacked lines of a paragraph share their column: they overlap by half the shorter
             # one, or start together; a title's last word just reaching over a body line does not
-            stacked = (vgap <= 1.2 * max(ah, bh)
-                       and (hover >= 0.5 * min(ax1 - ax0, bx1 - bx0) or abs(ax0 - bx0) <= max(ah, bh))
-                       and not (isinstance(a, tuple) or isinstance(b, tuple)))
+            stacked = (sized and both and vgap <= 1.2 * max(ah, bh)
+                       and (hover >= 0.5 * min(ax1 - ax0, bx1 - bx0) or abs(ax0 - bx0) <= max(ah, bh)))
             same_line = (-vgap >= 0.6 * min(ay1 - ay0, by1 - by0)
                          and -hover <= 2.5 * max(ah, bh))
             if stacked or same_line:
@@ -189,6 +195,8 @@ def carve_glyphs_from_photos(seg: Segmentation, rgb: np.ndarray, lab: np.ndarray
         return seg
     owner = seg.owner.copy()
     others = [r for r in seg.regions if r.kind != "photo"]
+    shapes = [r for r in others if r.kind == "shape"]
+    grown: dict[int, list] = {}  # shape label -> pieces of it found between glyphs
     new_regions: list[Region] = []
     nxt = len(seg.regions) + 1
     for ph in photos:
@@ -233,12 +241,18 @@ def carve_glyphs_from_photos(seg: Segmentation, rgb: np.ndarray, lab: np.ndarray
             m = near == k
             if not m.any():
                 continue
-            sub[m] = nxt
             r = by_label[k]
+            host = _cut_off_from(r, shapes)
+            if host is not None:
+                # a shape lying over the picture, seen between the glyphs of a line on both
+                sub[m] = host.label
+                grown.setdefault(host.label, []).append((int(m.sum()), r.slc))
+                continue
+            sub[m] = nxt
             new_regions.append(Region(nxt, "thin", r.slc, int(m.sum()), r.rgb, r.lab, 1.0,
                                       {"on_photo": ph.label}))
             nxt += 1
-    if not new_regions:
+    if not new_regions and not grown:
         return seg
     carved_from = {r.extras["on_photo"] for r in new_regions}
     for lbl in carved_from:
@@ -266,6 +280,13 @@ def carve_glyphs_from_photos(seg: Segmentation, rgb: np.ndarray, lab: np.ndarray
                     rgb_r = np.median(rgb[r.slc][left], axis=0).astype(np.float32)
                     lab_r = med
             regions.append(Region(r.label, kind, r.slc, area, rgb_r, lab_r, r.sharp, dict(r.extras)))
+        elif r.label in grown:
+            area, slc = r.area, r.slc
+            for add, s in grown[r.label]:
+                area += add
+                slc = (slice(min(slc[0].start, s[0].start), max(slc[0].stop, s[0].stop)),
+                       slice(min(slc[1].start, s[1].start), max(slc[1].stop, s[1].stop)))
+            regions.append(Region(r.label, r.kind, slc, area, r.rgb, r.lab, r.sharp, dict(r.extras)))
         else:
             regions.append(r)
     regions += new_regions
@@ -278,11 +299,31 @@ def carve_glyphs_from_photos(seg: Segmentation, rgb: np.ndarray, lab: np.ndarray
     return Segmentation(remap[owner], out, seg.fg, seg.core)
 
 
+SHAPE_PIECE_DE = 6.0     # CIE76: a "glyph" this close to a shape's colour, inside its box, is the shape's
+SHAPE_PIECE_REACH = 0.1  # ... its box widened by this share of its longer side
+
+
+def _cut_off_from(piece: Region, shapes: list[Region]) -> Region | None:
+    """The shape ``piece`` is a bit of: one of its colour, at least four times its size, whose
+    box holds it (a shape over the picture shows between the glyphs of a line lying on both)."""
+    x0, y0, x1, y1 = piece.bbox
+    for s in sorted(shapes, key=lambda r: -r.area):
+        sx0, sy0, sx1, sy1 = s.bbox
+        # the shape's own box is cut short where the picture took it
+        m = SHAPE_PIECE_REACH * max(sx1 - sx0, sy1 - sy0)
+        if (s.area >= 4 * piece.area and sx0 - m <= x0 and sy0 - m <= y0 and x1 <= sx1 + m
+                and y1 <= sy1 + m and float(delta_e(piece.lab, s.lab)) < SHAPE_PIECE_DE):
+            return s
+    return None
+
+
 STROKE_MATCH = 10.0     # CIE76: a pixel this close to a glyph colour seen beside the photo ...
 STROKE_STANDOUT = 20.0  # ... and this far from the picture around it is a candidate stroke
 THIN_MEDIAN = 7         # px: a median this wide wipes out strokes up to 3 px (small text)
 THIN_MIN_GLYPHS = 3     # a line of thin strokes nobody has seen the colour of needs this many glyphs
 THIN_INK = 0.75        # a thin glyph's ink: its pixels at least this share of its farthest from the paper
+THIN_BUSY = 0.08        # ... and at most this share of it standing out away from its strokes
+THIN_MAX_PIECES = 0.002  # more glyph-like pieces than this per pixel: a busy picture, not text on it
 THIN_STRAY = 0.05       # ... and at most this share of its band in its colour away from its strokes
 
 
@@ -382,6 +423,8 @@ def thin_text_lines(cores: np.ndarray, inside: np.ndarray, rgb: np.ndarray, lab:
             continue
         cands.append(Region(base + k, "thin", (slice(y, y + bh), slice(x, x + bw)), area,
                             ink_rgb[k].astype(np.float32), ink_lab[k].astype(np.float32), 1.0))
+    if len(cands) > THIN_MAX_PIECES * inside.sum():
+        return cores  # a busy picture: its own detail cannot be told from small text
     new = np.zeros(n, np.int32)  # piece -> its new label
     nxt = int(cores.max()) + 1
     h, w = cores.shape
@@ -408,7 +451,9 @@ def thin_text_lines(cores: np.ndarray, inside: np.ndarray, rgb: np.ndarray, lab:
         edge[[0, -1], :] = edge[:, [0, -1]] = True
         joined[parts[close & edge]] = False
         stray = close & ~joined[parts]
-        if float(stray.mean()) > THIN_STRAY:
+        # ... and the band is calm but for the line: in a busy texture, pieces stand out everywhere
+        busy = cand[y0:y1, x0:x1] & ~near
+        if float(stray.mean()) > THIN_STRAY or float(busy.mean()) > THIN_BUSY:
             continue
         new[members] = np.arange(nxt, nxt + len(members))
         nxt += len(members)

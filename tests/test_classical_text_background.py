@@ -182,22 +182,6 @@ def _segmented(image):
     return merge_text_lines(carve_glyphs_from_photos(seg, rgb, lab, grad), rgb.shape[0])
 
 
-@pytest.mark.parametrize("size,spacing,rx,ry", [(26, 1.3, 45, 60), (32, 1.25, 50, 70)])
-def test_letters_lying_on_a_shape_are_not_bridged_into_one_shape(size, spacing, rx, ry):
-    """Two pieces of one colour either side of what covers them are one object (a card cut by
-    a shape on top), so the letters of a title lying on an ellipse, each touching it, were
-    joined into one "shape" spanning both lines, and that went into the ellipse's layer
-    (before: 18 % / 30 % of the letters on the ellipse in the title's text region)."""
-    blob = ellipse(150, 150, rx, ry)
-    title = words(["OFFER ENTRY", "WEEK SUMMER"], 10, 125, size, serif=True, bold=True, spacing=spacing)
-    image, _ = design(np.float32([0.35, 0.3, 0.75]), ((0.2, 0.55, 0.2), blob, "Ellipse"),
-                      ((0.95, 0.7, 0.35), title, "Title"))
-    seg = _segmented(image)
-    ink = (title > 0.9) & (blob > 0.5)  # the letters on the ellipse
-    kinds = np.array(["bg"] + [r.kind for r in seg.regions])
-    assert float((kinds[seg.owner[ink]] == "text").mean()) >= 0.9
-
-
 def test_a_shape_seen_between_the_glyphs_on_a_picture_stays_the_shapes():
     """A title crossing an ellipse that lies over a picture: the ellipse's bits between the
     glyphs inside the picture's blob have a crisp outline and a glyph's size, so they were

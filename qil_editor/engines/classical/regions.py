@@ -739,13 +739,10 @@ def _bridge_occluded(owner, regions):
     cut in two by a shape on top) are one object: the gap between them inside their
     joint convex hull is covered by that shape."""
     from .ordering import contact_matrix  # local: ordering imports this module
-    from .text import find_text_lines     # local: text imports this module
     kinds = [r.kind for r in regions]
     n = len(regions) + 1
     contact = contact_matrix(owner, n)
     uf = list(range(n))
-    # the letters of a line lying on a shape are not one object the shape cuts in two
-    glyphs = {lbl for g in find_text_lines(regions, owner.shape[0]) if len(g) >= 3 for lbl in g}
 
     def find(i):
         while uf[i] != i:
@@ -756,7 +753,7 @@ def _bridge_occluded(owner, regions):
     changed = False
     for x in range(1, n):
         nbs = [int(b) for b in np.flatnonzero(contact[x]) if b != BG and kinds[b - 1] == "shape"
-               and b != x and b not in glyphs]
+               and b != x]
         for i, a in enumerate(nbs):
             ra = regions[a - 1]
             for b in nbs[i + 1:]:

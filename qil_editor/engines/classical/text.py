@@ -320,11 +320,11 @@ def _cut_off_from(piece: Region, shapes: list[Region]) -> Region | None:
 STROKE_MATCH = 10.0     # CIE76: a pixel this close to a glyph colour seen beside the photo ...
 STROKE_STANDOUT = 20.0  # ... and this far from the picture around it is a candidate stroke
 THIN_MEDIAN = 7         # px: a median this wide wipes out strokes up to 3 px (small text)
-THIN_MIN_GLYPHS = 3     # a line of thin strokes nobody has seen the colour of needs this many glyphs
-THIN_INK = 0.75        # a thin glyph's ink: its pixels at least this share of its farthest from the paper
-THIN_BUSY = 0.08        # ... and at most this share of it standing out away from its strokes
+THIN_MIN_GLYPHS = 3     # a line of thin strokes nobody has seen the colour of needs this many glyphs,
+THIN_STRAY = 0.05       # ... at most this share of its band in its colour away from its strokes
+THIN_BUSY = 0.08        # ... and at most this share of its band standing out away from its strokes
+THIN_INK = 0.75         # a thin glyph's ink: its pixels at least this share of its farthest from the paper
 THIN_MAX_PIECES = 0.002  # more glyph-like pieces than this per pixel: a busy picture, not text on it
-THIN_STRAY = 0.05       # ... and at most this share of its band in its colour away from its strokes
 
 
 def _standout(rgb: np.ndarray, lab: np.ndarray, size: int) -> np.ndarray:

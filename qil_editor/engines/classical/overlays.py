@@ -96,8 +96,9 @@ def find_overlays(rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray, valid: np.
 def overlay_segmentation(rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray, valid: np.ndarray,
                          bg: Background) -> tuple[Segmentation, Background] | None:
     """Regions for the overlays and a background made by inpainting the photo under them."""
-    from .text import find_text_lines
+    from .text import find_text_lines, thin_text_lines
     labels = find_overlays(rgb, lab, grad, valid)
+    labels = thin_text_lines(labels, valid, rgb, lab, valid.shape[0])  # small text: no cores
     n = int(labels.max())
     rects = find_rectangles(lab, valid)
     if n == 0 and not rects:

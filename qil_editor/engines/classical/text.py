@@ -90,15 +90,21 @@ def find_text_lines(regions: list[Region], img_h: int) -> list[list[int]]:
                 continue
             ax0, ay0, ax1, ay1, ah, alab = info[a]
             bx0, by0, bx1, by1, bh, blab = info[b]
-            if float(delta_e(alab, blab)) > 12.0 or max(ah, bh) > 1.5 * min(ah, bh):
+            if float(delta_e(alab, blab)) > 12.0:
+                continue
+            both = not (isinstance(a, tuple) or isinstance(b, tuple))
+            sized = max(ah, bh) <= 1.5 * min(ah, bh)
+            # two pieces of one line agree in height even when their letters came in pieces
+            # of other sizes (a word carved off a picture beside one read on the page)
+            boxed = both and max(ay1 - ay0, by1 - by0) <= 1.25 * min(ay1 - ay0, by1 - by0)
+            if not (sized or boxed):
                 continue
             vgap = max(ay0, by0) - min(ay1, by1)
             hover = min(ax1, bx1) - max(ax0, bx0)
             # stacked lines of a paragraph share their column: they overlap by half the shorter
             # one, or start together; a title's last word just reaching over a body line does not
-            stacked = (vgap <= 1.2 * max(ah, bh)
-                       and (hover >= 0.5 * min(ax1 - ax0, bx1 - bx0) or abs(ax0 - bx0) <= max(ah, bh))
-                       and not (isinstance(a, tuple) or isinstance(b, tuple)))
+            stacked = (sized and both and vgap <= 1.2 * max(ah, bh)
+                       and (hover >= 0.5 * min(ax1 - ax0, bx1 - bx0) or abs(ax0 - bx0) <= max(ah, bh)))
             same_line = (-vgap >= 0.6 * min(ay1 - ay0, by1 - by0)
                          and -hover <= 2.5 * max(ah, bh))
             if stacked or same_line:
@@ -189,6 +195,8 @@ def carve_glyphs_from_photos(seg: Segmentation, rgb: np.ndarray, lab: np.ndarray
         return seg
     owner = seg.owner.copy()
     others = [r for r in seg.regions if r.kind != "photo"]
+    shapes = [r for r in others if r.kind == "shape"]
+    grown: dict[int, list] = {}  # shape label -> pieces of it found between glyphs
     new_regions: list[Region] = []
     nxt = len(seg.regions) + 1
     for ph in photos:
@@ -233,12 +241,18 @@ def carve_glyphs_from_photos(seg: Segmentation, rgb: np.ndarray, lab: np.ndarray
             m = near == k
             if not m.any():
                 continue
-            sub[m] = nxt
             r = by_label[k]
+            host = _cut_off_from(r, shapes)
+            if host is not None:
+                # a shape lying over the picture, seen between the glyphs of a line on both
+                sub[m] = host.label
+                grown.setdefault(host.label, []).append((int(m.sum()), r.slc))
+                continue
+            sub[m] = nxt
             new_regions.append(Region(nxt, "thin", r.slc, int(m.sum()), r.rgb, r.lab, 1.0,
                                       {"on_photo": ph.label}))
             nxt += 1
-    if not new_regions:
+    if not new_regions and not grown:
         return seg
     carved_from = {r.extras["on_photo"] for r in new_regions}
     for lbl in carved_from:
@@ -266,6 +280,13 @@ def carve_glyphs_from_photos(seg: Segmentation, rgb: np.ndarray, lab: np.ndarray
                     rgb_r = np.median(rgb[r.slc][left], axis=0).astype(np.float32)
                     lab_r = med
             regions.append(Region(r.label, kind, r.slc, area, rgb_r, lab_r, r.sharp, dict(r.extras)))
+        elif r.label in grown:
+            area, slc = r.area, r.slc
+            for add, s in grown[r.label]:
+                area += add
+                slc = (slice(min(slc[0].start, s[0].start), max(slc[0].stop, s[0].stop)),
+                       slice(min(slc[1].start, s[1].start), max(slc[1].stop, s[1].stop)))
+            regions.append(Region(r.label, r.kind, slc, area, r.rgb, r.lab, r.sharp, dict(r.extras)))
         else:
             regions.append(r)
     regions += new_regions
@@ -278,8 +299,40 @@ def carve_glyphs_from_photos(seg: Segmentation, rgb: np.ndarray, lab: np.ndarray
     return Segmentation(remap[owner], out, seg.fg, seg.core)
 
 
+SHAPE_PIECE_DE = 6.0     # CIE76: a "glyph" this close to a shape's colour, inside its box, is the shape's
+SHAPE_PIECE_REACH = 0.1  # ... its box widened by this share of its longer side
+
+
+def _cut_off_from(piece: Region, shapes: list[Region]) -> Region | None:
+    """The shape ``piece`` is a bit of: one of its colour, at least four times its size, whose
+    box holds it (a shape over the picture shows between the glyphs of a line lying on both)."""
+    x0, y0, x1, y1 = piece.bbox
+    for s in sorted(shapes, key=lambda r: -r.area):
+        sx0, sy0, sx1, sy1 = s.bbox
+        # the shape's own box is cut short where the picture took it
+        m = SHAPE_PIECE_REACH * max(sx1 - sx0, sy1 - sy0)
+        if (s.area >= 4 * piece.area and sx0 - m <= x0 and sy0 - m <= y0 and x1 <= sx1 + m
+                and y1 <= sy1 + m and float(delta_e(piece.lab, s.lab)) < SHAPE_PIECE_DE):
+            return s
+    return None
+
+
 STROKE_MATCH = 10.0     # CIE76: a pixel this close to a glyph colour seen beside the photo ...
 STROKE_STANDOUT = 20.0  # ... and this far from the picture around it is a candidate stroke
+THIN_MEDIAN = 7         # px: a median this wide wipes out strokes up to 3 px (small text)
+THIN_MIN_GLYPHS = 3     # a line of thin strokes nobody has seen the colour of needs this many glyphs,
+THIN_STRAY = 0.05       # ... at most this share of its band in its colour away from its strokes
+THIN_BUSY = 0.08        # ... and at most this share of its band standing out away from its strokes
+THIN_INK = 0.75         # a thin glyph's ink: its pixels at least this share of its farthest from the paper
+THIN_MAX_PIECES = 0.002  # more glyph-like pieces than this per pixel: a busy picture, not text on it
+
+
+def _standout(rgb: np.ndarray, lab: np.ndarray, size: int) -> np.ndarray:
+    """CIE76 distance of each pixel from a ``size`` px median of the picture: thin strokes
+    (narrower than half the median) stand out, a photo's smooth or wide detail does not."""
+    img8 = np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    local = rgb_to_lab(cv2.medianBlur(img8, size).astype(np.float32) / 255.0)
+    return delta_e(lab, local)
 
 
 def _strokes_like(cores: np.ndarray, inside: np.ndarray, rgb: np.ndarray, lab: np.ndarray,
@@ -290,9 +343,7 @@ def _strokes_like(cores: np.ndarray, inside: np.ndarray, rgb: np.ndarray, lab: n
     around it (a 5 px median wipes out a 1-2 px stroke)."""
     if not colours:
         return cores
-    img8 = np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    local = rgb_to_lab(cv2.medianBlur(img8, 5).astype(np.float32) / 255.0)
-    cand = inside & (cores == 0) & (delta_e(lab, local) > STROKE_STANDOUT)
+    cand = inside & (cores == 0) & (_standout(rgb, lab, 5) > STROKE_STANDOUT)
     if not cand.any():
         return cores
     close = np.zeros_like(cand)
@@ -306,3 +357,107 @@ def _strokes_like(cores: np.ndarray, inside: np.ndarray, rgb: np.ndarray, lab: n
     base = int(cores.max())
     out[comp > 0] = comp[comp > 0] + base
     return out
+
+
+def thin_text_lines(cores: np.ndarray, inside: np.ndarray, rgb: np.ndarray, lab: np.ndarray,
+                    img_h: int) -> np.ndarray:
+    """``cores`` (a label image of graphics found on a photo) plus the glyphs of small text
+    lines whose strokes are too thin for a uniform core.
+
+    On a photo, graphics are found by their uniform cores; 12-16 px text (serifs, 1-2 px
+    stems) has none, so whole lines stayed in the photo and the layer meant for them was
+    never made. A stroke stands out from a median of the picture that wipes it out
+    (``THIN_MEDIAN``). Pieces that stand out, glyph-shaped (not a strip, not a solid patch)
+    and not the thin part of a core they touch in its colour (a serif of a glyph already
+    found), are read as text only when they form a line of ``THIN_MIN_GLYPHS`` or more of
+    one colour and size (``find_text_lines``) and the line's colour is rare in its band
+    away from its strokes (the photo's own fine detail repeats its colour around it, or
+    shows between glyphs joined to more of the photo; ink does not). Each glyph of such a
+    line becomes a label of its own after those of ``cores``: its ink pixels (those
+    farthest from the paper around it), so its colour is the ink's and its anti-aliased
+    edge goes with it as a core's rim does (``labels.grow`` in the caller)."""
+    dd = _standout(rgb, lab, THIN_MEDIAN)
+    cand = inside & (cores == 0) & (dd > STROKE_STANDOUT)
+    n, comp, stats, _ = cv2.connectedComponentsWithStats(cand.astype(np.uint8), connectivity=8)
+    if n <= 1:
+        return cores
+    # a piece's ink: its pixels farthest from the ring around it (the paper inside a letter's
+    # counter stands out from the median too, and an anti-aliased edge is half paper)
+    ring = grow(comp, 2)
+    ring[cand] = 0
+    rn = np.maximum(np.bincount(ring.ravel(), minlength=n), 1)
+    paper = np.stack([np.bincount(ring.ravel(), weights=lab[..., c].ravel(), minlength=n)
+                      for c in range(3)], 1) / rn[:, None]
+    far = np.where(cand, delta_e(lab, paper[comp].astype(np.float32)), 0.0)
+    peak = np.zeros(n, np.float32)
+    np.maximum.at(peak, comp.ravel(), far.ravel())
+    strong = cand & (far >= THIN_INK * peak[comp])
+    ids = comp[strong]
+    cnt = np.maximum(np.bincount(ids, minlength=n), 1)
+    ink_lab = np.stack([np.bincount(ids, weights=lab[..., c][strong], minlength=n) for c in range(3)], 1)
+    ink_rgb = np.stack([np.bincount(ids, weights=rgb[..., c][strong], minlength=n) for c in range(3)], 1)
+    ink_lab, ink_rgb = ink_lab / cnt[:, None], ink_rgb / cnt[:, None]
+    depth = cv2.distanceTransform(np.pad(cand, 1).astype(np.uint8), cv2.DIST_L2, 3)[1:-1, 1:-1]
+    radius = np.zeros(n, np.float32)
+    np.maximum.at(radius, comp.ravel(), depth.ravel())
+    # a piece in the colour of a core it touches is that graphic's thin part (a serif, the
+    # bar of an 'e'): its rim goes with it; text on a card touches the card in another colour
+    part = np.zeros(n, bool)
+    m = int(cores.max())
+    if m:
+        touch = grow(cores, 2)
+        on = cand & (touch > 0)
+        if on.any():
+            core_n = np.maximum(np.bincount(cores.ravel(), minlength=m + 1), 1)
+            core_lab = np.stack([np.bincount(cores.ravel(), weights=lab[..., c].ravel(), minlength=m + 1)
+                                 for c in range(3)], 1) / core_n[:, None]
+            pairs = np.unique(np.stack([comp[on], touch[on]], 1), axis=0)
+            same = delta_e(ink_lab[pairs[:, 0]], core_lab[pairs[:, 1]]) < 12.0
+            part[pairs[same, 0]] = True
+    base = 1 << 20  # candidate labels kept apart from the cores' own
+    cands = []
+    for k in range(1, n):
+        x, y, bw, bh, area = (int(v) for v in stats[k])
+        if part[k] or area < 4 or bh < 5 or bh > 0.3 * img_h or bw > GLYPH_ASPECT * bh + 2 or \
+                radius[k] > GLYPH_STROKE * bh + 1.0:
+            continue
+        cands.append(Region(base + k, "thin", (slice(y, y + bh), slice(x, x + bw)), area,
+                            ink_rgb[k].astype(np.float32), ink_lab[k].astype(np.float32), 1.0))
+    if len(cands) > THIN_MAX_PIECES * inside.sum():
+        return cores  # a busy picture: its own detail cannot be told from small text
+    new = np.zeros(n, np.int32)  # piece -> its new label
+    nxt = int(cores.max()) + 1
+    h, w = cores.shape
+    for g in find_text_lines(cands, img_h):
+        members = [lbl - base for lbl in g]
+        if len(members) < THIN_MIN_GLYPHS:
+            continue
+        colour = ink_lab[members].mean(axis=0)
+        x0, y0 = stats[members, 0].min(), stats[members, 1].min()
+        x1 = (stats[members, 0] + stats[members, 2]).max()
+        y1 = (stats[members, 1] + stats[members, 3]).max()
+        hl = int(y1 - y0)
+        y0, y1 = max(0, y0 - hl // 4), min(h, y1 + hl // 4 + 1)
+        x0, x1 = max(0, x0 - hl // 2), min(w, x1 + hl // 2 + 1)
+        ink = np.isin(comp[y0:y1, x0:x1], members)
+        near = cv2.dilate((ink | (cores[y0:y1, x0:x1] > 0)).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+        # pixels of the ink's colour not joined to a stroke (a thicker stem's inside is), or
+        # joined to it but running on out of the band (the photo showing between glyphs)
+        close = delta_e(lab[y0:y1, x0:x1], colour) < STROKE_MATCH
+        k, parts = cv2.connectedComponents(close.astype(np.uint8), connectivity=8)
+        joined = np.zeros(k, bool)
+        joined[parts[close & near]] = True
+        edge = np.zeros_like(close)
+        edge[[0, -1], :] = edge[:, [0, -1]] = True
+        joined[parts[close & edge]] = False
+        stray = close & ~joined[parts]
+        # ... and the band is calm but for the line: in a busy texture, pieces stand out everywhere
+        busy = cand[y0:y1, x0:x1] & ~near
+        if float(stray.mean()) > THIN_STRAY or float(busy.mean()) > THIN_BUSY:
+            continue
+        new[members] = np.arange(nxt, nxt + len(members))
+        nxt += len(members)
+    if not new.any():
+        return cores
+    # a glyph's core is its ink; its anti-aliased edge goes with it as the cores' rims do
+    return np.where(strong & (new[comp] > 0), new[comp], cores).astype(cores.dtype)

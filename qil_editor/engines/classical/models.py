@@ -229,6 +229,10 @@ def build_models(seg: Segmentation, ordering: Ordering, rgb: np.ndarray, bg: Bac
             # the fitted outline's own anti-aliasing where it runs under the object on top
             edge_px = hidden_alpha > 0
             alpha = np.where(edge_px, np.maximum(hidden_alpha, 0.0), alpha).astype(np.float32)
+        tint = reg.extras.get("tint")
+        if tint is not None:  # a translucent flat shape (overlays.tint_fit): its colour and opacity
+            colour[...] = tint[1]
+            alpha = alpha * np.float32(tint[0])
         if reg.kind == "text":
             # Only the glyphs' own flat strokes are surely opaque; the gaps between
             # letters that the region owns at working size are left to unblending.

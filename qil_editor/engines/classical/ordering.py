@@ -196,6 +196,8 @@ def order_regions(seg: Segmentation) -> Ordering:
                 above[(b, a)] = 1.0
             elif rb.kind == "shadow" and ra.kind != "shadow":
                 above[(a, b)] = 1.0
+            elif (tint := _tint_order(seg, a, b)) is not None:
+                above[tint] = 0.85
             elif (_continues(cues, a, b, ra.area, contact[a, b])
                   != _continues(cues, b, a, rb.area, contact[a, b])):
                 # the outline they share is the upper one's own; the lower one continues under it
@@ -343,6 +345,24 @@ def _lies_on(owner: np.ndarray, ra, rb, share_a: float, share_b: float):
         if share >= 0.5 and share > other and _outer_share(owner, up, low.label) >= 0.5:
             return (up.label, low.label), float(share)
     return None
+
+
+def _tint_order(seg: Segmentation, a: int, b: int) -> tuple[int, int] | None:
+    """(upper, lower) as a translucent shape's own colours say (``overlays._tint_neighbours``:
+    it shows what it covers), or None."""
+    over, under = set(), set()
+    for t, o in ((a, b), (b, a)):
+        ex = seg.region(t).extras
+        if "tint_over" in ex:
+            theirs = seg.owner == o
+            if (ex["tint_over"] & theirs).any():
+                over.add((t, o))
+            elif (ex["tint_under"] & theirs).any():
+                under.add((o, t))
+    if len(over) == 1:
+        return over.pop()
+    # two translucent shapes that only meet: each shows the photo by the other, no verdict
+    return under.pop() if len(under) == 1 and not over else None
 
 
 def _continues(cues, a: int, b: int, area_a: int, contact: int) -> bool:

@@ -31,6 +31,12 @@ RECT_MIN_SIDE = 0.06     # share of the short side a picture's side must run str
 RECT_MAX_SHARE = 0.5     # a rectangle beyond this share of the canvas is no picture on it
 SHADOW_MIN_ALPHA = 0.05  # darkening a drop shadow on a photo must reach to be one
 SHARP_CRISP = 0.6        # outline step per pixel / contrast of such a sharp outline
+TINT_SLOPE = (0.08, 0.6)  # photo share (1 - opacity) that shows through a translucent shape
+TINT_FIT = 0.6           # share of the inside's variation along the outline the tint explains
+TINT_RMS = 0.03          # ... with this little left over (RGB, 0..1)
+TINT_TOL = 0.012         # a pair of local means (RGB) that agrees with a tint: the grain averaged out
+TINT_STEP = 0.05         # mean RGB step across its outline: an outline at all
+TINT_INLIERS = 0.6       # share of the outline where the outside is the photo under the shape
 
 
 def _uniform_cores(lab: np.ndarray, grad: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -126,16 +132,46 @@ def overlay_segmentation(rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray, val
     shapes = [remap[lbl] for lbl in keep if lbl not in in_line]
     owner, cores = _inner_marks(owner, cores, lab, shapes)
     owner, pictures = _add_rectangles(owner, grad, rects)
-    owner, shadows = _drop_shadows(owner, rgb, shapes + sorted(pictures))
+    # a flat shape found by its core may be translucent (its inside follows the photo)
+    # (judged inside its grown rim, which holds mixed pixels and a little of the photo)
+    tints = {lbl: t for lbl in shapes
+             if (t := tint_fit(rgb, cv2.erode((owner == lbl).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0,
+                               (owner > 0) & (owner != lbl))) is not None}
+    owner, shadows = _drop_shadows(owner, rgb, [s for s in shapes if s not in tints] + sorted(pictures))
+    owner, found = _add_tints(owner, rgb, valid)
+    tints.update(found)
     regions = _regions(owner, rgb, lab, cores, int(owner.max()))
     for r in regions:
         if r.label in shadows:
             r.kind, r.sharp = "shadow", 0.0
         elif pictures.get(r.label):
             r.kind = "photo"
+        elif r.label in tints:
+            slope, offset = tints[r.label]
+            colour = np.clip(offset / (1.0 - slope), 0.0, 1.0).astype(np.float32)
+            r.rgb, r.lab = colour, rgb_to_lab(colour[None])[0]
+            r.extras["tint"] = (float(1.0 - slope), colour)
+    for lbl in tints:
+        _tint_neighbours(owner, regions, lbl, rgb, *tints[lbl])
     mask = cv2.dilate((owner > 0).astype(np.uint8), np.ones((3, 3), np.uint8))
     mask = ndimage.binary_fill_holes(mask).astype(np.uint8)  # no sources inside a banner
-    filled = _inpaint(rgb, mask)
+    src = rgb
+    if tints:
+        # under a translucent shape the photo is known exactly: (I - a c) / (1 - a)
+        src = rgb.copy()
+        shown = [r for r in regions if r.label not in tints and r.kind == "shape"]
+        for lbl, (slope, offset) in tints.items():
+            inner = cv2.erode((owner == lbl).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+            under = np.clip((rgb[inner] - offset) / slope, 0.0, 1.0)
+            # where another graphic lies under the tint, that graphic shows, not the photo
+            other = np.zeros(len(under), bool)
+            for r in shown:
+                other |= delta_e(rgb_to_lab(under), r.lab) < 12.0
+            keep = np.zeros_like(inner)
+            keep[inner] = ~other
+            src[keep] = under[~other]
+            mask[keep] = 0
+    filled = _inpaint(src, mask)
     filled_lab = rgb_to_lab(filled)
     dist = delta_e(lab, filled_lab).astype(np.float32)
     new_bg = Background(filled, filled_lab, dist, bg.noise, True, max(bg.t_low, 8.0),
@@ -143,6 +179,187 @@ def overlay_segmentation(rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray, val
     fg = owner > 0
     core = (remap[labels] > 0) | ~cv2.dilate(fg.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     return Segmentation(owner, regions, fg, core), new_bg
+
+
+def _band_means(rgb: np.ndarray, inner: np.ndarray, outer: np.ndarray, win: int = 7):
+    """Local means of the image on both sides of an outline, paired where both bands show
+    within a ``win`` window: (inside (N, 3), outside (N, 3))."""
+    k = (win, win)
+    wi = cv2.blur(inner.astype(np.float32), k)
+    wo = cv2.blur(outer.astype(np.float32), k)
+    pts = (wi > 0.15) & (wo > 0.15)
+    mi = cv2.blur(rgb * inner[..., None], k)[pts] / wi[pts][:, None]
+    mo = cv2.blur(rgb * outer[..., None], k)[pts] / wo[pts][:, None]
+    return mi, mo
+
+
+def tint_fit(rgb: np.ndarray, mask: np.ndarray, taken: np.ndarray) -> tuple[float, np.ndarray] | None:
+    """(1 - a, a c) when ``mask`` is a flat colour ``c`` laid at opacity ``a`` over the photo.
+
+    Compositing is linear per pixel, ``I = (1 - a) P + a c``, and the photo runs on
+    unbroken across the shape's outline, so the inside just within the outline is the
+    outside just beyond it, scaled by a common ``1 - a`` and shifted by ``a c``. Fitted on
+    local means paired along the outline (what other graphics, ``taken``, occupy is no
+    photo and is left out); kept when the fit explains the inside's variation along the
+    outline and the colour is a colour."""
+    ys, xs = np.nonzero(mask)
+    if ys.size < 32:
+        return None
+    h, w = mask.shape
+    y0, y1 = max(0, ys.min() - 16), min(h, ys.max() + 17)
+    x0, x1 = max(0, xs.min() - 16), min(w, xs.max() + 17)
+    m = mask[y0:y1, x0:x1]
+    if ndimage.binary_fill_holes(m).sum() > 1.5 * m.sum():
+        return None  # a ring (a frame) around something else: no one flat tint
+    img = rgb[y0:y1, x0:x1]
+    d_in = cv2.distanceTransform(np.pad(m, 1).astype(np.uint8), cv2.DIST_L2, 3)[1:-1, 1:-1]
+    d_out = cv2.distanceTransform((~m).astype(np.uint8), cv2.DIST_L2, 3)
+    free = ~cv2.dilate(taken[y0:y1, x0:x1].astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) | m
+    inner = (d_in > 0) & (d_in <= 3)
+    outer = (d_out >= 3) & (d_out <= 5) & free
+    inside, outside = _band_means(img, inner, outer)
+    if len(inside) < 24:
+        return None
+    if float(outside.std(0).max()) < 0.02:
+        return None  # the photo along the outline is too even to tell a tint from a fill
+    # the slope most pairs agree on (pairs whose outside is not the photo under the shape,
+    # a graphic found only in part or a shape on top, disagree), then least squares on those
+    best = None
+    for slope in np.arange(0.0, 0.72, 0.02):
+        offset = np.median(inside - slope * outside, axis=0)
+        hits = int((np.abs(inside - slope * outside - offset).max(-1) < TINT_TOL).sum())
+        if best is None or hits > best[0]:
+            best = (hits, slope, offset)
+    keep = np.abs(inside - best[1] * outside - best[2]).max(-1) < TINT_TOL
+    if keep.sum() < max(24, TINT_INLIERS * len(inside)):
+        return None
+    o, i = outside[keep], inside[keep]
+    oc = o - o.mean(0)
+    var_o = float((oc * oc).sum())
+    if var_o < 1e-9:
+        return None
+    slope = float((oc * (i - i.mean(0))).sum()) / var_o
+    offset = i.mean(0) - slope * o.mean(0)
+    if not TINT_SLOPE[0] <= slope <= TINT_SLOPE[1]:
+        return None
+    inside, outside = inside[keep], outside[keep]
+    ic = inside - inside.mean(0)
+    res = inside - (slope * outside + offset)
+    explained = 1.0 - float((res * res).sum()) / max(float((ic * ic).sum()), 1e-9)
+    if explained < TINT_FIT or float(np.sqrt((res * res).mean())) > TINT_RMS:
+        return None
+    if float(np.abs(inside - outside).mean()) < TINT_STEP:
+        return None
+    colour = offset / (1.0 - slope)
+    if colour.min() < -0.05 or colour.max() > 1.05:
+        return None
+    return slope, offset.astype(np.float32)
+
+
+def _add_tints(owner: np.ndarray, rgb: np.ndarray,
+               valid: np.ndarray) -> tuple[np.ndarray, dict[int, tuple[float, np.ndarray]]]:
+    """Translucent shapes on a photo become regions (``tint_fit``); {label: (1 - a, a c)}.
+
+    They have no uniform core (the photo shows through) but a crisp outline: the parts
+    of the picture closed off by crisp edges (Canny on a lightly smoothed copy) and by the
+    graphics found already are the candidates, each grown back out to its outline and
+    completed where graphics on it (a word across it) cut it in parts."""
+    h, w = owner.shape
+    npx = h * w
+    img8 = np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    edges = cv2.Canny(cv2.GaussianBlur(img8, (0, 0), 1.0), 20, 50, L2gradient=True)
+    taken = owner > 0
+    wall = cv2.dilate(edges, np.ones((3, 3), np.uint8)).astype(bool) | \
+        cv2.dilate(taken.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    n, comp, stats, _ = cv2.connectedComponentsWithStats((~wall & valid).astype(np.uint8), connectivity=4)
+    out: dict[int, tuple[float, np.ndarray]] = {}
+    nxt = int(owner.max()) + 1
+    for k in range(1, n):
+        x, y, bw, bh, area = stats[k]
+        if area < MIN_SHAPE_SHARE * npx or bw * bh > RECT_MAX_SHARE * npx:
+            continue
+        if x == 0 or y == 0 or x + bw == w or y + bh == h:
+            continue  # a part of the photo the canvas edge closes off
+        sub = comp[y:y + bh, x:x + bw] == k
+        full = np.zeros((h, w), bool)
+        full[y:y + bh, x:x + bw] = sub
+        fit = tint_fit(rgb, full, taken)
+        if fit is None:
+            continue
+        grown = (grow(full.astype(np.int32), 3) > 0) & (owner == 0)
+        grown |= _whole_tint(grown, owner, edges)
+        owner[grown & (owner == 0)] = nxt
+        out[nxt] = fit
+        nxt += 1
+    return owner, out
+
+
+def _tint_neighbours(owner: np.ndarray, regions: list[Region], lbl: int, rgb: np.ndarray,
+                     slope: float, offset: np.ndarray) -> None:
+    """Which graphics a translucent shape lies over, and which lie over it.
+
+    It shows what it covers: where it lies over a neighbour, its pixels next to that
+    neighbour, with the tint taken off (``(I - a c) / (1 - a)``), are the neighbour's colour;
+    where the neighbour lies over it, they are the photo. The verdicts are kept on the
+    region as masks (``tint_over``, ``tint_under``: the neighbours' pixels), which
+    ``ordering.order_regions`` takes before its geometric cues: a thin overlap gives
+    those little to go on, and a translucent shape has no bite to show."""
+    mine = owner == lbl
+    near = cv2.dilate(mine.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+    over = np.zeros_like(mine)
+    under = np.zeros_like(mine)
+    for n in np.unique(owner[near & ~mine]):
+        if n == 0:
+            continue
+        theirs = owner == n
+        dist = cv2.distanceTransform((~theirs).astype(np.uint8), cv2.DIST_L2, 3)
+        zone = mine & (dist >= 2.0) & (dist <= 6.0)
+        if zone.sum() < 8:
+            continue
+        shown = rgb_to_lab(np.clip((rgb[zone] - offset) / slope, 0.0, 1.0))
+        if float((delta_e(shown, regions[n - 1].lab) < 12.0).mean()) >= 0.5:
+            over |= theirs
+        else:
+            under |= theirs
+    regions[lbl - 1].extras["tint_over"] = over
+    regions[lbl - 1].extras["tint_under"] = under
+
+
+def _whole_tint(part: np.ndarray, owner: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """The rest of a translucent shape that graphics on it (a word across it) cut off
+    the part found: the simple shape fitted to the part's own outline
+    (``shapes.fit_covered_shape``), kept only when crisp edges run along the fitted
+    outline wherever nothing covers it. Returns the free pixels it adds (or none)."""
+    from .shapes import fit_covered_shape
+    h, w = part.shape
+    ys, xs = np.nonzero(part)
+    none = np.zeros_like(part)
+    if ys.size == 0:
+        return none
+    py, px = int(0.5 * (ys.max() - ys.min())) + 4, int(0.5 * (xs.max() - xs.min())) + 4
+    y0, y1 = max(0, ys.min() - py), min(h, ys.max() + py + 1)
+    x0, x1 = max(0, xs.min() - px), min(w, xs.max() + px + 1)
+    own = part[y0:y1, x0:x1]
+    taken = owner[y0:y1, x0:x1] > 0
+    near = cv2.dilate(taken.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
+    real = ~near
+    real[:, :1] &= x0 > 0
+    real[:, -1:] &= x1 < w
+    real[:1] &= y0 > 0
+    real[-1:] &= y1 < h
+    cov = fit_covered_shape(own, real, np.ones_like(own), require_hidden=False, robust=True)
+    if cov is None:
+        return none
+    shape = cov > 0.5
+    ring = shape & ~cv2.erode(shape.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & ~near
+    if ring.sum() < 12:
+        return none
+    crisp = cv2.dilate(edges[y0:y1, x0:x1], np.ones((5, 5), np.uint8)).astype(bool)
+    if float(crisp[ring].mean()) < 0.8:
+        return none
+    out = none.copy()
+    out[y0:y1, x0:x1] = (cov > 0.01) & ~taken
+    return out
 
 
 def _inner_marks(owner, cores, lab, shapes):

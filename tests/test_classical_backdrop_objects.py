@@ -120,3 +120,50 @@ def test_a_translucent_shape_and_an_opaque_card_come_in_their_order():
         clear = cv2.erode(((panel > 0.54) & (card < 0.01)).astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
         dev = np.abs(pred[0][..., :3].astype(np.float32) - truth[0][..., :3].astype(np.float32)).max(-1)
         assert float(np.percentile(dev[clear], 90)) <= 6.0
+
+
+def _grainy_blobs():
+    from test_classical_backdrop import grainy_blobs
+    return grainy_blobs()
+
+
+def _box(x0, y0, x1, y1, r=0):
+    from test_classical_backdrop import box
+    return box(x0, y0, x1, y1, r)
+
+
+@pytest.mark.parametrize("frame", [0, 2, 3])
+def test_a_framed_picture_on_a_photo_comes_as_frame_picture_and_shadow(frame):
+    """A picture (bare, or in a 2-3 px white frame) with a drop shadow on a blurred photo.
+    Before: the shadow stayed in the background (its fit was spoilt by the caster's own
+    rim and by smoothing the picture's pixels into the darkening), and a 2 px frame came
+    out in one layer with its picture. Now the shadow is a layer, completed under its
+    caster, and the frame is a flat shape layer of its own, completed under the picture."""
+    from test_classical_backdrop import photo
+    outer = _box(150, 40, 150 + 110 + 2 * frame, 40 + 130 + 2 * frame)
+    pic = _box(150 + frame, 40 + frame, 150 + frame + 110, 40 + frame + 130)
+    shadow = cv2.GaussianBlur(np.roll(np.roll(outer, 7, axis=0), 3, axis=1), (0, 0), 3.0) * 0.5
+    objects = [((0.0, 0.0, 0.0), shadow, "Shadow")]
+    objects += [((1.0, 1.0, 1.0), outer, "Frame")] if frame else []
+    image, truth = design(_grainy_blobs(), *objects,
+                          (photo(5, (0.3, 0.1, 0.6), (0.6, 0.5, 1.0)), pic, "Picture"))
+    doc, pred = decompose(image, len(truth))
+    assert len(pred) == len(truth)
+    for t in truth[1:]:
+        best = max(soft_iou(p[..., 3] / 255.0, t[..., 3] / 255.0) for p in pred[1:])
+        assert best >= 0.85
+
+
+def test_a_shadow_falling_on_a_shape_lies_between_it_and_its_caster():
+    """A card on a bigger card casts its shadow onto it. Before: a shadow went under all
+    it touches, so under the bigger card too (a dark patch hidden under it, the card
+    beneath left with the darkened part in it); now it lies right under its caster."""
+    a = _box(30, 30, 200, 200, r=12)
+    b = _box(150, 80, 280, 170, r=10)
+    shadow = cv2.GaussianBlur(np.roll(np.roll(b, 8, axis=0), 8, axis=1), (0, 0), 4.0) * 0.5
+    image, truth = design(np.float32([0.9, 0.88, 0.8]), ((0.3, 0.55, 0.8), a, "A"),
+                          ((0.0, 0.0, 0.0), shadow, "Shadow"), ((0.95, 0.6, 0.2), b, "B"))
+    doc, pred = decompose(image, 4)
+    got = [int(np.argmax([soft_iou(p[..., 3] / 255.0, t[..., 3] / 255.0) for p in pred])) for t in truth[1:]]
+    assert got == [1, 2, 3]  # the card beneath, the shadow, its caster, bottom first
+    assert soft_iou(pred[2][..., 3] / 255.0, shadow) >= 0.8

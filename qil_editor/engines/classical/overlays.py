@@ -30,6 +30,7 @@ RECT_STEP = 25.0         # CIE76 step across a picture's straight side on a phot
 RECT_MIN_SIDE = 0.06     # share of the short side a picture's side must run straight
 RECT_MAX_SHARE = 0.5     # a rectangle beyond this share of the canvas is no picture on it
 SHADOW_MIN_ALPHA = 0.05  # darkening a drop shadow on a photo must reach to be one
+SHADOW_TAIL = 10         # px a soft shadow fades over beyond its offset (the photo is estimated past it)
 SHARP_CRISP = 0.6        # outline step per pixel / contrast of such a sharp outline
 TINT_SLOPE = (0.08, 0.6)  # photo share (1 - opacity) that shows through a translucent shape
 TINT_FIT = 0.6           # share of the inside's variation along the outline the tint explains
@@ -131,7 +132,7 @@ def overlay_segmentation(rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray, val
     cores = remap[labels]
     shapes = [remap[lbl] for lbl in keep if lbl not in in_line]
     owner, cores = _inner_marks(owner, cores, lab, shapes)
-    owner, pictures = _add_rectangles(owner, grad, rects)
+    owner, pictures, frames = _add_rectangles(owner, grad, rgb, lab, rects)
     # a flat shape found by its core may be translucent (its inside follows the photo)
     # (judged inside its grown rim, which holds mixed pixels and a little of the photo)
     tints = {lbl: t for lbl in shapes
@@ -143,14 +144,21 @@ def overlay_segmentation(rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray, val
     regions = _regions(owner, rgb, lab, cores, int(owner.max()))
     for r in regions:
         if r.label in shadows:
+            # a drop shadow is black at the fitted strength: ``I = (1 - alpha) P``
             r.kind, r.sharp = "shadow", 0.0
+            r.rgb, r.lab = np.zeros(3, np.float32), np.zeros(3, np.float32)
+            r.extras["cast"] = shadows[r.label]
         elif pictures.get(r.label):
             r.kind = "photo"
+        elif r.label in frames:
+            r.rgb = frames[r.label]
+            r.lab = rgb_to_lab(r.rgb[None])[0]
+            r.extras["fill"] = (1.0, r.rgb)
         elif r.label in tints:
             slope, offset = tints[r.label]
             colour = np.clip(offset / (1.0 - slope), 0.0, 1.0).astype(np.float32)
             r.rgb, r.lab = colour, rgb_to_lab(colour[None])[0]
-            r.extras["tint"] = (float(1.0 - slope), colour)
+            r.extras["fill"] = (float(1.0 - slope), colour)
     for lbl in tints:
         _tint_neighbours(owner, regions, lbl, rgb, *tints[lbl])
     mask = cv2.dilate((owner > 0).astype(np.uint8), np.ones((3, 3), np.uint8))
@@ -562,19 +570,22 @@ def _recall_line_glyphs(labels: np.ndarray, groups: list[list[int]], lab: np.nda
     return out
 
 
-def _drop_shadows(owner: np.ndarray, rgb: np.ndarray, shapes: list[int]) -> tuple[np.ndarray, set[int]]:
+def _drop_shadows(owner: np.ndarray, rgb: np.ndarray,
+                  shapes: list[int]) -> tuple[np.ndarray, dict[int, np.ndarray]]:
     """Drop shadows that shapes on a photo cast on it become regions of their own.
 
     Beside a card on a photo the photo is darkened by the card's shadow; left in the
     background it is inpainted into a dark smudge where the card was, and it stays behind
     when the card is moved. The photo there is estimated from beyond the shadow's reach
     (inpainting), the darkening measured against it, and kept as a shadow only when the
-    card's own shape, offset and blurred (``models.shadow_of``), explains it."""
+    card's own shape, offset and blurred (``models.shadow_of``), explains it. Returns the
+    owner image and {label: the fitted shadow's alpha}, hidden parts included (a frame's
+    shadow shows as a strip a few pixels wide, too little to fit it again from)."""
     from types import SimpleNamespace
     from .models import shadow_of
     h, w = owner.shape
     npx = h * w
-    shadows: set[int] = set()
+    shadows: dict[int, np.ndarray] = {}
     nxt = int(owner.max()) + 1
     for lbl in shapes:
         mine = owner == lbl
@@ -583,7 +594,7 @@ def _drop_shadows(owner: np.ndarray, rgb: np.ndarray, shapes: list[int]) -> tupl
             continue
         ys, xs = np.nonzero(mine)
         sy0, sy1, sx0, sx1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-        reach = int(min(24, max(4, 0.08 * max(sx1 - sx0, sy1 - sy0)))) + 10
+        reach = int(min(24, max(4, 0.08 * max(sx1 - sx0, sy1 - sy0)))) + SHADOW_TAIL
         x0, y0 = max(0, sx0 - 2 * reach), max(0, sy0 - 2 * reach)
         x1, y1 = min(w, sx1 + 2 * reach), min(h, sy1 + 2 * reach)
         shape = mine[y0:y1, x0:x1]
@@ -591,7 +602,9 @@ def _drop_shadows(owner: np.ndarray, rgb: np.ndarray, shapes: list[int]) -> tupl
         k = lambda r: np.ones((2 * r + 1, 2 * r + 1), np.uint8)  # noqa: E731
         reach_m = cv2.dilate(body.astype(np.uint8), k(reach)).astype(bool)
         free = owner[y0:y1, x0:x1] == 0
-        data = reach_m & ~body & free
+        # the caster's anti-aliased rim is a mix with its own colour, no measure of darkening
+        outside = ~cv2.dilate(body.astype(np.uint8), k(1)).astype(bool)
+        data = reach_m & outside & free
         clear = cv2.dilate(body.astype(np.uint8), k(reach + 3)).astype(bool) & ~reach_m & free
         if data.sum() < 16 or clear.sum() < 16:
             continue
@@ -600,17 +613,24 @@ def _drop_shadows(owner: np.ndarray, rgb: np.ndarray, shapes: list[int]) -> tupl
         img8 = np.clip(img * 255.0 + 0.5, 0, 255).astype(np.uint8)
         photo = cv2.inpaint(img8, reach_m.astype(np.uint8), 5, cv2.INPAINT_TELEA).astype(np.float32) / 255.0
         dark = 1.0 - img.sum(-1) / np.maximum(photo.sum(-1), 1e-3)
-        dark = np.clip(cv2.GaussianBlur(dark, (0, 0), 1.5), 0.0, 1.0)
+        # smoothed over the photo only: the caster's own pixels say nothing about its shadow
+        wt = outside.astype(np.float32)
+        dark = cv2.GaussianBlur(dark * wt, (0, 0), 1.5) / np.maximum(cv2.GaussianBlur(wt, (0, 0), 1.5), 1e-3)
+        dark = np.clip(dark, 0.0, 1.0)
         caster = SimpleNamespace(box=(int(sx0), int(sy0), int(sx1), int(sy1)),
                                  support=body[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0].astype(np.float32))
         cast = shadow_of(caster, (x0, y0, x1, y1), dark, data, clear)
         if cast is None:
             continue
         seen = data & (cast > SHADOW_MIN_ALPHA)
+        if seen.sum() >= MIN_SHAPE_SHARE * npx * 0.25:  # with the rim the fit left out: it meets its caster
+            seen |= reach_m & ~body & free & ~outside & (cast > SHADOW_MIN_ALPHA)
         if seen.sum() < MIN_SHAPE_SHARE * npx * 0.25 or float(np.median(dark[seen])) < 2 * SHADOW_MIN_ALPHA:
             continue
         owner[y0:y1, x0:x1][seen] = nxt
-        shadows.add(nxt)
+        full = np.zeros((h, w), np.float32)
+        full[y0:y1, x0:x1] = cast
+        shadows[nxt] = full
         nxt += 1
     return owner, shadows
 
@@ -696,15 +716,19 @@ def find_rectangles(lab: np.ndarray, valid: np.ndarray) -> list[tuple[int, int, 
     return found
 
 
-def _add_rectangles(owner: np.ndarray, grad: np.ndarray,
-                    rects: list[tuple[int, int, int, int]]) -> tuple[np.ndarray, dict[int, bool]]:
+def _add_rectangles(owner: np.ndarray, grad: np.ndarray, rgb: np.ndarray, lab: np.ndarray,
+                    rects: list[tuple[int, int, int, int]]
+                    ) -> tuple[np.ndarray, dict[int, bool], dict[int, np.ndarray]]:
     """Pictures and frames on a photo (``find_rectangles``) become regions: innermost
     first, so a picture in its frame is one region and the frame's ring another. A
-    rectangle mostly taken already (a flat card found by its core) is left as it is.
-    Returns the owner image and {label: is a picture (busy inside)}."""
+    rectangle mostly taken already (a flat card found by its core) is left as it is; a
+    picture whose thin frame was found as one box with it is split (``frame_ring``).
+    Returns the owner image, {label: is a picture (busy inside)} and {label: colour} of
+    the frames split off."""
     out: dict[int, bool] = {}
+    frames: dict[int, np.ndarray] = {}
     if not rects:
-        return owner, out
+        return owner, out, frames
     rects = sorted(rects, key=lambda r: (r[2] - r[0]) * (r[3] - r[1]))
     kept: list = []
     for r in rects:  # near-duplicates (an edge found on the frame's side or the picture's)
@@ -721,5 +745,95 @@ def _add_rectangles(owner: np.ndarray, grad: np.ndarray,
             continue
         sub[free] = nxt
         out[nxt] = bool((grad[y0:y1, x0:x1][free] > 3.0).mean() > 0.3)
+        if out[nxt]:
+            r = FRAME_REACH
+            cx0, cy0, cx1, cy1 = max(0, x0 - r), max(0, y0 - r), min(w, x1 + r), min(h, y1 + r)
+            crop = owner[cy0:cy1, cx0:cx1]
+            split = frame_ring(rgb[cy0:cy1, cx0:cx1], lab[cy0:cy1, cx0:cx1], (crop == nxt) | (crop == 0),
+                               (x0 - cx0, y0 - cy0, x1 - cx0, y1 - cy0), r)
+            if split is not None:  # the ring is the frame, a shape; what it encloses the picture
+                crop[split[0]], crop[split[1]] = nxt, nxt + 1
+                out[nxt], out[nxt + 1] = False, True
+                frames[nxt] = split[2]
+                nxt += 1
         nxt += 1
-    return owner, out
+    return owner, out, frames
+
+
+FRAME_FLAT = 10.0        # CIE76 from the frame's colour: still the frame
+FRAME_RING = 0.85        # share of the outline the flat ring must follow
+FRAME_REACH = 5          # px from a picture's side found within which its frame lies
+
+
+def frame_ring(rgb: np.ndarray, lab: np.ndarray, cand: np.ndarray, box: tuple[int, int, int, int],
+               reach: int = FRAME_REACH) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(frame, picture masks, the frame's colour) when the rectangle ``box`` (x0, y0, x1, y1)
+    in the crop is a picture in a flat frame; ``cand``: the crop's pixels that may belong
+    to either.
+
+    A thin frame is no region of its own to the tests that find pictures (its two edges
+    a few pixels apart read as one straight side, its core is too thin to be flat), so a
+    framed picture comes out as one region. Along all four sides of it, within ``reach``
+    of the side found, then runs a band of one flat colour: that band is the frame (a
+    shape, completed under the picture as the rectangle it is) and what it encloses the
+    picture. The side found is the frame's outer edge or its inner one, so the frame's
+    colour is looked for just inside the box, then just outside it."""
+    from .background import dominant_colour
+    h, w = cand.shape
+    x0, y0, x1, y1 = box
+    if min(x1 - x0, y1 - y0) < 4 * reach:
+        return None
+    rows = np.arange(h)[:, None]
+    cols = np.arange(w)[None, :]
+    # signed distance to the box's outline: > 0 inside, <= 0 outside
+    depth = np.minimum(np.minimum(rows - y0 + 1, y1 - rows), np.minimum(cols - x0 + 1, x1 - cols))
+    outside = np.maximum(np.maximum(y0 - rows, rows - y1 + 1), np.maximum(x0 - cols, cols - x1 + 1))
+    depth = np.where(depth > 0, depth, -outside + 1)
+    band = cand & (np.abs(depth) <= reach)
+    if band.sum() < 32:
+        return None
+    for strip in (band & (depth > 0) & (depth <= 2), band & (depth <= 0) & (depth > -2)):
+        if strip.sum() < 16:
+            continue
+        found = _frame_of(rgb, lab, cand, box, band, dominant_colour(lab[strip]), reach)
+        if found is not None:
+            return found
+    return None
+
+
+def _frame_of(rgb, lab, cand, box, band, colour, reach):
+    """``frame_ring`` for one candidate frame colour."""
+    h, w = cand.shape
+    x0, y0, x1, y1 = box
+    rows = np.arange(h)[:, None]
+    cols = np.arange(w)[None, :]
+    flat = band & (delta_e(lab, colour) < FRAME_FLAT)
+    lo_y, hi_y = max(0, y0 - reach), min(h, y0 + reach + 1)
+    lo_b, hi_b = max(0, y1 - 1 - reach), min(h, y1 + reach)
+    lo_x, hi_x = max(0, x0 - reach), min(w, x0 + reach + 1)
+    lo_r, hi_r = max(0, x1 - 1 - reach), min(w, x1 + reach)
+    span_x = slice(x0 + reach, x1 - reach)
+    span_y = slice(y0 + reach, y1 - reach)
+    sides = (flat[lo_y:hi_y, span_x], flat[lo_b:hi_b, span_x], flat[span_y, lo_x:hi_x].T, flat[span_y, lo_r:hi_r].T)
+    if any(sd.shape[1] == 0 or float(sd.any(axis=0).mean()) < FRAME_RING for sd in sides):
+        return None
+
+    def edges(sd, lo):  # outermost and innermost flat row per position, median over the side
+        has = sd.any(axis=0)
+        first = np.argmax(sd, axis=0)[has]
+        last = sd.shape[0] - 1 - np.argmax(sd[::-1], axis=0)[has]
+        return lo + int(np.median(first)), lo + int(np.median(last))
+    t_out, t_in = edges(sides[0], lo_y)
+    b_in, b_out = edges(sides[1], lo_b)
+    l_out, l_in = edges(sides[2], lo_x)
+    r_in, r_out = edges(sides[3], lo_r)
+    if min(t_in - t_out, b_out - b_in, l_in - l_out, r_out - r_in) < 1:
+        return None  # a line, not a band: the picture's own edge
+    if t_out <= lo_y or b_out >= hi_b - 1 or l_out <= lo_x or r_out >= hi_r - 1:
+        return None  # the flat colour runs on outside: the backdrop round the picture, no frame
+    picture = cand & (rows > t_in) & (rows < b_in) & (cols > l_in) & (cols < r_in)
+    outer = (rows >= t_out - 1) & (rows <= b_out + 1) & (cols >= l_out - 1) & (cols <= r_out + 1)
+    frame = cand & outer & ~picture
+    if picture.sum() < 0.3 * (frame.sum() + picture.sum()) or float((delta_e(lab[picture], colour) < FRAME_FLAT).mean()) > 0.5:
+        return None
+    return frame, picture, np.median(rgb[flat], axis=0).astype(np.float32)

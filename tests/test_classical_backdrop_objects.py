@@ -167,3 +167,18 @@ def test_a_shadow_falling_on_a_shape_lies_between_it_and_its_caster():
     got = [int(np.argmax([soft_iou(p[..., 3] / 255.0, t[..., 3] / 255.0) for p in pred])) for t in truth[1:]]
     assert got == [1, 2, 3]  # the card beneath, the shadow, its caster, bottom first
     assert soft_iou(pred[2][..., 3] / 255.0, shadow) >= 0.8
+
+
+def test_a_picture_in_a_thin_frame_on_a_flat_fill_comes_as_frame_and_picture():
+    """The same 2 px frame on a flat design: the picture's edge-density blob takes its
+    frame along (no core in a frame that thin). Before: one layer; now the frame is a
+    flat shape layer (completed under the picture) and the picture its own."""
+    from test_classical_backdrop import photo
+    outer = _box(150, 40, 264, 174)
+    pic = _box(152, 42, 262, 172)
+    image, truth = design(np.float32([0.35, 0.2, 0.3]), ((1.0, 0.95, 0.6), outer, "Frame"),
+                          (photo(5, (0.1, 0.4, 0.1), (0.5, 0.8, 0.4)), pic, "Picture"))
+    doc, pred = decompose(image, 3)
+    assert len(pred) == 3
+    for t in truth[1:]:
+        assert max(soft_iou(p[..., 3] / 255.0, t[..., 3] / 255.0) for p in pred[1:]) >= 0.9

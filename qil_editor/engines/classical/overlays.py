@@ -428,6 +428,52 @@ def _regions(owner: np.ndarray, rgb: np.ndarray, lab: np.ndarray, cores: np.ndar
 
 def carve_overlays(seg: Segmentation, rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray,
                    min_share: float = CARVE_SHARE) -> Segmentation:
+    """Graphics drawn on photo regions come off them: flat shapes on big ones
+    (``_carve_photos``), then the thin flat frame round a picture (``_split_frames``)."""
+    return _split_frames(_carve_photos(seg, rgb, lab, grad, min_share), rgb, lab)
+
+
+def _split_frames(seg: Segmentation, rgb: np.ndarray, lab: np.ndarray) -> Segmentation:
+    """A picture region that fills its box and runs along a thin flat band all round
+    (``frame_ring``) is a picture in a frame: the band becomes a flat shape region of its
+    own (completed under the picture by the models, as any covered rectangle)."""
+    h, w = seg.owner.shape
+    owner, regions = seg.owner, list(seg.regions)
+    for r in seg.regions:
+        if r.kind != "photo":
+            continue
+        x0, y0, x1, y1 = r.bbox
+        if r.area < 0.9 * (x1 - x0) * (y1 - y0):
+            continue  # not a rectangle
+        pad = FRAME_REACH
+        cx0, cy0, cx1, cy1 = max(0, x0 - pad), max(0, y0 - pad), min(w, x1 + pad), min(h, y1 + pad)
+        crop = owner[cy0:cy1, cx0:cx1]
+        split = frame_ring(rgb[cy0:cy1, cx0:cx1], lab[cy0:cy1, cx0:cx1], crop == r.label,
+                           (x0 - cx0, y0 - cy0, x1 - cx0, y1 - cy0), pad)
+        if split is None:
+            continue
+        frame, picture, colour = split
+        if owner is seg.owner:
+            owner = owner.copy()
+            crop = owner[cy0:cy1, cx0:cx1]
+        new = len(regions) + 1
+        crop[frame & (crop == r.label)] = new
+        ys, xs = np.nonzero(crop == new)
+        regions.append(Region(new, "shape", (slice(cy0 + ys.min(), cy0 + ys.max() + 1),
+                                             slice(cx0 + xs.min(), cx0 + xs.max() + 1)),
+                              int(ys.size), colour, rgb_to_lab(colour[None])[0], 1.0,
+                              {"fill": (1.0, colour)}))
+        ys, xs = np.nonzero(crop == r.label)
+        regions[r.label - 1] = Region(r.label, r.kind, (slice(cy0 + ys.min(), cy0 + ys.max() + 1),
+                                                        slice(cx0 + xs.min(), cx0 + xs.max() + 1)),
+                                      int(ys.size), r.rgb, r.lab, r.sharp, dict(r.extras))
+    if owner is seg.owner:
+        return seg
+    return Segmentation(owner, regions, seg.fg, seg.core)
+
+
+def _carve_photos(seg: Segmentation, rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray,
+                  min_share: float) -> Segmentation:
     """Crisp flat shapes lying on a big photo region come off it.
 
     The edge-density test makes one blob of a photo and whatever is drawn on it (a card

@@ -211,6 +211,10 @@ def build_models(seg: Segmentation, ordering: Ordering, rgb: np.ndarray, bg: Bac
             if caster is not None:
                 cast = shadow_of(caster, (x0, y0, x1, y1), np.clip(a, 0, 1), data,
                                  (crop == BG) & ~near_above)
+            if cast is None and "cast" in reg.extras:
+                # as fitted where it was found (overlays._drop_shadows): a frame's shadow
+                # shows as a strip too thin to fit it again from
+                cast = reg.extras["cast"][y0:y1, x0:x1]
             if cast is not None:
                 # the caster's shape, offset and blurred, where the shadow cannot be seen;
                 # what the fit misses along the visible part is carried in smoothly, so
@@ -229,6 +233,10 @@ def build_models(seg: Segmentation, ordering: Ordering, rgb: np.ndarray, bg: Bac
             # the fitted outline's own anti-aliasing where it runs under the object on top
             edge_px = hidden_alpha > 0
             alpha = np.where(edge_px, np.maximum(hidden_alpha, 0.0), alpha).astype(np.float32)
+        fill = reg.extras.get("fill")
+        if fill is not None:  # one flat colour at one opacity (overlays: a translucent shape, a frame)
+            colour[...] = fill[1]
+            alpha = alpha * np.float32(fill[0])
         if reg.kind == "text":
             # Only the glyphs' own flat strokes are surely opaque; the gaps between
             # letters that the region owns at working size are left to unblending.

@@ -24,6 +24,9 @@ from .shapes import fit_covered_shape
 
 _STROKES = ("thin", "text")  # drawn over what they touch
 WHOLE_SHARE = 0.002           # share of the canvas an object needs for the T-junction cue
+SHADOW_LIFT_AREA = 0.002      # share of the canvas a shadow needs to be lifted over what its caster lies on
+SHADOW_LIFT_HUG = 0.3         # ... and the share of its outline its caster must hold
+SHADOW_LIFT_SURE = 0.1        # ... and a cue (not the no-evidence default) that the caster lies on the other
 
 
 @dataclass
@@ -196,6 +199,8 @@ def order_regions(seg: Segmentation) -> Ordering:
                 above[(b, a)] = 1.0
             elif rb.kind == "shadow" and ra.kind != "shadow":
                 above[(a, b)] = 1.0
+            elif (tint := _tint_order(seg, a, b)) is not None:
+                above[tint] = 0.85
             elif (_continues(cues, a, b, ra.area, contact[a, b])
                   != _continues(cues, b, a, rb.area, contact[a, b])):
                 # the outline they share is the upper one's own; the lower one continues under it
@@ -243,6 +248,7 @@ def order_regions(seg: Segmentation) -> Ordering:
             b = int(b)
             if contact[a, b] == 0 and seg.region(b).kind in _STROKES and (b, a) not in above:
                 above[(a, b)] = 0.65
+    _shadows_under_their_casters(seg, above, contact)
     _same_line_same_side(seg, above, guessed)
     hosts = _glows_follow_their_hosts(seg, above, contact, perimeter)
     order = _topological(seg, above, contact, hosts)
@@ -343,6 +349,49 @@ def _lies_on(owner: np.ndarray, ra, rb, share_a: float, share_b: float):
         if share >= 0.5 and share > other and _outer_share(owner, up, low.label) >= 0.5:
             return (up.label, low.label), float(share)
     return None
+
+
+def _shadows_under_their_casters(seg: Segmentation, above: dict, contact: np.ndarray) -> None:
+    """A drop shadow lies right under the object that casts it (the neighbour it shares
+    most outline with), so over what that object lies on: a card's shadow falling on a
+    shape beneath the card darkens that shape. The pair test puts a shadow under all it
+    touches; this lifts it over the shapes and pictures its caster is seen to lie on (a
+    shadow does not fall on words: a stroke's order next to a shape is a guess)."""
+    h, w = seg.owner.shape
+    for reg in seg.regions:
+        if reg.kind != "shadow" or reg.area < SHADOW_LIFT_AREA * h * w:
+            continue  # a crumb of darkening says nothing of what casts it
+        s_lbl = reg.label
+        near = [int(b) for b in np.flatnonzero(contact[s_lbl]) if b != BG
+                and seg.region(int(b)).kind != "shadow"]
+        if len(near) < 2:
+            continue
+        caster = max(near, key=lambda b: contact[s_lbl, b])
+        if contact[s_lbl, caster] < SHADOW_LIFT_HUG * contact[s_lbl].sum():
+            continue  # it does not hug one object: no caster to go by
+        for x in near:
+            if x != caster and seg.region(x).kind not in _STROKES \
+                    and above.get((caster, x), 0.0) > SHADOW_LIFT_SURE and (x, s_lbl) in above:
+                del above[(x, s_lbl)]
+                above[(s_lbl, x)] = 0.9
+
+
+def _tint_order(seg: Segmentation, a: int, b: int) -> tuple[int, int] | None:
+    """(upper, lower) as a translucent shape's own colours say (``overlays._tint_neighbours``:
+    it shows what it covers), or None."""
+    over, under = set(), set()
+    for t, o in ((a, b), (b, a)):
+        ex = seg.region(t).extras
+        if "tint_over" in ex:
+            theirs = seg.owner == o
+            if (ex["tint_over"] & theirs).any():
+                over.add((t, o))
+            elif (ex["tint_under"] & theirs).any():
+                under.add((o, t))
+    if len(over) == 1:
+        return over.pop()
+    # two translucent shapes that only meet: each shows the photo by the other, no verdict
+    return under.pop() if len(under) == 1 and not over else None
 
 
 def _continues(cues, a: int, b: int, area_a: int, contact: int) -> bool:

@@ -30,7 +30,14 @@ RECT_STEP = 25.0         # CIE76 step across a picture's straight side on a phot
 RECT_MIN_SIDE = 0.06     # share of the short side a picture's side must run straight
 RECT_MAX_SHARE = 0.5     # a rectangle beyond this share of the canvas is no picture on it
 SHADOW_MIN_ALPHA = 0.05  # darkening a drop shadow on a photo must reach to be one
+SHADOW_TAIL = 10         # px a soft shadow fades over beyond its offset (the photo is estimated past it)
 SHARP_CRISP = 0.6        # outline step per pixel / contrast of such a sharp outline
+TINT_SLOPE = (0.08, 0.6)  # photo share (1 - opacity) that shows through a translucent shape
+TINT_FIT = 0.6           # share of the inside's variation along the outline the tint explains
+TINT_RMS = 0.03          # ... with this little left over (RGB, 0..1)
+TINT_TOL = 0.012         # a pair of local means (RGB) that agrees with a tint: the grain averaged out
+TINT_STEP = 0.05         # mean RGB step across its outline: an outline at all
+TINT_INLIERS = 0.6       # share of the outline where the outside is the photo under the shape
 
 
 def _uniform_cores(lab: np.ndarray, grad: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -126,17 +133,54 @@ def overlay_segmentation(rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray, val
     cores = remap[labels]
     shapes = [remap[lbl] for lbl in keep if lbl not in in_line]
     owner, cores = _inner_marks(owner, cores, lab, shapes)
-    owner, pictures = _add_rectangles(owner, grad, rects)
-    owner, shadows = _drop_shadows(owner, rgb, shapes + sorted(pictures))
+    owner, pictures, frames = _add_rectangles(owner, grad, rgb, lab, rects)
+    # a flat shape found by its core may be translucent (its inside follows the photo)
+    # (judged inside its grown rim, which holds mixed pixels and a little of the photo)
+    tints = {lbl: t for lbl in shapes
+             if (t := tint_fit(rgb, cv2.erode((owner == lbl).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0,
+                               (owner > 0) & (owner != lbl))) is not None}
+    owner, shadows = _drop_shadows(owner, rgb, [s for s in shapes if s not in tints] + sorted(pictures))
+    owner, found = _add_tints(owner, rgb, valid)
+    tints.update(found)
     regions = _regions(owner, rgb, lab, cores, int(owner.max()))
     for r in regions:
         if r.label in shadows:
+            # a drop shadow is black at the fitted strength: ``I = (1 - alpha) P``
             r.kind, r.sharp = "shadow", 0.0
+            r.rgb, r.lab = np.zeros(3, np.float32), np.zeros(3, np.float32)
+            r.extras["cast"] = shadows[r.label]
         elif pictures.get(r.label):
             r.kind = "photo"
+        elif r.label in frames:
+            r.rgb = frames[r.label]
+            r.lab = rgb_to_lab(r.rgb[None])[0]
+            r.extras["fill"] = (1.0, r.rgb)
+        elif r.label in tints:
+            slope, offset = tints[r.label]
+            colour = np.clip(offset / (1.0 - slope), 0.0, 1.0).astype(np.float32)
+            r.rgb, r.lab = colour, rgb_to_lab(colour[None])[0]
+            r.extras["fill"] = (float(1.0 - slope), colour)
+    for lbl in tints:
+        _tint_neighbours(owner, regions, lbl, rgb, *tints[lbl])
     mask = cv2.dilate((owner > 0).astype(np.uint8), np.ones((3, 3), np.uint8))
     mask = ndimage.binary_fill_holes(mask).astype(np.uint8)  # no sources inside a banner
-    filled = _inpaint(rgb, mask)
+    src = rgb
+    if tints:
+        # under a translucent shape the photo is known exactly: (I - a c) / (1 - a)
+        src = rgb.copy()
+        shown = [r for r in regions if r.label not in tints and r.kind == "shape"]
+        for lbl, (slope, offset) in tints.items():
+            inner = cv2.erode((owner == lbl).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+            under = np.clip((rgb[inner] - offset) / slope, 0.0, 1.0)
+            # where another graphic lies under the tint, that graphic shows, not the photo
+            other = np.zeros(len(under), bool)
+            for r in shown:
+                other |= delta_e(rgb_to_lab(under), r.lab) < 12.0
+            keep = np.zeros_like(inner)
+            keep[inner] = ~other
+            src[keep] = under[~other]
+            mask[keep] = 0
+    filled = _inpaint(src, mask)
     filled_lab = rgb_to_lab(filled)
     dist = delta_e(lab, filled_lab).astype(np.float32)
     new_bg = Background(filled, filled_lab, dist, bg.noise, True, max(bg.t_low, 8.0),
@@ -144,6 +188,187 @@ def overlay_segmentation(rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray, val
     fg = owner > 0
     core = (remap[labels] > 0) | ~cv2.dilate(fg.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     return Segmentation(owner, regions, fg, core), new_bg
+
+
+def _band_means(rgb: np.ndarray, inner: np.ndarray, outer: np.ndarray, win: int = 7):
+    """Local means of the image on both sides of an outline, paired where both bands show
+    within a ``win`` window: (inside (N, 3), outside (N, 3))."""
+    k = (win, win)
+    wi = cv2.blur(inner.astype(np.float32), k)
+    wo = cv2.blur(outer.astype(np.float32), k)
+    pts = (wi > 0.15) & (wo > 0.15)
+    mi = cv2.blur(rgb * inner[..., None], k)[pts] / wi[pts][:, None]
+    mo = cv2.blur(rgb * outer[..., None], k)[pts] / wo[pts][:, None]
+    return mi, mo
+
+
+def tint_fit(rgb: np.ndarray, mask: np.ndarray, taken: np.ndarray) -> tuple[float, np.ndarray] | None:
+    """(1 - a, a c) when ``mask`` is a flat colour ``c`` laid at opacity ``a`` over the photo.
+
+    Compositing is linear per pixel, ``I = (1 - a) P + a c``, and the photo runs on
+    unbroken across the shape's outline, so the inside just within the outline is the
+    outside just beyond it, scaled by a common ``1 - a`` and shifted by ``a c``. Fitted on
+    local means paired along the outline (what other graphics, ``taken``, occupy is no
+    photo and is left out); kept when the fit explains the inside's variation along the
+    outline and the colour is a colour."""
+    ys, xs = np.nonzero(mask)
+    if ys.size < 32:
+        return None
+    h, w = mask.shape
+    y0, y1 = max(0, ys.min() - 16), min(h, ys.max() + 17)
+    x0, x1 = max(0, xs.min() - 16), min(w, xs.max() + 17)
+    m = mask[y0:y1, x0:x1]
+    if ndimage.binary_fill_holes(m).sum() > 1.5 * m.sum():
+        return None  # a ring (a frame) around something else: no one flat tint
+    img = rgb[y0:y1, x0:x1]
+    d_in = cv2.distanceTransform(np.pad(m, 1).astype(np.uint8), cv2.DIST_L2, 3)[1:-1, 1:-1]
+    d_out = cv2.distanceTransform((~m).astype(np.uint8), cv2.DIST_L2, 3)
+    free = ~cv2.dilate(taken[y0:y1, x0:x1].astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) | m
+    inner = (d_in > 0) & (d_in <= 3)
+    outer = (d_out >= 3) & (d_out <= 5) & free
+    inside, outside = _band_means(img, inner, outer)
+    if len(inside) < 24:
+        return None
+    if float(outside.std(0).max()) < 0.02:
+        return None  # the photo along the outline is too even to tell a tint from a fill
+    # the slope most pairs agree on (pairs whose outside is not the photo under the shape,
+    # a graphic found only in part or a shape on top, disagree), then least squares on those
+    best = None
+    for slope in np.arange(0.0, 0.72, 0.02):
+        offset = np.median(inside - slope * outside, axis=0)
+        hits = int((np.abs(inside - slope * outside - offset).max(-1) < TINT_TOL).sum())
+        if best is None or hits > best[0]:
+            best = (hits, slope, offset)
+    keep = np.abs(inside - best[1] * outside - best[2]).max(-1) < TINT_TOL
+    if keep.sum() < max(24, TINT_INLIERS * len(inside)):
+        return None
+    o, i = outside[keep], inside[keep]
+    oc = o - o.mean(0)
+    var_o = float((oc * oc).sum())
+    if var_o < 1e-9:
+        return None
+    slope = float((oc * (i - i.mean(0))).sum()) / var_o
+    offset = i.mean(0) - slope * o.mean(0)
+    if not TINT_SLOPE[0] <= slope <= TINT_SLOPE[1]:
+        return None
+    inside, outside = inside[keep], outside[keep]
+    ic = inside - inside.mean(0)
+    res = inside - (slope * outside + offset)
+    explained = 1.0 - float((res * res).sum()) / max(float((ic * ic).sum()), 1e-9)
+    if explained < TINT_FIT or float(np.sqrt((res * res).mean())) > TINT_RMS:
+        return None
+    if float(np.abs(inside - outside).mean()) < TINT_STEP:
+        return None
+    colour = offset / (1.0 - slope)
+    if colour.min() < -0.05 or colour.max() > 1.05:
+        return None
+    return slope, offset.astype(np.float32)
+
+
+def _add_tints(owner: np.ndarray, rgb: np.ndarray,
+               valid: np.ndarray) -> tuple[np.ndarray, dict[int, tuple[float, np.ndarray]]]:
+    """Translucent shapes on a photo become regions (``tint_fit``); {label: (1 - a, a c)}.
+
+    They have no uniform core (the photo shows through) but a crisp outline: the parts
+    of the picture closed off by crisp edges (Canny on a lightly smoothed copy) and by the
+    graphics found already are the candidates, each grown back out to its outline and
+    completed where graphics on it (a word across it) cut it in parts."""
+    h, w = owner.shape
+    npx = h * w
+    img8 = np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    edges = cv2.Canny(cv2.GaussianBlur(img8, (0, 0), 1.0), 20, 50, L2gradient=True)
+    taken = owner > 0
+    wall = cv2.dilate(edges, np.ones((3, 3), np.uint8)).astype(bool) | \
+        cv2.dilate(taken.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    n, comp, stats, _ = cv2.connectedComponentsWithStats((~wall & valid).astype(np.uint8), connectivity=4)
+    out: dict[int, tuple[float, np.ndarray]] = {}
+    nxt = int(owner.max()) + 1
+    for k in range(1, n):
+        x, y, bw, bh, area = stats[k]
+        if area < MIN_SHAPE_SHARE * npx or bw * bh > RECT_MAX_SHARE * npx:
+            continue
+        if x == 0 or y == 0 or x + bw == w or y + bh == h:
+            continue  # a part of the photo the canvas edge closes off
+        sub = comp[y:y + bh, x:x + bw] == k
+        full = np.zeros((h, w), bool)
+        full[y:y + bh, x:x + bw] = sub
+        fit = tint_fit(rgb, full, taken)
+        if fit is None:
+            continue
+        grown = (grow(full.astype(np.int32), 3) > 0) & (owner == 0)
+        grown |= _whole_tint(grown, owner, edges)
+        owner[grown & (owner == 0)] = nxt
+        out[nxt] = fit
+        nxt += 1
+    return owner, out
+
+
+def _tint_neighbours(owner: np.ndarray, regions: list[Region], lbl: int, rgb: np.ndarray,
+                     slope: float, offset: np.ndarray) -> None:
+    """Which graphics a translucent shape lies over, and which lie over it.
+
+    It shows what it covers: where it lies over a neighbour, its pixels next to that
+    neighbour, with the tint taken off (``(I - a c) / (1 - a)``), are the neighbour's colour;
+    where the neighbour lies over it, they are the photo. The verdicts are kept on the
+    region as masks (``tint_over``, ``tint_under``: the neighbours' pixels), which
+    ``ordering.order_regions`` takes before its geometric cues: a thin overlap gives
+    those little to go on, and a translucent shape has no bite to show."""
+    mine = owner == lbl
+    near = cv2.dilate(mine.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+    over = np.zeros_like(mine)
+    under = np.zeros_like(mine)
+    for n in np.unique(owner[near & ~mine]):
+        if n == 0:
+            continue
+        theirs = owner == n
+        dist = cv2.distanceTransform((~theirs).astype(np.uint8), cv2.DIST_L2, 3)
+        zone = mine & (dist >= 2.0) & (dist <= 6.0)
+        if zone.sum() < 8:
+            continue
+        shown = rgb_to_lab(np.clip((rgb[zone] - offset) / slope, 0.0, 1.0))
+        if float((delta_e(shown, regions[n - 1].lab) < 12.0).mean()) >= 0.5:
+            over |= theirs
+        else:
+            under |= theirs
+    regions[lbl - 1].extras["tint_over"] = over
+    regions[lbl - 1].extras["tint_under"] = under
+
+
+def _whole_tint(part: np.ndarray, owner: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """The rest of a translucent shape that graphics on it (a word across it) cut off
+    the part found: the simple shape fitted to the part's own outline
+    (``shapes.fit_covered_shape``), kept only when crisp edges run along the fitted
+    outline wherever nothing covers it. Returns the free pixels it adds (or none)."""
+    from .shapes import fit_covered_shape
+    h, w = part.shape
+    ys, xs = np.nonzero(part)
+    none = np.zeros_like(part)
+    if ys.size == 0:
+        return none
+    py, px = int(0.5 * (ys.max() - ys.min())) + 4, int(0.5 * (xs.max() - xs.min())) + 4
+    y0, y1 = max(0, ys.min() - py), min(h, ys.max() + py + 1)
+    x0, x1 = max(0, xs.min() - px), min(w, xs.max() + px + 1)
+    own = part[y0:y1, x0:x1]
+    taken = owner[y0:y1, x0:x1] > 0
+    near = cv2.dilate(taken.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
+    real = ~near
+    real[:, :1] &= x0 > 0
+    real[:, -1:] &= x1 < w
+    real[:1] &= y0 > 0
+    real[-1:] &= y1 < h
+    cov = fit_covered_shape(own, real, np.ones_like(own), require_hidden=False, robust=True)
+    if cov is None:
+        return none
+    shape = cov > 0.5
+    ring = shape & ~cv2.erode(shape.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & ~near
+    if ring.sum() < 12:
+        return none
+    crisp = cv2.dilate(edges[y0:y1, x0:x1], np.ones((5, 5), np.uint8)).astype(bool)
+    if float(crisp[ring].mean()) < 0.8:
+        return none
+    out = none.copy()
+    out[y0:y1, x0:x1] = (cov > 0.01) & ~taken
+    return out
 
 
 def _inner_marks(owner, cores, lab, shapes):
@@ -204,6 +429,52 @@ def _regions(owner: np.ndarray, rgb: np.ndarray, lab: np.ndarray, cores: np.ndar
 
 def carve_overlays(seg: Segmentation, rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray,
                    min_share: float = CARVE_SHARE) -> Segmentation:
+    """Graphics drawn on photo regions come off them: flat shapes on big ones
+    (``_carve_photos``), then the thin flat frame round a picture (``_split_frames``)."""
+    return _split_frames(_carve_photos(seg, rgb, lab, grad, min_share), rgb, lab)
+
+
+def _split_frames(seg: Segmentation, rgb: np.ndarray, lab: np.ndarray) -> Segmentation:
+    """A picture region that fills its box and runs along a thin flat band all round
+    (``frame_ring``) is a picture in a frame: the band becomes a flat shape region of its
+    own (completed under the picture by the models, as any covered rectangle)."""
+    h, w = seg.owner.shape
+    owner, regions = seg.owner, list(seg.regions)
+    for r in seg.regions:
+        if r.kind != "photo":
+            continue
+        x0, y0, x1, y1 = r.bbox
+        if r.area < 0.9 * (x1 - x0) * (y1 - y0):
+            continue  # not a rectangle
+        pad = FRAME_REACH
+        cx0, cy0, cx1, cy1 = max(0, x0 - pad), max(0, y0 - pad), min(w, x1 + pad), min(h, y1 + pad)
+        crop = owner[cy0:cy1, cx0:cx1]
+        split = frame_ring(rgb[cy0:cy1, cx0:cx1], lab[cy0:cy1, cx0:cx1], crop == r.label,
+                           (x0 - cx0, y0 - cy0, x1 - cx0, y1 - cy0), pad)
+        if split is None:
+            continue
+        frame, picture, colour = split
+        if owner is seg.owner:
+            owner = owner.copy()
+            crop = owner[cy0:cy1, cx0:cx1]
+        new = len(regions) + 1
+        crop[frame & (crop == r.label)] = new
+        ys, xs = np.nonzero(crop == new)
+        regions.append(Region(new, "shape", (slice(cy0 + ys.min(), cy0 + ys.max() + 1),
+                                             slice(cx0 + xs.min(), cx0 + xs.max() + 1)),
+                              int(ys.size), colour, rgb_to_lab(colour[None])[0], 1.0,
+                              {"fill": (1.0, colour)}))
+        ys, xs = np.nonzero(crop == r.label)
+        regions[r.label - 1] = Region(r.label, r.kind, (slice(cy0 + ys.min(), cy0 + ys.max() + 1),
+                                                        slice(cx0 + xs.min(), cx0 + xs.max() + 1)),
+                                      int(ys.size), r.rgb, r.lab, r.sharp, dict(r.extras))
+    if owner is seg.owner:
+        return seg
+    return Segmentation(owner, regions, seg.fg, seg.core)
+
+
+def _carve_photos(seg: Segmentation, rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray,
+                  min_share: float) -> Segmentation:
     """Crisp flat shapes lying on a big photo region come off it.
 
     The edge-density test makes one blob of a photo and whatever is drawn on it (a card
@@ -346,19 +617,22 @@ def _recall_line_glyphs(labels: np.ndarray, groups: list[list[int]], lab: np.nda
     return out
 
 
-def _drop_shadows(owner: np.ndarray, rgb: np.ndarray, shapes: list[int]) -> tuple[np.ndarray, set[int]]:
+def _drop_shadows(owner: np.ndarray, rgb: np.ndarray,
+                  shapes: list[int]) -> tuple[np.ndarray, dict[int, np.ndarray]]:
     """Drop shadows that shapes on a photo cast on it become regions of their own.
 
     Beside a card on a photo the photo is darkened by the card's shadow; left in the
     background it is inpainted into a dark smudge where the card was, and it stays behind
     when the card is moved. The photo there is estimated from beyond the shadow's reach
     (inpainting), the darkening measured against it, and kept as a shadow only when the
-    card's own shape, offset and blurred (``models.shadow_of``), explains it."""
+    card's own shape, offset and blurred (``models.shadow_of``), explains it. Returns the
+    owner image and {label: the fitted shadow's alpha}, hidden parts included (a frame's
+    shadow shows as a strip a few pixels wide, too little to fit it again from)."""
     from types import SimpleNamespace
     from .models import shadow_of
     h, w = owner.shape
     npx = h * w
-    shadows: set[int] = set()
+    shadows: dict[int, np.ndarray] = {}
     nxt = int(owner.max()) + 1
     for lbl in shapes:
         mine = owner == lbl
@@ -367,7 +641,7 @@ def _drop_shadows(owner: np.ndarray, rgb: np.ndarray, shapes: list[int]) -> tupl
             continue
         ys, xs = np.nonzero(mine)
         sy0, sy1, sx0, sx1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-        reach = int(min(24, max(4, 0.08 * max(sx1 - sx0, sy1 - sy0)))) + 10
+        reach = int(min(24, max(4, 0.08 * max(sx1 - sx0, sy1 - sy0)))) + SHADOW_TAIL
         x0, y0 = max(0, sx0 - 2 * reach), max(0, sy0 - 2 * reach)
         x1, y1 = min(w, sx1 + 2 * reach), min(h, sy1 + 2 * reach)
         shape = mine[y0:y1, x0:x1]
@@ -375,7 +649,9 @@ def _drop_shadows(owner: np.ndarray, rgb: np.ndarray, shapes: list[int]) -> tupl
         k = lambda r: np.ones((2 * r + 1, 2 * r + 1), np.uint8)  # noqa: E731
         reach_m = cv2.dilate(body.astype(np.uint8), k(reach)).astype(bool)
         free = owner[y0:y1, x0:x1] == 0
-        data = reach_m & ~body & free
+        # the caster's anti-aliased rim is a mix with its own colour, no measure of darkening
+        outside = ~cv2.dilate(body.astype(np.uint8), k(1)).astype(bool)
+        data = reach_m & outside & free
         clear = cv2.dilate(body.astype(np.uint8), k(reach + 3)).astype(bool) & ~reach_m & free
         if data.sum() < 16 or clear.sum() < 16:
             continue
@@ -384,17 +660,24 @@ def _drop_shadows(owner: np.ndarray, rgb: np.ndarray, shapes: list[int]) -> tupl
         img8 = np.clip(img * 255.0 + 0.5, 0, 255).astype(np.uint8)
         photo = cv2.inpaint(img8, reach_m.astype(np.uint8), 5, cv2.INPAINT_TELEA).astype(np.float32) / 255.0
         dark = 1.0 - img.sum(-1) / np.maximum(photo.sum(-1), 1e-3)
-        dark = np.clip(cv2.GaussianBlur(dark, (0, 0), 1.5), 0.0, 1.0)
+        # smoothed over the photo only: the caster's own pixels say nothing about its shadow
+        wt = outside.astype(np.float32)
+        dark = cv2.GaussianBlur(dark * wt, (0, 0), 1.5) / np.maximum(cv2.GaussianBlur(wt, (0, 0), 1.5), 1e-3)
+        dark = np.clip(dark, 0.0, 1.0)
         caster = SimpleNamespace(box=(int(sx0), int(sy0), int(sx1), int(sy1)),
                                  support=body[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0].astype(np.float32))
         cast = shadow_of(caster, (x0, y0, x1, y1), dark, data, clear)
         if cast is None:
             continue
         seen = data & (cast > SHADOW_MIN_ALPHA)
+        if seen.sum() >= MIN_SHAPE_SHARE * npx * 0.25:  # with the rim the fit left out: it meets its caster
+            seen |= reach_m & ~body & free & ~outside & (cast > SHADOW_MIN_ALPHA)
         if seen.sum() < MIN_SHAPE_SHARE * npx * 0.25 or float(np.median(dark[seen])) < 2 * SHADOW_MIN_ALPHA:
             continue
         owner[y0:y1, x0:x1][seen] = nxt
-        shadows.add(nxt)
+        full = np.zeros((h, w), np.float32)
+        full[y0:y1, x0:x1] = cast
+        shadows[nxt] = full
         nxt += 1
     return owner, shadows
 
@@ -480,15 +763,19 @@ def find_rectangles(lab: np.ndarray, valid: np.ndarray) -> list[tuple[int, int, 
     return found
 
 
-def _add_rectangles(owner: np.ndarray, grad: np.ndarray,
-                    rects: list[tuple[int, int, int, int]]) -> tuple[np.ndarray, dict[int, bool]]:
+def _add_rectangles(owner: np.ndarray, grad: np.ndarray, rgb: np.ndarray, lab: np.ndarray,
+                    rects: list[tuple[int, int, int, int]]
+                    ) -> tuple[np.ndarray, dict[int, bool], dict[int, np.ndarray]]:
     """Pictures and frames on a photo (``find_rectangles``) become regions: innermost
     first, so a picture in its frame is one region and the frame's ring another. A
-    rectangle mostly taken already (a flat card found by its core) is left as it is.
-    Returns the owner image and {label: is a picture (busy inside)}."""
+    rectangle mostly taken already (a flat card found by its core) is left as it is; a
+    picture whose thin frame was found as one box with it is split (``frame_ring``).
+    Returns the owner image, {label: is a picture (busy inside)} and {label: colour} of
+    the frames split off."""
     out: dict[int, bool] = {}
+    frames: dict[int, np.ndarray] = {}
     if not rects:
-        return owner, out
+        return owner, out, frames
     rects = sorted(rects, key=lambda r: (r[2] - r[0]) * (r[3] - r[1]))
     kept: list = []
     for r in rects:  # near-duplicates (an edge found on the frame's side or the picture's)
@@ -505,5 +792,95 @@ def _add_rectangles(owner: np.ndarray, grad: np.ndarray,
             continue
         sub[free] = nxt
         out[nxt] = bool((grad[y0:y1, x0:x1][free] > 3.0).mean() > 0.3)
+        if out[nxt]:
+            r = FRAME_REACH
+            cx0, cy0, cx1, cy1 = max(0, x0 - r), max(0, y0 - r), min(w, x1 + r), min(h, y1 + r)
+            crop = owner[cy0:cy1, cx0:cx1]
+            split = frame_ring(rgb[cy0:cy1, cx0:cx1], lab[cy0:cy1, cx0:cx1], (crop == nxt) | (crop == 0),
+                               (x0 - cx0, y0 - cy0, x1 - cx0, y1 - cy0), r)
+            if split is not None:  # the ring is the frame, a shape; what it encloses the picture
+                crop[split[0]], crop[split[1]] = nxt, nxt + 1
+                out[nxt], out[nxt + 1] = False, True
+                frames[nxt] = split[2]
+                nxt += 1
         nxt += 1
-    return owner, out
+    return owner, out, frames
+
+
+FRAME_FLAT = 10.0        # CIE76 from the frame's colour: still the frame
+FRAME_RING = 0.85        # share of the outline the flat ring must follow
+FRAME_REACH = 5          # px from a picture's side found within which its frame lies
+
+
+def frame_ring(rgb: np.ndarray, lab: np.ndarray, cand: np.ndarray, box: tuple[int, int, int, int],
+               reach: int = FRAME_REACH) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(frame, picture masks, the frame's colour) when the rectangle ``box`` (x0, y0, x1, y1)
+    in the crop is a picture in a flat frame; ``cand``: the crop's pixels that may belong
+    to either.
+
+    A thin frame is no region of its own to the tests that find pictures (its two edges
+    a few pixels apart read as one straight side, its core is too thin to be flat), so a
+    framed picture comes out as one region. Along all four sides of it, within ``reach``
+    of the side found, then runs a band of one flat colour: that band is the frame (a
+    shape, completed under the picture as the rectangle it is) and what it encloses the
+    picture. The side found is the frame's outer edge or its inner one, so the frame's
+    colour is looked for just inside the box, then just outside it."""
+    from .background import dominant_colour
+    h, w = cand.shape
+    x0, y0, x1, y1 = box
+    if min(x1 - x0, y1 - y0) < 4 * reach:
+        return None
+    rows = np.arange(h)[:, None]
+    cols = np.arange(w)[None, :]
+    # signed distance to the box's outline: > 0 inside, <= 0 outside
+    depth = np.minimum(np.minimum(rows - y0 + 1, y1 - rows), np.minimum(cols - x0 + 1, x1 - cols))
+    outside = np.maximum(np.maximum(y0 - rows, rows - y1 + 1), np.maximum(x0 - cols, cols - x1 + 1))
+    depth = np.where(depth > 0, depth, -outside + 1)
+    band = cand & (np.abs(depth) <= reach)
+    if band.sum() < 32:
+        return None
+    for strip in (band & (depth > 0) & (depth <= 2), band & (depth <= 0) & (depth > -2)):
+        if strip.sum() < 16:
+            continue
+        found = _frame_of(rgb, lab, cand, box, band, dominant_colour(lab[strip]), reach)
+        if found is not None:
+            return found
+    return None
+
+
+def _frame_of(rgb, lab, cand, box, band, colour, reach):
+    """``frame_ring`` for one candidate frame colour."""
+    h, w = cand.shape
+    x0, y0, x1, y1 = box
+    rows = np.arange(h)[:, None]
+    cols = np.arange(w)[None, :]
+    flat = band & (delta_e(lab, colour) < FRAME_FLAT)
+    lo_y, hi_y = max(0, y0 - reach), min(h, y0 + reach + 1)
+    lo_b, hi_b = max(0, y1 - 1 - reach), min(h, y1 + reach)
+    lo_x, hi_x = max(0, x0 - reach), min(w, x0 + reach + 1)
+    lo_r, hi_r = max(0, x1 - 1 - reach), min(w, x1 + reach)
+    span_x = slice(x0 + reach, x1 - reach)
+    span_y = slice(y0 + reach, y1 - reach)
+    sides = (flat[lo_y:hi_y, span_x], flat[lo_b:hi_b, span_x], flat[span_y, lo_x:hi_x].T, flat[span_y, lo_r:hi_r].T)
+    if any(sd.shape[1] == 0 or float(sd.any(axis=0).mean()) < FRAME_RING for sd in sides):
+        return None
+
+    def edges(sd, lo):  # outermost and innermost flat row per position, median over the side
+        has = sd.any(axis=0)
+        first = np.argmax(sd, axis=0)[has]
+        last = sd.shape[0] - 1 - np.argmax(sd[::-1], axis=0)[has]
+        return lo + int(np.median(first)), lo + int(np.median(last))
+    t_out, t_in = edges(sides[0], lo_y)
+    b_in, b_out = edges(sides[1], lo_b)
+    l_out, l_in = edges(sides[2], lo_x)
+    r_in, r_out = edges(sides[3], lo_r)
+    if min(t_in - t_out, b_out - b_in, l_in - l_out, r_out - r_in) < 1:
+        return None  # a line, not a band: the picture's own edge
+    if t_out <= lo_y or b_out >= hi_b - 1 or l_out <= lo_x or r_out >= hi_r - 1:
+        return None  # the flat colour runs on outside: the backdrop round the picture, no frame
+    picture = cand & (rows > t_in) & (rows < b_in) & (cols > l_in) & (cols < r_in)
+    outer = (rows >= t_out - 1) & (rows <= b_out + 1) & (cols >= l_out - 1) & (cols <= r_out + 1)
+    frame = cand & outer & ~picture
+    if picture.sum() < 0.3 * (frame.sum() + picture.sum()) or float((delta_e(lab[picture], colour) < FRAME_FLAT).mean()) > 0.5:
+        return None
+    return frame, picture, np.median(rgb[flat], axis=0).astype(np.float32)

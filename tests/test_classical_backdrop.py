@@ -15,53 +15,9 @@ from qil_editor.evaluation.synthetic import find_fonts, load_font
 from qil_editor.evaluation.synthetic_backdrop import BACKDROPS, generate_backdrop_design
 
 from classical_design import decompose as classical_decompose
-from classical_design import design
+from classical_design import box, design, grainy_blobs, photo
 
 W, H = 320, 240
-
-
-def noise(seed, octaves=6, first=2):
-    """Fractal value noise in [0, 1] (a photo-like texture), deterministic."""
-    rng = np.random.default_rng(seed)
-    acc, amp = np.zeros((H, W), np.float32), 1.0
-    for o in range(octaves):
-        cells = 2 ** (o + first)
-        acc += amp * cv2.resize(rng.random((cells, cells)).astype(np.float32), (W, H),
-                                interpolation=cv2.INTER_CUBIC)
-        amp *= 0.55
-    return (acc - acc.min()) / (acc.max() - acc.min())
-
-
-def photo(seed, c0=(0.1, 0.15, 0.45), c1=(0.35, 0.55, 0.85)):
-    """A photo-like texture: fractal shapes in a colour ramp plus a little grain."""
-    t = noise(seed)[..., None]
-    grain = np.random.default_rng(seed).normal(0, 0.02, (H, W, 3)).astype(np.float32)
-    return np.clip((1 - t) * np.float32(c0) + t * np.float32(c1) + grain, 0, 1)
-
-
-def grainy_blobs(seed=3):
-    """A blurred-blob backdrop with a little film grain (a soft photo)."""
-    rng = np.random.default_rng(seed)
-    out = np.broadcast_to(np.float32([0.2, 0.45, 0.3]), (H, W, 3)).copy()
-    for cx, cy, col in ((80, 60, (0.55, 0.6, 0.35)), (240, 170, (0.3, 0.25, 0.2)), (260, 40, (0.15, 0.3, 0.2))):
-        m = np.zeros((H, W), np.float32)
-        cv2.circle(m, (cx, cy), 60, 1.0, -1)
-        m = cv2.GaussianBlur(m, (0, 0), 30)[..., None]
-        out = out * (1 - m) + np.float32(col) * m
-    return np.clip(out + rng.normal(0, 0.01, out.shape).astype(np.float32), 0, 1)
-
-
-def box(x0, y0, x1, y1, r=0):
-    ss = 4
-    big = np.zeros((H * ss, W * ss), np.uint8)
-    if r:
-        cv2.rectangle(big, ((x0 + r) * ss, y0 * ss), ((x1 - r) * ss, y1 * ss), 255, -1)
-        cv2.rectangle(big, (x0 * ss, (y0 + r) * ss), (x1 * ss, (y1 - r) * ss), 255, -1)
-        for px, py in ((x0 + r, y0 + r), (x1 - r, y0 + r), (x0 + r, y1 - r), (x1 - r, y1 - r)):
-            cv2.circle(big, (px * ss, py * ss), r * ss, 255, -1)
-    else:
-        cv2.rectangle(big, (x0 * ss, y0 * ss), (x1 * ss - 1, y1 * ss - 1), 255, -1)
-    return cv2.resize(big, (W, H), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
 
 
 def words(text, x, y, size, serif=False, bold=False):

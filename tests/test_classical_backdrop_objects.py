@@ -11,7 +11,7 @@ from qil_editor.evaluation.datasets import stack_from_document
 from qil_editor.evaluation.failures import soft_iou
 from qil_editor.evaluation.synthetic_backdrop import generate_backdrop_design
 
-from classical_design import decompose, design
+from classical_design import box, decompose, design, grainy_blobs, photo
 
 W, H = 320, 240
 
@@ -122,16 +122,6 @@ def test_a_translucent_shape_and_an_opaque_card_come_in_their_order():
         assert float(np.percentile(dev[clear], 90)) <= 6.0
 
 
-def _grainy_blobs():
-    from test_classical_backdrop import grainy_blobs
-    return grainy_blobs()
-
-
-def _box(x0, y0, x1, y1, r=0):
-    from test_classical_backdrop import box
-    return box(x0, y0, x1, y1, r)
-
-
 @pytest.mark.parametrize("frame", [0, 2, 3])
 def test_a_framed_picture_on_a_photo_comes_as_frame_picture_and_shadow(frame):
     """A picture (bare, or in a 2-3 px white frame) with a drop shadow on a blurred photo.
@@ -139,13 +129,12 @@ def test_a_framed_picture_on_a_photo_comes_as_frame_picture_and_shadow(frame):
     rim and by smoothing the picture's pixels into the darkening), and a 2 px frame came
     out in one layer with its picture. Now the shadow is a layer, completed under its
     caster, and the frame is a flat shape layer of its own, completed under the picture."""
-    from test_classical_backdrop import photo
-    outer = _box(150, 40, 150 + 110 + 2 * frame, 40 + 130 + 2 * frame)
-    pic = _box(150 + frame, 40 + frame, 150 + frame + 110, 40 + frame + 130)
+    outer = box(150, 40, 150 + 110 + 2 * frame, 40 + 130 + 2 * frame)
+    pic = box(150 + frame, 40 + frame, 150 + frame + 110, 40 + frame + 130)
     shadow = cv2.GaussianBlur(np.roll(np.roll(outer, 7, axis=0), 3, axis=1), (0, 0), 3.0) * 0.5
     objects = [((0.0, 0.0, 0.0), shadow, "Shadow")]
     objects += [((1.0, 1.0, 1.0), outer, "Frame")] if frame else []
-    image, truth = design(_grainy_blobs(), *objects,
+    image, truth = design(grainy_blobs(), *objects,
                           (photo(5, (0.3, 0.1, 0.6), (0.6, 0.5, 1.0)), pic, "Picture"))
     doc, pred = decompose(image, len(truth))
     assert len(pred) == len(truth)
@@ -158,8 +147,8 @@ def test_a_shadow_falling_on_a_shape_lies_between_it_and_its_caster():
     """A card on a bigger card casts its shadow onto it. Before: a shadow went under all
     it touches, so under the bigger card too (a dark patch hidden under it, the card
     beneath left with the darkened part in it); now it lies right under its caster."""
-    a = _box(30, 30, 200, 200, r=12)
-    b = _box(150, 80, 280, 170, r=10)
+    a = box(30, 30, 200, 200, r=12)
+    b = box(150, 80, 280, 170, r=10)
     shadow = cv2.GaussianBlur(np.roll(np.roll(b, 8, axis=0), 8, axis=1), (0, 0), 4.0) * 0.5
     image, truth = design(np.float32([0.9, 0.88, 0.8]), ((0.3, 0.55, 0.8), a, "A"),
                           ((0.0, 0.0, 0.0), shadow, "Shadow"), ((0.95, 0.6, 0.2), b, "B"))
@@ -173,9 +162,8 @@ def test_a_picture_in_a_thin_frame_on_a_flat_fill_comes_as_frame_and_picture():
     """The same 2 px frame on a flat design: the picture's edge-density blob takes its
     frame along (no core in a frame that thin). Before: one layer; now the frame is a
     flat shape layer (completed under the picture) and the picture its own."""
-    from test_classical_backdrop import photo
-    outer = _box(150, 40, 264, 174)
-    pic = _box(152, 42, 262, 172)
+    outer = box(150, 40, 264, 174)
+    pic = box(152, 42, 262, 172)
     image, truth = design(np.float32([0.35, 0.2, 0.3]), ((1.0, 0.95, 0.6), outer, "Frame"),
                           (photo(5, (0.1, 0.4, 0.1), (0.5, 0.8, 0.4)), pic, "Picture"))
     doc, pred = decompose(image, 3)

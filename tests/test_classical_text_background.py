@@ -13,28 +13,9 @@ from qil_editor.engines.classical.text import thin_text_lines
 from qil_editor.evaluation.failures import soft_iou
 from qil_editor.evaluation.synthetic import find_fonts, load_font
 
-from classical_design import decompose, design
+from classical_design import decompose, design, photo
 
 W, H = 320, 240
-
-
-def noise(seed, octaves=6, first=2):
-    """Fractal value noise in [0, 1] (a photo-like texture), deterministic."""
-    rng = np.random.default_rng(seed)
-    acc, amp = np.zeros((H, W), np.float32), 1.0
-    for o in range(octaves):
-        cells = 2 ** (o + first)
-        acc += amp * cv2.resize(rng.random((cells, cells)).astype(np.float32), (W, H),
-                                interpolation=cv2.INTER_CUBIC)
-        amp *= 0.55
-    return (acc - acc.min()) / (acc.max() - acc.min())
-
-
-def photo(seed, c0, c1):
-    """A photo-like texture: fractal shapes in a colour ramp plus a little grain."""
-    t = noise(seed)[..., None]
-    grain = np.random.default_rng(seed).normal(0, 0.02, (H, W, 3)).astype(np.float32)
-    return np.clip((1 - t) * np.float32(c0) + t * np.float32(c1) + grain, 0, 1)
 
 
 def words(lines, x, y, size, serif=False, bold=False, spacing=1.25):

@@ -1,4 +1,5 @@
-"""Label maps grown by distance: each pixel asked about takes the nearest labelled pixel's label."""
+"""Label maps: grown by distance (each pixel asked about takes the nearest labelled pixel's
+label), and the mean of an image per label."""
 
 from __future__ import annotations
 
@@ -21,3 +22,11 @@ def nearest_label(labels: np.ndarray, targets: np.ndarray, max_dist: float):
 def grow(labels: np.ndarray, radius: float) -> np.ndarray:
     """``labels`` grown by up to ``radius`` px into unlabelled pixels (each takes the nearest label)."""
     return nearest_label(labels, np.ones(labels.shape, bool), radius)[0]
+
+
+def label_means(labels: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Mean of ``values`` (N, C) per label of ``labels`` (N,), for labels 0..n-1 at least
+    (float64; 0 for a label with no pixel)."""
+    cnt = np.maximum(np.bincount(labels, minlength=n), 1)
+    return np.stack([np.bincount(labels, weights=values[:, c], minlength=n)
+                     for c in range(values.shape[1])], 1) / cnt[:, None]

@@ -17,7 +17,7 @@ import numpy as np
 from .. import ndimage_subset as ndimage  # scipy.ndimage's, exactly, without SciPy
 from .background import Background
 from .colour import delta_e, rgb_to_lab
-from .labels import grow
+from .labels import grow, label_means
 from .regions import Region, Segmentation
 
 MIN_CONTRAST = 25.0      # CIE76 between an overlay and what surrounds it
@@ -414,10 +414,7 @@ def _regions(owner: np.ndarray, rgb: np.ndarray, lab: np.ndarray, cores: np.ndar
              n: int) -> list[Region]:
     flat = owner.ravel()
     area = np.bincount(flat, minlength=n + 1)
-    cflat = cores.ravel()
-    cnt = np.maximum(np.bincount(cflat, minlength=n + 1), 1)
-    mean = np.stack([np.bincount(cflat, weights=rgb[..., c].ravel(), minlength=n + 1) / cnt
-                     for c in range(3)], axis=1).astype(np.float32)
+    mean = label_means(cores.ravel(), rgb.reshape(-1, 3), n + 1).astype(np.float32)
     mean_lab = rgb_to_lab(np.clip(mean, 0, 1))
     slices = ndimage.find_objects(owner, max_label=n)
     out = []

@@ -24,7 +24,7 @@ import numpy as np
 from .. import ndimage_subset as ndimage  # scipy.ndimage's, exactly, without SciPy
 from .background import Background
 from .colour import delta_e, rgb_to_lab
-from .labels import nearest_label
+from .labels import label_means, nearest_label
 from .photo_split import split_blob
 
 BG = 0  # owner label of the background
@@ -525,10 +525,7 @@ def _describe(owner, kinds, rgb, lab, core_fg, grad, bg: Background) -> list[Reg
     no_core = np.bincount(flat[defining.ravel()], minlength=n) == 0
     defining |= no_core[owner] & (owner > 0)
     sel = defining.ravel() & (flat > 0)
-    cnt = np.maximum(np.bincount(flat[sel], minlength=n), 1)[:, None]
-    mean = np.stack([np.bincount(flat[sel], weights=rgb[..., c].ravel()[sel], minlength=n)
-                     for c in range(3)], axis=1) / cnt
-    mean = mean.astype(np.float32)
+    mean = label_means(flat[sel], rgb.reshape(-1, 3)[sel], n).astype(np.float32)
     mean_lab = rgb_to_lab(np.clip(mean, 0, 1))
     slices = ndimage.find_objects(owner, max_label=n - 1)
     sharp = _sharpness(owner, slices, grad, bg)

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from .colour import delta_e, rgb_to_lab
-from .labels import grow, nearest_label
+from .labels import grow, label_means, nearest_label
 from .regions import Region, Segmentation
 
 
@@ -385,18 +385,13 @@ def thin_text_lines(cores: np.ndarray, inside: np.ndarray, rgb: np.ndarray, lab:
     # counter stands out from the median too, and an anti-aliased edge is half paper)
     ring = grow(comp, 2)
     ring[cand] = 0
-    rn = np.maximum(np.bincount(ring.ravel(), minlength=n), 1)
-    paper = np.stack([np.bincount(ring.ravel(), weights=lab[..., c].ravel(), minlength=n)
-                      for c in range(3)], 1) / rn[:, None]
+    paper = label_means(ring.ravel(), lab.reshape(-1, 3), n)
     far = np.where(cand, delta_e(lab, paper[comp].astype(np.float32)), 0.0)
     peak = np.zeros(n, np.float32)
     np.maximum.at(peak, comp.ravel(), far.ravel())
     strong = cand & (far >= THIN_INK * peak[comp])
-    ids = comp[strong]
-    cnt = np.maximum(np.bincount(ids, minlength=n), 1)
-    ink_lab = np.stack([np.bincount(ids, weights=lab[..., c][strong], minlength=n) for c in range(3)], 1)
-    ink_rgb = np.stack([np.bincount(ids, weights=rgb[..., c][strong], minlength=n) for c in range(3)], 1)
-    ink_lab, ink_rgb = ink_lab / cnt[:, None], ink_rgb / cnt[:, None]
+    ink_lab = label_means(comp[strong], lab[strong], n)
+    ink_rgb = label_means(comp[strong], rgb[strong], n)
     depth = cv2.distanceTransform(np.pad(cand, 1).astype(np.uint8), cv2.DIST_L2, 3)[1:-1, 1:-1]
     radius = np.zeros(n, np.float32)
     np.maximum.at(radius, comp.ravel(), depth.ravel())
@@ -408,9 +403,7 @@ def thin_text_lines(cores: np.ndarray, inside: np.ndarray, rgb: np.ndarray, lab:
         touch = grow(cores, 2)
         on = cand & (touch > 0)
         if on.any():
-            core_n = np.maximum(np.bincount(cores.ravel(), minlength=m + 1), 1)
-            core_lab = np.stack([np.bincount(cores.ravel(), weights=lab[..., c].ravel(), minlength=m + 1)
-                                 for c in range(3)], 1) / core_n[:, None]
+            core_lab = label_means(cores.ravel(), lab.reshape(-1, 3), m + 1)
             pairs = np.unique(np.stack([comp[on], touch[on]], 1), axis=0)
             same = delta_e(ink_lab[pairs[:, 0]], core_lab[pairs[:, 1]]) < 12.0
             part[pairs[same, 0]] = True

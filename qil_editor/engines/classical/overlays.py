@@ -38,6 +38,7 @@ TINT_RMS = 0.03          # ... with this little left over (RGB, 0..1)
 TINT_TOL = 0.012         # a pair of local means (RGB) that agrees with a tint: the grain averaged out
 TINT_STEP = 0.05         # mean RGB step across its outline: an outline at all
 TINT_INLIERS = 0.6       # share of the outline where the outside is the photo under the shape
+TINT_SHOWS = 12.0        # CIE76: what shows under a tint is that graphic's colour
 
 
 def _uniform_cores(lab: np.ndarray, grad: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -171,11 +172,12 @@ def overlay_segmentation(rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray, val
         shown = [r for r in regions if r.label not in tints and r.kind == "shape"]
         for lbl, (slope, offset) in tints.items():
             inner = cv2.erode((owner == lbl).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
-            under = np.clip((rgb[inner] - offset) / slope, 0.0, 1.0)
+            under = _untint(rgb[inner], slope, offset)
             # where another graphic lies under the tint, that graphic shows, not the photo
+            under_lab = rgb_to_lab(under)
             other = np.zeros(len(under), bool)
             for r in shown:
-                other |= delta_e(rgb_to_lab(under), r.lab) < 12.0
+                other |= delta_e(under_lab, r.lab) < TINT_SHOWS
             keep = np.zeros_like(inner)
             keep[inner] = ~other
             src[keep] = under[~other]
@@ -188,6 +190,12 @@ def overlay_segmentation(rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray, val
     fg = owner > 0
     core = (remap[labels] > 0) | ~cv2.dilate(fg.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     return Segmentation(owner, regions, fg, core), new_bg
+
+
+def _untint(px: np.ndarray, slope: float, offset: np.ndarray) -> np.ndarray:
+    """What shows under a translucent shape fitted as ``(slope, offset)`` = (1 - a, a c):
+    ``(I - a c) / (1 - a)``."""
+    return np.clip((px - offset) / slope, 0.0, 1.0)
 
 
 def _band_means(rgb: np.ndarray, inner: np.ndarray, outer: np.ndarray, win: int = 7):
@@ -325,8 +333,8 @@ def _tint_neighbours(owner: np.ndarray, regions: list[Region], lbl: int, rgb: np
         zone = mine & (dist >= 2.0) & (dist <= 6.0)
         if zone.sum() < 8:
             continue
-        shown = rgb_to_lab(np.clip((rgb[zone] - offset) / slope, 0.0, 1.0))
-        if float((delta_e(shown, regions[n - 1].lab) < 12.0).mean()) >= 0.5:
+        shown = rgb_to_lab(_untint(rgb[zone], slope, offset))
+        if float((delta_e(shown, regions[n - 1].lab) < TINT_SHOWS).mean()) >= 0.5:
             over |= theirs
         else:
             under |= theirs
@@ -435,7 +443,6 @@ def _split_frames(seg: Segmentation, rgb: np.ndarray, lab: np.ndarray) -> Segmen
     """A picture region that fills its box and runs along a thin flat band all round
     (``frame_ring``) is a picture in a frame: the band becomes a flat shape region of its
     own (completed under the picture by the models, as any covered rectangle)."""
-    h, w = seg.owner.shape
     owner, regions = seg.owner, list(seg.regions)
     for r in seg.regions:
         if r.kind != "photo":
@@ -443,17 +450,14 @@ def _split_frames(seg: Segmentation, rgb: np.ndarray, lab: np.ndarray) -> Segmen
         x0, y0, x1, y1 = r.bbox
         if r.area < 0.9 * (x1 - x0) * (y1 - y0):
             continue  # not a rectangle
-        pad = FRAME_REACH
-        cx0, cy0, cx1, cy1 = max(0, x0 - pad), max(0, y0 - pad), min(w, x1 + pad), min(h, y1 + pad)
-        crop = owner[cy0:cy1, cx0:cx1]
-        split = frame_ring(rgb[cy0:cy1, cx0:cx1], lab[cy0:cy1, cx0:cx1], crop == r.label,
-                           (x0 - cx0, y0 - cy0, x1 - cx0, y1 - cy0), pad)
-        if split is None:
+        found = _frame_in(owner, rgb, lab, r.bbox, (r.label,))
+        if found is None:
             continue
-        frame, picture, colour = split
+        win, frame, picture, colour = found
         if owner is seg.owner:
             owner = owner.copy()
-            crop = owner[cy0:cy1, cx0:cx1]
+        crop = owner[win]
+        cy0, cx0 = win[0].start, win[1].start
         new = len(regions) + 1
         crop[frame & (crop == r.label)] = new
         ys, xs = np.nonzero(crop == new)
@@ -790,15 +794,13 @@ def _add_rectangles(owner: np.ndarray, grad: np.ndarray, rgb: np.ndarray, lab: n
         sub[free] = nxt
         out[nxt] = bool((grad[y0:y1, x0:x1][free] > 3.0).mean() > 0.3)
         if out[nxt]:
-            r = FRAME_REACH
-            cx0, cy0, cx1, cy1 = max(0, x0 - r), max(0, y0 - r), min(w, x1 + r), min(h, y1 + r)
-            crop = owner[cy0:cy1, cx0:cx1]
-            split = frame_ring(rgb[cy0:cy1, cx0:cx1], lab[cy0:cy1, cx0:cx1], (crop == nxt) | (crop == 0),
-                               (x0 - cx0, y0 - cy0, x1 - cx0, y1 - cy0), r)
-            if split is not None:  # the ring is the frame, a shape; what it encloses the picture
-                crop[split[0]], crop[split[1]] = nxt, nxt + 1
+            found = _frame_in(owner, rgb, lab, (x0, y0, x1, y1), (nxt, 0))
+            if found is not None:  # the ring is the frame, a shape; what it encloses the picture
+                win, frame, picture, colour = found
+                crop = owner[win]
+                crop[frame], crop[picture] = nxt, nxt + 1
                 out[nxt], out[nxt + 1] = False, True
-                frames[nxt] = split[2]
+                frames[nxt] = colour
                 nxt += 1
         nxt += 1
     return owner, out, frames
@@ -807,6 +809,21 @@ def _add_rectangles(owner: np.ndarray, grad: np.ndarray, rgb: np.ndarray, lab: n
 FRAME_FLAT = 10.0        # CIE76 from the frame's colour: still the frame
 FRAME_RING = 0.85        # share of the outline the flat ring must follow
 FRAME_REACH = 5          # px from a picture's side found within which its frame lies
+
+
+def _frame_in(owner: np.ndarray, rgb: np.ndarray, lab: np.ndarray, box: tuple[int, int, int, int],
+              labels: tuple[int, ...]):
+    """``frame_ring`` on the window of the full images round ``box`` (x0, y0, x1, y1), the
+    pixels of ``owner`` in ``labels`` its candidates: (window slices, frame, picture masks in
+    the window, the frame's colour), or None."""
+    h, w = owner.shape
+    x0, y0, x1, y1 = box
+    win = (slice(max(0, y0 - FRAME_REACH), min(h, y1 + FRAME_REACH)),
+           slice(max(0, x0 - FRAME_REACH), min(w, x1 + FRAME_REACH)))
+    oy, ox = win[0].start, win[1].start
+    split = frame_ring(rgb[win], lab[win], np.isin(owner[win], labels),
+                       (x0 - ox, y0 - oy, x1 - ox, y1 - oy), FRAME_REACH)
+    return None if split is None else (win, *split)
 
 
 def frame_ring(rgb: np.ndarray, lab: np.ndarray, cand: np.ndarray, box: tuple[int, int, int, int],

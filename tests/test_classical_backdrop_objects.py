@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from qil_editor.engines.classical import overlays
+from qil_editor.engines.classical import tints
 from qil_editor.evaluation.benchmark import layer_count_for
 from qil_editor.evaluation.datasets import stack_from_document
 from qil_editor.evaluation.failures import soft_iou
@@ -74,7 +74,7 @@ def test_translucent_shapes_on_a_landscape_are_layers_with_their_opacity(seed):
 
 def _tint(bg, colour, alpha):
     img = bg * (1 - alpha[..., None]) + np.float32(colour) * alpha[..., None]
-    return overlays.tint_fit(img, alpha > 0.5, np.zeros(alpha.shape, bool))
+    return tints.tint_fit(img, alpha > 0.5, np.zeros(alpha.shape, bool))
 
 
 def test_tint_fit_tells_a_translucent_shape_from_an_opaque_one_and_a_frame():
@@ -89,7 +89,7 @@ def test_tint_fit_tells_a_translucent_shape_from_an_opaque_one_and_a_frame():
     # an opaque gradient fill does not follow the photo
     ramp = np.linspace(0.2, 0.8, W, dtype=np.float32)[None, :, None] * np.ones((H, 1, 3), np.float32)
     img = bg * (1 - rect[..., None]) + ramp * rect[..., None]
-    assert overlays.tint_fit(img, rect > 0.5, np.zeros(rect.shape, bool)) is None
+    assert tints.tint_fit(img, rect > 0.5, np.zeros(rect.shape, bool)) is None
     ring = rect * (1 - shape("rect", 66, 46, 194, 144))  # a frame around a hole
     assert _tint(bg, (0.9, 0.3, 0.5), 0.6 * ring) is None
 

@@ -377,7 +377,7 @@ def _shadows_under_their_casters(seg: Segmentation, above: dict, contact: np.nda
 
 
 def _tint_order(seg: Segmentation, a: int, b: int) -> tuple[int, int] | None:
-    """(upper, lower) as a translucent shape's own colours say (``overlays._tint_neighbours``:
+    """(upper, lower) as a translucent shape's own colours say (``tints._tint_neighbours``:
     it shows what it covers), or None."""
     over, under = set(), set()
     for t, o in ((a, b), (b, a)):

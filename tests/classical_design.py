@@ -3,12 +3,15 @@ flattened image with its truth, and a decomposition checked to rebuild its input
 
 import cv2
 import numpy as np
+from PIL import Image, ImageDraw
 
 from qil_editor.document import Document, Layer, composite
 from qil_editor.engines.base import DecomposeOptions
 from qil_editor.engines.classical import ClassicalDecomposer
 from qil_editor.evaluation.datasets import stack_from_document
+from qil_editor.evaluation.failures import soft_iou
 from qil_editor.evaluation.metrics import psnr
+from qil_editor.evaluation.synthetic import find_fonts, load_font
 
 
 def layer(colour, alpha, name):
@@ -94,3 +97,30 @@ def box(x0, y0, x1, y1, r=0):
     else:
         cv2.rectangle(big, (x0 * ss, y0 * ss), (x1 * ss - 1, y1 * ss - 1), 255, -1)
     return cv2.resize(big, (W, H), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+
+
+def ellipse(cx, cy, rx, ry, size=(W, H)):
+    """An anti-aliased ellipse's alpha."""
+    w, h = size
+    ss = 4
+    big = np.zeros((h * ss, w * ss), np.uint8)
+    cv2.ellipse(big, (cx * ss, cy * ss), (rx * ss, ry * ss), 0, 0, 360, 255, -1)
+    return cv2.resize(big, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+
+
+def words(lines, x, y, size, serif=False, bold=False, spacing=1.25, canvas=(W, H)):
+    """The alpha of one line (a str) or several (a list) set in a DejaVu face at ``size`` px."""
+    lines = [lines] if isinstance(lines, str) else lines
+    fonts = [f for f in find_fonts() if ("Serif" in f) == serif and ("Bold" in f) == bold]
+    font = load_font(fonts[0] if fonts else None, size)
+    img = Image.new("L", canvas, 0)
+    draw = ImageDraw.Draw(img)
+    for i, line in enumerate(lines):
+        draw.text((x, y + int(i * spacing * size)), line, fill=255, font=font)
+    return np.asarray(img, np.float32) / 255.0
+
+
+def best_iou(pred, alpha):
+    """The truth layer's soft IoU with the predicted layer that matches it best (not the
+    background): 1 when it came out as a layer of its own."""
+    return max([soft_iou(p[..., 3].astype(np.float32) / 255.0, alpha) for p in pred[1:]], default=0.0)

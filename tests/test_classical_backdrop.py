@@ -4,36 +4,21 @@ on a full-canvas photo (soft contrast, thin letters, grain), and the backdrop ge
 import cv2
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
 
 from qil_editor.document import composite
 from qil_editor.engines.base import DecomposeOptions
 from qil_editor.engines.classical import ClassicalDecomposer
 from qil_editor.evaluation.datasets import stack_from_document
-from qil_editor.evaluation.failures import soft_iou
-from qil_editor.evaluation.synthetic import find_fonts, load_font
 from qil_editor.evaluation.synthetic_backdrop import BACKDROPS, generate_backdrop_design
 
 from classical_design import decompose as classical_decompose
-from classical_design import box, design, grainy_blobs, photo
+from classical_design import best_iou, box, design, grainy_blobs, photo, words
 
 W, H = 320, 240
 
 
-def words(text, x, y, size, serif=False, bold=False):
-    fonts = [f for f in find_fonts() if ("Serif" in f) == serif and ("Bold" in f) == bold]
-    font = load_font(fonts[0] if fonts else None, size)
-    img = Image.new("L", (W, H), 0)
-    ImageDraw.Draw(img).text((x, y), text, fill=255, font=font)
-    return np.asarray(img, np.float32) / 255.0
-
-
 def decompose(image, layers):
     return classical_decompose(image, layers)[1]
-
-
-def best_iou(pred, alpha):
-    return max([soft_iou(p[..., 3].astype(np.float32) / 255.0, alpha) for p in pred[1:]], default=0.0)
 
 
 def test_generator_is_deterministic_and_its_truth_composites_to_its_image():

@@ -5,50 +5,14 @@ given a layer went missing."""
 import cv2
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
 
 from qil_editor.engines.classical.colour import neighbour_gradient, rgb_to_lab
 from qil_editor.engines.classical.overlays import find_overlays
 from qil_editor.engines.classical.text import thin_text_lines
-from qil_editor.evaluation.failures import soft_iou
-from qil_editor.evaluation.synthetic import find_fonts, load_font
 
-from classical_design import decompose, design, photo
+from classical_design import best_iou, decompose, design, ellipse, photo, words
 
 W, H = 320, 240
-
-
-def words(lines, x, y, size, serif=False, bold=False, spacing=1.25):
-    fonts = [f for f in find_fonts() if ("Serif" in f) == serif and ("Bold" in f) == bold]
-    font = load_font(fonts[0] if fonts else None, size)
-    img = Image.new("L", (W, H), 0)
-    draw = ImageDraw.Draw(img)
-    for i, line in enumerate(lines):
-        draw.text((x, y + int(i * spacing * size)), line, fill=255, font=font)
-    return np.asarray(img, np.float32) / 255.0
-
-
-def ellipse(cx, cy, rx, ry):
-    ss = 4
-    big = np.zeros((H * ss, W * ss), np.uint8)
-    cv2.ellipse(big, (cx * ss, cy * ss), (rx * ss, ry * ss), 0, 0, 360, 255, -1)
-    return cv2.resize(big, (W, H), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
-
-
-def rounded(x0, y0, x1, y1, r):
-    ss = 4
-    big = np.zeros((H * ss, W * ss), np.uint8)
-    cv2.rectangle(big, ((x0 + r) * ss, y0 * ss), ((x1 - r) * ss, y1 * ss), 255, -1)
-    cv2.rectangle(big, (x0 * ss, (y0 + r) * ss), (x1 * ss, (y1 - r) * ss), 255, -1)
-    for px, py in ((x0 + r, y0 + r), (x1 - r, y0 + r), (x0 + r, y1 - r), (x1 - r, y1 - r)):
-        cv2.circle(big, (px * ss, py * ss), r * ss, 255, -1)
-    return cv2.resize(big, (W, H), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
-
-
-def best_iou(pred, alpha):
-    """The truth layer's soft IoU with the predicted layer that matches it best (not the
-    background): 1 when it came out as a layer of its own."""
-    return max([soft_iou(p[..., 3].astype(np.float32) / 255.0, alpha) for p in pred[1:]], default=0.0)
 
 
 PHOTOS = [  # (seed, dark, light): a teal/lime field and a pink/olive one, like held-back photos

@@ -66,15 +66,28 @@ def full_box(model: RegionModel, scale: Scale, width: int, height: int) -> tuple
             min(width, int(math.ceil(x1 / sx)) + pad), min(height, int(math.ceil(y1 / sy)) + pad))
 
 
-def region_rgba(model: RegionModel, box, scale: Scale, image: np.ndarray,
-                under: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Full-resolution (alpha, colour, rim zone) of one region inside ``box``."""
+def seen_image(image: np.ndarray, box, scale: Scale, tints: list[RegionModel]) -> np.ndarray:
+    """The image inside ``box`` (float) as it is under the translucent shapes ``tints``
+    (those stacked above the region being built): each taken off where it lies whole, so
+    what it covers unblends against its own colours, not tinted ones."""
     X0, Y0, X1, Y1 = box
+    img = image[Y0:Y1, X0:X1, :3].astype(np.float32) * np.float32(1.0 / 255.0)
+    for t in tints:
+        whole = upsample(t.interior, t.box[:2], box, scale, False) >= 0.99
+        if whole.any():
+            slope, offset = t.tint
+            img[whole] = np.clip((img[whole] - offset) / slope, 0.0, 1.0)
+    return img
+
+
+def region_rgba(model: RegionModel, box, scale: Scale, img: np.ndarray,
+                under: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Full-resolution (alpha, colour, rim zone) of one region inside ``box``, where the
+    image is ``img`` (float, the box's crop)."""
     origin = model.box[:2]
     sup = upsample(model.support, origin, box, scale, False)
     colour = upsample(model.colour, origin, box, scale, True)
     a_model = upsample(model.alpha, origin, box, scale, True)
-    img = image[Y0:Y1, X0:X1, :3].astype(np.float32) * np.float32(1.0 / 255.0)
     d = colour - under
     den = np.einsum("...c,...c->...", d, d)
     num = np.einsum("...c,...c->...", img - under, d)
@@ -103,6 +116,7 @@ def build_layers(groups: list[Group], models: dict[int, RegionModel], scale: Sca
     """
     height, width = image.shape[:2]
     out = []
+    pending = {k: m for k, m in models.items() if m.tint is not None}  # tints not yet laid
     for group in groups:
         boxes = {lbl: full_box(models[lbl], scale, width, height) for lbl in group.labels}
         gx0 = min(b[0] for b in boxes.values())
@@ -116,7 +130,10 @@ def build_layers(groups: list[Group], models: dict[int, RegionModel], scale: Sca
             box = boxes[lbl]
             X0, Y0, X1, Y1 = box
             u = under[Y0:Y1, X0:X1]
-            alpha, colour, zone = region_rgba(models[lbl], box, scale, image, u)
+            pending.pop(lbl, None)
+            over = [t for t in pending.values() if _meets(full_box(t, scale, width, height), box)]
+            alpha, colour, zone = region_rgba(models[lbl], box, scale,
+                                              seen_image(image, box, scale, over), u)
             claim[Y0 - gy0:Y1 - gy0, X0 - gx0:X1 - gx0] |= zone
             a3 = alpha[..., None]
             u[...] = a3 * colour + (1.0 - a3) * u
@@ -129,6 +146,10 @@ def build_layers(groups: list[Group], models: dict[int, RegionModel], scale: Sca
             sub[..., 3] = np.clip(ao[..., 0] * 255.0 + 0.5, 0, 255).astype(np.uint8)
         out.append(LayerBuffer(buf, gx0, gy0, group.name, claim))
     return out
+
+
+def _meets(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 def _grow(layer: LayerBuffer, box: tuple[int, int, int, int]) -> None:

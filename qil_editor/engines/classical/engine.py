@@ -35,6 +35,7 @@ from .models import build_models
 from .overlays import carve_overlays, overlay_segmentation
 from .ordering import order_regions
 from .regions import segment
+from .tints import design_tints
 from .text import carve_glyphs_from_photos, merge_text_lines
 
 log = logging.getLogger(__name__)
@@ -176,6 +177,7 @@ class ClassicalDecomposer:
                 soft = np.isin(seg.owner, [r.label for r in seg.regions
                                            if r.kind == "shadow" or r.sharp < 0.35])
                 bg = refine_background(rgb, lab, valid, bg, seg.owner > 0, soft)
+                seg = design_tints(seg, rgb, bg.rgb)
             ordering = order_regions(seg)
             groups = group_regions(seg, ordering, target, (ww, wh))
             models = build_models(seg, ordering, rgb, bg)

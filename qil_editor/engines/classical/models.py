@@ -20,7 +20,8 @@ from .background import Background
 from .fill import push_pull
 from .ordering import Ordering
 from .regions import BG, Segmentation
-from .shapes import fit_covered_shape
+from .shapes import fit_covered_shape, hull_mask
+from .tints import seen_through, tint_of
 
 SOLIDITY_FOR_HULL = 0.8
 
@@ -35,14 +36,7 @@ class RegionModel:
     interior: np.ndarray             # float32 crop, support minus its outer rim (alpha fixed)
     colour: np.ndarray               # float32 (h, w, 3) fill colour
     alpha: np.ndarray                # float32 alpha where hidden
-
-
-def _hull(mask: np.ndarray) -> np.ndarray:
-    out = np.zeros(mask.shape, np.uint8)
-    pts = cv2.findNonZero(mask.astype(np.uint8))
-    if pts is not None:
-        cv2.fillConvexPoly(out, cv2.convexHull(pts), 1)
-    return out.astype(bool)
+    tint: tuple[float, np.ndarray] | None = None  # (1 - a, a c): a translucent shape over graphics
 
 
 def _caster(reg, ups: list[int], ordering: Ordering, models: dict) -> "RegionModel | None":
@@ -139,6 +133,7 @@ def shadow_of(caster: "RegionModel", box, alpha: np.ndarray, data: np.ndarray,
 def build_models(seg: Segmentation, ordering: Ordering, rgb: np.ndarray, bg: Background,
                  pad: int = 2) -> dict[int, RegionModel]:
     h, w = seg.owner.shape
+    rgb = seen_through(seg, rgb)
     above_of: dict[int, list[int]] = {}
     for (up, low) in ordering.above:
         above_of.setdefault(low, []).append(up)
@@ -184,11 +179,13 @@ def build_models(seg: Segmentation, ordering: Ordering, rgb: np.ndarray, bg: Bac
                 covered |= hidden
                 hidden_alpha = np.where(hidden, fit, 0.0).astype(np.float32)
             elif reg.kind in ("shadow", "photo", "shape"):  # not thin: an arc has no body
-                hull = _hull(own)
+                hull = hull_mask(own)
                 solid = own.sum() / max(1, hull.sum())
                 if reg.kind == "shadow" or solid >= SOLIDITY_FOR_HULL:
                     covered |= hull & above
             support |= covered
+        if "tint_cover" in reg.extras:  # what a translucent shape lies over is under it too
+            support |= reg.extras["tint_cover"][y0:y1, x0:x1]
         img = rgb[y0:y1, x0:x1]
         data = own & seg.core[y0:y1, x0:x1] & ~near_above
         if reg.kind in ("thin", "shadow") or (reg.kind == "text" and data.sum() < 0.2 * own.sum()):
@@ -254,5 +251,6 @@ def build_models(seg: Segmentation, ordering: Ordering, rgb: np.ndarray, bg: Bac
         models[reg.label] = RegionModel(reg.label, reg.kind, (x0, y0, x1, y1),
                                         own.astype(np.float32), support.astype(np.float32),
                                         interior.astype(np.float32),
-                                        colour.astype(np.float32), alpha.astype(np.float32))
+                                        colour.astype(np.float32), alpha.astype(np.float32),
+                                        tint_of(reg))
     return models

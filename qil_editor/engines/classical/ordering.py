@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import ndimage_subset as ndimage
 from .regions import BG, Segmentation
-from .shapes import fit_covered_shape
+from .shapes import fit_covered_shape, hull_mask
 
 
 _STROKES = ("thin", "text")  # drawn over what they touch
@@ -59,12 +59,7 @@ def contact_matrix(owner: np.ndarray, n: int) -> np.ndarray:
 
 def _hull_mask(owner: np.ndarray, label: int, box: tuple[int, int, int, int]) -> np.ndarray:
     x0, y0, x1, y1 = box
-    crop = (owner[y0:y1, x0:x1] == label).astype(np.uint8)
-    out = np.zeros_like(crop)
-    pts = cv2.findNonZero(crop)
-    if pts is not None:
-        cv2.fillConvexPoly(out, cv2.convexHull(pts), 1)
-    return out.astype(bool)
+    return hull_mask(owner[y0:y1, x0:x1] == label)
 
 
 def beneath_all(seg: Segmentation) -> list[int]:

@@ -23,6 +23,15 @@ ROBUST_ROUNDS = 3       # refits of an ellipse without the outline points far fr
 INLIER_SHARE = 0.7      # share of the trustworthy outline a robust ellipse is judged on
 
 
+def hull_mask(mask: np.ndarray) -> np.ndarray:
+    """The convex hull of a mask's pixels, filled (all False for an empty mask)."""
+    out = np.zeros(mask.shape, np.uint8)
+    pts = cv2.findNonZero(mask.astype(np.uint8))
+    if pts is not None:
+        cv2.fillConvexPoly(out, cv2.convexHull(pts), 1)
+    return out.astype(bool)
+
+
 def outline(mask: np.ndarray) -> np.ndarray | None:
     """The longest outer contour of ``mask`` as (N, 2) int points (x, y), or None."""
     contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)

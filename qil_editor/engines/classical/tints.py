@@ -14,7 +14,8 @@ import numpy as np
 
 from .. import ndimage_subset as ndimage  # scipy.ndimage's, exactly, without SciPy
 from .colour import delta_e, rgb_to_lab
-from .regions import Region
+from .regions import Region, Segmentation
+from .shapes import hull_mask
 
 TINT_SLOPE = (0.08, 0.6)  # photo share (1 - opacity) that shows through a translucent shape
 TINT_FIT = 0.6           # share of the inside's variation along the outline the tint explains
@@ -43,7 +44,8 @@ def _band_means(rgb: np.ndarray, inner: np.ndarray, outer: np.ndarray, win: int 
     return mi, mo
 
 
-def tint_fit(rgb: np.ndarray, mask: np.ndarray, taken: np.ndarray) -> tuple[float, np.ndarray] | None:
+def tint_fit(rgb: np.ndarray, mask: np.ndarray, taken: np.ndarray,
+             min_step: float = TINT_STEP) -> tuple[float, np.ndarray] | None:
     """(1 - a, a c) when ``mask`` is a flat colour ``c`` laid at opacity ``a`` over the photo.
 
     Compositing is linear per pixel, ``I = (1 - a) P + a c``, and the photo runs on
@@ -98,7 +100,7 @@ def tint_fit(rgb: np.ndarray, mask: np.ndarray, taken: np.ndarray) -> tuple[floa
     explained = 1.0 - float((res * res).sum()) / max(float((ic * ic).sum()), 1e-9)
     if explained < TINT_FIT or float(np.sqrt((res * res).mean())) > TINT_RMS:
         return None
-    if float(np.abs(inside - outside).mean()) < TINT_STEP:
+    if float(np.abs(inside - outside).mean()) < min_step:
         return None
     colour = offset / (1.0 - slope)
     if colour.min() < -0.05 or colour.max() > 1.05:
@@ -135,3 +137,131 @@ def _tint_neighbours(owner: np.ndarray, regions: list[Region], lbl: int, rgb: np
             under |= theirs
     regions[lbl - 1].extras["tint_over"] = over
     regions[lbl - 1].extras["tint_under"] = under
+
+
+DESIGN_TINT_STEP = 0.01    # RGB step across the outline of a shape the segmenter found: enough
+DESIGN_TINT_SHARE = 0.002  # a translucent shape on a design covers at least this share
+DESIGN_TINT_REST = 0.03    # RGB: what the tinted background leaves unexplained inside (p90)
+SEEN_IN_HULL = 0.8         # share of a region inside a tint's hull for it to be seen through it
+
+
+def design_tints(seg: Segmentation, rgb: np.ndarray, bg_rgb: np.ndarray) -> Segmentation:
+    """Translucent flat shapes on a flat design's gradient background.
+
+    The segmenter finds such a shape as an opaque region whose colour follows the
+    gradient, and what it covers (the part of a word under it) as separate regions of
+    tinted colours, so the word comes out cut and the shape opaque. A shape whose
+    inside follows the background across its outline (``tint_fit``) becomes one colour
+    at one opacity (``extras["fill"]``); each region within it whose colour, with the
+    tint taken off, is the background joins the shape, and one that is a neighbouring
+    graphic's colour joins that graphic: it lies under the tint (``extras["tint_cover"]``
+    keeps those pixels in the tint's own support, ``tint_over`` / ``tint_under`` its
+    order against its neighbours for ``ordering``)."""
+    owner = seg.owner.copy()
+    h, w = owner.shape
+    by_label = {r.label: r for r in seg.regions}
+    moved: dict[int, int] = {}
+    found: dict[int, tuple[float, np.ndarray, np.ndarray]] = {}
+    for r in seg.regions:
+        if r.kind != "shape" or r.area < DESIGN_TINT_SHARE * h * w or "fill" in r.extras:
+            continue
+        mine = owner == r.label
+        inner = cv2.erode(mine.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+        fit = tint_fit(rgb, inner, (owner > 0) & ~mine, DESIGN_TINT_STEP)
+        if fit is None:
+            continue
+        slope, offset = fit
+        # all through, not only along the outline: an opaque gradient fill can follow
+        # the background's ramp at its rim by chance, never under the whole shape
+        res = np.abs(rgb[inner] - (slope * bg_rgb[inner] + offset)).max(-1)
+        if float(np.percentile(res, 90)) > DESIGN_TINT_REST:
+            continue
+        hull = hull_mask(mine)
+        cover = np.zeros((h, w), bool)
+        for lbl in np.unique(owner[hull]):
+            n = by_label.get(int(lbl))
+            if n is None or n.label == r.label or n.label in moved or n.kind == "photo":
+                continue
+            theirs = owner == n.label
+            if (theirs & hull).sum() < SEEN_IN_HULL * theirs.sum():
+                continue
+            shown = rgb_to_lab(_untint(n.rgb[None], slope, offset))
+            if float(delta_e(shown, rgb_to_lab(bg_rgb[theirs].mean(0)[None]))[0]) < TINT_SHOWS:
+                owner[theirs] = r.label  # the background seen through the tint
+                moved[n.label] = r.label
+                continue
+            ring = cv2.dilate(theirs.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) & ~theirs
+            best = None
+            for m_lbl in np.unique(owner[ring]):
+                m = by_label.get(int(m_lbl))
+                if m is None or m.label in (r.label, n.label) or m.label in moved:
+                    continue
+                de = float(delta_e(shown, m.lab[None])[0])
+                if de < TINT_SHOWS and (best is None or de < best[0]):
+                    best = (de, m.label)
+            if best is not None:  # a graphic running on under the tint
+                owner[theirs] = best[1]
+                moved[n.label] = best[1]
+                cover |= theirs
+        found[r.label] = (slope, offset, cover)
+    if not found:
+        return seg
+    regions = _relabel(owner, seg.regions, set(moved))
+    out = Segmentation(owner, regions, seg.fg, seg.core)
+    remap = {old: new.label for old, new in zip([r.label for r in seg.regions if r.label not in moved], regions)}
+    out.owner = _dense(owner, remap)
+    for old, (slope, offset, cover) in found.items():
+        t = out.region(remap[old])
+        colour = np.clip(offset / (1.0 - slope), 0.0, 1.0).astype(np.float32)
+        t.rgb, t.lab = colour, rgb_to_lab(colour[None])[0]
+        t.extras["fill"] = (float(1.0 - slope), colour)
+        t.extras["tint_cover"] = cover
+        mine = out.owner == t.label
+        seen = np.isin(out.owner, np.unique(out.owner[cover])) if cover.any() else np.zeros_like(mine)
+        near = cv2.dilate((mine | cover).astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+        others = np.isin(out.owner, np.unique(out.owner[near & ~mine & ~cover])) & (out.owner > 0) & ~mine
+        t.extras["tint_over"] = seen
+        t.extras["tint_under"] = others & ~seen
+    return out
+
+
+def _relabel(owner: np.ndarray, regions: list[Region], gone: set[int]) -> list[Region]:
+    """The regions left once ``gone`` ones joined others, with boxes and areas redone."""
+    boxes = ndimage.find_objects(owner, max_label=max(r.label for r in regions))
+    out = []
+    for r in regions:
+        if r.label in gone:
+            continue
+        slc = boxes[r.label - 1]
+        area = int((owner[slc] == r.label).sum()) if slc is not None else 0
+        out.append(Region(len(out) + 1, r.kind, slc if slc is not None else r.slc, area,
+                          r.rgb, r.lab, r.sharp, dict(r.extras)))
+    return out
+
+
+def _dense(owner: np.ndarray, remap: dict[int, int]) -> np.ndarray:
+    lut = np.zeros(int(owner.max()) + 1, np.int32)
+    for old, new in remap.items():
+        lut[old] = new
+    return lut[owner]
+
+
+def tint_of(region: Region) -> tuple[float, np.ndarray] | None:
+    """(1 - a, a c) of a translucent shape that ``design_tints`` found graphics under."""
+    if "tint_cover" not in region.extras:
+        return None
+    opacity, colour = region.extras["fill"]
+    return 1.0 - opacity, (opacity * np.asarray(colour, np.float32)).astype(np.float32)
+
+
+def seen_through(seg: Segmentation, rgb: np.ndarray) -> np.ndarray:
+    """``rgb`` with the tint taken off where graphics lie under a translucent shape: their
+    own colours, for the models of what lies beneath."""
+    out = rgb
+    for r in seg.regions:
+        tint = tint_of(r)
+        if tint is not None and r.extras["tint_cover"].any():
+            out = out.copy() if out is rgb else out
+            cover = r.extras["tint_cover"]
+            out[cover] = _untint(rgb[cover], *tint)
+    return out

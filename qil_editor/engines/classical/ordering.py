@@ -519,9 +519,17 @@ def _topological(seg: Segmentation, above: dict[tuple[int, int], float],
                         changed = True
         return eff
 
+    def waits(lbl):
+        """A shadow waits for what else its caster lies on, so nothing unrelated comes
+        between them (a drop shadow is drawn right beneath its caster)."""
+        c = caster.get(lbl)
+        return c in remaining and any(low != lbl and caster.get(low) != c
+                                      for low in set(below_of[c]) & remaining)
+
     eff = inherited()
     while remaining:
         ready = [lbl for lbl in remaining if not (set(below_of[lbl]) & remaining)]
+        ready = [lbl for lbl in ready if not waits(lbl)] or ready
         if not ready:  # a cycle: drop the weakest remaining relation and retry
             weakest = min(((c, up, low) for up in remaining for low, c in below_of[up].items()
                            if low in remaining), default=None)

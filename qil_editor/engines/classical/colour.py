@@ -32,6 +32,12 @@ def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(arr, cv2.COLOR_RGB2Lab)
 
 
+def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
+    """CIELAB (N, 3) -> float32 sRGB in [0, 1] (the inverse of ``rgb_to_lab``)."""
+    arr = np.ascontiguousarray(lab, dtype=np.float32)
+    return np.clip(cv2.cvtColor(arr[None], cv2.COLOR_Lab2RGB)[0], 0.0, 1.0)
+
+
 def delta_e(lab_a: np.ndarray, lab_b: np.ndarray) -> np.ndarray:
     """CIE76 colour difference, last axis = Lab."""
     d = lab_a - lab_b

@@ -12,7 +12,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .colour import delta_e, rgb_to_lab
+from .colour import delta_e, lab_to_rgb, rgb_to_lab
 from .labels import grow, label_means, nearest_label
 from .regions import Region, Segmentation
 
@@ -210,8 +210,12 @@ def carve_glyphs_from_photos(seg: Segmentation, rgb: np.ndarray, lab: np.ndarray
                    and r.bbox[1] < by1]
         glyphs = {lbl for g in find_text_lines(context, h) for lbl in g}
         context = [r for r in context if r.label in glyphs]  # lines already read beside it
+        # the rows of the lines beside it: where a line runs on onto the picture
+        rows = np.zeros((y1 - y0, 1), bool)
+        for r in context:
+            rows[max(0, r.bbox[1] - y0):max(0, r.bbox[3] - y0)] = True
         cores = _strokes_like(cores, mine, rgb[y0:y1, x0:x1], lab[y0:y1, x0:x1],
-                              [r.lab for r in context])
+                              [r.lab for r in context], mine & rows)
         n = int(cores.max())
         if n == 0:
             continue
@@ -336,26 +340,53 @@ def _standout(rgb: np.ndarray, lab: np.ndarray, size: int) -> np.ndarray:
 
 
 def _strokes_like(cores: np.ndarray, inside: np.ndarray, rgb: np.ndarray, lab: np.ndarray,
-                  colours: list[np.ndarray]) -> np.ndarray:
+                  colours: list[np.ndarray], in_line: np.ndarray) -> np.ndarray:
     """``cores`` plus thin strokes in one of ``colours`` (glyphs found beside the photo):
     small text has strokes too thin for a uniform core, but where a line runs onto a
     picture its colour is known, and a stroke stands out from a median of the picture
-    around it (a 5 px median wipes out a 1-2 px stroke)."""
+    around it (a 5 px median wipes out a 1-2 px stroke). In the rows of those lines
+    (``in_line``) a light face's strokes count too: mostly that colour over the picture
+    (``_inked``)."""
     if not colours:
         return cores
     cand = inside & (cores == 0) & (_standout(rgb, lab, 5) > STROKE_STANDOUT)
-    if not cand.any():
-        return cores
     close = np.zeros_like(cand)
     for c in colours:
         close |= delta_e(lab, np.asarray(c, np.float32)) < STROKE_MATCH
     cand &= close
+    cand |= in_line & (cores == 0) & _inked(rgb, colours)
+    if not cand.any():
+        return cores
     n, comp = cv2.connectedComponents(cand.astype(np.uint8), connectivity=8)
     if n <= 1:
         return cores
     out = cores.copy()
     base = int(cores.max())
     out[comp > 0] = comp[comp > 0] + base
+    return out
+
+
+INK_MEDIAN = 9        # px: a median this wide shows the picture under strokes of up to 4 px
+INK_ALPHA = 0.5       # share of a glyph colour a pixel holds over the picture: a stroke's body
+INK_OFF = 0.06        # RGB left over once that mix is taken off: the colour is the glyph's
+INK_CONTRAST = 0.2    # RGB distance between the glyph colour and the picture: a visible stroke
+
+
+def _inked(rgb: np.ndarray, colours: list[np.ndarray]) -> np.ndarray:
+    """Pixels that are mostly one of ``colours`` (Lab) laid over the picture: ``I = a C +
+    (1 - a) P`` with the picture ``P`` a wide median (thin strokes vanish from it) and ``a``
+    the projection onto ``C - P``. A light face's 2-3 px strokes match no colour exactly
+    (anti-aliasing mixes each with the picture), so an exact-colour test finds them in bits."""
+    img8 = np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    under = cv2.medianBlur(img8, INK_MEDIAN).astype(np.float32) / 255.0
+    out = np.zeros(rgb.shape[:2], bool)
+    for c in {tuple(np.round(np.asarray(c, np.float64), 1)) for c in colours}:
+        ink = lab_to_rgb(np.float32([c]))[0]
+        d = ink - under
+        den = (d * d).sum(-1)
+        a = ((rgb - under) * d).sum(-1) / np.maximum(den, 1e-6)
+        off = np.sqrt(((rgb - under - a[..., None] * d) ** 2).sum(-1))
+        out |= (den > INK_CONTRAST ** 2) & (a > INK_ALPHA) & (a < 1.2) & (off < INK_OFF)
     return out
 
 

@@ -51,3 +51,18 @@ def test_an_opaque_gradient_card_on_a_gradient_stays_opaque():
     got = layer_alpha(pred[1])
     assert soft_iou(got, card) >= 0.95
     assert float(got[card > 0.99].min()) >= 0.99
+
+
+def test_a_translucent_disc_over_its_own_drop_shadow_is_still_a_tint():
+    """Its shadow shows through it, darkening what the tint covers: not a tinted
+    background all through, yet no opaque fill either."""
+    import cv2
+    bg = ramp((0.55, 0.65, 0.9), (0.6, 0.85, 0.45))
+    disc = ellipse(200, 100, 50, 50)
+    shadow = 0.45 * cv2.GaussianBlur(np.roll(np.roll(disc, 8, 0), 8, 1), (0, 0), 4.0)
+    image, truth = design(bg, ((0, 0, 0), shadow, "Shadow"), ((0.75, 0.25, 0.8), 0.6 * disc, "Tint"))
+    doc, pred = decompose(image, None)  # (given 3, a sliver of the rim takes the shadow's place)
+    tint = max(pred[1:], key=lambda p: soft_iou(layer_alpha(p), disc))
+    inside = ellipse(200, 100, 40, 40) > 0.99
+    assert abs(float(np.median(layer_alpha(tint)[inside])) - 0.6) <= 0.06
+    assert soft_iou(layer_alpha(tint), 0.6 * disc) >= 0.85

@@ -141,7 +141,8 @@ def _tint_neighbours(owner: np.ndarray, regions: list[Region], lbl: int, rgb: np
 
 DESIGN_TINT_STEP = 0.01    # RGB step across the outline of a shape the segmenter found: enough
 DESIGN_TINT_SHARE = 0.002  # a translucent shape on a design covers at least this share
-DESIGN_TINT_REST = 0.03    # RGB: what the tinted background leaves unexplained inside (p90)
+DESIGN_TINT_REST = 0.03    # RGB: what the tinted background may leave unexplained inside
+SHADED_SPREAD = 0.06     # darkening by a shadow under a tint: the same share in R, G and B
 SEEN_IN_HULL = 0.8         # share of a region inside a tint's hull for it to be seen through it
 
 
@@ -171,10 +172,7 @@ def design_tints(seg: Segmentation, rgb: np.ndarray, bg_rgb: np.ndarray) -> Segm
         if fit is None:
             continue
         slope, offset = fit
-        # all through, not only along the outline: an opaque gradient fill can follow
-        # the background's ramp at its rim by chance, never under the whole shape
-        res = np.abs(rgb[inner] - (slope * bg_rgb[inner] + offset)).max(-1)
-        if float(np.percentile(res, 90)) > DESIGN_TINT_REST:
+        if not _follows_all_through(rgb[inner], bg_rgb[inner], slope, offset):
             continue
         hull = hull_mask(mine)
         cover = np.zeros((h, w), bool)
@@ -223,6 +221,20 @@ def design_tints(seg: Segmentation, rgb: np.ndarray, bg_rgb: np.ndarray) -> Segm
         t.extras["tint_over"] = seen
         t.extras["tint_under"] = others & ~seen
     return out
+
+
+def _follows_all_through(px: np.ndarray, under: np.ndarray, slope: float, offset: np.ndarray) -> bool:
+    """Whether the inside of a shape is the background under it tinted all through, not
+    only along the outline (an opaque gradient fill can follow the background's ramp at its
+    rim by chance, never under the whole shape). The shape's own drop shadow, or another
+    one, may darken what shows through: ``I = (1 - a) (1 - k) B + a c``, one ``k`` for all
+    three channels."""
+    res = px - (slope * under + offset)
+    plain = np.abs(res).max(-1) <= DESIGN_TINT_REST
+    k = -res / np.maximum(slope * under, 1e-3)
+    lit = (under > 0.08).all(-1)
+    dark = lit & (k.min(-1) > -0.03) & (np.ptp(k, axis=-1) < SHADED_SPREAD) & (k.mean(-1) < 0.8)
+    return float((plain | dark).mean()) >= 0.9
 
 
 def _relabel(owner: np.ndarray, regions: list[Region], gone: set[int]) -> list[Region]:

@@ -66,24 +66,29 @@ def full_box(model: RegionModel, scale: Scale, width: int, height: int) -> tuple
             min(width, int(math.ceil(x1 / sx)) + pad), min(height, int(math.ceil(y1 / sy)) + pad))
 
 
-def seen_image(image: np.ndarray, box, scale: Scale, tints: list[RegionModel]) -> np.ndarray:
+def seen_image(image: np.ndarray, box, scale: Scale,
+               tints: list[RegionModel]) -> tuple[np.ndarray, np.ndarray | None]:
     """The image inside ``box`` (float) as it is under the translucent shapes ``tints``
     (those stacked above the region being built): each taken off where it lies whole, so
-    what it covers unblends against its own colours, not tinted ones."""
+    what it covers unblends against its own colours, not tinted ones. Also where that is
+    (None: nowhere)."""
     X0, Y0, X1, Y1 = box
     img = image[Y0:Y1, X0:X1, :3].astype(np.float32) * np.float32(1.0 / 255.0)
+    seen = None
     for t in tints:
         whole = upsample(t.interior, t.box[:2], box, scale, False) >= 0.99
         if whole.any():
             slope, offset = t.tint
             img[whole] = np.clip((img[whole] - offset) / slope, 0.0, 1.0)
-    return img
+            seen = whole if seen is None else seen | whole
+    return img, seen
 
 
 def region_rgba(model: RegionModel, box, scale: Scale, img: np.ndarray,
-                under: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                under: np.ndarray, seen: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Full-resolution (alpha, colour, rim zone) of one region inside ``box``, where the
-    image is ``img`` (float, the box's crop)."""
+    image is ``img`` (float, the box's crop). Where a tint lets it be seen (``seen``), a
+    shadow's hidden part is unblended like its visible one, not taken from its model."""
     origin = model.box[:2]
     sup = upsample(model.support, origin, box, scale, False)
     colour = upsample(model.colour, origin, box, scale, True)
@@ -99,6 +104,8 @@ def region_rgba(model: RegionModel, box, scale: Scale, img: np.ndarray,
     zone = cv2.dilate((sup > 0.01).astype(np.uint8), kernel).astype(bool)
     inner = upsample(model.interior, origin, box, scale, False)
     fixed = inner >= (0.99 if model.kind in ("shape", "photo", "text") else 0.5)
+    if seen is not None and model.kind == "shadow":
+        fixed &= ~seen
     alpha = np.where(fixed, a_model, np.where(zone, proj, 0.0)).astype(np.float32)
     alpha[alpha < 0.03] = 0.0
     alpha[alpha > 0.97] = 1.0
@@ -132,8 +139,8 @@ def build_layers(groups: list[Group], models: dict[int, RegionModel], scale: Sca
             u = under[Y0:Y1, X0:X1]
             pending.pop(lbl, None)
             over = [t for t in pending.values() if _meets(full_box(t, scale, width, height), box)]
-            alpha, colour, zone = region_rgba(models[lbl], box, scale,
-                                              seen_image(image, box, scale, over), u)
+            img, seen = seen_image(image, box, scale, over)
+            alpha, colour, zone = region_rgba(models[lbl], box, scale, img, u, seen)
             claim[Y0 - gy0:Y1 - gy0, X0 - gx0:X1 - gx0] |= zone
             a3 = alpha[..., None]
             u[...] = a3 * colour + (1.0 - a3) * u

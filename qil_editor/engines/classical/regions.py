@@ -587,21 +587,32 @@ def _surround_colour(owner, thin_px, rgb, bg: Background, n: int) -> np.ndarray:
     return out
 
 
+SHADOW_AS_PHOTO = 0.01  # share of the canvas below which a busy region may be a shadow
+
+
 def _mark_shadows(regions: list[Region], owner: np.ndarray, rgb: np.ndarray, bg: Background,
                   thin: bool = False) -> None:
     """Soft segments that are the background darkened towards black are shadows. With
     ``thin`` (once segmentation is settled: earlier, thin bits are still being joined to
     what they belong to) only thin ones: a shadow seen as a sliver beside its caster has no
     flat core."""
-    kinds = ("thin",) if thin else ("shape", "shadow")
+    kinds = ("thin",) if thin else ("shape", "shadow", "photo")
+    small_photo = SHADOW_AS_PHOTO * owner.size
     for reg in regions:
-        if reg.kind not in kinds or reg.area < 16:
+        if reg.kind not in kinds or reg.area < 16 or (reg.kind == "photo" and reg.area > small_photo):
             continue
         mask = owner[reg.slc] == reg.label
+        if reg.kind == "photo":  # judged clear of the caster's rim that made it look busy
+            crop = owner[reg.slc]
+            rim = cv2.dilate(((crop > 0) & ~mask).astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
+            if (mask & ~rim).sum() < 16:
+                continue
+            mask &= ~rim
         img = rgb[reg.slc][mask].astype(np.float32)
         under = bg.rgb[reg.slc][mask]
-        if reg.kind in ("shape", "thin"):
-            if reg.sharp > 0.35:
+        if reg.kind in ("shape", "thin", "photo"):
+            # (a small "photo": a shadow whose caster's rim runs through it looks busy)
+            if reg.sharp > 0.35 and reg.kind != "photo":
                 continue
             col = shadow_colour(img, under)
             d = col[None] - under

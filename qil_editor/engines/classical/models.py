@@ -67,17 +67,37 @@ def _stacked_above(label: int, above_of: dict[int, list[int]]) -> list[int]:
     return sorted(seen)
 
 
-SHADOW_SIGMAS = (1.0, 2.0, 3.5, 5.0, 7.0, 10.0)
+SHADOW_SIGMAS = (1.0, 2.0, 3.5, 5.0, 7.0, 10.0, 14.0)
+SHADOW_FINE = 1.12      # ratio between neighbouring blurs tried around the coarse best
+SHADOW_OUTLIER = 0.06   # alpha off the fit by more than this (and 3x the typical miss): not this shadow
+
+
+def _sample(img: np.ndarray, ys: np.ndarray, xs: np.ndarray, dy: float, dx: float) -> np.ndarray:
+    """``img`` at (ys - dy, xs - dx), bilinear: a shadow's offset is rarely a whole pixel."""
+    fy, fx = ys - dy, xs - dx
+    iy, ix = int(np.floor(dy)), int(np.floor(dx))
+    ty, tx = np.float32(dy - iy), np.float32(dx - ix)
+    y0, x0 = ys - iy, xs - ix
+    if ty == 0 and tx == 0:
+        return img[y0, x0]
+    del fy, fx
+    top = img[y0, x0] * (1 - tx) + img[y0, x0 - 1] * tx
+    bot = img[y0 - 1, x0] * (1 - tx) + img[y0 - 1, x0 - 1] * tx
+    return top * (1 - ty) + bot * ty
 
 
 def shadow_of(caster: "RegionModel", box, alpha: np.ndarray, data: np.ndarray,
               clear: np.ndarray) -> np.ndarray | None:
     """A drop shadow as its caster's shape, offset and blurred: ``k * blur(shift(S))``.
 
-    ``alpha`` is the shadow's measured alpha in ``box`` (working resolution), trusted on
-    ``data``; ``clear`` is background around it where the shadow must fade to nothing.
-    Offset, blur and strength are the least-squares best over a small grid. None when
-    no such shadow explains what is seen (then the shadow is filled from itself).
+    ``alpha`` is the darkening measured in ``box`` (working resolution), trusted on
+    ``data`` (the shadow's visible pixels) and on ``clear`` (background around it, where
+    the shadow's faint tail still shows: taken as measured, not as zero, or the fit
+    prefers a shadow too weak and too sharp). Offset (to a half pixel), blur and strength
+    are the least-squares best; pixels of ``data`` the best fit misses by far (another
+    object's shadow or a glyph taken in with this one) are left out and it is fitted
+    again. None when no such shadow explains what is seen (then the shadow is filled
+    from itself).
     """
     x0, y0, x1, y1 = box
     bh, bw = y1 - y0, x1 - x0
@@ -94,14 +114,21 @@ def shadow_of(caster: "RegionModel", box, alpha: np.ndarray, data: np.ndarray,
     if ys.size > 3000:  # a sample is plenty for four numbers
         pick = np.random.default_rng(0).choice(ys.size, 3000, replace=False)
         ys, xs = ys[pick], xs[pick]
-    target = np.where(data, alpha, 0.0)[ys, xs].astype(np.float32)
-    wts = np.where(data[ys, xs], 1.0, 0.5).astype(np.float32)
+    on_data = data[ys, xs]
+    target = np.clip(alpha[ys, xs], 0.0, 1.0).astype(np.float32)
+    base = np.where(on_data, 1.0, 0.5).astype(np.float32)
     reach = int(min(24, max(4, 0.08 * max(cx1 - cx0, cy1 - cy0))))
     pad = reach + 3
-    blurs = {sigma: cv2.GaussianBlur(np.pad(shape, pad), (0, 0), sigma) for sigma in SHADOW_SIGMAS}
+    blurs: dict[float, np.ndarray] = {}
+    py, px = ys + pad, xs + pad
 
-    def score(sigma, dx, dy):
-        b = blurs[sigma][ys + pad - dy, xs + pad - dx]
+    def blurred(sigma):
+        if sigma not in blurs:
+            blurs[sigma] = cv2.GaussianBlur(np.pad(shape, pad), (0, 0), sigma)
+        return blurs[sigma]
+
+    def score(wts, sigma, dx, dy):
+        b = _sample(blurred(sigma), py, px, dy, dx)
         bb = float((wts * b * b).sum())
         if bb < 1e-6:
             return None
@@ -110,29 +137,47 @@ def shadow_of(caster: "RegionModel", box, alpha: np.ndarray, data: np.ndarray,
             return None
         return float((wts * (target - k * b) ** 2).sum()), sigma, dx, dy, k
 
-    step = max(1, reach // 6)
-    best = None
-    for sigma in SHADOW_SIGMAS:  # coarse grid, then the neighbourhood of the best
-        for dy in range(-reach, reach + 1, step):
-            for dx in range(-reach, reach + 1, step):
-                r = score(sigma, dx, dy)
-                if r is not None and (best is None or r[0] < best[0]):
-                    best = r
+    def search(wts, cands, best=None):
+        for c in cands:
+            r = score(wts, *c)
+            if r is not None and (best is None or r[0] < best[0]):
+                best = r
+        return best
+
+    def fit(wts):
+        step = max(1, reach // 6)
+        best = search(wts, [(s, dx, dy) for s in SHADOW_SIGMAS for dy in range(-reach, reach + 1, step)
+                            for dx in range(-reach, reach + 1, step)])
+        if best is None:
+            return None
+        _, s0, dx0, dy0, _ = best
+        near = range(-step, step + 1)
+        best = search(wts, [(s, dx0 + i, dy0 + j) for s in SHADOW_SIGMAS for j in near for i in near
+                            if abs(dx0 + i) <= reach and abs(dy0 + j) <= reach], best)
+        # the blur between the coarse steps, then the offset to half a pixel
+        _, s0, dx0, dy0, _ = best
+        fine = [s0 * SHADOW_FINE ** j for j in range(-3, 4) if j]
+        best = search(wts, [(s, dx0 + i, dy0 + j) for s in fine for j in (-1, 0, 1) for i in (-1, 0, 1)], best)
+        _, s0, dx0, dy0, _ = best
+        return search(wts, [(s0, dx0 + i, dy0 + j) for j in (-0.5, 0, 0.5) for i in (-0.5, 0, 0.5)], best)
+
+    best = fit(base)
     if best is None:
         return None
-    _, sigma0, dx0, dy0, _ = best
-    for sigma in SHADOW_SIGMAS:
-        for dy in range(max(-reach, dy0 - step), min(reach, dy0 + step) + 1):
-            for dx in range(max(-reach, dx0 - step), min(reach, dx0 + step) + 1):
-                r = score(sigma, dx, dy)
-                if r is not None and r[0] < best[0]:
-                    best = r
+    wts = base
+    err, sigma, dx, dy, k = best
+    miss = np.abs(target - k * _sample(blurred(sigma), py, px, dy, dx))
+    typical = float(np.median(miss[on_data]))
+    off = on_data & (miss > max(SHADOW_OUTLIER, 3.0 * typical))
+    if off.any() and off.sum() <= 0.5 * on_data.sum():
+        wts = np.where(off, 0.0, base).astype(np.float32)
+        best = fit(wts) or best
     err, sigma, dx, dy, k = best
     energy = float((wts * target * target).sum())
     if energy <= 0 or err > 0.15 * energy:
         return None
-    blurred = blurs[sigma]
-    out = k * blurred[pad - dy:pad - dy + bh, pad - dx:pad - dx + bw]
+    mat = np.float32([[1, 0, dx - pad], [0, 1, dy - pad]])
+    out = k * cv2.warpAffine(blurred(sigma), mat, (bw, bh), flags=cv2.INTER_LINEAR)
     return np.clip(out, 0.0, 1.0).astype(np.float32)
 
 

@@ -19,7 +19,7 @@ from .. import ndimage_subset as ndimage  # scipy.ndimage's, exactly, without Sc
 from .background import Background
 from .fill import push_pull
 from .ordering import Ordering
-from .regions import BG, Segmentation
+from .regions import BG, Segmentation, shadow_colour
 from .shapes import fit_covered_shape
 
 SOLIDITY_FOR_HULL = 0.8
@@ -65,6 +65,22 @@ def _stacked_above(label: int, above_of: dict[int, list[int]]) -> list[int]:
             seen.add(u)
             stack.extend(above_of.get(u, []))
     return sorted(seen)
+
+
+def _lying_on(label: int, box, models: dict, above_of: dict[int, list[int]]) -> np.ndarray:
+    """Where, in ``box``, region ``label`` lies on another object (the completed support of
+    a region already modelled that is not stacked above it), not on the background."""
+    x0, y0, x1, y1 = box
+    out = np.zeros((y1 - y0, x1 - x0), bool)
+    above = set(_stacked_above(label, above_of))
+    for m in models.values():
+        if m.label in above or m.kind == "shadow":
+            continue
+        mx0, my0, mx1, my1 = m.box
+        ix0, iy0, ix1, iy1 = max(x0, mx0), max(y0, my0), min(x1, mx1), min(y1, my1)
+        if ix1 > ix0 and iy1 > iy0:
+            out[iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0] |= m.support[iy0 - my0:iy1 - my0, ix0 - mx0:ix1 - mx0] > 0
+    return out
 
 
 SHADOW_SIGMAS = (1.0, 2.0, 3.5, 5.0, 7.0, 10.0, 14.0)
@@ -246,15 +262,21 @@ def build_models(seg: Segmentation, ordering: Ordering, rgb: np.ndarray, bg: Bac
             colour = push_pull(img, data.astype(np.float32))
         if reg.kind == "shadow":
             under = bg.rgb[y0:y1, x0:x1]
-            d = colour - under
-            a = ((img - under) * d).sum(-1) / np.maximum((d * d).sum(-1), 1e-6)
             data = own & ~near_above
             if data.sum() < 4:
                 data = own
+            # only where it falls on the background is the shadow the background darkened:
+            # its colour and darkening are measured there, not on a card or photo beneath
+            on_bg = data & ~_lying_on(reg.label, (x0, y0, x1, y1), models, above_of)
+            seen = on_bg if on_bg.sum() >= 16 else data
+            if on_bg.sum() >= 16 and on_bg.sum() < 0.8 * data.sum():
+                colour[...] = shadow_colour(img[on_bg], under[on_bg])
+            d = colour - under
+            a = ((img - under) * d).sum(-1) / np.maximum((d * d).sum(-1), 1e-6)
             alpha = np.clip(push_pull(np.clip(a, 0, 1), data.astype(np.float32)), 0, 1)
             cast = None
             if caster is not None:
-                cast = shadow_of(caster, (x0, y0, x1, y1), np.clip(a, 0, 1), data,
+                cast = shadow_of(caster, (x0, y0, x1, y1), np.clip(a, 0, 1), seen,
                                  (crop == BG) & ~near_above)
             if cast is None and "cast" in reg.extras:
                 # as fitted where it was found (overlays._drop_shadows): a frame's shadow
@@ -264,8 +286,8 @@ def build_models(seg: Segmentation, ordering: Ordering, rgb: np.ndarray, bg: Bac
                 # the caster's shape, offset and blurred, where the shadow cannot be seen;
                 # what the fit misses along the visible part is carried in smoothly, so
                 # the hidden part meets the visible one without a seam
-                miss = np.where(data, np.clip(a, 0, 1) - cast, 0.0).astype(np.float32)
-                fix = cv2.GaussianBlur(push_pull(miss, data.astype(np.float32)), (0, 0), 2.0)
+                miss = np.where(seen, np.clip(a, 0, 1) - cast, 0.0).astype(np.float32)
+                fix = cv2.GaussianBlur(push_pull(miss, seen.astype(np.float32)), (0, 0), 2.0)
                 alpha = np.clip(cast + np.where(cast > 0.02, fix, 0.0), 0.0, 1.0).astype(np.float32)
                 # hidden wherever anything stacked above it lies, directly or through what
                 # covers its caster (a disc on the photo that casts it)

@@ -85,7 +85,7 @@ def _lying_on(label: int, box, models: dict, above_of: dict[int, list[int]]) -> 
 
 SHADOW_SIGMAS = (1.0, 2.0, 3.5, 5.0, 7.0, 10.0, 14.0)
 SHADOW_FINE = 1.12      # ratio between neighbouring blurs tried around the coarse best
-SHADOW_OUTLIER = 0.06   # alpha off the fit by more than this (and 3x the typical miss): not this shadow
+SHADOW_CAP2 = 0.08 ** 2  # a pixel's squared miss counts up to this in the fit
 
 
 def _sample(img: np.ndarray, ys: np.ndarray, xs: np.ndarray, dy: float, dx: float) -> np.ndarray:
@@ -110,10 +110,9 @@ def shadow_of(caster: "RegionModel", box, alpha: np.ndarray, data: np.ndarray,
     ``data`` (the shadow's visible pixels) and on ``clear`` (background around it, where
     the shadow's faint tail still shows: taken as measured, not as zero, or the fit
     prefers a shadow too weak and too sharp). Offset (to a half pixel), blur and strength
-    are the least-squares best; pixels of ``data`` the best fit misses by far (another
-    object's shadow or a glyph taken in with this one) are left out and it is fitted
-    again. None when no such shadow explains what is seen (then the shadow is filled
-    from itself).
+    are the least-squares best, each pixel's miss capped (pixels of another object's
+    shadow or a glyph taken in with this one do not pull it their way). None when no such
+    shadow explains what is seen (then the shadow is filled from itself).
     """
     x0, y0, x1, y1 = box
     bh, bw = y1 - y0, x1 - x0
@@ -123,17 +122,26 @@ def shadow_of(caster: "RegionModel", box, alpha: np.ndarray, data: np.ndarray,
     if sx1 <= sx0 or sy1 <= sy0:
         return None
     shape[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0] = caster.support[sy0 - cy0:sy1 - cy0, sx0 - cx0:sx1 - cx0]
-    ring = clear & ~data
-    ys, xs = np.nonzero(data | ring)
     if data.sum() < 16:
         return None
-    if ys.size > 3000:  # a sample is plenty for four numbers
-        pick = np.random.default_rng(0).choice(ys.size, 3000, replace=False)
-        ys, xs = ys[pick], xs[pick]
-    on_data = data[ys, xs]
-    target = np.clip(alpha[ys, xs], 0.0, 1.0).astype(np.float32)
-    base = np.where(on_data, 1.0, 0.5).astype(np.float32)
     reach = int(min(24, max(4, 0.08 * max(cx1 - cx0, cy1 - cy0))))
+    # the background within the shadow's reach; farther out it says nothing about it
+    near = cv2.dilate(((shape > 0) | data).astype(np.uint8),
+                      np.ones((2 * reach + 31, 2 * reach + 31), np.uint8)).astype(bool)
+    rng = np.random.default_rng(0)
+    parts = []
+    for mask, wt in ((data, 1.0), (clear & ~data & near, 0.5)):
+        py, px = np.nonzero(mask)
+        if py.size > 2000:  # a sample is plenty for four numbers, weighted for what it stands for
+            wt *= py.size / 2000.0
+            pick = rng.choice(py.size, 2000, replace=False)
+            py, px = py[pick], px[pick]
+        parts.append((py, px, np.full(py.size, wt, np.float32)))
+    ys = np.concatenate([p[0] for p in parts])
+    xs = np.concatenate([p[1] for p in parts])
+    base = np.concatenate([p[2] for p in parts])
+    on_data = np.arange(ys.size) < parts[0][0].size
+    target = np.clip(alpha[ys, xs], 0.0, 1.0).astype(np.float32)
     pad = reach + 3
     blurs: dict[float, np.ndarray] = {}
     py, px = ys + pad, xs + pad
@@ -144,14 +152,22 @@ def shadow_of(caster: "RegionModel", box, alpha: np.ndarray, data: np.ndarray,
         return blurs[sigma]
 
     def score(wts, sigma, dx, dy):
+        # least squares with each pixel's miss capped: pixels of something else taken in
+        # with the shadow (a neighbour's shadow, a glyph) cannot pull the fit their way
         b = _sample(blurred(sigma), py, px, dy, dx)
         bb = float((wts * b * b).sum())
         if bb < 1e-6:
             return None
         k = float((wts * b * target).sum()) / bb
+        miss = (target - k * b) ** 2
+        kept = wts * (miss < SHADOW_CAP2)
+        bb = float((kept * b * b).sum())
+        if bb > 1e-6:  # the strength from the pixels it explains
+            k = float((kept * b * target).sum()) / bb
+            miss = (target - k * b) ** 2
         if not 0.05 <= k <= 1.0:
             return None
-        return float((wts * (target - k * b) ** 2).sum()), sigma, dx, dy, k
+        return float((wts * np.minimum(miss, SHADOW_CAP2)).sum()), sigma, dx, dy, k
 
     def search(wts, cands, best=None):
         for c in cands:
@@ -181,13 +197,6 @@ def shadow_of(caster: "RegionModel", box, alpha: np.ndarray, data: np.ndarray,
     if best is None:
         return None
     wts = base
-    err, sigma, dx, dy, k = best
-    miss = np.abs(target - k * _sample(blurred(sigma), py, px, dy, dx))
-    typical = float(np.median(miss[on_data]))
-    off = on_data & (miss > max(SHADOW_OUTLIER, 3.0 * typical))
-    if off.any() and off.sum() <= 0.5 * on_data.sum():
-        wts = np.where(off, 0.0, base).astype(np.float32)
-        best = fit(wts) or best
     err, sigma, dx, dy, k = best
     energy = float((wts * target * target).sum())
     if energy <= 0 or err > 0.15 * energy:

@@ -102,18 +102,47 @@ def test_a_cards_shadow_falling_partly_on_a_panel_is_completed_too():
     assert soft_iou(got, shadow) >= 0.93
 
 
-def test_a_shadow_region_lying_partly_on_a_panel_is_measured_where_it_falls_on_the_background():
-    """Segmentation gave the shadow the pixels where it falls on a panel too. There the
-    panel, not the background, is what it darkens: measured against the background they
-    turn the shadow's colour blue-grey and its strength wrong. Its colour and fit come from
-    where it falls on the background; under the card it is the card's shape offset and
-    blurred at full strength."""
+def _build(img, bg_col, owner, kinds, above, contact):
+    """The region models of a hand-made segmentation (``owner`` labels 1.., ``kinds`` per
+    label) with the given stacking (``above``: (upper, lower)) and contact lengths."""
     from qil_editor.engines.classical.background import Background
     from qil_editor.engines.classical.colour import rgb_to_lab
     from qil_editor.engines.classical.models import build_models
     from qil_editor.engines.classical.ordering import Ordering
     from qil_editor.engines.classical.regions import Region, Segmentation, shadow_colour
 
+    h, w = owner.shape
+    bgrgb = np.broadcast_to(np.float32(bg_col), (h, w, 3)).copy()
+    regions = []
+    for lbl, kind in enumerate(kinds, start=1):
+        m = owner == lbl
+        ys, xs = np.nonzero(m)
+        rgb = shadow_colour(img[m], bgrgb[m]) if kind == "shadow" else img[m].mean(0)
+        regions.append(Region(lbl, kind, (slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1)),
+                              int(m.sum()), rgb.astype(np.float32), rgb_to_lab(rgb[None])[0],
+                              sharp=0.1 if kind == "shadow" else 1.0))
+    seg = Segmentation(owner, regions, owner > 0, np.ones((h, w), bool))
+    touch = np.zeros((len(kinds) + 1,) * 2, np.float32)
+    for (a, b), n in contact.items():
+        touch[a, b] = touch[b, a] = n
+    ordering = Ordering(list(range(1, len(kinds) + 1)), {pair: 1.0 for pair in above}, touch)
+    bg = Background(bgrgb, rgb_to_lab(bgrgb), np.zeros((h, w), np.float32), 0.0, False, 2.0, 6.0)
+    return build_models(seg, ordering, img, bg)
+
+
+def _canvas(model, shape):
+    out = np.zeros(shape, np.float32)
+    x0, y0, x1, y1 = model.box
+    out[y0:y1, x0:x1] = model.alpha * (model.support > 0)
+    return out
+
+
+def test_a_shadow_region_lying_partly_on_a_panel_is_measured_where_it_falls_on_the_background():
+    """Segmentation gave the shadow the pixels where it falls on a panel too. There the
+    panel, not the background, is what it darkens: measured against the background they
+    turn the shadow's colour blue-grey and its strength wrong. Its colour and fit come from
+    where it falls on the background; under the card it is the card's shape offset and
+    blurred at full strength."""
     h, w = 180, 240
     bg_col, panel_col, card_col = (np.float32(c) for c in ((0.93, 0.88, 0.55), (0.2, 0.45, 0.9),
                                                             (0.95, 0.35, 0.3)))
@@ -129,25 +158,35 @@ def test_a_shadow_region_lying_partly_on_a_panel_is_measured_where_it_falls_on_t
     owner[panel > 0.5] = 1
     owner[(shadow > 0.03) & (card < 0.5)] = 2      # over the background and over the panel
     owner[card > 0.5] = 3
-    bgrgb = np.broadcast_to(bg_col, (h, w, 3)).copy()
-    regions = []
-    for lbl, kind in ((1, "shape"), (2, "shadow"), (3, "shape")):
-        m = owner == lbl
-        ys, xs = np.nonzero(m)
-        rgb = shadow_colour(img[m], bgrgb[m]) if kind == "shadow" else img[m].mean(0)
-        regions.append(Region(lbl, kind, (slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1)),
-                              int(m.sum()), rgb.astype(np.float32), rgb_to_lab(rgb[None])[0],
-                              sharp=0.1 if kind == "shadow" else 1.0))
-    seg = Segmentation(owner, regions, owner > 0, np.ones((h, w), bool))
-    contact = np.zeros((4, 4), np.float32)
-    contact[2, 3] = contact[3, 2] = 200.0
-    contact[1, 2] = contact[2, 1] = contact[1, 3] = contact[3, 1] = 50.0
-    ordering = Ordering([1, 2, 3], {(2, 1): 1.0, (3, 2): 1.0, (3, 1): 1.0}, contact)
-    bg = Background(bgrgb, rgb_to_lab(bgrgb), np.zeros((h, w), np.float32), 0.0, False, 2.0, 6.0)
-    model = build_models(seg, ordering, img, bg)[2]
+    model = _build(img, bg_col, owner, ["shape", "shadow", "shape"], [(2, 1), (3, 2), (3, 1)],
+                   {(2, 3): 200.0, (1, 2): 50.0, (1, 3): 50.0})[2]
     assert float(np.abs(model.colour).max()) < 0.1       # black, as drawn
-    x0, y0, x1, y1 = model.box
-    got = np.zeros((h, w), np.float32)
-    got[y0:y1, x0:x1] = model.alpha * (model.support > 0)
     under = card > 0.5
+    got = _canvas(model, (h, w))
     assert soft_iou(got * under, shadow * under) >= 0.9   # whole and as dark under the card
+
+
+def test_two_pieces_of_one_shadow_are_not_both_completed_under_their_caster():
+    """A card's shadow seen in two pieces (segmentation did not join them): each would be
+    fitted as the card's whole shadow and, stacked, the shadow would be twice as dark
+    under the card. The biggest piece carries it whole; the other keeps what it shows."""
+    h, w = 180, 240
+    bg_col, card_col = np.float32((0.93, 0.88, 0.55)), np.float32((0.2, 0.45, 0.9))
+    card = np.zeros((h, w), np.float32)
+    card[30:130, 50:190] = 1.0
+    shadow = _drop(card, 7.0, 6.0, 3.0, 0.5)
+    img = np.broadcast_to(bg_col, (h, w, 3)).copy()
+    for col, a in ((np.zeros(3, np.float32), shadow), (card_col, card)):
+        img = a[..., None] * col + (1 - a[..., None]) * img
+    owner = np.zeros((h, w), np.int32)
+    seen = (shadow > 0.03) & (card < 0.5)
+    xs = np.arange(w)[None, :]
+    owner[seen & (xs < 120)] = 1                   # the bottom-left piece
+    owner[seen & (xs >= 124)] = 2                  # the rest, cut off by a sliver
+    owner[card > 0.5] = 3
+    models = _build(img, bg_col, owner, ["shadow", "shadow", "shape"], [(3, 1), (3, 2)],
+                    {(1, 3): 70.0, (2, 3): 200.0})
+    a1, a2 = _canvas(models[1], (h, w)), _canvas(models[2], (h, w))
+    stacked = 1.0 - (1.0 - a1) * (1.0 - a2)
+    inside = card > 0.5
+    assert abs(float(stacked[inside].mean()) - float(shadow[inside].mean())) < 0.05

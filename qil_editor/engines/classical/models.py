@@ -213,8 +213,10 @@ def build_models(seg: Segmentation, ordering: Ordering, rgb: np.ndarray, bg: Bac
     for (up, low) in ordering.above:
         above_of.setdefault(low, []).append(up)
     models = {}
-    # shadows last: a shadow is modelled from its caster's completed shape
-    for reg in sorted(seg.regions, key=lambda r: r.kind == "shadow"):
+    cast_by: set[int] = set()   # casters whose shadow is already modelled whole
+    # shadows last: a shadow is modelled from its caster's completed shape (the biggest
+    # piece of it first)
+    for reg in sorted(seg.regions, key=lambda r: (r.kind == "shadow", -r.area if r.kind == "shadow" else 0)):
         ups = above_of.get(reg.label, [])
         caster = _caster(reg, ups, ordering, models)
         # strokes have no hidden body, but a thin visible frame of a covered card does
@@ -284,7 +286,8 @@ def build_models(seg: Segmentation, ordering: Ordering, rgb: np.ndarray, bg: Bac
             a = ((img - under) * d).sum(-1) / np.maximum((d * d).sum(-1), 1e-6)
             alpha = np.clip(push_pull(np.clip(a, 0, 1), data.astype(np.float32)), 0, 1)
             cast = None
-            if caster is not None:
+            # another piece of a shadow already modelled whole would double it up under its caster
+            if caster is not None and caster.label not in cast_by:
                 cast = shadow_of(caster, (x0, y0, x1, y1), np.clip(a, 0, 1), seen,
                                  (crop == BG) & ~near_above)
             if cast is None and "cast" in reg.extras:
@@ -292,6 +295,8 @@ def build_models(seg: Segmentation, ordering: Ordering, rgb: np.ndarray, bg: Bac
                 # shows as a strip too thin to fit it again from
                 cast = reg.extras["cast"][y0:y1, x0:x1]
             if cast is not None:
+                if caster is not None:
+                    cast_by.add(caster.label)
                 # the caster's shape, offset and blurred, where the shadow cannot be seen;
                 # what the fit misses along the visible part is carried in smoothly, so
                 # the hidden part meets the visible one without a seam

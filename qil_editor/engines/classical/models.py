@@ -86,6 +86,7 @@ def _lying_on(label: int, box, models: dict, above_of: dict[int, list[int]]) -> 
 SHADOW_SIGMAS = (1.0, 2.0, 3.5, 5.0, 7.0, 10.0, 14.0)
 SHADOW_FINE = 1.12      # ratio between neighbouring blurs tried around the coarse best
 SHADOW_CAP2 = 0.08 ** 2  # a pixel's squared miss counts up to this in the fit
+SHADOW_ASIDE = 0.15     # ... and at most this share of the shadow's own pixels may miss by more
 
 
 def _sample(img: np.ndarray, ys: np.ndarray, xs: np.ndarray, dy: float, dx: float) -> np.ndarray:
@@ -200,6 +201,10 @@ def shadow_of(caster: "RegionModel", box, alpha: np.ndarray, data: np.ndarray,
     err, sigma, dx, dy, k = best
     energy = float((wts * target * target).sum())
     if energy <= 0 or err > 0.15 * energy:
+        return None
+    # a fit that leaves much of what it should explain aside explains a texture, not a shadow
+    miss = (target - k * _sample(blurred(sigma), py, px, dy, dx)) ** 2
+    if float((wts * on_data * (miss >= SHADOW_CAP2)).sum()) > SHADOW_ASIDE * float((wts * on_data).sum()):
         return None
     mat = np.float32([[1, 0, dx - pad], [0, 1, dy - pad]])
     out = k * cv2.warpAffine(blurred(sigma), mat, (bw, bh), flags=cv2.INTER_LINEAR)

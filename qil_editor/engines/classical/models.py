@@ -91,13 +91,11 @@ SHADOW_ASIDE = 0.15     # ... and at most this share of the shadow's own pixels 
 
 def _sample(img: np.ndarray, ys: np.ndarray, xs: np.ndarray, dy: float, dx: float) -> np.ndarray:
     """``img`` at (ys - dy, xs - dx), bilinear: a shadow's offset is rarely a whole pixel."""
-    fy, fx = ys - dy, xs - dx
     iy, ix = int(np.floor(dy)), int(np.floor(dx))
     ty, tx = np.float32(dy - iy), np.float32(dx - ix)
     y0, x0 = ys - iy, xs - ix
     if ty == 0 and tx == 0:
         return img[y0, x0]
-    del fy, fx
     top = img[y0, x0] * (1 - tx) + img[y0, x0 - 1] * tx
     bot = img[y0 - 1, x0] * (1 - tx) + img[y0 - 1, x0 - 1] * tx
     return top * (1 - ty) + bot * ty
@@ -184,8 +182,8 @@ def shadow_of(caster: "RegionModel", box, alpha: np.ndarray, data: np.ndarray,
         if best is None:
             return None
         _, s0, dx0, dy0, _ = best
-        near = range(-step, step + 1)
-        best = search(wts, [(s, dx0 + i, dy0 + j) for s in SHADOW_SIGMAS for j in near for i in near
+        steps = range(-step, step + 1)
+        best = search(wts, [(s, dx0 + i, dy0 + j) for s in SHADOW_SIGMAS for j in steps for i in steps
                             if abs(dx0 + i) <= reach and abs(dy0 + j) <= reach], best)
         # the blur between the coarse steps, then the offset to half a pixel
         _, s0, dx0, dy0, _ = best
@@ -197,14 +195,13 @@ def shadow_of(caster: "RegionModel", box, alpha: np.ndarray, data: np.ndarray,
     best = fit(base)
     if best is None:
         return None
-    wts = base
     err, sigma, dx, dy, k = best
-    energy = float((wts * target * target).sum())
+    energy = float((base * target * target).sum())
     if energy <= 0 or err > 0.15 * energy:
         return None
     # a fit that leaves much of what it should explain aside explains a texture, not a shadow
     miss = (target - k * _sample(blurred(sigma), py, px, dy, dx)) ** 2
-    if float((wts * on_data * (miss >= SHADOW_CAP2)).sum()) > SHADOW_ASIDE * float((wts * on_data).sum()):
+    if float((base * on_data * (miss >= SHADOW_CAP2)).sum()) > SHADOW_ASIDE * float((base * on_data).sum()):
         return None
     mat = np.float32([[1, 0, dx - pad], [0, 1, dy - pad]])
     out = k * cv2.warpAffine(blurred(sigma), mat, (bw, bh), flags=cv2.INTER_LINEAR)

@@ -19,7 +19,7 @@ from .. import ndimage_subset as ndimage  # scipy.ndimage's, exactly, without Sc
 from .background import Background
 from .fill import push_pull
 from .ordering import Ordering
-from .regions import BG, Segmentation
+from .regions import BG, Segmentation, shadow_colour
 from .shapes import fit_covered_shape, hull_mask
 from .tints import seen_through, tint_of
 
@@ -61,17 +61,51 @@ def _stacked_above(label: int, above_of: dict[int, list[int]]) -> list[int]:
     return sorted(seen)
 
 
-SHADOW_SIGMAS = (1.0, 2.0, 3.5, 5.0, 7.0, 10.0)
+def _lying_on(label: int, box, models: dict, above_of: dict[int, list[int]]) -> np.ndarray:
+    """Where, in ``box``, region ``label`` lies on another object (the completed support of
+    a region already modelled that is not stacked above it), not on the background."""
+    x0, y0, x1, y1 = box
+    out = np.zeros((y1 - y0, x1 - x0), bool)
+    above = set(_stacked_above(label, above_of))
+    for m in models.values():
+        if m.label in above or m.kind == "shadow":
+            continue
+        mx0, my0, mx1, my1 = m.box
+        ix0, iy0, ix1, iy1 = max(x0, mx0), max(y0, my0), min(x1, mx1), min(y1, my1)
+        if ix1 > ix0 and iy1 > iy0:
+            out[iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0] |= m.support[iy0 - my0:iy1 - my0, ix0 - mx0:ix1 - mx0] > 0
+    return out
+
+
+SHADOW_SIGMAS = (1.0, 2.0, 3.5, 5.0, 7.0, 10.0, 14.0)
+SHADOW_FINE = 1.12      # ratio between neighbouring blurs tried around the coarse best
+SHADOW_CAP2 = 0.08 ** 2  # a pixel's squared miss counts up to this in the fit
+SHADOW_ASIDE = 0.15     # ... and at most this share of the shadow's own pixels may miss by more
+
+
+def _sample(img: np.ndarray, ys: np.ndarray, xs: np.ndarray, dy: float, dx: float) -> np.ndarray:
+    """``img`` at (ys - dy, xs - dx), bilinear: a shadow's offset is rarely a whole pixel."""
+    iy, ix = int(np.floor(dy)), int(np.floor(dx))
+    ty, tx = np.float32(dy - iy), np.float32(dx - ix)
+    y0, x0 = ys - iy, xs - ix
+    if ty == 0 and tx == 0:
+        return img[y0, x0]
+    top = img[y0, x0] * (1 - tx) + img[y0, x0 - 1] * tx
+    bot = img[y0 - 1, x0] * (1 - tx) + img[y0 - 1, x0 - 1] * tx
+    return top * (1 - ty) + bot * ty
 
 
 def shadow_of(caster: "RegionModel", box, alpha: np.ndarray, data: np.ndarray,
               clear: np.ndarray) -> np.ndarray | None:
     """A drop shadow as its caster's shape, offset and blurred: ``k * blur(shift(S))``.
 
-    ``alpha`` is the shadow's measured alpha in ``box`` (working resolution), trusted on
-    ``data``; ``clear`` is background around it where the shadow must fade to nothing.
-    Offset, blur and strength are the least-squares best over a small grid. None when
-    no such shadow explains what is seen (then the shadow is filled from itself).
+    ``alpha`` is the darkening measured in ``box`` (working resolution), trusted on
+    ``data`` (the shadow's visible pixels) and on ``clear`` (background around it, where
+    the shadow's faint tail still shows: taken as measured, not as zero, or the fit
+    prefers a shadow too weak and too sharp). Offset (to a half pixel), blur and strength
+    are the least-squares best, each pixel's miss capped (pixels of another object's
+    shadow or a glyph taken in with this one do not pull it their way). None when no such
+    shadow explains what is seen (then the shadow is filled from itself).
     """
     x0, y0, x1, y1 = box
     bh, bw = y1 - y0, x1 - x0
@@ -81,52 +115,90 @@ def shadow_of(caster: "RegionModel", box, alpha: np.ndarray, data: np.ndarray,
     if sx1 <= sx0 or sy1 <= sy0:
         return None
     shape[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0] = caster.support[sy0 - cy0:sy1 - cy0, sx0 - cx0:sx1 - cx0]
-    ring = clear & ~data
-    ys, xs = np.nonzero(data | ring)
     if data.sum() < 16:
         return None
-    if ys.size > 3000:  # a sample is plenty for four numbers
-        pick = np.random.default_rng(0).choice(ys.size, 3000, replace=False)
-        ys, xs = ys[pick], xs[pick]
-    target = np.where(data, alpha, 0.0)[ys, xs].astype(np.float32)
-    wts = np.where(data[ys, xs], 1.0, 0.5).astype(np.float32)
     reach = int(min(24, max(4, 0.08 * max(cx1 - cx0, cy1 - cy0))))
+    # the background within the shadow's reach; farther out it says nothing about it
+    near = cv2.dilate(((shape > 0) | data).astype(np.uint8),
+                      np.ones((2 * reach + 31, 2 * reach + 31), np.uint8)).astype(bool)
+    rng = np.random.default_rng(0)
+    parts = []
+    for mask, wt in ((data, 1.0), (clear & ~data & near, 0.5)):
+        py, px = np.nonzero(mask)
+        if py.size > 2000:  # a sample is plenty for four numbers, weighted for what it stands for
+            wt *= py.size / 2000.0
+            pick = rng.choice(py.size, 2000, replace=False)
+            py, px = py[pick], px[pick]
+        parts.append((py, px, np.full(py.size, wt, np.float32)))
+    ys = np.concatenate([p[0] for p in parts])
+    xs = np.concatenate([p[1] for p in parts])
+    base = np.concatenate([p[2] for p in parts])
+    on_data = np.arange(ys.size) < parts[0][0].size
+    target = np.clip(alpha[ys, xs], 0.0, 1.0).astype(np.float32)
     pad = reach + 3
-    blurs = {sigma: cv2.GaussianBlur(np.pad(shape, pad), (0, 0), sigma) for sigma in SHADOW_SIGMAS}
+    blurs: dict[float, np.ndarray] = {}
+    py, px = ys + pad, xs + pad
 
-    def score(sigma, dx, dy):
-        b = blurs[sigma][ys + pad - dy, xs + pad - dx]
+    def blurred(sigma):
+        if sigma not in blurs:
+            blurs[sigma] = cv2.GaussianBlur(np.pad(shape, pad), (0, 0), sigma)
+        return blurs[sigma]
+
+    def score(wts, sigma, dx, dy):
+        # least squares with each pixel's miss capped: pixels of something else taken in
+        # with the shadow (a neighbour's shadow, a glyph) cannot pull the fit their way
+        b = _sample(blurred(sigma), py, px, dy, dx)
         bb = float((wts * b * b).sum())
         if bb < 1e-6:
             return None
         k = float((wts * b * target).sum()) / bb
+        miss = (target - k * b) ** 2
+        kept = wts * (miss < SHADOW_CAP2)
+        bb = float((kept * b * b).sum())
+        if bb > 1e-6:  # the strength from the pixels it explains
+            k = float((kept * b * target).sum()) / bb
+            miss = (target - k * b) ** 2
         if not 0.05 <= k <= 1.0:
             return None
-        return float((wts * (target - k * b) ** 2).sum()), sigma, dx, dy, k
+        return float((wts * np.minimum(miss, SHADOW_CAP2)).sum()), sigma, dx, dy, k
 
-    step = max(1, reach // 6)
-    best = None
-    for sigma in SHADOW_SIGMAS:  # coarse grid, then the neighbourhood of the best
-        for dy in range(-reach, reach + 1, step):
-            for dx in range(-reach, reach + 1, step):
-                r = score(sigma, dx, dy)
-                if r is not None and (best is None or r[0] < best[0]):
-                    best = r
+    def search(wts, cands, best=None):
+        for c in cands:
+            r = score(wts, *c)
+            if r is not None and (best is None or r[0] < best[0]):
+                best = r
+        return best
+
+    def fit(wts):
+        step = max(1, reach // 6)
+        best = search(wts, [(s, dx, dy) for s in SHADOW_SIGMAS for dy in range(-reach, reach + 1, step)
+                            for dx in range(-reach, reach + 1, step)])
+        if best is None:
+            return None
+        _, s0, dx0, dy0, _ = best
+        steps = range(-step, step + 1)
+        best = search(wts, [(s, dx0 + i, dy0 + j) for s in SHADOW_SIGMAS for j in steps for i in steps
+                            if abs(dx0 + i) <= reach and abs(dy0 + j) <= reach], best)
+        # the blur between the coarse steps, then the offset to half a pixel
+        _, s0, dx0, dy0, _ = best
+        fine = [s0 * SHADOW_FINE ** j for j in range(-3, 4) if j]
+        best = search(wts, [(s, dx0 + i, dy0 + j) for s in fine for j in (-1, 0, 1) for i in (-1, 0, 1)], best)
+        _, s0, dx0, dy0, _ = best
+        return search(wts, [(s0, dx0 + i, dy0 + j) for j in (-0.5, 0, 0.5) for i in (-0.5, 0, 0.5)], best)
+
+    best = fit(base)
     if best is None:
         return None
-    _, sigma0, dx0, dy0, _ = best
-    for sigma in SHADOW_SIGMAS:
-        for dy in range(max(-reach, dy0 - step), min(reach, dy0 + step) + 1):
-            for dx in range(max(-reach, dx0 - step), min(reach, dx0 + step) + 1):
-                r = score(sigma, dx, dy)
-                if r is not None and r[0] < best[0]:
-                    best = r
     err, sigma, dx, dy, k = best
-    energy = float((wts * target * target).sum())
+    energy = float((base * target * target).sum())
     if energy <= 0 or err > 0.15 * energy:
         return None
-    blurred = blurs[sigma]
-    out = k * blurred[pad - dy:pad - dy + bh, pad - dx:pad - dx + bw]
+    # a fit that leaves much of what it should explain aside explains a texture, not a shadow
+    miss = (target - k * _sample(blurred(sigma), py, px, dy, dx)) ** 2
+    if float((base * on_data * (miss >= SHADOW_CAP2)).sum()) > SHADOW_ASIDE * float((base * on_data).sum()):
+        return None
+    mat = np.float32([[1, 0, dx - pad], [0, 1, dy - pad]])
+    out = k * cv2.warpAffine(blurred(sigma), mat, (bw, bh), flags=cv2.INTER_LINEAR)
     return np.clip(out, 0.0, 1.0).astype(np.float32)
 
 
@@ -138,8 +210,10 @@ def build_models(seg: Segmentation, ordering: Ordering, rgb: np.ndarray, bg: Bac
     for (up, low) in ordering.above:
         above_of.setdefault(low, []).append(up)
     models = {}
-    # shadows last: a shadow is modelled from its caster's completed shape
-    for reg in sorted(seg.regions, key=lambda r: r.kind == "shadow"):
+    cast_by: set[int] = set()   # casters whose shadow is already modelled whole
+    # shadows last: a shadow is modelled from its caster's completed shape (the biggest
+    # piece of it first)
+    for reg in sorted(seg.regions, key=lambda r: (r.kind == "shadow", -r.area if r.kind == "shadow" else 0)):
         ups = above_of.get(reg.label, [])
         caster = _caster(reg, ups, ordering, models)
         # strokes have no hidden body, but a thin visible frame of a covered card does
@@ -198,26 +272,35 @@ def build_models(seg: Segmentation, ordering: Ordering, rgb: np.ndarray, bg: Bac
             colour = push_pull(img, data.astype(np.float32))
         if reg.kind == "shadow":
             under = bg.rgb[y0:y1, x0:x1]
-            d = colour - under
-            a = ((img - under) * d).sum(-1) / np.maximum((d * d).sum(-1), 1e-6)
             data = own & ~near_above
             if data.sum() < 4:
                 data = own
+            # only where it falls on the background is the shadow the background darkened:
+            # its colour and darkening are measured there, not on a card or photo beneath
+            on_bg = data & ~_lying_on(reg.label, (x0, y0, x1, y1), models, above_of)
+            seen = on_bg if on_bg.sum() >= 16 else data
+            if on_bg.sum() >= 16 and on_bg.sum() < 0.8 * data.sum():
+                colour[...] = shadow_colour(img[on_bg], under[on_bg])
+            d = colour - under
+            a = ((img - under) * d).sum(-1) / np.maximum((d * d).sum(-1), 1e-6)
             alpha = np.clip(push_pull(np.clip(a, 0, 1), data.astype(np.float32)), 0, 1)
             cast = None
-            if caster is not None:
-                cast = shadow_of(caster, (x0, y0, x1, y1), np.clip(a, 0, 1), data,
+            # another piece of a shadow already modelled whole would double it up under its caster
+            if caster is not None and caster.label not in cast_by:
+                cast = shadow_of(caster, (x0, y0, x1, y1), np.clip(a, 0, 1), seen,
                                  (crop == BG) & ~near_above)
             if cast is None and "cast" in reg.extras:
                 # as fitted where it was found (overlays._drop_shadows): a frame's shadow
                 # shows as a strip too thin to fit it again from
                 cast = reg.extras["cast"][y0:y1, x0:x1]
             if cast is not None:
+                if caster is not None:
+                    cast_by.add(caster.label)
                 # the caster's shape, offset and blurred, where the shadow cannot be seen;
                 # what the fit misses along the visible part is carried in smoothly, so
                 # the hidden part meets the visible one without a seam
-                miss = np.where(data, np.clip(a, 0, 1) - cast, 0.0).astype(np.float32)
-                fix = cv2.GaussianBlur(push_pull(miss, data.astype(np.float32)), (0, 0), 2.0)
+                miss = np.where(seen, np.clip(a, 0, 1) - cast, 0.0).astype(np.float32)
+                fix = cv2.GaussianBlur(push_pull(miss, seen.astype(np.float32)), (0, 0), 2.0)
                 alpha = np.clip(cast + np.where(cast > 0.02, fix, 0.0), 0.0, 1.0).astype(np.float32)
                 # hidden wherever anything stacked above it lies, directly or through what
                 # covers its caster (a disc on the photo that casts it)

@@ -236,6 +236,11 @@ def carve_glyphs_from_photos(seg: Segmentation, rgb: np.ndarray, lab: np.ndarray
                    slice(r.slc[1].start + x0, r.slc[1].stop + x0))
             shifted.append(Region(base + r.label, "thin", slc, r.area, r.rgb, r.lab, 1.0))
         lines = find_text_lines(shifted + context, h)
+        if ph.area >= TEXTURED_PICTURE * h * w:
+            # a line wholly on a big picture, in a colour the picture has all around it, is
+            # a run of its own flat patches (texture), not words laid over it
+            lines = [g for g in lines if any(lbl < base for lbl in g)
+                     or _stands_apart(g, base, near, mine, lab[y0:y1, x0:x1])]
         keep = sorted({lbl - base for g in lines for lbl in g if lbl >= base})
         if not keep:
             continue
@@ -303,6 +308,25 @@ def carve_glyphs_from_photos(seg: Segmentation, rgb: np.ndarray, lab: np.ndarray
     return Segmentation(remap[owner], out, seg.fg, seg.core)
 
 
+def _stands_apart(line: list[int], base: int, pieces: np.ndarray, photo: np.ndarray,
+                  lab: np.ndarray) -> bool:
+    """Whether the glyphs of ``line`` (labels offset by ``base`` in ``pieces``) have a
+    colour the picture around them lacks: under a tenth of the picture's pixels in the
+    line's box (the glyphs' own rims left out) come within ``LINE_APART`` of it."""
+    m = np.isin(pieces, [lbl - base for lbl in line])
+    ys, xs = np.nonzero(m)
+    if ys.size == 0:
+        return False
+    box = (slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1))
+    rest = photo[box] & ~cv2.dilate(m[box].astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    if rest.sum() < 16:
+        return True
+    colour = lab[box][m[box]].mean(axis=0)
+    return float((delta_e(lab[box][rest], colour) < LINE_APART).mean()) < 0.1
+
+
+TEXTURED_PICTURE = 0.02  # share of the canvas from which a picture's own patches may line up
+LINE_APART = 10.0        # CIE76: picture pixels this close to a line's colour are "that colour"
 SHAPE_PIECE_DE = 6.0     # CIE76: a "glyph" this close to a shape's colour, inside its box, is the shape's
 SHAPE_PIECE_REACH = 0.1  # ... its box widened by this share of its longer side
 

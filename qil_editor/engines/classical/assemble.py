@@ -21,6 +21,7 @@ import numpy as np
 
 from .grouping import Group
 from .models import RegionModel
+from .tints import untint
 
 BAND_ROWS = 256
 _MIN_CONTRAST2 = 0.06 ** 2
@@ -78,8 +79,7 @@ def seen_image(image: np.ndarray, box, scale: Scale,
     for t in tints:
         whole = upsample(t.interior, t.box[:2], box, scale, False) >= 0.99
         if whole.any():
-            slope, offset = t.tint
-            img[whole] = np.clip((img[whole] - offset) / slope, 0.0, 1.0)
+            img[whole] = untint(img[whole], *t.tint)
             seen = whole if seen is None else seen | whole
     return img, seen
 

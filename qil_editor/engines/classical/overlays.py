@@ -19,7 +19,7 @@ from .background import Background
 from .colour import delta_e, rgb_to_lab
 from .labels import grow, label_means
 from .regions import Region, Segmentation
-from .tints import TINT_SHOWS, _tint_neighbours, _untint, tint_fit
+from .tints import TINT_SHOWS, _tint_neighbours, untint, tint_fit
 
 MIN_CONTRAST = 25.0      # CIE76 between an overlay and what surrounds it
 MIN_CRISP = 0.35         # outline step per pixel / contrast
@@ -167,7 +167,7 @@ def overlay_segmentation(rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray, val
         shown = [r for r in regions if r.label not in tints and r.kind == "shape"]
         for lbl, (slope, offset) in tints.items():
             inner = cv2.erode((owner == lbl).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
-            under = _untint(rgb[inner], slope, offset)
+            under = untint(rgb[inner], slope, offset)
             # where another graphic lies under the tint, that graphic shows, not the photo
             under_lab = rgb_to_lab(under)
             other = np.zeros(len(under), bool)

@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import ndimage_subset as ndimage  # scipy.ndimage's, exactly, without SciPy
 from .colour import delta_e, rgb_to_lab
-from .regions import Region, Segmentation
+from .regions import Region, Segmentation, _compact
 from .shapes import hull_mask
 
 TINT_SLOPE = (0.08, 0.6)  # photo share (1 - opacity) that shows through a translucent shape
@@ -26,7 +26,7 @@ TINT_INLIERS = 0.6       # share of the outline where the outside is the photo u
 TINT_SHOWS = 12.0        # CIE76: what shows under a tint is that graphic's colour
 
 
-def _untint(px: np.ndarray, slope: float, offset: np.ndarray) -> np.ndarray:
+def untint(px: np.ndarray, slope: float, offset: np.ndarray) -> np.ndarray:
     """What shows under a translucent shape fitted as ``(slope, offset)`` = (1 - a, a c):
     ``(I - a c) / (1 - a)``."""
     return np.clip((px - offset) / slope, 0.0, 1.0)
@@ -130,7 +130,7 @@ def _tint_neighbours(owner: np.ndarray, regions: list[Region], lbl: int, rgb: np
         zone = mine & (dist >= 2.0) & (dist <= 6.0)
         if zone.sum() < 8:
             continue
-        shown = rgb_to_lab(_untint(rgb[zone], slope, offset))
+        shown = rgb_to_lab(untint(rgb[zone], slope, offset))
         if float((delta_e(shown, regions[n - 1].lab) < TINT_SHOWS).mean()) >= 0.5:
             over |= theirs
         else:
@@ -183,7 +183,7 @@ def design_tints(seg: Segmentation, rgb: np.ndarray, bg_rgb: np.ndarray) -> Segm
             theirs = owner == n.label
             if (theirs & hull).sum() < SEEN_IN_HULL * theirs.sum():
                 continue
-            shown = rgb_to_lab(_untint(n.rgb[None], slope, offset))
+            shown = rgb_to_lab(untint(n.rgb[None], slope, offset))
             if float(delta_e(shown, rgb_to_lab(bg_rgb[theirs].mean(0)[None]))[0]) < TINT_SHOWS:
                 owner[theirs] = r.label  # the background seen through the tint
                 moved[n.label] = r.label
@@ -204,10 +204,8 @@ def design_tints(seg: Segmentation, rgb: np.ndarray, bg_rgb: np.ndarray) -> Segm
         found[r.label] = (slope, offset, cover)
     if not found:
         return seg
-    regions = _relabel(owner, seg.regions, set(moved))
+    owner, regions, remap = _relabel(owner, seg.regions)
     out = Segmentation(owner, regions, seg.fg, seg.core)
-    remap = {old: new.label for old, new in zip([r.label for r in seg.regions if r.label not in moved], regions)}
-    out.owner = _dense(owner, remap)
     for old, (slope, offset, cover) in found.items():
         t = out.region(remap[old])
         colour = np.clip(offset / (1.0 - slope), 0.0, 1.0).astype(np.float32)
@@ -237,25 +235,14 @@ def _follows_all_through(px: np.ndarray, under: np.ndarray, slope: float, offset
     return float((plain | dark).mean()) >= 0.9
 
 
-def _relabel(owner: np.ndarray, regions: list[Region], gone: set[int]) -> list[Region]:
-    """The regions left once ``gone`` ones joined others, with boxes and areas redone."""
-    boxes = ndimage.find_objects(owner, max_label=max(r.label for r in regions))
-    out = []
-    for r in regions:
-        if r.label in gone:
-            continue
-        slc = boxes[r.label - 1]
-        area = int((owner[slc] == r.label).sum()) if slc is not None else 0
-        out.append(Region(len(out) + 1, r.kind, slc if slc is not None else r.slc, area,
-                          r.rgb, r.lab, r.sharp, dict(r.extras)))
-    return out
-
-
-def _dense(owner: np.ndarray, remap: dict[int, int]) -> np.ndarray:
-    lut = np.zeros(int(owner.max()) + 1, np.int32)
-    for old, new in remap.items():
-        lut[old] = new
-    return lut[owner]
+def _relabel(owner: np.ndarray, regions: list[Region]) -> tuple[np.ndarray, list[Region], dict[int, int]]:
+    """Labels 1..K for the regions that still own pixels once others joined them
+    (``regions._compact``), their boxes and areas redone, and old label -> new."""
+    dense, kept = _compact(owner, regions)
+    boxes = ndimage.find_objects(dense, max_label=len(kept))
+    out = [Region(i, r.kind, boxes[i - 1], int((dense[boxes[i - 1]] == i).sum()), r.rgb, r.lab,
+                  r.sharp, dict(r.extras)) for i, r in enumerate(kept, start=1)]
+    return dense, out, {r.label: i for i, r in enumerate(kept, start=1)}
 
 
 def tint_of(region: Region) -> tuple[float, np.ndarray] | None:
@@ -275,5 +262,5 @@ def seen_through(seg: Segmentation, rgb: np.ndarray) -> np.ndarray:
         if tint is not None and r.extras["tint_cover"].any():
             out = out.copy() if out is rgb else out
             cover = r.extras["tint_cover"]
-            out[cover] = _untint(rgb[cover], *tint)
+            out[cover] = untint(rgb[cover], *tint)
     return out

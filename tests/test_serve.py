@@ -263,17 +263,27 @@ def test_delete_cancels_a_streaming_job(server, sample_poster):
 def test_two_clients_at_once_are_both_served(server, sample_poster):
     image = open_image(sample_poster)
     results, messages, errors = {}, {0: [], 1: []}, []
+    running = threading.Event()  # the first job has taken the replica and is stepping
 
-    def client(i):
+    def client(i, steps):
+        def progress(p):
+            messages[i].append(p.message)
+            if p.step >= 1 and p.total > 1:
+                running.set()
         try:
-            results[i] = _engine(server).decompose(image, DecomposeOptions(layers=2, steps=2, seed=i, prompt="x"),
-                                                   lambda p: messages[i].append(p.message))
+            results[i] = _engine(server).decompose(image, DecomposeOptions(layers=2, steps=steps, seed=i, prompt="x"),
+                                                   progress)
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
+        finally:
+            running.set()  # a failed first job must not hold the second one back
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(2)]
-    for t in threads:
-        t.start()
+    # the second client comes while the first job runs (started together, a 2-step first job
+    # could be done before the second request arrived on a loaded machine: nothing to queue)
+    threads = [threading.Thread(target=client, args=(0, 8)), threading.Thread(target=client, args=(1, 2))]
+    threads[0].start()
+    running.wait(timeout=300)
+    threads[1].start()
     for t in threads:
         t.join(timeout=300)
     assert not errors and sorted(results) == [0, 1]

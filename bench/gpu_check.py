@@ -361,8 +361,11 @@ def peak_tflops_for(name: str, override: float | None) -> float | None:
 
 
 def check_device(device: str, *, tiny: bool, steps: int, modes: list[str] | None, cases, caption_tokens: int,
-                 peak_tflops: float | None = None, time_budget_s: float = 480.0) -> dict:
-    """Build on ``device`` and run every mode that fits, for each case; returns the JSON report."""
+                 peak_tflops: float | None = None, time_budget_s: float = 480.0, on_result=None) -> dict:
+    """Build on ``device`` and run every mode that fits, for each case; returns the JSON report.
+
+    ``on_result(report)`` gets the report so far after each case, so that a run cut short by its
+    host's time limit still leaves what it measured."""
     import torch
 
     started = time.perf_counter()
@@ -401,6 +404,12 @@ def check_device(device: str, *, tiny: bool, steps: int, modes: list[str] | None
                                 "why": "time budget spent"})
                 continue
             results.append(run_case(pipe, params, info, mode, resolution, layers, steps, caption_tokens, peak))
+            if on_result is not None:
+                on_result(_report(info, peak, tiny, dtype_name, params, build_s, results, skipped, started))
+    return _report(info, peak, tiny, dtype_name, params, build_s, results, skipped, started)
+
+
+def _report(info, peak, tiny, dtype_name, params, build_s, results, skipped, started) -> dict:
     full = [r for r in results if r.mode == "full" and r.ok and r.s_per_step and r.floor_s_per_step]
     return {
         "device": {"name": info.name, "kind": info.kind, "total_gb": round(info.total_bytes / dev.GB, 1),
@@ -452,6 +461,12 @@ def write_readme(markdown: str, readme: Path | None = None) -> None:
     readme.write_text(text, encoding="utf-8")
 
 
+def _writer(path: Path | None):
+    if path is None:
+        return None
+    return lambda report: path.write_text(json.dumps(report, indent=1), encoding="utf-8")
+
+
 def parse_cases(text: str) -> list[tuple[int, int]]:
     out = []
     for part in text.split(","):
@@ -473,7 +488,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--peak-tflops", type=float, help="the GPU's dense bf16 peak, if not in the table")
     parser.add_argument("--measure-activations", action="store_true",
                         help="CPU: working memory per token of one real-width transformer block")
-    parser.add_argument("--json-out", type=Path, help="write the report here")
+    parser.add_argument("--time-budget", type=float, default=480.0,
+                        help="seconds after which no further case is started [480]")
+    parser.add_argument("--json-out", type=Path, help="write the report here (after each case, too)")
     parser.add_argument("--readme", action="store_true", help="put the table into bench/README.md")
     args = parser.parse_args(argv)
     if args.measure_activations:
@@ -494,7 +511,8 @@ def main(argv: list[str] | None = None) -> int:
     report = check_device(args.device, tiny=args.tiny, steps=args.steps,
                           modes=args.modes.split(",") if args.modes else None,
                           cases=parse_cases(args.cases), caption_tokens=args.caption_tokens,
-                          peak_tflops=args.peak_tflops)
+                          peak_tflops=args.peak_tflops, time_budget_s=args.time_budget,
+                          on_result=_writer(args.json_out))
     markdown = results_markdown(report)
     print(markdown)
     if args.json_out:

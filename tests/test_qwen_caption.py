@@ -62,3 +62,69 @@ def test_caption_runs_with_the_encoder_resident_and_offload_comes_back(tiny_mode
     # not resident when the plan has no room: the hooks stay on
     with resident_text_encoder(replace(loaded, plan=replace(plan, caption_resident=False))) as resident:
         assert not resident and _get_top_level_group_offload_hook(encoder) is not None
+
+
+def test_model_offload_moves_the_encoder_to_the_device_before_generating(tiny_model_dir):
+    """Model offload moves a model when its own forward runs; transformers 5 encodes the image
+    (``get_image_features``) before that, on weights still in RAM, which failed on an H200 with
+    "Input type (CUDABFloat16Type) and weight type (CPUBFloat16Type)". On the CPU both devices
+    are the same, so this checks the order: the hook's onload runs before generation starts,
+    and the caption still comes out."""
+    from accelerate import cpu_offload_with_hook
+    from accelerate.hooks import CpuOffload
+    from diffusers import QwenImageLayeredPipeline
+    from PIL import Image
+
+    from qil_editor.engines.qwen.pipeline_run import caption_image
+
+    pipe = QwenImageLayeredPipeline.from_pretrained(str(tiny_model_dir), local_files_only=True)
+    _, vae_hook = cpu_offload_with_hook(pipe.vae, execution_device="cpu")
+    cpu_offload_with_hook(pipe.text_encoder, execution_device="cpu", prev_module_hook=vae_hook)
+    encoder = pipe.text_encoder
+    events = []
+    hook = encoder._hf_hook
+    assert isinstance(hook, CpuOffload)
+    original_pre, original_generate = hook.pre_forward, encoder.generate
+    hook.pre_forward = lambda module, *a, **k: (events.append("encoder onload"), original_pre(module, *a, **k))[1]
+    encoder.generate = lambda **k: (events.append("generate"), original_generate(**k))[1]
+    info = dev.DeviceInfo("cpu", None, "CPU", 0, 0, True)
+    plan = dev.MemoryPlan("model-offload", "fp32", 0, "test", budget_bytes=64 * dev.GB)
+    loaded = LoadedPipeline(pipe, LoadKey("tiny", "cpu", "fp32", "model-offload"), info, plan, None, 0.0)
+    with resident_text_encoder(loaded) as resident:
+        assert not resident  # nothing to undo afterwards: the next model's hook offloads it
+        text = caption_image(pipe, Image.new("RGBA", (64, 64), (200, 30, 30, 255)), max_new_tokens=4)
+    assert isinstance(text, str)
+    assert events[:2] == ["encoder onload", "generate"]
+
+
+def test_group_offload_streams_only_with_room_for_a_pinned_copy(monkeypatch):
+    """Streams pin a copy of every weight (up front, or per transfer into torch's pinned cache):
+    twice the weights in RAM; the 58 GB model on a 125 GB host was killed both ways. Without
+    room group offload runs without streams, which pins nothing."""
+    import torch
+
+    from qil_editor.engines.diffusion.loader import PIN_MARGIN_BYTES, place_pipeline, room_to_pin
+
+    class Pipe:
+        def __init__(self):
+            self.components = {"transformer": torch.nn.Linear(256, 256), "name": "not a module"}
+            self.calls = []
+
+        def enable_group_offload(self, **kwargs):
+            self.calls.append(kwargs)
+
+    pipe = Pipe()
+    weights = (256 * 256 + 256) * 4
+    assert room_to_pin(pipe, available=weights + PIN_MARGIN_BYTES)
+    assert not room_to_pin(pipe, available=weights + PIN_MARGIN_BYTES - 1)
+    assert not room_to_pin(pipe, available=0)  # unknown free RAM: no pinning
+
+    gpu = dev.DeviceInfo("cuda", 0, "GPU", 24 * dev.GB, 24 * dev.GB, True, 64 * dev.GB, 60 * dev.GB, (8, 9))
+    monkeypatch.setattr(dev, "probe_ram", lambda: (64 * dev.GB, 60 * dev.GB))
+    place_pipeline(pipe, gpu, "group-offload")
+    assert pipe.calls[-1]["use_stream"]
+    monkeypatch.setattr(dev, "probe_ram", lambda: (64 * dev.GB, weights))
+    place_pipeline(pipe, gpu, "group-offload")
+    assert not pipe.calls[-1]["use_stream"]
+    place_pipeline(pipe, dev.DeviceInfo("cpu", None, "CPU", 0, 0, True), "group-offload")
+    assert not pipe.calls[-1]["use_stream"]

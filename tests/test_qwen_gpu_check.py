@@ -60,3 +60,16 @@ def test_the_measuring_path_runs_scaled_down_on_the_cpu(tmp_path):
 def test_cuda_is_required_for_the_real_size_run():
     with pytest.raises(SystemExit):
         gpu_check.main(["--device", "cpu"])
+
+
+def test_the_engines_check_runs_on_the_cpu(tmp_path):
+    """bench/gpu_engines.py, the engines end to end (caption, decompose, edit, unload) on the
+    tiny models: the same path as on a GPU, one mode."""
+    spec = importlib.util.spec_from_file_location("gpu_engines", ROOT / "bench" / "gpu_engines.py")
+    gpu_engines = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gpu_engines)
+    out = tmp_path / "engines.json"
+    assert gpu_engines.main(["--device", "cpu", "--modes", "full", "--json-out", str(out)]) == 0
+    row = json.loads(out.read_text())["rows"][0]
+    assert row["ok"] and row["plan"]["mode"] == "full" and row["layers"] == 2
+    assert row["same_seed_same_layers"] and row["edit_alpha_kept"] and row["loads"] == 1

@@ -153,6 +153,27 @@ def run_pipeline(loaded: LoadedPipeline, call: dict, *, label: str, doing: str, 
 
 # ----- auto-caption with the text encoder resident -------------------------------------
 
+def onload_model_offloaded(module) -> bool:
+    """Move a model-offloaded module (accelerate's ``CpuOffload`` hook: model offload and the
+    quantized modes) to its device now, offloading the model used before it.
+
+    The hook moves the module when its own ``forward`` runs, but caption generation in
+    transformers 5 encodes the image through ``get_image_features`` before the first forward,
+    on weights still in RAM: "Input type (CUDABFloat16Type) and weight type (CPUBFloat16Type)
+    should be the same" (seen on an H200). Other hooks (sequential and group offload) sit on
+    every layer and need nothing."""
+    hook = getattr(module, "_hf_hook", None)
+    try:
+        from accelerate.hooks import CpuOffload, SequentialHook
+    except ImportError:  # pragma: no cover - accelerate comes with the model packages
+        return False
+    hooks = hook.hooks if isinstance(hook, SequentialHook) else (hook,)
+    if not any(isinstance(h, CpuOffload) for h in hooks):
+        return False
+    hook.pre_forward(module)
+    return True
+
+
 @contextmanager
 def resident_text_encoder(loaded: LoadedPipeline):
     """Hold the whole text encoder on the device while captioning, in group offload.
@@ -161,11 +182,14 @@ def resident_text_encoder(loaded: LoadedPipeline):
     generation means the 15.5 GiB encoder crosses the bus once per generated
     token (up to 512). When the plan says the encoder fits whole
     (``plan.caption_resident``), its offload hooks come off, it moves to the
-    device for the generation, and goes back to streaming afterwards. Other
-    modes already hold it whole (full, model offload) or have no room.
+    device for the generation, and goes back to streaming afterwards. Model offload
+    (and the quantized modes) move it whole first (:func:`onload_model_offloaded`); full
+    mode holds it already; sequential offload has no room.
     """
     pipe = loaded.pipe
     encoder = getattr(pipe, "text_encoder", None)
+    if encoder is not None and loaded.plan.mode != "group-offload":
+        onload_model_offloaded(encoder)
     if loaded.plan.mode != "group-offload" or not loaded.plan.caption_resident or encoder is None:
         yield False
         return

@@ -19,7 +19,10 @@ from .ordering import CRUMB, Ordering
 from .regions import Segmentation
 
 AUTO_MERGE_COST = 0.3
-SPECK_LAYER = 0.0005   # groups below this share of the canvas join a neighbour
+SPECK_TEXT = 0.0005    # text groups below this share of the canvas join a neighbour ...
+SPECK_LAYER = 0.0008   # ... other groups below this (a small icon above it stays a layer) ...
+SPECK_BODILESS = 0.0012  # ... and below this when no region in them has a flat body (slivers,
+                         # specks of texture or shadow)
 
 
 @dataclass
@@ -199,12 +202,15 @@ def group_regions(seg: Segmentation, ordering: Ordering, target: int | None,
 
     # a speck is never worth a layer of its own, even when the count asks for more layers
     # than there are objects: it joins the neighbour it touches most
-    tiny_px = SPECK_LAYER * w * h
     changed = True
     while changed and len(graph.members) > 1:
         changed = False
         for g in sorted(graph.members):
             ms = graph.members[g]
+            if all(seg.region(m).kind in ("thin", "photo", "shadow") for m in ms):
+                tiny_px = SPECK_BODILESS * w * h
+            else:
+                tiny_px = (SPECK_TEXT if features(ms)[0] == "text" else SPECK_LAYER) * w * h
             if sum(max(seg.region(m).area, 1) for m in ms) >= tiny_px:
                 continue
             touch = {o: sum(int(contact[m, x]) for m in ms for x in graph.members[o])

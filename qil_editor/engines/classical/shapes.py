@@ -98,14 +98,12 @@ def _intersect(l1, l2):
     return p + t * d
 
 
-def _polygon(contour: np.ndarray, real: np.ndarray, centre: np.ndarray,
-             offset: float = 0.0, pixels: np.ndarray | None = None) -> np.ndarray | None:
-    """Vertices of the polygon whose visible sides are the trustworthy straight runs of
-    ``contour`` (``real`` flags its points), extended under what covers the rest.
-
-    Two consecutive sides that are parallel (a rectangle whose whole far side is hidden)
-    are closed by a side square to them through the farthest visible part (``pixels``,
-    (N, 2) x, y of the region): the least the object must reach under what covers it."""
+def _sides(contour: np.ndarray, real: np.ndarray, centre: np.ndarray,
+           offset: float = 0.0) -> list | None:
+    """The trustworthy straight runs of ``contour`` (``real`` flags its points), in order
+    along it, as lines (point, direction, length); None for a run too short or not trustworthy
+    (the facets of a rounded corner, the outline along what covers it). None when the
+    outline does not simplify to a few runs."""
     n = len(contour)
     peri = float(cv2.arcLength(contour.reshape(-1, 1, 2).astype(np.int32), True))
     approx = cv2.approxPolyDP(contour.reshape(-1, 1, 2).astype(np.int32), max(1.2, 0.006 * peri), True)
@@ -139,8 +137,22 @@ def _polygon(contour: np.ndarray, real: np.ndarray, centre: np.ndarray,
         d = np.array([vx, vy], np.float64)
         if float(np.dot(contour[b] - contour[a], d)) < 0:
             d = -d  # along the outline's own direction, so a closing side knows which way
-        lines.append((p + offset * normal, d))
-    kept = [ln for ln in lines if ln is not None]
+        lines.append((p + offset * normal, d, length))
+    return lines
+
+
+def _polygon(contour: np.ndarray, real: np.ndarray, centre: np.ndarray,
+             offset: float = 0.0, pixels: np.ndarray | None = None) -> np.ndarray | None:
+    """Vertices of the polygon whose visible sides are the trustworthy straight runs of
+    ``contour`` (``real`` flags its points), extended under what covers the rest.
+
+    Two consecutive sides that are parallel (a rectangle whose whole far side is hidden)
+    are closed by a side square to them through the farthest visible part (``pixels``,
+    (N, 2) x, y of the region): the least the object must reach under what covers it."""
+    lines = _sides(contour, real, centre, offset)
+    if lines is None:
+        return None
+    kept = [ln[:2] for ln in lines if ln is not None]
     if len(kept) < 3:
         return None
     # merge consecutive collinear runs (one side broken by something on top of it)
@@ -182,6 +194,74 @@ def _polygon(contour: np.ndarray, real: np.ndarray, centre: np.ndarray,
     return np.array(verts, np.float64)
 
 
+def _frame(lines: list | None, pixels: np.ndarray) -> np.ndarray | None:
+    """The direction of a rectangle's sides (unit (2,) vector), when at least two of the
+    trustworthy straight runs (``_sides``) are parallel or square to the longest one (the
+    facets of a rounded corner in between say nothing against it); None otherwise.
+
+    The runs give it to a degree or so (a run takes in the start of a rounded corner); it
+    is then the direction within 3 degrees of theirs in which the box around the visible
+    part (``pixels``, (N, 2) x, y) is smallest: a card's sides hug it."""
+    kept = [ln for ln in (lines or []) if ln is not None]
+    if len(kept) < 2:
+        return None
+    d = max(kept, key=lambda ln: ln[2])[1]
+    d = d / np.linalg.norm(d)
+    square, votes = 0, 0j
+    for _, e, length in kept:
+        turn = abs(float(d[0] * e[1] - d[1] * e[0])) / float(np.linalg.norm(e))
+        if min(turn, 1.0 - turn) <= np.sin(np.radians(3.0)):
+            square += 1
+            # the sides' common direction (modulo a right angle), longer sides weigh more
+            votes += length * np.exp(4j * np.arctan2(e[1], e[0]))
+    if square < 2:
+        return None
+    ang = np.angle(votes) / 4
+    # of the four equivalent directions, the one nearest the longest side's
+    ang += np.pi / 2 * np.round((np.arctan2(d[1], d[0]) - ang) / (np.pi / 2))
+    hull = cv2.convexHull(pixels.astype(np.float32)).reshape(-1, 2).astype(np.float64)
+    tries = ang + np.radians(np.arange(-3.0, 3.01, 0.1))
+    dirs = np.stack([np.cos(tries), np.sin(tries)], 1)
+    u, v = hull @ dirs.T, hull @ np.stack([-dirs[:, 1], dirs[:, 0]], 1).T
+    return dirs[int(np.argmin(np.ptp(u, 0) * np.ptp(v, 0)))]
+
+
+def _box(d: np.ndarray, pixels: np.ndarray, radius: float = 0.0, offset: float = 0.0) -> np.ndarray:
+    """Vertices of the rectangle with sides along ``d`` that spans ``pixels`` ((N, 2) x, y,
+    the visible part: the least a covered card must reach under what covers it), its
+    corners rounded by ``radius`` (arcs as short chords), grown by ``offset``."""
+    normal = np.array([-d[1], d[0]])
+    u, v = pixels @ d, pixels @ normal
+    cu, cv = (u.min() + u.max()) / 2, (v.min() + v.max()) / 2
+    hu, hv = (u.max() - u.min()) / 2 + offset, (v.max() - v.min()) / 2 + offset
+    r = min(radius + offset, hu, hv) if radius > 0 else 0.0
+    pts = []
+    for su, sv, start in ((1, 1, 0), (-1, 1, 90), (-1, -1, 180), (1, -1, 270)):
+        ou, ov = su * (hu - r), sv * (hv - r)
+        for t in np.radians(start + np.linspace(0, 90, 13 if r > 0.5 else 1)):
+            pts.append((cu + ou + r * np.cos(t), cv + ov + r * np.sin(t)))
+    pts = np.array(pts)
+    return pts[:, :1] * d + pts[:, 1:] * normal
+
+
+def _corner_radius(d: np.ndarray, pixels: np.ndarray, pts: np.ndarray) -> float:
+    """The corner radius of the rectangle ``_box(d, pixels)`` that puts the trustworthy
+    outline points ``pts`` ((N, 2)) nearest its outline (each point's miss capped at 3 px,
+    so what lies along a cover does not decide it)."""
+    normal = np.array([-d[1], d[0]])
+    u, v = pixels @ d, pixels @ normal
+    half = np.array([(u.max() - u.min()) / 2, (v.max() - v.min()) / 2])
+    q = np.abs(np.stack([pts @ d - (u.min() + u.max()) / 2, pts @ normal - (v.min() + v.max()) / 2], 1))
+    best, best_err = 0.0, np.inf
+    for r in np.linspace(0.0, float(half.min()), 48):
+        k = q - (half - r)
+        sd = np.hypot(np.maximum(k[:, 0], 0), np.maximum(k[:, 1], 0)) + np.minimum(k.max(1), 0) - r
+        err = float(np.minimum(np.abs(sd), 3.0).mean())
+        if err < best_err - 1e-6:
+            best, best_err = float(r), err
+    return best
+
+
 def _convex(poly: np.ndarray) -> bool:
     """True when the polygon's turns all go the same way (design primitives are convex)."""
     d = np.roll(poly, -1, axis=0) - poly
@@ -191,7 +271,7 @@ def _convex(poly: np.ndarray) -> bool:
 
 def fit_covered_shape(own: np.ndarray, real: np.ndarray, allowed: np.ndarray, *,
                       require_hidden: bool = True, convex: bool = False,
-                      robust: bool = False) -> np.ndarray | None:
+                      robust: bool = False, rectangle: bool = False) -> np.ndarray | None:
     """Coverage (float32 in [0, 1]) of the simple shape that ``own`` is the visible part of.
 
     ``own``: the region's pixels; ``real``: its pixels whose outline is its own
@@ -202,6 +282,11 @@ def fit_covered_shape(own: np.ndarray, real: np.ndarray, allowed: np.ndarray, *,
     notch bitten out of it is no primitive's own). ``robust``: the ellipse is refitted
     without outline points far from it and judged on the ``INLIER_SHARE`` of the
     trustworthy outline it fits best (the containment and hidden-only tests still hold).
+    ``rectangle``: two or more seen sides parallel or square to each other are taken for a
+    rectangle's (``_frame``): with too few of them for a polygon, the rectangle spanning the
+    visible part is a candidate (``_box``), and so, always, is that rectangle with the corner
+    radius that fits the outline best (a card with big rounded corners, whose corner facets
+    otherwise make a polygon with cut corners that fits nothing).
     """
     own = own.astype(bool)
     contour = outline(own)
@@ -221,24 +306,44 @@ def fit_covered_shape(own: np.ndarray, real: np.ndarray, allowed: np.ndarray, *,
             cands.append((_draw_ellipse(own.shape, box),
                           _draw_ellipse(own.shape, ((ecx, ecy), (ew + 1.0, eh + 1.0), eang))))
             judged = [robust]
+    corners = [None] * len(cands)  # per candidate: where a rounded corner may leave the sharp one
     ys, xs = np.nonzero(own)
     centre = np.array([xs.mean(), ys.mean()])
     pixels = np.stack([xs, ys], 1).astype(np.float64)
     poly = _polygon(contour, flags, centre, 0.0, pixels)
     if poly is not None and convex and not _convex(poly):
         poly = None
+    out_poly = None
     if poly is not None and len(poly) <= 8:
         out_poly = _polygon(contour, flags, centre, 0.5, pixels)
+    frame = body = None
+    if rectangle:
+        solid = cv2.morphologyEx(own.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+        sy, sx = np.nonzero(solid)
+        if sy.size >= MIN_OUTLINE:  # spanned by the body, not by a hair left on its rim
+            body = np.stack([sx, sy], 1).astype(np.float64)
+            frame = _frame(_sides(contour, flags, centre), body)
+    if (poly is None or len(poly) > 8) and frame is not None:
+        # too few sides seen for a polygon: a rectangle if they are its sides
+        poly, out_poly = _box(frame, body), _box(frame, body, 0.0, 0.5)
+    if poly is not None and len(poly) <= 8:
         cands.append((_draw_polygon(own.shape, poly),
                       _draw_polygon(own.shape, out_poly if out_poly is not None else poly)))
         judged.append(False)
-        corners = np.zeros(own.shape, np.uint8)
+        mask = np.zeros(own.shape, np.uint8)
         r = max(3, int(0.12 * min(own.shape)))
         for vx, vy in poly:
             if -r <= vx < own.shape[1] + r and -r <= vy < own.shape[0] + r:
-                cv2.circle(corners, (int(round(vx)), int(round(vy))), r, 1, -1)
-    else:
-        corners = None
+                cv2.circle(mask, (int(round(vx)), int(round(vy))), r, 1, -1)
+        corners.append(mask.astype(bool))
+    if frame is not None:
+        # a rounded rectangle (a button, a card): its corners are no polygon's sides
+        radius = _corner_radius(frame, body, pts.astype(np.float64))
+        if radius > 1.0:
+            cands.append((_draw_polygon(own.shape, _box(frame, body, radius)),
+                          _draw_polygon(own.shape, _box(frame, body, radius, 0.5))))
+            judged.append(False)
+            corners.append(None)
     best, best_err = None, MAX_FIT_ERROR
     n_own = max(1, int(own.sum()))
     grown_allowed = cv2.dilate(allowed.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
@@ -251,9 +356,9 @@ def fit_covered_shape(own: np.ndarray, real: np.ndarray, allowed: np.ndarray, *,
             continue
         extra = inside & ~own
         bad = extra & ~grown_allowed
-        rounded = k == len(cands) - 1 and corners is not None
+        rounded = corners[k] is not None
         if rounded:  # a rounded corner the sharp polygon overshoots is not a bad fit
-            bad &= ~corners.astype(bool)
+            bad &= ~corners[k]
         if bad.sum() > max(4, 0.01 * int(inside.sum())):
             continue
         if require_hidden and (extra & grown_allowed).sum() < 2:
@@ -264,8 +369,8 @@ def fit_covered_shape(own: np.ndarray, real: np.ndarray, allowed: np.ndarray, *,
         if judged[k]:  # a robust ellipse: not on the spurs it was refitted without
             d = np.sort(d)[:max(MIN_OUTLINE, int(INLIER_SHARE * len(d)))]
         if rounded:  # judge the sides, not the corners' roundness
-            d = d[~corners.astype(bool)[contour[flags, 1], contour[flags, 0]]] if \
-                (~corners.astype(bool)[contour[flags, 1], contour[flags, 0]]).sum() >= MIN_OUTLINE else d
+            off = ~corners[k][contour[flags, 1], contour[flags, 0]]
+            d = d[off] if off.sum() >= MIN_OUTLINE else d
         err = float(d.mean())
         if err <= best_err:
             # what is added lies only where something covers it; the visible part is the region

@@ -21,6 +21,7 @@ MIN_OUTLINE = 12        # trustworthy outline pixels needed to fit anything
 _SHIFT = 4              # fixed-point bits for sub-pixel drawing
 ROBUST_ROUNDS = 3       # refits of an ellipse without the outline points far from it
 INLIER_SHARE = 0.7      # share of the trustworthy outline a robust ellipse is judged on
+ROUND_MIN = 4.0         # corner radius (px) from which a rounded rectangle vies with the rest
 
 
 def hull_mask(mask: np.ndarray) -> np.ndarray:
@@ -226,14 +227,31 @@ def _frame(lines: list | None, pixels: np.ndarray) -> np.ndarray | None:
     return dirs[int(np.argmin(np.ptp(u, 0) * np.ptp(v, 0)))]
 
 
-def _box(d: np.ndarray, pixels: np.ndarray, radius: float = 0.0, offset: float = 0.0) -> np.ndarray:
+def _span(body: np.ndarray, sides: np.ndarray) -> tuple[float, float]:
+    """The extent of a rectangle along one direction: ``body`` holds the visible part's
+    pixels projected on it, ``sides`` the positions of the seen sides square to it (fitted
+    lines of trustworthy outline). An end of the visible part with a seen side within 3 px
+    of it is where that side lies: rim pixels of text lying across the side, taken in with
+    the card, do not push it out; an end with no side seen is as far as the visible part
+    reaches (the least a covered card must reach)."""
+    out = [float(body.min()), float(body.max())]
+    for i in range(2):
+        near = sides[np.abs(sides - out[i]) <= 3.0] if sides.size else sides
+        if near.size:
+            out[i] = float(near[np.argmin(np.abs(near - out[i]))])
+    return out[0], out[1]
+
+
+def _box(d: np.ndarray, pixels: np.ndarray, lines: list, radius: float = 0.0,
+         offset: float = 0.0) -> np.ndarray:
     """Vertices of the rectangle with sides along ``d`` that spans ``pixels`` ((N, 2) x, y,
-    the visible part: the least a covered card must reach under what covers it), its
-    corners rounded by ``radius`` (arcs as short chords), grown by ``offset``."""
+    the visible part), its sides where the trustworthy runs ``lines`` (``_sides``) put them
+    (``_span``), its corners rounded by ``radius`` (arcs as short chords), grown by
+    ``offset``."""
     normal = np.array([-d[1], d[0]])
-    u, v = pixels @ d, pixels @ normal
-    cu, cv = (u.min() + u.max()) / 2, (v.min() + v.max()) / 2
-    hu, hv = (u.max() - u.min()) / 2 + offset, (v.max() - v.min()) / 2 + offset
+    (u0, u1), (v0, v1) = _extents(d, pixels, lines)
+    cu, cv = (u0 + u1) / 2, (v0 + v1) / 2
+    hu, hv = (u1 - u0) / 2 + offset, (v1 - v0) / 2 + offset
     r = min(radius + offset, hu, hv) if radius > 0 else 0.0
     pts = []
     for su, sv, start in ((1, 1, 0), (-1, 1, 90), (-1, -1, 180), (1, -1, 270)):
@@ -244,14 +262,29 @@ def _box(d: np.ndarray, pixels: np.ndarray, radius: float = 0.0, offset: float =
     return pts[:, :1] * d + pts[:, 1:] * normal
 
 
-def _corner_radius(d: np.ndarray, pixels: np.ndarray, pts: np.ndarray) -> float:
-    """The corner radius of the rectangle ``_box(d, pixels)`` that puts the trustworthy
-    outline points ``pts`` ((N, 2)) nearest its outline (each point's miss capped at 3 px,
-    so what lies along a cover does not decide it)."""
+def _extents(d: np.ndarray, pixels: np.ndarray, lines: list) -> tuple[tuple, tuple]:
+    """(u0, u1), (v0, v1): the rectangle's extent along ``d`` and square to it (``_span``)."""
     normal = np.array([-d[1], d[0]])
-    u, v = pixels @ d, pixels @ normal
-    half = np.array([(u.max() - u.min()) / 2, (v.max() - v.min()) / 2])
-    q = np.abs(np.stack([pts @ d - (u.min() + u.max()) / 2, pts @ normal - (v.min() + v.max()) / 2], 1))
+    kept = [ln for ln in (lines or []) if ln is not None]
+    along, across = [], []
+    for p, e, _ in kept:
+        e = e / np.linalg.norm(e)
+        turn = abs(float(d[0] * e[1] - d[1] * e[0]))
+        if turn <= np.sin(np.radians(3.0)):      # parallel to d: fixes an extent across it
+            across.append(float(p @ normal))
+        elif turn >= np.cos(np.radians(3.0)):    # square to d: fixes one along it
+            along.append(float(p @ d))
+    return (_span(pixels @ d, np.array(along)), _span(pixels @ normal, np.array(across)))
+
+
+def _corner_radius(d: np.ndarray, pixels: np.ndarray, lines: list, pts: np.ndarray) -> float:
+    """The corner radius of the rectangle ``_box(d, pixels, lines)`` that puts the
+    trustworthy outline points ``pts`` ((N, 2)) nearest its outline (each point's miss
+    capped at 3 px, so what lies along a cover does not decide it)."""
+    normal = np.array([-d[1], d[0]])
+    (u0, u1), (v0, v1) = _extents(d, pixels, lines)
+    half = np.array([(u1 - u0) / 2, (v1 - v0) / 2])
+    q = np.abs(np.stack([pts @ d - (u0 + u1) / 2, pts @ normal - (v0 + v1) / 2], 1))
     best, best_err = 0.0, np.inf
     for r in np.linspace(0.0, float(half.min()), 48):
         k = q - (half - r)
@@ -283,10 +316,11 @@ def fit_covered_shape(own: np.ndarray, real: np.ndarray, allowed: np.ndarray, *,
     without outline points far from it and judged on the ``INLIER_SHARE`` of the
     trustworthy outline it fits best (the containment and hidden-only tests still hold).
     ``rectangle``: two or more seen sides parallel or square to each other are taken for a
-    rectangle's (``_frame``): with too few of them for a polygon, the rectangle spanning the
-    visible part is a candidate (``_box``), and so, always, is that rectangle with the corner
-    radius that fits the outline best (a card with big rounded corners, whose corner facets
-    otherwise make a polygon with cut corners that fits nothing).
+    rectangle's (``_frame``). The rectangle they span with the corner radius that fits the
+    outline best is a candidate (a card with big rounded corners, whose corner facets
+    otherwise make a polygon with cut corners that fits nothing); with a radius under
+    ``ROUND_MIN`` only when nothing else fits (rim pixels of text lying on a sharp card's
+    edge round it off), and so is, with too few sides for a polygon, the sharp rectangle.
     """
     own = own.astype(bool)
     contour = outline(own)
@@ -313,37 +347,63 @@ def fit_covered_shape(own: np.ndarray, real: np.ndarray, allowed: np.ndarray, *,
     poly = _polygon(contour, flags, centre, 0.0, pixels)
     if poly is not None and convex and not _convex(poly):
         poly = None
-    out_poly = None
-    if poly is not None and len(poly) <= 8:
+    polygon = poly is not None and len(poly) <= 8
+    if polygon:
         out_poly = _polygon(contour, flags, centre, 0.5, pixels)
-    frame = body = None
-    if rectangle:
+        _add_polygon(cands, judged, corners, own.shape, poly, out_poly)
+    frame = None
+    if rectangle:  # two or more seen sides of a rectangle?
         solid = cv2.morphologyEx(own.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
         sy, sx = np.nonzero(solid)
         if sy.size >= MIN_OUTLINE:  # spanned by the body, not by a hair left on its rim
             body = np.stack([sx, sy], 1).astype(np.float64)
-            frame = _frame(_sides(contour, flags, centre), body)
-    if (poly is None or len(poly) > 8) and frame is not None:
-        # too few sides seen for a polygon: a rectangle if they are its sides
-        poly, out_poly = _box(frame, body), _box(frame, body, 0.0, 0.5)
-    if poly is not None and len(poly) <= 8:
-        cands.append((_draw_polygon(own.shape, poly),
-                      _draw_polygon(own.shape, out_poly if out_poly is not None else poly)))
-        judged.append(False)
-        mask = np.zeros(own.shape, np.uint8)
-        r = max(3, int(0.12 * min(own.shape)))
-        for vx, vy in poly:
-            if -r <= vx < own.shape[1] + r and -r <= vy < own.shape[0] + r:
-                cv2.circle(mask, (int(round(vx)), int(round(vy))), r, 1, -1)
-        corners.append(mask.astype(bool))
+            sides = _sides(contour, flags, centre)
+            frame = _frame(sides, body)
+    rounded = None
     if frame is not None:
-        # a rounded rectangle (a button, a card): its corners are no polygon's sides
-        radius = _corner_radius(frame, body, pts.astype(np.float64))
+        radius = _corner_radius(frame, body, sides, pts.astype(np.float64))
         if radius > 1.0:
-            cands.append((_draw_polygon(own.shape, _box(frame, body, radius)),
-                          _draw_polygon(own.shape, _box(frame, body, radius, 0.5))))
+            rounded = (_draw_polygon(own.shape, _box(frame, body, sides, radius)),
+                       _draw_polygon(own.shape, _box(frame, body, sides, radius, 0.5)))
+        if radius >= ROUND_MIN:
+            # a rounded rectangle (a button, a card): its corner facets are no polygon's sides
+            cands.append(rounded)
             judged.append(False)
             corners.append(None)
+            rounded = None
+    best = _best_fit(own, contour, flags, allowed, require_hidden, cands, judged, corners)
+    if best is not None or frame is None:
+        return best
+    # nothing fits: the rectangle the seen sides belong to, corners barely rounded or not
+    cands, judged, corners = [], [], []
+    if not polygon:  # too few sides seen for a polygon
+        _add_polygon(cands, judged, corners, own.shape, _box(frame, body, sides),
+                     _box(frame, body, sides, 0.0, 0.5))
+    if rounded is not None:
+        cands.append(rounded)
+        judged.append(False)
+        corners.append(None)
+    return _best_fit(own, contour, flags, allowed, require_hidden, cands, judged, corners)
+
+
+def _add_polygon(cands: list, judged: list, corners: list, shape, poly: np.ndarray,
+                 out_poly: np.ndarray | None) -> None:
+    """A polygon candidate for ``fit_covered_shape``, with the discs around its vertices
+    where a rounded corner may leave the sharp one."""
+    cands.append((_draw_polygon(shape, poly),
+                  _draw_polygon(shape, out_poly if out_poly is not None else poly)))
+    judged.append(False)
+    mask = np.zeros(shape, np.uint8)
+    r = max(3, int(0.12 * min(shape)))
+    for vx, vy in poly:
+        if -r <= vx < shape[1] + r and -r <= vy < shape[0] + r:
+            cv2.circle(mask, (int(round(vx)), int(round(vy))), r, 1, -1)
+    corners.append(mask.astype(bool))
+
+
+def _best_fit(own, contour, flags, allowed, require_hidden, cands, judged, corners):
+    """The candidate (coverage, drawn coverage) of ``fit_covered_shape`` that passes its
+    tests and lies nearest the trustworthy outline, as the completed coverage; or None."""
     best, best_err = None, MAX_FIT_ERROR
     n_own = max(1, int(own.sum()))
     grown_allowed = cv2.dilate(allowed.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)

@@ -61,6 +61,23 @@ def _stacked_above(label: int, above_of: dict[int, list[int]]) -> list[int]:
     return sorted(seen)
 
 
+def _covers(ordering: Ordering, above_of: dict[int, list[int]]) -> dict[int, list[int]]:
+    """Per region, the regions that may hide part of it: those said to lie above it, and
+    those it touches that the final order puts above it. A pair decided the other way by a
+    weak cue and then overruled by the order is dropped from ``ordering.above``; the region
+    ranked on top still covers the other in the stack, so the covered one is completed
+    under it (a photo lying on a card, its edge taken for the card's)."""
+    rank = ordering.rank()
+    out = {low: list(ups) for low, ups in above_of.items()}
+    n = ordering.contact.shape[0]
+    for a in range(1, n):
+        for b in np.flatnonzero(ordering.contact[a, 1:]) + 1:
+            b = int(b)
+            if a in rank and b in rank and rank[b] > rank[a] and b not in out.get(a, []):
+                out.setdefault(a, []).append(b)
+    return out
+
+
 def _lying_on(label: int, box, models: dict, above_of: dict[int, list[int]]) -> np.ndarray:
     """Where, in ``box``, region ``label`` lies on another object (the completed support of
     a region already modelled that is not stacked above it), not on the background."""
@@ -209,13 +226,14 @@ def build_models(seg: Segmentation, ordering: Ordering, rgb: np.ndarray, bg: Bac
     above_of: dict[int, list[int]] = {}
     for (up, low) in ordering.above:
         above_of.setdefault(low, []).append(up)
+    covers = _covers(ordering, above_of)
     models = {}
     cast_by: set[int] = set()   # casters whose shadow is already modelled whole
     # shadows last: a shadow is modelled from its caster's completed shape (the biggest
     # piece of it first)
     for reg in sorted(seg.regions, key=lambda r: (r.kind == "shadow", -r.area if r.kind == "shadow" else 0)):
-        ups = above_of.get(reg.label, [])
-        caster = _caster(reg, ups, ordering, models)
+        caster = _caster(reg, above_of.get(reg.label, []), ordering, models)
+        ups = covers.get(reg.label, [])
         # strokes have no hidden body, but a thin visible frame of a covered card does
         complete = bool(ups) and reg.kind != "text"
         x0, y0, x1, y1 = reg.bbox
@@ -247,7 +265,8 @@ def build_models(seg: Segmentation, ordering: Ordering, rgb: np.ndarray, bg: Bac
                 edge[:, -1:] |= x1 == w
                 edge[:1] |= y0 == 0
                 edge[-1:] |= y1 == h
-                fit = fit_covered_shape(own, real & ~edge, own | above, robust=reg.kind == "shape")
+                fit = fit_covered_shape(own, real & ~edge, own | above, robust=reg.kind == "shape",
+                                        rectangle=reg.kind in ("shape", "photo"))
             if fit is not None:
                 hidden = (fit > 0.01) & above & ~own
                 covered |= hidden

@@ -21,6 +21,7 @@ MIN_OUTLINE = 12        # trustworthy outline pixels needed to fit anything
 _SHIFT = 4              # fixed-point bits for sub-pixel drawing
 ROBUST_ROUNDS = 3       # refits of an ellipse without the outline points far from it
 INLIER_SHARE = 0.7      # share of the trustworthy outline a robust ellipse is judged on
+ROUND_MIN = 4.0         # corner radius (px) from which a rounded rectangle vies with the rest
 
 
 def hull_mask(mask: np.ndarray) -> np.ndarray:
@@ -98,14 +99,12 @@ def _intersect(l1, l2):
     return p + t * d
 
 
-def _polygon(contour: np.ndarray, real: np.ndarray, centre: np.ndarray,
-             offset: float = 0.0, pixels: np.ndarray | None = None) -> np.ndarray | None:
-    """Vertices of the polygon whose visible sides are the trustworthy straight runs of
-    ``contour`` (``real`` flags its points), extended under what covers the rest.
-
-    Two consecutive sides that are parallel (a rectangle whose whole far side is hidden)
-    are closed by a side square to them through the farthest visible part (``pixels``,
-    (N, 2) x, y of the region): the least the object must reach under what covers it."""
+def _sides(contour: np.ndarray, real: np.ndarray, centre: np.ndarray,
+           offset: float = 0.0) -> list | None:
+    """The trustworthy straight runs of ``contour`` (``real`` flags its points), in order
+    along it, as lines (point, direction, length); None for a run too short or not trustworthy
+    (the facets of a rounded corner, the outline along what covers it). None when the
+    outline does not simplify to a few runs."""
     n = len(contour)
     peri = float(cv2.arcLength(contour.reshape(-1, 1, 2).astype(np.int32), True))
     approx = cv2.approxPolyDP(contour.reshape(-1, 1, 2).astype(np.int32), max(1.2, 0.006 * peri), True)
@@ -139,8 +138,22 @@ def _polygon(contour: np.ndarray, real: np.ndarray, centre: np.ndarray,
         d = np.array([vx, vy], np.float64)
         if float(np.dot(contour[b] - contour[a], d)) < 0:
             d = -d  # along the outline's own direction, so a closing side knows which way
-        lines.append((p + offset * normal, d))
-    kept = [ln for ln in lines if ln is not None]
+        lines.append((p + offset * normal, d, length))
+    return lines
+
+
+def _polygon(contour: np.ndarray, real: np.ndarray, centre: np.ndarray,
+             offset: float = 0.0, pixels: np.ndarray | None = None) -> np.ndarray | None:
+    """Vertices of the polygon whose visible sides are the trustworthy straight runs of
+    ``contour`` (``real`` flags its points), extended under what covers the rest.
+
+    Two consecutive sides that are parallel (a rectangle whose whole far side is hidden)
+    are closed by a side square to them through the farthest visible part (``pixels``,
+    (N, 2) x, y of the region): the least the object must reach under what covers it."""
+    lines = _sides(contour, real, centre, offset)
+    if lines is None:
+        return None
+    kept = [ln[:2] for ln in lines if ln is not None]
     if len(kept) < 3:
         return None
     # merge consecutive collinear runs (one side broken by something on top of it)
@@ -182,6 +195,106 @@ def _polygon(contour: np.ndarray, real: np.ndarray, centre: np.ndarray,
     return np.array(verts, np.float64)
 
 
+def _frame(lines: list | None, pixels: np.ndarray) -> np.ndarray | None:
+    """The direction of a rectangle's sides (unit (2,) vector), when at least two of the
+    trustworthy straight runs (``_sides``) are parallel or square to the longest one (the
+    facets of a rounded corner in between say nothing against it); None otherwise.
+
+    The runs give it to a degree or so (a run takes in the start of a rounded corner); it
+    is then the direction within 3 degrees of theirs in which the box around the visible
+    part (``pixels``, (N, 2) x, y) is smallest: a card's sides hug it."""
+    kept = [ln for ln in (lines or []) if ln is not None]
+    if len(kept) < 2:
+        return None
+    d = max(kept, key=lambda ln: ln[2])[1]
+    d = d / np.linalg.norm(d)
+    square, votes = 0, 0j
+    for _, e, length in kept:
+        turn = abs(float(d[0] * e[1] - d[1] * e[0])) / float(np.linalg.norm(e))
+        if min(turn, 1.0 - turn) <= np.sin(np.radians(3.0)):
+            square += 1
+            # the sides' common direction (modulo a right angle), longer sides weigh more
+            votes += length * np.exp(4j * np.arctan2(e[1], e[0]))
+    if square < 2:
+        return None
+    ang = np.angle(votes) / 4
+    # of the four equivalent directions, the one nearest the longest side's
+    ang += np.pi / 2 * np.round((np.arctan2(d[1], d[0]) - ang) / (np.pi / 2))
+    hull = cv2.convexHull(pixels.astype(np.float32)).reshape(-1, 2).astype(np.float64)
+    tries = ang + np.radians(np.arange(-3.0, 3.01, 0.1))
+    dirs = np.stack([np.cos(tries), np.sin(tries)], 1)
+    u, v = hull @ dirs.T, hull @ np.stack([-dirs[:, 1], dirs[:, 0]], 1).T
+    return dirs[int(np.argmin(np.ptp(u, 0) * np.ptp(v, 0)))]
+
+
+def _span(body: np.ndarray, sides: np.ndarray) -> tuple[float, float]:
+    """The extent of a rectangle along one direction: ``body`` holds the visible part's
+    pixels projected on it, ``sides`` the positions of the seen sides square to it (fitted
+    lines of trustworthy outline). An end of the visible part with a seen side within 3 px
+    of it is where that side lies: rim pixels of text lying across the side, taken in with
+    the card, do not push it out; an end with no side seen is as far as the visible part
+    reaches (the least a covered card must reach)."""
+    out = [float(body.min()), float(body.max())]
+    for i in range(2):
+        near = sides[np.abs(sides - out[i]) <= 3.0] if sides.size else sides
+        if near.size:
+            out[i] = float(near[np.argmin(np.abs(near - out[i]))])
+    return out[0], out[1]
+
+
+def _box(d: np.ndarray, pixels: np.ndarray, lines: list, radius: float = 0.0,
+         offset: float = 0.0) -> np.ndarray:
+    """Vertices of the rectangle with sides along ``d`` that spans ``pixels`` ((N, 2) x, y,
+    the visible part), its sides where the trustworthy runs ``lines`` (``_sides``) put them
+    (``_span``), its corners rounded by ``radius`` (arcs as short chords), grown by
+    ``offset``."""
+    normal = np.array([-d[1], d[0]])
+    (u0, u1), (v0, v1) = _extents(d, pixels, lines)
+    cu, cv = (u0 + u1) / 2, (v0 + v1) / 2
+    hu, hv = (u1 - u0) / 2 + offset, (v1 - v0) / 2 + offset
+    r = min(radius + offset, hu, hv) if radius > 0 else 0.0
+    pts = []
+    for su, sv, start in ((1, 1, 0), (-1, 1, 90), (-1, -1, 180), (1, -1, 270)):
+        ou, ov = su * (hu - r), sv * (hv - r)
+        for t in np.radians(start + np.linspace(0, 90, 13 if r > 0.5 else 1)):
+            pts.append((cu + ou + r * np.cos(t), cv + ov + r * np.sin(t)))
+    pts = np.array(pts)
+    return pts[:, :1] * d + pts[:, 1:] * normal
+
+
+def _extents(d: np.ndarray, pixels: np.ndarray, lines: list) -> tuple[tuple, tuple]:
+    """(u0, u1), (v0, v1): the rectangle's extent along ``d`` and square to it (``_span``)."""
+    normal = np.array([-d[1], d[0]])
+    kept = [ln for ln in (lines or []) if ln is not None]
+    along, across = [], []
+    for p, e, _ in kept:
+        e = e / np.linalg.norm(e)
+        turn = abs(float(d[0] * e[1] - d[1] * e[0]))
+        if turn <= np.sin(np.radians(3.0)):      # parallel to d: fixes an extent across it
+            across.append(float(p @ normal))
+        elif turn >= np.cos(np.radians(3.0)):    # square to d: fixes one along it
+            along.append(float(p @ d))
+    return (_span(pixels @ d, np.array(along)), _span(pixels @ normal, np.array(across)))
+
+
+def _corner_radius(d: np.ndarray, pixels: np.ndarray, lines: list, pts: np.ndarray) -> float:
+    """The corner radius of the rectangle ``_box(d, pixels, lines)`` that puts the
+    trustworthy outline points ``pts`` ((N, 2)) nearest its outline (each point's miss
+    capped at 3 px, so what lies along a cover does not decide it)."""
+    normal = np.array([-d[1], d[0]])
+    (u0, u1), (v0, v1) = _extents(d, pixels, lines)
+    half = np.array([(u1 - u0) / 2, (v1 - v0) / 2])
+    q = np.abs(np.stack([pts @ d - (u0 + u1) / 2, pts @ normal - (v0 + v1) / 2], 1))
+    best, best_err = 0.0, np.inf
+    for r in np.linspace(0.0, float(half.min()), 48):
+        k = q - (half - r)
+        sd = np.hypot(np.maximum(k[:, 0], 0), np.maximum(k[:, 1], 0)) + np.minimum(k.max(1), 0) - r
+        err = float(np.minimum(np.abs(sd), 3.0).mean())
+        if err < best_err - 1e-6:
+            best, best_err = float(r), err
+    return best
+
+
 def _convex(poly: np.ndarray) -> bool:
     """True when the polygon's turns all go the same way (design primitives are convex)."""
     d = np.roll(poly, -1, axis=0) - poly
@@ -191,7 +304,7 @@ def _convex(poly: np.ndarray) -> bool:
 
 def fit_covered_shape(own: np.ndarray, real: np.ndarray, allowed: np.ndarray, *,
                       require_hidden: bool = True, convex: bool = False,
-                      robust: bool = False) -> np.ndarray | None:
+                      robust: bool = False, rectangle: bool = False) -> np.ndarray | None:
     """Coverage (float32 in [0, 1]) of the simple shape that ``own`` is the visible part of.
 
     ``own``: the region's pixels; ``real``: its pixels whose outline is its own
@@ -202,6 +315,12 @@ def fit_covered_shape(own: np.ndarray, real: np.ndarray, allowed: np.ndarray, *,
     notch bitten out of it is no primitive's own). ``robust``: the ellipse is refitted
     without outline points far from it and judged on the ``INLIER_SHARE`` of the
     trustworthy outline it fits best (the containment and hidden-only tests still hold).
+    ``rectangle``: two or more seen sides parallel or square to each other are taken for a
+    rectangle's (``_frame``). The rectangle they span with the corner radius that fits the
+    outline best is a candidate (a card with big rounded corners, whose corner facets
+    otherwise make a polygon with cut corners that fits nothing); with a radius under
+    ``ROUND_MIN`` only when nothing else fits (rim pixels of text lying on a sharp card's
+    edge round it off), and so is, with too few sides for a polygon, the sharp rectangle.
     """
     own = own.astype(bool)
     contour = outline(own)
@@ -221,24 +340,70 @@ def fit_covered_shape(own: np.ndarray, real: np.ndarray, allowed: np.ndarray, *,
             cands.append((_draw_ellipse(own.shape, box),
                           _draw_ellipse(own.shape, ((ecx, ecy), (ew + 1.0, eh + 1.0), eang))))
             judged = [robust]
+    corners = [None] * len(cands)  # per candidate: where a rounded corner may leave the sharp one
     ys, xs = np.nonzero(own)
     centre = np.array([xs.mean(), ys.mean()])
     pixels = np.stack([xs, ys], 1).astype(np.float64)
     poly = _polygon(contour, flags, centre, 0.0, pixels)
     if poly is not None and convex and not _convex(poly):
         poly = None
-    if poly is not None and len(poly) <= 8:
+    polygon = poly is not None and len(poly) <= 8
+    if polygon:
         out_poly = _polygon(contour, flags, centre, 0.5, pixels)
-        cands.append((_draw_polygon(own.shape, poly),
-                      _draw_polygon(own.shape, out_poly if out_poly is not None else poly)))
+        _add_polygon(cands, judged, corners, own.shape, poly, out_poly)
+    frame = None
+    if rectangle:  # two or more seen sides of a rectangle?
+        solid = cv2.morphologyEx(own.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+        sy, sx = np.nonzero(solid)
+        if sy.size >= MIN_OUTLINE:  # spanned by the body, not by a hair left on its rim
+            body = np.stack([sx, sy], 1).astype(np.float64)
+            sides = _sides(contour, flags, centre)
+            frame = _frame(sides, body)
+    rounded = None
+    if frame is not None:
+        radius = _corner_radius(frame, body, sides, pts.astype(np.float64))
+        if radius > 1.0:
+            rounded = (_draw_polygon(own.shape, _box(frame, body, sides, radius)),
+                       _draw_polygon(own.shape, _box(frame, body, sides, radius, 0.5)))
+        if radius >= ROUND_MIN:
+            # a rounded rectangle (a button, a card): its corner facets are no polygon's sides
+            cands.append(rounded)
+            judged.append(False)
+            corners.append(None)
+            rounded = None
+    best = _best_fit(own, contour, flags, allowed, require_hidden, cands, judged, corners)
+    if best is not None or frame is None:
+        return best
+    # nothing fits: the rectangle the seen sides belong to, corners barely rounded or not
+    cands, judged, corners = [], [], []
+    if not polygon:  # too few sides seen for a polygon
+        _add_polygon(cands, judged, corners, own.shape, _box(frame, body, sides),
+                     _box(frame, body, sides, 0.0, 0.5))
+    if rounded is not None:
+        cands.append(rounded)
         judged.append(False)
-        corners = np.zeros(own.shape, np.uint8)
-        r = max(3, int(0.12 * min(own.shape)))
-        for vx, vy in poly:
-            if -r <= vx < own.shape[1] + r and -r <= vy < own.shape[0] + r:
-                cv2.circle(corners, (int(round(vx)), int(round(vy))), r, 1, -1)
-    else:
-        corners = None
+        corners.append(None)
+    return _best_fit(own, contour, flags, allowed, require_hidden, cands, judged, corners)
+
+
+def _add_polygon(cands: list, judged: list, corners: list, shape, poly: np.ndarray,
+                 out_poly: np.ndarray | None) -> None:
+    """A polygon candidate for ``fit_covered_shape``, with the discs around its vertices
+    where a rounded corner may leave the sharp one."""
+    cands.append((_draw_polygon(shape, poly),
+                  _draw_polygon(shape, out_poly if out_poly is not None else poly)))
+    judged.append(False)
+    mask = np.zeros(shape, np.uint8)
+    r = max(3, int(0.12 * min(shape)))
+    for vx, vy in poly:
+        if -r <= vx < shape[1] + r and -r <= vy < shape[0] + r:
+            cv2.circle(mask, (int(round(vx)), int(round(vy))), r, 1, -1)
+    corners.append(mask.astype(bool))
+
+
+def _best_fit(own, contour, flags, allowed, require_hidden, cands, judged, corners):
+    """The candidate (coverage, drawn coverage) of ``fit_covered_shape`` that passes its
+    tests and lies nearest the trustworthy outline, as the completed coverage; or None."""
     best, best_err = None, MAX_FIT_ERROR
     n_own = max(1, int(own.sum()))
     grown_allowed = cv2.dilate(allowed.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
@@ -251,9 +416,9 @@ def fit_covered_shape(own: np.ndarray, real: np.ndarray, allowed: np.ndarray, *,
             continue
         extra = inside & ~own
         bad = extra & ~grown_allowed
-        rounded = k == len(cands) - 1 and corners is not None
+        rounded = corners[k] is not None
         if rounded:  # a rounded corner the sharp polygon overshoots is not a bad fit
-            bad &= ~corners.astype(bool)
+            bad &= ~corners[k]
         if bad.sum() > max(4, 0.01 * int(inside.sum())):
             continue
         if require_hidden and (extra & grown_allowed).sum() < 2:
@@ -264,8 +429,8 @@ def fit_covered_shape(own: np.ndarray, real: np.ndarray, allowed: np.ndarray, *,
         if judged[k]:  # a robust ellipse: not on the spurs it was refitted without
             d = np.sort(d)[:max(MIN_OUTLINE, int(INLIER_SHARE * len(d)))]
         if rounded:  # judge the sides, not the corners' roundness
-            d = d[~corners.astype(bool)[contour[flags, 1], contour[flags, 0]]] if \
-                (~corners.astype(bool)[contour[flags, 1], contour[flags, 0]]).sum() >= MIN_OUTLINE else d
+            off = ~corners[k][contour[flags, 1], contour[flags, 0]]
+            d = d[off] if off.sum() >= MIN_OUTLINE else d
         err = float(d.mean())
         if err <= best_err:
             # what is added lies only where something covers it; the visible part is the region

@@ -18,6 +18,7 @@ import numpy as np
 from .. import ndimage_subset as ndimage  # scipy.ndimage's, exactly, without SciPy
 from .background import Background
 from .fill import push_pull
+from .glow import glow_of
 from .ordering import Ordering
 from .regions import BG, Segmentation, shadow_colour
 from .shapes import fit_covered_shape, hull_mask
@@ -299,7 +300,7 @@ def build_models(seg: Segmentation, ordering: Ordering, rgb: np.ndarray, bg: Bac
             on_bg = data & ~_lying_on(reg.label, (x0, y0, x1, y1), models, above_of)
             seen = on_bg if on_bg.sum() >= 16 else data
             if on_bg.sum() >= 16 and on_bg.sum() < 0.8 * data.sum():
-                colour[...] = shadow_colour(img[on_bg], under[on_bg])
+                colour[...] = shadow_colour(img[on_bg], under[on_bg], light=True)
             d = colour - under
             a = ((img - under) * d).sum(-1) / np.maximum((d * d).sum(-1), 1e-6)
             alpha = np.clip(push_pull(np.clip(a, 0, 1), data.astype(np.float32)), 0, 1)
@@ -308,6 +309,10 @@ def build_models(seg: Segmentation, ordering: Ordering, rgb: np.ndarray, bg: Bac
             if caster is not None and caster.label not in cast_by:
                 cast = shadow_of(caster, (x0, y0, x1, y1), np.clip(a, 0, 1), seen,
                                  (crop == BG) & ~near_above)
+            if cast is None and caster is not None and caster.label not in cast_by:
+                # no offset shadow: a glow, the caster's shape grown and blurred around it
+                cast = glow_of(caster.support, (x0, y0, x1, y1), caster.box, np.clip(a, 0, 1), seen,
+                               (crop == BG) & ~near_above)
             if cast is None and "cast" in reg.extras:
                 # as fitted where it was found (overlays._drop_shadows): a frame's shadow
                 # shows as a strip too thin to fit it again from

@@ -385,7 +385,85 @@ def segment(rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray, valid: np.ndarra
     if changed or changed2:
         owner, kinds = _compact(owner, kinds)
         regions = _describe(owner, kinds, rgb, lab, core_fg, grad, bg)
+    owner, kinds, changed = _gather_glows(owner, regions, rgb, bg)
+    if changed:
+        owner, kinds = _compact(owner, kinds)
+        regions = _describe(owner, kinds, rgb, lab, core_fg, grad, bg)
     return Segmentation(owner, regions, fg, core_any)
+
+
+GLOW_REACH = 0.08     # share of the canvas's short side a glow reaches out from its host
+GLOW_HOST = 0.002     # share of the canvas a glow's host covers
+GLOW_INSIDE = 0.5     # share of a piece that lies within the reach (a whole neighbour does not)
+GLOW_RESID = 0.04     # a piece's median miss (RGB) from the background blended towards the glow
+GLOW_FALL = -0.3      # correlation of a glow's alpha with the distance from its host: it fades out
+GLOW_AROUND = 0.25    # share of the host's surroundings (2-4 px out) the glow holds
+GLOW_CRUMB = 0.05     # a crisp piece below this share of the host may be a bit of its glow
+
+
+def _gather_glows(owner, regions, rgb, bg: Background):
+    """The pieces of a soft coloured glow around an object are one glow: the background
+    blended towards one colour with an alpha fading out from the object. Its fast colour
+    ramp is all edges, so it came apart into rims, slivers and a soft tail (some read as
+    strokes or text, the tail often joined to a neighbour's glow); joined, what lies within
+    its reach is modelled as a shadow is (one colour, a smooth alpha, completed under the
+    object from its shape) and lies right beneath the object."""
+    h, w = owner.shape
+    kinds = [r.kind for r in regions]
+    reach = max(6, int(round(GLOW_REACH * min(h, w))))
+    soft = np.array([False] + [r.kind == "thin" or (r.kind == "shape" and r.sharp < 0.35) for r in regions])
+    hosts = [r for r in regions if r.kind in ("shape", "photo") and r.sharp >= 0.35
+             and r.area >= GLOW_HOST * owner.size]
+    out = owner.copy()
+    changed = False
+    for host in sorted(hosts, key=lambda r: -r.area):
+        x0, y0, x1, y1 = host.bbox
+        x0, y0, x1, y1 = max(0, x0 - reach - 2), max(0, y0 - reach - 2), min(w, x1 + reach + 2), min(h, y1 + reach + 2)
+        crop = out[y0:y1, x0:x1]
+        mine = crop == host.label
+        dist = cv2.distanceTransform((~mine).astype(np.uint8), cv2.DIST_L2, 3)
+        near = dist <= reach
+        # soft pieces and crumbs around it (the glow's rims, slivers and faint tail), each
+        # mostly within the glow's reach; whether they are the glow the fit below says
+        nbs = [int(b) for b in np.unique(crop[near & ~mine]) if 0 < b < len(soft)
+               and (soft[b] or (regions[b - 1].kind in ("shape", "thin")
+                                and regions[b - 1].area < GLOW_CRUMB * host.area))]
+        # a glow lies outside its object: words or marks in its holes are not one
+        body = ndimage.binary_fill_holes(mine)
+        pieces = [b for b in nbs if ((crop == b) & near & ~body).sum() >= GLOW_INSIDE * regions[b - 1].area]
+        if not pieces:
+            continue
+        # judged clear of the host's anti-aliased rim, where the host's colour mixes in
+        sel = np.isin(crop, pieces) & near & (dist >= 2)
+        if sel.sum() < 16:
+            continue
+        img = rgb[y0:y1, x0:x1][sel]
+        under = bg.rgb[y0:y1, x0:x1][sel]
+        col = shadow_colour(img, under, light=True)
+        d = col[None] - under
+        a = ((img - under) * d).sum(-1) / np.maximum((d * d).sum(-1), 1e-6)
+        resid = np.linalg.norm(img - (under + np.clip(a, 0, 1)[:, None] * d), axis=-1)
+        which = crop[sel]
+        keep = []
+        for b in pieces:
+            m = which == b
+            if m.any() and float(np.median(resid[m])) < GLOW_RESID and 0.02 < float(np.median(a[m])) < 0.95:
+                keep.append(b)
+        if not keep:
+            continue
+        m = np.isin(which, keep)
+        if m.sum() < 16 or float(np.std(a[m])) < 0.02:
+            continue
+        if float(np.corrcoef(a[m], dist[sel][m])[0, 1]) > GLOW_FALL:
+            continue
+        glow = np.isin(crop, keep) & near
+        ring = (dist >= 2) & (dist <= 4)
+        if glow[ring].mean() < GLOW_AROUND:
+            continue
+        kinds.append("shadow")
+        crop[glow] = len(kinds)
+        changed = True
+    return out, kinds, changed
 
 
 def _thick_strokes(owner: np.ndarray, kinds: list[str]) -> tuple[list[str], bool]:
@@ -625,20 +703,34 @@ def _mark_shadows(regions: list[Region], owner: np.ndarray, rgb: np.ndarray, bg:
                     and float(a.std()) > 0.02):
                 continue
             reg.kind = "shadow"
-        reg.rgb = shadow_colour(img, under)
+        reg.rgb = shadow_colour(img, under, light=True)
         reg.lab = rgb_to_lab(reg.rgb[None])[0]
 
 
-def shadow_colour(img: np.ndarray, under: np.ndarray, iters: int = 8) -> np.ndarray:
+def shadow_colour(img: np.ndarray, under: np.ndarray, iters: int = 8, light: bool = False) -> np.ndarray:
     """Least-squares colour S of a shadow drawn over ``under``: img = (1-a) under + a S.
 
     Starts from black (the usual drop shadow) and alternates between the
-    per-pixel alphas and the colour; designers' tinted shadows come out tinted.
+    per-pixel alphas and the colour; designers' tinted shadows come out tinted. With
+    ``light`` (a region already taken for a shadow or glow), a glow, which cannot be reached
+    from black (every alpha towards black is 0 on a light one), is started again from its
+    pixels farthest from what they lie on, kept when it explains them far better.
     """
     if img.shape[0] > 20000:
         pick = np.random.default_rng(0).choice(img.shape[0], 20000, replace=False)
         img, under = img[pick], under[pick]
-    col = np.zeros(3, np.float32)
+    black, err = _blend_colour(img, under, np.zeros(3, np.float32), iters)
+    if not light or img.shape[0] == 0 or err < 2e-3:  # a shadow explained from black (about 4.5 % RGB)
+        return black
+    dev = ((img - under) ** 2).sum(-1)
+    far = img[dev >= np.percentile(dev, 90)].mean(0).astype(np.float32)
+    bright, err2 = _blend_colour(img, under, far, iters)
+    return bright if err2 < 0.25 * err else black
+
+
+def _blend_colour(img: np.ndarray, under: np.ndarray, col: np.ndarray, iters: int):
+    """``shadow_colour``'s alternation from ``col``: (colour, mean squared miss)."""
+    col = col.astype(np.float32)
     for _ in range(iters):
         d = col - under
         a = np.clip(((img - under) * d).sum(-1) / np.maximum((d * d).sum(-1), 1e-6), 0.0, 1.0)
@@ -646,7 +738,10 @@ def shadow_colour(img: np.ndarray, under: np.ndarray, iters: int = 8) -> np.ndar
         if den < 1e-9:
             break
         col = np.clip((a[:, None] * (img - under * (1.0 - a[:, None]))).sum(0) / den, 0.0, 1.0)
-    return col.astype(np.float32)
+    d = col - under
+    a = np.clip(((img - under) * d).sum(-1) / np.maximum((d * d).sum(-1), 1e-6), 0.0, 1.0)
+    miss = img - (under + a[:, None] * d)
+    return col.astype(np.float32), float((miss * miss).sum(-1).mean()) if img.size else 0.0
 
 
 def _bodiless(piece: Region, main: Region, slivers: set[int]) -> bool:

@@ -1,0 +1,54 @@
+"""Soft coloured glows around objects (round 10 of issue 14): each test fails on the engine
+before the behaviour it names was added."""
+
+import cv2
+import numpy as np
+import pytest
+from test_classical_completion import decompose, design, disc, rect
+
+from qil_editor.evaluation.failures import match_layers, soft_iou
+
+
+def glow_of(alpha, grow, blur, strength):
+    """A designer's outer glow: the object's shape grown, blurred and faded."""
+    return np.clip(cv2.GaussianBlur(cv2.dilate(alpha, np.ones((grow, grow), np.uint8)), (0, 0), blur)
+                   * strength, 0, 1)
+
+
+@pytest.mark.parametrize("shape, card_colour, glow_colour, blur, strength", [
+    ("disc", (0.45, 0.3, 0.35), (0.1, 0.85, 0.7), 5.0, 0.75),
+    ("card", (0.2, 0.25, 0.5), (1.0, 0.9, 0.4), 7.0, 0.6),
+    ("card", (0.15, 0.15, 0.1), (0.3, 0.9, 0.4), 4.0, 0.8)])
+def test_a_glow_is_one_soft_layer_beneath_its_object_and_whole_under_it(shape, card_colour, glow_colour,
+                                                                        blur, strength):
+    """A glow is the background blended towards one colour, fading out from its object. It
+    came apart into rims, slivers and a faint tail (bits read as strokes or text) and, where
+    one piece survived, was an opaque ring with a hole under the object. Now its pieces are
+    one region, modelled like a shadow (one colour, a smooth alpha) and completed under the
+    object as the object's shape grown and blurred."""
+    card = disc(150, 120, 60) if shape == "disc" else rect(95, 65, 225, 175)
+    glow = glow_of(card, 9, blur, strength)
+    image, truth = design((glow_colour, glow, "Glow"), (card_colour, card, "Card"))
+    _, pred = decompose(image, 3)
+    match = match_layers(pred, truth)
+    assert 0 < match[1] < match[2]
+    assert soft_iou(pred[match[1]][..., 3] / 255.0, glow) >= 0.75
+    assert soft_iou(pred[match[2]][..., 3] / 255.0, card) >= 0.9
+
+
+def test_the_colour_of_a_light_glow_is_found_not_black():
+    """``shadow_colour`` started only from black: on a glow lighter than what it lies on every
+    alpha towards black is 0, so a light glow came out black (and its alpha nothing)."""
+    from qil_editor.engines.classical.regions import shadow_colour
+    rng = np.random.default_rng(0)
+    under = rng.uniform(0.3, 0.6, (500, 3)).astype(np.float32)
+    glow = np.float32([0.95, 0.9, 0.3])
+    a = rng.uniform(0.05, 0.7, (500, 1)).astype(np.float32)
+    img = under + a * (glow - under)
+    col = shadow_colour(img, under, light=True)
+    d = col - under
+    fit = np.clip(((img - under) * d).sum(-1) / (d * d).sum(-1), 0, 1)[:, None]
+    assert np.median(np.linalg.norm(img - (under + fit * d), axis=-1)) < 0.03  # it explains the glow
+    assert np.abs(col - glow).max() < 0.15
+    shadow = under * (1 - a)  # a black drop shadow still comes out black
+    assert np.abs(shadow_colour(shadow, under, light=True)).max() < 0.05

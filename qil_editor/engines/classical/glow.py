@@ -6,11 +6,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .softfit import capped_strength, explains, fit_samples
+
 GLOW_GROW = (0, 2, 4, 6, 9, 12)                      # px the shape is grown by before blurring
 GLOW_SIGMAS = (1.5, 2.5, 3.5, 5.0, 7.0, 9.0, 12.0)   # px of blur tried
-GLOW_CAP2 = 0.08 ** 2   # a pixel's squared miss counts up to this in the fit
-GLOW_ERR = 0.15         # the fit's capped miss may be at most this share of the glow's energy
-GLOW_ASIDE = 0.15       # ... and at most this share of the glow's own pixels may miss by more
 
 
 def glow_of(support: np.ndarray, box, caster_box, alpha: np.ndarray, data: np.ndarray,
@@ -29,17 +28,7 @@ def glow_of(support: np.ndarray, box, caster_box, alpha: np.ndarray, data: np.nd
     shape = np.zeros((bh, bw), np.float32)
     shape[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0] = support[sy0 - cy0:sy1 - cy0, sx0 - cx0:sx1 - cx0]
     near = cv2.dilate(((shape > 0) | data).astype(np.uint8), np.ones((41, 41), np.uint8)).astype(bool)
-    rng = np.random.default_rng(0)
-    ys, xs, wts = [], [], []
-    for mask, wt in ((data, 1.0), (clear & ~data & near, 0.5)):
-        py, px = np.nonzero(mask)
-        if py.size > 3000:
-            wt *= py.size / 3000.0
-            pick = rng.choice(py.size, 3000, replace=False)
-            py, px = py[pick], px[pick]
-        ys.append(py), xs.append(px), wts.append(np.full(py.size, wt, np.float32))
-    on_data = np.arange(sum(p.size for p in ys)) < ys[0].size
-    ys, xs, wts = np.concatenate(ys), np.concatenate(xs), np.concatenate(wts)
+    ys, xs, wts, on_data = fit_samples(data, clear, near, 3000)
     target = np.clip(alpha[ys, xs], 0.0, 1.0).astype(np.float32)
     pad = max(GLOW_GROW) + 3 * int(max(GLOW_SIGMAS)) + 2
     padded = np.pad(shape, pad)
@@ -48,29 +37,13 @@ def glow_of(support: np.ndarray, box, caster_box, alpha: np.ndarray, data: np.nd
         grown = padded if grow == 0 else cv2.dilate(
             padded, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
         for sigma in GLOW_SIGMAS:
-            b = cv2.GaussianBlur(grown, (0, 0), sigma)[ys + pad, xs + pad]
-            bb = float((wts * b * b).sum())
-            if bb < 1e-6:
-                continue
-            k = float((wts * b * target).sum()) / bb
-            miss = (target - k * b) ** 2
-            kept = wts * (miss < GLOW_CAP2)
-            kb = float((kept * b * b).sum())
-            if kb > 1e-6:  # the strength from the pixels it explains
-                k = float((kept * b * target).sum()) / kb
-                miss = (target - k * b) ** 2
-            if not 0.05 <= k <= 1.0:
-                continue
-            err = float((wts * np.minimum(miss, GLOW_CAP2)).sum())
-            if best is None or err < best[0]:
-                best = (err, grow, sigma, k, miss)
+            fit = capped_strength(cv2.GaussianBlur(grown, (0, 0), sigma)[ys + pad, xs + pad], target, wts)
+            if fit is not None and (best is None or fit[0] < best[0]):
+                best = (fit[0], grow, sigma, fit[1], fit[2])
     if best is None:
         return None
     err, grow, sigma, k, miss = best
-    energy = float((wts * target * target).sum())
-    if energy <= 0 or err > GLOW_ERR * energy:
-        return None
-    if float((wts * on_data * (miss >= GLOW_CAP2)).sum()) > GLOW_ASIDE * float((wts * on_data).sum()):
+    if not explains(err, miss, target, wts, on_data):
         return None
     grown = padded if grow == 0 else cv2.dilate(
         padded, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))

@@ -22,6 +22,7 @@ from .glow import glow_of
 from .ordering import Ordering
 from .regions import BG, Segmentation, shadow_colour
 from .shapes import fit_covered_shape, hull_mask
+from .softfit import capped_strength, explains, fit_samples
 from .tints import seen_through, tint_of
 
 SOLIDITY_FOR_HULL = 0.8
@@ -97,8 +98,6 @@ def _lying_on(label: int, box, models: dict, above_of: dict[int, list[int]]) -> 
 
 SHADOW_SIGMAS = (1.0, 2.0, 3.5, 5.0, 7.0, 10.0, 14.0)
 SHADOW_FINE = 1.12      # ratio between neighbouring blurs tried around the coarse best
-SHADOW_CAP2 = 0.08 ** 2  # a pixel's squared miss counts up to this in the fit
-SHADOW_ASIDE = 0.15     # ... and at most this share of the shadow's own pixels may miss by more
 
 
 def _sample(img: np.ndarray, ys: np.ndarray, xs: np.ndarray, dy: float, dx: float) -> np.ndarray:
@@ -139,19 +138,7 @@ def shadow_of(caster: "RegionModel", box, alpha: np.ndarray, data: np.ndarray,
     # the background within the shadow's reach; farther out it says nothing about it
     near = cv2.dilate(((shape > 0) | data).astype(np.uint8),
                       np.ones((2 * reach + 31, 2 * reach + 31), np.uint8)).astype(bool)
-    rng = np.random.default_rng(0)
-    parts = []
-    for mask, wt in ((data, 1.0), (clear & ~data & near, 0.5)):
-        py, px = np.nonzero(mask)
-        if py.size > 2000:  # a sample is plenty for four numbers, weighted for what it stands for
-            wt *= py.size / 2000.0
-            pick = rng.choice(py.size, 2000, replace=False)
-            py, px = py[pick], px[pick]
-        parts.append((py, px, np.full(py.size, wt, np.float32)))
-    ys = np.concatenate([p[0] for p in parts])
-    xs = np.concatenate([p[1] for p in parts])
-    base = np.concatenate([p[2] for p in parts])
-    on_data = np.arange(ys.size) < parts[0][0].size
+    ys, xs, base, on_data = fit_samples(data, clear, near, 2000)
     target = np.clip(alpha[ys, xs], 0.0, 1.0).astype(np.float32)
     pad = reach + 3
     blurs: dict[float, np.ndarray] = {}
@@ -163,22 +150,8 @@ def shadow_of(caster: "RegionModel", box, alpha: np.ndarray, data: np.ndarray,
         return blurs[sigma]
 
     def score(wts, sigma, dx, dy):
-        # least squares with each pixel's miss capped: pixels of something else taken in
-        # with the shadow (a neighbour's shadow, a glyph) cannot pull the fit their way
-        b = _sample(blurred(sigma), py, px, dy, dx)
-        bb = float((wts * b * b).sum())
-        if bb < 1e-6:
-            return None
-        k = float((wts * b * target).sum()) / bb
-        miss = (target - k * b) ** 2
-        kept = wts * (miss < SHADOW_CAP2)
-        bb = float((kept * b * b).sum())
-        if bb > 1e-6:  # the strength from the pixels it explains
-            k = float((kept * b * target).sum()) / bb
-            miss = (target - k * b) ** 2
-        if not 0.05 <= k <= 1.0:
-            return None
-        return float((wts * np.minimum(miss, SHADOW_CAP2)).sum()), sigma, dx, dy, k
+        fit = capped_strength(_sample(blurred(sigma), py, px, dy, dx), target, wts)
+        return None if fit is None else (fit[0], sigma, dx, dy, fit[1])
 
     def search(wts, cands, best=None):
         for c in cands:
@@ -208,12 +181,7 @@ def shadow_of(caster: "RegionModel", box, alpha: np.ndarray, data: np.ndarray,
     if best is None:
         return None
     err, sigma, dx, dy, k = best
-    energy = float((base * target * target).sum())
-    if energy <= 0 or err > 0.15 * energy:
-        return None
-    # a fit that leaves much of what it should explain aside explains a texture, not a shadow
-    miss = (target - k * _sample(blurred(sigma), py, px, dy, dx)) ** 2
-    if float((base * on_data * (miss >= SHADOW_CAP2)).sum()) > SHADOW_ASIDE * float((base * on_data).sum()):
+    if not explains(err, (target - k * _sample(blurred(sigma), py, px, dy, dx)) ** 2, target, base, on_data):
         return None
     mat = np.float32([[1, 0, dx - pad], [0, 1, dy - pad]])
     out = k * cv2.warpAffine(blurred(sigma), mat, (bw, bh), flags=cv2.INTER_LINEAR)

@@ -29,9 +29,10 @@ def test_a_glow_is_one_soft_layer_beneath_its_object_and_whole_under_it(shape, c
     card = disc(150, 120, 60) if shape == "disc" else rect(95, 65, 225, 175)
     glow = glow_of(card, 9, blur, strength)
     image, truth = design((glow_colour, glow, "Glow"), (card_colour, card, "Card"))
-    _, pred = decompose(image, 3)
+    doc, pred = decompose(image, 3)
     match = match_layers(pred, truth)
     assert 0 < match[1] < match[2]
+    assert doc.layers[match[1]].name == "Glow"  # modelled like a shadow, but named for what it is
     assert soft_iou(pred[match[1]][..., 3] / 255.0, glow) >= 0.75
     assert soft_iou(pred[match[2]][..., 3] / 255.0, card) >= 0.9
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from .colour import delta_e2000
 from .ordering import CRUMB, Ordering
-from .regions import Segmentation
+from .regions import SHADOW_DARK_L, Segmentation
 
 AUTO_MERGE_COST = 0.3
 SPECK_TEXT = 0.0005    # text groups below this share of the canvas join a neighbour ...
@@ -224,7 +224,7 @@ def group_regions(seg: Segmentation, ordering: Ordering, target: int | None,
 
     groups = {g: Group(sorted(ms, key=rank.get), features(ms)[0]) for g, ms in graph.members.items()}
     ordered = _order_groups(groups, graph.edges, rank)
-    _name(ordered)
+    _name(ordered, seg)
     return ordered
 
 
@@ -243,13 +243,22 @@ def _order_groups(groups: dict[int, Group], edges, rank) -> list[Group]:
     return out
 
 
-def _name(groups: list[Group]) -> None:
-    titles = {"text": "Text", "shape": "Shape", "photo": "Photo", "shadow": "Shadow"}
-    counts = {k: sum(1 for g in groups if g.kind == k) for k in titles}
-    seen = {k: 0 for k in titles}
+def _name(groups: list[Group], seg: Segmentation) -> None:
+    names = {"text": "Text", "shape": "Shape", "photo": "Photo", "shadow": "Shadow"}
+
+    def title(g: Group) -> str:
+        # soft blends are modelled alike, but one in a light colour is a glow to a designer
+        if g.kind == "shadow":
+            regs = [seg.region(m) for m in g.labels]
+            light = sum(r.area * float(r.lab[0]) for r in regs) / max(1, sum(r.area for r in regs))
+            return "Glow" if light >= SHADOW_DARK_L else "Shadow"
+        return names[g.kind]
+
+    titles = [title(g) for g in groups]
+    counts = {t: titles.count(t) for t in set(titles)}
+    seen = dict.fromkeys(counts, 0)
     # Number from the top of the stack down, the way the layer panel reads.
-    for g in reversed(groups):
-        seen[g.kind] += 1
-        base = titles[g.kind]
-        numbered = g.kind in ("text", "shape") or counts[g.kind] > 1
-        g.name = f"{base} {seen[g.kind]}" if numbered else base
+    for g, base in zip(reversed(groups), reversed(titles)):
+        seen[base] += 1
+        numbered = g.kind in ("text", "shape") or counts[base] > 1
+        g.name = f"{base} {seen[base]}" if numbered else base

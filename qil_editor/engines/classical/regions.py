@@ -668,6 +668,9 @@ def _surround_colour(owner, thin_px, rgb, bg: Background, n: int) -> np.ndarray:
 SHADOW_AS_PHOTO = 0.01  # share of the canvas below which a busy region may be a shadow
 
 
+SHADOW_DARK_L = 45.0  # L* below which a soft blend's colour is a shadow's; above, a glow's
+
+
 def _mark_shadows(regions: list[Region], owner: np.ndarray, rgb: np.ndarray, bg: Background,
                   thin: bool = False) -> None:
     """Soft segments that are the background darkened towards black are shadows. With
@@ -697,7 +700,7 @@ def _mark_shadows(regions: list[Region], owner: np.ndarray, rgb: np.ndarray, bg:
             a = ((img - under) * d).sum(-1) / np.maximum((d * d).sum(-1), 1e-6)
             resid = np.linalg.norm(img - (under + np.clip(a, 0, 1)[:, None] * d), axis=-1)
             lum_drop = float(np.median(bg.lab[reg.slc][mask][:, 0] - rgb_to_lab(img)[:, 0]))
-            dark = float(rgb_to_lab(col[None])[0, 0]) < 45.0
+            dark = float(rgb_to_lab(col[None])[0, 0]) < SHADOW_DARK_L
             if not (dark and float(np.median(a)) > 0.03 and float(np.percentile(a, 95)) < 0.95
                     and float(np.median(resid)) < 0.03 and lum_drop > 2.0
                     and float(a.std()) > 0.02):

@@ -20,9 +20,9 @@ from .background import Background
 from .fill import push_pull
 from .glow import glow_of
 from .ordering import Ordering
-from .regions import BG, Segmentation, shadow_colour
+from .regions import BG, Segmentation, blend_alpha, shadow_colour
 from .shapes import fit_covered_shape, hull_mask
-from .softfit import capped_strength, explains, fit_samples
+from .softfit import capped_strength, caster_shape, explains, fit_samples
 from .tints import seen_through, tint_of
 
 SOLIDITY_FOR_HULL = 0.8
@@ -124,16 +124,11 @@ def shadow_of(caster: "RegionModel", box, alpha: np.ndarray, data: np.ndarray,
     shadow or a glyph taken in with this one do not pull it their way). None when no such
     shadow explains what is seen (then the shadow is filled from itself).
     """
-    x0, y0, x1, y1 = box
-    bh, bw = y1 - y0, x1 - x0
-    shape = np.zeros((bh, bw), np.float32)
+    shape = caster_shape(caster.support, caster.box, box)
+    if shape is None or data.sum() < 16:
+        return None
+    bh, bw = shape.shape
     cx0, cy0, cx1, cy1 = caster.box
-    sx0, sy0, sx1, sy1 = max(x0, cx0), max(y0, cy0), min(x1, cx1), min(y1, cy1)
-    if sx1 <= sx0 or sy1 <= sy0:
-        return None
-    shape[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0] = caster.support[sy0 - cy0:sy1 - cy0, sx0 - cx0:sx1 - cx0]
-    if data.sum() < 16:
-        return None
     reach = int(min(24, max(4, 0.08 * max(cx1 - cx0, cy1 - cy0))))
     # the background within the shadow's reach; farther out it says nothing about it
     near = cv2.dilate(((shape > 0) | data).astype(np.uint8),
@@ -269,18 +264,15 @@ def build_models(seg: Segmentation, ordering: Ordering, rgb: np.ndarray, bg: Bac
             seen = on_bg if on_bg.sum() >= 16 else data
             if on_bg.sum() >= 16 and on_bg.sum() < 0.8 * data.sum():
                 colour[...] = shadow_colour(img[on_bg], under[on_bg], light=True)
-            d = colour - under
-            a = ((img - under) * d).sum(-1) / np.maximum((d * d).sum(-1), 1e-6)
-            alpha = np.clip(push_pull(np.clip(a, 0, 1), data.astype(np.float32)), 0, 1)
+            a = np.clip(blend_alpha(img, under, colour), 0, 1)
+            alpha = np.clip(push_pull(a, data.astype(np.float32)), 0, 1)
             cast = None
             # another piece of a shadow already modelled whole would double it up under its caster
             if caster is not None and caster.label not in cast_by:
-                cast = shadow_of(caster, (x0, y0, x1, y1), np.clip(a, 0, 1), seen,
-                                 (crop == BG) & ~near_above)
-            if cast is None and caster is not None and caster.label not in cast_by:
-                # no offset shadow: a glow, the caster's shape grown and blurred around it
-                cast = glow_of(caster.support, (x0, y0, x1, y1), caster.box, np.clip(a, 0, 1), seen,
-                               (crop == BG) & ~near_above)
+                clear = (crop == BG) & ~near_above
+                cast = shadow_of(caster, (x0, y0, x1, y1), a, seen, clear)
+                if cast is None:  # no offset shadow: a glow, the caster's shape grown and blurred
+                    cast = glow_of(caster, (x0, y0, x1, y1), a, seen, clear)
             if cast is None and "cast" in reg.extras:
                 # as fitted where it was found (overlays._drop_shadows): a frame's shadow
                 # shows as a strip too thin to fit it again from
@@ -291,7 +283,7 @@ def build_models(seg: Segmentation, ordering: Ordering, rgb: np.ndarray, bg: Bac
                 # the caster's shape, offset and blurred, where the shadow cannot be seen;
                 # what the fit misses along the visible part is carried in smoothly, so
                 # the hidden part meets the visible one without a seam
-                miss = np.where(seen, np.clip(a, 0, 1) - cast, 0.0).astype(np.float32)
+                miss = np.where(seen, a - cast, 0.0).astype(np.float32)
                 fix = cv2.GaussianBlur(push_pull(miss, seen.astype(np.float32)), (0, 0), 2.0)
                 alpha = np.clip(cast + np.where(cast > 0.02, fix, 0.0), 0.0, 1.0).astype(np.float32)
                 # hidden wherever anything stacked above it lies, directly or through what

@@ -439,10 +439,7 @@ def _gather_glows(owner, regions, rgb, bg: Background):
             continue
         img = rgb[y0:y1, x0:x1][sel]
         under = bg.rgb[y0:y1, x0:x1][sel]
-        col = shadow_colour(img, under, light=True)
-        d = col[None] - under
-        a = ((img - under) * d).sum(-1) / np.maximum((d * d).sum(-1), 1e-6)
-        resid = np.linalg.norm(img - (under + np.clip(a, 0, 1)[:, None] * d), axis=-1)
+        a, resid = blend_residual(img, under, shadow_colour(img, under, light=True))
         which = crop[sel]
         keep = []
         for b in pieces:
@@ -696,9 +693,7 @@ def _mark_shadows(regions: list[Region], owner: np.ndarray, rgb: np.ndarray, bg:
             if reg.sharp > 0.35 and reg.kind != "photo":
                 continue
             col = shadow_colour(img, under)
-            d = col[None] - under
-            a = ((img - under) * d).sum(-1) / np.maximum((d * d).sum(-1), 1e-6)
-            resid = np.linalg.norm(img - (under + np.clip(a, 0, 1)[:, None] * d), axis=-1)
+            a, resid = blend_residual(img, under, col)
             lum_drop = float(np.median(bg.lab[reg.slc][mask][:, 0] - rgb_to_lab(img)[:, 0]))
             dark = float(rgb_to_lab(col[None])[0, 0]) < SHADOW_DARK_L
             if not (dark and float(np.median(a)) > 0.03 and float(np.percentile(a, 95)) < 0.95
@@ -735,16 +730,27 @@ def _blend_colour(img: np.ndarray, under: np.ndarray, col: np.ndarray, iters: in
     """``shadow_colour``'s alternation from ``col``: (colour, mean squared miss)."""
     col = col.astype(np.float32)
     for _ in range(iters):
-        d = col - under
-        a = np.clip(((img - under) * d).sum(-1) / np.maximum((d * d).sum(-1), 1e-6), 0.0, 1.0)
+        a = np.clip(blend_alpha(img, under, col), 0.0, 1.0)
         den = float((a * a).sum())
         if den < 1e-9:
             break
         col = np.clip((a[:, None] * (img - under * (1.0 - a[:, None]))).sum(0) / den, 0.0, 1.0)
+    _, resid = blend_residual(img, under, col)
+    return col.astype(np.float32), float((resid * resid).mean()) if img.size else 0.0
+
+
+def blend_alpha(img: np.ndarray, under: np.ndarray, col: np.ndarray) -> np.ndarray:
+    """Per pixel, how far ``img`` is from ``under`` towards ``col`` (least squares along that
+    line, not clipped): the alpha of ``col`` blended over ``under``."""
     d = col - under
-    a = np.clip(((img - under) * d).sum(-1) / np.maximum((d * d).sum(-1), 1e-6), 0.0, 1.0)
-    miss = img - (under + a[:, None] * d)
-    return col.astype(np.float32), float((miss * miss).sum(-1).mean()) if img.size else 0.0
+    return ((img - under) * d).sum(-1) / np.maximum((d * d).sum(-1), 1e-6)
+
+
+def blend_residual(img: np.ndarray, under: np.ndarray, col: np.ndarray):
+    """(alpha, distance of ``img`` from ``under`` blended towards ``col`` at that alpha
+    clipped to [0, 1]): how well one blend explains each pixel."""
+    a = blend_alpha(img, under, col)
+    return a, np.linalg.norm(img - (under + np.clip(a, 0, 1)[..., None] * (col - under)), axis=-1)
 
 
 def _bodiless(piece: Region, main: Region, slivers: set[int]) -> bool:
@@ -790,9 +796,7 @@ def _grow_shadows(owner, regions, rgb, bg: Background, slivers: set[int] = froze
             mask = owner[reg.slc] == lbl
             img = rgb[reg.slc][mask]
             under = bg.rgb[reg.slc][mask]
-            d = sh.rgb[None] - under
-            a = ((img - under) * d).sum(-1) / np.maximum((d * d).sum(-1), 1e-6)
-            resid = np.linalg.norm(img - (under + np.clip(a, 0, 1)[:, None] * d), axis=-1)
+            a, resid = blend_residual(img, under, sh.rgb)
             if float(np.median(resid)) < 0.04 and 0.02 < float(np.median(a)) < 0.95:
                 remap[lbl] = sh.label
                 changed = True

@@ -10,6 +10,19 @@ SOFT_ERR = 0.15         # the fit's capped miss may be at most this share of the
 SOFT_ASIDE = 0.15       # ... and at most this share of the effect's own pixels may miss by more
 
 
+def caster_shape(support: np.ndarray, caster_box, box) -> np.ndarray | None:
+    """The caster's completed ``support`` (a crop at ``caster_box``) in ``box``, the effect's
+    crop; None when they do not meet."""
+    x0, y0, x1, y1 = box
+    cx0, cy0, cx1, cy1 = caster_box
+    sx0, sy0, sx1, sy1 = max(x0, cx0), max(y0, cy0), min(x1, cx1), min(y1, cy1)
+    if sx1 <= sx0 or sy1 <= sy0:
+        return None
+    shape = np.zeros((y1 - y0, x1 - x0), np.float32)
+    shape[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0] = support[sy0 - cy0:sy1 - cy0, sx0 - cx0:sx1 - cx0]
+    return shape
+
+
 def fit_samples(data: np.ndarray, clear: np.ndarray, near: np.ndarray, limit: int):
     """Pixels to fit on: the effect's visible pixels (``data``, weight 1) and the background
     near it (``clear & near``, weight 0.5: where its faint tail shows, or nothing does), at

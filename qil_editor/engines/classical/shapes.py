@@ -242,14 +242,12 @@ def _span(body: np.ndarray, sides: np.ndarray) -> tuple[float, float]:
     return out[0], out[1]
 
 
-def _box(d: np.ndarray, pixels: np.ndarray, lines: list, radius: float = 0.0,
-         offset: float = 0.0) -> np.ndarray:
-    """Vertices of the rectangle with sides along ``d`` that spans ``pixels`` ((N, 2) x, y,
-    the visible part), its sides where the trustworthy runs ``lines`` (``_sides``) put them
-    (``_span``), its corners rounded by ``radius`` (arcs as short chords), grown by
-    ``offset``."""
+def _box(d: np.ndarray, extents: tuple, radius: float = 0.0, offset: float = 0.0) -> np.ndarray:
+    """Vertices of the rectangle with sides along ``d`` over ``extents`` (``_extents``: it
+    spans the visible part, its sides where the trustworthy runs put them), its corners
+    rounded by ``radius`` (arcs as short chords), grown by ``offset``."""
     normal = np.array([-d[1], d[0]])
-    (u0, u1), (v0, v1) = _extents(d, pixels, lines)
+    (u0, u1), (v0, v1) = extents
     cu, cv = (u0 + u1) / 2, (v0 + v1) / 2
     hu, hv = (u1 - u0) / 2 + offset, (v1 - v0) / 2 + offset
     r = min(radius + offset, hu, hv) if radius > 0 else 0.0
@@ -277,12 +275,12 @@ def _extents(d: np.ndarray, pixels: np.ndarray, lines: list) -> tuple[tuple, tup
     return (_span(pixels @ d, np.array(along)), _span(pixels @ normal, np.array(across)))
 
 
-def _corner_radius(d: np.ndarray, pixels: np.ndarray, lines: list, pts: np.ndarray) -> float:
-    """The corner radius of the rectangle ``_box(d, pixels, lines)`` that puts the
-    trustworthy outline points ``pts`` ((N, 2)) nearest its outline (each point's miss
-    capped at 3 px, so what lies along a cover does not decide it)."""
+def _corner_radius(d: np.ndarray, extents: tuple, pts: np.ndarray) -> float:
+    """The corner radius of the rectangle ``_box(d, extents)`` that puts the trustworthy
+    outline points ``pts`` ((N, 2)) nearest its outline (each point's miss capped at 3 px,
+    so what lies along a cover does not decide it)."""
     normal = np.array([-d[1], d[0]])
-    (u0, u1), (v0, v1) = _extents(d, pixels, lines)
+    (u0, u1), (v0, v1) = extents
     half = np.array([(u1 - u0) / 2, (v1 - v0) / 2])
     q = np.abs(np.stack([pts @ d - (u0 + u1) / 2, pts @ normal - (v0 + v1) / 2], 1))
     best, best_err = 0.0, np.inf
@@ -361,10 +359,11 @@ def fit_covered_shape(own: np.ndarray, real: np.ndarray, allowed: np.ndarray, *,
             frame = _frame(sides, body)
     rounded = None
     if frame is not None:
-        radius = _corner_radius(frame, body, sides, pts.astype(np.float64))
+        extents = _extents(frame, body, sides)
+        radius = _corner_radius(frame, extents, pts.astype(np.float64))
         if radius > 1.0:
-            rounded = (_draw_polygon(own.shape, _box(frame, body, sides, radius)),
-                       _draw_polygon(own.shape, _box(frame, body, sides, radius, 0.5)))
+            rounded = (_draw_polygon(own.shape, _box(frame, extents, radius)),
+                       _draw_polygon(own.shape, _box(frame, extents, radius, 0.5)))
         if radius >= ROUND_MIN:
             # a rounded rectangle (a button, a card): its corner facets are no polygon's sides
             cands.append(rounded)
@@ -377,8 +376,7 @@ def fit_covered_shape(own: np.ndarray, real: np.ndarray, allowed: np.ndarray, *,
     # nothing fits: the rectangle the seen sides belong to, corners barely rounded or not
     cands, judged, corners = [], [], []
     if not polygon:  # too few sides seen for a polygon
-        _add_polygon(cands, judged, corners, own.shape, _box(frame, body, sides),
-                     _box(frame, body, sides, 0.0, 0.5))
+        _add_polygon(cands, judged, corners, own.shape, _box(frame, extents), _box(frame, extents, 0.0, 0.5))
     if rounded is not None:
         cands.append(rounded)
         judged.append(False)

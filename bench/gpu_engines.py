@@ -120,13 +120,14 @@ def check_mode(mode: str, device: str, layered_dir: Path, edit_dir: Path) -> dic
     try:
         _reset_peak(device)
         start = time.perf_counter()
-        edit = editor.edit_layer(_layer(), EditOptions(prompt="make it blue glass", shape="keep", steps=2, seed=5,
-                                                       resolution=256, model_dir=str(edit_dir), device=device,
-                                                       memory=mode))
+        bottle = _layer()
+        edit = editor.edit_layer(bottle, EditOptions(prompt="make it blue glass", shape="keep", steps=2, seed=5,
+                                                     resolution=256, model_dir=str(edit_dir), device=device,
+                                                     memory=mode))
         row["edit_s"] = round(time.perf_counter() - start, 2)
         row["edit_peak_vram_gb"] = _vram(device)[1]
-        row["edit_alpha_kept"] = bool(np.array_equal(edit.pixels[..., 3], _layer().pixels[..., 3]))
-        row["edit_changed_colour"] = bool(not np.array_equal(edit.pixels[..., :3], _layer().pixels[..., :3]))
+        row["edit_alpha_kept"] = bool(np.array_equal(edit.pixels[..., 3], bottle.pixels[..., 3]))
+        row["edit_changed_colour"] = bool(not np.array_equal(edit.pixels[..., :3], bottle.pixels[..., :3]))
         editor.unload()
         row["vram_after_edit_unload_gb"] = _vram(device)[0]
     except Exception as exc:  # noqa: BLE001

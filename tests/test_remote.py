@@ -275,6 +275,23 @@ def test_unreachable_server_exits_5(tmp_path, sample_poster, capsys):
     assert "Cannot reach the server" in capsys.readouterr().err and not out.exists()
 
 
+def test_server_gone_after_the_first_check_is_still_a_server_problem():
+    """The server answered once, then went away before the job: exit 5 (server), not 4 (model)."""
+    import socket
+
+    from qil_editor.engines.base import EngineRegistry
+    from qil_editor.engines.remote import register_remote
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    registry = EngineRegistry()
+    register_remote(registry, f"http://127.0.0.1:{port}", None)
+    with pytest.raises(ServerError, match="Cannot reach the server") as caught:
+        registry.resolve("remote", DecomposeOptions(layers=2))
+    assert caught.value.exit_code == 5
+
+
 def test_remote_engine_without_server_is_a_usage_error(tmp_path, sample_poster):
     assert main(["decompose", str(sample_poster), "-o", str(tmp_path / "o.psd"), "--engine", "remote"]) == 2
 

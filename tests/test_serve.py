@@ -442,6 +442,7 @@ def test_server_killed_mid_job_exits_5_and_leaves_no_process(server, sample_post
     """Last: SIGTERM to ``qil serve`` during a job; the client exits 5, writes nothing; no process remains."""
     out = tmp_path / "o.psd"
     result = {}
+    _queue_empty(server, timeout=120)  # an earlier test's job still queued would pass for this one
     worker = threading.Thread(target=lambda: result.setdefault("code", main(
         ["decompose", str(sample_poster), "-o", str(out), "--server", server.url, "--token-file",
          str(server.token_file), "--engine", "qwen", "--steps", "200", "--layers", "2", "-q"])))

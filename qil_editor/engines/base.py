@@ -14,7 +14,7 @@ from typing import Callable, Protocol, runtime_checkable
 import numpy as np
 
 from ..document import Document
-from ..errors import ModelError, UsageError
+from ..errors import ModelError, QilError, UsageError
 from .jobs import CancelToken, ProgressCallback
 from .limits import MAX_LAYERS, MIN_LAYERS  # noqa: F401 (re-exported: engines.base is where callers look)
 
@@ -55,8 +55,12 @@ class DecomposeOptions:
 
 @dataclass(frozen=True)
 class Availability:
+    """``error``: what made it unavailable when that is not the engine's own fault (a server that
+    cannot be reached), raised as is so the exit code says where the problem lies."""
+
     ok: bool
     reason: str = ""
+    error: QilError | None = None
 
 
 @runtime_checkable
@@ -107,6 +111,8 @@ class EngineRegistry:
             engine = self.get(name)
             avail = engine.availability(options)
             if not avail.ok:
+                if avail.error is not None:
+                    raise avail.error
                 raise ModelError(f"The {engine.label} engine is not available: {avail.reason}")
             return engine
         reasons = []

@@ -326,7 +326,7 @@ class _RemoteEngine:
         except ServerBusy:
             avail = Availability(True)  # reachable and answering: a run waits for its turn
         except QilError as err:
-            avail = Availability(False, err.message)
+            avail = Availability(False, err.message, err)
         self._cache = (now, avail)
         return avail
 

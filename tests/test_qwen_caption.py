@@ -128,3 +128,30 @@ def test_group_offload_streams_only_with_room_for_a_pinned_copy(monkeypatch):
     assert not pipe.calls[-1]["use_stream"]
     place_pipeline(pipe, dev.DeviceInfo("cpu", None, "CPU", 0, 0, True), "group-offload")
     assert not pipe.calls[-1]["use_stream"]
+
+
+def test_group_offload_hands_each_layer_its_weights_in_ram_back(tiny_model_dir):
+    """Without CUDA streams diffusers offloads a layer by copying it back from the device into
+    fresh RAM after every use; on an H200 host RAM grew past 125 GB that way and the process was
+    killed. The loader makes offloading put back the tensors the layer had in RAM. On the CPU a
+    device copy is stood in for by a clone: offloading must drop it for the kept tensor."""
+    import torch
+    from diffusers import QwenImageLayeredPipeline
+    from diffusers.hooks import group_offloading as go
+
+    from qil_editor.engines.diffusion.loader import place_pipeline
+
+    pipe = QwenImageLayeredPipeline.from_pretrained(str(tiny_model_dir), local_files_only=True)
+    place_pipeline(pipe, dev.DeviceInfo("cpu", None, "CPU", 0, 0, True), "group-offload")
+    modules = [c for c in pipe.components.values() if isinstance(c, torch.nn.Module)]
+    before = {id(t): t.data_ptr() for m in modules for t in (*m.parameters(), *m.buffers())}
+    groups = {id(h.group): h.group for m in modules for sub in m.modules()
+              if (h := getattr(sub, "_diffusers_hook", None) and sub._diffusers_hook.get_hook(go._GROUP_OFFLOADING))}
+    assert groups
+    for group in groups.values():
+        tensors = [t for sub in group.modules for t in (*sub.parameters(), *sub.buffers())]
+        for t in (*tensors, *group.parameters, *group.buffers):
+            t.data = t.data.clone()  # what onloading leaves: another copy of the weights
+        group.offload_()
+    after = {id(t): t.data_ptr() for m in modules for t in (*m.parameters(), *m.buffers())}
+    assert after == before

@@ -15,6 +15,7 @@ from __future__ import annotations
 import gc
 import time
 from dataclasses import dataclass
+from functools import partial
 
 from ...errors import CancelledError, ModelError, OutOfMemoryError, QilError
 from .device import (NF4_SKIP_MODULES, QUANT_PACKAGES, DeviceInfo, MemoryPlan, out_of_memory_hint, ram_problem)
@@ -212,8 +213,40 @@ def place_pipeline(pipe, info: DeviceInfo, mode: str) -> None:
         pipe.enable_group_offload(onload_device=device, offload_device=torch.device("cpu"),
                                   offload_type="leaf_level",
                                   use_stream=info.kind == "cuda" and room_to_pin(pipe))
+        keep_offloaded_weights(c for c in pipe.components.values() if isinstance(c, torch.nn.Module))
     else:  # pragma: no cover - modes are validated by the planner
         raise ModelError(f"Unknown memory mode {mode!r}.")
+
+
+def keep_offloaded_weights(modules) -> int:
+    """Group offload without streams: a layer goes back to the weights it had in RAM.
+
+    Without streams diffusers offloads a layer by copying it from the GPU into fresh RAM after
+    every use, though inference never changes a weight. On an H200 host the 58 GB model grew
+    past 125 GB of RAM that way within the first run, and the kernel killed it. Handing each
+    layer its own CPU tensors back keeps one copy in RAM and makes offloading free. Returns how
+    many layer groups now do so."""
+    from diffusers.hooks import group_offloading as go
+
+    groups = {}
+    for component in modules:
+        for module in component.modules():
+            registry = getattr(module, "_diffusers_hook", None)
+            hook = registry.get_hook(go._GROUP_OFFLOADING) if registry is not None else None
+            group = getattr(hook, "group", None)
+            if group is not None and group.stream is None and group.offload_to_disk_path is None:
+                groups[id(group)] = group
+    for group in groups.values():
+        tensors = [t for m in group.modules for t in (*m.parameters(), *m.buffers())]
+        tensors += [*group.parameters, *group.buffers]
+        kept = {t: t.data for t in dict.fromkeys(tensors) if t.device == group.offload_device}
+        group.offload_ = partial(hand_back, kept)
+    return len(groups)
+
+
+def hand_back(kept: dict) -> None:
+    for tensor, data in kept.items():
+        tensor.data = data
 
 
 #: RAM left free after pinning (at least; a quarter of the weights when that is more), for

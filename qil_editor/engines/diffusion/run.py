@@ -29,7 +29,7 @@ import numpy as np
 
 from ...errors import CancelledError, ModelError
 from ..jobs import CancelToken
-from .loader import LoadedPipeline, free_device_memory, map_error
+from .loader import LoadedPipeline, hand_back, free_device_memory, keep_offloaded_weights, map_error
 
 log = logging.getLogger(__name__)
 
@@ -209,10 +209,12 @@ def resident_text_encoder(loaded: LoadedPipeline):
         log.warning("could not hold the text encoder on the device for captioning: %s", exc)
         yield False
         return
+    in_ram = {t: t.data for t in (*encoder.parameters(), *encoder.buffers())}
     try:
         encoder.to(config.onload_device)
         yield True
     finally:
-        encoder.to(config.offload_device)
+        hand_back(in_ram)  # not a copy back from the device: the weights it had stay in RAM
         go._apply_group_offloading(encoder, config)
+        keep_offloaded_weights([encoder])
         free_device_memory(loaded.info)

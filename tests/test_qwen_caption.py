@@ -130,11 +130,21 @@ def test_group_offload_streams_only_with_room_for_a_pinned_copy(monkeypatch):
     assert not pipe.calls[-1]["use_stream"]
 
 
+def _weights(modules) -> dict:
+    return {id(t): t.data_ptr() for m in modules for t in (*m.parameters(), *m.buffers())}
+
+
+def _stand_in_device_copies(modules) -> None:
+    """On the CPU a device copy is stood in for by a clone: what onloading leaves behind."""
+    for m in modules:
+        for t in (*m.parameters(), *m.buffers()):
+            t.data = t.data.clone()
+
+
 def test_group_offload_hands_each_layer_its_weights_in_ram_back(tiny_model_dir):
     """Without CUDA streams diffusers offloads a layer by copying it back from the device into
     fresh RAM after every use; on an H200 host RAM grew past 125 GB that way and the process was
-    killed. The loader makes offloading put back the tensors the layer had in RAM. On the CPU a
-    device copy is stood in for by a clone: offloading must drop it for the kept tensor."""
+    killed. The loader makes offloading put back the tensors the layer had in RAM."""
     import torch
     from diffusers import QwenImageLayeredPipeline
     from diffusers.hooks import group_offloading as go
@@ -144,14 +154,45 @@ def test_group_offload_hands_each_layer_its_weights_in_ram_back(tiny_model_dir):
     pipe = QwenImageLayeredPipeline.from_pretrained(str(tiny_model_dir), local_files_only=True)
     place_pipeline(pipe, dev.DeviceInfo("cpu", None, "CPU", 0, 0, True), "group-offload")
     modules = [c for c in pipe.components.values() if isinstance(c, torch.nn.Module)]
-    before = {id(t): t.data_ptr() for m in modules for t in (*m.parameters(), *m.buffers())}
+    before = _weights(modules)
     groups = {id(h.group): h.group for m in modules for sub in m.modules()
               if (h := getattr(sub, "_diffusers_hook", None) and sub._diffusers_hook.get_hook(go._GROUP_OFFLOADING))}
     assert groups
     for group in groups.values():
-        tensors = [t for sub in group.modules for t in (*sub.parameters(), *sub.buffers())]
-        for t in (*tensors, *group.parameters, *group.buffers):
-            t.data = t.data.clone()  # what onloading leaves: another copy of the weights
+        _stand_in_device_copies(group.modules)
         group.offload_()
-    after = {id(t): t.data_ptr() for m in modules for t in (*m.parameters(), *m.buffers())}
-    assert after == before
+    assert _weights(modules) == before
+
+
+def test_model_offload_hands_each_model_its_weights_in_ram_back_after_every_run(tiny_model_dir):
+    """Model offload moved the 40 GB transformer back from the GPU (23 s on an H200) before
+    every VAE decode. Offloading now puts back the tensors the model had in RAM, also after a
+    run, when the pipeline has re-armed its offload hooks with new ones."""
+    import torch
+    from diffusers import QwenImageLayeredPipeline
+    from PIL import Image
+
+    from qil_editor.engines.diffusion.loader import place_pipeline
+    from qil_editor.engines.qwen.pipeline_run import RunSettings, run_layered
+
+    pipe = QwenImageLayeredPipeline.from_pretrained(str(tiny_model_dir), local_files_only=True)
+    info = dev.DeviceInfo("cpu", None, "CPU", 0, 0, True)
+    place_pipeline(pipe, info, "model-offload")
+    plan = dev.MemoryPlan("model-offload", "fp32", 0, "test", budget_bytes=64 * dev.GB)
+    loaded = LoadedPipeline(pipe, LoadKey("tiny", "cpu", "fp32", "model-offload"), info, plan, None, 0.0)
+
+    def check_hand_back():
+        hooks = pipe._all_hooks
+        assert len(hooks) >= 3  # text encoder, transformer, VAE
+        for hook in hooks:
+            before = _weights([hook.model])
+            _stand_in_device_copies([hook.model])
+            hook.offload()
+            assert _weights([hook.model]) == before
+
+    check_hand_back()
+    layers, _ = run_layered(loaded, Image.new("RGBA", (64, 64), (200, 30, 30, 255)),
+                            RunSettings(layers=2, resolution=640, steps=1, prompt="x", seed=1), None)
+    assert len(layers) == 2
+    check_hand_back()  # the hooks the run left are new ones, and hand back too
+    assert all(isinstance(c, torch.nn.Module) for c in (pipe.transformer, pipe.vae))

@@ -148,6 +148,8 @@ def run_pipeline(loaded: LoadedPipeline, call: dict, *, label: str, doing: str, 
         reset_pipeline(pipe)
         raise map_error(exc, label=label, doing=doing, info=loaded.info, mode=loaded.plan.mode,
                         hint=hint) from None
+    finally:
+        keep_offloaded_weights(pipe, loaded.plan.mode)  # the call re-armed model offload anew
     return check_finite(result, label, loaded.plan.dtype)
 
 
@@ -216,5 +218,5 @@ def resident_text_encoder(loaded: LoadedPipeline):
     finally:
         hand_back(in_ram)  # not a copy back from the device: the weights it had stay in RAM
         go._apply_group_offloading(encoder, config)
-        keep_offloaded_weights([encoder])
+        keep_offloaded_weights(loaded.pipe, loaded.plan.mode)
         free_device_memory(loaded.info)

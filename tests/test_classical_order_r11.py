@@ -49,3 +49,40 @@ def test_a_halo_beside_a_card_is_never_put_over_it_by_the_t_junction_cue(length,
     card, rim = _region(owner, 1), _region(owner, 2)
     assert _t_junction(owner, rim, card, (0,)) == 1              # on the outline alone: on top
     assert _t_junction(owner, rim, card, (0, 2)) == 0             # known as a halo: no verdict
+
+
+def _words_crossing(bars_on_top: bool, stroke: int, gap: int):
+    """Label map of two 'words' whose strokes cross: a row of upright strokes (label 1) and
+    two long bars through them (label 2), one drawn over the other."""
+    from qil_editor.engines.classical.regions import Region, Segmentation
+    owner = np.zeros((160, 320), np.int32)
+    uprights = np.zeros_like(owner, bool)
+    for x in range(40, 270, stroke + gap):
+        uprights[40:120, x:x + stroke] = True
+    bars = np.zeros_like(owner, bool)
+    bars[62:62 + stroke, 30:290] = True
+    bars[96:96 + stroke, 30:290] = True
+    first, second = (uprights, bars) if bars_on_top else (bars, uprights)
+    owner[first] = 1
+    owner[second] = 2
+    regions = []
+    for lbl, colour in ((1, (0.9, 0.2, 0.2)), (2, (0.2, 0.2, 0.9))):
+        ys, xs = np.nonzero(owner == lbl)
+        rgb = np.array(colour, np.float32)
+        regions.append(Region(lbl, "text", (slice(int(ys.min()), int(ys.max()) + 1),
+                                            slice(int(xs.min()), int(xs.max()) + 1)),
+                              int(ys.size), rgb, rgb * 100.0))
+    return Segmentation(owner, regions, owner > 0, np.zeros_like(owner, bool))
+
+
+@pytest.mark.parametrize("bars_on_top", [True, False])
+@pytest.mark.parametrize("stroke, gap", [(4, 14), (6, 18), (3, 10)])
+def test_of_two_words_whose_strokes_cross_the_one_whose_strokes_pass_lies_on_top(bars_on_top, stroke, gap):
+    """Where strokes of two words cross, the upper word's stroke passes and the lower one's is
+    cut. The order follows the crossings whichever word that is (it used to follow which
+    word's pixels lie in the other's convex hull, which says nothing for words)."""
+    from qil_editor.engines.classical.ordering import order_regions
+    seg = _words_crossing(bars_on_top, stroke, gap)
+    rank = order_regions(seg).rank()
+    assert rank[2] > rank[1]     # label 2 is the word drawn last
+

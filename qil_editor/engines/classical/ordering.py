@@ -213,6 +213,11 @@ def order_regions(seg: Segmentation) -> Ordering:
                 above[(up, low)] = 0.65
             elif (lies := _lies_on(owner, ra, rb, share_a, share_b)) is not None:
                 above[lies[0]] = lies[1]
+            elif ra.kind in _STROKES and rb.kind in _STROKES and \
+                    (cross := _stroke_crossings(owner, ra, rb)) != 0:
+                # words that cross: the stroke on top runs on past where the other one is cut
+                up, low = (a, b) if cross > 0 else (b, a)
+                above[(up, low)] = 0.6
             elif ra.kind in _STROKES and rb.kind not in _STROKES:
                 above[(a, b)] = 0.6
                 guessed.add((a, b))
@@ -387,6 +392,59 @@ def _longest_run(pts: np.ndarray):
     if float(np.abs(off).mean()) > TJ_STRAIGHT:
         return None
     return keep, (c, u, nrm, float(t.min()), float(t.max()))
+
+
+CROSS_REACH = 6        # px around a crossing looked at
+CROSS_ON, CROSS_OFF = 3.0, 1.0   # px a stroke runs on past a crossing's ends / stops within
+
+
+def _stroke_crossings(owner: np.ndarray, ra, rb) -> int:
+    """Where two words' strokes cross, the stroke on top passes: its pixels along each short
+    piece of outline the two share run on past both ends of it, while the stroke beneath is
+    cut there and its pixels stop at the ends (the T-junction at the scale of a stroke, read
+    from the pixels, since a stroke's edge against the background is too short and too
+    soft to fit a line to). +1: ``ra`` on top, -1: ``rb``, 0: no majority."""
+    h, w = owner.shape
+    r = CROSS_REACH
+    x0, y0, x1, y1 = _union_box(ra.bbox, rb.bbox)
+    x0, y0, x1, y1 = max(0, x0 - r), max(0, y0 - r), min(w, x1 + r), min(h, y1 + r)
+    crop = owner[y0:y1, x0:x1]
+    in_a, in_b = crop == ra.label, crop == rb.label
+    grow_a = cv2.dilate(in_a.astype(np.uint8), _CROSS).astype(bool)
+    grow_b = cv2.dilate(in_b.astype(np.uint8), _CROSS).astype(bool)
+    shared = ((in_a & grow_b) | (in_b & grow_a)).astype(np.uint8)
+    n, pieces = cv2.connectedComponents(shared, connectivity=8)
+    pa = np.stack(np.nonzero(in_a)[::-1], 1).astype(np.float32)
+    pb = np.stack(np.nonzero(in_b)[::-1], 1).astype(np.float32)
+    votes = 0
+    for j in range(1, n):
+        ys, xs = np.nonzero(pieces == j)
+        if not 3 <= ys.size <= 60:   # a crossing, not a long shared edge
+            continue
+        p = np.stack([xs, ys], 1).astype(np.float32)
+        m = p.mean(0)
+        _, _, vt = np.linalg.svd(p - m, full_matrices=False)
+        u, nrm = vt[0], vt[1]
+        t = (p - m) @ u
+        t0, t1 = float(t.min()), float(t.max())
+        if t1 - t0 < 2.0:
+            continue
+
+        def past(q):
+            """How far ``q``'s pixels next to the piece run on past each of its ends."""
+            d = q - m
+            tq, oq = d @ u, d @ nrm
+            tq = tq[(np.abs(oq) <= 2.0) & (np.abs(tq) <= 0.5 * (t1 - t0) + r)]
+            if tq.size == 0:
+                return 0.0, 0.0
+            return max(0.0, float(tq.max()) - t1), max(0.0, t0 - float(tq.min()))
+
+        ea, eb = past(pa), past(pb)
+        if min(ea) >= CROSS_ON and max(eb) <= CROSS_OFF:
+            votes += 1
+        elif min(eb) >= CROSS_ON and max(ea) <= CROSS_OFF:
+            votes -= 1
+    return int(np.sign(votes))
 
 
 def _outer_share(owner: np.ndarray, r, other: int) -> float:

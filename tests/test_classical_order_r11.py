@@ -86,3 +86,60 @@ def test_of_two_words_whose_strokes_cross_the_one_whose_strokes_pass_lies_on_top
     rank = order_regions(seg).rank()
     assert rank[2] > rank[1]     # label 2 is the word drawn last
 
+
+
+def _word_stopping_at(kind: str, gap: int):
+    """A block (label 1, of ``kind``) and a word (label 2: level strokes) whose strokes stop
+    ``gap`` pixels short of the block's left edge, as if cut by it; a card (label 3) on the
+    block's top edge."""
+    from qil_editor.engines.classical.regions import Region, Segmentation
+    owner = np.zeros((240, 360), np.int32)
+    owner[40:200, 180:330] = 1
+    for y in range(70, 170, 14):
+        owner[y:y + 5, 60:180 - gap] = 2
+    owner[16:40, 100:240] = 3
+    regions = []
+    for lbl, k, colour in ((1, kind, (0.3, 0.6, 0.3)), (2, "text", (0.1, 0.1, 0.1)),
+                           (3, "shape", (0.9, 0.5, 0.1))):
+        ys, xs = np.nonzero(owner == lbl)
+        rgb = np.array(colour, np.float32)
+        regions.append(Region(lbl, k, (slice(int(ys.min()), int(ys.max()) + 1),
+                                       slice(int(xs.min()), int(xs.max()) + 1)),
+                              int(ys.size), rgb, rgb * 100.0))
+    return Segmentation(owner, regions, owner > 0, np.zeros_like(owner, bool))
+
+
+def test_a_line_of_text_that_seems_to_stop_at_a_pictures_edge_is_not_put_under_it():
+    """Text that runs on over a picture often goes into the picture's region there (its colours
+    there are the picture's), so the line seems to stop at the picture's edge, as a word cut
+    by a card does, a pixel or two short of it. Words lie on pictures far more often than
+    under them: the picture's edge no longer puts the line beneath it (a card's edge still
+    does)."""
+    from qil_editor.engines.classical.ordering import order_regions
+    rank = order_regions(_word_stopping_at("photo", 2)).rank()
+    assert rank[2] > rank[1]
+    rank = order_regions(_word_stopping_at("shape", 2)).rank()
+    assert rank[2] < rank[1]
+
+
+def test_a_crumb_of_a_word_at_a_pictures_edge_does_not_pull_the_word_under_the_picture():
+    """A crumb of a word's anti-aliased stroke end (label 4), between the word and a picture's
+    edge: the picture's outline is whole along it, which says nothing when the text over the
+    picture went into the picture's region. Taken as evidence it put the crumb, and through
+    it the word, under the picture; a card's whole edge still puts the crumb beneath it."""
+    from qil_editor.engines.classical.ordering import order_regions
+    for kind, on_top in (("photo", True), ("shape", False)):
+        seg = _word_stopping_at(kind, 4)
+        seg.owner[100:102, 177:180] = 4
+        seg.regions.append(_crumb(seg.owner, 4))
+        rank = order_regions(seg).rank()
+        assert (rank[2] > rank[1]) == on_top
+        assert (rank[4] > rank[1]) == on_top
+
+
+def _crumb(owner, label):
+    from qil_editor.engines.classical.regions import Region
+    ys, xs = np.nonzero(owner == label)
+    rgb = np.array((0.1, 0.1, 0.1), np.float32)
+    return Region(label, "thin", (slice(int(ys.min()), int(ys.max()) + 1),
+                                  slice(int(xs.min()), int(xs.max()) + 1)), int(ys.size), rgb, rgb * 100.0)

@@ -208,7 +208,7 @@ def order_regions(seg: Segmentation) -> Ordering:
             elif _owns(cues, a, b) != _owns(cues, b, a):
                 up, low = (a, b) if _owns(cues, a, b) else (b, a)
                 above[(up, low)] = 0.7
-            elif _whole(cues, a, b) != _whole(cues, b, a):
+            elif _whole(cues, a, b) != _whole(cues, b, a) and not _word_on_picture(ra, rb):
                 up, low = (a, b) if _whole(cues, a, b) else (b, a)
                 above[(up, low)] = 0.65
             elif (lies := _lies_on(owner, ra, rb, share_a, share_b)) is not None:
@@ -242,8 +242,13 @@ def order_regions(seg: Segmentation) -> Ordering:
                 else:  # no evidence: the smaller one is usually the later addition
                     up, low = (a, b) if ra.area < rb.area else (b, a)
                     above[(up, low)] = 0.1
-    # a word that stops just short of an object whose edge cuts it lies under that object
+    # a word that stops just short of an object whose edge cuts it lies under that object;
+    # not a picture's edge: a line of text that runs on over a picture often goes into the
+    # picture's region there (its colours are the picture's), so it seems to stop at the edge,
+    # and words lie on pictures far more often than under them
     for a, c in cues.items():
+        if seg.region(a).kind == "photo":
+            continue
         for b in np.flatnonzero(c[2] >= 0.7):
             b = int(b)
             if contact[a, b] == 0 and seg.region(b).kind in _STROKES and (b, a) not in above:
@@ -546,6 +551,12 @@ def _same_line_same_side(seg: Segmentation, above: dict, guessed: set) -> None:
             del above[(t, q)]
             guessed.discard((t, q))
             above[(q, t)] = 0.62
+
+
+def _word_on_picture(ra, rb) -> bool:
+    """A stroke and a picture: the picture's outline stays whole where a word meets it whichever
+    lies on top, since text over a picture often goes into the picture's region there."""
+    return "photo" in (ra.kind, rb.kind) and (ra.kind in _STROKES or rb.kind in _STROKES)
 
 
 def _whole(cues, a: int, b: int) -> bool:

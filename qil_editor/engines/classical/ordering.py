@@ -208,11 +208,16 @@ def order_regions(seg: Segmentation) -> Ordering:
             elif _owns(cues, a, b) != _owns(cues, b, a):
                 up, low = (a, b) if _owns(cues, a, b) else (b, a)
                 above[(up, low)] = 0.7
-            elif _whole(cues, a, b) != _whole(cues, b, a):
+            elif _whole(cues, a, b) != _whole(cues, b, a) and not _word_on_picture(ra, rb):
                 up, low = (a, b) if _whole(cues, a, b) else (b, a)
                 above[(up, low)] = 0.65
             elif (lies := _lies_on(owner, ra, rb, share_a, share_b)) is not None:
                 above[lies[0]] = lies[1]
+            elif ra.kind in _STROKES and rb.kind in _STROKES and \
+                    (cross := _stroke_crossings(owner, ra, rb)) != 0:
+                # words that cross: the stroke on top runs on past where the other one is cut
+                up, low = (a, b) if cross > 0 else (b, a)
+                above[(up, low)] = 0.6
             elif ra.kind in _STROKES and rb.kind not in _STROKES:
                 above[(a, b)] = 0.6
                 guessed.add((a, b))
@@ -237,8 +242,13 @@ def order_regions(seg: Segmentation) -> Ordering:
                 else:  # no evidence: the smaller one is usually the later addition
                     up, low = (a, b) if ra.area < rb.area else (b, a)
                     above[(up, low)] = 0.1
-    # a word that stops just short of an object whose edge cuts it lies under that object
+    # a word that stops just short of an object whose edge cuts it lies under that object;
+    # not a picture's edge: a line of text that runs on over a picture often goes into the
+    # picture's region there (its colours are the picture's), so it seems to stop at the edge,
+    # and words lie on pictures far more often than under them
     for a, c in cues.items():
+        if seg.region(a).kind == "photo":
+            continue
         for b in np.flatnonzero(c[2] >= 0.7):
             b = int(b)
             if contact[a, b] == 0 and seg.region(b).kind in _STROKES and (b, a) not in above:
@@ -266,6 +276,9 @@ TJ_MIN_AREA = 0.005     # share of the canvas both objects need (fragments say n
 TJ_MIN_SHARED = 16      # shared outline pixels needed for the T-junction test
 TJ_STRAIGHT = 1.2       # mean distance (px) of the shared outline from its line: straight
 TJ_ON, TJ_OFF = 0.6, 0.2  # share of the stretch past an end where an edge does / does not go on
+TJ_PIECE = 20.0         # length (px) of a straight piece of a bent shared outline that counts
+TJ_TRIES = 60           # lines tried through pairs of its pixels
+TJ_NEAR = 3.0           # distance (px) from the line within which an edge runs on in line
 
 
 def _t_junction(owner: np.ndarray, ra, rb, beneath=(BG,)) -> int:
@@ -275,8 +288,8 @@ def _t_junction(owner: np.ndarray, ra, rb, beneath=(BG,)) -> int:
     -1: ``rb`` on top, 0: no evidence (not straight, both or neither go on)."""
     h, w = owner.shape
     if ra.kind not in ("shape", "photo") or rb.kind not in ("shape", "photo") or \
-            min(ra.area, rb.area) < TJ_MIN_AREA * h * w:
-        return 0
+            min(ra.area, rb.area) < TJ_MIN_AREA * h * w or ra.label in beneath or rb.label in beneath:
+        return 0  # (a glow lies beneath what it hugs whatever its outline shows)
     pad = 18
     x0, y0, x1, y1 = _union_box(ra.bbox, rb.bbox)
     x0, y0, x1, y1 = max(0, x0 - pad), max(0, y0 - pad), min(w, x1 + pad), min(h, y1 + pad)
@@ -289,38 +302,154 @@ def _t_junction(owner: np.ndarray, ra, rb, beneath=(BG,)) -> int:
     if ys.size < TJ_MIN_SHARED:
         return 0
     pts = np.stack([xs, ys], 1).astype(np.float32)
-    vx, vy, cx, cy = cv2.fitLine(pts, cv2.DIST_HUBER, 0, 0.01, 0.01).ravel()
-    u, nrm, c = np.array([vx, vy]), np.array([-vy, vx]), np.array([cx, cy])
-    t, off = (pts - c) @ u, (pts - c) @ nrm
-    if float(np.abs(off).mean()) > TJ_STRAIGHT:
-        return 0
-    t0, t1 = float(np.percentile(t, 2)), float(np.percentile(t, 98))
-    reach = float(np.clip(0.5 * (t1 - t0), 6.0, 16.0))
     # only an edge against the background (or a shadow or glow, always beneath) is surely
     # the object's own; against a third object it may be that object's edge
     other = np.isin(crop, list(beneath))
     grow_o = cv2.dilate(other.astype(np.uint8), _CROSS).astype(bool)
-
-    def goes_on(mine):
-        """Per end: the share of the stretch past it along which ``mine``'s outline runs."""
-        oy, ox = np.nonzero(mine & grow_o)
-        q = np.stack([ox, oy], 1).astype(np.float32) - c
-        tq, oq = q @ u, q @ nrm
-        near = np.abs(oq) <= 2.5
-        out = []
-        for lo, hi in ((t0 - reach, t0 - 1.0), (t1 + 1.0, t1 + reach)):
-            sel = near & (tq >= lo) & (tq <= hi)
-            out.append(np.unique(np.round(tq[sel])).size / max(1.0, hi - lo + 1.0))
-        return out
-
-    cont_a, cont_b = goes_on(in_a), goes_on(in_b)
     votes = set()
-    for ea, eb in zip(cont_a, cont_b):
-        if ea >= TJ_ON and eb <= TJ_OFF:
-            votes.add(1)
-        elif eb >= TJ_ON and ea <= TJ_OFF:
-            votes.add(-1)
+    for c, u, nrm, t0, t1 in _straight_pieces(pts):
+        reach = float(np.clip(0.5 * (t1 - t0), 6.0, 16.0))
+
+        def goes_on(mine):
+            """Per end: the share of the stretch past it along which ``mine``'s outline runs."""
+            oy, ox = np.nonzero(mine & grow_o)
+            q = np.stack([ox, oy], 1).astype(np.float32) - c
+            tq, oq = q @ u, q @ nrm
+            near = np.abs(oq) <= TJ_NEAR
+            out = []
+            for lo, hi in ((t0 - reach, t0 - 1.0), (t1 + 1.0, t1 + reach)):
+                sel = near & (tq >= lo) & (tq <= hi)
+                out.append(np.unique(np.round(tq[sel])).size / max(1.0, hi - lo + 1.0))
+            return out
+
+        for ea, eb in zip(goes_on(in_a), goes_on(in_b)):
+            if ea >= TJ_ON and eb <= TJ_OFF:
+                votes.add(1)
+            elif eb >= TJ_ON and ea <= TJ_OFF:
+                votes.add(-1)
     return votes.pop() if len(votes) == 1 else 0
+
+
+def _line(pts: np.ndarray):
+    vx, vy, cx, cy = cv2.fitLine(pts, cv2.DIST_HUBER, 0, 0.01, 0.01).ravel()
+    return np.array([vx, vy]), np.array([-vy, vx]), np.array([cx, cy])
+
+
+def _straight_pieces(pts: np.ndarray):
+    """The straight stretches of a shared outline, as (centre, direction, normal, start,
+    end) along the line. One line when the whole outline is straight; else up to two
+    pieces (the sides of the upper object's corner that lies over the lower one: a
+    rectangle's corner on a card meets it along an L, and each leg ends in a T-junction)."""
+    u, nrm, c = _line(pts)
+    t, off = (pts - c) @ u, (pts - c) @ nrm
+    if float(np.abs(off).mean()) <= TJ_STRAIGHT:
+        return [(c, u, nrm, float(np.percentile(t, 2)), float(np.percentile(t, 98)))]
+    pieces, left = [], pts
+    for _ in range(2):
+        piece = _longest_run(left)
+        if piece is None:
+            break
+        keep, line = piece
+        pieces.append(line)
+        left = left[~keep]
+    return pieces
+
+
+def _longest_run(pts: np.ndarray):
+    """The longest straight, gap-free run of outline pixels (tried along the lines through
+    pairs of them, deterministically), refitted: (mask of its pixels, line) or None."""
+    n = len(pts)
+    if n < TJ_MIN_SHARED:
+        return None
+    rng = np.random.default_rng(n)
+    pairs = rng.integers(0, n, (TJ_TRIES, 2))
+    best, best_len = None, 0.0
+    for i, j in pairs:
+        d = pts[j] - pts[i]
+        norm = float(np.hypot(*d))
+        if norm < 8.0:
+            continue
+        u = d / norm
+        off = np.abs((pts - pts[i]) @ np.array([-u[1], u[0]]))
+        on = off <= 1.0
+        t = (pts - pts[i]) @ u
+        ts = np.sort(t[on])
+        # the gap-free stretch around the pair
+        cuts = np.flatnonzero(np.diff(ts) > 3.0)
+        lo = np.searchsorted(ts, 0.0) if ts.size else 0
+        starts = np.concatenate([[0], cuts + 1])
+        ends = np.concatenate([cuts, [ts.size - 1]])
+        k = int(np.searchsorted(starts, lo, side="right") - 1)
+        if k < 0:
+            continue
+        a, b = ts[starts[k]], ts[ends[k]]
+        if b - a > best_len:
+            best_len, best = b - a, (pts[i], u, a, b)
+    if best is None or best_len < TJ_PIECE:
+        return None
+    p0, u, a, b = best
+    t = (pts - p0) @ u
+    keep = (np.abs((pts - p0) @ np.array([-u[1], u[0]])) <= 1.0) & (t >= a) & (t <= b)
+    if int(keep.sum()) < TJ_MIN_SHARED:
+        return None
+    u, nrm, c = _line(pts[keep])
+    t, off = (pts[keep] - c) @ u, (pts[keep] - c) @ nrm
+    if float(np.abs(off).mean()) > TJ_STRAIGHT:
+        return None
+    return keep, (c, u, nrm, float(t.min()), float(t.max()))
+
+
+CROSS_REACH = 6        # px around a crossing looked at
+CROSS_ON, CROSS_OFF = 3.0, 1.0   # px a stroke runs on past a crossing's ends / stops within
+
+
+def _stroke_crossings(owner: np.ndarray, ra, rb) -> int:
+    """Where two words' strokes cross, the stroke on top passes: its pixels along each short
+    piece of outline the two share run on past both ends of it, while the stroke beneath is
+    cut there and its pixels stop at the ends (the T-junction at the scale of a stroke, read
+    from the pixels, since a stroke's edge against the background is too short and too
+    soft to fit a line to). +1: ``ra`` on top, -1: ``rb``, 0: no majority."""
+    h, w = owner.shape
+    r = CROSS_REACH
+    x0, y0, x1, y1 = _union_box(ra.bbox, rb.bbox)
+    x0, y0, x1, y1 = max(0, x0 - r), max(0, y0 - r), min(w, x1 + r), min(h, y1 + r)
+    crop = owner[y0:y1, x0:x1]
+    in_a, in_b = crop == ra.label, crop == rb.label
+    grow_a = cv2.dilate(in_a.astype(np.uint8), _CROSS).astype(bool)
+    grow_b = cv2.dilate(in_b.astype(np.uint8), _CROSS).astype(bool)
+    shared = ((in_a & grow_b) | (in_b & grow_a)).astype(np.uint8)
+    n, pieces = cv2.connectedComponents(shared, connectivity=8)
+    pa = np.stack(np.nonzero(in_a)[::-1], 1).astype(np.float32)
+    pb = np.stack(np.nonzero(in_b)[::-1], 1).astype(np.float32)
+    votes = 0
+    for j in range(1, n):
+        ys, xs = np.nonzero(pieces == j)
+        if not 3 <= ys.size <= 60:   # a crossing, not a long shared edge
+            continue
+        p = np.stack([xs, ys], 1).astype(np.float32)
+        m = p.mean(0)
+        _, _, vt = np.linalg.svd(p - m, full_matrices=False)
+        u, nrm = vt[0], vt[1]
+        t = (p - m) @ u
+        t0, t1 = float(t.min()), float(t.max())
+        if t1 - t0 < 2.0:
+            continue
+
+        def past(q):
+            """How far ``q``'s pixels next to the piece run on past each of its ends."""
+            d = q - m
+            tq, oq = d @ u, d @ nrm
+            tq = tq[(np.abs(oq) <= 2.0) & (np.abs(tq) <= 0.5 * (t1 - t0) + r)]
+            if tq.size == 0:
+                return 0.0, 0.0
+            return max(0.0, float(tq.max()) - t1), max(0.0, t0 - float(tq.min()))
+
+        ea, eb = past(pa), past(pb)
+        if min(ea) >= CROSS_ON and max(eb) <= CROSS_OFF:
+            votes += 1
+        elif min(eb) >= CROSS_ON and max(ea) <= CROSS_OFF:
+            votes -= 1
+    return int(np.sign(votes))
 
 
 def _outer_share(owner: np.ndarray, r, other: int) -> float:
@@ -422,6 +551,12 @@ def _same_line_same_side(seg: Segmentation, above: dict, guessed: set) -> None:
             del above[(t, q)]
             guessed.discard((t, q))
             above[(q, t)] = 0.62
+
+
+def _word_on_picture(ra, rb) -> bool:
+    """A stroke and a picture: the picture's outline stays whole where a word meets it whichever
+    lies on top, since text over a picture often goes into the picture's region there."""
+    return "photo" in (ra.kind, rb.kind) and (ra.kind in _STROKES or rb.kind in _STROKES)
 
 
 def _whole(cues, a: int, b: int) -> bool:

@@ -499,13 +499,20 @@ def _gather_glows(owner, regions, rgb, bg: Background):
             continue
         img = rgb[y0:y1, x0:x1][sel]
         under = bg.rgb[y0:y1, x0:x1][sel]
-        a, resid = blend_residual(img, under, shadow_colour(img, under, light=True))
         which = crop[sel]
-        keep = []
-        for b in pieces:
-            m = which == b
-            if m.any() and float(np.median(resid[m])) < GLOW_RESID and 0.02 < float(np.median(a[m])) < 0.95:
-                keep.append(b)
+        fit = np.ones(len(which), bool)
+        for tol in (2.0 * GLOW_RESID, GLOW_RESID):
+            # the colour from the pieces near enough to be the glow, not from crumbs of
+            # text or rims among them that pull it off (then the glow itself missed)
+            a, resid = blend_residual(img, under, shadow_colour(img[fit], under[fit], light=True))
+            keep = []
+            for b in pieces:
+                m = which == b
+                if m.any() and float(np.median(resid[m])) < tol and 0.02 < float(np.median(a[m])) < 0.95:
+                    keep.append(b)
+            if not keep:
+                break
+            fit = np.isin(which, keep)
         if not keep:
             continue
         m = np.isin(which, keep)

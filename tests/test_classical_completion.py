@@ -472,3 +472,49 @@ def test_trimming_keeps_a_picture_whole_and_leaves_bodiless_blobs_alone():
     assert (out[140:220, 60:68] == 0).mean() > 0.9
     assert (out[40:140, 40:200] == 1).all() and (out[140:144, 150:156] == 1).all()
     assert (out[40:140, 200:208] == 1).all() and (out[180:230, 250:258] == 2).all()
+
+
+def _glowing_card_beside_a_photo():
+    """A photo and, overlapping its right edge, a gradient card with a soft glow ring round it
+    (photo, glow, card bottom first): the ring is a fast colour ramp, all edges."""
+    photo = rect(30, 40, 170, 200)
+    card = coverage(lambda b, s: cv2.fillPoly(b, [np.int32([(160, 70), (290, 55), (280, 190), (175, 175)]) * s], 255))
+    grown = cv2.dilate(card, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (15, 15)))
+    glow = np.clip(cv2.GaussianBlur(grown, (0, 0), 4.0) * 0.85, 0, 1)
+    tex = photo_texture(5, (0.05, 0.15, 0.3), (0.2, 0.5, 0.6), (0.7, 0.9, 0.95))
+    xx = np.linspace(0.0, 1.0, W, dtype=np.float32)[None, :, None]
+    ramp = np.float32([0.55, 0.35, 0.45]) * (1 - xx) + np.float32([0.3, 0.2, 0.35]) * xx
+    return photo, card, design((tex, photo, "Photo"), ((0.4, 0.9, 0.85), glow, "Glow"), (ramp, card, "Card"))
+
+
+def test_a_card_wrapped_in_a_glow_ring_is_not_taken_into_a_photo_blob():
+    """A glow ring round a card beside a photo is edge-dense, so the density test joined it to
+    the photo blob and filling holes took the card it wraps. Neither has a picture's grain:
+    the smooth thick part reaching the blob's outline is handed back; the picture stays."""
+    from qil_editor.engines.classical import engine
+    from qil_editor.engines.classical.background import estimate_background
+    from qil_editor.engines.classical.colour import rgb_to_lab
+    from qil_editor.engines.classical.regions import _hysteresis, _photo_blobs
+    photo, card, (image, _) = _glowing_card_beside_a_photo()
+    rgb = image[..., :3].astype(np.float32) / 255.0
+    lab = rgb_to_lab(rgb)
+    grad = engine.neighbour_gradient(lab)
+    valid = np.ones((H, W), bool)
+    bg = estimate_background(rgb, lab, valid, grad)
+    fg = _hysteresis(bg.delta, valid, bg.t_low, bg.t_high)
+    edge = grad > max(3.0, 2.5 * bg.noise + 1.0)
+    blob = _photo_blobs(fg, edge, lab, max(64, int(0.002 * H * W)), rgb)
+    seen_card = (card > 0.99) & (photo < 0.01)
+    assert blob[seen_card].mean() < 0.05
+    assert blob[(photo > 0.99) & (card < 0.01)].mean() > 0.9   # less where the glow hides it
+
+
+def test_a_photo_beside_a_glowing_card_is_its_own_layer():
+    """End to end: the card goes to a layer of its own, not into the photo's."""
+    photo, card, (image, truth) = _glowing_card_beside_a_photo()
+    _, pred = decompose(image, 4)
+    match = match_layers(pred, truth)
+    got = pred[match[1]][..., 3] / 255.0
+    assert got[(card > 0.99) & (photo < 0.01)].mean() < 0.1
+    assert soft_iou(got, photo) >= 0.8                # (the strip the glow hides is not completed)
+    assert match[3] != match[1] and soft_iou(pred[match[3]][..., 3] / 255.0, card) >= 0.8

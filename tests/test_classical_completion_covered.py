@@ -3,6 +3,7 @@ a region the final order puts on top of it without a cue that said so."""
 
 import cv2
 import numpy as np
+import pytest
 
 from qil_editor.engines.classical.shapes import fit_covered_shape
 from qil_editor.evaluation.failures import soft_iou
@@ -125,3 +126,26 @@ def test_a_bar_across_a_rounded_card_leaves_no_bite():
     assert soft_iou(got, card) >= 0.95
     under = (card > 0.99) & (bar > 0.99)
     assert (got[under] > 0.9).mean() >= 0.95
+
+
+
+@pytest.mark.parametrize("right, bottom", [(140, 115), (135, 120), (150, 110)])
+def test_a_disc_seen_along_a_short_arc_is_completed_as_a_circle(right, bottom):
+    """A round photo or dot showing only a short arc of its outline: an ellipse fitted to the
+    arc is free to stretch under what covers it, out past the covers, so no fit passed and the
+    disc kept its bite. A circle is held by three numbers and completes it."""
+    h, w = 240, 320
+    full = np.zeros((h, w), np.uint8)
+    cv2.circle(full, (150, 120), 60, 1, -1)
+    full = full.astype(bool)
+    cover = np.zeros((h, w), bool)
+    cover[:, right:] = True                 # a card over its right part ...
+    cover[bottom:, :] = True                # ... and a band over its bottom
+    # what covers it reaches a little past the disc, not over the whole canvas
+    cover &= cv2.dilate(full.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+    own = full & ~cover
+    near = cv2.dilate(cover.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    fit = fit_covered_shape(own, own & ~near, own | cover)
+    assert fit is not None
+    assert soft_iou(fit > 0.5, full) >= 0.95
+    assert not ((fit > 0.5) & ~(own | cover)).any()

@@ -53,3 +53,22 @@ def test_the_colour_of_a_light_glow_is_found_not_black():
     assert np.abs(col - glow).max() < 0.15
     shadow = under * (1 - a)  # a black drop shadow still comes out black
     assert np.abs(shadow_colour(shadow, under, light=True)).max() < 0.05
+
+
+@pytest.mark.parametrize("marks", [3, 6])
+def test_a_glow_with_dark_marks_in_it_is_still_gathered(marks):
+    """Dark marks lying in a glow (dots, a word's crumbs) are pieces near the host too: fitted
+    together with the glow's own pieces they pulled its one colour off, so the glow missed
+    and stayed in bits. The colour is fitted again on the pieces near enough to be the glow."""
+    card = rect(95, 65, 225, 175)
+    glow = glow_of(card, 9, 5.0, 0.75)
+    dots = np.zeros_like(card)
+    for k in range(marks):
+        x = 100 + 22 * k
+        dots[180:186, x:x + 6] = 1.0
+    image, truth = design(((0.3, 0.9, 0.4), glow, "Glow"), ((0.15, 0.15, 0.1), card, "Card"),
+                          ((0.1, 0.05, 0.2), dots, "Marks"))
+    doc, pred = decompose(image, 4)
+    match = match_layers(pred, truth)
+    assert 0 < match[1] < match[2]
+    assert soft_iou(pred[match[1]][..., 3] / 255.0, glow) >= 0.7

@@ -104,7 +104,7 @@ def _two_colour_mix(px: np.ndarray, tol: float = 0.035) -> bool:
 
 
 def _photo_blobs(fg: np.ndarray, edge: np.ndarray, lab: np.ndarray, min_area: int,
-                 rgb: np.ndarray) -> np.ndarray:
+                 rgb: np.ndarray, noise: float = 0.0) -> np.ndarray:
     """Foreground areas that look like photographs: dense edges and many colours.
 
     Found from the local density of edges rather than whole foreground blobs, so
@@ -134,7 +134,67 @@ def _photo_blobs(fg: np.ndarray, edge: np.ndarray, lab: np.ndarray, min_area: in
     if not is_photo.any():
         return np.zeros_like(fg)
     photo = ndimage.binary_fill_holes(is_photo[blob]) & fg
-    return _shed_flat_neighbours(photo, fg, edge, lab, min_area)
+    photo = _shed_flat_neighbours(photo, fg, edge, lab, min_area)
+    return _shed_smooth_margins(photo, lab, min_area, noise)
+
+
+ROUGH_LAB = 1.0    # CIELAB a pixel differs from its 3x3 mean by in a picture's grain
+ROUGH_DENSE = 0.5  # share of rough pixels around a pixel of a picture's body (5x5)
+SMOOTH_DEPTH = 8.0         # inscribed radius (px) of a smooth part that is a body of its own ...
+SMOOTH_DEPTH_SHARE = 0.03  # ... or this share of the canvas's short side, if more
+
+
+def _shed_smooth_margins(photo: np.ndarray, lab: np.ndarray, min_area: int, noise: float) -> np.ndarray:
+    """A picture is grain all over; a shape the blob took along beside it is smooth: a glow
+    ring round a card next to the picture is an edge-dense ramp, so the density test
+    spread over it, and filling holes took the card it wraps. The picture's body is where
+    pixels are rough (off their 3x3 mean by more than grain), opened so that a shape's
+    anti-aliased outline is no body, and closed with its holes. Smooth parts of the blob
+    outside it that reach the blob's outline and are thick (a shape's body: not text
+    strokes, a shadow's rim or the picture's own smooth edge) go back to the ordinary
+    segmentation. Only beside a thick body: a blob with no grain of its own (a striped
+    card, a word) is left as the density test found it, and smooth patches the picture
+    encloses stay in it."""
+    if not photo.any():
+        return photo
+    ys, xs = np.nonzero(photo)
+    y0, y1 = max(0, ys.min() - 3), min(photo.shape[0], ys.max() + 4)
+    x0, x1 = max(0, xs.min() - 3), min(photo.shape[1], xs.max() + 4)
+    crop = photo[y0:y1, x0:x1]
+    sub = lab[y0:y1, x0:x1]
+    dev = np.abs(sub - cv2.blur(sub, (3, 3))).max(-1)
+    rough = (dev > ROUGH_LAB + 2.0 * noise).astype(np.float32)
+    dense = (cv2.blur(rough, (5, 5)) >= ROUGH_DENSE) & crop
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+    body = cv2.morphologyEx(dense.astype(np.uint8), cv2.MORPH_OPEN, disk)
+    body = cv2.morphologyEx(body, cv2.MORPH_CLOSE, disk)
+    body = ndimage.binary_fill_holes(body) & crop
+    rest = crop & ~body
+    if not rest.any():
+        return photo
+    thick = max(SMOOTH_DEPTH, SMOOTH_DEPTH_SHARE * min(photo.shape))
+
+    def deepest(mask, lbl, n):
+        depth = cv2.distanceTransform(np.pad(mask, 1).astype(np.uint8), cv2.DIST_L2, 3)[1:-1, 1:-1]
+        out = np.zeros(n, np.float32)
+        np.maximum.at(out, lbl[mask], depth[mask])
+        return out
+
+    blobs_n, blobs = cv2.connectedComponents(crop.astype(np.uint8), connectivity=8)
+    has_body = (np.bincount(blobs[body], minlength=blobs_n) >= min_area) & (deepest(body, blobs, blobs_n) >= thick)
+    n, comp, stats, _ = cv2.connectedComponentsWithStats(rest.astype(np.uint8), connectivity=8)
+    outline = cv2.dilate((~crop).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    part_of = np.zeros(n, np.int32)
+    part_of[comp[rest]] = blobs[rest]
+    cand = (np.bincount(comp[outline & rest], minlength=n) > 0) & has_body[part_of] \
+        & (stats[:, cv2.CC_STAT_AREA] >= max(24, min_area // 4))
+    cand[0] = False
+    drop = cand & (deepest(rest, comp, n) >= thick)
+    if not drop.any():
+        return photo
+    out = photo.copy()
+    out[y0:y1, x0:x1] = crop & ~drop[comp]
+    return out
 
 
 def _picture_like(blob: np.ndarray, n: int, cand: np.ndarray, area: np.ndarray, edge: np.ndarray,
@@ -301,7 +361,7 @@ def segment(rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray, valid: np.ndarra
     g_edge = max(3.0, 2.5 * bg.noise + 1.0)
     fg = _hysteresis(dist, valid, bg.t_low, bg.t_high)
     edge = grad > g_edge
-    photo = _photo_blobs(fg, edge, lab, max(64, int(0.002 * npx)), rgb) & valid
+    photo = _photo_blobs(fg, edge, lab, max(64, int(0.002 * npx)), rgb, bg.noise) & valid
     photo_lbl = _split_photos(photo, edge, lab, rgb, max(64, int(0.002 * npx)))
     photo_lbl = _trim_protrusions(photo_lbl, max(64, int(0.002 * npx)), min(h, w))
     fg |= photo
@@ -439,13 +499,20 @@ def _gather_glows(owner, regions, rgb, bg: Background):
             continue
         img = rgb[y0:y1, x0:x1][sel]
         under = bg.rgb[y0:y1, x0:x1][sel]
-        a, resid = blend_residual(img, under, shadow_colour(img, under, light=True))
         which = crop[sel]
-        keep = []
-        for b in pieces:
-            m = which == b
-            if m.any() and float(np.median(resid[m])) < GLOW_RESID and 0.02 < float(np.median(a[m])) < 0.95:
-                keep.append(b)
+        fit = np.ones(len(which), bool)
+        for tol in (2.0 * GLOW_RESID, GLOW_RESID):
+            # the colour from the pieces near enough to be the glow, not from crumbs of
+            # text or rims among them that pull it off (then the glow itself missed)
+            a, resid = blend_residual(img, under, shadow_colour(img[fit], under[fit], light=True))
+            keep = []
+            for b in pieces:
+                m = which == b
+                if m.any() and float(np.median(resid[m])) < tol and 0.02 < float(np.median(a[m])) < 0.95:
+                    keep.append(b)
+            if not keep:
+                break
+            fit = np.isin(which, keep)
         if not keep:
             continue
         m = np.isin(which, keep)

@@ -71,6 +71,19 @@ def _ellipse_distance(pts: np.ndarray, box) -> np.ndarray:
     return np.hypot(u, v) * np.abs(1.0 - 1.0 / np.maximum(r, 1e-6))
 
 
+def _circle(pts: np.ndarray):
+    """The least-squares circle through (N, 2) points as an ellipse box, or None."""
+    x, y = pts[:, 0].astype(np.float64), pts[:, 1].astype(np.float64)
+    a = np.stack([x, y, np.ones_like(x)], 1)
+    sol, *_ = np.linalg.lstsq(a, x * x + y * y, rcond=None)
+    cx, cy = sol[0] / 2, sol[1] / 2
+    r2 = sol[2] + cx * cx + cy * cy
+    if not np.isfinite(r2) or r2 <= 4.0:
+        return None
+    d = 2.0 * float(np.sqrt(r2))
+    return (float(cx), float(cy)), (d, d), 0.0
+
+
 def _robust_ellipse(pts: np.ndarray):
     """``cv2.fitEllipse`` refitted without the outline points far from it, and the inliers.
 
@@ -338,6 +351,14 @@ def fit_covered_shape(own: np.ndarray, real: np.ndarray, allowed: np.ndarray, *,
             cands.append((_draw_ellipse(own.shape, box),
                           _draw_ellipse(own.shape, ((ecx, ecy), (ew + 1.0, eh + 1.0), eang))))
             judged = [robust]
+        circle = _circle(pts)
+        if circle is not None and circle[1][0] < 4 * max(own.shape):
+            # a short arc leaves an ellipse free to stretch under what covers it; a disc
+            # (a round photo, a dot) seen along it is held by three numbers
+            (ccx, ccy), (cd, _), _ = circle
+            cands.append((_draw_ellipse(own.shape, circle),
+                          _draw_ellipse(own.shape, ((ccx, ccy), (cd + 1.0, cd + 1.0), 0.0))))
+            judged.append(False)
     corners = [None] * len(cands)  # per candidate: where a rounded corner may leave the sharp one
     ys, xs = np.nonzero(own)
     centre = np.array([xs.mean(), ys.mean()])

@@ -36,7 +36,7 @@ from .overlays import carve_overlays, overlay_segmentation
 from .ordering import order_regions
 from .regions import segment
 from .tints import design_tints
-from .text import carve_glyphs_from_photos, merge_text_lines
+from .text import carve_glyphs_from_photos, merge_text_lines, words_take_crossing_crumbs
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +155,7 @@ class ClassicalDecomposer:
             seg = segment(rgb, lab, grad, valid, bg)
             # text on pictures first (lines may run on beside them), then the other graphics
             seg = carve_overlays(carve_glyphs_from_photos(seg, rgb, lab, grad), rgb, lab, grad)
-            seg = merge_text_lines(seg, wh)
+            seg = words_take_crossing_crumbs(merge_text_lines(seg, wh), lab)
             photo = sum(r.area for r in seg.regions if r.kind == "photo")
             if photo > PHOTO_IS_PICTURE * max(1, int(valid.sum())):
                 seg = None  # a photograph, not a design

@@ -509,3 +509,72 @@ def thin_text_lines(cores: np.ndarray, inside: np.ndarray, rgb: np.ndarray, lab:
         return cores
     # a glyph's core is its ink; its anti-aliased edge goes with it as the cores' rims do
     return np.where(strong & (new[comp] > 0), new[comp], cores).astype(cores.dtype)
+
+
+CROSSING_TOUCH = 0.5   # share of a busy crumb's rim that must be words ...
+CROSSING_DE = 15.0     # ... and share CROSSING_INK of its pixels this close (CIE76) to one of
+CROSSING_INK = 0.5     # their colours: it is where words cross, not a picture
+
+
+def words_take_crossing_crumbs(seg: Segmentation, lab: np.ndarray) -> Segmentation:
+    """Busy crumbs where words cross go back to the words, pixel by pixel by colour.
+
+    Where one word's strokes cross another's, the anti-aliased mixes of the two inks make the
+    spot busy, and the picture test calls it a "photo" crumb (too small for glyphs to be
+    carved from it, ``PHOTO_WITH_TEXT``). Left so, both words came out cut, and under a given
+    layer count the crumbs took layers of their own while the words were forced into one.
+    A crumb qualifies when most of its rim is words and most of its pixels are in their inks;
+    each pixel then joins the word whose colour is nearest (the words keep their colours)."""
+    h, w = seg.owner.shape
+    words = {r.label for r in seg.regions if r.kind in ("text", "thin")}
+    crumbs = [r for r in seg.regions if r.kind == "photo" and r.area < PHOTO_WITH_TEXT * h * w]
+    if not words or not crumbs:
+        return seg
+    owner = seg.owner.copy()
+    by_label = {r.label: r for r in seg.regions}
+    taken: set[int] = set()
+    gained: dict[int, list] = {}   # word label -> (pixels, box) taken from crumbs
+    for r in crumbs:
+        y0, x0 = max(0, r.slc[0].start - 1), max(0, r.slc[1].start - 1)
+        y1, x1 = min(h, r.slc[0].stop + 1), min(w, r.slc[1].stop + 1)
+        sub = owner[y0:y1, x0:x1]
+        mine = sub == r.label
+        rim = cv2.dilate(mine.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & ~mine
+        around = sub[rim]
+        near = sorted({int(v) for v in np.unique(around) if int(v) in words})
+        if not near or float(np.isin(around, near).mean()) < CROSSING_TOUCH:
+            continue
+        inks = np.stack([by_label[v].lab for v in near]).astype(np.float32)
+        d = delta_e(lab[y0:y1, x0:x1][mine][:, None, :], inks[None])
+        if float((d.min(1) < CROSSING_DE).mean()) < CROSSING_INK:
+            continue
+        to = np.asarray(near, np.int32)[d.argmin(1)]
+        sub[mine] = to
+        ys, xs = np.nonzero(mine)
+        for v in near:
+            got = to == v
+            if got.any():
+                gained.setdefault(v, []).append((int(got.sum()), (
+                    slice(y0 + int(ys[got].min()), y0 + int(ys[got].max()) + 1),
+                    slice(x0 + int(xs[got].min()), x0 + int(xs[got].max()) + 1))))
+        taken.add(r.label)
+    if not taken:
+        return seg
+    regions = []
+    for r in seg.regions:
+        if r.label in taken:
+            continue
+        if r.label in gained:
+            area, (ys, xs) = r.area, r.slc
+            for add, (gy, gx) in gained[r.label]:
+                area += add
+                ys = slice(min(ys.start, gy.start), max(ys.stop, gy.stop))
+                xs = slice(min(xs.start, gx.start), max(xs.stop, gx.stop))
+            r = Region(r.label, r.kind, (ys, xs), area, r.rgb, r.lab, r.sharp, dict(r.extras))
+        regions.append(r)
+    remap = np.zeros(len(seg.regions) + 1, np.int32)
+    out = []
+    for new, r in enumerate(regions, start=1):
+        remap[r.label] = new
+        out.append(Region(new, r.kind, r.slc, r.area, r.rgb, r.lab, r.sharp, dict(r.extras)))
+    return Segmentation(remap[owner], out, seg.fg, seg.core)

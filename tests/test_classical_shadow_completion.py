@@ -203,3 +203,21 @@ def test_a_darkening_that_is_a_texture_is_not_fitted_as_a_shadow(seed):
     near = cv2.dilate(shape.astype(np.uint8), np.ones((41, 41), np.uint8)).astype(bool) & (shape == 0)
     dark = np.where(near, np.clip((n - 0.45) * 1.2, 0, 1), 0).astype(np.float32)
     assert _fit(shape, dark, dark > 0.05) is None
+
+
+@pytest.mark.parametrize("dx,dy,sigma,k", [(3.0, 4.0, 2.5, 0.45), (4.5, 2.5, 2.2, 0.5), (3.5, 3.5, 2.0, 0.4)])
+def test_a_shadow_seen_as_a_sliver_beside_its_card_is_found_and_completed(dx, dy, sigma, k):
+    """A tight drop shadow shows only as a sliver along two sides of its card, half of it
+    the card's anti-aliased rim. Judged with that rim, the sliver is no blend of the
+    background towards black and stayed a stroke; judged clear of it, it is the shadow and
+    is completed under the card."""
+    h, w = 240, 320
+    card = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(card, [np.array([[80, 60], [200, 45], [215, 150], [120, 165]], np.int32)], 255, cv2.LINE_AA)
+    card = card.astype(np.float32) / 255.0
+    shadow = _drop(card, dx, dy, sigma, k)
+    image, truth = design((0.9, 0.88, 0.25), ((0.0, 0.0, 0.0), shadow, "Shadow"),
+                          ((0.15, 0.95, 0.55), card, "Card"))
+    got = _shadow_layer(image, truth, 1)
+    assert soft_iou(got, shadow) >= 0.9
+

@@ -732,6 +732,7 @@ def _surround_colour(owner, thin_px, rgb, bg: Background, n: int) -> np.ndarray:
 SHADOW_AS_PHOTO = 0.01  # share of the canvas below which a busy region may be a shadow
 
 
+SHADOW_CLEAR_SHARE = 0.25  # share of a sliver clear of its neighbours' rims needed to judge it there
 SHADOW_DARK_L = 45.0  # L* below which a soft blend's colour is a shadow's; above, a glow's
 
 
@@ -753,6 +754,14 @@ def _mark_shadows(regions: list[Region], owner: np.ndarray, rgb: np.ndarray, bg:
             if (mask & ~rim).sum() < 16:
                 continue
             mask &= ~rim
+        elif reg.kind == "thin":
+            # a sliver of shadow beside its caster is half the caster's anti-aliased rim:
+            # judged (and its colour measured) on the pixels clear of other regions, or the
+            # rim spoils the blend fit
+            crop = owner[reg.slc]
+            rim = cv2.dilate(((crop > 0) & ~mask).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+            if (mask & ~rim).sum() >= max(16, SHADOW_CLEAR_SHARE * mask.sum()):
+                mask &= ~rim
         img = rgb[reg.slc][mask].astype(np.float32)
         under = bg.rgb[reg.slc][mask]
         if reg.kind in ("shape", "thin", "photo"):

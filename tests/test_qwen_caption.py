@@ -162,6 +162,15 @@ def test_group_offload_hands_each_layer_its_weights_in_ram_back(tiny_model_dir):
         _stand_in_device_copies(group.modules)
         group.offload_()
     assert _weights(modules) == before
+    # a run stopped mid-layer leaves that layer on the device; arming again after it (as every
+    # run does) must keep the RAM tensors already kept, not take the device copy for them
+    from qil_editor.engines.diffusion.loader import keep_offloaded_weights
+
+    group = next(iter(groups.values()))
+    _stand_in_device_copies(group.modules)
+    assert keep_offloaded_weights(pipe, "group-offload") == 0
+    group.offload_()
+    assert _weights(modules) == before
 
 
 def test_model_offload_hands_each_model_its_weights_in_ram_back_after_every_run(tiny_model_dir):

@@ -227,31 +227,35 @@ def keep_offloaded_weights(pipe, mode: str) -> int:
     that way and was killed; model offload spent 23 s of every run moving the 40 GB transformer
     back before the VAE decode. Keeping the RAM tensors bounds RAM at one copy and makes
     offloading free. The pipeline re-arms model offload after each call with new hooks, so this
-    runs again then. Quantized weights carry state beside ``.data``: not for them.
-    Returns how many models or layer groups now do so."""
+    runs again then; a hook or group that hands back already keeps its tensors (after a run
+    stopped mid-layer, that layer's are on the device: taken again, its RAM copy would be
+    lost). Quantized weights carry state beside ``.data``: not for them.
+    Returns how many models or layer groups newly do so."""
     import torch
 
     def kept(tensors) -> dict:
         return {t: t.data for t in dict.fromkeys(tensors) if t.device.type == "cpu"}
 
-    modules = [c for c in getattr(pipe, "components", {}).values() if isinstance(c, torch.nn.Module)]
     count = 0
     if mode == "model-offload":
         for hook in getattr(pipe, "_all_hooks", None) or []:  # accelerate's UserCpuOffloadHook
             model = getattr(hook, "model", None)
-            if isinstance(model, torch.nn.Module):
+            if isinstance(model, torch.nn.Module) and not isinstance(hook.offload, partial):
                 hook.offload = partial(_hand_back_to, model, kept((*model.parameters(), *model.buffers())))
                 count += 1
     elif mode == "group-offload":
         from diffusers.hooks import group_offloading as go
 
         groups = {}
-        for component in modules:
+        for component in getattr(pipe, "components", {}).values():
+            if not isinstance(component, torch.nn.Module):
+                continue
             for module in component.modules():
                 registry = getattr(module, "_diffusers_hook", None)
                 hook = registry.get_hook(go._GROUP_OFFLOADING) if registry is not None else None
                 group = getattr(hook, "group", None)
-                if group is not None and group.stream is None and group.offload_to_disk_path is None:
+                if group is not None and group.stream is None and group.offload_to_disk_path is None \
+                        and not isinstance(group.offload_, partial):
                     groups[id(group)] = group
         for group in groups.values():
             tensors = [t for m in group.modules for t in (*m.parameters(), *m.buffers())]

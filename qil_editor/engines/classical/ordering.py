@@ -281,6 +281,19 @@ TJ_TRIES = 60           # lines tried through pairs of its pixels
 TJ_NEAR = 3.0           # distance (px) from the line within which an edge runs on in line
 
 
+def _shared_outline(owner: np.ndarray, ra, rb, pad: int):
+    """The two regions' box grown by ``pad`` (clipped to the image): its crop of ``owner``,
+    each region's mask in it, and the pixels of either that touch the other."""
+    h, w = owner.shape
+    x0, y0, x1, y1 = _union_box(ra.bbox, rb.bbox)
+    x0, y0, x1, y1 = max(0, x0 - pad), max(0, y0 - pad), min(w, x1 + pad), min(h, y1 + pad)
+    crop = owner[y0:y1, x0:x1]
+    in_a, in_b = crop == ra.label, crop == rb.label
+    grow_a = cv2.dilate(in_a.astype(np.uint8), _CROSS).astype(bool)
+    grow_b = cv2.dilate(in_b.astype(np.uint8), _CROSS).astype(bool)
+    return crop, in_a, in_b, (in_a & grow_b) | (in_b & grow_a)
+
+
 def _t_junction(owner: np.ndarray, ra, rb, beneath=(BG,)) -> int:
     """T-junction ("the bar continues past the stem") for two objects that meet along a
     straight outline: the object on top owns that edge, so its outline runs on, in line,
@@ -290,14 +303,7 @@ def _t_junction(owner: np.ndarray, ra, rb, beneath=(BG,)) -> int:
     if ra.kind not in ("shape", "photo") or rb.kind not in ("shape", "photo") or \
             min(ra.area, rb.area) < TJ_MIN_AREA * h * w or ra.label in beneath or rb.label in beneath:
         return 0  # (a glow lies beneath what it hugs whatever its outline shows)
-    pad = 18
-    x0, y0, x1, y1 = _union_box(ra.bbox, rb.bbox)
-    x0, y0, x1, y1 = max(0, x0 - pad), max(0, y0 - pad), min(w, x1 + pad), min(h, y1 + pad)
-    crop = owner[y0:y1, x0:x1]
-    in_a, in_b = crop == ra.label, crop == rb.label
-    grow_a = cv2.dilate(in_a.astype(np.uint8), _CROSS).astype(bool)
-    grow_b = cv2.dilate(in_b.astype(np.uint8), _CROSS).astype(bool)
-    shared = (in_a & grow_b) | (in_b & grow_a)
+    crop, in_a, in_b, shared = _shared_outline(owner, ra, rb, 18)
     ys, xs = np.nonzero(shared)
     if ys.size < TJ_MIN_SHARED:
         return 0
@@ -409,16 +415,9 @@ def _stroke_crossings(owner: np.ndarray, ra, rb) -> int:
     cut there and its pixels stop at the ends (the T-junction at the scale of a stroke, read
     from the pixels, since a stroke's edge against the background is too short and too
     soft to fit a line to). +1: ``ra`` on top, -1: ``rb``, 0: no majority."""
-    h, w = owner.shape
     r = CROSS_REACH
-    x0, y0, x1, y1 = _union_box(ra.bbox, rb.bbox)
-    x0, y0, x1, y1 = max(0, x0 - r), max(0, y0 - r), min(w, x1 + r), min(h, y1 + r)
-    crop = owner[y0:y1, x0:x1]
-    in_a, in_b = crop == ra.label, crop == rb.label
-    grow_a = cv2.dilate(in_a.astype(np.uint8), _CROSS).astype(bool)
-    grow_b = cv2.dilate(in_b.astype(np.uint8), _CROSS).astype(bool)
-    shared = ((in_a & grow_b) | (in_b & grow_a)).astype(np.uint8)
-    n, pieces = cv2.connectedComponents(shared, connectivity=8)
+    _, in_a, in_b, shared = _shared_outline(owner, ra, rb, r)
+    n, pieces = cv2.connectedComponents(shared.astype(np.uint8), connectivity=8)
     pa = np.stack(np.nonzero(in_a)[::-1], 1).astype(np.float32)
     pb = np.stack(np.nonzero(in_b)[::-1], 1).astype(np.float32)
     votes = 0

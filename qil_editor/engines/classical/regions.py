@@ -645,6 +645,16 @@ def _compact(owner, kinds):
     return remap[owner], [kinds[p - 1] for p in present]
 
 
+def relabel(owner: np.ndarray, regions: list[Region]) -> tuple[np.ndarray, list[Region], dict[int, int]]:
+    """Labels 1..K for the regions that still own pixels once others joined them
+    (``_compact``), their boxes and areas redone, and old label -> new."""
+    dense, kept = _compact(owner, regions)
+    boxes = ndimage.find_objects(dense, max_label=len(kept))
+    out = [Region(i, r.kind, boxes[i - 1], int((dense[boxes[i - 1]] == i).sum()), r.rgb, r.lab,
+                  r.sharp, dict(r.extras)) for i, r in enumerate(kept, start=1)]
+    return dense, out, {r.label: i for i, r in enumerate(kept, start=1)}
+
+
 def _describe(owner, kinds, rgb, lab, core_fg, grad, bg: Background) -> list[Region]:
     n = len(kinds) + 1
     flat = owner.ravel()

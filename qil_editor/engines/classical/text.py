@@ -14,7 +14,7 @@ import numpy as np
 
 from .colour import delta_e, lab_to_rgb, rgb_to_lab
 from .labels import grow, label_means, nearest_label
-from .regions import Region, Segmentation
+from .regions import Region, Segmentation, relabel
 
 
 class _UnionFind:
@@ -532,8 +532,7 @@ def words_take_crossing_crumbs(seg: Segmentation, lab: np.ndarray) -> Segmentati
         return seg
     owner = seg.owner.copy()
     by_label = {r.label: r for r in seg.regions}
-    taken: set[int] = set()
-    gained: dict[int, list] = {}   # word label -> (pixels, box) taken from crumbs
+    taken = False
     for r in crumbs:
         y0, x0 = max(0, r.slc[0].start - 1), max(0, r.slc[1].start - 1)
         y1, x1 = min(h, r.slc[0].stop + 1), min(w, r.slc[1].stop + 1)
@@ -548,33 +547,10 @@ def words_take_crossing_crumbs(seg: Segmentation, lab: np.ndarray) -> Segmentati
         d = delta_e(lab[y0:y1, x0:x1][mine][:, None, :], inks[None])
         if float((d.min(1) < CROSSING_DE).mean()) < CROSSING_INK:
             continue
-        to = np.asarray(near, np.int32)[d.argmin(1)]
-        sub[mine] = to
-        ys, xs = np.nonzero(mine)
-        for v in near:
-            got = to == v
-            if got.any():
-                gained.setdefault(v, []).append((int(got.sum()), (
-                    slice(y0 + int(ys[got].min()), y0 + int(ys[got].max()) + 1),
-                    slice(x0 + int(xs[got].min()), x0 + int(xs[got].max()) + 1))))
-        taken.add(r.label)
+        sub[mine] = np.asarray(near, np.int32)[d.argmin(1)]
+        taken = True
     if not taken:
         return seg
-    regions = []
-    for r in seg.regions:
-        if r.label in taken:
-            continue
-        if r.label in gained:
-            area, (ys, xs) = r.area, r.slc
-            for add, (gy, gx) in gained[r.label]:
-                area += add
-                ys = slice(min(ys.start, gy.start), max(ys.stop, gy.stop))
-                xs = slice(min(xs.start, gx.start), max(xs.stop, gx.stop))
-            r = Region(r.label, r.kind, (ys, xs), area, r.rgb, r.lab, r.sharp, dict(r.extras))
-        regions.append(r)
-    remap = np.zeros(len(seg.regions) + 1, np.int32)
-    out = []
-    for new, r in enumerate(regions, start=1):
-        remap[r.label] = new
-        out.append(Region(new, r.kind, r.slc, r.area, r.rgb, r.lab, r.sharp, dict(r.extras)))
-    return Segmentation(remap[owner], out, seg.fg, seg.core)
+    # the crumbs own no pixels now: they go, and the words' boxes and areas are redone
+    owner, regions, _ = relabel(owner, seg.regions)
+    return Segmentation(owner, regions, seg.fg, seg.core)

@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import ndimage_subset as ndimage  # scipy.ndimage's, exactly, without SciPy
 from .colour import delta_e, rgb_to_lab
-from .regions import Region, Segmentation, _compact
+from .regions import Region, Segmentation, relabel
 from .shapes import hull_mask
 
 TINT_SLOPE = (0.08, 0.6)  # photo share (1 - opacity) that shows through a translucent shape
@@ -204,7 +204,7 @@ def design_tints(seg: Segmentation, rgb: np.ndarray, bg_rgb: np.ndarray) -> Segm
         found[r.label] = (slope, offset, cover)
     if not found:
         return seg
-    owner, regions, remap = _relabel(owner, seg.regions)
+    owner, regions, remap = relabel(owner, seg.regions)
     out = Segmentation(owner, regions, seg.fg, seg.core)
     for old, (slope, offset, cover) in found.items():
         t = out.region(remap[old])
@@ -233,16 +233,6 @@ def _follows_all_through(px: np.ndarray, under: np.ndarray, slope: float, offset
     lit = (under > 0.08).all(-1)
     dark = lit & (k.min(-1) > -0.03) & (np.ptp(k, axis=-1) < SHADED_SPREAD) & (k.mean(-1) < 0.8)
     return float((plain | dark).mean()) >= 0.9
-
-
-def _relabel(owner: np.ndarray, regions: list[Region]) -> tuple[np.ndarray, list[Region], dict[int, int]]:
-    """Labels 1..K for the regions that still own pixels once others joined them
-    (``regions._compact``), their boxes and areas redone, and old label -> new."""
-    dense, kept = _compact(owner, regions)
-    boxes = ndimage.find_objects(dense, max_label=len(kept))
-    out = [Region(i, r.kind, boxes[i - 1], int((dense[boxes[i - 1]] == i).sum()), r.rgb, r.lab,
-                  r.sharp, dict(r.extras)) for i, r in enumerate(kept, start=1)]
-    return dense, out, {r.label: i for i, r in enumerate(kept, start=1)}
 
 
 def tint_of(region: Region) -> tuple[float, np.ndarray] | None:

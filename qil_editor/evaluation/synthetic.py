@@ -345,6 +345,24 @@ def _place_box(h: int, w: int, rng: np.random.Generator, boxes: list, form: str)
     return (cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2)
 
 
+
+class KindedLayers:
+    """The layers of a design being generated, each tagged with its kind for the per-failure
+    scores; repeated names are numbered ("Shape 1", "Shape 2") as a designer's tool would."""
+
+    def __init__(self, layers: list | None = None, kinds: list[str] | None = None):
+        self.layers = layers or []
+        self.kinds = kinds or []
+        self._counts: dict[str, int] = {}
+
+    def add(self, colour, alpha, name: str, kind: str) -> None:
+        if float(alpha.max()) < 1.0 / 255.0:
+            return   # nothing of it shows, not even faintly: no layer
+        self._counts[name] = self._counts.get(name, 0) + 1
+        self.layers.append(_to_layer(colour, alpha, f"{name} {self._counts[name]}"))
+        self.kinds.append(kind)
+
+
 def generate_hard_design(seed: int, size: tuple[int, int] = (512, 384), *,
                          fonts: list[str] | None = None) -> SyntheticDesign:
     """A harder design: 2-4 overlapping objects (shapes, photos, text on shapes), drop shadows
@@ -358,17 +376,9 @@ def generate_hard_design(seed: int, size: tuple[int, int] = (512, 384), *,
     c0 = _colour(rng, True)
     bg = np.broadcast_to(c0, (h, w, 3)) if bg_kind == "flat" else \
         _gradient(h, w, c0, _colour(rng, True), rng, bg_kind)
-    layers = [_to_layer(bg, np.ones((h, w), np.float32), "Background")]
-    kinds = ["background"]
+    stack = KindedLayers([_to_layer(bg, np.ones((h, w), np.float32), "Background")], ["background"])
+    layers, add = stack.layers, stack.add
     boxes: list = []
-    counts: dict[str, int] = {}
-
-    def add(colour, alpha, name, kind):
-        if float(alpha.max()) < 1.0 / 255.0:
-            return
-        counts[name] = counts.get(name, 0) + 1
-        layers.append(_to_layer(colour, alpha, f"{name} {counts[name]}"))
-        kinds.append(kind)
 
     mains: list[tuple[float, np.ndarray]] = []   # (full alpha sum, what still shows) per object
     n = int(rng.integers(2, 5))
@@ -425,7 +435,7 @@ def generate_hard_design(seed: int, size: tuple[int, int] = (512, 384), *,
                 mains.append((float(text.sum()), text.copy()))
         if len(layers) >= 9:
             break
-    return flatten(w, h, layers, seed, kinds)
+    return flatten(w, h, layers, seed, stack.kinds)
 
 
 def hard_set(count: int, size: tuple[int, int] = (512, 384), first_seed: int = 5000,

@@ -18,8 +18,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from ..document import Document, composite
-from .synthetic import (WORDS, SyntheticDesign, _colour, _form_mask, _fractal, _gradient,
-                        _photo, _text_in_box, _to_layer, find_fonts, flatten, load_font, seeded_set)
+from .synthetic import (WORDS, KindedLayers, SyntheticDesign, _colour, _form_mask, _fractal, _gradient,
+                        _photo, _text_in_box, find_fonts, flatten, load_font, seeded_set)
 
 PHRASES = WORDS + ("Summer sale", "Join us today", "New collection", "Big news", "Save the date",
                    "Fresh & local", "Shop now")
@@ -139,15 +139,8 @@ def generate_backdrop_design(seed: int, size: tuple[int, int] = (512, 384), *,
     w, h = size
     fonts = find_fonts() if fonts is None else fonts
     backdrop = str(rng.choice(BACKDROPS, p=[0.2, 0.15, 0.15, 0.15, 0.2, 0.15]))
-    layers, kinds = [], []
-    counts: dict[str, int] = {}
-
-    def add(colour, alpha, name, kind):
-        if float(alpha.max()) < 1.0 / 255.0:
-            return
-        counts[name] = counts.get(name, 0) + 1
-        layers.append(_to_layer(colour, alpha, f"{name} {counts[name]}"))
-        kinds.append(kind)
+    stack = KindedLayers()
+    layers, add = stack.layers, stack.add
 
     def shown() -> np.ndarray:  # the composite so far, for contrast decisions
         return composite(Document(w, h, layers))[..., :3].astype(np.float32) / 255.0
@@ -246,7 +239,7 @@ def generate_backdrop_design(seed: int, size: tuple[int, int] = (512, 384), *,
                     cover(text)
         if len(layers) >= 9:
             break
-    return flatten(w, h, layers, seed, kinds)
+    return flatten(w, h, layers, seed, stack.kinds)
 
 
 def backdrop_set(count: int, size: tuple[int, int] = (512, 384), first_seed: int = 8000,

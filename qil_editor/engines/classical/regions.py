@@ -226,6 +226,7 @@ def _split_photos(photo: np.ndarray, edge: np.ndarray, lab: np.ndarray, rgb: np.
     n, blob, stats, _ = cv2.connectedComponentsWithStats(photo.astype(np.uint8), connectivity=8)
     out = np.zeros(photo.shape, np.int32)
     nxt = 1
+    thick = max(SMOOTH_DEPTH, SMOOTH_DEPTH_SHARE * min(photo.shape))
     for k in range(1, n):
         x, y, bw, bh = stats[k, :4]
         crop = blob[y:y + bh, x:x + bw] == k
@@ -236,14 +237,22 @@ def _split_photos(photo: np.ndarray, edge: np.ndarray, lab: np.ndarray, rgb: np.
             area = np.bincount(pieces.ravel(), minlength=m + 1)
             cand = area >= max(min_area, PICTURE_SHARE * stats[k, 4])  # not a strip of one
             cand[0] = False
-            keep = _picture_like(pieces, m + 1, cand, area, edge[y:y + bh, x:x + bw] & crop,
+            like = _picture_like(pieces, m + 1, cand, area, edge[y:y + bh, x:x + bw] & crop,
                                  lab[y:y + bh, x:x + bw], rgb[y:y + bh, x:x + bw])
-            if keep.sum() < 2:  # one picture with a strip of something else: left whole
+            # a thick piece that is no picture (a striped or flat card, a dark box the blob
+            # took along) is handed back to the ordinary segmentation; a thin one (a glow
+            # ring, a shadow strip) is no picture even when busy
+            deep = _deepest(pieces, m + 1) >= thick
+            keep = like & deep
+            shed = cand & deep & ~like
+            if keep.sum() + shed.sum() < 2:  # one picture with a strip of something else: left whole
                 keep[1:] = False
                 pieces = crop.astype(np.int32)
                 keep[1] = True
             else:  # the rest (a glow or shadow strip cut off) stays with the nearest picture
-                pieces = _nearest_piece(pieces, keep)
+                gone = shed[pieces]
+                pieces = _nearest_piece(np.where(gone, 0, pieces), keep) if keep.any() \
+                    else np.zeros_like(pieces)
             remap = np.zeros(m + 1, np.int32)
             remap[keep] = np.arange(nxt, nxt + int(keep.sum()))
             nxt += int(keep.sum())
@@ -293,6 +302,16 @@ def _trim_protrusions(lbl: np.ndarray, min_area: int, side: int) -> np.ndarray:
         if big.any():
             sub = out[y0:y1, x0:x1]
             sub[big[comp]] = 0
+    return out
+
+
+def _deepest(lbl: np.ndarray, n: int) -> np.ndarray:
+    """Per label of ``lbl``: its inscribed radius (px), how thick its body is."""
+    out = np.zeros(n, np.float32)
+    for k in range(1, n):
+        m = np.pad(lbl == k, 1).astype(np.uint8)
+        if m.any():
+            out[k] = float(cv2.distanceTransform(m, cv2.DIST_L2, 3).max())
     return out
 
 

@@ -1,6 +1,12 @@
 """Photo blobs holding several pictures, or a picture and shapes the edge-density test took along."""
 
 import numpy as np
+import pytest
+
+from qil_editor.evaluation.failures import match_layers, soft_iou
+
+from classical_design import decompose
+from test_classical_completion import design, photo_texture, rect
 
 W, H = 320, 240
 
@@ -47,3 +53,16 @@ def test_an_outline_from_frame_to_frame_is_a_cut_only_where_another_meets_it_squ
     crossing = (np.array([20.0, 100.0]), np.array([190.0, 100.0]))  # bars crossing: no corner
     assert _anchored([edge, crossing], blob) == [crossing]
 
+
+@pytest.mark.parametrize("band", [(10, 100, 310, 130), (140, 10, 175, 230)])
+def test_a_photo_cut_in_two_by_a_band_across_it_is_one_layer(band):
+    """A flat band lies across a photo: the two pieces either side share their frame's sides
+    along the cut and the band covers the gap between them, so they are one picture (and
+    completed under the band), not two photo layers."""
+    photo = rect(40, 40, 280, 200)
+    fill = photo_texture(13, (0.05, 0.15, 0.3), (0.2, 0.5, 0.6), (0.7, 0.9, 0.95))
+    image, truth = design((fill, photo, "Photo"), ((0.9, 0.8, 0.2), rect(*band), "Band"))
+    _, pred = decompose(image, 3)
+    match = match_layers(pred, truth)
+    assert 0 < match[1] < match[2]
+    assert soft_iou(pred[match[1]][..., 3] / 255.0, photo) >= 0.9

@@ -952,7 +952,8 @@ def _join_shadows_of_one_caster(owner, kinds, regions, slivers: set[int], max_co
 def _bridge_occluded(owner, regions):
     """Two pieces of one colour on either side of something that covers them (a card
     cut in two by a shape on top) are one object: the gap between them inside their
-    joint convex hull is covered by that shape."""
+    joint convex hull is covered by that shape. So are two pieces of a picture whose
+    boxes share the sides along the cut (a banner across a photo)."""
     from .ordering import contact_matrix  # local: ordering imports this module
     kinds = [r.kind for r in regions]
     n = len(regions) + 1
@@ -967,15 +968,17 @@ def _bridge_occluded(owner, regions):
 
     changed = False
     for x in range(1, n):
-        nbs = [int(b) for b in np.flatnonzero(contact[x]) if b != BG and kinds[b - 1] == "shape"
+        nbs = [int(b) for b in np.flatnonzero(contact[x]) if b != BG and kinds[b - 1] in ("shape", "photo")
                and b != x]
         for i, a in enumerate(nbs):
             ra = regions[a - 1]
             for b in nbs[i + 1:]:
                 rb = regions[b - 1]
-                if find(a) == find(b) or contact[a, b] > 0:
+                if find(a) == find(b) or contact[a, b] > 0 or ra.kind != rb.kind:
                     continue
-                if float(delta_e(ra.lab, rb.lab)) > 4.0:
+                if ra.kind == "shape" and float(delta_e(ra.lab, rb.lab)) > 4.0:
+                    continue
+                if ra.kind == "photo" and not _in_line(ra.bbox, rb.bbox):
                     continue
                 x0 = min(ra.bbox[0], rb.bbox[0])
                 y0 = min(ra.bbox[1], rb.bbox[1])
@@ -997,6 +1000,19 @@ def _bridge_occluded(owner, regions):
         return owner, kinds, False
     remap = np.array([find(i) for i in range(n)])
     return remap[owner].astype(np.int32), kinds, True
+
+
+PHOTO_IN_LINE = 3  # px: two pieces of one picture cut across share the two sides along the cut
+
+
+def _in_line(a, b) -> bool:
+    """Do boxes ``a`` and ``b`` (x0, y0, x1, y1) share both sides along one axis, as the two
+    pieces of one rectangular picture that a band or a shape lies across do? A picture's
+    colours may differ from piece to piece (sky and ground), so the frame says it."""
+    tol = PHOTO_IN_LINE
+    rows = abs(a[1] - b[1]) <= tol and abs(a[3] - b[3]) <= tol
+    cols = abs(a[0] - b[0]) <= tol and abs(a[2] - b[2]) <= tol
+    return rows or cols
 
 
 def _drop_specks(owner, regions, bg: Background, dist, npx):

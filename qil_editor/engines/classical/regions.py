@@ -29,6 +29,7 @@ from .photo_split import split_blob
 
 BG = 0  # owner label of the background
 PICTURE_SHARE = 0.1  # share of a photo blob a piece cut off it needs to be a picture of its own
+PICTURE_EDGES = 0.2  # share of a picture's pixels that are edges (grain, detail)
 
 
 @dataclass
@@ -210,7 +211,7 @@ def _picture_like(blob: np.ndarray, n: int, cand: np.ndarray, area: np.ndarray, 
     owner = uniq >> 24
     big = counts >= np.maximum(3, 0.002 * area[owner])
     n_colours = np.bincount(owner[big], minlength=n)
-    is_photo = cand & (edges > 0.2 * area) & (n_colours >= 25)
+    is_photo = cand & (edges > PICTURE_EDGES * area) & (n_colours >= 25)
     for k in np.flatnonzero(is_photo):
         if _two_colour_mix(rgb[blob == k]):
             is_photo[k] = False
@@ -239,20 +240,21 @@ def _split_photos(photo: np.ndarray, edge: np.ndarray, lab: np.ndarray, rgb: np.
             cand[0] = False
             like = _picture_like(pieces, m + 1, cand, area, edge[y:y + bh, x:x + bw] & crop,
                                  lab[y:y + bh, x:x + bw], rgb[y:y + bh, x:x + bw])
-            # a thick piece that is no picture (a striped or flat card, a dark box the blob
-            # took along) is handed back to the ordinary segmentation; a thin one (a glow
-            # ring, a shadow strip) is no picture even when busy
+            # beside a picture, a thick piece with few edges (a flat or gradient card, a dark
+            # box the blob took along) is handed back to the ordinary segmentation; a thin
+            # one (a glow ring, a shadow strip) is no picture even when busy. An edge-dense
+            # piece that fails the picture test (a grainy sky cut off along a horizon) is
+            # no evidence against the cut being inside one picture, so it sheds nothing
             deep = _deepest(pieces, m + 1) >= thick
             keep = like & deep
-            shed = cand & deep & ~like
+            edges = np.bincount(pieces[edge[y:y + bh, x:x + bw] & crop], minlength=m + 1)
+            shed = cand & deep & ~like & (edges < PICTURE_EDGES * area) if keep.any() else keep & False
             if keep.sum() + shed.sum() < 2:  # one picture with a strip of something else: left whole
                 keep[1:] = False
                 pieces = crop.astype(np.int32)
                 keep[1] = True
             else:  # the rest (a glow or shadow strip cut off) stays with the nearest picture
-                gone = shed[pieces]
-                pieces = _nearest_piece(np.where(gone, 0, pieces), keep) if keep.any() \
-                    else np.zeros_like(pieces)
+                pieces = _nearest_piece(np.where(shed[pieces], 0, pieces), keep)
             remap = np.zeros(m + 1, np.int32)
             remap[keep] = np.arange(nxt, nxt + int(keep.sum()))
             nxt += int(keep.sum())

@@ -27,6 +27,8 @@ JOIN = 5.0            # how near a short outline must start to a long one's end 
 CORNER_FILL = 0.70    # share of a small disc the blob fills at a notch of its outline
 CLOSE = 8.0           # a cut ending this near the outline is closed to it (px)
 MISSES = 5            # positions without the step that end a line being continued
+MEET = 10.0           # how near two square outlines must come to meet at a picture's corner (px)
+SQUARE = 0.17         # |cos| of the angle between two outlines that meet square (within 10 deg)
 
 
 def _sample(img: np.ndarray, pts: np.ndarray) -> np.ndarray:
@@ -187,6 +189,13 @@ def _anchored(lines, blob):
     ends = [(_concave(blob, p0) or _corner(outline_pts, p0), _concave(blob, p1) or _corner(outline_pts, p1))
             for p0, p1 in lines]
     keep = [a or b for a, b in ends]
+    # two outlines meeting square inside the blob (an L or a T) are the corner of the picture
+    # on top, even where each runs out to a straight frame (pictures side by side whose
+    # edges line up): a horizon or a wall's edge inside one picture meets no such partner
+    for i, j in ((i, j) for i in range(len(lines)) for j in range(i + 1, len(lines))):
+        x = _meet(lines[i], lines[j], blob)
+        if x is not None:
+            keep[i] = keep[j] = True
     changed = True
     while changed:
         changed = False
@@ -196,6 +205,29 @@ def _anchored(lines, blob):
                                    for a in anchors):
                 keep[k] = changed = True
     return [ln for ln, k in zip(lines, keep) if k]
+
+
+def _meet(a, b, blob):
+    """The point where outlines ``a`` and ``b`` ((p0, p1) each) meet at about a right angle,
+    within ``MEET`` of both segments and of an end of one, inside the blob; None where they
+    do not."""
+    (a0, a1), (b0, b1) = a, b
+    ua, ub = a1 - a0, b1 - b0
+    la, lb = float(np.linalg.norm(ua)), float(np.linalg.norm(ub))
+    if la < 1e-6 or lb < 1e-6 or abs(float(ua @ ub)) > SQUARE * la * lb:
+        return None
+    s, _ = np.linalg.solve(np.stack([ua, -ub], 1), b0 - a0)
+    x = a0 + s * ua
+    for p0, u, ln in ((a0, ua / la, la), (b0, ub / lb, lb)):
+        t = float(np.clip((x - p0) @ u, 0.0, ln))
+        if np.linalg.norm(p0 + t * u - x) > MEET:
+            return None
+    # an L or a T: one of them stops there (two steps crossing, a window's bars, are no corner)
+    if min(np.linalg.norm(q - x) for q in (a0, a1, b0, b1)) > MEET:
+        return None
+    h, w = blob.shape
+    xi, yi = int(round(x[0])), int(round(x[1]))
+    return x if 0 <= xi < w and 0 <= yi < h and blob[yi, xi] else None
 
 
 def _bends(p0, u, nrm, t0, t1, ys, xs, sagitta: float = 0.8) -> bool:

@@ -29,6 +29,7 @@ from .photo_split import split_blob
 
 BG = 0  # owner label of the background
 PICTURE_SHARE = 0.1  # share of a photo blob a piece cut off it needs to be a picture of its own
+PICTURE_EDGES = 0.2  # share of a picture's pixels that are edges (grain, detail)
 
 
 @dataclass
@@ -210,7 +211,7 @@ def _picture_like(blob: np.ndarray, n: int, cand: np.ndarray, area: np.ndarray, 
     owner = uniq >> 24
     big = counts >= np.maximum(3, 0.002 * area[owner])
     n_colours = np.bincount(owner[big], minlength=n)
-    is_photo = cand & (edges > 0.2 * area) & (n_colours >= 25)
+    is_photo = cand & (edges > PICTURE_EDGES * area) & (n_colours >= 25)
     for k in np.flatnonzero(is_photo):
         if _two_colour_mix(rgb[blob == k]):
             is_photo[k] = False
@@ -226,6 +227,7 @@ def _split_photos(photo: np.ndarray, edge: np.ndarray, lab: np.ndarray, rgb: np.
     n, blob, stats, _ = cv2.connectedComponentsWithStats(photo.astype(np.uint8), connectivity=8)
     out = np.zeros(photo.shape, np.int32)
     nxt = 1
+    thick = max(SMOOTH_DEPTH, SMOOTH_DEPTH_SHARE * min(photo.shape))
     for k in range(1, n):
         x, y, bw, bh = stats[k, :4]
         crop = blob[y:y + bh, x:x + bw] == k
@@ -236,14 +238,23 @@ def _split_photos(photo: np.ndarray, edge: np.ndarray, lab: np.ndarray, rgb: np.
             area = np.bincount(pieces.ravel(), minlength=m + 1)
             cand = area >= max(min_area, PICTURE_SHARE * stats[k, 4])  # not a strip of one
             cand[0] = False
-            keep = _picture_like(pieces, m + 1, cand, area, edge[y:y + bh, x:x + bw] & crop,
+            like = _picture_like(pieces, m + 1, cand, area, edge[y:y + bh, x:x + bw] & crop,
                                  lab[y:y + bh, x:x + bw], rgb[y:y + bh, x:x + bw])
-            if keep.sum() < 2:  # one picture with a strip of something else: left whole
+            # beside a picture, a thick piece with few edges (a flat or gradient card, a dark
+            # box the blob took along) is handed back to the ordinary segmentation; a thin
+            # one (a glow ring, a shadow strip) is no picture even when busy. An edge-dense
+            # piece that fails the picture test (a grainy sky cut off along a horizon) is
+            # no evidence against the cut being inside one picture, so it sheds nothing
+            deep = _deepest(pieces, m + 1) >= thick
+            keep = like & deep
+            edges = np.bincount(pieces[edge[y:y + bh, x:x + bw] & crop], minlength=m + 1)
+            shed = cand & deep & ~like & (edges < PICTURE_EDGES * area) if keep.any() else keep & False
+            if keep.sum() + shed.sum() < 2:  # one picture with a strip of something else: left whole
                 keep[1:] = False
                 pieces = crop.astype(np.int32)
                 keep[1] = True
             else:  # the rest (a glow or shadow strip cut off) stays with the nearest picture
-                pieces = _nearest_piece(pieces, keep)
+                pieces = _nearest_piece(np.where(shed[pieces], 0, pieces), keep)
             remap = np.zeros(m + 1, np.int32)
             remap[keep] = np.arange(nxt, nxt + int(keep.sum()))
             nxt += int(keep.sum())
@@ -293,6 +304,16 @@ def _trim_protrusions(lbl: np.ndarray, min_area: int, side: int) -> np.ndarray:
         if big.any():
             sub = out[y0:y1, x0:x1]
             sub[big[comp]] = 0
+    return out
+
+
+def _deepest(lbl: np.ndarray, n: int) -> np.ndarray:
+    """Per label of ``lbl``: its inscribed radius (px), how thick its body is."""
+    out = np.zeros(n, np.float32)
+    for k in range(1, n):
+        m = np.pad(lbl == k, 1).astype(np.uint8)
+        if m.any():
+            out[k] = float(cv2.distanceTransform(m, cv2.DIST_L2, 3).max())
     return out
 
 
@@ -933,7 +954,8 @@ def _join_shadows_of_one_caster(owner, kinds, regions, slivers: set[int], max_co
 def _bridge_occluded(owner, regions):
     """Two pieces of one colour on either side of something that covers them (a card
     cut in two by a shape on top) are one object: the gap between them inside their
-    joint convex hull is covered by that shape."""
+    joint convex hull is covered by that shape. So are two pieces of a picture whose
+    boxes share the sides along the cut (a banner across a photo)."""
     from .ordering import contact_matrix  # local: ordering imports this module
     kinds = [r.kind for r in regions]
     n = len(regions) + 1
@@ -948,15 +970,17 @@ def _bridge_occluded(owner, regions):
 
     changed = False
     for x in range(1, n):
-        nbs = [int(b) for b in np.flatnonzero(contact[x]) if b != BG and kinds[b - 1] == "shape"
+        nbs = [int(b) for b in np.flatnonzero(contact[x]) if b != BG and kinds[b - 1] in ("shape", "photo")
                and b != x]
         for i, a in enumerate(nbs):
             ra = regions[a - 1]
             for b in nbs[i + 1:]:
                 rb = regions[b - 1]
-                if find(a) == find(b) or contact[a, b] > 0:
+                if find(a) == find(b) or contact[a, b] > 0 or ra.kind != rb.kind:
                     continue
-                if float(delta_e(ra.lab, rb.lab)) > 4.0:
+                if ra.kind == "shape" and float(delta_e(ra.lab, rb.lab)) > 4.0:
+                    continue
+                if ra.kind == "photo" and not _in_line(ra.bbox, rb.bbox):
                     continue
                 x0 = min(ra.bbox[0], rb.bbox[0])
                 y0 = min(ra.bbox[1], rb.bbox[1])
@@ -978,6 +1002,19 @@ def _bridge_occluded(owner, regions):
         return owner, kinds, False
     remap = np.array([find(i) for i in range(n)])
     return remap[owner].astype(np.int32), kinds, True
+
+
+PHOTO_IN_LINE = 3  # px: two pieces of one picture cut across share the two sides along the cut
+
+
+def _in_line(a, b) -> bool:
+    """Do boxes ``a`` and ``b`` (x0, y0, x1, y1) share both sides along one axis, as the two
+    pieces of one rectangular picture that a band or a shape lies across do? A picture's
+    colours may differ from piece to piece (sky and ground), so the frame says it."""
+    tol = PHOTO_IN_LINE
+    rows = abs(a[1] - b[1]) <= tol and abs(a[3] - b[3]) <= tol
+    cols = abs(a[0] - b[0]) <= tol and abs(a[2] - b[2]) <= tol
+    return rows or cols
 
 
 def _drop_specks(owner, regions, bg: Background, dist, npx):

@@ -181,3 +181,38 @@ def test_a_title_running_off_its_card_lies_on_it(photo_bg):
     assert float(shown.mean()) < 0.5 or float(np.median(off[shown])) < 20  # hidden, or card colour
     text_i = max(range(1, len(pred)), key=lambda i: float((pred[i][..., 3][ink] > 128).mean()))
     assert card_i < text_i  # the card beneath the title
+
+
+def _hand_segmentation(owner, cols, kinds, sharp=None):
+    from qil_editor.engines.classical.colour import rgb_to_lab
+    from qil_editor.engines.classical.regions import Region, Segmentation
+
+    regions = []
+    for k in range(1, int(owner.max()) + 1):
+        ys, xs = np.nonzero(owner == k)
+        rgb = np.float32(cols[k])
+        regions.append(Region(k, kinds[k], (slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1)),
+                              int(ys.size), rgb, rgb_to_lab(rgb[None])[0], (sharp or {}).get(k, 1.0)))
+    return Segmentation(owner, regions, owner > 0, owner == 0)
+
+
+@pytest.mark.parametrize("soft, kept", [(0.1, True), (0.9, False)])
+def test_a_soft_shadow_sliver_keeps_a_layer_while_the_count_asks_for_one(soft, kept):
+    """The visible sliver of a drop shadow mostly hidden under its caster is a speck, but
+    while the count asks for more layers than the objects fill it stays a layer (completed
+    under its caster) instead of folding into the caster; a crisp dark speck still folds."""
+    from qil_editor.engines.classical.grouping import group_regions
+    from qil_editor.engines.classical.ordering import order_regions
+
+    h, w = 200, 300
+    owner = np.zeros((h, w), np.int32)
+    owner[40:100, 40:140] = 1     # a card
+    owner[100:102, 50:80] = 2     # the sliver of its shadow peeking out below it (60 px)
+    owner[120:180, 180:280] = 3   # another card
+    cols = {1: [0.9, 0.5, 0.2], 2: [0.3, 0.25, 0.2], 3: [0.2, 0.4, 0.8]}
+    kinds = {1: "shape", 2: "shadow", 3: "shape"}
+    seg = _hand_segmentation(owner, cols, kinds, {2: soft})
+    groups = group_regions(seg, order_regions(seg), 3, (w, h))
+    assert ([2] in [g.labels for g in groups]) == kept, [g.labels for g in groups]
+    if not kept:
+        assert len(groups) == 2

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .colour import delta_e2000
-from .ordering import CRUMB, Ordering
+from .ordering import CRUMB, GLOW_SHARP, Ordering
 from .regions import SHADOW_DARK_L, Segmentation
 
 AUTO_MERGE_COST = 0.3
@@ -143,6 +143,12 @@ def group_regions(seg: Segmentation, ordering: Ordering, target: int | None,
         lab = (np.stack([r.lab for r in regs]) * area[:, None]).sum(0) / area.sum()
         return kind, box, lab
 
+    def speck_px(ms) -> float:
+        """Below this many pixels a group is a speck that the pass after the count folds."""
+        if all(seg.region(m).kind in ("thin", "photo", "shadow") for m in ms):
+            return SPECK_BODILESS * w * h
+        return (SPECK_TEXT if features(ms)[0] == "text" else SPECK_LAYER) * w * h
+
     limit = target if target is not None else 9
     while len(graph.members) > 1:
         gids = sorted(graph.members)
@@ -182,8 +188,23 @@ def group_regions(seg: Segmentation, ordering: Ordering, target: int | None,
         cost = np.where(tiny & (tch | (c_space < 0.03)), cost - 0.5, cost)
         # otherwise small groups go before big ones: a layer should be worth having
         cost = cost - 0.2 + 0.2 * np.minimum(1.0, small / 0.01)
+        free = None
+        if target is not None:
+            # Specks that touch a neighbour join it after the count (below) and take no layer,
+            # so only the groups that will stay layers count; counted, a stray glyph or a
+            # sliver forced two objects into one layer and then the engine handed back fewer
+            # layers than asked. At the count, merges that cost no layer still go on (a speck
+            # into the group it is cheapest with, the pieces of one small word into a layer
+            # of its own); a crumb of a few pixels waits for the pass after the count.
+            stand = _standing(graph, seg, contact, target, speck_px, CRUMB * w * h)
+            if len(stand) <= limit:
+                held = np.array([g in stand for g in gids])
+                crumb = areas < CRUMB * w * h
+                free = ~(held[gi] & held[gj]) & ~crumb[gi] & ~crumb[gj]
         picked = None
         for k in np.argsort(cost, kind="stable"):
+            if free is not None and not free[k]:
+                continue
             a, b = gids[gi[k]], gids[gj[k]]
             if graph.can_merge(a, b):
                 picked = (float(cost[k]), a, b)
@@ -191,10 +212,8 @@ def group_regions(seg: Segmentation, ordering: Ordering, target: int | None,
         if picked is None:
             break
         c, a, b = picked
-        # crumbs of a few pixels join a neighbour below anyway: they take no layer, so they do
-        # not count here (counted, a 1 px crumb forced two text boxes into one layer)
-        layers = int((areas >= CRUMB * w * h).sum())
-        if layers <= limit and (target is not None or c > AUTO_MERGE_COST):
+        # crumbs of a few pixels join a neighbour below anyway: they take no layer
+        if target is None and int((areas >= CRUMB * w * h).sum()) <= limit and c > AUTO_MERGE_COST:
             break
         if log is not None:
             log(f"merge {sorted(graph.members[a])} + {sorted(graph.members[b])} cost {c:.3f}")
@@ -202,16 +221,13 @@ def group_regions(seg: Segmentation, ordering: Ordering, target: int | None,
 
     # a speck is never worth a layer of its own, even when the count asks for more layers
     # than there are objects: it joins the neighbour it touches most
+    keep = _standing(graph, seg, contact, target, speck_px, CRUMB * w * h) if target is not None else set()
     changed = True
     while changed and len(graph.members) > 1:
         changed = False
         for g in sorted(graph.members):
             ms = graph.members[g]
-            if all(seg.region(m).kind in ("thin", "photo", "shadow") for m in ms):
-                tiny_px = SPECK_BODILESS * w * h
-            else:
-                tiny_px = (SPECK_TEXT if features(ms)[0] == "text" else SPECK_LAYER) * w * h
-            if sum(max(seg.region(m).area, 1) for m in ms) >= tiny_px:
+            if g in keep or sum(max(seg.region(m).area, 1) for m in ms) >= speck_px(ms):
                 continue
             touch = {o: sum(int(contact[m, x]) for m in ms for x in graph.members[o])
                      for o in graph.members if o != g}
@@ -226,6 +242,28 @@ def group_regions(seg: Segmentation, ordering: Ordering, target: int | None,
     ordered = _order_groups(groups, graph.edges, rank)
     _name(ordered, seg)
     return ordered
+
+
+def _standing(graph: _GroupGraph, seg: Segmentation, contact: np.ndarray, target: int,
+              speck_px, crumb_px: float) -> set[int]:
+    """The groups that will stay layers: all but the specks that touch a neighbour, which
+    join it. While the count asks for more layers than those fill, soft shadow specks stay
+    too, largest first: the visible sliver of a shadow mostly hidden under its caster is
+    completed under the caster as a layer of its own; folded into the caster, shadow and
+    caster were one layer and the engine handed back fewer layers than asked."""
+    stay, slivers = set(), []
+    for g, ms in graph.members.items():
+        area = sum(max(seg.region(m).area, 1) for m in ms)
+        near = contact[list(ms)].sum(axis=0)
+        near[0] = 0
+        near[list(ms)] = 0
+        if area >= speck_px(ms) or (area >= crumb_px and not near.any()):
+            stay.add(g)
+        elif area >= crumb_px and all(seg.region(m).kind == "shadow" and seg.region(m).sharp < GLOW_SHARP
+                                      for m in ms):
+            slivers.append((area, g))
+    spare = max(0, target - len(stay))
+    return stay | {g for _, g in sorted(slivers, reverse=True)[:spare]}
 
 
 def _order_groups(groups: dict[int, Group], edges, rank) -> list[Group]:

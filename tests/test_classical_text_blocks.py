@@ -196,23 +196,44 @@ def _hand_segmentation(owner, cols, kinds, sharp=None):
     return Segmentation(owner, regions, owner > 0, owner == 0)
 
 
-@pytest.mark.parametrize("soft, kept", [(0.1, True), (0.9, False)])
-def test_a_soft_shadow_sliver_keeps_a_layer_while_the_count_asks_for_one(soft, kept):
+@pytest.mark.parametrize("cols, soft, kept", [(30, 0.1, True), (30, 0.9, False), (10, 0.1, False)])
+def test_a_soft_shadow_sliver_keeps_a_layer_while_the_count_asks_for_one(cols, soft, kept):
     """The visible sliver of a drop shadow mostly hidden under its caster is a speck, but
     while the count asks for more layers than the objects fill it stays a layer (completed
-    under its caster) instead of folding into the caster; a crisp dark speck still folds."""
+    under its caster) instead of folding into the caster; a crisp dark speck still folds,
+    and so does a crumb of darkening too small to say anything of its shadow."""
     from qil_editor.engines.classical.grouping import group_regions
     from qil_editor.engines.classical.ordering import order_regions
 
     h, w = 200, 300
     owner = np.zeros((h, w), np.int32)
     owner[40:100, 40:140] = 1     # a card
-    owner[100:102, 50:80] = 2     # the sliver of its shadow peeking out below it (60 px)
+    owner[100:102, 50:50 + cols] = 2  # the sliver of its shadow peeking out below it
     owner[120:180, 180:280] = 3   # another card
-    cols = {1: [0.9, 0.5, 0.2], 2: [0.3, 0.25, 0.2], 3: [0.2, 0.4, 0.8]}
+    colours = {1: [0.9, 0.5, 0.2], 2: [0.3, 0.25, 0.2], 3: [0.2, 0.4, 0.8]}
     kinds = {1: "shape", 2: "shadow", 3: "shape"}
-    seg = _hand_segmentation(owner, cols, kinds, {2: soft})
+    seg = _hand_segmentation(owner, colours, kinds, {2: soft})
     groups = group_regions(seg, order_regions(seg), 3, (w, h))
     assert ([2] in [g.labels for g in groups]) == kept, [g.labels for g in groups]
     if not kept:
         assert len(groups) == 2
+
+
+def test_a_folded_crumb_does_not_set_its_groups_place_in_the_stack():
+    """Free groups (nothing between them) stack by the rank of their main object: a crumb
+    that ranked at the bottom and was folded into a word used to put the word's layer
+    under a card it never touches."""
+    from qil_editor.engines.classical.grouping import group_regions
+    from qil_editor.engines.classical.ordering import Ordering, contact_matrix
+
+    h, w = 200, 300
+    owner = np.zeros((h, w), np.int32)
+    owner[40:160, 20:120] = 1     # a card
+    owner[80:110, 160:280] = 2    # a word, free of the card
+    owner[110:112, 200:204] = 3   # a crumb on the word's edge
+    cols = {1: [0.9, 0.5, 0.2], 2: [0.1, 0.1, 0.4], 3: [0.1, 0.1, 0.4]}
+    kinds = {1: "shape", 2: "text", 3: "thin"}
+    seg = _hand_segmentation(owner, cols, kinds)
+    ordering = Ordering([3, 1, 2], {}, contact_matrix(owner, 4))
+    groups = group_regions(seg, ordering, 2, (w, h))
+    assert [sorted(g.labels) for g in groups] == [[1], [2, 3]]

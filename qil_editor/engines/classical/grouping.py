@@ -21,6 +21,7 @@ from .regions import SHADOW_DARK_L, Segmentation
 AUTO_MERGE_COST = 0.3
 SPECK_TEXT = 0.0005    # text groups below this share of the canvas join a neighbour ...
 SPECK_LAYER = 0.0008   # ... other groups below this (a small icon above it stays a layer) ...
+SLIVER = 0.0005        # a soft shadow speck below this share of the canvas says too little of its shadow
 SPECK_BODILESS = 0.0012  # ... and below this when no region in them has a flat body (slivers,
                          # specks of texture or shadow)
 
@@ -239,7 +240,7 @@ def group_regions(seg: Segmentation, ordering: Ordering, target: int | None,
             break
 
     groups = {g: Group(sorted(ms, key=rank.get), features(ms)[0]) for g, ms in graph.members.items()}
-    ordered = _order_groups(groups, graph.edges, rank)
+    ordered = _order_groups(groups, graph.edges, rank, {r.label: r.area for r in seg.regions})
     _name(ordered, seg)
     return ordered
 
@@ -247,10 +248,12 @@ def group_regions(seg: Segmentation, ordering: Ordering, target: int | None,
 def _standing(graph: _GroupGraph, seg: Segmentation, contact: np.ndarray, target: int,
               speck_px, crumb_px: float) -> set[int]:
     """The groups that will stay layers: all but the specks that touch a neighbour, which
-    join it. While the count asks for more layers than those fill, soft shadow specks stay
-    too, largest first: the visible sliver of a shadow mostly hidden under its caster is
-    completed under the caster as a layer of its own; folded into the caster, shadow and
-    caster were one layer and the engine handed back fewer layers than asked."""
+    join it. While the count asks for more layers than those fill, soft shadow specks (not
+    mere crumbs of darkening) stay too, largest first: the visible sliver of a shadow mostly
+    hidden under its caster is completed under the caster as a layer of its own; folded into
+    the caster, shadow and caster were one layer and the engine handed back fewer layers
+    than asked."""
+    h, w = seg.owner.shape
     stay, slivers = set(), []
     for g, ms in graph.members.items():
         area = sum(max(seg.region(m).area, 1) for m in ms)
@@ -259,15 +262,17 @@ def _standing(graph: _GroupGraph, seg: Segmentation, contact: np.ndarray, target
         near[list(ms)] = 0
         if area >= speck_px(ms) or (area >= crumb_px and not near.any()):
             stay.add(g)
-        elif area >= crumb_px and all(seg.region(m).kind == "shadow" and seg.region(m).sharp < GLOW_SHARP
-                                      for m in ms):
+        elif area >= SLIVER * w * h and all(seg.region(m).kind == "shadow"
+                                            and seg.region(m).sharp < GLOW_SHARP for m in ms):
             slivers.append((area, g))
     spare = max(0, target - len(stay))
     return stay | {g for _, g in sorted(slivers, reverse=True)[:spare]}
 
 
-def _order_groups(groups: dict[int, Group], edges, rank) -> list[Group]:
-    """Bottom first, honouring the group DAG; ties by the lowest member's original rank."""
+def _order_groups(groups: dict[int, Group], edges, rank, size) -> list[Group]:
+    """Bottom first, honouring the group DAG; ties by the rank of each group's largest member
+    (its main object), not its lowest one: a crumb folded into a title that ranked at the
+    bottom put the whole title under layers it has nothing to do with."""
     lower: dict[int, set[int]] = {g: set() for g in groups}
     for (up, low) in edges:
         lower[up].add(low)
@@ -275,7 +280,7 @@ def _order_groups(groups: dict[int, Group], edges, rank) -> list[Group]:
     out = []
     while remaining:
         ready = [g for g in remaining if not (lower[g] & remaining)] or list(remaining)
-        nxt = min(ready, key=lambda g: min(rank[lbl] for lbl in groups[g].labels))
+        nxt = min(ready, key=lambda g: rank[max(groups[g].labels, key=lambda m: (size[m], -rank[m]))])
         out.append(groups[nxt])
         remaining.discard(nxt)
     return out

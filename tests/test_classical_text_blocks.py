@@ -237,3 +237,30 @@ def test_a_folded_crumb_does_not_set_its_groups_place_in_the_stack():
     ordering = Ordering([3, 1, 2], {}, contact_matrix(owner, 4))
     groups = group_regions(seg, ordering, 2, (w, h))
     assert [sorted(g.labels) for g in groups] == [[1], [2, 3]]
+
+
+@pytest.mark.parametrize("strip, conf, middle, joined", [([0.3, 0.9, 0.2], 0.7, "photo", True),
+                                                         ([0.9, 0.2, 0.6], 0.7, "photo", False),
+                                                         ([0.3, 0.9, 0.2], 0.99, "photo", False),
+                                                         ([0.3, 0.9, 0.2], 0.7, "text", False)])
+def test_pieces_that_touch_in_one_flat_colour_join_across_an_outline_cue(strip, conf, middle, joined):
+    """A strip cut off a button touches the button in one flat colour: no seam shows, so it
+    is one object even where an outline cue put the photo under the button between them
+    (strip < photo < button). A strip in another colour, a chain of sure cues, or a word
+    between them (bits of a shape between a word's glyphs seem to lie on the word) keeps
+    them apart."""
+    from qil_editor.engines.classical.grouping import group_regions
+    from qil_editor.engines.classical.ordering import Ordering, contact_matrix
+
+    h, w = 200, 300
+    owner = np.zeros((h, w), np.int32)
+    owner[20:120, 20:200] = 3     # a photo (or a word)
+    owner[60:90, 60:160] = 1      # a button on it
+    owner[54:60, 80:140] = 2      # a strip of the button along its top edge
+    owner[140:190, 220:290] = 4   # a card elsewhere
+    cols = {1: [0.3, 0.9, 0.2], 2: strip, 3: [0.6, 0.3, 0.7], 4: [0.2, 0.3, 0.8]}
+    kinds = {1: "text", 2: "text", 3: middle, 4: "shape"}
+    seg = _hand_segmentation(owner, cols, kinds)
+    ordering = Ordering([2, 3, 1, 4], {(1, 3): max(conf, 0.8), (3, 2): conf}, contact_matrix(owner, 5))
+    groups = group_regions(seg, ordering, 3, (w, h))
+    assert ([1, 2] in [sorted(g.labels) for g in groups]) == joined, [g.labels for g in groups]

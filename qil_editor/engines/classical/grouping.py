@@ -5,7 +5,8 @@ Text lines arrive as single regions (see ``text.py``). The cheapest merges
 shadow with what casts it; specks with their neighbour) continue until the
 requested count is reached, or, for an automatic count, while they stay
 cheap. A merge never puts two regions in one layer if a third region must
-lie between them.
+lie between them, unless the two touch in one flat colour (no seam shows:
+one object cut in two) and only uncertain outline cues put the third there.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ SPECK_LAYER = 0.0008   # ... other groups below this (a small icon above it stay
 SLIVER = 0.0005        # a soft shadow speck below this share of the canvas says too little of its shadow
 SPECK_BODILESS = 0.0012  # ... and below this when no region in them has a flat body (slivers,
                          # specks of texture or shadow)
+SEAM_DE = 3.0          # groups that touch closer in colour than this (CIEDE2000) show no seam ...
+SEAM_PX = 4            # ... along at least this many outline pixels ...
+SEAM_CONF = 0.97       # ... and merge unless a chain of cues this sure puts something between
 
 
 @dataclass
@@ -69,10 +73,29 @@ class _GroupGraph:
                     stack.append(m)
         return False
 
-    def can_merge(self, a: int, b: int) -> bool:
+    def can_merge(self, a: int, b: int, min_conf: float = STRONG) -> bool:
         """Safe unless a confident chain puts something between them."""
-        down = self._down(self.STRONG)
+        down = self._down(min_conf)
         return not (self._reaches(down, a, b) or self._reaches(down, b, a))
+
+    def between(self, a: int, b: int, min_conf: float = STRONG) -> set[int]:
+        """The groups a chain of relations at least this sure puts between ``a`` and ``b``."""
+        down = self._down(min_conf)
+        up: dict[int, set[int]] = {}
+        for u, lows in down.items():
+            for l in lows:
+                up.setdefault(l, set()).add(u)
+
+        def reach(graph, src):
+            seen, stack = set(), [src]
+            while stack:
+                for m in graph.get(stack.pop(), ()):
+                    if m not in seen:
+                        seen.add(m)
+                        stack.append(m)
+            return seen
+
+        return ((reach(down, a) & reach(up, b)) | (reach(down, b) & reach(up, a))) - {a, b}
 
     def merge(self, a: int, b: int) -> None:
         for lbl in self.members[b]:
@@ -124,6 +147,14 @@ def group_regions(seg: Segmentation, ordering: Ordering, target: int | None,
     rank = ordering.rank()
     n_lab = len(labels) + 1
     contact = ordering.contact
+    # region pairs that touch along a stretch in one flat colour: no seam shows between them
+    seam = np.zeros((n_lab, n_lab), np.float64)
+    reg_lab = np.zeros((n_lab, 3), np.float64)
+    for r in seg.regions:
+        reg_lab[r.label] = r.lab
+    sa, sb = np.nonzero(np.triu(contact >= SEAM_PX, 1))
+    keep = (sa > 0) & (delta_e2000(reg_lab[sa], reg_lab[sb]) < SEAM_DE)
+    seam[sa[keep], sb[keep]] = seam[sb[keep], sa[keep]] = 1.0
 
     def features(ms):
         regs = [seg.region(m) for m in ms]
@@ -202,12 +233,23 @@ def group_regions(seg: Segmentation, ordering: Ordering, target: int | None,
                 held = np.array([g in stand for g in gids])
                 crumb = areas < CRUMB * w * h
                 free = ~(held[gi] & held[gj]) & ~crumb[gi] & ~crumb[gj]
+        # Two groups that touch in one flat colour show no edge between them: one object the
+        # segmentation cut in two (a strip of a button, the glyphs of a line where it crosses a
+        # shape). An outline cue that puts a third object between them is then the weaker
+        # evidence; merged, the cycle drops its weakest link. Not for a speck, and not across
+        # a word: a word laid over a shape leaves bits of the shape between its glyphs, in the
+        # shape's colour, whose cues are the unreliable ones (held in a glyph's counter, a bit
+        # seems to lie on the word); a speck is folded by touch after the count anyway.
+        kind_of = {g: f[0] for g, f in zip(gids, feats)}
+        body = np.array([areas[i] >= speck_px(graph.members[g]) for i, g in enumerate(gids)])
+        seamless = ((member @ seam @ member.T) > 0)[gi, gj] & body[gi] & body[gj]
         picked = None
         for k in np.argsort(cost, kind="stable"):
             if free is not None and not free[k]:
                 continue
             a, b = gids[gi[k]], gids[gj[k]]
-            if graph.can_merge(a, b):
+            if graph.can_merge(a, b) or (seamless[k] and graph.can_merge(a, b, SEAM_CONF)
+                                         and not any(kind_of[x] == "text" for x in graph.between(a, b))):
                 picked = (float(cost[k]), a, b)
                 break
         if picked is None:

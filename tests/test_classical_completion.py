@@ -245,6 +245,21 @@ def test_a_speck_touching_an_object_never_takes_a_layer_of_its_own():
     assert len(pred) <= 3
 
 
+def test_a_speck_that_joins_its_neighbour_takes_no_slot_of_the_given_count():
+    """The dot is folded into the card it sits on after the count, so it must not take one
+    of the layers asked for: counted, it forced the two look-alike cards into one layer and
+    the engine handed back a layer fewer than asked."""
+    left, right = rect(30, 40, 110, 120), rect(116, 40, 196, 120)
+    card = rect(60, 150, 250, 220)
+    dot = rect(247, 172, 253, 178)                   # 6x6 px on the card's edge
+    image, truth = design(((0.2, 0.3, 0.6), left, "Left"), ((0.22, 0.32, 0.62), right, "Right"),
+                          ((0.3, 0.6, 0.3), card, "Card"), ((0.95, 0.2, 0.2), dot, "Dot"))
+    doc, pred = decompose(image, 4)
+    assert len(pred) == 4
+    match = match_layers(pred, truth)
+    assert len({match[1], match[2], match[3]}) == 3  # each card a layer of its own
+
+
 def test_shadow_is_whole_under_a_shape_that_lies_on_its_caster():
     """A disc on the card that casts the shadow never touches the shadow, yet hides part of
     it (through the card): the shadow's layer is whole there too, not bitten out."""

@@ -181,3 +181,86 @@ def test_a_title_running_off_its_card_lies_on_it(photo_bg):
     assert float(shown.mean()) < 0.5 or float(np.median(off[shown])) < 20  # hidden, or card colour
     text_i = max(range(1, len(pred)), key=lambda i: float((pred[i][..., 3][ink] > 128).mean()))
     assert card_i < text_i  # the card beneath the title
+
+
+def _hand_segmentation(owner, cols, kinds, sharp=None):
+    from qil_editor.engines.classical.colour import rgb_to_lab
+    from qil_editor.engines.classical.regions import Region, Segmentation
+
+    regions = []
+    for k in range(1, int(owner.max()) + 1):
+        ys, xs = np.nonzero(owner == k)
+        rgb = np.float32(cols[k])
+        regions.append(Region(k, kinds[k], (slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1)),
+                              int(ys.size), rgb, rgb_to_lab(rgb[None])[0], (sharp or {}).get(k, 1.0)))
+    return Segmentation(owner, regions, owner > 0, owner == 0)
+
+
+@pytest.mark.parametrize("cols, soft, kept", [(30, 0.1, True), (30, 0.9, False), (10, 0.1, False)])
+def test_a_soft_shadow_sliver_keeps_a_layer_while_the_count_asks_for_one(cols, soft, kept):
+    """The visible sliver of a drop shadow mostly hidden under its caster is a speck, but
+    while the count asks for more layers than the objects fill it stays a layer (completed
+    under its caster) instead of folding into the caster; a crisp dark speck still folds,
+    and so does a crumb of darkening too small to say anything of its shadow."""
+    from qil_editor.engines.classical.grouping import group_regions
+    from qil_editor.engines.classical.ordering import order_regions
+
+    h, w = 200, 300
+    owner = np.zeros((h, w), np.int32)
+    owner[40:100, 40:140] = 1     # a card
+    owner[100:102, 50:50 + cols] = 2  # the sliver of its shadow peeking out below it
+    owner[120:180, 180:280] = 3   # another card
+    colours = {1: [0.9, 0.5, 0.2], 2: [0.3, 0.25, 0.2], 3: [0.2, 0.4, 0.8]}
+    kinds = {1: "shape", 2: "shadow", 3: "shape"}
+    seg = _hand_segmentation(owner, colours, kinds, {2: soft})
+    groups = group_regions(seg, order_regions(seg), 3, (w, h))
+    assert ([2] in [g.labels for g in groups]) == kept, [g.labels for g in groups]
+    if not kept:
+        assert len(groups) == 2
+
+
+def test_a_folded_crumb_does_not_set_its_groups_place_in_the_stack():
+    """Free groups (nothing between them) stack by the rank of their main object: a crumb
+    that ranked at the bottom and was folded into a word used to put the word's layer
+    under a card it never touches."""
+    from qil_editor.engines.classical.grouping import group_regions
+    from qil_editor.engines.classical.ordering import Ordering, contact_matrix
+
+    h, w = 200, 300
+    owner = np.zeros((h, w), np.int32)
+    owner[40:160, 20:120] = 1     # a card
+    owner[80:110, 160:280] = 2    # a word, free of the card
+    owner[110:112, 200:204] = 3   # a crumb on the word's edge
+    cols = {1: [0.9, 0.5, 0.2], 2: [0.1, 0.1, 0.4], 3: [0.1, 0.1, 0.4]}
+    kinds = {1: "shape", 2: "text", 3: "thin"}
+    seg = _hand_segmentation(owner, cols, kinds)
+    ordering = Ordering([3, 1, 2], {}, contact_matrix(owner, 4))
+    groups = group_regions(seg, ordering, 2, (w, h))
+    assert [sorted(g.labels) for g in groups] == [[1], [2, 3]]
+
+
+@pytest.mark.parametrize("strip, conf, middle, joined", [([0.3, 0.9, 0.2], 0.7, "photo", True),
+                                                         ([0.9, 0.2, 0.6], 0.7, "photo", False),
+                                                         ([0.3, 0.9, 0.2], 0.99, "photo", False),
+                                                         ([0.3, 0.9, 0.2], 0.7, "text", False)])
+def test_pieces_that_touch_in_one_flat_colour_join_across_an_outline_cue(strip, conf, middle, joined):
+    """A strip cut off a button touches the button in one flat colour: no seam shows, so it
+    is one object even where an outline cue put the photo under the button between them
+    (strip < photo < button). A strip in another colour, a chain of sure cues, or a word
+    between them (bits of a shape between a word's glyphs seem to lie on the word) keeps
+    them apart."""
+    from qil_editor.engines.classical.grouping import group_regions
+    from qil_editor.engines.classical.ordering import Ordering, contact_matrix
+
+    h, w = 200, 300
+    owner = np.zeros((h, w), np.int32)
+    owner[20:120, 20:200] = 3     # a photo (or a word)
+    owner[60:90, 60:160] = 1      # a button on it
+    owner[54:60, 80:140] = 2      # a strip of the button along its top edge
+    owner[140:190, 220:290] = 4   # a card elsewhere
+    cols = {1: [0.3, 0.9, 0.2], 2: strip, 3: [0.6, 0.3, 0.7], 4: [0.2, 0.3, 0.8]}
+    kinds = {1: "text", 2: "text", 3: middle, 4: "shape"}
+    seg = _hand_segmentation(owner, cols, kinds)
+    ordering = Ordering([2, 3, 1, 4], {(1, 3): max(conf, 0.8), (3, 2): conf}, contact_matrix(owner, 5))
+    groups = group_regions(seg, ordering, 3, (w, h))
+    assert ([1, 2] in [sorted(g.labels) for g in groups]) == joined, [g.labels for g in groups]

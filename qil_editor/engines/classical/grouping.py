@@ -5,7 +5,8 @@ Text lines arrive as single regions (see ``text.py``). The cheapest merges
 shadow with what casts it; specks with their neighbour) continue until the
 requested count is reached, or, for an automatic count, while they stay
 cheap. A merge never puts two regions in one layer if a third region must
-lie between them.
+lie between them, unless the two touch in one flat colour (no seam shows:
+one object cut in two) and only uncertain outline cues put the third there.
 """
 
 from __future__ import annotations
@@ -15,14 +16,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from .colour import delta_e2000
-from .ordering import CRUMB, Ordering
+from .ordering import CRUMB, GLOW_SHARP, Ordering
 from .regions import SHADOW_DARK_L, Segmentation
 
 AUTO_MERGE_COST = 0.3
 SPECK_TEXT = 0.0005    # text groups below this share of the canvas join a neighbour ...
 SPECK_LAYER = 0.0008   # ... other groups below this (a small icon above it stays a layer) ...
+SLIVER = 0.0005        # a soft shadow speck below this share of the canvas says too little of its shadow
 SPECK_BODILESS = 0.0012  # ... and below this when no region in them has a flat body (slivers,
                          # specks of texture or shadow)
+SEAM_DE = 3.0          # groups that touch closer in colour than this (CIEDE2000) show no seam ...
+SEAM_PX = 4            # ... along at least this many outline pixels ...
+SEAM_CONF = 0.97       # ... and merge unless a chain of cues this sure puts something between
 
 
 @dataclass
@@ -68,10 +73,29 @@ class _GroupGraph:
                     stack.append(m)
         return False
 
-    def can_merge(self, a: int, b: int) -> bool:
+    def can_merge(self, a: int, b: int, min_conf: float = STRONG) -> bool:
         """Safe unless a confident chain puts something between them."""
-        down = self._down(self.STRONG)
+        down = self._down(min_conf)
         return not (self._reaches(down, a, b) or self._reaches(down, b, a))
+
+    def between(self, a: int, b: int, min_conf: float = STRONG) -> set[int]:
+        """The groups a chain of relations at least this sure puts between ``a`` and ``b``."""
+        down = self._down(min_conf)
+        up: dict[int, set[int]] = {}
+        for u, lows in down.items():
+            for l in lows:
+                up.setdefault(l, set()).add(u)
+
+        def reach(graph, src):
+            seen, stack = set(), [src]
+            while stack:
+                for m in graph.get(stack.pop(), ()):
+                    if m not in seen:
+                        seen.add(m)
+                        stack.append(m)
+            return seen
+
+        return ((reach(down, a) & reach(up, b)) | (reach(down, b) & reach(up, a))) - {a, b}
 
     def merge(self, a: int, b: int) -> None:
         for lbl in self.members[b]:
@@ -123,6 +147,14 @@ def group_regions(seg: Segmentation, ordering: Ordering, target: int | None,
     rank = ordering.rank()
     n_lab = len(labels) + 1
     contact = ordering.contact
+    # region pairs that touch along a stretch in one flat colour: no seam shows between them
+    seam = np.zeros((n_lab, n_lab), np.float64)
+    reg_lab = np.zeros((n_lab, 3), np.float64)
+    for r in seg.regions:
+        reg_lab[r.label] = r.lab
+    sa, sb = np.nonzero(np.triu(contact >= SEAM_PX, 1))
+    keep = (sa > 0) & (delta_e2000(reg_lab[sa], reg_lab[sb]) < SEAM_DE)
+    seam[sa[keep], sb[keep]] = seam[sb[keep], sa[keep]] = 1.0
 
     def features(ms):
         regs = [seg.region(m) for m in ms]
@@ -142,6 +174,12 @@ def group_regions(seg: Segmentation, ordering: Ordering, target: int | None,
         box = (bx[:, 0].min(), bx[:, 1].min(), bx[:, 2].max(), bx[:, 3].max())
         lab = (np.stack([r.lab for r in regs]) * area[:, None]).sum(0) / area.sum()
         return kind, box, lab
+
+    def speck_px(ms) -> float:
+        """Below this many pixels a group is a speck that the pass after the count folds."""
+        if all(seg.region(m).kind in ("thin", "photo", "shadow") for m in ms):
+            return SPECK_BODILESS * w * h
+        return (SPECK_TEXT if features(ms)[0] == "text" else SPECK_LAYER) * w * h
 
     limit = target if target is not None else 9
     while len(graph.members) > 1:
@@ -182,19 +220,43 @@ def group_regions(seg: Segmentation, ordering: Ordering, target: int | None,
         cost = np.where(tiny & (tch | (c_space < 0.03)), cost - 0.5, cost)
         # otherwise small groups go before big ones: a layer should be worth having
         cost = cost - 0.2 + 0.2 * np.minimum(1.0, small / 0.01)
+        free = None
+        if target is not None:
+            # Specks that touch a neighbour join it after the count (below) and take no layer,
+            # so only the groups that will stay layers count; counted, a stray glyph or a
+            # sliver forced two objects into one layer and then the engine handed back fewer
+            # layers than asked. At the count, merges that cost no layer still go on (a speck
+            # into the group it is cheapest with, the pieces of one small word into a layer
+            # of its own); a crumb of a few pixels waits for the pass after the count.
+            stand = _standing(graph, seg, contact, target, speck_px, CRUMB * w * h)
+            if len(stand) <= limit:
+                held = np.array([g in stand for g in gids])
+                crumb = areas < CRUMB * w * h
+                free = ~(held[gi] & held[gj]) & ~crumb[gi] & ~crumb[gj]
+        # Two groups that touch in one flat colour show no edge between them: one object the
+        # segmentation cut in two (a strip of a button, the glyphs of a line where it crosses a
+        # shape). An outline cue that puts a third object between them is then the weaker
+        # evidence; merged, the cycle drops its weakest link. Not for a speck, and not across
+        # a word: a word laid over a shape leaves bits of the shape between its glyphs, in the
+        # shape's colour, whose cues are the unreliable ones (held in a glyph's counter, a bit
+        # seems to lie on the word); a speck is folded by touch after the count anyway.
+        kind_of = {g: f[0] for g, f in zip(gids, feats)}
+        body = np.array([areas[i] >= speck_px(graph.members[g]) for i, g in enumerate(gids)])
+        seamless = ((member @ seam @ member.T) > 0)[gi, gj] & body[gi] & body[gj]
         picked = None
         for k in np.argsort(cost, kind="stable"):
+            if free is not None and not free[k]:
+                continue
             a, b = gids[gi[k]], gids[gj[k]]
-            if graph.can_merge(a, b):
+            if graph.can_merge(a, b) or (seamless[k] and graph.can_merge(a, b, SEAM_CONF)
+                                         and not any(kind_of[x] == "text" for x in graph.between(a, b))):
                 picked = (float(cost[k]), a, b)
                 break
         if picked is None:
             break
         c, a, b = picked
-        # crumbs of a few pixels join a neighbour below anyway: they take no layer, so they do
-        # not count here (counted, a 1 px crumb forced two text boxes into one layer)
-        layers = int((areas >= CRUMB * w * h).sum())
-        if layers <= limit and (target is not None or c > AUTO_MERGE_COST):
+        # crumbs of a few pixels join a neighbour below anyway: they take no layer
+        if target is None and int((areas >= CRUMB * w * h).sum()) <= limit and c > AUTO_MERGE_COST:
             break
         if log is not None:
             log(f"merge {sorted(graph.members[a])} + {sorted(graph.members[b])} cost {c:.3f}")
@@ -202,16 +264,13 @@ def group_regions(seg: Segmentation, ordering: Ordering, target: int | None,
 
     # a speck is never worth a layer of its own, even when the count asks for more layers
     # than there are objects: it joins the neighbour it touches most
+    keep = _standing(graph, seg, contact, target, speck_px, CRUMB * w * h) if target is not None else set()
     changed = True
     while changed and len(graph.members) > 1:
         changed = False
         for g in sorted(graph.members):
             ms = graph.members[g]
-            if all(seg.region(m).kind in ("thin", "photo", "shadow") for m in ms):
-                tiny_px = SPECK_BODILESS * w * h
-            else:
-                tiny_px = (SPECK_TEXT if features(ms)[0] == "text" else SPECK_LAYER) * w * h
-            if sum(max(seg.region(m).area, 1) for m in ms) >= tiny_px:
+            if g in keep or sum(max(seg.region(m).area, 1) for m in ms) >= speck_px(ms):
                 continue
             touch = {o: sum(int(contact[m, x]) for m in ms for x in graph.members[o])
                      for o in graph.members if o != g}
@@ -223,13 +282,39 @@ def group_regions(seg: Segmentation, ordering: Ordering, target: int | None,
             break
 
     groups = {g: Group(sorted(ms, key=rank.get), features(ms)[0]) for g, ms in graph.members.items()}
-    ordered = _order_groups(groups, graph.edges, rank)
+    ordered = _order_groups(groups, graph.edges, rank, {r.label: r.area for r in seg.regions})
     _name(ordered, seg)
     return ordered
 
 
-def _order_groups(groups: dict[int, Group], edges, rank) -> list[Group]:
-    """Bottom first, honouring the group DAG; ties by the lowest member's original rank."""
+def _standing(graph: _GroupGraph, seg: Segmentation, contact: np.ndarray, target: int,
+              speck_px, crumb_px: float) -> set[int]:
+    """The groups that will stay layers: all but the specks that touch a neighbour, which
+    join it. While the count asks for more layers than those fill, soft shadow specks (not
+    mere crumbs of darkening) stay too, largest first: the visible sliver of a shadow mostly
+    hidden under its caster is completed under the caster as a layer of its own; folded into
+    the caster, shadow and caster were one layer and the engine handed back fewer layers
+    than asked."""
+    h, w = seg.owner.shape
+    stay, slivers = set(), []
+    for g, ms in graph.members.items():
+        area = sum(max(seg.region(m).area, 1) for m in ms)
+        near = contact[list(ms)].sum(axis=0)
+        near[0] = 0
+        near[list(ms)] = 0
+        if area >= speck_px(ms) or (area >= crumb_px and not near.any()):
+            stay.add(g)
+        elif area >= SLIVER * w * h and all(seg.region(m).kind == "shadow"
+                                            and seg.region(m).sharp < GLOW_SHARP for m in ms):
+            slivers.append((area, g))
+    spare = max(0, target - len(stay))
+    return stay | {g for _, g in sorted(slivers, reverse=True)[:spare]}
+
+
+def _order_groups(groups: dict[int, Group], edges, rank, size) -> list[Group]:
+    """Bottom first, honouring the group DAG; ties by the rank of each group's largest member
+    (its main object), not its lowest one: a crumb folded into a title that ranked at the
+    bottom put the whole title under layers it has nothing to do with."""
     lower: dict[int, set[int]] = {g: set() for g in groups}
     for (up, low) in edges:
         lower[up].add(low)
@@ -237,7 +322,7 @@ def _order_groups(groups: dict[int, Group], edges, rank) -> list[Group]:
     out = []
     while remaining:
         ready = [g for g in remaining if not (lower[g] & remaining)] or list(remaining)
-        nxt = min(ready, key=lambda g: min(rank[lbl] for lbl in groups[g].labels))
+        nxt = min(ready, key=lambda g: rank[max(groups[g].labels, key=lambda m: (size[m], -rank[m]))])
         out.append(groups[nxt])
         remaining.discard(nxt)
     return out

@@ -459,6 +459,7 @@ GLOW_RESID = 0.04     # a piece's median miss (RGB) from the background blended 
 GLOW_FALL = -0.3      # correlation of a glow's alpha with the distance from its host: it fades out
 GLOW_AROUND = 0.25    # share of the host's surroundings (2-4 px out) the glow holds
 GLOW_CRUMB = 0.05     # a crisp piece below this share of the host may be a bit of its glow
+GLOW_STARTS = 3       # the biggest pieces whose own colours are tried as the glow's
 
 
 def _gather_glows(owner, regions, rgb, bg: Background):
@@ -505,10 +506,13 @@ def _gather_glows(owner, regions, rgb, bg: Background):
         shared = [b for b in nbs if b not in pieces and soft[b] and ((crop == b) & cell & ~body).sum() >= 16
                   and within[b] >= GLOW_INSIDE * left[b]]
         img, under = rgb[y0:y1, x0:x1], bg.rgb[y0:y1, x0:x1]
-        glow = _glow_within(crop, img, under, dist, pieces + shared,
-                            (np.isin(crop, pieces) & near) | (np.isin(crop, shared) & cell))
+        avail = (np.isin(crop, pieces) & near) | (np.isin(crop, shared) & cell)
+        glow = _glow_within(crop, img, under, dist, pieces + shared, avail)
         if glow is None:  # the other object's rims within reach of this one too
             glow = _glow_within(crop, img, under, dist, pieces + shared, cell)
+        for within in (avail, cell):  # a word crossing the glow outlasted its ring
+            if glow is None:
+                glow = _glow_within(crop, img, under, dist, pieces + shared, within, _blend_from_biggest)
         if glow is None:
             continue
         kinds.append("shadow")
@@ -517,7 +521,7 @@ def _gather_glows(owner, regions, rgb, bg: Background):
     return out, kinds, changed
 
 
-def _glow_within(crop, rgb, under_rgb, dist, pieces: list[int], avail: np.ndarray):
+def _glow_within(crop, rgb, under_rgb, dist, pieces: list[int], avail: np.ndarray, pick=None):
     """The glow the ``pieces`` (labels in ``crop``) form within ``avail`` around the host
     (``dist``: px from it), or None: the pieces that are one blend towards one colour, whose
     alpha falls with the distance from the host and which hold enough of its surroundings."""
@@ -526,7 +530,7 @@ def _glow_within(crop, rgb, under_rgb, dist, pieces: list[int], avail: np.ndarra
     if sel.sum() < 16:
         return None
     img, under, which = rgb[sel], under_rgb[sel], crop[sel]
-    keep, a = _blend_pieces(img, under, which, [b for b in pieces if (which == b).any()])
+    keep, a = (pick or _blend_pieces)(img, under, which, [b for b in pieces if (which == b).any()])
     m = np.isin(which, keep)
     if m.sum() < 16 or float(np.std(a[m])) < 0.02:
         return None
@@ -567,6 +571,27 @@ def _medians(values: np.ndarray, labels: np.ndarray, keys: list[int]) -> dict[in
     counts = np.diff(np.r_[starts, lab.size])
     mid = (val[starts + (counts - 1) // 2].astype(np.float64) + val[starts + counts // 2]) / 2.0
     return {int(k): float(m) for k, m in zip(lab[starts], mid)}
+
+
+def _blend_from_biggest(img, under, which, pieces: list[int]) -> tuple[list[int], np.ndarray]:
+    """``_blend_pieces`` started from the colours of the biggest pieces on their own, each
+    fitted again on the pieces it explains until they give it back; the one explaining the
+    most pixels wins. For when dropping the worst piece at a time leaves no glow: the many,
+    nearly opaque letters of a word crossing it can outlast the glow's own ring."""
+    size = {b: int((which == b).sum()) for b in pieces}
+    best = ([], np.zeros(len(which), np.float32), 0)
+    for b0 in sorted(pieces, key=lambda b: -size[b])[:GLOW_STARTS]:
+        fit, prev = which == b0, None
+        for _ in range(4):
+            a, resid = blend_residual(img, under, shadow_colour(img[fit], under[fit], light=True))
+            miss, alpha = _medians(resid, which, pieces), _medians(a, which, pieces)
+            good = [b for b in pieces if miss[b] < GLOW_RESID and 0.02 < alpha[b] < 0.95]
+            if not good or good == prev:
+                break
+            fit, prev = np.isin(which, good), good
+        if good and good == prev and sum(size[b] for b in good) > best[2]:
+            best = (good, a, sum(size[b] for b in good))
+    return best[0], best[1]
 
 
 def _thick_strokes(owner: np.ndarray, kinds: list[str]) -> tuple[list[str], bool]:

@@ -480,6 +480,7 @@ GLOW_RESID = 0.04     # a piece's median miss (RGB) from the background blended 
 GLOW_FALL = -0.3      # correlation of a glow's alpha with the distance from its host: it fades out
 GLOW_AROUND = 0.25    # share of the host's surroundings (2-4 px out) the glow holds
 GLOW_CRUMB = 0.05     # a crisp piece below this share of the host may be a bit of its glow
+GLOW_STARTS = 3       # the biggest pieces whose own colours are tried as the glow's
 
 
 def _gather_glows(owner, regions, rgb, bg: Background):
@@ -495,6 +496,11 @@ def _gather_glows(owner, regions, rgb, bg: Background):
     soft = np.array([False] + [r.kind == "thin" or (r.kind == "shape" and r.sharp < 0.35) for r in regions])
     hosts = [r for r in regions if r.kind in ("shape", "photo") and r.sharp >= 0.35
              and r.area >= GLOW_HOST * owner.size]
+    if not hosts:
+        return owner, kinds, False
+    # each pixel's nearest object: where two glows run together, the tail is split there
+    nearest, _ = nearest_label(np.where(np.isin(owner, [r.label for r in hosts]), owner, 0),
+                               np.ones(owner.shape, bool), reach)
     out = owner.copy()
     changed = False
     for host in sorted(hosts, key=lambda r: -r.area):
@@ -512,43 +518,101 @@ def _gather_glows(owner, regions, rgb, bg: Background):
         # a glow lies outside its object: words or marks in its holes are not one
         body = ndimage.binary_fill_holes(mine)
         pieces = [b for b in nbs if ((crop == b) & near & ~body).sum() >= GLOW_INSIDE * regions[b - 1].area]
-        if not pieces:
-            continue
-        # judged clear of the host's anti-aliased rim, where the host's colour mixes in
-        sel = np.isin(crop, pieces) & near & (dist >= 2)
-        if sel.sum() < 16:
-            continue
-        img = rgb[y0:y1, x0:x1][sel]
-        under = bg.rgb[y0:y1, x0:x1][sel]
-        which = crop[sel]
-        fit = np.ones(len(which), bool)
-        for tol in (2.0 * GLOW_RESID, GLOW_RESID):
-            # the colour from the pieces near enough to be the glow, not from crumbs of
-            # text or rims among them that pull it off (then the glow itself missed)
-            a, resid = blend_residual(img, under, shadow_colour(img[fit], under[fit], light=True))
-            keep = []
-            for b in pieces:
-                m = which == b
-                if m.any() and float(np.median(resid[m])) < tol and 0.02 < float(np.median(a[m])) < 0.95:
-                    keep.append(b)
-            if not keep:
-                break
-            fit = np.isin(which, keep)
-        if not keep:
-            continue
-        m = np.isin(which, keep)
-        if m.sum() < 16 or float(np.std(a[m])) < 0.02:
-            continue
-        if float(np.corrcoef(a[m], dist[sel][m])[0, 1]) > GLOW_FALL:
-            continue
-        glow = np.isin(crop, keep) & near
-        ring = (dist >= 2) & (dist <= 4)
-        if glow[ring].mean() < GLOW_AROUND:
+        # two glows run together (their tails one piece, or each other's rims within reach):
+        # of the soft pieces mostly within reach of some object, the part nearer this object
+        # than any other
+        cell = near & (nearest[y0:y1, x0:x1] == host.label)
+        left = np.bincount(out.ravel(), minlength=len(soft))       # (what another glow left of it)
+        within = np.bincount(out[nearest > 0], minlength=len(soft))
+        shared = [b for b in nbs if b not in pieces and soft[b] and ((crop == b) & cell & ~body).sum() >= 16
+                  and within[b] >= GLOW_INSIDE * left[b]]
+        img, under = rgb[y0:y1, x0:x1], bg.rgb[y0:y1, x0:x1]
+        avail = (np.isin(crop, pieces) & near) | (np.isin(crop, shared) & cell)
+        glow = _glow_within(crop, img, under, dist, pieces + shared, avail)
+        if glow is None:  # the other object's rims within reach of this one too
+            glow = _glow_within(crop, img, under, dist, pieces + shared, cell)
+        for within in (avail, cell):  # a word crossing the glow outlasted its ring
+            if glow is None:
+                glow = _glow_within(crop, img, under, dist, pieces + shared, within, _blend_from_biggest)
+        if glow is None:
             continue
         kinds.append("shadow")
         crop[glow] = len(kinds)
         changed = True
     return out, kinds, changed
+
+
+def _glow_within(crop, rgb, under_rgb, dist, pieces: list[int], avail: np.ndarray, pick=None):
+    """The glow the ``pieces`` (labels in ``crop``) form within ``avail`` around the host
+    (``dist``: px from it), or None: the pieces that are one blend towards one colour, whose
+    alpha falls with the distance from the host and which hold enough of its surroundings."""
+    # judged clear of the host's anti-aliased rim, where the host's colour mixes in
+    sel = np.isin(crop, pieces) & avail & (dist >= 2)
+    if sel.sum() < 16:
+        return None
+    img, under, which = rgb[sel], under_rgb[sel], crop[sel]
+    keep, a = (pick or _blend_pieces)(img, under, which, [b for b in pieces if (which == b).any()])
+    m = np.isin(which, keep)
+    if m.sum() < 16 or float(np.std(a[m])) < 0.02:
+        return None
+    if float(np.corrcoef(a[m], dist[sel][m])[0, 1]) > GLOW_FALL:
+        return None
+    glow = np.isin(crop, keep) & avail
+    if glow[(dist >= 2) & (dist <= 4)].mean() < GLOW_AROUND:
+        return None
+    return glow
+
+
+def _blend_pieces(img, under, which, pieces: list[int]) -> tuple[list[int], np.ndarray]:
+    """Of ``pieces`` (labels ``which`` of the pixels ``img`` over ``under``), those that are
+    one blend of what lies beneath towards one colour (median miss < GLOW_RESID, alpha
+    neither nothing nor opaque). The colour is fitted on the pieces that still agree: the
+    piece that misses most (a word's letters, a rim among them pull the colour off) is left
+    out and the colour fitted again, so one stray piece does not lose the glow. Returns them
+    and every pixel's alpha towards their colour."""
+    keep = list(pieces)
+    while keep:
+        fit = np.isin(which, keep)
+        a, resid = blend_residual(img, under, shadow_colour(img[fit], under[fit], light=True))
+        miss, alpha = _medians(resid, which, keep), _medians(a, which, keep)
+        good = [b for b in keep if miss[b] < GLOW_RESID and 0.02 < alpha[b] < 0.95]
+        if len(good) == len(keep):
+            return good, a
+        keep.remove(max(keep, key=lambda b: (b not in good, miss[b])))
+    return [], np.zeros(len(which), np.float32)
+
+
+def _medians(values: np.ndarray, labels: np.ndarray, keys: list[int]) -> dict[int, float]:
+    """``np.median`` of ``values`` over each label of ``keys`` (each present in ``labels``)."""
+    sel = np.isin(labels, keys)
+    lab, val = labels[sel], values[sel]
+    order = np.lexsort((val, lab))
+    lab, val = lab[order], val[order]
+    starts = np.flatnonzero(np.r_[True, lab[1:] != lab[:-1]])
+    counts = np.diff(np.r_[starts, lab.size])
+    mid = (val[starts + (counts - 1) // 2].astype(np.float64) + val[starts + counts // 2]) / 2.0
+    return {int(k): float(m) for k, m in zip(lab[starts], mid)}
+
+
+def _blend_from_biggest(img, under, which, pieces: list[int]) -> tuple[list[int], np.ndarray]:
+    """``_blend_pieces`` started from the colours of the biggest pieces on their own, each
+    fitted again on the pieces it explains until they give it back; the one explaining the
+    most pixels wins. For when dropping the worst piece at a time leaves no glow: the many,
+    nearly opaque letters of a word crossing it can outlast the glow's own ring."""
+    size = {b: int((which == b).sum()) for b in pieces}
+    best = ([], np.zeros(len(which), np.float32), 0)
+    for b0 in sorted(pieces, key=lambda b: -size[b])[:GLOW_STARTS]:
+        fit, prev = which == b0, None
+        for _ in range(4):
+            a, resid = blend_residual(img, under, shadow_colour(img[fit], under[fit], light=True))
+            miss, alpha = _medians(resid, which, pieces), _medians(a, which, pieces)
+            good = [b for b in pieces if miss[b] < GLOW_RESID and 0.02 < alpha[b] < 0.95]
+            if not good or good == prev:
+                break
+            fit, prev = np.isin(which, good), good
+        if good and good == prev and sum(size[b] for b in good) > best[2]:
+            best = (good, a, sum(size[b] for b in good))
+    return best[0], best[1]
 
 
 def _thick_strokes(owner: np.ndarray, kinds: list[str]) -> tuple[list[str], bool]:

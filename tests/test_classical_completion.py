@@ -401,7 +401,7 @@ def test_a_gradient_card_swallowed_by_a_photo_blob_is_handed_back():
     """A flat area inside a photo blob that reaches its outline is a card beside the picture,
     not part of it; a linear gradient fill is as flat as a single colour for this."""
     from qil_editor.engines.classical.colour import rgb_to_lab
-    from qil_editor.engines.classical.regions import _shed_flat_neighbours
+    from qil_editor.engines.classical.photo_blobs import _shed_flat_neighbours
     photo = np.zeros((H, W), bool)
     photo[40:200, 30:150] = True                       # the picture ...
     card = np.zeros((H, W), bool)
@@ -476,14 +476,14 @@ def test_a_glow_strip_the_photo_blob_took_along_is_handed_back(strength):
 def test_trimming_keeps_a_picture_whole_and_leaves_bodiless_blobs_alone():
     """Unit: a strip sticking far out of a picture is cut off; the picture's corners, a small
     nub, a rim hugging it and a blob with no body of its own (a rim alone) are kept."""
-    from qil_editor.engines.classical.regions import _trim_protrusions
+    from qil_editor.engines.classical.photo_blobs import trim_protrusions
     lbl = np.zeros((H, W), np.int32)
     lbl[40:140, 40:200] = 1                           # the picture
     lbl[140:220, 60:68] = 1                           # a strip running far down from it
     lbl[140:144, 150:156] = 1                         # a nub
     lbl[40:140, 200:208] = 1                          # a rim hugging its side
     lbl[180:230, 250:258] = 2                         # a bodiless blob (a rim alone)
-    out = _trim_protrusions(lbl, 64, H)
+    out = trim_protrusions(lbl, 64, H)
     assert (out[140:220, 60:68] == 0).mean() > 0.9
     assert (out[40:140, 40:200] == 1).all() and (out[140:144, 150:156] == 1).all()
     assert (out[40:140, 200:208] == 1).all() and (out[180:230, 250:258] == 2).all()
@@ -509,7 +509,8 @@ def test_a_card_wrapped_in_a_glow_ring_is_not_taken_into_a_photo_blob():
     from qil_editor.engines.classical import engine
     from qil_editor.engines.classical.background import estimate_background
     from qil_editor.engines.classical.colour import rgb_to_lab
-    from qil_editor.engines.classical.regions import _hysteresis, _photo_blobs
+    from qil_editor.engines.classical.photo_blobs import find_photo_blobs
+    from qil_editor.engines.classical.regions import _hysteresis
     photo, card, (image, _) = _glowing_card_beside_a_photo()
     rgb = image[..., :3].astype(np.float32) / 255.0
     lab = rgb_to_lab(rgb)
@@ -518,7 +519,7 @@ def test_a_card_wrapped_in_a_glow_ring_is_not_taken_into_a_photo_blob():
     bg = estimate_background(rgb, lab, valid, grad)
     fg = _hysteresis(bg.delta, valid, bg.t_low, bg.t_high)
     edge = grad > max(3.0, 2.5 * bg.noise + 1.0)
-    blob = _photo_blobs(fg, edge, lab, max(64, int(0.002 * H * W)), rgb)
+    blob = find_photo_blobs(fg, edge, lab, max(64, int(0.002 * H * W)), rgb)
     seen_card = (card > 0.99) & (photo < 0.01)
     assert blob[seen_card].mean() < 0.05
     assert blob[(photo > 0.99) & (card < 0.01)].mean() > 0.9   # less where the glow hides it

@@ -19,7 +19,7 @@ def test_a_flat_box_cut_off_beside_a_picture_is_handed_back_a_grainy_sky_is_not(
     edge-dense but fails the picture test (a grainy gradient sky, colours along one line)
     says nothing against the cut running inside one picture: the blob stays whole."""
     from qil_editor.engines.classical.colour import rgb_to_lab
-    from qil_editor.engines.classical.regions import _split_photos
+    from qil_editor.engines.classical.photo_blobs import split_photos
     pic = np.zeros((H, W), bool)
     pic[40:200, 30:170] = True
     box = np.zeros((H, W), bool)
@@ -37,7 +37,7 @@ def test_a_flat_box_cut_off_beside_a_picture_is_handed_back_a_grainy_sky_is_not(
     rgb[pic] = tex[pic]
     rgb = np.clip(rgb, 0, 1).astype(np.float32)
     edge = pic | box if grainy else pic.copy()
-    lbl = _split_photos(pic | box, edge, rgb_to_lab(rgb), rgb, 64)
+    lbl = split_photos(pic | box, edge, rgb_to_lab(rgb), rgb, 64)
     assert (lbl[pic] > 0).mean() > 0.95
     if grainy:
         assert (lbl[box] > 0).mean() > 0.95 and len(np.unique(lbl[pic | box])) == 1

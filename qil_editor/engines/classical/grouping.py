@@ -155,31 +155,39 @@ def group_regions(seg: Segmentation, ordering: Ordering, target: int | None,
     sa, sb = np.nonzero(np.triu(contact >= SEAM_PX, 1))
     keep = (sa > 0) & (delta_e2000(reg_lab[sa], reg_lab[sb]) < SEAM_DE)
     seam[sa[keep], sb[keep]] = seam[sb[keep], sa[keep]] = 1.0
+    # par[i, j]: region i rests on region j; a group sits on another when a member does
+    par = np.zeros((n_lab, n_lab), np.float64)
+    for child, p_lbl in ordering.parent.items():
+        if p_lbl:
+            par[child, p_lbl] = 1.0
+
+    def group_kind(regs) -> str:
+        by_kind: dict[str, float] = {}
+        for r in regs:
+            by_kind[r.kind] = by_kind.get(r.kind, 0.0) + max(r.area, 1)
+        total = sum(by_kind.values())
+        if set(by_kind) == {"shadow"}:
+            return "shadow"
+        if by_kind.get("text", 0.0) >= 0.5 * total:
+            return "text"
+        if by_kind.get("photo", 0.0) >= 0.5 * total:
+            return "photo"
+        return "shape"
 
     def features(ms):
         regs = [seg.region(m) for m in ms]
         area = np.array([max(r.area, 1) for r in regs], np.float64)
-        by_kind: dict[str, float] = {}
-        for r, a in zip(regs, area):
-            by_kind[r.kind] = by_kind.get(r.kind, 0.0) + a
-        if set(by_kind) == {"shadow"}:
-            kind = "shadow"
-        elif by_kind.get("text", 0.0) >= 0.5 * area.sum():
-            kind = "text"
-        elif by_kind.get("photo", 0.0) >= 0.5 * area.sum():
-            kind = "photo"
-        else:
-            kind = "shape"
         bx = np.array([r.bbox for r in regs], np.float64)
         box = (bx[:, 0].min(), bx[:, 1].min(), bx[:, 2].max(), bx[:, 3].max())
         lab = (np.stack([r.lab for r in regs]) * area[:, None]).sum(0) / area.sum()
-        return kind, box, lab
+        return group_kind(regs), box, lab
 
     def speck_px(ms) -> float:
         """Below this many pixels a group is a speck that the pass after the count folds."""
-        if all(seg.region(m).kind in ("thin", "photo", "shadow") for m in ms):
+        regs = [seg.region(m) for m in ms]
+        if all(r.kind in ("thin", "photo", "shadow") for r in regs):
             return SPECK_BODILESS * w * h
-        return (SPECK_TEXT if features(ms)[0] == "text" else SPECK_LAYER) * w * h
+        return (SPECK_TEXT if group_kind(regs) == "text" else SPECK_LAYER) * w * h
 
     limit = target if target is not None else 9
     while len(graph.members) > 1:
@@ -194,11 +202,6 @@ def group_regions(seg: Segmentation, ordering: Ordering, target: int | None,
         for i, g in enumerate(gids):
             member[i, list(graph.members[g])] = 1.0
         touch = (member @ contact @ member.T) > 0
-        # sits_on[i, j]: some region of group i rests on a region of group j
-        par = np.zeros((n_lab, n_lab), np.float64)
-        for child, p_lbl in ordering.parent.items():
-            if p_lbl:
-                par[child, p_lbl] = 1.0
         sits = (member @ par @ member.T) > 0
         gi, gj = np.triu_indices(len(gids), 1)
         c_col = delta_e2000(lab[gi], lab[gj]) / 40.0

@@ -1,5 +1,5 @@
 """Label maps: grown by distance (each pixel asked about takes the nearest labelled pixel's
-label), and the mean of an image per label."""
+label), and the mean or median of an image per label."""
 
 from __future__ import annotations
 
@@ -30,3 +30,15 @@ def label_means(labels: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     cnt = np.maximum(np.bincount(labels, minlength=n), 1)
     return np.stack([np.bincount(labels, weights=values[:, c], minlength=n)
                      for c in range(values.shape[1])], 1) / cnt[:, None]
+
+
+def label_medians(values: np.ndarray, labels: np.ndarray, keys: list[int]) -> dict[int, float]:
+    """``np.median`` of ``values`` (N,) over each label of ``keys`` (each present in ``labels``)."""
+    sel = np.isin(labels, keys)
+    lab, val = labels[sel], values[sel]
+    order = np.lexsort((val, lab))
+    lab, val = lab[order], val[order]
+    starts = np.flatnonzero(np.r_[True, lab[1:] != lab[:-1]])
+    counts = np.diff(np.r_[starts, lab.size])
+    mid = (val[starts + (counts - 1) // 2].astype(np.float64) + val[starts + counts // 2]) / 2.0
+    return {int(k): float(m) for k, m in zip(lab[starts], mid)}

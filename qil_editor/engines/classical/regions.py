@@ -25,7 +25,7 @@ import numpy as np
 from .. import ndimage_subset as ndimage  # scipy.ndimage's, exactly, without SciPy
 from .background import Background
 from .colour import delta_e, rgb_to_lab
-from .labels import label_means, nearest_label
+from .labels import label_means, label_medians, nearest_label
 from .photo_blobs import find_photo_blobs, split_photos, trim_protrusions
 
 BG = 0  # owner label of the background
@@ -289,26 +289,20 @@ def _blend_pieces(img, under, which, pieces: list[int]) -> tuple[list[int], np.n
     and every pixel's alpha towards their colour."""
     keep = list(pieces)
     while keep:
-        fit = np.isin(which, keep)
-        a, resid = blend_residual(img, under, shadow_colour(img[fit], under[fit], light=True))
-        miss, alpha = _medians(resid, which, keep), _medians(a, which, keep)
-        good = [b for b in keep if miss[b] < GLOW_RESID and 0.02 < alpha[b] < 0.95]
+        good, a, miss = _agreeing(img, under, which, np.isin(which, keep), keep)
         if len(good) == len(keep):
             return good, a
         keep.remove(max(keep, key=lambda b: (b not in good, miss[b])))
     return [], np.zeros(len(which), np.float32)
 
 
-def _medians(values: np.ndarray, labels: np.ndarray, keys: list[int]) -> dict[int, float]:
-    """``np.median`` of ``values`` over each label of ``keys`` (each present in ``labels``)."""
-    sel = np.isin(labels, keys)
-    lab, val = labels[sel], values[sel]
-    order = np.lexsort((val, lab))
-    lab, val = lab[order], val[order]
-    starts = np.flatnonzero(np.r_[True, lab[1:] != lab[:-1]])
-    counts = np.diff(np.r_[starts, lab.size])
-    mid = (val[starts + (counts - 1) // 2].astype(np.float64) + val[starts + counts // 2]) / 2.0
-    return {int(k): float(m) for k, m in zip(lab[starts], mid)}
+def _agreeing(img, under, which, fit: np.ndarray, pieces: list[int]):
+    """The glow colour fitted on the pixels ``fit``: which of ``pieces`` it explains (median
+    miss < GLOW_RESID, alpha neither nothing nor opaque), every pixel's alpha towards it, and
+    each piece's median miss."""
+    a, resid = blend_residual(img, under, shadow_colour(img[fit], under[fit], light=True))
+    miss, alpha = label_medians(resid, which, pieces), label_medians(a, which, pieces)
+    return [b for b in pieces if miss[b] < GLOW_RESID and 0.02 < alpha[b] < 0.95], a, miss
 
 
 def _blend_from_biggest(img, under, which, pieces: list[int]) -> tuple[list[int], np.ndarray]:
@@ -321,9 +315,7 @@ def _blend_from_biggest(img, under, which, pieces: list[int]) -> tuple[list[int]
     for b0 in sorted(pieces, key=lambda b: -size[b])[:GLOW_STARTS]:
         fit, prev = which == b0, None
         for _ in range(4):
-            a, resid = blend_residual(img, under, shadow_colour(img[fit], under[fit], light=True))
-            miss, alpha = _medians(resid, which, pieces), _medians(a, which, pieces)
-            good = [b for b in pieces if miss[b] < GLOW_RESID and 0.02 < alpha[b] < 0.95]
+            good, a, _ = _agreeing(img, under, which, fit, pieces)
             if not good or good == prev:
                 break
             fit, prev = np.isin(which, good), good

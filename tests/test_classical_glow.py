@@ -15,6 +15,15 @@ def glow_of(alpha, grow, blur, strength):
                    * strength, 0, 1)
 
 
+def glow_beneath(image, truth, layers):
+    """``image`` decomposed into ``layers``: the glow (truth layer 1) must come out as a layer
+    of its own beneath its object's (truth layer 2). The document, its layers and the match."""
+    doc, pred = decompose(image, layers)
+    match = match_layers(pred, truth)
+    assert 0 < match[1] < match[2]
+    return doc, pred, match
+
+
 @pytest.mark.parametrize("shape, card_colour, glow_colour, blur, strength", [
     ("disc", (0.45, 0.3, 0.35), (0.1, 0.85, 0.7), 5.0, 0.75),
     ("card", (0.2, 0.25, 0.5), (1.0, 0.9, 0.4), 7.0, 0.6),
@@ -29,9 +38,7 @@ def test_a_glow_is_one_soft_layer_beneath_its_object_and_whole_under_it(shape, c
     card = disc(150, 120, 60) if shape == "disc" else rect(95, 65, 225, 175)
     glow = glow_of(card, 9, blur, strength)
     image, truth = design((glow_colour, glow, "Glow"), (card_colour, card, "Card"))
-    doc, pred = decompose(image, 3)
-    match = match_layers(pred, truth)
-    assert 0 < match[1] < match[2]
+    doc, pred, match = glow_beneath(image, truth, 3)
     assert doc.layers[match[1]].name == "Glow"  # modelled like a shadow, but named for what it is
     assert soft_iou(pred[match[1]][..., 3] / 255.0, glow) >= 0.75
     assert soft_iou(pred[match[2]][..., 3] / 255.0, card) >= 0.9
@@ -68,9 +75,7 @@ def test_a_glow_with_dark_marks_in_it_is_still_gathered(marks):
         dots[180:186, x:x + 6] = 1.0
     image, truth = design(((0.3, 0.9, 0.4), glow, "Glow"), ((0.15, 0.15, 0.1), card, "Card"),
                           ((0.1, 0.05, 0.2), dots, "Marks"))
-    doc, pred = decompose(image, 4)
-    match = match_layers(pred, truth)
-    assert 0 < match[1] < match[2]
+    doc, pred, match = glow_beneath(image, truth, 4)
     assert soft_iou(pred[match[1]][..., 3] / 255.0, glow) >= 0.7
 
 
@@ -104,9 +109,7 @@ def test_a_glow_with_a_word_running_through_it_is_still_gathered():
                                              1.3 * s, 255, 5 * s, cv2.LINE_AA))
     image, truth = design(((1.0, 0.45, 0.7), glow, "Glow"), ((0.3, 0.15, 0.35), card, "Card"),
                           ((0.45, 0.5, 0.05), word, "Word"))
-    doc, pred = decompose(image, 4)
-    match = match_layers(pred, truth)
-    assert 0 < match[1] < match[2]
+    doc, pred, match = glow_beneath(image, truth, 4)
     assert soft_iou(pred[match[1]][..., 3] / 255.0, glow) >= 0.55
 
 

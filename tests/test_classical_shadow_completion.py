@@ -221,3 +221,22 @@ def test_a_shadow_seen_as_a_sliver_beside_its_card_is_found_and_completed(dx, dy
     got = _shadow_layer(image, truth, 1)
     assert soft_iou(got, shadow) >= 0.9
 
+
+
+def test_a_photos_drop_shadow_is_a_layer_of_its_own_not_a_band_of_the_photo():
+    """Beside a picture the dense part of its shadow is edge-dense at the picture's outline
+    and is taken along with it; it goes back to be the shadow's (regions._shed_photo_shadows),
+    so the photo's layer ends at the picture and the shadow is its whole shape, offset and
+    blurred, under it."""
+    from classical_design import photo
+    h, w = 240, 320
+    pic = np.zeros((h, w), np.float32)
+    pic[50:150, 90:210] = 1.0
+    shadow = _drop(pic, 8.0, 7.0, 3.5, 0.5)
+    image, truth = design((0.55, 0.8, 0.6), ((0.0, 0.0, 0.0), shadow, "Shadow"),
+                          (photo(5), pic, "Photo"))
+    _, layers = decompose(image, len(truth))
+    alphas = _alphas(layers)
+    match = match_layers(layers, truth)
+    assert soft_iou(alphas[match[2]], pic) >= 0.95
+    assert soft_iou(alphas[match[1]], shadow) >= 0.9

@@ -26,7 +26,7 @@ from .. import ndimage_subset as ndimage  # scipy.ndimage's, exactly, without Sc
 from .background import Background
 from .colour import delta_e, rgb_to_lab
 from .labels import label_means, label_medians, nearest_label
-from .photo_blobs import find_photo_blobs, split_photos, trim_protrusions
+from .photo_blobs import ROUGH_LAB, find_photo_blobs, split_photos, trim_protrusions
 
 BG = 0  # owner label of the background
 
@@ -103,9 +103,11 @@ def segment(rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray, valid: np.ndarra
     photo_lbl = split_photos(photo, edge, lab, rgb, max(64, int(0.002 * npx)))
     photo_lbl = trim_protrusions(photo_lbl, max(64, int(0.002 * npx)), min(h, w))
     fg |= photo
+    photo_lbl, shed = _shed_photo_shadows(photo_lbl, rgb, lab, bg, max(64, int(0.002 * npx)))
     photo = photo_lbl > 0
+    taken = photo | (shed > 0)
 
-    core_fg = fg & ~edge & ~photo
+    core_fg = fg & ~edge & ~taken
     min_seg = max(3, int(2e-5 * npx))
     n_seg, seg, sstats, _ = cv2.connectedComponentsWithStats(core_fg.astype(np.uint8), connectivity=4)
     big = sstats[:, cv2.CC_STAT_AREA] >= min_seg
@@ -116,7 +118,7 @@ def segment(rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray, valid: np.ndarra
     core_any = core_fg | bg_core
 
     # Rims that are not a blend of the cores around them: thin strokes, small text.
-    rim = fg & ~core_fg & ~photo
+    rim = fg & ~core_fg & ~taken
     radius = 4
     lo, hi = _local_box(lab, core_any, radius)
     margin = np.float32(max(8.0, bg.t_low + 4.0))
@@ -136,13 +138,8 @@ def segment(rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray, valid: np.ndarra
         owner[thin > 0] = thin[thin > 0] + (next_label - 1)
         kinds += ["thin"] * (n_thin - 1)
         next_label += n_thin - 1
-    if photo.any():
-        ids = np.unique(photo_lbl[photo])
-        ph_map = np.zeros(int(ids.max()) + 1, np.int32)
-        ph_map[ids] = np.arange(next_label, next_label + ids.size)
-        owner[photo] = ph_map[photo_lbl[photo]]
-        kinds += ["photo"] * ids.size
-        next_label += ids.size
+    next_label = _append_labels(owner, photo_lbl, "photo", kinds, next_label)
+    next_label = _append_labels(owner, shed, "shadow", kinds, next_label)
 
     # Remaining foreground pixels: the nearest region; far-away leftovers form their own.
     rest = fg & (owner == 0)
@@ -188,6 +185,66 @@ def segment(rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray, valid: np.ndarra
         owner, kinds = _compact(owner, kinds)
         regions = _describe(owner, kinds, rgb, lab, core_fg, grad, bg)
     return Segmentation(owner, regions, fg, core_any)
+
+
+PHOTO_SHADOW_MISS = 0.02  # RGB miss of a pixel from the background darkened towards black
+PHOTO_SHADOW_ALPHA = (0.03, 0.9)  # a drop shadow's strength: seen, and not solid black
+
+
+def _shed_photo_shadows(photo_lbl: np.ndarray, rgb: np.ndarray, lab: np.ndarray,
+                        bg: Background, min_area: int) -> tuple[np.ndarray, np.ndarray]:
+    """A picture's drop shadow, taken along with the picture, becomes a shadow of its own.
+
+    Beside a photo its shadow's dense part is edge-dense at the picture's outline and thin,
+    so the density test takes it along with the picture and the smooth margins shed
+    (``photo_blobs``) are only the thick ones; kept in the photo, the photo's layer carries a
+    dark band beside it and its shadow layer is left with crumbs. Its pixels are smooth (no
+    grain) and the background darkened towards black, which a picture's pixels are only by
+    chance, here and there: the pieces of such pixels that reach the blob's outline and are
+    more than specks are dropped from the photo. Returns the photo labels and the shadows'
+    pixels, labelled by the picture that casts them (one shadow each, in pieces where
+    something lies on it). A small busy blob may be a shadow whole (``_mark_shadows``)."""
+    shed = np.zeros_like(photo_lbl)
+    photo = photo_lbl > 0
+    if not photo.any():
+        return photo_lbl, shed
+    ys, xs = np.nonzero(photo)
+    y0, y1 = max(0, ys.min() - 2), min(photo.shape[0], ys.max() + 3)
+    x0, x1 = max(0, xs.min() - 2), min(photo.shape[1], xs.max() + 3)
+    crop = photo[y0:y1, x0:x1]
+    sub = lab[y0:y1, x0:x1]
+    smooth = np.abs(sub - cv2.blur(sub, (3, 3))).max(-1) <= ROUGH_LAB + 2.0 * bg.noise
+    a, miss = blend_residual(rgb[y0:y1, x0:x1], bg.rgb[y0:y1, x0:x1], np.zeros(3, np.float32))
+    dark = crop & smooth & (miss < PHOTO_SHADOW_MISS) & (a > PHOTO_SHADOW_ALPHA[0]) & (a < PHOTO_SHADOW_ALPHA[1])
+    # a band a few pixels wide: the rim of a blurred dark picture is the background darkened too
+    dark = cv2.morphologyEx(dark.astype(np.uint8), cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
+    n, comp, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
+    outline = cv2.dilate((~crop).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    drop = (np.bincount(comp[outline & (comp > 0)], minlength=n) > 0) & (stats[:, cv2.CC_STAT_AREA] >= min_area)
+    drop[0] = False
+    lbl = photo_lbl[y0:y1, x0:x1]
+    big = np.bincount(photo_lbl[photo]) >= SHADOW_AS_PHOTO * photo.size
+    cut = drop[comp] & big[lbl]
+    if not cut.any():
+        return photo_lbl, shed
+    out = photo_lbl.copy()
+    out[y0:y1, x0:x1][cut] = 0
+    shed[y0:y1, x0:x1][cut] = lbl[cut]
+    return out, shed
+
+
+def _append_labels(owner: np.ndarray, lbl: np.ndarray, kind: str, kinds: list[str], next_label: int) -> int:
+    """Regions ``lbl`` > 0 (numbered in any way) take the labels from ``next_label`` on in
+    ``owner``, of ``kind``; returns the next free label."""
+    on = lbl > 0
+    if not on.any():
+        return next_label
+    ids = np.unique(lbl[on])
+    remap = np.zeros(int(ids.max()) + 1, np.int32)
+    remap[ids] = np.arange(next_label, next_label + ids.size)
+    owner[on] = remap[lbl[on]]
+    kinds += [kind] * ids.size
+    return next_label + ids.size
 
 
 GLOW_REACH = 0.08     # share of the canvas's short side a glow reaches out from its host

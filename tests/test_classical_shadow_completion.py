@@ -223,20 +223,38 @@ def test_a_shadow_seen_as_a_sliver_beside_its_card_is_found_and_completed(dx, dy
 
 
 
+def _photo_with_shadow(blur=0.0):
+    """A picture (its edge blurred by ``blur``) casting a drop shadow on a flat background,
+    decomposed: (picture alpha, shadow alpha, the decomposition's alphas, match to truth)."""
+    from classical_design import photo
+    h, w = 240, 320
+    pic = np.zeros((h, w), np.float32)
+    pic[50:150, 90:210] = 1.0
+    if blur:
+        pic = cv2.GaussianBlur(pic, (0, 0), blur)
+    shadow = _drop(pic, 8.0, 7.0, 3.5, 0.5)
+    image, truth = design((0.55, 0.8, 0.6), ((0.0, 0.0, 0.0), shadow, "Shadow"),
+                          (photo(5), pic, "Photo"))
+    _, layers = decompose(image, len(truth))
+    return pic, shadow, _alphas(layers), match_layers(layers, truth)
+
+
 def test_a_photos_drop_shadow_is_a_layer_of_its_own_not_a_band_of_the_photo():
     """Beside a picture the dense part of its shadow is edge-dense at the picture's outline
     and is taken along with it; it goes back to be the shadow's (regions._shed_photo_shadows),
     so the photo's layer ends at the picture and the shadow is its whole shape, offset and
     blurred, under it."""
-    from classical_design import photo
-    h, w = 240, 320
-    pic = np.zeros((h, w), np.float32)
-    pic[50:150, 90:210] = 1.0
-    shadow = _drop(pic, 8.0, 7.0, 3.5, 0.5)
-    image, truth = design((0.55, 0.8, 0.6), ((0.0, 0.0, 0.0), shadow, "Shadow"),
-                          (photo(5), pic, "Photo"))
-    _, layers = decompose(image, len(truth))
-    alphas = _alphas(layers)
-    match = match_layers(layers, truth)
+    pic, shadow, alphas, match = _photo_with_shadow()
     assert soft_iou(alphas[match[2]], pic) >= 0.95
     assert soft_iou(alphas[match[1]], shadow) >= 0.9
+
+
+def test_a_blurred_edged_photos_shadow_is_as_strong_under_it_as_it_really_is():
+    """A picture's region holds its soft rim beyond the half-alpha outline; the shadow is
+    drawn from the outline without it (models._cast_shape), else it comes out offset too
+    little and too weak where the picture hides it."""
+    pic, shadow, alphas, match = _photo_with_shadow(blur=1.2)
+    got = alphas[match[1]]
+    under = pic > 0.99
+    assert abs(float(got[under].mean()) - float(shadow[under].mean())) < 0.03
+    assert soft_iou(got, shadow) >= 0.9

@@ -33,6 +33,7 @@ from .fill import push_pull
 from .grouping import group_regions
 from .models import build_models
 from .overlays import carve_overlays, overlay_segmentation
+from .photo_blobs import picture_grain
 from .ordering import order_regions
 from .regions import segment
 from .tints import design_tints
@@ -178,6 +179,7 @@ class ClassicalDecomposer:
                                            if r.kind == "shadow" or r.sharp < 0.35])
                 bg = refine_background(rgb, lab, valid, bg, seg.owner > 0, soft)
                 seg = design_tints(seg, rgb, bg.rgb)
+            picture_grain(seg, lab)
             ordering = order_regions(seg)
             groups = group_regions(seg, ordering, target, (ww, wh))
             models = build_models(seg, ordering, rgb, bg)

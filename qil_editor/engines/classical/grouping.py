@@ -17,7 +17,7 @@ import numpy as np
 
 from .colour import delta_e2000
 from .ordering import CRUMB, GLOW_SHARP, Ordering
-from .regions import SHADOW_DARK_L, Segmentation
+from .regions import SHADOW_AS_PHOTO, SHADOW_DARK_L, Segmentation
 
 AUTO_MERGE_COST = 0.3
 SPECK_TEXT = 0.0005    # text groups below this share of the canvas join a neighbour ...
@@ -25,6 +25,8 @@ SPECK_LAYER = 0.0008   # ... other groups below this (a small icon above it stay
 SLIVER = 0.0005        # a soft shadow speck below this share of the canvas says too little of its shadow
 SPECK_BODILESS = 0.0012  # ... and below this when no region in them has a flat body (slivers,
                          # specks of texture or shadow)
+GRAINLESS = 0.7        # a small "photo" region with less picture body than this is a busy crumb
+                       # (every picture measured has 0.85 or more; crumbs mostly half or less)
 SEAM_DE = 3.0          # groups that touch closer in colour than this (CIEDE2000) show no seam ...
 SEAM_PX = 4            # ... along at least this many outline pixels ...
 SEAM_CONF = 0.97       # ... and merge unless a chain of cues this sure puts something between
@@ -185,9 +187,12 @@ def group_regions(seg: Segmentation, ordering: Ordering, target: int | None,
     def speck_px(ms) -> float:
         """Below this many pixels a group is a speck that the pass after the count folds."""
         regs = [seg.region(m) for m in ms]
+        # a group is judged by what it holds besides busy crumbs: they add nothing to it
+        crumbs = sum(max(r.area, 1) for r in regs if _busy_crumb(r, w * h))
+        regs = [r for r in regs if not _busy_crumb(r, w * h)]
         if all(r.kind in ("thin", "photo", "shadow") for r in regs):
-            return SPECK_BODILESS * w * h
-        return (SPECK_TEXT if group_kind(regs) == "text" else SPECK_LAYER) * w * h
+            return crumbs + SPECK_BODILESS * w * h
+        return crumbs + (SPECK_TEXT if group_kind(regs) == "text" else SPECK_LAYER) * w * h
 
     limit = target if target is not None else 9
     while len(graph.members) > 1:
@@ -277,9 +282,13 @@ def group_regions(seg: Segmentation, ordering: Ordering, target: int | None,
                 continue
             touch = {o: sum(int(contact[m, x]) for m in ms for x in graph.members[o])
                      for o in graph.members if o != g}
-            best = max(touch, key=touch.get, default=None)
-            if best is None or touch[best] == 0:
+            touch = {o: t for o, t in touch.items() if t}
+            if not touch:
                 continue
+            # where it touches several alike (a crumb of a pixel or two), the closest in colour
+            own = features(ms)[2]
+            best = max(touch, key=lambda o: (touch[o], -float(delta_e2000(
+                own[None], features(graph.members[o])[2][None])[0])))
             graph.merge(best, g)
             changed = True
             break
@@ -288,6 +297,16 @@ def group_regions(seg: Segmentation, ordering: Ordering, target: int | None,
     ordered = _order_groups(groups, graph.edges, rank, {r.label: r.area for r in seg.regions})
     _name(ordered, seg)
     return ordered
+
+
+def _busy_crumb(r, canvas: float) -> bool:
+    """A small "photo" region with little picture body (``extras["grain"]``): the rims of
+    glyphs on a card or a shadow's edge where a word crosses it, which the edge-density test
+    took for a picture. It is worth no layer of its own, nor does it make the group it joins
+    worth one (below the share where a busy region may be a shadow or a rim: a big one with
+    little grain is a textured shape, kept whole)."""
+    return (r.kind == "photo" and r.area < SHADOW_AS_PHOTO * canvas
+            and r.extras.get("grain", 1.0) < GRAINLESS)
 
 
 def _standing(graph: _GroupGraph, seg: Segmentation, contact: np.ndarray, target: int,

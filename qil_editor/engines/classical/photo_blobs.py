@@ -89,14 +89,7 @@ def _shed_smooth_margins(photo: np.ndarray, lab: np.ndarray, min_area: int, nois
     y0, y1 = max(0, ys.min() - 3), min(photo.shape[0], ys.max() + 4)
     x0, x1 = max(0, xs.min() - 3), min(photo.shape[1], xs.max() + 4)
     crop = photo[y0:y1, x0:x1]
-    sub = lab[y0:y1, x0:x1]
-    dev = np.abs(sub - cv2.blur(sub, (3, 3))).max(-1)
-    rough = (dev > ROUGH_LAB + 2.0 * noise).astype(np.float32)
-    dense = (cv2.blur(rough, (5, 5)) >= ROUGH_DENSE) & crop
-    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
-    body = cv2.morphologyEx(dense.astype(np.uint8), cv2.MORPH_OPEN, disk)
-    body = cv2.morphologyEx(body, cv2.MORPH_CLOSE, disk)
-    body = ndimage.binary_fill_holes(body) & crop
+    body = _grain_body(crop, lab[y0:y1, x0:x1], noise)
     rest = crop & ~body
     if not rest.any():
         return photo
@@ -123,6 +116,19 @@ def _shed_smooth_margins(photo: np.ndarray, lab: np.ndarray, min_area: int, nois
     out = photo.copy()
     out[y0:y1, x0:x1] = crop & ~drop[comp]
     return out
+
+
+def _grain_body(mask: np.ndarray, lab: np.ndarray, noise: float) -> np.ndarray:
+    """The part of ``mask`` that is a picture's body: where pixels are rough (off their 3x3
+    mean by more than grain) nearly all round, opened so that a shape's anti-aliased outline
+    is no body, and closed with its holes."""
+    dev = np.abs(lab - cv2.blur(lab, (3, 3))).max(-1)
+    rough = (dev > ROUGH_LAB + 2.0 * noise).astype(np.float32)
+    dense = (cv2.blur(rough, (5, 5)) >= ROUGH_DENSE) & mask
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+    body = cv2.morphologyEx(dense.astype(np.uint8), cv2.MORPH_OPEN, disk)
+    body = cv2.morphologyEx(body, cv2.MORPH_CLOSE, disk)
+    return ndimage.binary_fill_holes(body) & mask
 
 
 def _picture_like(blob: np.ndarray, n: int, cand: np.ndarray, area: np.ndarray, edge: np.ndarray,
@@ -299,3 +305,22 @@ def _shed_flat_neighbours(photo: np.ndarray, fg: np.ndarray, edge: np.ndarray, l
     # the shed shape's anti-aliased rim went with the photo too: an opening drops it
     out = cv2.morphologyEx(out.astype(np.uint8), cv2.MORPH_OPEN, np.ones((7, 7), np.uint8)).astype(bool)
     return out & photo
+
+
+def picture_grain(seg, lab: np.ndarray) -> None:
+    """Each photo region's share of picture body (``extras["grain"]``): a picture is grain
+    all over, while a busy crumb the edge-density test took for one (the rims of glyphs on
+    a card, a shadow's edge where a word crosses it) is mostly smooth, its roughness only
+    along the outlines of the flat things it is made of. Rough is judged without allowing
+    for the background's noise: in a grainy image a crumb then looks rough and is kept,
+    where allowing for it made a small picture look smooth."""
+    h, w = seg.owner.shape
+    for r in seg.regions:
+        if r.kind != "photo":
+            continue
+        ys, xs = r.slc
+        y0, y1 = max(0, ys.start - 3), min(h, ys.stop + 3)
+        x0, x1 = max(0, xs.start - 3), min(w, xs.stop + 3)
+        mask = seg.owner[y0:y1, x0:x1] == r.label
+        body = _grain_body(mask, lab[y0:y1, x0:x1], 0.0)
+        r.extras["grain"] = float(body.sum()) / max(1, int(mask.sum()))

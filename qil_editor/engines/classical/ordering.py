@@ -75,6 +75,18 @@ def _union_box(a, b):
     return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
 
 
+def _convex_fit(own: np.ndarray, real: np.ndarray, allowed: np.ndarray, kind: str) -> np.ndarray | None:
+    """The convex primitive ``own`` is the visible part of (``fit_covered_shape``); failing an
+    ellipse or polygon, for a shape or picture the rectangle its seen sides span, with the
+    corner radius that fits: a card with big rounded corners makes a polygon with cut corners
+    that fits nothing, and the T-junction cue had no shape for it. (Only then: the rectangle
+    search costs as much as the rest of the fit.)"""
+    fit = fit_covered_shape(own, real, allowed, require_hidden=False, convex=True)
+    if fit is None and kind in ("shape", "photo"):
+        fit = fit_covered_shape(own, real, allowed, require_hidden=False, convex=True, rectangle=True)
+    return fit
+
+
 def outline_cues(seg: Segmentation, contact: np.ndarray) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     """Boundary ownership, for each shape, photo or stroke that touches other objects.
 
@@ -152,7 +164,7 @@ def outline_cues(seg: Segmentation, contact: np.ndarray) -> dict[int, tuple[np.n
             real_b[:, -1:] &= x1 < w
             real_b[:1] &= y0 > 0
             real_b[-1:] &= y1 < h
-            fit_b = fit_covered_shape(own, real_b, crop != BG, require_hidden=False, convex=True)
+            fit_b = _convex_fit(own, real_b, crop != BG, reg.kind)
             if fit_b is None:
                 # or the whole outline is one convex primitive: nothing covers any of it
                 if full_fit is False:
@@ -161,8 +173,8 @@ def outline_cues(seg: Segmentation, contact: np.ndarray) -> dict[int, tuple[np.n
                     full[:, -1:] &= x1 < w
                     full[:1] &= y0 > 0
                     full[-1:] &= y1 < h
-                    full_fit = fit_covered_shape(own, cv2.dilate(full.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool),
-                                                 crop != BG, require_hidden=False, convex=True)
+                    full_fit = _convex_fit(own, cv2.dilate(full.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool),
+                                           crop != BG, reg.kind)
                 fit_b = full_fit
             if fit_b is None:
                 continue

@@ -258,3 +258,20 @@ def test_a_blurred_edged_photos_shadow_is_as_strong_under_it_as_it_really_is():
     under = pic > 0.99
     assert abs(float(got[under].mean()) - float(shadow[under].mean())) < 0.03
     assert soft_iou(got, shadow) >= 0.9
+
+
+def test_the_panel_a_cards_shadow_falls_on_keeps_its_own_colour_and_the_shadow_its_part():
+    """Where the card's shadow falls on the panel beneath, the pixels are the panel's colour
+    darkened towards black: the panel's layer is the clean panel there (no dark band that
+    moves with it) and the shadow's layer carries that part of the shadow."""
+    panel = np.zeros((240, 320), np.float32)
+    panel[120:220, 30:140] = 1.0
+    colour = np.array([0.35, 0.55, 0.85], np.float32)
+    image, truth, card, shadow = _card_design((tuple(colour), panel, "Panel"))
+    doc, layers = decompose(image, len(truth))
+    match = match_layers(layers, truth)
+    on = (panel > 0.99) & (shadow > 0.1) & (card < 0.01)
+    rgb = layers[match[1]][..., :3][on].astype(np.float32) / 255.0
+    assert float(np.abs(rgb - colour).max(-1).mean()) < 0.02
+    got = _alphas(layers)[match[2]]
+    assert float(np.abs(got[on] - shadow[on]).mean()) < 0.05

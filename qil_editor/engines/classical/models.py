@@ -20,7 +20,7 @@ from .background import Background
 from .fill import push_pull
 from .glow import glow_of
 from .ordering import Ordering
-from .regions import BG, Segmentation, blend_alpha, shadow_colour
+from .regions import BG, Segmentation, blend_alpha, blend_residual, shadow_colour
 from .shapes import fit_covered_shape, hull_mask
 from .softfit import capped_strength, caster_shape, explains, fit_samples
 from .tints import seen_through, tint_of
@@ -93,6 +93,49 @@ def _lying_on(label: int, box, models: dict, above_of: dict[int, list[int]]) -> 
         ix0, iy0, ix1, iy1 = max(x0, mx0), max(y0, my0), min(x1, mx1), min(y1, my1)
         if ix1 > ix0 and iy1 > iy0:
             out[iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0] |= m.support[iy0 - my0:iy1 - my0, ix0 - mx0:ix1 - mx0] > 0
+    return out
+
+
+SHADOW_ON_MISS = 0.02   # RGB miss of a pixel from a shape's fill darkened as the fitted shadow says
+SHADOW_ON_FIT = 0.1     # how far a pixel's darkening may be from the fitted strength and still be the shadow's
+SHADOW_ON_ALPHA = 0.03  # fitted shadow strength below which a shape is not said to be darkened
+
+
+def _shadow_on_shapes(label: int, caster, box, cast: np.ndarray, col: np.ndarray, rgb: np.ndarray,
+                      models: dict, rank: dict[int, int]) -> np.ndarray:
+    """Where, in ``box``, shadow ``label`` (fitted strength ``cast``, colour ``col``) falls on
+    a shape it lies above, and that shape's fill there made clean.
+
+    Segmentation tells a shadow from the background darkened; the part falling on a card
+    beneath is that card's colour darkened and stays in the card's region, so the card's
+    fill carried the dark band and the shadow's layer lacked it. The card's clean fill is
+    carried in from its pixels out of the shadow's reach; its pixels that are that fill
+    darkened towards the shadow's colour by about the fitted strength are the shadow's
+    (the card keeps them under it, clean)."""
+    x0, y0, x1, y1 = box
+    out = np.zeros(cast.shape, bool)
+    for m in models.values():
+        if m.kind != "shape" or m.label == caster.label or rank.get(m.label, -1) > rank.get(label, -1):
+            continue
+        mx0, my0, mx1, my1 = m.box
+        ix0, iy0, ix1, iy1 = max(x0, mx0), max(y0, my0), min(x1, mx1), min(y1, my1)
+        if ix1 <= ix0 or iy1 <= iy0:
+            continue
+        reach = np.zeros(m.own.shape, bool)
+        reach[iy0 - my0:iy1 - my0, ix0 - mx0:ix1 - mx0] = cast[iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0] > 0.02
+        own = m.own > 0
+        if not (own & reach).any() or (own & ~reach).sum() < 16:
+            continue
+        img = rgb[my0:my1, mx0:mx1].astype(np.float32)
+        clean = push_pull(img, (own & ~reach).astype(np.float32))
+        a = np.zeros(m.own.shape, np.float32)
+        a[iy0 - my0:iy1 - my0, ix0 - mx0:ix1 - mx0] = cast[iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0]
+        a_px, miss = blend_residual(img, clean, col)
+        took = own & reach & (a > SHADOW_ON_ALPHA) & (miss < SHADOW_ON_MISS) & (np.abs(a_px - a) < SHADOW_ON_FIT)
+        if not took.any():
+            continue
+        m.colour[took] = clean[took]
+        out[iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0] |= took[iy0 - my0:iy1 - my0, ix0 - mx0:ix1 - mx0]
     return out
 
 
@@ -305,6 +348,8 @@ def build_models(seg: Segmentation, ordering: Ordering, rgb: np.ndarray, bg: Bac
                 hidden = cv2.dilate(np.isin(crop, _stacked_above(reg.label, above_of)).astype(np.uint8),
                                     np.ones((5, 5), np.uint8)).astype(bool)
                 support = own | ((cast > 0.02) & (near_above | hidden))
+                support |= _shadow_on_shapes(reg.label, caster, (x0, y0, x1, y1), cast, colour[0, 0],
+                                             rgb, models, ordering.rank())
         else:
             alpha = np.ones(own.shape, np.float32)
         if hidden_alpha is not None:

@@ -186,10 +186,13 @@ def group_regions(seg: Segmentation, ordering: Ordering, target: int | None,
 
     def speck_px(ms) -> float:
         """Below this many pixels a group is a speck that the pass after the count folds."""
-        regs = [seg.region(m) for m in ms]
         # a group is judged by what it holds besides busy crumbs: they add nothing to it
-        crumbs = sum(max(r.area, 1) for r in regs if _busy_crumb(r, w * h))
-        regs = [r for r in regs if not _busy_crumb(r, w * h)]
+        regs, crumbs = [], 0
+        for r in (seg.region(m) for m in ms):
+            if _busy_crumb(r, w * h):
+                crumbs += max(r.area, 1)
+            else:
+                regs.append(r)
         if all(r.kind in ("thin", "photo", "shadow") for r in regs):
             return crumbs + SPECK_BODILESS * w * h
         return crumbs + (SPECK_TEXT if group_kind(regs) == "text" else SPECK_LAYER) * w * h

@@ -248,6 +248,7 @@ def build_models(seg: Segmentation, ordering: Ordering, rgb: np.ndarray, bg: Bac
     for (up, low) in ordering.above:
         above_of.setdefault(low, []).append(up)
     covers = _covers(ordering, above_of)
+    rank = ordering.rank()
     models = {}
     cast_by: set[int] = set()   # casters whose shadow is already modelled whole
     # shadows last: a shadow is modelled from its caster's completed shape (the biggest
@@ -349,7 +350,7 @@ def build_models(seg: Segmentation, ordering: Ordering, rgb: np.ndarray, bg: Bac
                                     np.ones((5, 5), np.uint8)).astype(bool)
                 support = own | ((cast > 0.02) & (near_above | hidden))
                 support |= _shadow_on_shapes(reg.label, caster, (x0, y0, x1, y1), cast, colour[0, 0],
-                                             rgb, models, ordering.rank())
+                                             rgb, models, rank)
         else:
             alpha = np.ones(own.shape, np.float32)
         if hidden_alpha is not None:

@@ -118,12 +118,16 @@ def _shed_smooth_margins(photo: np.ndarray, lab: np.ndarray, min_area: int, nois
     return out
 
 
+def rough_pixels(lab: np.ndarray, noise: float) -> np.ndarray:
+    """Pixels off their 3x3 mean by more than a picture's grain (and the image's noise)."""
+    return np.abs(lab - cv2.blur(lab, (3, 3))).max(-1) > ROUGH_LAB + 2.0 * noise
+
+
 def _grain_body(mask: np.ndarray, lab: np.ndarray, noise: float) -> np.ndarray:
-    """The part of ``mask`` that is a picture's body: where pixels are rough (off their 3x3
-    mean by more than grain) nearly all round, opened so that a shape's anti-aliased outline
-    is no body, and closed with its holes."""
-    dev = np.abs(lab - cv2.blur(lab, (3, 3))).max(-1)
-    rough = (dev > ROUGH_LAB + 2.0 * noise).astype(np.float32)
+    """The part of ``mask`` that is a picture's body: where pixels are rough
+    (``rough_pixels``) nearly all round, opened so that a shape's anti-aliased outline is no
+    body, and closed with its holes."""
+    rough = rough_pixels(lab, noise).astype(np.float32)
     dense = (cv2.blur(rough, (5, 5)) >= ROUGH_DENSE) & mask
     disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
     body = cv2.morphologyEx(dense.astype(np.uint8), cv2.MORPH_OPEN, disk)

@@ -26,7 +26,7 @@ from .. import ndimage_subset as ndimage  # scipy.ndimage's, exactly, without Sc
 from .background import Background
 from .colour import delta_e, rgb_to_lab
 from .labels import label_means, label_medians, nearest_label
-from .photo_blobs import ROUGH_LAB, find_photo_blobs, split_photos, trim_protrusions
+from .photo_blobs import find_photo_blobs, rough_pixels, split_photos, trim_protrusions
 
 BG = 0  # owner label of the background
 
@@ -212,8 +212,7 @@ def _shed_photo_shadows(photo_lbl: np.ndarray, rgb: np.ndarray, lab: np.ndarray,
     y0, y1 = max(0, ys.min() - 2), min(photo.shape[0], ys.max() + 3)
     x0, x1 = max(0, xs.min() - 2), min(photo.shape[1], xs.max() + 3)
     crop = photo[y0:y1, x0:x1]
-    sub = lab[y0:y1, x0:x1]
-    smooth = np.abs(sub - cv2.blur(sub, (3, 3))).max(-1) <= ROUGH_LAB + 2.0 * bg.noise
+    smooth = ~rough_pixels(lab[y0:y1, x0:x1], bg.noise)
     a, miss = blend_residual(rgb[y0:y1, x0:x1], bg.rgb[y0:y1, x0:x1], np.zeros(3, np.float32))
     dark = crop & smooth & (miss < PHOTO_SHADOW_MISS) & (a > PHOTO_SHADOW_ALPHA[0]) & (a < PHOTO_SHADOW_ALPHA[1])
     # a band a few pixels wide: the rim of a blurred dark picture is the background darkened too

@@ -518,11 +518,12 @@ def _describe(owner, kinds, rgb, lab, core_fg, grad, bg: Background) -> list[Reg
     thin_px = is_thin[owner]
     if thin_px.any():
         surround = _surround_colour(owner, thin_px, rgb, bg, n)
-        d = np.linalg.norm(rgb - surround[owner], axis=-1)
+        idx = np.flatnonzero(thin_px)  # thin regions' pixels only: they are few, the canvas is not
+        lbl = flat[idx]
+        d = np.linalg.norm(rgb.reshape(-1, 3)[idx] - surround[lbl], axis=-1)
         dmax = np.zeros(n, np.float32)
-        np.maximum.at(dmax, flat[thin_px.ravel()], d.ravel()[thin_px.ravel()])
-        extreme = thin_px & (d >= 0.7 * dmax[owner])
-        defining |= extreme
+        np.maximum.at(dmax, lbl, d)
+        defining.ravel()[idx[d >= 0.7 * dmax[lbl]]] = True
     defining |= is_photo[owner]
     no_core = np.bincount(flat[defining.ravel()], minlength=n) == 0
     defining |= no_core[owner] & (owner > 0)

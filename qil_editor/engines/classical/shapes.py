@@ -124,12 +124,13 @@ def _sides(contour: np.ndarray, real: np.ndarray, centre: np.ndarray,
     if len(approx) < 3 or len(approx) > 40:
         return None
     # indices of the approximation's vertices along the contour
-    lookup = {(int(x), int(y)): i for i, (x, y) in enumerate(contour)}
-    idx = [lookup.get((int(p[0][0]), int(p[0][1]))) for p in approx]
-    if any(i is None for i in idx):
+    # (the last index where the contour passes through it, as the contour may pass twice)
+    keys = contour[::-1, 0].astype(np.int64) * (1 << 24) + contour[::-1, 1].astype(np.int64)
+    at = approx[:, 0, 0].astype(np.int64) * (1 << 24) + approx[:, 0, 1].astype(np.int64)
+    same = keys[None, :] == at[:, None]
+    if not same.any(axis=1).all():
         return None
-    order = np.argsort(idx)
-    idx = [idx[k] for k in order]
+    idx = sorted((n - 1 - np.argmax(same, axis=1)).tolist())
     lines = []
     for k in range(len(idx)):
         a, b = idx[k], idx[(k + 1) % len(idx)]

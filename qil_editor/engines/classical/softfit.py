@@ -46,15 +46,16 @@ def capped_strength(b: np.ndarray, target: np.ndarray, wts: np.ndarray):
     """Strength k of the model ``b`` against ``target`` by least squares with each pixel's miss
     capped (pixels of something else taken in with the effect, a neighbour's shadow or a glyph,
     cannot pull the fit their way): (capped error, k, misses), or None for no usable k."""
-    bb = float((wts * b * b).sum())
+    wb = wts * b
+    bb = float((wb * b).sum())
     if bb < 1e-6:
         return None
-    k = float((wts * b * target).sum()) / bb
+    k = float((wb * target).sum()) / bb
     miss = (target - k * b) ** 2
-    kept = wts * (miss < SOFT_CAP2)
-    kb = float((kept * b * b).sum())
+    kept_b = wb * (miss < SOFT_CAP2)
+    kb = float((kept_b * b).sum())
     if kb > 1e-6:  # the strength from the pixels it explains
-        k = float((kept * b * target).sum()) / kb
+        k = float((kept_b * target).sum()) / kb
         miss = (target - k * b) ** 2
     if not 0.05 <= k <= 1.0:
         return None

@@ -672,13 +672,39 @@ def _topological(seg: Segmentation, above: dict[tuple[int, int], float],
         return c in remaining and any(low != lbl and caster.get(low) != c
                                       for low in set(below_of[c]) & remaining)
 
+    def knotted(nodes: set[int]) -> set[int]:
+        """The nodes on or between cycles of the relations among ``nodes``: what is left after
+        peeling off, again and again, those with nothing of the set below or above them."""
+        nodes = set(nodes)
+        while True:
+            has_above = {low for up in nodes for low in below_of[up] if low in nodes}
+            keep = {lbl for lbl in nodes if lbl in has_above and set(below_of[lbl]) & nodes}
+            if keep == nodes:
+                return nodes
+            nodes = keep
+
     eff = inherited()
     while remaining:
         ready = [lbl for lbl in remaining if not (set(below_of[lbl]) & remaining)]
-        ready = [lbl for lbl in ready if not waits(lbl)] or ready
+        free = [lbl for lbl in ready if not waits(lbl)]
+        # Shadows that wait on their caster's other under-regions are released early only when
+        # those are not stuck in a cycle: a cycle first loses its weakest relation, or the
+        # shadow would end up beneath everything of the cycle, far from its caster.
+        cycle = set()
+        if ready and not free:
+            reach = {low for lbl in ready for low in below_of[caster[lbl]] if low in remaining} - set(ready)
+            todo = list(reach)
+            while todo:  # all that lies below what they wait on
+                for low in below_of[todo.pop()]:
+                    if low in remaining and low not in reach:
+                        reach.add(low)
+                        todo.append(low)
+            cycle = knotted(reach)
+        ready = free or ([] if cycle else ready)
         if not ready:  # a cycle: drop the weakest remaining relation and retry
-            weakest = min(((c, up, low) for up in remaining for low, c in below_of[up].items()
-                           if low in remaining), default=None)
+            within = cycle or remaining
+            weakest = min(((c, up, low) for up in within for low, c in below_of[up].items()
+                           if low in within), default=None)
             if weakest is None:
                 ready = list(remaining)
             else:

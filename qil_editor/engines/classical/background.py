@@ -21,6 +21,8 @@ from .fill import eval_cone, eval_surface, fit_cone, fit_surface, push_pull
 _FIT_SCHEDULE = ((1, 12.0), (2, 9.0), (3, 6.0), (3, 5.0))
 CONE_GAIN = 0.01   # share of the picture a radial gradient must explain beyond the polynomial
 FLAT_NOISE = 1.0   # typical step (CIE76) on a background with no grain: a fill, never a photo
+OVERSHOOT = 0.02   # RGB share a fill may lie beyond the soft object on it before it is an overshoot
+OVERSHOOT_PX = 2.0  # summed overshoot (pixels x RGB share) a cone's tip may have under soft objects
 
 
 @dataclass
@@ -173,6 +175,34 @@ def estimate_background(rgb: np.ndarray, lab: np.ndarray, valid: np.ndarray,
     return Background(smooth, smooth_lab, dist.astype(np.float32), noise, textured, t_low, t_high)
 
 
+def _overshoot(rgb: np.ndarray, fill: np.ndarray, soft: np.ndarray, data: np.ndarray, r: int) -> float:
+    """How far ``fill`` runs past the soft objects lying on it (summed over their pixels, in
+    RGB shares beyond ``OVERSHOOT``). A soft shadow, glow or blur darker (lighter) than the
+    clean background around it can only darken (lighten) what lies beneath, so wherever
+    the fill is darker (lighter) than the object itself the model ran on under the hole (a
+    cone's tip under a soft spot), and the object would have to come out opaque, with a
+    hard edge or a pale veil, to undo it."""
+    lum, under = rgb.mean(-1), fill.mean(-1)
+    n, lbl, stats, _ = cv2.connectedComponentsWithStats(soft.astype(np.uint8), connectivity=8)
+    h, w = soft.shape
+    total, reach = 0.0, 4 * r
+    for k in range(1, n):
+        if stats[k, cv2.CC_STAT_AREA] < 64:
+            continue
+        x, y, bw, bh = stats[k, :4]
+        box = (slice(max(0, y - reach), min(h, y + bh + reach)), slice(max(0, x - reach), min(w, x + bw + reach)))
+        m = lbl[box] == k
+        ring = cv2.dilate(m.astype(np.uint8), _disk(reach)).astype(bool) & data[box]
+        if ring.sum() < 16:
+            continue
+        lum_b, under_b = lum[box], under[box]
+        side = float(lum_b[m].mean() - lum_b[ring].mean())
+        if abs(side) >= OVERSHOOT:
+            beyond = (under_b[m] - lum_b[m]) * np.sign(side)  # > 0: the fill lies past the object
+            total += float(np.clip(beyond - OVERSHOOT, 0.0, None).sum())
+    return total
+
+
 def refine_background(rgb: np.ndarray, lab: np.ndarray, valid: np.ndarray, bg: Background,
                       objects: np.ndarray, soft: np.ndarray) -> Background:
     """Refit the background once the objects are known, keeping well clear of them.
@@ -212,7 +242,9 @@ def refine_background(rgb: np.ndarray, lab: np.ndarray, valid: np.ndarray, bg: B
         e_poly = np.abs(c_rgb - eval_surface(coef, ch, cw, 3)).max(-1)[c_data]
         e_cone = np.abs(c_rgb - eval_cone(cone, ch, cw)).max(-1)[c_data]
         if float(np.percentile(e_cone, 90)) < 0.7 * float(np.percentile(e_poly, 90)):
-            poly = eval_cone(cone, h, w)
+            peaked = eval_cone(cone, h, w)
+            if _overshoot(rgb, peaked, soft, data, r) <= max(OVERSHOOT_PX, 2.0 * _overshoot(rgb, poly, soft, data, r)):
+                poly = peaked
     resid = cv2.GaussianBlur(push_pull(rgb - poly, data.astype(np.float32)), (0, 0), 1.5)
     smooth = np.clip(poly + resid, 0.0, 1.0).astype(np.float32)
     smooth_lab = rgb_to_lab(smooth)

@@ -579,7 +579,9 @@ def _whole(cues, a: int, b: int) -> bool:
 GLOW_SHARP = 0.35     # a soft region (no crisp edge against the background) ...
 GLOW_HUGS = 0.3       # ... that shares this much of its outline with one object is its glow
 CRUMB = 0.00005        # share of the canvas below which a region is a crumb: it takes no layer
-GLOW_MIN = 0.005      # share of the canvas a glow covers (a crumb of one says nothing)
+GLOW_MIN = 0.005      # share of the canvas a glow covers (a crumb of one says nothing) ...
+GLOW_PIECE = 0.0001   # ... or a soft flat piece of one: a faint glow's core arrives as narrow strips
+                      # along its object's sides, each small (a soft thin sliver is a glyph's rim)
 
 
 def _glows_follow_their_hosts(seg: Segmentation, above: dict, contact: np.ndarray,
@@ -591,7 +593,8 @@ def _glows_follow_their_hosts(seg: Segmentation, above: dict, contact: np.ndarra
     glow -> host."""
     hosts: dict[int, int] = {}
     for r in seg.regions:
-        if r.kind not in ("shape", "thin") or r.sharp >= GLOW_SHARP or r.area < GLOW_MIN * seg.owner.size:
+        if r.kind not in ("shape", "thin") or r.sharp >= GLOW_SHARP or \
+                r.area < (GLOW_PIECE if r.kind == "shape" else GLOW_MIN) * seg.owner.size:
             continue
         row = contact[r.label].astype(np.float64).copy()
         row[BG] = 0

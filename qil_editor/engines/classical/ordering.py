@@ -27,6 +27,11 @@ WHOLE_SHARE = 0.002           # share of the canvas an object needs for the T-ju
 SHADOW_LIFT_AREA = 0.002      # share of the canvas a shadow needs to be lifted over what its caster lies on
 SHADOW_LIFT_HUG = 0.3         # ... and the share of its outline its caster must hold
 SHADOW_LIFT_SURE = 0.1        # ... and a cue (not the no-evidence default) that the caster lies on the other
+NEAR_STROKE_ENDS = 2          # stroke ends a word needs a pixel or two short of an edge to lie under it:
+                              # one glyph's end (a descender) stops by an edge by chance
+OUTLIER_ROWS = 0.35           # a word's rows with under this share of its fullest row's pixels:
+                              # descenders and ascenders, not the body of the line
+NEAR_ROWS = 3                 # rows around a stroke's end read for that
 
 
 @dataclass
@@ -85,6 +90,25 @@ def _convex_fit(own: np.ndarray, real: np.ndarray, allowed: np.ndarray, kind: st
     if fit is None and kind in ("shape", "photo"):
         fit = fit_covered_shape(own, real, allowed, require_hidden=False, convex=True, rectangle=True)
     return fit
+
+
+def _by_chance(owner: np.ndarray, word, pieces: np.ndarray, top: int) -> bool:
+    """Whether a line of text may stop a pixel or two short of an object by chance: only one
+    of its strokes reaches the object (``pieces``: the word's pixels by it, in a crop whose
+    first row is ``top``), and that one is a descender or an ascender (the hook of a J, the
+    tail of a y), in rows few of the word's pixels reach. An edge that cut the line would
+    cut it in its body, or cut several strokes."""
+    if word.kind != "text":
+        return False
+    if cv2.connectedComponents(pieces.astype(np.uint8), connectivity=8)[0] - 1 >= NEAR_STROKE_ENDS:
+        return False
+    rows = (owner[word.slc] == word.label).sum(axis=1)
+    ys = np.nonzero(pieces)[0] + top - word.slc[0].start
+    if ys.size == 0:
+        return False
+    # a stroke's anti-aliased end row is sparse in the body too: look a few rows around it
+    lo, hi = max(0, int(ys.min()) - NEAR_ROWS), min(rows.size, int(ys.max()) + NEAR_ROWS + 1)
+    return lo < hi and float(rows[lo:hi].max()) < OUTLIER_ROWS * float(rows.max())
 
 
 def outline_cues(seg: Segmentation, contact: np.ndarray) -> dict[int, tuple[np.ndarray, np.ndarray]]:
@@ -157,6 +181,8 @@ def outline_cues(seg: Segmentation, contact: np.ndarray) -> dict[int, tuple[np.n
                 own & cv2.dilate((crop == b).astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
             # a word cut by this object's edge meets it only at its strokes' ends
             if int(sel.sum()) < (3 if seg.region(b).kind in _STROKES else 8):
+                continue
+            if b in near_strokes and _by_chance(owner, seg.region(b), (crop == b) & grown, y0):
                 continue
             real_b = real | cv2.dilate((crop == b).astype(np.uint8),
                                        np.ones((reach_b, reach_b), np.uint8)).astype(bool)

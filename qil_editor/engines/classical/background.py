@@ -175,17 +175,18 @@ def estimate_background(rgb: np.ndarray, lab: np.ndarray, valid: np.ndarray,
     return Background(smooth, smooth_lab, dist.astype(np.float32), noise, textured, t_low, t_high)
 
 
-def _overshoot(rgb: np.ndarray, fill: np.ndarray, soft: np.ndarray, data: np.ndarray, r: int) -> float:
-    """How far ``fill`` runs past the soft objects lying on it (summed over their pixels, in
-    RGB shares beyond ``OVERSHOOT``). A soft shadow, glow or blur darker (lighter) than the
-    clean background around it can only darken (lighten) what lies beneath, so wherever
-    the fill is darker (lighter) than the object itself the model ran on under the hole (a
-    cone's tip under a soft spot), and the object would have to come out opaque, with a
-    hard edge or a pale veil, to undo it."""
-    lum, under = rgb.mean(-1), fill.mean(-1)
+def _overshoot(rgb: np.ndarray, fills: list[np.ndarray], soft: np.ndarray, data: np.ndarray,
+               r: int) -> list[float]:
+    """How far each of ``fills`` runs past the soft objects lying on it (summed over their
+    pixels, in RGB shares beyond ``OVERSHOOT``). A soft shadow, glow or blur darker (lighter)
+    than the clean background around it can only darken (lighten) what lies beneath, so
+    wherever the fill is darker (lighter) than the object itself the model ran on under the
+    hole (a cone's tip under a soft spot), and the object would have to come out opaque, with
+    a hard edge or a pale veil, to undo it. The soft objects are found once for all fills."""
+    lum, unders = rgb.mean(-1), [fill.mean(-1) for fill in fills]
     n, lbl, stats, _ = cv2.connectedComponentsWithStats(soft.astype(np.uint8), connectivity=8)
     h, w = soft.shape
-    total, reach = 0.0, 4 * r
+    totals, reach = [0.0] * len(fills), 4 * r
     for k in range(1, n):
         if stats[k, cv2.CC_STAT_AREA] < 64:
             continue
@@ -195,12 +196,13 @@ def _overshoot(rgb: np.ndarray, fill: np.ndarray, soft: np.ndarray, data: np.nda
         ring = cv2.dilate(m.astype(np.uint8), _disk(reach)).astype(bool) & data[box]
         if ring.sum() < 16:
             continue
-        lum_b, under_b = lum[box], under[box]
+        lum_b = lum[box]
         side = float(lum_b[m].mean() - lum_b[ring].mean())
         if abs(side) >= OVERSHOOT:
-            beyond = (under_b[m] - lum_b[m]) * np.sign(side)  # > 0: the fill lies past the object
-            total += float(np.clip(beyond - OVERSHOOT, 0.0, None).sum())
-    return total
+            for i, under in enumerate(unders):
+                beyond = (under[box][m] - lum_b[m]) * np.sign(side)  # > 0: the fill lies past the object
+                totals[i] += float(np.clip(beyond - OVERSHOOT, 0.0, None).sum())
+    return totals
 
 
 def refine_background(rgb: np.ndarray, lab: np.ndarray, valid: np.ndarray, bg: Background,
@@ -243,7 +245,8 @@ def refine_background(rgb: np.ndarray, lab: np.ndarray, valid: np.ndarray, bg: B
         e_cone = np.abs(c_rgb - eval_cone(cone, ch, cw)).max(-1)[c_data]
         if float(np.percentile(e_cone, 90)) < 0.7 * float(np.percentile(e_poly, 90)):
             peaked = eval_cone(cone, h, w)
-            if _overshoot(rgb, peaked, soft, data, r) <= max(OVERSHOOT_PX, 2.0 * _overshoot(rgb, poly, soft, data, r)):
+            past_cone, past_poly = _overshoot(rgb, [peaked, poly], soft, data, r)
+            if past_cone <= max(OVERSHOOT_PX, 2.0 * past_poly):
                 poly = peaked
     resid = cv2.GaussianBlur(push_pull(rgb - poly, data.astype(np.float32)), (0, 0), 1.5)
     smooth = np.clip(poly + resid, 0.0, 1.0).astype(np.float32)

@@ -177,15 +177,15 @@ def outline_cues(seg: Segmentation, contact: np.ndarray) -> dict[int, tuple[np.n
         full_fit = False   # not tried yet
         for b in (others + near_strokes if big else ()):
             reach_b = 3 if b in others else 7
+            is_b = crop == b
             sel = shared & (nb == b) if b in others else \
-                own & cv2.dilate((crop == b).astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
+                own & cv2.dilate(is_b.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
             # a word cut by this object's edge meets it only at its strokes' ends
             if int(sel.sum()) < (3 if seg.region(b).kind in _STROKES else 8):
                 continue
-            if b in near_strokes and _by_chance(owner, seg.region(b), (crop == b) & grown, y0):
+            if b in near_strokes and _by_chance(owner, seg.region(b), is_b & grown, y0):
                 continue
-            real_b = real | cv2.dilate((crop == b).astype(np.uint8),
-                                       np.ones((reach_b, reach_b), np.uint8)).astype(bool)
+            real_b = real | cv2.dilate(is_b.astype(np.uint8), np.ones((reach_b, reach_b), np.uint8)).astype(bool)
             real_b[:, :1] &= x0 > 0
             real_b[:, -1:] &= x1 < w
             real_b[:1] &= y0 > 0

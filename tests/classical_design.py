@@ -8,6 +8,7 @@ from PIL import Image, ImageDraw
 from qil_editor.document import Document, Layer, composite
 from qil_editor.engines.base import DecomposeOptions
 from qil_editor.engines.classical import ClassicalDecomposer
+from qil_editor.engines.classical.regions import Region, Segmentation
 from qil_editor.evaluation.datasets import stack_from_document
 from qil_editor.evaluation.failures import soft_iou
 from qil_editor.evaluation.metrics import psnr
@@ -124,3 +125,19 @@ def best_iou(pred, alpha):
     """The truth layer's soft IoU with the predicted layer that matches it best (not the
     background): 1 when it came out as a layer of its own."""
     return max([soft_iou(p[..., 3].astype(np.float32) / 255.0, alpha) for p in pred[1:]], default=0.0)
+
+
+def segmentation(owner, kinds, colours=None, sharp=None):
+    """A hand-built segmentation of the label image ``owner`` (labels 1..len(kinds)), for
+    testing the ordering on exactly the regions a case needs: each region's box and area
+    from its pixels, its colour from ``colours`` (grey by default), its edge ``sharp``ness."""
+    regions = []
+    for i, kind in enumerate(kinds):
+        lbl = i + 1
+        ys, xs = np.nonzero(owner == lbl)
+        rgb = np.array(colours[i] if colours else (0.5, 0.5, 0.5), np.float32)
+        slc = (slice(int(ys.min()), int(ys.max()) + 1), slice(int(xs.min()), int(xs.max()) + 1)) \
+            if ys.size else (slice(0, 1), slice(0, 1))
+        regions.append(Region(lbl, kind, slc, max(1, int(ys.size)), rgb, rgb * 100.0,
+                              sharp=1.0 if sharp is None else sharp[i]))
+    return Segmentation(owner, regions, owner > 0, np.zeros_like(owner, bool))

@@ -5,18 +5,7 @@ the engine before the behaviour it names."""
 import numpy as np
 
 from qil_editor.engines.classical.ordering import _glows_follow_their_hosts, _topological, contact_matrix
-from qil_editor.engines.classical.regions import Region, Segmentation
-
-
-def _seg(owner, kinds, sharp):
-    regions = []
-    for i, (kind, s) in enumerate(zip(kinds, sharp)):
-        lbl = i + 1
-        ys, xs = np.nonzero(owner == lbl)
-        rgb = np.array((0.5, 0.5, 0.5), np.float32)
-        slc = (slice(int(ys.min()), int(ys.max()) + 1), slice(int(xs.min()), int(xs.max()) + 1))
-        regions.append(Region(lbl, kind, slc, int(ys.size), rgb, rgb * 100.0, sharp=s))
-    return Segmentation(owner, regions, owner > 0, np.zeros_like(owner, bool))
+from classical_design import segmentation
 
 
 def test_a_glow_in_narrow_pieces_follows_its_card_and_a_piece_does_not_turn_the_order():
@@ -34,7 +23,7 @@ def test_a_glow_in_narrow_pieces_follows_its_card_and_a_piece_does_not_turn_the_
     owner[46:50, 60:200] = 3                   # its glow above it: 560 px (0.47 %)
     owner[150:154, 60:180] = 4                 # and below it, up to the second card: 480 px
     owner[140:220, 180:300] = 2                # the second card, over the first one's corner
-    seg = _seg(owner, ["shape", "shape", "shape", "shape"], [1.0, 1.0, 0.1, 0.1])
+    seg = segmentation(owner, ["shape", "shape", "shape", "shape"], sharp=[1.0, 1.0, 0.1, 0.1])
     assert max(seg.region(3).area, seg.region(4).area) < 0.005 * h * w
     contact = contact_matrix(owner, 5)
     perimeter = np.maximum(contact.sum(axis=1), 1)
@@ -52,7 +41,7 @@ def test_a_soft_sliver_of_a_few_pixels_is_no_glow():
     owner = np.zeros((h, w), np.int32)
     owner[50:150, 60:200] = 1
     owner[150:152, 80:120] = 2                 # 80 px, soft, thin
-    seg = _seg(owner, ["shape", "thin"], [1.0, 0.2])
+    seg = segmentation(owner, ["shape", "thin"], sharp=[1.0, 0.2])
     contact = contact_matrix(owner, 3)
     perimeter = np.maximum(contact.sum(axis=1), 1)
     assert _glows_follow_their_hosts(seg, {(2, 1): 0.6}, contact, perimeter) == {}

@@ -7,19 +7,7 @@ maps drawn by hand; the first test fails before the change."""
 import numpy as np
 
 from qil_editor.engines.classical.ordering import order_regions
-from qil_editor.engines.classical.regions import Region, Segmentation
-
-
-def _segmentation(owner):
-    regions = []
-    for lbl, kind, colour in ((1, "shape", (0.4, 0.2, 0.1)), (2, "text", (0.6, 0.9, 0.3)),
-                              (3, "shape", (0.2, 0.3, 0.8))):
-        ys, xs = np.nonzero(owner == lbl)
-        rgb = np.array(colour, np.float32)
-        regions.append(Region(lbl, kind, (slice(int(ys.min()), int(ys.max()) + 1),
-                                          slice(int(xs.min()), int(xs.max()) + 1)),
-                              int(ys.size), rgb, rgb * 100.0))
-    return Segmentation(owner, regions, owner > 0, np.zeros_like(owner, bool))
+from classical_design import segmentation
 
 
 def _word_over_card(reaching: int, gap: int = 1, baseline: int = 108, card=(40, 300)):
@@ -32,7 +20,7 @@ def _word_over_card(reaching: int, gap: int = 1, baseline: int = 108, card=(40, 
     for k, x in enumerate(range(50, 290, 16)):
         bottom = 120 - gap if k < reaching else baseline
         owner[60:bottom, x:x + 6] = 2
-    return _segmentation(owner)
+    return segmentation(owner, ["shape", "text", "shape"], [(0.4, 0.2, 0.1), (0.6, 0.9, 0.3), (0.2, 0.3, 0.8)])
 
 
 def test_one_glyph_end_by_a_cards_edge_does_not_put_the_word_under_the_card():

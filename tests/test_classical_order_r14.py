@@ -5,19 +5,7 @@ import cv2
 import numpy as np
 
 from qil_editor.engines.classical.ordering import contact_matrix, order_regions, outline_cues
-from qil_editor.engines.classical.regions import Region, Segmentation
-
-
-def _seg(owner, kinds, colours=None):
-    regions = []
-    for i, kind in enumerate(kinds):
-        lbl = i + 1
-        ys, xs = np.nonzero(owner == lbl)
-        rgb = np.array(colours[i] if colours else (0.5, 0.5, 0.5), np.float32)
-        slc = (slice(int(ys.min()), int(ys.max()) + 1), slice(int(xs.min()), int(xs.max()) + 1)) \
-            if ys.size else (slice(0, 1), slice(0, 1))
-        regions.append(Region(lbl, kind, slc, max(1, int(ys.size)), rgb, rgb * 100.0))
-    return Segmentation(owner, regions, owner > 0, np.zeros_like(owner, bool))
+from classical_design import segmentation
 
 
 def _rounded(owner, x0, y0, x1, y1, r, label):
@@ -38,7 +26,7 @@ def test_a_card_with_big_rounded_corners_is_whole_where_it_lies_on_a_bar():
     owner = np.zeros((300, 400), np.int32)
     owner[120:180, 40:360] = 2                    # the bar
     _rounded(owner, 140, 60, 300, 240, 50, 1)     # the button over it
-    seg = _seg(owner, ["shape", "shape"], [(0.9, 0.3, 0.2), (0.2, 0.4, 0.8)])
+    seg = segmentation(owner, ["shape", "shape"], [(0.9, 0.3, 0.2), (0.2, 0.4, 0.8)])
     cues = outline_cues(seg, contact_matrix(owner, 3))
     assert cues[1][2][2] >= 0.7
     assert order_regions(seg).rank()[1] > order_regions(seg).rank()[2]

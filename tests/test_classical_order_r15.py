@@ -5,18 +5,7 @@ Fails on the engine before the behaviour it names."""
 import numpy as np
 
 from qil_editor.engines.classical.ordering import _topological
-from qil_editor.engines.classical.regions import Region, Segmentation
-
-
-def _seg(owner, kinds):
-    regions = []
-    for i, kind in enumerate(kinds):
-        lbl = i + 1
-        ys, xs = np.nonzero(owner == lbl)
-        rgb = np.array((0.5, 0.5, 0.5), np.float32)
-        slc = (slice(int(ys.min()), int(ys.max()) + 1), slice(int(xs.min()), int(xs.max()) + 1))
-        regions.append(Region(lbl, kind, slc, int(ys.size), rgb, rgb * 100.0))
-    return Segmentation(owner, regions, owner > 0, np.zeros_like(owner, bool))
+from classical_design import segmentation
 
 
 def test_a_shadow_waits_for_its_caster_while_the_regions_under_the_caster_are_in_a_cycle():
@@ -29,7 +18,7 @@ def test_a_shadow_waits_for_its_caster_while_the_regions_under_the_caster_are_in
     owner[20:80, 20:100] = 2
     owner[100:190, 10:140] = 3
     owner[100:190, 150:290] = 4
-    seg = _seg(owner, ["shadow", "shape", "shape", "shape"])
+    seg = segmentation(owner, ["shadow", "shape", "shape", "shape"])
     above = {(2, 1): 0.9, (2, 3): 0.9, (2, 4): 0.9, (3, 4): 0.6, (4, 3): 0.3}
     order = _topological(seg, above, contact=np.ones((5, 5)))
     assert order == [4, 3, 1, 2]
@@ -42,6 +31,6 @@ def test_a_shadow_is_still_released_when_nothing_under_its_caster_is_in_a_cycle(
     owner[10:40, 10:60] = 1
     owner[20:80, 20:100] = 2
     owner[100:190, 10:140] = 3
-    seg = _seg(owner, ["shadow", "shape", "shape"])
+    seg = segmentation(owner, ["shadow", "shape", "shape"])
     above = {(2, 1): 0.9, (2, 3): 0.9, (3, 1): 0.5}
     assert _topological(seg, above, contact=np.ones((4, 4))) == [1, 3, 2]

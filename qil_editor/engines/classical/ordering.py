@@ -701,47 +701,35 @@ def _topological(seg: Segmentation, above: dict[tuple[int, int], float],
         return c in remaining and any(low != lbl and caster.get(low) != c
                                       for low in set(below_of[c]) & remaining)
 
-    def knotted(nodes: set[int]) -> set[int]:
-        """The nodes on or between cycles of the relations among ``nodes``: what is left after
-        peeling off, again and again, those with nothing of the set below or above them."""
-        nodes = set(nodes)
-        while True:
-            has_above = {low for up in nodes for low in below_of[up] if low in nodes}
-            keep = {lbl for lbl in nodes if lbl in has_above and set(below_of[lbl]) & nodes}
-            if keep == nodes:
-                return nodes
-            nodes = keep
-
+    _break_cycles(below_of)
     eff = inherited()
     while remaining:
         ready = [lbl for lbl in remaining if not (set(below_of[lbl]) & remaining)]
-        free = [lbl for lbl in ready if not waits(lbl)]
-        # Shadows that wait on their caster's other under-regions are released early only when
-        # those are not stuck in a cycle: a cycle first loses its weakest relation, or the
-        # shadow would end up beneath everything of the cycle, far from its caster.
-        cycle = set()
-        if ready and not free:
-            reach = {low for lbl in ready for low in below_of[caster[lbl]] if low in remaining} - set(ready)
-            todo = list(reach)
-            while todo:  # all that lies below what they wait on
-                for low in below_of[todo.pop()]:
-                    if low in remaining and low not in reach:
-                        reach.add(low)
-                        todo.append(low)
-            cycle = knotted(reach)
-        ready = free or ([] if cycle else ready)
-        if not ready:  # a cycle: drop the weakest remaining relation and retry
-            within = cycle or remaining
-            weakest = min(((c, up, low) for up in within for low, c in below_of[up].items()
-                           if low in within), default=None)
-            if weakest is None:
-                ready = list(remaining)
-            else:
-                _, up, low = weakest
-                del below_of[up][low]
-                eff = inherited()
-                continue
+        # a shadow still waiting on its caster's other under-regions is released when
+        # nothing else can go (those wait on shadows waiting in turn)
+        ready = [lbl for lbl in ready if not waits(lbl)] or ready
         nxt = min(ready, key=lambda lbl: (eff[lbl], key(lbl)))
         order.append(nxt)
         remaining.discard(nxt)
     return order
+
+
+def _break_cycles(below_of: dict[int, dict[int, float]]) -> None:
+    """Drop, weakest first, each relation that lies on a cycle of the relations, before any
+    region is placed: a cycle left to the end holds all its regions back behind everything
+    unrelated (a title behind every other word because of a two-pixel crumb's guess), and only
+    a relation on a cycle may go (one elsewhere is evidence the order still needs)."""
+    def reaches(start: int, goal: int) -> bool:
+        seen, todo = {start}, [start]
+        while todo:
+            for low in below_of[todo.pop()]:
+                if low == goal:
+                    return True
+                if low not in seen:
+                    seen.add(low)
+                    todo.append(low)
+        return False
+
+    for _, up, low in sorted((c, up, low) for up, lows in below_of.items() for low, c in lows.items()):
+        if reaches(low, up):
+            del below_of[up][low]

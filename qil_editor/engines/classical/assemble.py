@@ -25,6 +25,8 @@ from .tints import untint
 
 BAND_ROWS = 256
 _MIN_CONTRAST2 = 0.06 ** 2
+GLYPH_BODY = 0.5     # alpha from which a text pixel is the glyph's body, not its rim
+GLYPH_BODY_SHARE = 0.3  # ... and the least share of its support the body must be to be trusted
 
 
 @dataclass
@@ -34,6 +36,7 @@ class LayerBuffer:
     y: int
     name: str
     claim: np.ndarray | None = None   # (h, w) bool: rim pixels this layer may absorb
+    bar: np.ndarray | None = None     # (h, w) bool: pixels next to it that are surely not its own
 
     @property
     def box(self):
@@ -109,7 +112,25 @@ def region_rgba(model: RegionModel, box, scale: Scale, img: np.ndarray,
     alpha = np.where(fixed, a_model, np.where(zone, proj, 0.0)).astype(np.float32)
     alpha[alpha < 0.03] = 0.0
     alpha[alpha > 0.97] = 1.0
-    return alpha, colour, zone
+    bar = None
+    if model.kind == "text":
+        alpha, zone, bar = _glyph_rim(alpha, zone, sup)
+    return alpha, colour, zone, bar
+
+
+def _glyph_rim(alpha: np.ndarray, zone: np.ndarray, sup: np.ndarray):
+    """A word is flat-coloured glyphs with a hard edge: its anti-aliased rim is the one pixel
+    round each glyph's body (alpha >= ``GLYPH_BODY``), at any size. What unblending finds
+    farther out (in a counter, between letters, in the ring the region takes at working size)
+    is what lies beneath departing from its model (a photo's or texture's detail, not the
+    inpainted fill) and would give the word a faint halo that moves with it; there the word
+    is absent and may not claim the pixel (``bar``). A body too small to trust (a colour
+    model that misses the strokes) leaves the word as it was."""
+    body = alpha >= GLYPH_BODY
+    if body.sum() < GLYPH_BODY_SHARE * max(1, int((sup > 0.5).sum())):
+        return alpha, zone, None
+    rim = cv2.dilate(body.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    return np.where(rim, alpha, 0.0).astype(np.float32), zone & rim, zone & ~rim
 
 
 def build_layers(groups: list[Group], models: dict[int, RegionModel], scale: Scale,
@@ -132,6 +153,7 @@ def build_layers(groups: list[Group], models: dict[int, RegionModel], scale: Sca
         gy1 = max(b[3] for b in boxes.values())
         buf = np.zeros((gy1 - gy0, gx1 - gx0, 4), np.uint8)
         claim = np.zeros(buf.shape[:2], bool)
+        bar = np.zeros(buf.shape[:2], bool)
         for lbl in group.labels:
             check()
             box = boxes[lbl]
@@ -140,8 +162,10 @@ def build_layers(groups: list[Group], models: dict[int, RegionModel], scale: Sca
             pending.pop(lbl, None)
             over = [t for t in pending.values() if _meets(full_box(t, scale, width, height), box)]
             img, seen = seen_image(image, box, scale, over)
-            alpha, colour, zone = region_rgba(models[lbl], box, scale, img, u, seen)
+            alpha, colour, zone, no = region_rgba(models[lbl], box, scale, img, u, seen)
             claim[Y0 - gy0:Y1 - gy0, X0 - gx0:X1 - gx0] |= zone
+            if no is not None:
+                bar[Y0 - gy0:Y1 - gy0, X0 - gx0:X1 - gx0] |= no
             a3 = alpha[..., None]
             u[...] = a3 * colour + (1.0 - a3) * u
             sub = buf[Y0 - gy0:Y1 - gy0, X0 - gx0:X1 - gx0]
@@ -151,7 +175,8 @@ def build_layers(groups: list[Group], models: dict[int, RegionModel], scale: Sca
             co = (a3 * colour + ab * (1.0 - a3) * cb) / np.maximum(ao, 1e-6)
             sub[..., :3] = np.clip(co * 255.0 + 0.5, 0, 255).astype(np.uint8)
             sub[..., 3] = np.clip(ao[..., 0] * 255.0 + 0.5, 0, 255).astype(np.uint8)
-        out.append(LayerBuffer(buf, gx0, gy0, group.name, claim))
+        bar &= ~claim & (buf[..., 3] == 0)  # what another region of the group holds stays
+        out.append(LayerBuffer(buf, gx0, gy0, group.name, claim, bar if bar.any() else None))
     return out
 
 
@@ -170,6 +195,10 @@ def _grow(layer: LayerBuffer, box: tuple[int, int, int, int]) -> None:
     claim = np.zeros(px.shape[:2], bool)
     if layer.claim is not None:
         claim[y0 - ny0:y1 - ny0, x0 - nx0:x1 - nx0] = layer.claim
+    if layer.bar is not None:
+        bar = np.zeros(px.shape[:2], bool)
+        bar[y0 - ny0:y1 - ny0, x0 - nx0:x1 - nx0] = layer.bar
+        layer.bar = bar
     layer.pixels, layer.claim, layer.x, layer.y = px, claim, nx0, ny0
 
 
@@ -201,10 +230,15 @@ def claim_residue(layers: list[LayerBuffer], image: np.ndarray, threshold: float
     present = index > 0
     if not present.any():
         return 0
+    barred = np.zeros((height, width), bool)
+    for layer in layers[1:]:
+        if layer.bar is not None:
+            x0, y0, x1, y1 = layer.box
+            barred[y0:y1, x0:x1] |= layer.bar
     bx0, by0 = bottom.x, bottom.y
     model = bottom.pixels[-by0:height - by0, -bx0:width - bx0, :3]
     dev = cv2.absdiff(image[..., :3], model).max(axis=-1)
-    cand = (dev > threshold) & ~present
+    cand = (dev > threshold) & ~present & ~barred
     if not cand.any():
         return 0
     check()

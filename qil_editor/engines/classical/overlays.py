@@ -415,10 +415,13 @@ def _carve_photos(seg: Segmentation, rgb: np.ndarray, lab: np.ndarray, grad: np.
     for r in regions:
         if r.area == 0:
             continue
+        # the regions that were there keep their colour: only photos lost pixels, and a
+        # thin stroke's colour is not its core's mean (a word too thin for a uniform core
+        # would turn black and unblend to nothing)
         prev = old.get(r.label)
         out.append(Region(r.label, kinds[r.label - 1], r.slc, r.area,
-                          prev.rgb if prev is not None and prev.kind == "photo" else r.rgb,
-                          prev.lab if prev is not None and prev.kind == "photo" else r.lab,
+                          prev.rgb if prev is not None else r.rgb,
+                          prev.lab if prev is not None else r.lab,
                           prev.sharp if prev is not None else 1.0,
                           dict(prev.extras) if prev is not None else {}))
     if len(out) != n:  # a region lost every pixel: relabel densely

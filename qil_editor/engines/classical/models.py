@@ -258,6 +258,11 @@ def build_models(seg: Segmentation, ordering: Ordering, rgb: np.ndarray, bg: Bac
         ups = covers.get(reg.label, [])
         # strokes have no hidden body, but a thin visible frame of a covered card does
         complete = bool(ups) and reg.kind != "text"
+        if complete and reg.kind != "shadow":
+            # what lies on what covers it hides it too (a picture set in a frame on a card,
+            # a word on a card over a disc): its hidden part runs on under all of them (a
+            # shadow's hidden part is its caster's shape, cast)
+            ups = _stacked_above(reg.label, covers)
         x0, y0, x1, y1 = reg.bbox
         if complete:
             # a fitted shape may reach under what covers it, beyond the visible part's box

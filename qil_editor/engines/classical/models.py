@@ -48,6 +48,8 @@ def _caster(reg, ups: list[int], ordering: Ordering, models: dict) -> "RegionMod
     cands = [u for u in ups if u in models and models[u].kind in ("shape", "photo", "thin", "text")]
     if not cands:
         return None
+    if reg.extras.get("caster") in cands:  # found by its caster's shape (overlays)
+        return models[reg.extras["caster"]]
     return models[max(cands, key=lambda u: ordering.contact[reg.label, u])]
 
 
@@ -258,6 +260,11 @@ def build_models(seg: Segmentation, ordering: Ordering, rgb: np.ndarray, bg: Bac
         ups = covers.get(reg.label, [])
         # strokes have no hidden body, but a thin visible frame of a covered card does
         complete = bool(ups) and reg.kind != "text"
+        if complete and reg.kind != "shadow":
+            # what lies on what covers it hides it too (a picture set in a frame on a card,
+            # a word on a card over a disc): its hidden part runs on under all of them (a
+            # shadow's hidden part is its caster's shape, cast)
+            ups = _stacked_above(reg.label, covers)
         x0, y0, x1, y1 = reg.bbox
         if complete:
             # a fitted shape may reach under what covers it, beyond the visible part's box
@@ -325,8 +332,11 @@ def build_models(seg: Segmentation, ordering: Ordering, rgb: np.ndarray, bg: Bac
             a = np.clip(blend_alpha(img, under, colour), 0, 1)
             alpha = np.clip(push_pull(a, data.astype(np.float32)), 0, 1)
             cast = None
+            # found on a picture region (overlays._shadows_on_photos): fitted there against the
+            # picture; ``a`` measures it against the page's background, which is not beneath it
+            on_picture = "on" in reg.extras
             # another piece of a shadow already modelled whole would double it up under its caster
-            if caster is not None and caster.label not in cast_by:
+            if caster is not None and caster.label not in cast_by and not on_picture:
                 clear = (crop == BG) & ~near_above
                 cast = shadow_of(_cast_shape(caster), (x0, y0, x1, y1), a, seen, clear)
                 if cast is None:  # no offset shadow: a glow, the caster's shape grown and blurred
@@ -341,7 +351,7 @@ def build_models(seg: Segmentation, ordering: Ordering, rgb: np.ndarray, bg: Bac
                 # the caster's shape, offset and blurred, where the shadow cannot be seen;
                 # what the fit misses along the visible part is carried in smoothly, so
                 # the hidden part meets the visible one without a seam
-                miss = np.where(seen, a - cast, 0.0).astype(np.float32)
+                miss = np.where(seen & ~on_picture, a - cast, 0.0).astype(np.float32)
                 fix = cv2.GaussianBlur(push_pull(miss, seen.astype(np.float32)), (0, 0), 2.0)
                 alpha = np.clip(cast + np.where(cast > 0.02, fix, 0.0), 0.0, 1.0).astype(np.float32)
                 # hidden wherever anything stacked above it lies, directly or through what

@@ -527,9 +527,17 @@ def _shadows_under_their_casters(seg: Segmentation, above: dict, contact: np.nda
                 and seg.region(int(b)).kind != "shadow"]
         if len(near) < 2:
             continue
-        caster = max(near, key=lambda b: contact[s_lbl, b])
-        if contact[s_lbl, caster] < SHADOW_LIFT_HUG * contact[s_lbl].sum():
-            continue  # it does not hug one object: no caster to go by
+        caster = reg.extras.get("caster")   # known where it was found by its caster's shape
+        ground = reg.extras.get("on")
+        if caster in near and ground in near:
+            # found on a picture as its caster's shape, offset and blurred (overlays): the
+            # caster is seen to lie on that picture, whatever their shared outline suggests
+            above.pop((ground, caster), None)
+            above[(caster, ground)] = max(above.get((caster, ground), 0.0), 0.9)
+        if caster not in near:
+            caster = max(near, key=lambda b: contact[s_lbl, b])
+            if contact[s_lbl, caster] < SHADOW_LIFT_HUG * contact[s_lbl].sum():
+                continue  # it does not hug one object: no caster to go by
         for x in near:
             if x != caster and seg.region(x).kind not in _STROKES \
                     and above.get((caster, x), 0.0) > SHADOW_LIFT_SURE and (x, s_lbl) in above:
@@ -668,6 +676,9 @@ def _topological(seg: Segmentation, above: dict[tuple[int, int], float],
         for (up, low) in above:
             if seg.region(low).kind == "shadow" and seg.region(up).kind != "shadow" and \
                     (low not in caster or contact[low, up] > contact[low, caster[low]]):
+                caster[low] = up
+        for (up, low) in above:  # found by its caster's shape (overlays): that one
+            if seg.region(low).extras.get("caster") == up:
                 caster[low] = up
     caster.update(hosts or {})  # a glow too goes right beneath what it surrounds
 

@@ -31,6 +31,8 @@ RECT_STEP = 25.0         # CIE76 step across a picture's straight side on a phot
 RECT_MIN_SIDE = 0.06     # share of the short side a picture's side must run straight
 RECT_MAX_SHARE = 0.5     # a rectangle beyond this share of the canvas is no picture on it
 SHADOW_MIN_ALPHA = 0.05  # darkening a drop shadow on a photo must reach to be one
+SHADOW_GROUND = 0.9      # share of the ring round an object a photo region holds for it to lie on it
+                         # (the photo under a shadow is estimated from around it: all of it the photo)
 SHADOW_TAIL = 10         # px a soft shadow fades over beyond its offset (the photo is estimated past it)
 SHARP_CRISP = 0.6        # outline step per pixel / contrast of such a sharp outline
 
@@ -319,7 +321,46 @@ def carve_overlays(seg: Segmentation, rgb: np.ndarray, lab: np.ndarray, grad: np
                    min_share: float = CARVE_SHARE) -> Segmentation:
     """Graphics drawn on photo regions come off them: flat shapes on big ones
     (``_carve_photos``), then the thin flat frame round a picture (``_split_frames``)."""
-    return _split_frames(_carve_photos(seg, rgb, lab, grad, min_share), rgb, lab)
+    return _shadows_on_photos(_split_frames(_carve_photos(seg, rgb, lab, grad, min_share), rgb, lab), rgb)
+
+
+def _box_of(mask: np.ndarray) -> tuple[slice, slice]:
+    ys, xs = np.nonzero(mask)
+    return slice(int(ys.min()), int(ys.max()) + 1), slice(int(xs.min()), int(xs.max()) + 1)
+
+
+def _shadows_on_photos(seg: Segmentation, rgb: np.ndarray) -> Segmentation:
+    """Drop shadows that cards and pictures lying on a big photo region cast on it become
+    regions of their own, found as on a photo background (``_drop_shadows``): left in the
+    photo's region, the darkened picture beside a card goes into the photo's layer, merged
+    with it, and stays behind when the card is moved. An object lies on the photo when the
+    photo holds most of the ring round its outer outline."""
+    from .ordering import _outer_share
+    h, w = seg.owner.shape
+    owner, regions = seg.owner, list(seg.regions)
+    for g in seg.regions:
+        if g.kind != "photo" or g.area < CARVE_SHARE * h * w:
+            continue
+        on = [r.label for r in seg.regions if r.kind in ("shape", "photo") and r.label != g.label
+              and r.area >= MIN_SHAPE_SHARE * h * w and _outer_share(owner, r, g.label) >= SHADOW_GROUND]
+        if not on:
+            continue
+        casters: dict[int, int] = {}
+        found, shadows = _drop_shadows(owner.copy(), rgb, on, g.label, len(regions) + 1, casters)
+        if not shadows:
+            continue
+        owner = found
+        zero = np.zeros(3, np.float32)
+        for lbl in sorted(shadows):  # black at the fitted strength, as on a photo background
+            mask = owner == lbl
+            regions.append(Region(lbl, "shadow", _box_of(mask), int(mask.sum()), zero, zero.copy(), 0.0,
+                                  {"cast": shadows[lbl], "caster": casters[lbl], "on": g.label}))
+        mask = owner == g.label
+        regions[g.label - 1] = Region(g.label, g.kind, _box_of(mask), int(mask.sum()), g.rgb, g.lab,
+                                      g.sharp, dict(g.extras))
+    if owner is seg.owner:
+        return seg
+    return Segmentation(owner, regions, seg.fg, seg.core)
 
 
 def _split_frames(seg: Segmentation, rgb: np.ndarray, lab: np.ndarray) -> Segmentation:
@@ -504,8 +545,9 @@ def _recall_line_glyphs(labels: np.ndarray, groups: list[list[int]], lab: np.nda
     return out
 
 
-def _drop_shadows(owner: np.ndarray, rgb: np.ndarray,
-                  shapes: list[int]) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+def _drop_shadows(owner: np.ndarray, rgb: np.ndarray, shapes: list[int], ground: int = 0,
+                  first: int | None = None, casters: dict[int, int] | None = None
+                  ) -> tuple[np.ndarray, dict[int, np.ndarray]]:
     """Drop shadows that shapes on a photo cast on it become regions of their own.
 
     Beside a card on a photo the photo is darkened by the card's shadow; left in the
@@ -514,13 +556,15 @@ def _drop_shadows(owner: np.ndarray, rgb: np.ndarray,
     (inpainting), the darkening measured against it, and kept as a shadow only when the
     card's own shape, offset and blurred (``models.shadow_of``), explains it. Returns the
     owner image and {label: the fitted shadow's alpha}, hidden parts included (a frame's
-    shadow shows as a strip a few pixels wide, too little to fit it again from)."""
+    shadow shows as a strip a few pixels wide, too little to fit it again from). ``ground``:
+    the label of the photo they lie on (0: the photo background); ``first``: the first new
+    label; ``casters`` gets {shadow label: the shape that casts it}."""
     from types import SimpleNamespace
     from .models import shadow_of
     h, w = owner.shape
     npx = h * w
     shadows: dict[int, np.ndarray] = {}
-    nxt = int(owner.max()) + 1
+    nxt = int(owner.max()) + 1 if first is None else first
     for lbl in shapes:
         mine = owner == lbl
         area = int(mine.sum())
@@ -535,7 +579,7 @@ def _drop_shadows(owner: np.ndarray, rgb: np.ndarray,
         body = ndimage.binary_fill_holes(shape)
         k = lambda r: np.ones((2 * r + 1, 2 * r + 1), np.uint8)  # noqa: E731
         reach_m = cv2.dilate(body.astype(np.uint8), k(reach)).astype(bool)
-        free = owner[y0:y1, x0:x1] == 0
+        free = owner[y0:y1, x0:x1] == ground
         # the caster's anti-aliased rim is a mix with its own colour, no measure of darkening
         outside = ~cv2.dilate(body.astype(np.uint8), k(1)).astype(bool)
         data = reach_m & outside & free
@@ -565,6 +609,8 @@ def _drop_shadows(owner: np.ndarray, rgb: np.ndarray,
         full = np.zeros((h, w), np.float32)
         full[y0:y1, x0:x1] = cast
         shadows[nxt] = full
+        if casters is not None:
+            casters[nxt] = lbl
         nxt += 1
     return owner, shadows
 

@@ -37,6 +37,28 @@ def test_an_outline_goes_on_past_a_shape_lying_across_it():
     assert (lbl[past] == b_label).mean() < 0.1
 
 
+def test_a_blob_of_cards_with_no_picture_in_it_is_no_photo():
+    """A striped card overlapping a flat dark card: the density test takes both as one busy
+    blob, and the cut along the card's edge gives two thick pieces of which neither is a
+    picture (stripes are two colours and their blends, the dark card has no edges inside). The
+    blob is no photo: none of it stays labelled, so the ordinary segmentation takes the
+    cards."""
+    yy, xx = np.mgrid[0:H, 0:W]
+    stripes = ((xx + yy) // 6) % 2 == 0
+    card = np.zeros((H, W), bool)
+    card[50:170, 40:170] = True
+    dark = np.zeros((H, W), bool)
+    dark[100:210, 150:290] = True
+    rgb = np.full((H, W, 3), 0.85, np.float32)
+    rgb[dark] = (0.15, 0.14, 0.08)
+    rgb[card] = np.where(stripes[card, None], np.float32([0.9, 0.35, 0.4]), np.float32([0.95, 0.5, 0.55]))
+    blob = card | dark
+    edge = np.zeros((H, W), bool)
+    edge[card] = True
+    lbl = split_photos(blob, edge, rgb_to_lab(rgb), rgb, 64)
+    assert not lbl.any()
+
+
 def test_hough_peaks_a_pixel_apart_count_once():
     """A thick step gives a cluster of Hough peaks a pixel or half a degree apart; only the
     first of each is read (theta near pi with -rho is the line at theta near 0), so the

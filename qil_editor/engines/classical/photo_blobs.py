@@ -186,7 +186,12 @@ def split_photos(photo: np.ndarray, edge: np.ndarray, lab: np.ndarray, rgb: np.n
             keep = like & deep
             edges = np.bincount(pieces[edge[y:y + bh, x:x + bw] & crop], minlength=m + 1)
             shed = cand & deep & ~like & (edges < PICTURE_EDGES * area) if keep.any() else keep & False
-            if keep.sum() + shed.sum() < 2:  # one picture with a strip of something else: left whole
+            if not keep.any() and (cand & deep).sum() >= 2:
+                # thick pieces and no thick one a picture (striped or flat cards; busy bits
+                # between them are text or a glow): the blob looked busy only for the mix of
+                # them, so it is no photo and all of it goes back to the ordinary segmentation
+                keep[:] = False
+            elif keep.sum() + shed.sum() < 2:  # one picture with a strip of something else: left whole
                 keep[1:] = False
                 pieces = crop.astype(np.int32)
                 keep[1] = True

@@ -28,6 +28,7 @@ CORNER_FILL = 0.70    # share of a small disc the blob fills at a notch of its o
 CLOSE = 8.0           # a cut ending this near the outline is closed to it (px)
 MISSES = 5            # positions without the step that end a line being continued
 MEET = 10.0           # how near two square outlines must come to meet at a picture's corner (px)
+TURN = 0.35           # sin of the least angle (20 deg) a short outline closing a cut turns from the long one
 SQUARE = 0.17         # |cos| of the angle between two outlines that meet square (within 10 deg)
 
 
@@ -89,7 +90,7 @@ def split_lines(blob: np.ndarray, lab: np.ndarray) -> list[tuple[np.ndarray, np.
     ys_s, xs_s = np.nonzero(strong)
     h, w = blob.shape
     span = float(np.hypot(h, w))
-    for rho, theta in lines.reshape(-1, 2)[:100].astype(np.float64):  # most votes first
+    for rho, theta in _distinct(lines.reshape(-1, 2).astype(np.float64), 200):  # most votes first
         c = np.array([rho * np.cos(theta), rho * np.sin(theta)])
         u = np.array([-np.sin(theta), np.cos(theta)])
         p0, p1 = _refine(c - span * u, c + span * u, ys_s, xs_s)
@@ -106,19 +107,23 @@ def split_lines(blob: np.ndarray, lab: np.ndarray) -> list[tuple[np.ndarray, np.
         d, ok = _step(feat, inside, pts, nrm)
         good = ok & (d >= STEP_DE)
         in_blob = blob[np.round(pts[:, 1]).astype(int), np.round(pts[:, 0]).astype(int)]
-        # where a thin step pixel lies on the line itself (an arc only touches it)
-        on_line = cv2.dilate(strong, np.ones((3, 3), np.uint8))[
-            np.round(pts[:, 1]).astype(int), np.round(pts[:, 0]).astype(int)] > 0
+        # where a thin step pixel lies on the line itself (an arc only touches it); read only
+        # where step pixels are kept (not near the outline), or a short outline ending at a
+        # shape lying across it would lose its last pixels
+        yi, xi = np.round(pts[:, 1]).astype(int), np.round(pts[:, 0]).astype(int)
+        on_line = cv2.dilate(strong, np.ones((3, 3), np.uint8))[yi, xi] > 0
+        readable = deep[yi, xi]
         for i0, i1 in _runs(good, MISSES):
             # the outline's own step is about the same all along it: weaker steps at the
             # ends are the pictures' own texture lining up for a moment
             strong_run = d[i0:i1] >= 0.5 * float(np.median(d[i0:i1][good[i0:i1]]))
             idx = np.flatnonzero(strong_run & good[i0:i1])
             i0, i1 = i0 + int(idx[0]), i0 + int(idx[-1]) + 1
-            if i1 - i0 < SHORT_LINE or good[i0:i1].mean() < CONSISTENT or on_line[i0:i1].mean() < CONSISTENT:
+            seen = on_line[i0:i1][readable[i0:i1]]
+            if i1 - i0 < SHORT_LINE or good[i0:i1].mean() < CONSISTENT or seen.size < SHORT_LINE \
+                    or seen.mean() < CONSISTENT:
                 continue
-            if _bends(p0, u, nrm, ts[i0], ts[i1 - 1], ys_s, xs_s):
-                continue
+            bent = _bends(p0, u, nrm, ts[i0], ts[i1 - 1], ys_s, xs_s)
             # continued to the blob's outline when that is near
             j0, j1 = i0, i1
             while j0 > 0 and in_blob[j0 - 1] and i0 - j0 < 2 * MISSES:
@@ -131,22 +136,62 @@ def split_lines(blob: np.ndarray, lab: np.ndarray) -> list[tuple[np.ndarray, np.
             out1 = j1 == len(ts) or not in_blob[j1]
             if not out1:
                 j1 = i1
-            found.append((i1 - i0, pts[j0], pts[j1 - 1], out0, out1))
+            # the run's own line through its step pixels: a Hough peak a degree off the
+            # outline still gives a long run across a thick step, but a tilted cut
+            r0, r1 = _refine(pts[i0], pts[i1 - 1], ys_s, xs_s)
+            v = (r1 - r0) / max(1e-9, float(np.linalg.norm(r1 - r0)))
+            q0, q1 = (r0 + float((pts[j] - r0) @ v) * v for j in (j0, j1 - 1))
+            found.append((i1 - i0, q0, q1, out0, out1, bent))
     # long outlines first; a short one only where it closes a cut: from the end of a long
     # one that stops inside the blob (a corner of the picture on top) out to the outline
     kept: list[tuple[np.ndarray, np.ndarray]] = []
-    for length, q0, q1, _, _ in sorted(found, key=lambda f: -f[0]):
-        if length >= min_len and not any(_same_line(q0, q1, k0, k1) for k0, k1 in kept):
+    for length, q0, q1, _, _, bent in sorted(found, key=lambda f: -f[0]):
+        if length >= min_len and not bent and not any(_same_line(q0, q1, k0, k1) for k0, k1 in kept):
             kept.append((q0, q1))
-    ends = [q for k in kept for q in k]
-    for length, q0, q1, out0, out1 in found:
-        if length >= min_len or any(_same_line(q0, q1, k0, k1) for k0, k1 in kept):
+    long_lines = list(kept)
+    for length, q0, q1, out0, out1, bent in found:
+        if (length >= min_len and not bent) or any(_same_line(q0, q1, k0, k1) for k0, k1 in kept):
             continue
+        # from the end of a long one at an angle (the other side of the picture on top); one
+        # going on nearly its way is the same outline's step read along a tilted line
+        ends = [e for k0, k1 in kept if not _collinear(q0, q1, k0, k1, np.inf, TURN) for e in (k0, k1)]
         near0 = any(np.linalg.norm(q0 - e) <= JOIN for e in ends)
         near1 = any(np.linalg.norm(q1 - e) <= JOIN for e in ends)
-        if (near0 and out1) or (near1 and out0):
+        if not bent and ((near0 and out1) or (near1 and out0)):
+            kept.append((q0, q1))
+        # the rest of a long outline past a shape lying across it (outside the blob): the
+        # long part shows the outline is straight, so a pixel's wobble where another outline
+        # joins the short part is no bend
+        elif (out0 or out1) and any(_collinear(q0, q1, k0, k1) for k0, k1 in long_lines):
             kept.append((q0, q1))
     return _anchored(kept, blob)
+
+
+def _collinear(p0, p1, q0, q1, dist: float = 2.0, angle: float = 0.05) -> bool:
+    """Does segment p0-p1 lie on the line through q0-q1 (within ``dist`` px, ``angle`` rad)?"""
+    u = (p1 - p0) / max(1e-9, np.linalg.norm(p1 - p0))
+    v = (q1 - q0) / max(1e-9, np.linalg.norm(q1 - q0))
+    nrm = np.array([-v[1], v[0]])
+    return abs(u[0] * v[1] - u[1] * v[0]) <= angle and \
+        max(abs(float((p0 - q0) @ nrm)), abs(float((p1 - q0) @ nrm))) <= dist
+
+
+def _distinct(lines: np.ndarray, count: int, rho: float = 3.0, theta: float = np.pi / 60) -> np.ndarray:
+    """The first ``count`` Hough lines (rho, theta; most votes first) that are not a near copy
+    of one before them: a long outline's thick step gives a cluster of peaks (a pixel or half
+    a degree apart) that would fill the list and leave the short outlines where two pictures
+    meet beside a busy spot (a glow, a round shape's rim) unread."""
+    kept: list[tuple[float, float]] = []
+    for r, t in lines:
+        for r2, t2 in kept:
+            dt = abs(t - t2)
+            if min(dt, np.pi - dt) <= theta and abs(r - (r2 if dt <= np.pi / 2 else -r2)) <= rho:
+                break
+        else:
+            kept.append((float(r), float(t)))
+            if len(kept) >= count:
+                break
+    return np.array(kept, np.float64).reshape(-1, 2)
 
 
 def _concave(blob: np.ndarray, p: np.ndarray, radius: int = 10) -> bool:

@@ -168,7 +168,7 @@ def group_regions(seg: Segmentation, ordering: Ordering, target: int | None,
         for r in regs:
             by_kind[r.kind] = by_kind.get(r.kind, 0.0) + max(r.area, 1)
         total = sum(by_kind.values())
-        if set(by_kind) == {"shadow"}:
+        if set(by_kind) - {"thin"} == {"shadow"}:  # a sliver along its caster's edge aside
             return "shadow"
         if by_kind.get("text", 0.0) >= 0.5 * total:
             return "text"

@@ -489,16 +489,18 @@ def _stroke_crossings(owner: np.ndarray, ra, rb) -> int:
     return int(np.sign(votes))
 
 
-def _outer_share(owner: np.ndarray, r, other: int) -> float:
+def _outer_share(owner: np.ndarray, r, other: int, aside=()) -> float:
     """Share of the ring just outside ``r``'s outer outline (its holes filled) that is
-    ``other``."""
+    ``other``, not counting the ring's pixels of the regions ``aside``."""
     h, w = owner.shape
     x0, y0, x1, y1 = r.bbox
     x0, y0, x1, y1 = max(0, x0 - 1), max(0, y0 - 1), min(w, x1 + 1), min(h, y1 + 1)
     crop = owner[y0:y1, x0:x1]
     filled = ndimage.binary_fill_holes(crop == r.label)
-    ring = cv2.dilate(filled.astype(np.uint8), _CROSS).astype(bool) & ~filled
-    return float((crop[ring] == other).sum()) / max(1, int(ring.sum()))
+    ring = crop[cv2.dilate(filled.astype(np.uint8), _CROSS).astype(bool) & ~filled]
+    if len(aside):
+        ring = ring[~np.isin(ring, list(aside))]
+    return float((ring == other).sum()) / max(1, int(ring.size))
 
 
 def _lies_on(owner: np.ndarray, ra, rb, share_a: float, share_b: float):

@@ -334,15 +334,18 @@ def _shadows_on_photos(seg: Segmentation, rgb: np.ndarray) -> Segmentation:
     regions of their own, found as on a photo background (``_drop_shadows``): left in the
     photo's region, the darkened picture beside a card goes into the photo's layer, merged
     with it, and stays behind when the card is moved. An object lies on the photo when the
-    photo holds most of the ring round its outer outline."""
+    photo holds most of the ring round its outer outline, thin slivers aside."""
     from .ordering import _outer_share
     h, w = seg.owner.shape
     owner, regions = seg.owner, list(seg.regions)
+    # thin slivers along an object's edge (a rim, a strip a picture cut left) are no ground
+    slivers = [r.label for r in seg.regions if r.kind == "thin"]
     for g in seg.regions:
         if g.kind != "photo" or g.area < CARVE_SHARE * h * w:
             continue
         on = [r.label for r in seg.regions if r.kind in ("shape", "photo") and r.label != g.label
-              and r.area >= MIN_SHAPE_SHARE * h * w and _outer_share(owner, r, g.label) >= SHADOW_GROUND]
+              and r.area >= MIN_SHAPE_SHARE * h * w
+              and _outer_share(owner, r, g.label, slivers) >= SHADOW_GROUND]
         if not on:
             continue
         casters: dict[int, int] = {}

@@ -30,9 +30,17 @@ def parts(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.name.endswith(".part"))
 
 
+def _default_signals() -> None:
+    """A user's editor starts with the default handling of these signals; a test run under
+    nohup or in a background job inherits them ignored, and the writer would outlive them."""
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 def start_writer(target: Path) -> subprocess.Popen:
     proc = subprocess.Popen([sys.executable, "-c", WRITER, str(target)], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_default_signals)
     assert proc.stdout.readline().strip() == "writing", proc.stderr.read()
     assert len(parts(target.parent)) == 1
     return proc

@@ -1,9 +1,10 @@
-"""A textured backdrop of the classical decomposer, round 17 of issue 14. A backdrop with grain all
+"""Textured backdrops of the classical decomposer, round 17 of issue 14. A backdrop with grain all
 over (a fine stripe pattern, soft colour blobs) was taken for a fill whenever a smooth fit with its
 push-pull correction explained over half of it; its own pattern then beat the fit in places, and
 the stripes came out as objects that took layers from the real ones. Grain (typical step over
 2 CIE76 units, far above any fill's) with steps on over half the picture is a textured backdrop.
-Pictures generated; the test fails before the change."""
+On such a calm backdrop the backdrop seen in a big word's counters and between its stems passed
+for a line of text and made the word hollow. Pictures generated; each test fails before its change."""
 
 import cv2
 import numpy as np
@@ -29,12 +30,21 @@ def test_a_grained_stripe_backdrop_is_textured():
     assert estimate_background(rgb, lab, np.ones((H, W), bool), neighbour_gradient(lab)).textured
 
 
-def test_stripes_of_a_backdrop_take_no_layer_from_the_objects():
+def _card_and_title():
     card = box(40, 130, 190, 200, r=12)
     text = words("New collection", 20, 40, 30, bold=True)
-    image, truth = design(_stripes(), ((0.85, 0.36, 0.76), card, "Card"), ((1, 1, 1), text, "Text"))
-    _, pred = decompose(image, 3)
-    assert best_iou(pred, card) > 0.99 and best_iou(pred, text) > 0.7
+    image, _ = design(_stripes(), ((0.85, 0.36, 0.76), card, "Card"), ((1, 1, 1), text, "Text"))
+    return image, card, text, decompose(image, 3)[1]
+
+
+def test_stripes_of_a_backdrop_take_no_layer_from_the_objects():
+    image, card, text, pred = _card_and_title()
+    assert best_iou(pred, card) > 0.99
     near = cv2.dilate(((card > 0) | (text > 0)).astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
     for p in pred[1:]:  # no layer takes pieces of the stripes (was 72 and 179 pixels)
         assert ((p[..., 3] > 0) & ~near).sum() < 30
+
+
+def test_the_backdrop_in_a_words_counters_is_no_line_of_text():
+    image, card, text, pred = _card_and_title()
+    assert best_iou(pred, text) > 0.85   # was 0.78: its counters and gaps went with the word

@@ -4,14 +4,17 @@ push-pull correction explained over half of it; its own pattern then beat the fi
 the stripes came out as objects that took layers from the real ones. Grain (typical step over
 2 CIE76 units, far above any fill's) with steps on over half the picture is a textured backdrop.
 On such a calm backdrop the backdrop seen in a big word's counters and between its stems passed
-for a line of text and made the word hollow. Pictures generated; each test fails before its change."""
+for a line of text and made the word hollow. A word cut in two by a framed photo lying on it
+came out as two words, the gap being wider than the line rule allows between words.
+Pictures generated or built by hand; each test fails before its change."""
 
 import cv2
 import numpy as np
 
 from qil_editor.engines.classical.background import estimate_background
 from qil_editor.engines.classical.colour import neighbour_gradient, rgb_to_lab
-from classical_design import H, W, best_iou, box, decompose, design, words
+from qil_editor.engines.classical.text import merge_text_lines
+from classical_design import H, W, best_iou, box, decompose, design, segmentation, words
 
 
 def _stripes(seed=2):
@@ -48,3 +51,24 @@ def test_stripes_of_a_backdrop_take_no_layer_from_the_objects():
 def test_the_backdrop_in_a_words_counters_is_no_line_of_text():
     image, card, text, pred = _card_and_title()
     assert best_iou(pred, text) > 0.85   # was 0.78: its counters and gaps went with the word
+
+
+def _cut_word(cover_x0, cover_x1):
+    """"Workshop" with a photo lying over ``cover_x0``-``cover_x1``: its two visible pieces as
+    text regions (as the line rule leaves them) and the photo, in a hand-built segmentation."""
+    ink = words("Workshop", 30, 90, 40, bold=True) > 0.3
+    owner = np.zeros((H, W), np.int32)
+    owner[ink & (np.arange(W) < 100)[None]] = 1
+    owner[ink & (np.arange(W) >= 170)[None]] = 2
+    owner[70:150, cover_x0:cover_x1] = 3
+    return segmentation(owner, ["text", "text", "photo"], [(1, 1, 1), (1, 1, 1), (0.3, 0.6, 0.2)])
+
+
+def test_a_word_cut_by_a_photo_on_it_is_one_line():
+    out = merge_text_lines(_cut_word(92, 178), H)
+    assert sorted(r.kind for r in out.regions) == ["photo", "text"]  # was two texts
+
+
+def test_two_words_with_the_backdrop_between_stay_apart():
+    out = merge_text_lines(_cut_word(115, 150), H)
+    assert sorted(r.kind for r in out.regions) == ["photo", "text", "text"]

@@ -21,6 +21,8 @@ from .fill import eval_cone, eval_surface, fit_cone, fit_surface, push_pull
 _FIT_SCHEDULE = ((1, 12.0), (2, 9.0), (3, 6.0), (3, 5.0))
 CONE_GAIN = 0.01   # share of the picture a radial gradient must explain beyond the polynomial
 FLAT_NOISE = 1.0   # typical step (CIE76) on a background with no grain: a fill, never a photo
+GRAIN_NOISE = 2.0  # typical step (CIE76) of a grained surface (texture, photo print), twice a fill's most
+GRAIN_BUSY = 0.5   # ... with steps over 3 units on more than half the picture: a textured backdrop
 OVERSHOOT = 0.02   # RGB share a fill may lie beyond the soft object on it before it is an overshoot
 OVERSHOOT_PX = 2.0  # summed overshoot (pixels x RGB share) a cone's tip may have under soft objects
 
@@ -171,7 +173,10 @@ def estimate_background(rgb: np.ndarray, lab: np.ndarray, valid: np.ndarray,
     # is exact (no grain at all): a design with a picture on it, not a photograph.
     flat_rest = noise <= FLAT_NOISE and frac_bg >= 0.2
     textured = bool(noise > 4.0 or (frac_bg < 0.25 and border_err > t_low and noise > 1.5)
-                    or (busy > 0.35 and frac_bg < 0.5 and not flat_rest))  # edges everywhere: a photograph
+                    or (busy > 0.35 and frac_bg < 0.5 and not flat_rest)  # edges everywhere: a photograph
+                    # grain all over: the surface's own pattern (stripes, soft blobs) beats any
+                    # smooth fit in places, which the flat path would take for objects
+                    or (noise > GRAIN_NOISE and busy > GRAIN_BUSY))
     return Background(smooth, smooth_lab, dist.astype(np.float32), noise, textured, t_low, t_high)
 
 

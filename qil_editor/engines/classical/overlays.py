@@ -98,6 +98,52 @@ def find_overlays(rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray, valid: np.
     return out
 
 
+def _backdrop_between_glyphs(lines: list[list[int]], regions: list[Region], labels: np.ndarray,
+                             lab: np.ndarray) -> tuple[list[list[int]], np.ndarray]:
+    """``lines`` without those that are the backdrop showing between another line's glyphs,
+    and ``labels`` without their pieces.
+
+    On a calm backdrop (a pattern, blurred blobs) the inside of a big letter's counter and
+    the gap between two stems are as uniform and as crisply outlined as ink, and several of
+    them on a row pass for a line of text; grouped with the word they made its glyphs hollow.
+    Such a line lies within another line's box and has the colour of the backdrop round that
+    line; a line of its own (another colour beside a word) does not lie within it."""
+    if len(lines) < 2:
+        return lines, labels
+    h, w = labels.shape
+    reg = {r.label: r for r in regions}
+    info = []
+    for g in lines:
+        rs = [reg[lbl] for lbl in g if lbl in reg]
+        if not rs:
+            info.append(None)
+            continue
+        box = (min(r.bbox[0] for r in rs), min(r.bbox[1] for r in rs),
+               max(r.bbox[2] for r in rs), max(r.bbox[3] for r in rs))
+        area = np.array([max(r.area, 1) for r in rs], np.float64)
+        info.append((box, (np.stack([r.lab for r in rs]) * area[:, None]).sum(0) / area.sum(), area.sum()))
+    drop = set()
+    for i, a in enumerate(info):
+        for j, b in enumerate(info):
+            if i == j or a is None or b is None or a[2] >= b[2] or j in drop:
+                continue
+            (ax0, ay0, ax1, ay1), (bx0, by0, bx1, by1) = a[0], b[0]
+            if ax0 < bx0 - 2 or ay0 < by0 - 2 or ax1 > bx1 + 2 or ay1 > by1 + 2:
+                continue
+            out = np.zeros((h, w), bool)
+            out[max(0, by0 - 8):by1 + 8, max(0, bx0 - 8):bx1 + 8] = True
+            out[max(0, by0 - 3):by1 + 3, max(0, bx0 - 3):bx1 + 3] = False
+            out &= labels == 0
+            if out.sum() >= 10 and float(delta_e(a[1], np.median(lab[out], axis=0))) < LOW_CONTRAST:
+                drop.add(i)
+                break
+    if not drop:
+        return lines, labels
+    gone = np.zeros(int(labels.max()) + 1, bool)
+    gone[[lbl for i in drop for lbl in lines[i]]] = True
+    return [g for i, g in enumerate(lines) if i not in drop], np.where(gone[labels], 0, labels).astype(np.int32)
+
+
 def overlay_segmentation(rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray, valid: np.ndarray,
                          bg: Background) -> tuple[Segmentation, Background] | None:
     """Regions for the overlays and a background made by inpainting the photo under them."""
@@ -112,7 +158,7 @@ def overlay_segmentation(rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray, val
     near = grow(labels, 2)
     h, w = labels.shape
     regions = _regions(near, rgb, lab, labels, n)
-    lines = find_text_lines(regions, h)
+    lines, labels = _backdrop_between_glyphs(find_text_lines(regions, h), regions, labels, lab)
     if lines:
         labels = _recall_line_glyphs(labels, lines, lab, valid)
         near = grow(labels, 2)

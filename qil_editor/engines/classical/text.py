@@ -127,8 +127,47 @@ def find_text_lines(regions: list[Region], img_h: int) -> list[list[int]]:
 def merge_text_lines(seg: Segmentation, img_h: int) -> Segmentation:
     """A new segmentation where each text line/paragraph is a single "text" region."""
     groups = find_text_lines(seg.regions, img_h)
-    if not groups:
-        return seg
+    if groups:
+        seg = _merge_groups(seg, groups)
+    groups = _covered_words(seg)
+    return _merge_groups(seg, groups) if groups else seg
+
+
+COVERED_GAP = 0.9  # share of the gap between two pieces of a line that what lies on it must cover
+
+
+def _covered_words(seg: Segmentation) -> list[list[int]]:
+    """Pieces of one text line that something lying on it cut apart ("Wo" [photo] "op"): text
+    regions of one ink and size on one row whose gap along that row is covered by other
+    regions (``COVERED_GAP``). Two texts set apart on a row show the background between them,
+    and a line lying on the thing between them is not cut; the line rule's limit on the gap
+    between words (a few heights) cannot tell, the cover can."""
+    texts = [r for r in seg.regions if r.kind == "text"]
+    if len(texts) < 2:
+        return []
+    uf = _UnionFind(len(seg.regions) + 1)
+    for i, a in enumerate(texts):
+        for b in texts[i + 1:]:
+            if float(delta_e(a.lab, b.lab)) > 6.0 or max(a.height, b.height) > 1.5 * min(a.height, b.height):
+                continue
+            (ax0, ay0, ax1, ay1), (bx0, by0, bx1, by1) = a.bbox, b.bbox
+            y0, y1 = max(ay0, by0), min(ay1, by1)
+            if y1 - y0 < 0.6 * min(a.height, b.height):
+                continue
+            x0, x1 = (ax1, bx0) if ax1 <= bx0 else (bx1, ax0)
+            if x1 - x0 < 2:
+                continue  # overlapping or touching: the line rule's business
+            gap = seg.owner[y0:y1, x0:x1]
+            if float(((gap != 0) & (gap != a.label) & (gap != b.label)).mean()) >= COVERED_GAP:
+                uf.union(a.label, b.label)
+    groups: dict[int, list[int]] = {}
+    for r in texts:
+        groups.setdefault(uf.find(r.label), []).append(r.label)
+    return [g for g in groups.values() if len(g) > 1]
+
+
+def _merge_groups(seg: Segmentation, groups: list[list[int]]) -> Segmentation:
+    """``seg`` with each group of region labels made one "text" region."""
     n = len(seg.regions) + 1
     target = np.arange(n)
     for g in groups:
@@ -157,7 +196,7 @@ def merge_text_lines(seg: Segmentation, img_h: int) -> Segmentation:
         xs1 = max(p.slc[1].stop for p in parts)
         regions.append(Region(new, "text", (slice(ys0, ys1), slice(xs0, xs1)), int(area.sum()),
                               rgb.astype(np.float32), lab.astype(np.float32), 1.0,
-                              {"glyphs": len(parts)}))
+                              {"glyphs": sum(int(p.extras.get("glyphs", 1)) for p in parts)}))
     return Segmentation(owner.astype(np.int32), regions, seg.fg, seg.core)
 
 

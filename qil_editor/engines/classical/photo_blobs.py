@@ -123,15 +123,16 @@ def rough_pixels(lab: np.ndarray, noise: float) -> np.ndarray:
     return np.abs(lab - cv2.blur(lab, (3, 3))).max(-1) > ROUGH_LAB + 2.0 * noise
 
 
-def _grain_body(mask: np.ndarray, lab: np.ndarray, noise: float) -> np.ndarray:
+def _grain_body(mask: np.ndarray, lab: np.ndarray, noise: float, close: bool = True) -> np.ndarray:
     """The part of ``mask`` that is a picture's body: where pixels are rough
     (``rough_pixels``) nearly all round, opened so that a shape's anti-aliased outline is no
-    body, and closed with its holes."""
+    body, and closed with its holes (not closed: a narrow gap between two bodies stays)."""
     rough = rough_pixels(lab, noise).astype(np.float32)
     dense = (cv2.blur(rough, (5, 5)) >= ROUGH_DENSE) & mask
     disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
     body = cv2.morphologyEx(dense.astype(np.uint8), cv2.MORPH_OPEN, disk)
-    body = cv2.morphologyEx(body, cv2.MORPH_CLOSE, disk)
+    if close:
+        body = cv2.morphologyEx(body, cv2.MORPH_CLOSE, disk)
     return ndimage.binary_fill_holes(body) & mask
 
 
@@ -156,7 +157,7 @@ def _picture_like(blob: np.ndarray, n: int, cand: np.ndarray, area: np.ndarray, 
 
 
 def split_photos(photo: np.ndarray, edge: np.ndarray, lab: np.ndarray, rgb: np.ndarray,
-                  min_area: int) -> np.ndarray:
+                  min_area: int, noise: float = 0.0) -> np.ndarray:
     """Labels of the photo regions: each blob cut along the straight outlines inside it
     (pictures side by side or overlapping, a picture beside a textured card); a piece
     that is no picture itself (a glow or shadow strip cut off) joins the nearest picture; a
@@ -168,8 +169,11 @@ def split_photos(photo: np.ndarray, edge: np.ndarray, lab: np.ndarray, rgb: np.n
     for k in range(1, n):
         x, y, bw, bh = stats[k, :4]
         crop = blob[y:y + bh, x:x + bw] == k
-        pieces = split_blob(crop, lab[y:y + bh, x:x + bw], min_area) if stats[k, 4] >= 2 * min_area \
-            else crop.astype(np.int32)
+        if stats[k, 4] >= 2 * min_area:
+            body = _grain_body(crop, lab[y:y + bh, x:x + bw], noise, close=False)
+            pieces = split_blob(crop, lab[y:y + bh, x:x + bw], min_area, body, thick)
+        else:
+            pieces = crop.astype(np.int32)
         m = int(pieces.max())
         if m > 1:
             area = np.bincount(pieces.ravel(), minlength=m + 1)

@@ -322,11 +322,76 @@ def _same_line(p0, p1, q0, q1, dist: float = 4.0, angle: float = 0.1) -> bool:
     return max(t) >= -dist and min(t) <= float(np.linalg.norm(q1 - q0)) + dist
 
 
-def split_blob(blob: np.ndarray, lab: np.ndarray, min_area: int) -> np.ndarray:
+GAP_SIDE = 8.0   # how far past a gap's sides the grain goes on, each side (px): no glyph's stroke
+GAP_RUN = 10     # shortest stretch of a gap between two pictures worth a cut (px)
+
+
+def gap_lines(blob: np.ndarray, body: np.ndarray, widest: float) -> list[tuple[np.ndarray, np.ndarray, float]]:
+    """Narrow straight gaps inside ``blob`` between two grainy areas (``body``): pictures laid
+    a few pixels apart on a card, which the edge-density test joins across the strip of card
+    between them. Each edge of the gap is a step, but the two are too close for the step
+    test of ``split_lines`` (beside one edge lies the other). A gap is two parallel straight
+    sides of the grain body facing each other, smooth between and grain on both sides all
+    along; its centre line is the cut, run on to the blob's outline. (p0, p1, half width)."""
+    inner = cv2.erode(blob.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    rim = (body & ~cv2.erode(body.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & inner).astype(np.uint8)
+    lines = cv2.HoughLines(rim, 1, np.pi / 180, threshold=GAP_RUN)
+    if lines is None:
+        return []
+    lines = _distinct(lines.reshape(-1, 2).astype(np.float64), 60)
+    h, w = blob.shape
+    span = float(np.hypot(h, w))
+    out = []
+    for i in range(len(lines)):
+        for j in range(i + 1, len(lines)):
+            (r1, t1), (r2, t2) = lines[i], lines[j]
+            if abs(t1 - t2) > np.pi - np.pi / 60:   # the same direction, told the other way round
+                r2, t2 = -r2, t2 - np.pi if t2 > t1 else t2 + np.pi
+            if abs(t1 - t2) > np.pi / 60 or not 2.0 <= abs(r1 - r2) <= widest:
+                continue
+            rho, theta, half = 0.5 * (r1 + r2), 0.5 * (t1 + t2), 0.5 * abs(r1 - r2)
+            nrm = np.array([np.cos(theta), np.sin(theta)])
+            u = np.array([-nrm[1], nrm[0]])
+            ts = np.arange(-span, span, 1.0)
+            pts = rho * nrm[None] + ts[:, None] * u[None]
+            good = _at(blob & ~body, pts)
+            for off in np.arange(half + 1.5, half + 1.6 + GAP_SIDE, 2.0):
+                for sgn in (1, -1):
+                    good &= _at(body, pts + sgn * off * nrm[None])
+            in_blob = _at(blob, pts)
+            for i0, i1 in _runs(good, 1):
+                if i1 - i0 < GAP_RUN:
+                    continue
+                # on along the centre line to the outline, through the junction where
+                # other outlines (a card's rim) meet it
+                j0, j1 = i0, i1
+                while j0 > 0 and in_blob[j0 - 1] and i0 - j0 < widest:
+                    j0 -= 1
+                while j1 < len(ts) and in_blob[j1] and j1 - i1 < widest:
+                    j1 += 1
+                out.append((pts[j0], pts[j1 - 1], half))
+    return out
+
+
+def _at(mask: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """``mask`` at the (N, 2) x, y points (nearest pixel); False off the crop."""
+    h, w = mask.shape
+    xi, yi = np.round(pts[:, 0]).astype(int), np.round(pts[:, 1]).astype(int)
+    ok = (xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)
+    v = np.zeros(len(pts), bool)
+    v[ok] = mask[yi[ok], xi[ok]]
+    return v
+
+
+def split_blob(blob: np.ndarray, lab: np.ndarray, min_area: int, body: np.ndarray | None = None,
+               widest: float = 0.0) -> np.ndarray:
     """Labels (0 outside, 1..K) of the pieces of ``blob`` (bool crop) cut along its straight
-    outlines. Pieces under ``min_area`` and the cut itself go to the nearest piece, so the
-    labels cover the blob exactly; one label when nothing divides it."""
+    outlines, and along narrow gaps between areas of ``body`` (grain) when given. Pieces
+    under ``min_area`` and the cut itself go to the nearest piece, so the labels cover the
+    blob exactly; one label when nothing divides it."""
     lines = split_lines(blob, lab)
+    gaps = gap_lines(blob, body, widest) if body is not None else []
+    lines += [(p0, p1) for p0, p1, _ in gaps]
     one = blob.astype(np.int32)
     if not lines:
         return one
@@ -359,4 +424,11 @@ def split_blob(blob: np.ndarray, lab: np.ndarray, min_area: int) -> np.ndarray:
     remap[big] = np.arange(1, int(big.sum()) + 1)
     out = remap[pieces]
     near, _ = nearest_label(out, blob & (out == 0), np.inf)
-    return np.where(out > 0, out, near).astype(np.int32)
+    out = np.where(out > 0, out, near).astype(np.int32)
+    # the strip of what lies between two pictures (the card they are laid on) is neither's
+    strip = np.zeros(blob.shape, np.uint8)
+    for p0, p1, half in gaps:
+        cv2.line(strip, tuple(int(round(v)) for v in p0), tuple(int(round(v)) for v in p1), 1,
+                 2 * int(np.ceil(half)) + 1)
+    out[(strip > 0) & ~body] = 0
+    return out

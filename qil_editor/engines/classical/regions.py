@@ -100,7 +100,7 @@ def segment(rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray, valid: np.ndarra
     fg = _hysteresis(dist, valid, bg.t_low, bg.t_high)
     edge = grad > g_edge
     photo = find_photo_blobs(fg, edge, lab, max(64, int(0.002 * npx)), rgb, bg.noise) & valid
-    photo_lbl = split_photos(photo, edge, lab, rgb, max(64, int(0.002 * npx)))
+    photo_lbl = split_photos(photo, edge, lab, rgb, max(64, int(0.002 * npx)), bg.noise)
     photo_lbl = trim_protrusions(photo_lbl, max(64, int(0.002 * npx)), min(h, w))
     fg |= photo
     photo_lbl, shed = _shed_photo_shadows(photo_lbl, rgb, lab, bg, max(64, int(0.002 * npx)))
@@ -810,7 +810,8 @@ def _bridge_occluded(owner, regions):
                     continue
                 if ra.kind == "shape" and float(delta_e(ra.lab, rb.lab)) > 4.0:
                     continue
-                if ra.kind == "photo" and not _in_line(ra.bbox, rb.bbox):
+                if ra.kind == "photo" and (not _in_line(ra.bbox, rb.bbox) or _lie_on(contact, x, a, b) and
+                                           min(ra.area, rb.area) >= max(64, int(0.002 * owner.size))):
                     continue
                 x0 = min(ra.bbox[0], rb.bbox[0])
                 y0 = min(ra.bbox[1], rb.bbox[1])
@@ -835,6 +836,15 @@ def _bridge_occluded(owner, regions):
 
 
 PHOTO_IN_LINE = 3  # px: two pieces of one picture cut across share the two sides along the cut
+PHOTO_BEDDED = 0.5  # share of a picture's outline a card it lies on runs along (a band across it: less)
+
+
+def _lie_on(contact: np.ndarray, x: int, a: int, b: int) -> bool:
+    """Do pictures ``a`` and ``b`` both lie on ``x`` (it runs along most of each one's
+    outline): pictures laid side by side on a card, the strip of card between them, not a
+    band across one picture, which meets each piece only along the cut. (Asked only of
+    pieces of a photo blob's size: crumbs of a glyph taken for pictures are still joined.)"""
+    return all(contact[k, x] > PHOTO_BEDDED * contact[k].sum() for k in (a, b))
 
 
 def _in_line(a, b) -> bool:

@@ -197,6 +197,10 @@ def group_regions(seg: Segmentation, ordering: Ordering, target: int | None,
             return crumbs + SPECK_BODILESS * w * h
         return crumbs + (SPECK_TEXT if group_kind(regs) == "text" else SPECK_LAYER) * w * h
 
+    # what each region shares outline with, objects only (not the background, not shadows)
+    caster_contact = contact.astype(np.float64).copy()
+    caster_contact[:, 0] = 0
+    caster_contact[:, [r.label for r in seg.regions if r.kind == "shadow"]] = 0
     limit = target if target is not None else 9
     while len(graph.members) > 1:
         gids = sorted(graph.members)
@@ -220,7 +224,16 @@ def group_regions(seg: Segmentation, ordering: Ordering, target: int | None,
         tch = touch[gi, gj]
         shadow_pair = (~same) & ((kind[gi] == 3) | (kind[gj] == 3)) & tch
         nested = sits[gi, gj] | sits[gj, gi]
-        cost = np.where(same, c_col + c_space, 0.6 + 0.5 * c_col + c_space)
+        # two objects' shadows are two layers, each completed under its own caster: alike in
+        # colour they were the cheapest pair, and crumbs between them chained them into one.
+        # Not a sliver or crumb beside a shadow (a tenth of it or less, as ``regions._bodiless``):
+        # its caster by outline may be a piece of the other's (a card cut by what lies on it)
+        cast = member @ caster_contact
+        caster = np.where(cast.max(1) > 0, cast.argmax(1), -1)
+        bodied = np.minimum(areas[gi], areas[gj]) > 0.1 * np.maximum(areas[gi], areas[gj])
+        apart = same & (kind[gi] == 3) & (caster[gi] != caster[gj]) & (caster[gi] >= 0) \
+            & (caster[gj] >= 0) & bodied
+        cost = np.where(same & ~apart, c_col + c_space, 0.6 + 0.5 * c_col + c_space)
         # a fragment in the colour of a neighbour (a glyph cut off a line, a sliver of a card)
         cost = np.where(~same & (c_col < 0.15) & (c_space < 0.05), np.minimum(cost, 0.2 + c_col + c_space), cost)
         cost = np.where(nested, np.minimum(cost, 0.45 + 0.1 * c_col), cost)

@@ -125,6 +125,10 @@ def outline_cues(seg: Segmentation, contact: np.ndarray) -> dict[int, tuple[np.n
     h, w = owner.shape
     n = len(seg.regions) + 1
     out = {}
+    # an edge against the object's own glow (a soft region hugging it) is its own, as one
+    # against the background is: a card wrapped in its glow meets the background nowhere
+    glows = [b for b in beneath_all(seg) if b != BG and seg.region(b).kind != "shadow"]
+    perimeter = np.maximum(contact.sum(axis=1), 1)
     for reg in seg.regions:
         if reg.kind not in ("shape", "photo", "thin") or reg.area < 30:
             continue
@@ -138,7 +142,8 @@ def outline_cues(seg: Segmentation, contact: np.ndarray) -> dict[int, tuple[np.n
         x0, y0, x1, y1 = max(0, x0 - 2), max(0, y0 - 2), min(w, x1 + 2), min(h, y1 + 2)
         crop = owner[y0:y1, x0:x1]
         own = crop == reg.label
-        bg = (crop == BG).astype(np.uint8)
+        hugs = [BG] + [g for g in glows if contact[g, reg.label] >= GLOW_HUGS * perimeter[g]]
+        bg = np.isin(crop, hugs).astype(np.uint8)
         real = cv2.dilate(bg, np.ones((3, 3), np.uint8)).astype(bool)
         real[:, :1] &= x0 > 0
         real[:, -1:] &= x1 < w

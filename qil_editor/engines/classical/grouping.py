@@ -168,7 +168,13 @@ def group_regions(seg: Segmentation, ordering: Ordering, target: int | None,
         for r in regs:
             by_kind[r.kind] = by_kind.get(r.kind, 0.0) + max(r.area, 1)
         total = sum(by_kind.values())
-        if set(by_kind) - {"thin"} == {"shadow"}:  # a sliver along its caster's edge aside
+        # a sliver along its caster's edge aside, and specks the edge-density and glyph tests
+        # called photo or text on a glow's rim (a tenth of it at most): with them it was costed
+        # as a shape, its own bits over other objects too far in colour to join it, and the
+        # count merged it into its host. (Flat-bodied shape bits still make it a shape.)
+        soft = by_kind.get("shadow", 0.0)
+        if soft and set(by_kind) <= {"shadow", "thin", "photo", "text"} \
+                and by_kind.get("photo", 0.0) + by_kind.get("text", 0.0) <= 0.1 * soft:
             return "shadow"
         if by_kind.get("text", 0.0) >= 0.5 * total:
             return "text"

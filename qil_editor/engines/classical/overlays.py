@@ -130,11 +130,12 @@ def _backdrop_between_glyphs(lines: list[list[int]], regions: list[Region], labe
             (ax0, ay0, ax1, ay1), (bx0, by0, bx1, by1) = a[0], b[0]
             if ax0 < bx0 - 2 or ay0 < by0 - 2 or ax1 > bx1 + 2 or ay1 > by1 + 2:
                 continue
-            out = np.zeros((h, w), bool)
-            out[max(0, by0 - 8):by1 + 8, max(0, bx0 - 8):bx1 + 8] = True
-            out[max(0, by0 - 3):by1 + 3, max(0, bx0 - 3):bx1 + 3] = False
-            out &= labels == 0
-            if out.sum() >= 10 and float(delta_e(a[1], np.median(lab[out], axis=0))) < LOW_CONTRAST:
+            # the ring 3..8 px round the bigger line's box, where no piece lies
+            y0, y1, x0, x1 = max(0, by0 - 8), min(h, by1 + 8), max(0, bx0 - 8), min(w, bx1 + 8)
+            out = labels[y0:y1, x0:x1] == 0
+            out[max(0, by0 - 3) - y0:min(h, by1 + 3) - y0, max(0, bx0 - 3) - x0:min(w, bx1 + 3) - x0] = False
+            if out.sum() >= 10 and \
+                    float(delta_e(a[1], np.median(lab[y0:y1, x0:x1][out], axis=0))) < LOW_CONTRAST:
                 drop.add(i)
                 break
     if not drop:

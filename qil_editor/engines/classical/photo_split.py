@@ -310,14 +310,10 @@ def _refine(p0, p1, ys, xs, near: float = 1.5):
 
 
 def _same_line(p0, p1, q0, q1, dist: float = 4.0, angle: float = 0.1) -> bool:
-    u = (p1 - p0) / max(1e-9, np.linalg.norm(p1 - p0))
-    v = (q1 - q0) / max(1e-9, np.linalg.norm(q1 - q0))
-    if abs(u[0] * v[1] - u[1] * v[0]) > angle:
-        return False
-    nrm = np.array([-v[1], v[0]])
-    if max(abs(float((p0 - q0) @ nrm)), abs(float((p1 - q0) @ nrm))) > dist:
+    if not _collinear(p0, p1, q0, q1, dist, angle):
         return False
     # overlapping along the line
+    v = (q1 - q0) / max(1e-9, np.linalg.norm(q1 - q0))
     t = [float((p - q0) @ v) for p in (p0, p1)]
     return max(t) >= -dist and min(t) <= float(np.linalg.norm(q1 - q0)) + dist
 

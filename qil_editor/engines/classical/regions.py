@@ -29,6 +29,12 @@ from .labels import label_means, label_medians, nearest_label
 from .photo_blobs import find_photo_blobs, rough_pixels, split_photos, trim_protrusions
 
 BG = 0  # owner label of the background
+PHOTO_MIN_SHARE = 0.002  # share of the canvas a photo blob needs (at least 64 px)
+
+
+def photo_min_area(npx: int) -> int:
+    """The least area (px) of a photo blob, and of a picture piece, on a canvas of ``npx``."""
+    return max(64, int(PHOTO_MIN_SHARE * npx))
 
 
 @dataclass
@@ -99,11 +105,12 @@ def segment(rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray, valid: np.ndarra
     g_edge = max(3.0, 2.5 * bg.noise + 1.0)
     fg = _hysteresis(dist, valid, bg.t_low, bg.t_high)
     edge = grad > g_edge
-    photo = find_photo_blobs(fg, edge, lab, max(64, int(0.002 * npx)), rgb, bg.noise) & valid
-    photo_lbl = split_photos(photo, edge, lab, rgb, max(64, int(0.002 * npx)), bg.noise)
-    photo_lbl = trim_protrusions(photo_lbl, max(64, int(0.002 * npx)), min(h, w))
+    min_photo = photo_min_area(npx)
+    photo = find_photo_blobs(fg, edge, lab, min_photo, rgb, bg.noise) & valid
+    photo_lbl = split_photos(photo, edge, lab, rgb, min_photo, bg.noise)
+    photo_lbl = trim_protrusions(photo_lbl, min_photo, min(h, w))
     fg |= photo
-    photo_lbl, shed = _shed_photo_shadows(photo_lbl, rgb, lab, bg, max(64, int(0.002 * npx)))
+    photo_lbl, shed = _shed_photo_shadows(photo_lbl, rgb, lab, bg, min_photo)
     photo = photo_lbl > 0
     taken = photo | (shed > 0)
 
@@ -811,7 +818,7 @@ def _bridge_occluded(owner, regions):
                 if ra.kind == "shape" and float(delta_e(ra.lab, rb.lab)) > 4.0:
                     continue
                 if ra.kind == "photo" and (not _in_line(ra.bbox, rb.bbox) or _lie_on(contact, x, a, b) and
-                                           min(ra.area, rb.area) >= max(64, int(0.002 * owner.size))):
+                                           min(ra.area, rb.area) >= photo_min_area(owner.size)):
                     continue
                 x0 = min(ra.bbox[0], rb.bbox[0])
                 y0 = min(ra.bbox[1], rb.bbox[1])

@@ -297,6 +297,7 @@ def order_regions(seg: Segmentation) -> Ordering:
             if contact[a, b] == 0 and seg.region(b).kind in _STROKES and (b, a) not in above:
                 above[(a, b)] = 0.65
     _shadows_under_their_casters(seg, above, contact)
+    _glows_over_their_ground(seg, above, contact)
     _same_line_same_side(seg, above, guessed)
     hosts = _glows_follow_their_hosts(seg, above, contact, perimeter)
     order = _topological(seg, above, contact, hosts)
@@ -550,6 +551,27 @@ def _shadows_under_their_casters(seg: Segmentation, above: dict, contact: np.nda
                     and above.get((caster, x), 0.0) > SHADOW_LIFT_SURE and (x, s_lbl) in above:
                 del above[(x, s_lbl)]
                 above[(s_lbl, x)] = 0.9
+
+
+def _glows_over_their_ground(seg: Segmentation, above: dict, contact: np.ndarray) -> None:
+    """A glow found lying over pictures or cards (``regions._glow_on_ground``: it was fitted
+    against them) lies over them, whatever the pair test guessed: its host no longer touches
+    them, the glow's ring lies between, so nothing else says its host is above them. (Its
+    host is the object it shares most outline with.)"""
+    for reg in seg.regions:
+        over = reg.extras.get("over") if reg.kind == "shadow" else None
+        if over is None or not over.any():
+            continue
+        row = contact[reg.label].astype(np.float64).copy()
+        row[BG] = 0
+        host = int(np.argmax(row))
+        ring = cv2.dilate(over.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & ~over
+        for x in np.unique(seg.owner[ring]):
+            x = int(x)
+            if x in (BG, reg.label, host) or seg.region(x).kind not in ("shape", "photo"):
+                continue
+            above.pop((x, reg.label), None)
+            above[(reg.label, x)] = max(above.get((reg.label, x), 0.0), 0.9)
 
 
 def _tint_order(seg: Segmentation, a: int, b: int) -> tuple[int, int] | None:

@@ -25,6 +25,7 @@ import numpy as np
 from .. import ndimage_subset as ndimage  # scipy.ndimage's, exactly, without SciPy
 from .background import Background
 from .colour import delta_e, rgb_to_lab
+from .fill import push_pull
 from .labels import label_means, label_medians, nearest_label
 from .photo_blobs import find_photo_blobs, rough_pixels, split_photos, trim_protrusions
 
@@ -187,10 +188,10 @@ def segment(rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray, valid: np.ndarra
     if changed or changed2:
         owner, kinds = _compact(owner, kinds)
         regions = _describe(owner, kinds, rgb, lab, core_fg, grad, bg)
-    owner, kinds, changed = _gather_glows(owner, regions, rgb, bg)
-    if changed:
+    owner, kinds, glows = _gather_glows(owner, regions, rgb, bg)
+    if glows is not None:
         owner, kinds = _compact(owner, kinds)
-        regions = _describe(owner, kinds, rgb, lab, core_fg, grad, bg)
+        regions = _describe(owner, kinds, rgb, lab, core_fg, grad, bg, glows)
     return Segmentation(owner, regions, fg, core_any)
 
 
@@ -269,7 +270,9 @@ def _gather_glows(owner, regions, rgb, bg: Background):
     ramp is all edges, so it came apart into rims, slivers and a soft tail (some read as
     strokes or text, the tail often joined to a neighbour's glow); joined, what lies within
     its reach is modelled as a shadow is (one colour, a smooth alpha, completed under the
-    object from its shape) and lies right beneath the object."""
+    object from its shape) and lies right beneath the object. Returns the owner image, the
+    kinds and (None when no glow was found) the glows' pixels: 1 over the background, 2 over
+    other things (``_glow_on_ground``)."""
     h, w = owner.shape
     kinds = [r.kind for r in regions]
     reach = max(6, int(round(GLOW_REACH * min(h, w))))
@@ -277,12 +280,13 @@ def _gather_glows(owner, regions, rgb, bg: Background):
     hosts = [r for r in regions if r.kind in ("shape", "photo") and r.sharp >= 0.35
              and r.area >= GLOW_HOST * owner.size]
     if not hosts:
-        return owner, kinds, False
+        return owner, kinds, None
     # each pixel's nearest object: where two glows run together, the tail is split there
     nearest, _ = nearest_label(np.where(np.isin(owner, [r.label for r in hosts]), owner, 0),
                                np.ones(owner.shape, bool), reach)
     out = owner.copy()
     changed = False
+    glows = np.zeros(owner.shape, np.uint8)
     for host in sorted(hosts, key=lambda r: -r.area):
         x0, y0, x1, y1 = host.bbox
         x0, y0, x1, y1 = max(0, x0 - reach - 2), max(0, y0 - reach - 2), min(w, x1 + reach + 2), min(h, y1 + reach + 2)
@@ -308,24 +312,32 @@ def _gather_glows(owner, regions, rgb, bg: Background):
                   and within[b] >= GLOW_INSIDE * left[b]]
         img, under = rgb[y0:y1, x0:x1], bg.rgb[y0:y1, x0:x1]
         avail = (np.isin(crop, pieces) & near) | (np.isin(crop, shared) & cell)
-        glow = _glow_within(crop, img, under, dist, pieces + shared, avail)
+        # what else lies round it within reach (pictures, cards): the glow may lie over them
+        ground = [int(b) for b in np.unique(crop[near & ~body]) if 0 < b < len(soft) and b != host.label
+                  and b not in pieces and b not in shared and regions[b - 1].kind in ("shape", "photo")]
+        glow = _glow_within(crop, img, under, dist, pieces + shared, avail, ground=ground)
         if glow is None:  # the other object's rims within reach of this one too
-            glow = _glow_within(crop, img, under, dist, pieces + shared, cell)
+            glow = _glow_within(crop, img, under, dist, pieces + shared, cell, ground=ground)
         for within in (avail, cell):  # a word crossing the glow outlasted its ring
             if glow is None:
-                glow = _glow_within(crop, img, under, dist, pieces + shared, within, _blend_from_biggest)
+                glow = _glow_within(crop, img, under, dist, pieces + shared, within, _blend_from_biggest,
+                                    ground)
         if glow is None:
             continue
         kinds.append("shadow")
+        glows[y0:y1, x0:x1][glow] = np.where(np.isin(crop[glow], ground), 2, 1)
         crop[glow] = len(kinds)
         changed = True
-    return out, kinds, changed
+    return out, kinds, glows if changed else None
 
 
-def _glow_within(crop, rgb, under_rgb, dist, pieces: list[int], avail: np.ndarray, pick=None):
+def _glow_within(crop, rgb, under_rgb, dist, pieces: list[int], avail: np.ndarray, pick=None,
+                 ground: list[int] = ()):
     """The glow the ``pieces`` (labels in ``crop``) form within ``avail`` around the host
     (``dist``: px from it), or None: the pieces that are one blend towards one colour, whose
-    alpha falls with the distance from the host and which hold enough of its surroundings."""
+    alpha falls with the distance from the host and which hold enough of its surroundings.
+    Where it lies over the ``ground`` regions (pictures, cards beneath the host) it was taken
+    into them; that part is found against them (``_glow_on_ground``) and counts too."""
     # judged clear of the host's anti-aliased rim, where the host's colour mixes in
     sel = np.isin(crop, pieces) & avail & (dist >= 2)
     if sel.sum() < 16:
@@ -338,9 +350,69 @@ def _glow_within(crop, rgb, under_rgb, dist, pieces: list[int], avail: np.ndarra
     if float(np.corrcoef(a[m], dist[sel][m])[0, 1]) > GLOW_FALL:
         return None
     glow = np.isin(crop, keep) & avail
-    if glow[(dist >= 2) & (dist <= 4)].mean() < GLOW_AROUND:
+    ring = (dist >= 2) & (dist <= 4)
+    if glow[ring].mean() < GLOW_AROUND and ground:
+        glow |= _glow_on_ground(crop, rgb, under_rgb, dist, ground, a[m], dist[sel][m], img[m], under[m])
+    if glow[ring].mean() < GLOW_AROUND:
         return None
     return glow
+
+
+GLOW_SEEN = 0.05      # a glow's alpha where it still shows
+GLOW_GAIN = 0.5       # share of a region's miss from its own colours left once a glow over it is fitted
+
+
+def _glow_on_ground(crop, rgb, under_rgb, dist, ground: list[int], a: np.ndarray, d: np.ndarray,
+                    page: np.ndarray, page_under: np.ndarray) -> np.ndarray:
+    """The part of a glow lying over the ``ground`` regions of ``crop`` (alpha ``a`` at ``d``
+    px from its host on its pixels ``page`` over the background ``page_under``): the
+    segmentation gave it to the picture or card beneath (a glow over a photo is its yellow
+    ring there) or to a soft neighbour it runs into. The glow shows as far from its host as
+    its alpha over the background stays above GLOW_SEEN; within that band a region's pixels
+    are the glow's when they are the background blended towards the glow's colour (a ring
+    over the page taken by a patterned card beside it) or, all together, the region itself,
+    as seen beyond the band, blended so (median miss < GLOW_RESID, or well below the
+    region's own, alpha falling off the host). Over one background a glow's colour and
+    strength trade off (a paler colour, stronger); over two they are fixed, so over a
+    region the colour is fitted again on both."""
+    out = np.zeros(crop.shape, bool)
+    col = shadow_colour(page, page_under, light=True)
+    bins = np.round(d).astype(np.int32)
+    prof = label_medians(a, bins, [int(b) for b in np.unique(bins)])
+    shown = [k for k, v in prof.items() if v >= GLOW_SEEN and (bins == k).sum() >= 8]
+    if not shown:
+        return out
+    band = dist <= max(shown) + 1
+    # over the page: pixel by pixel (the glow is smooth where it lies on a flat background)
+    ab, mb = blend_residual(rgb, under_rgb, col)
+    blend = (mb < GLOW_RESID) & (ab > GLOW_SEEN) & (ab < 0.95)
+    for g in ground:
+        mine = crop == g
+        part = mine & band
+        judged = part & (dist >= 2)  # clear of the host's anti-aliased rim
+        if judged.sum() < 16:
+            continue
+        on_page = cv2.morphologyEx((part & blend).astype(np.uint8), cv2.MORPH_OPEN,
+                                   np.ones((3, 3), np.uint8)).astype(bool)
+        seen = on_page & judged
+        if seen.sum() >= 16 and float(np.corrcoef(ab[seen], dist[seen])[0, 1]) <= GLOW_FALL:
+            out |= on_page
+        # over the region: it continued from beyond the band into it
+        clean = mine & ~cv2.dilate(band.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+        if clean.sum() < 16:
+            continue
+        beneath = push_pull(rgb, clean.astype(np.float32))
+        both = shadow_colour(np.concatenate([page, rgb[judged]]),
+                             np.concatenate([page_under, beneath[judged]]), light=True)
+        if float(np.median(blend_residual(page, page_under, both)[1])) >= GLOW_RESID:
+            continue
+        ag, mg = blend_residual(rgb[judged], beneath[judged], both)
+        # a picture's grain is no blend: it is missed as much with the glow as without
+        plain = float(np.median(np.linalg.norm(rgb[judged] - beneath[judged], axis=-1)))
+        if float(np.median(mg)) < max(GLOW_RESID, GLOW_GAIN * plain) and float(np.median(ag)) > GLOW_SEEN \
+                and float(np.corrcoef(ag, dist[judged])[0, 1]) <= GLOW_FALL:
+            out |= part
+    return out
 
 
 def _blend_pieces(img, under, which, pieces: list[int]) -> tuple[list[int], np.ndarray]:
@@ -512,7 +584,7 @@ def relabel(owner: np.ndarray, regions: list[Region]) -> tuple[np.ndarray, list[
     return dense, out, {r.label: i for i, r in enumerate(kept, start=1)}
 
 
-def _describe(owner, kinds, rgb, lab, core_fg, grad, bg: Background) -> list[Region]:
+def _describe(owner, kinds, rgb, lab, core_fg, grad, bg: Background, glows=None) -> list[Region]:
     n = len(kinds) + 1
     flat = owner.ravel()
     area = np.bincount(flat, minlength=n)
@@ -547,7 +619,7 @@ def _describe(owner, kinds, rgb, lab, core_fg, grad, bg: Background) -> list[Reg
             slices_k = slices[k - 1]
         regions.append(Region(k, kinds[k - 1], slices_k, int(area[k]), mean[k], mean_lab[k],
                               float(sharp[k])))
-    _mark_shadows(regions, owner, rgb, bg)
+    _mark_shadows(regions, owner, rgb, bg, glows=glows)
     return regions
 
 
@@ -605,11 +677,12 @@ SHADOW_DARK_L = 45.0  # L* below which a soft blend's colour is a shadow's; abov
 
 
 def _mark_shadows(regions: list[Region], owner: np.ndarray, rgb: np.ndarray, bg: Background,
-                  thin: bool = False) -> None:
+                  thin: bool = False, glows: np.ndarray | None = None) -> None:
     """Soft segments that are the background darkened towards black are shadows. With
     ``thin`` (once segmentation is settled: earlier, thin bits are still being joined to
     what they belong to) only thin ones: a shadow seen as a sliver beside its caster has no
-    flat core."""
+    flat core. ``glows``: the pixels of glows (``_gather_glows``), 2 where one lies over
+    something else (a picture), where its colour is not measured against the background."""
     kinds = ("thin",) if thin else ("shape", "shadow", "photo")
     small_photo = SHADOW_AS_PHOTO * owner.size
     for reg in regions:
@@ -622,14 +695,19 @@ def _mark_shadows(regions: list[Region], owner: np.ndarray, rgb: np.ndarray, bg:
             if (mask & ~rim).sum() < 16:
                 continue
             mask &= ~rim
-        elif reg.kind == "thin":
+        elif reg.kind == "thin" or (reg.kind == "shadow" and glows is not None
+                                    and glows[reg.slc][mask].any()):
             # a sliver of shadow beside its caster is half the caster's anti-aliased rim:
             # judged (and its colour measured) on the pixels clear of other regions, or the
-            # rim spoils the blend fit
+            # rim spoils the blend fit (a narrow glow's too: its host's rim is in its ring)
             crop = owner[reg.slc]
             rim = cv2.dilate(((crop > 0) & ~mask).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
             if (mask & ~rim).sum() >= max(16, SHADOW_CLEAR_SHARE * mask.sum()):
                 mask &= ~rim
+        unseen = None if glows is None or reg.kind != "shadow" else glows[reg.slc] == 2
+        if unseen is not None and (mask & unseen).any() and (mask & ~unseen).sum() >= 16:
+            reg.extras["over"] = (owner == reg.label) & (glows == 2)  # (it lies over what it was found on)
+            mask &= ~unseen
         img = rgb[reg.slc][mask].astype(np.float32)
         under = bg.rgb[reg.slc][mask]
         if reg.kind in ("shape", "thin", "photo"):
@@ -662,16 +740,22 @@ def shadow_colour(img: np.ndarray, under: np.ndarray, iters: int = 8, light: boo
         pick = np.random.default_rng(0).choice(img.shape[0], 20000, replace=False)
         img, under = img[pick], under[pick]
     black, err = _blend_colour(img, under, np.zeros(3, np.float32), iters)
-    if not light or img.shape[0] == 0 or err < 2e-3:  # a shadow explained from black (about 4.5 % RGB)
+    if not light or img.shape[0] == 0:
         return black
+    # (a faint glow near the background's colour is explained from black about as well as a
+    # shadow is, a few per cent RGB: the bright start is tried on every light one)
     dev = ((img - under) ** 2).sum(-1)
     far = img[dev >= np.percentile(dev, 90)].mean(0).astype(np.float32)
     bright, err2 = _blend_colour(img, under, far, iters)
     return bright if err2 < 0.25 * err else black
 
 
+BLEND_TRIM = 0.95    # share of a blend's pixels (the best explained) its miss is judged on
+
+
 def _blend_colour(img: np.ndarray, under: np.ndarray, col: np.ndarray, iters: int):
-    """``shadow_colour``'s alternation from ``col``: (colour, mean squared miss)."""
+    """``shadow_colour``'s alternation from ``col``: (colour, mean squared miss of the best
+    explained BLEND_TRIM of the pixels)."""
     col = col.astype(np.float32)
     for _ in range(iters):
         a = np.clip(blend_alpha(img, under, col), 0.0, 1.0)
@@ -680,7 +764,12 @@ def _blend_colour(img: np.ndarray, under: np.ndarray, col: np.ndarray, iters: in
             break
         col = np.clip((a[:, None] * (img - under * (1.0 - a[:, None]))).sum(0) / den, 0.0, 1.0)
     _, resid = blend_residual(img, under, col)
-    return col.astype(np.float32), float((resid * resid).mean()) if img.size else 0.0
+    if not img.size:
+        return col.astype(np.float32), 0.0
+    # the worst few pixels left out: a crumb of something else among a faint glow's pieces
+    # (far off any blend) would decide between the colours alone
+    sq = np.sort(resid * resid)
+    return col.astype(np.float32), float(sq[:max(1, int(np.ceil(BLEND_TRIM * sq.size)))].mean())
 
 
 def blend_alpha(img: np.ndarray, under: np.ndarray, col: np.ndarray) -> np.ndarray:

@@ -18,9 +18,11 @@ import numpy as np
 from .. import ndimage_subset as ndimage  # scipy.ndimage's, exactly, without SciPy
 from .background import Background
 from .fill import push_pull
+from .colour import rgb_to_lab
 from .glow import glow_of
 from .grouping import GRAINLESS
 from .ordering import Ordering
+from .photo_blobs import _grain_body
 from .regions import BG, Segmentation, blend_alpha, blend_residual, shadow_colour
 from .shapes import fit_covered_shape, hull_mask
 from .softfit import capped_strength, caster_shape, explains, fit_samples
@@ -332,6 +334,12 @@ def build_models(seg: Segmentation, ordering: Ordering, rgb: np.ndarray, bg: Bac
                 data = own & ~near_above
                 if data.sum() < 4:
                     data = own
+            if reg.kind == "photo" and complete and support.sum() > own.sum():
+                # what is hidden is carried in from the picture's body, not from the rims of
+                # a shadow or a glow the region took along beside it
+                body = data & _grain_body(own, rgb_to_lab(img), 0.0)
+                if body.sum() >= 0.5 * data.sum():
+                    data = body
             colour = push_pull(img, data.astype(np.float32))
         if reg.kind == "shadow":
             under = bg.rgb[y0:y1, x0:x1]

@@ -820,7 +820,7 @@ def _bridge_occluded(owner, regions, lab=None, noise: float = 0.0):
                 if ra.kind == "shape" and float(delta_e(ra.lab, rb.lab)) > 4.0:
                     continue
                 if ra.kind == "photo" and (not (_in_line(ra.bbox, rb.bbox) or _sides_in_line(
-                        side_of, a, b, owner, lab, noise)) or _lie_on(contact, x, a, b) and
+                        side_of, a, b, owner, regions, lab, noise)) or _lie_on(contact, x, a, b) and
                                            min(ra.area, rb.area) >= photo_min_area(owner.size)):
                     continue
                 x0 = min(ra.bbox[0], rb.bbox[0])
@@ -888,10 +888,10 @@ def _side(ends: np.ndarray) -> float | None:
 
 
 def _picture_sides(mask: np.ndarray, lab: np.ndarray, noise: float) -> tuple:
-    """(top, bottom, left, right) of the picture body of a piece (``mask``, a crop of
-    ``lab`` with its offset applied by the caller): each the straight side its outline runs
-    along, or None. The body is judged by grain, so the soft rim of a shadow or a glow the
-    piece took along beside the picture does not move its sides."""
+    """(top, bottom, left, right) in the crop of the picture body of a piece (``mask``, over
+    the crop ``lab``): each the straight side its outline runs along, or None. The body is
+    judged by grain, so the soft rim of a shadow or a glow the piece took along beside the
+    picture does not move its sides."""
     body = _grain_body(mask, lab, noise)
     if not body.any():
         body = mask
@@ -904,7 +904,7 @@ def _picture_sides(mask: np.ndarray, lab: np.ndarray, noise: float) -> tuple:
     return top, bottom, left, right
 
 
-def _sides_in_line(side_of: dict, a: int, b: int, owner, lab, noise: float) -> bool:
+def _sides_in_line(side_of: dict, a: int, b: int, owner, regions, lab, noise: float) -> bool:
     """Do pieces ``a`` and ``b`` have both straight sides along one axis in common (within
     ``PHOTO_IN_LINE``)? Their boxes may not: a glow or a shadow round what lies across the
     picture blends into the picture's pixels beside it and takes a few rows of them."""
@@ -912,11 +912,8 @@ def _sides_in_line(side_of: dict, a: int, b: int, owner, lab, noise: float) -> b
         return False
     for k in (a, b):
         if k not in side_of:
-            ys, xs = np.nonzero(owner == k)
-            y0, x0 = ys.min(), xs.min()
-            mask = np.zeros((ys.max() + 1 - y0, xs.max() + 1 - x0), bool)
-            mask[ys - y0, xs - x0] = True
-            sides = _picture_sides(mask, lab[y0:y0 + mask.shape[0], x0:x0 + mask.shape[1]], noise)
+            x0, y0, x1, y1 = regions[k - 1].bbox
+            sides = _picture_sides(owner[y0:y1, x0:x1] == k, lab[y0:y1, x0:x1], noise)
             side_of[k] = tuple(None if v is None else v + off for v, off in zip(sides, (y0, y0, x0, x0)))
     sa, sb = side_of[a], side_of[b]
 

@@ -18,14 +18,19 @@ import numpy as np
 from .. import ndimage_subset as ndimage  # scipy.ndimage's, exactly, without SciPy
 from .background import Background
 from .fill import push_pull
+from .colour import rgb_to_lab
 from .glow import glow_of
+from .grouping import GRAINLESS
 from .ordering import Ordering
+from .photo_blobs import _grain_body
 from .regions import BG, Segmentation, blend_alpha, blend_residual, shadow_colour
 from .shapes import fit_covered_shape, hull_mask
 from .softfit import capped_strength, caster_shape, explains, fit_samples
 from .tints import seen_through, tint_of
 
 SOLIDITY_FOR_HULL = 0.8
+PIECE_SHARE = 0.1  # share of a region a separate piece needs to count as one of its pieces
+PIECES_OF_HULL = 0.5  # share of their hull an object's pieces hold for the hull to be completed
 
 
 @dataclass
@@ -39,6 +44,12 @@ class RegionModel:
     colour: np.ndarray               # float32 (h, w, 3) fill colour
     alpha: np.ndarray                # float32 alpha where hidden
     tint: tuple[float, np.ndarray] | None = None  # (1 - a, a c): a translucent shape over graphics
+
+
+def _in_pieces(own: np.ndarray) -> bool:
+    """Does ``own`` fall in two or more pieces of a body each (``PIECE_SHARE`` of it or more)?"""
+    n, _, stats, _ = cv2.connectedComponentsWithStats(own.astype(np.uint8), connectivity=8)
+    return int((stats[1:, cv2.CC_STAT_AREA] >= PIECE_SHARE * max(1, int(own.sum()))).sum()) >= 2
 
 
 def _caster(reg, ups: list[int], ordering: Ordering, models: dict) -> "RegionModel | None":
@@ -303,7 +314,13 @@ def build_models(seg: Segmentation, ordering: Ordering, rgb: np.ndarray, bg: Bac
             elif reg.kind in ("shadow", "photo", "shape"):  # not thin: an arc has no body
                 hull = hull_mask(own)
                 solid = own.sum() / max(1, hull.sum())
-                if reg.kind == "shadow" or solid >= SOLIDITY_FOR_HULL:
+                # pieces of one object on either side of what lies across it (joined by
+                # ``regions._bridge_occluded``, which found the gap between them covered):
+                # their hull is the object while they hold half of it (a picture's pieces
+                # only when it is one, not a busy crumb of a shadow's rim: ``_busy_crumb``)
+                pieces = solid >= PIECES_OF_HULL and _in_pieces(own) and not (
+                    reg.kind == "photo" and reg.extras.get("grain", 1.0) < GRAINLESS)
+                if reg.kind == "shadow" or solid >= SOLIDITY_FOR_HULL or pieces:
                     covered |= hull & above
             support |= covered
         if "tint_cover" in reg.extras:  # what a translucent shape lies over is under it too
@@ -317,6 +334,12 @@ def build_models(seg: Segmentation, ordering: Ordering, rgb: np.ndarray, bg: Bac
                 data = own & ~near_above
                 if data.sum() < 4:
                     data = own
+            if reg.kind == "photo" and complete and support.sum() > own.sum():
+                # what is hidden is carried in from the picture's body, not from the rims of
+                # a shadow or a glow the region took along beside it
+                body = data & _grain_body(own, rgb_to_lab(img), 0.0)
+                if body.sum() >= 0.5 * data.sum():
+                    data = body
             colour = push_pull(img, data.astype(np.float32))
         if reg.kind == "shadow":
             under = bg.rgb[y0:y1, x0:x1]

@@ -27,7 +27,7 @@ from .background import Background
 from .colour import delta_e, rgb_to_lab
 from .fill import push_pull
 from .labels import label_means, label_medians, nearest_label
-from .photo_blobs import find_photo_blobs, rough_pixels, split_photos, trim_protrusions
+from .photo_blobs import _grain_body, find_photo_blobs, rough_pixels, split_photos, trim_protrusions
 
 BG = 0  # owner label of the background
 PHOTO_MIN_SHARE = 0.002  # share of the canvas a photo blob needs (at least 64 px)
@@ -173,7 +173,7 @@ def segment(rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray, valid: np.ndarra
     if changed:
         owner, kinds = _compact(owner, kinds)
         regions = _describe(owner, kinds, rgb, lab, core_fg, grad, bg)
-    owner, kinds, changed = _bridge_occluded(owner, regions)
+    owner, kinds, changed = _bridge_occluded(owner, regions, lab, bg.noise)
     if changed:
         owner, kinds = _compact(owner, kinds)
         regions = _describe(owner, kinds, rgb, lab, core_fg, grad, bg)
@@ -877,11 +877,12 @@ def _join_shadows_of_one_caster(owner, kinds, regions, slivers: set[int], max_co
     return remap[owner].astype(np.int32), kinds, True
 
 
-def _bridge_occluded(owner, regions):
+def _bridge_occluded(owner, regions, lab=None, noise: float = 0.0):
     """Two pieces of one colour on either side of something that covers them (a card
     cut in two by a shape on top) are one object: the gap between them inside their
     joint convex hull is covered by that shape. So are two pieces of a picture whose
-    boxes share the sides along the cut (a banner across a photo)."""
+    boxes, or whose straight sides (``_picture_sides``), line up along the cut (a banner
+    across a photo, a shape laid across it)."""
     from .ordering import contact_matrix  # local: ordering imports this module
     kinds = [r.kind for r in regions]
     n = len(regions) + 1
@@ -895,6 +896,7 @@ def _bridge_occluded(owner, regions):
         return i
 
     changed = False
+    side_of: dict[int, tuple] = {}
     for x in range(1, n):
         nbs = [int(b) for b in np.flatnonzero(contact[x]) if b != BG and kinds[b - 1] in ("shape", "photo")
                and b != x]
@@ -906,7 +908,8 @@ def _bridge_occluded(owner, regions):
                     continue
                 if ra.kind == "shape" and float(delta_e(ra.lab, rb.lab)) > 4.0:
                     continue
-                if ra.kind == "photo" and (not _in_line(ra.bbox, rb.bbox) or _lie_on(contact, x, a, b) and
+                if ra.kind == "photo" and (not (_in_line(ra.bbox, rb.bbox) or _sides_in_line(
+                        side_of, a, b, owner, regions, lab, noise)) or _lie_on(contact, x, a, b) and
                                            min(ra.area, rb.area) >= photo_min_area(owner.size)):
                     continue
                 x0 = min(ra.bbox[0], rb.bbox[0])
@@ -951,6 +954,62 @@ def _in_line(a, b) -> bool:
     rows = abs(a[1] - b[1]) <= tol and abs(a[3] - b[3]) <= tol
     cols = abs(a[0] - b[0]) <= tol and abs(a[2] - b[2]) <= tol
     return rows or cols
+
+
+SIDE_RUN = 8        # px: the least run of a piece's outline lying on one straight side ...
+SIDE_SHARE = 0.25   # ... and the least share of the piece's width (height) that run spans
+
+
+def _side(ends: np.ndarray) -> float | None:
+    """Where most of ``ends`` (a piece's first or last body pixel, column by column) lie
+    within a pixel of one another: a straight side of its outline, not a slanted edge of
+    what covers it. None when no such run is long enough."""
+    if ends.size < SIDE_RUN:
+        return None
+    lo = int(ends.min())
+    hist = np.bincount(ends - lo)
+    win = np.convolve(hist, np.ones(3, np.int64), mode="same")
+    peak = int(win.argmax())
+    if win[peak] < max(SIDE_RUN, SIDE_SHARE * ends.size):
+        return None
+    near = ends[np.abs(ends - lo - peak) <= 1]
+    return float(np.median(near))
+
+
+def _picture_sides(mask: np.ndarray, lab: np.ndarray, noise: float) -> tuple:
+    """(top, bottom, left, right) in the crop of the picture body of a piece (``mask``, over
+    the crop ``lab``): each the straight side its outline runs along, or None. The body is
+    judged by grain, so the soft rim of a shadow or a glow the piece took along beside the
+    picture does not move its sides."""
+    body = _grain_body(mask, lab, noise)
+    if not body.any():
+        body = mask
+    cols = np.flatnonzero(body.any(0))
+    rows = np.flatnonzero(body.any(1))
+    top = _side(body[:, cols].argmax(0))
+    bottom = _side(body.shape[0] - 1 - body[::-1, cols].argmax(0))
+    left = _side(body[rows].argmax(1))
+    right = _side(body.shape[1] - 1 - body[rows, ::-1].argmax(1))
+    return top, bottom, left, right
+
+
+def _sides_in_line(side_of: dict, a: int, b: int, owner, regions, lab, noise: float) -> bool:
+    """Do pieces ``a`` and ``b`` have both straight sides along one axis in common (within
+    ``PHOTO_IN_LINE``)? Their boxes may not: a glow or a shadow round what lies across the
+    picture blends into the picture's pixels beside it and takes a few rows of them."""
+    if lab is None:
+        return False
+    for k in (a, b):
+        if k not in side_of:
+            x0, y0, x1, y1 = regions[k - 1].bbox
+            sides = _picture_sides(owner[y0:y1, x0:x1] == k, lab[y0:y1, x0:x1], noise)
+            side_of[k] = tuple(None if v is None else v + off for v, off in zip(sides, (y0, y0, x0, x0)))
+    sa, sb = side_of[a], side_of[b]
+
+    def same(i):
+        return sa[i] is not None and sb[i] is not None and abs(sa[i] - sb[i]) <= PHOTO_IN_LINE
+
+    return (same(0) and same(1)) or (same(2) and same(3))
 
 
 def _drop_specks(owner, regions, bg: Background, dist, npx):

@@ -180,7 +180,7 @@ class ClassicalDecomposer:
                 bg = refine_background(rgb, lab, valid, bg, seg.owner > 0, soft)
                 seg = design_tints(seg, rgb, bg.rgb)
             picture_grain(seg, lab)
-            ordering = order_regions(seg)
+            ordering = order_regions(seg, rgb)
             groups = group_regions(seg, ordering, target, (ww, wh))
             models = build_models(seg, ordering, rgb, bg)
         tracker.update(4, "Building full-resolution layers")

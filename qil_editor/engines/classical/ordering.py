@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from .. import ndimage_subset as ndimage
-from .regions import BG, Segmentation
+from .regions import BG, Segmentation, blend_residual
 from .shapes import fit_covered_shape, hull_mask
 
 
@@ -217,7 +217,9 @@ def outline_cues(seg: Segmentation, contact: np.ndarray) -> dict[int, tuple[np.n
     return out
 
 
-def order_regions(seg: Segmentation) -> Ordering:
+def order_regions(seg: Segmentation, rgb: np.ndarray | None = None) -> Ordering:
+    """The regions bottom to top. With the working image ``rgb``, a shadow seen to darken
+    a shape it touches lies on that shape (``_shadow_falls_on``)."""
     n = len(seg.regions) + 1
     contact = contact_matrix(seg.owner, n)
     cues = outline_cues(seg, contact)
@@ -233,10 +235,12 @@ def order_regions(seg: Segmentation) -> Ordering:
             rb = seg.region(b)
             share_a = contact[a, b] / perimeter[a]   # how much of a's outline touches b
             share_b = contact[a, b] / perimeter[b]
-            if ra.kind == "shadow" and rb.kind != "shadow":
-                above[(b, a)] = 1.0
-            elif rb.kind == "shadow" and ra.kind != "shadow":
-                above[(a, b)] = 1.0
+            if (ra.kind == "shadow") != (rb.kind == "shadow"):
+                sh, x = (ra, rb) if ra.kind == "shadow" else (rb, ra)
+                if rgb is not None and _shadow_falls_on(owner, rgb, sh, x):
+                    above[(sh.label, x.label)] = 0.9
+                else:
+                    above[(x.label, sh.label)] = 1.0
             elif (tint := _tint_order(seg, a, b)) is not None:
                 above[tint] = 0.85
             elif (_continues(cues, a, b, ra.area, contact[a, b])
@@ -518,6 +522,45 @@ def _lies_on(owner: np.ndarray, ra, rb, share_a: float, share_b: float):
         if share >= 0.5 and share > other and _outer_share(owner, up, low.label) >= 0.5:
             return (up.label, low.label), float(share)
     return None
+
+
+FALL_EDGE = 2.0     # px from a shadow: the band of a neighbour where a shadow on it is strongest ...
+FALL_NEAR = 4.0     # ... and the band after it, where it fades
+FALL_FAR = (7.0, 14.0)  # ... against the neighbour's own colour farther in
+FALL_ALPHA = 0.1    # median strength of the darkening towards the shadow's colour at its edge needed
+FALL_MISS = 0.03    # median RGB miss of that blend allowed
+FALL_MIN = 12       # pixels each band needs
+
+
+def _shadow_falls_on(owner: np.ndarray, rgb: np.ndarray, sh, x) -> bool:
+    """Whether shadow ``sh`` goes on darkening shape ``x`` where they meet: under a soft
+    shadow a shape has no edge, so the darkened part of it is taken into its region and the
+    shadow seems to stop at its outline, as it would beside something lying on it. Read
+    on ``x``'s pixels just inside the shared outline against its own colour farther in:
+    darkened towards the shadow's colour at the outline and fading inwards, the shadow is
+    over it. A shape lying on the shadow (its caster among them) keeps its colour up to its
+    edge. Shapes only: a picture's pixels by its edge are not its colour farther in."""
+    if x.kind != "shape" or x.area < 4 * FALL_MIN:
+        return False
+    pad = int(FALL_FAR[1]) + 1
+    h, w = owner.shape
+    x0, y0, x1, y1 = _union_box(sh.bbox, x.bbox)
+    x0, y0, x1, y1 = max(0, x0 - pad), max(0, y0 - pad), min(w, x1 + pad), min(h, y1 + pad)
+    crop = owner[y0:y1, x0:x1]
+    d = cv2.distanceTransform((crop != sh.label).astype(np.uint8), cv2.DIST_L2, 3)
+    mine = crop == x.label
+    edge = mine & (d < FALL_EDGE)
+    near = mine & (d >= FALL_EDGE) & (d <= FALL_NEAR)
+    far = mine & (d >= FALL_FAR[0]) & (d <= FALL_FAR[1])
+    if edge.sum() < FALL_MIN or near.sum() < FALL_MIN or far.sum() < FALL_MIN:
+        return False
+    img = rgb[y0:y1, x0:x1]
+    own = np.median(img[far], axis=0).astype(np.float32)
+    col = sh.rgb.astype(np.float32)
+    a_edge, miss = blend_residual(img[edge].astype(np.float32), np.broadcast_to(own, (int(edge.sum()), 3)), col)
+    a_near, _ = blend_residual(img[near].astype(np.float32), np.broadcast_to(own, (int(near.sum()), 3)), col)
+    strong = float(np.median(a_edge))
+    return strong >= FALL_ALPHA and strong > float(np.median(a_near)) and float(np.median(miss)) <= FALL_MISS
 
 
 def _shadows_under_their_casters(seg: Segmentation, above: dict, contact: np.ndarray) -> None:

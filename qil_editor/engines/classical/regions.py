@@ -121,6 +121,7 @@ def segment(rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray, valid: np.ndarra
     big = sstats[:, cv2.CC_STAT_AREA] >= min_seg
     big[0] = False
     seg = np.where(big[seg], seg, 0)
+    seg = _shed_shadow_tails(seg, sstats[:, cv2.CC_STAT_AREA], rgb, bg, min_photo)
     core_fg = seg > 0
     bg_core = ~fg & valid & ~edge
     core_any = core_fg | bg_core
@@ -133,11 +134,13 @@ def segment(rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray, valid: np.ndarra
     outside = ((lab < lo - margin) | (lab > hi + margin)).any(axis=-1)
     unexplained = rim & outside
     n_thin, thin = _cc(unexplained, 8)
+    thin = _shed_shadow_tails(thin, np.bincount(thin.ravel(), minlength=n_thin), rgb, bg, min_photo)
+    n_thin = int(thin.max()) + 1
 
     owner = np.zeros((h, w), np.int32)
     # Relabel: segments first, then thin components, then photo blobs.
     seg_ids = np.unique(seg[seg > 0])
-    seg_map = np.zeros(n_seg, np.int32)
+    seg_map = np.zeros(int(seg.max()) + 1, np.int32)
     seg_map[seg_ids] = np.arange(1, seg_ids.size + 1)
     owner[core_fg] = seg_map[seg[core_fg]]
     next_label = seg_ids.size + 1
@@ -238,6 +241,62 @@ def _shed_photo_shadows(photo_lbl: np.ndarray, rgb: np.ndarray, lab: np.ndarray,
     out[y0:y1, x0:x1][cut] = 0
     shed[y0:y1, x0:x1][cut] = lbl[cut]
     return out, shed
+
+
+SHADOW_TAIL_MIN = 0.25  # share of the smallest photo blob a shadow tail cut off a shape covers at least
+
+
+def _shed_shadow_tails(seg: np.ndarray, areas: np.ndarray, rgb: np.ndarray, bg: Background,
+                       min_photo: int) -> np.ndarray:
+    """Shape pieces (labels ``seg`` with ``areas``: flat cores, or the rim components a striped
+    fill arrives as) without the band of another object's drop shadow that they run on into.
+
+    Under a dark shadow the step between two things it falls on is small, so the shadow's
+    band along its caster's rim joins the piece of the shape it also falls on and runs off it
+    over the background: kept, the shape's layer carries the band and, wrapped round the
+    caster, is stacked over it and left uncompleted under it. What an opening cuts off a piece
+    and reaches away from its body (``trim_protrusions``) becomes a piece of its own when its
+    pixels are the background darkened towards one colour (a shadow's); a shape's own tip,
+    in the shape's colour, stays."""
+    h, w = seg.shape
+    min_area = max(16, int(SHADOW_TAIL_MIN * min_photo))
+    big = np.flatnonzero(areas >= 4 * min_area)
+    big = big[big > 0]
+    if big.size == 0:
+        return seg
+    remap = np.zeros(areas.size, np.int32)
+    remap[big] = np.arange(1, big.size + 1)
+    lbl = remap[seg]
+    cut = (lbl > 0) & (trim_protrusions(lbl, min_area, min(h, w)) == 0)
+    if not cut.any():
+        return seg
+    n, comp, st, _ = cv2.connectedComponentsWithStats(cut.astype(np.uint8), connectivity=8)
+    out = seg.copy()
+    nxt = int(seg.max()) + 1
+    for k in range(1, n):
+        x, y, bw, bh = st[k, :4]
+        m = comp[y:y + bh, x:x + bw] == k
+        img = rgb[y:y + bh, x:x + bw][m].astype(np.float32)
+        under = bg.rgb[y:y + bh, x:x + bw][m]
+        # a plain drop shadow (towards black) too: the caster's rim and what else the band
+        # crosses pull the fitted colour off
+        if any(_shadow_blend(img, under, bg.lab[y:y + bh, x:x + bw][m], col)
+               for col in (None, np.zeros(3, np.float32))):
+            out[y:y + bh, x:x + bw][m] = nxt
+            nxt += 1
+    return out
+
+
+def _shadow_blend(img: np.ndarray, under: np.ndarray, under_lab: np.ndarray,
+                  col: np.ndarray | None = None) -> bool:
+    """Whether pixels ``img`` are ``under`` darkened towards one dark colour (``col``, or
+    the best fit): a soft shadow's (seen, never solid, varying in strength)."""
+    col = shadow_colour(img, under) if col is None else col
+    a, resid = blend_residual(img, under, col)
+    lum_drop = float(np.median(under_lab[:, 0] - rgb_to_lab(img)[:, 0]))
+    dark = float(rgb_to_lab(col[None])[0, 0]) < SHADOW_DARK_L
+    return (dark and float(np.median(a)) > 0.03 and float(np.percentile(a, 95)) < 0.95
+            and float(np.median(resid)) < 0.03 and lum_drop > 2.0 and float(a.std()) > 0.02)
 
 
 def _append_labels(owner: np.ndarray, lbl: np.ndarray, kind: str, kinds: list[str], next_label: int) -> int:
@@ -714,13 +773,7 @@ def _mark_shadows(regions: list[Region], owner: np.ndarray, rgb: np.ndarray, bg:
             # (a small "photo": a shadow whose caster's rim runs through it looks busy)
             if reg.sharp > 0.35 and reg.kind != "photo":
                 continue
-            col = shadow_colour(img, under)
-            a, resid = blend_residual(img, under, col)
-            lum_drop = float(np.median(bg.lab[reg.slc][mask][:, 0] - rgb_to_lab(img)[:, 0]))
-            dark = float(rgb_to_lab(col[None])[0, 0]) < SHADOW_DARK_L
-            if not (dark and float(np.median(a)) > 0.03 and float(np.percentile(a, 95)) < 0.95
-                    and float(np.median(resid)) < 0.03 and lum_drop > 2.0
-                    and float(a.std()) > 0.02):
+            if not _shadow_blend(img, under, bg.lab[reg.slc][mask]):
                 continue
             reg.kind = "shadow"
         reg.rgb = shadow_colour(img, under, light=True)

@@ -253,6 +253,62 @@ def trim_protrusions(lbl: np.ndarray, min_area: int, side: int) -> np.ndarray:
     return out
 
 
+BAND_SHARE = 0.3    # a picture's columns (rows) holding under this share of its fullest one ...
+BAND_LONG = 2.0     # ... in a run from its end at least this many trim radii long are a band
+BAND_BLENDS = 0.25  # share of a band's pixels between its two colours (a fifth of the way in) at most: crisp
+
+
+def _blend_share(px: np.ndarray) -> float:
+    """Share of (N, 3) colours of a two-colour mix that lie between the two (20-80 % of the
+    way along their line): anti-aliased rims only on crisp letters, most of a blurred stroke."""
+    if px.shape[0] > 5000:
+        px = px[np.random.default_rng(0).choice(px.shape[0], 5000, replace=False)]
+    centred = px - px.mean(axis=0)
+    t = centred @ np.linalg.svd(centred, full_matrices=False)[2][0]
+    t = (t - t.min()) / max(1e-6, float(np.ptp(t)))
+    return float(((t > 0.2) & (t < 0.8)).mean())
+
+
+def trim_side_bands(lbl: np.ndarray, rgb: np.ndarray, min_area: int, side: int) -> np.ndarray:
+    """Each picture without a band running off one of its sides. A line of text that starts
+    on a picture and runs on beside it is busy too, so the density test takes it along: the
+    picture's layer then carries the words beyond its frame and the shape they lie on is
+    cut by them. Too thick for the opening (``trim_protrusions``) when the letters are big,
+    such a band is still a run of columns (rows) at the blob's end that hold a small share of
+    its height (width); it is handed back when it is long, as big as a photo blob, of two
+    colours with few blends between them (crisp) while the rest is not two colours (a strip
+    of the picture seen beside what covers it is a picture's; the soft ends of brush strokes
+    taken for a picture are mostly blends)."""
+    rad = max(3, int(round(TRIM_RADIUS * side)))
+    out = lbl.copy()
+    for k, slc in enumerate(ndimage.find_objects(lbl), start=1):
+        if slc is None:
+            continue
+        m = lbl[slc] == k
+        drop = np.zeros_like(m)
+        for axis in (0, 1):
+            count = m.sum(axis=axis)
+            thin = count < BAND_SHARE * count.max()
+            for from_end in (False, True):
+                run = thin[::-1] if from_end else thin
+                n = 0 if run.all() else int(np.argmin(run))  # thin columns (rows) from that end
+                if n < BAND_LONG * rad:
+                    continue
+                sel = np.zeros(run.size, bool)
+                sel[:n] = True
+                sel = sel[::-1] if from_end else sel
+                band = m & (sel[None, :] if axis == 0 else sel[:, None])
+                # crisp words on one colour off a picture that is not: not a strip of the
+                # picture, nor the end of a soft stroke taken for one (mostly blends)
+                px = rgb[slc][band]
+                if band.sum() >= TRIM_MIN * min_area and _two_colour_mix(px) \
+                        and _blend_share(px) <= BAND_BLENDS and not _two_colour_mix(rgb[slc][m & ~band]):
+                    drop |= band
+        if drop.any() and drop.sum() <= TRIM_BODY * m.sum():
+            out[slc][drop] = 0
+    return out
+
+
 def _deepest(lbl: np.ndarray, n: int) -> np.ndarray:
     """Per label of ``lbl``: its inscribed radius (px), how thick its body is."""
     out = np.zeros(n, np.float32)

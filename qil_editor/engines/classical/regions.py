@@ -27,7 +27,7 @@ from .background import Background
 from .colour import delta_e, rgb_to_lab
 from .fill import push_pull
 from .labels import label_means, label_medians, nearest_label
-from .photo_blobs import _grain_body, find_photo_blobs, rough_pixels, split_photos, trim_protrusions
+from .photo_blobs import _grain_body, find_photo_blobs, rough_pixels, split_photos, trim_protrusions, trim_side_bands
 
 BG = 0  # owner label of the background
 PHOTO_MIN_SHARE = 0.002  # share of the canvas a photo blob needs (at least 64 px)
@@ -110,6 +110,7 @@ def segment(rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray, valid: np.ndarra
     photo = find_photo_blobs(fg, edge, lab, min_photo, rgb, bg.noise) & valid
     photo_lbl = split_photos(photo, edge, lab, rgb, min_photo, bg.noise)
     photo_lbl = trim_protrusions(photo_lbl, min_photo, min(h, w))
+    photo_lbl = trim_side_bands(photo_lbl, rgb, min_photo, min(h, w))
     fg |= photo
     photo_lbl, shed = _shed_photo_shadows(photo_lbl, rgb, lab, bg, min_photo)
     photo = photo_lbl > 0

@@ -27,7 +27,8 @@ from .background import Background
 from .colour import delta_e, rgb_to_lab
 from .fill import push_pull
 from .labels import label_means, label_medians, nearest_label
-from .photo_blobs import _grain_body, find_photo_blobs, rough_pixels, split_photos, trim_protrusions, trim_side_bands
+from .photo_blobs import (_grain_body, find_photo_blobs, rough_pixels, split_photos, trim_protrusions,
+                          trim_side_bands)
 
 BG = 0  # owner label of the background
 PHOTO_MIN_SHARE = 0.002  # share of the canvas a photo blob needs (at least 64 px)

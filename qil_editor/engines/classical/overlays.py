@@ -422,7 +422,8 @@ def _picture_shadows_on_page(seg: Segmentation, rgb: np.ndarray, lab: np.ndarray
     (``_drop_shadows``, the slivers taken for page): left as slivers, they went into
     another object's shadow layer or took a layer of their own. Slivers are thin or flat
     pieces darker than the page, smaller than the picture; one goes to the shadow when
-    most of it lies where the fitted shadow is seen, and the shadow is kept when such
+    most of it lies where the fitted shadow is seen and it is the page darkened by about
+    the shadow's strength there (``_darkened_by``), and the shadow is kept when such
     slivers are most of it (the page alone darkened that little is no shadow worth a
     layer, or a gradient the fit took for one)."""
     h, w = seg.owner.shape
@@ -443,6 +444,9 @@ def _picture_shadows_on_page(seg: Segmentation, rgb: np.ndarray, lab: np.ndarray
             continue
         seen = found == lbl
         inside = np.bincount(owner[seen & loose], minlength=lbl) >= 0.5 * np.bincount(owner.ravel(), minlength=lbl)
+        inside[0] = True
+        for b in np.flatnonzero(inside[1:]) + 1:
+            inside[b] = _darkened_by(owner, int(b), rgb, cast[lbl])
         took = seen & ((owner == 0) | (loose & inside[owner]))
         if took.sum() < 16 or (took & loose).sum() < 0.5 * took.sum():
             continue
@@ -454,6 +458,22 @@ def _picture_shadows_on_page(seg: Segmentation, rgb: np.ndarray, lab: np.ndarray
     if not changed:
         return seg
     return _relabelled(owner, regions, seg)
+
+
+def _darkened_by(owner: np.ndarray, label: int, rgb: np.ndarray, cast: np.ndarray, pad: int = 8) -> bool:
+    """Is region ``label`` the page round it darkened by about shadow ``cast``'s strength
+    (``models.SHADOW_ON_FIT``), not a mark of its own darker than any shadow (a glyph's
+    piece beside a picture)?"""
+    from .models import SHADOW_ON_FIT
+    h, w = owner.shape
+    ys, xs = np.nonzero(owner == label)
+    y0, y1, x0, x1 = max(0, ys.min() - pad), min(h, ys.max() + pad + 1), max(0, xs.min() - pad), min(w, xs.max() + pad + 1)
+    page = owner[y0:y1, x0:x1] == 0
+    if page.sum() < 4:
+        return False
+    under = np.median(rgb[y0:y1, x0:x1][page], axis=0).sum()
+    a = 1.0 - rgb[ys, xs].sum(-1) / max(float(under), 1e-3)
+    return float(np.median(np.abs(a - cast[ys, xs]))) < SHADOW_ON_FIT
 
 
 def _relabelled(owner: np.ndarray, regions: list[Region], seg: Segmentation) -> Segmentation:

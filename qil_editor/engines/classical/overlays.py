@@ -367,8 +367,10 @@ def _regions(owner: np.ndarray, rgb: np.ndarray, lab: np.ndarray, cores: np.ndar
 def carve_overlays(seg: Segmentation, rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray,
                    min_share: float = CARVE_SHARE) -> Segmentation:
     """Graphics drawn on photo regions come off them: flat shapes on big ones
-    (``_carve_photos``), then the thin flat frame round a picture (``_split_frames``)."""
-    return _shadows_on_photos(_split_frames(_carve_photos(seg, rgb, lab, grad, min_share), rgb, lab), rgb)
+    (``_carve_photos``), then the thin flat frame round a picture (``_split_frames``); drop
+    shadows go to their casters (``_shadows_on_photos``, ``_picture_shadows_on_page``)."""
+    seg = _shadows_on_photos(_split_frames(_carve_photos(seg, rgb, lab, grad, min_share), rgb, lab), rgb)
+    return _picture_shadows_on_page(seg, rgb, lab)
 
 
 def _box_of(mask: np.ndarray) -> tuple[slice, slice]:
@@ -410,6 +412,78 @@ def _shadows_on_photos(seg: Segmentation, rgb: np.ndarray) -> Segmentation:
                                       g.sharp, dict(g.extras))
     if owner is seg.owner:
         return seg
+    return Segmentation(owner, regions, seg.fg, seg.core)
+
+
+def _picture_shadows_on_page(seg: Segmentation, rgb: np.ndarray, lab: np.ndarray) -> Segmentation:
+    """A picture's drop shadow on the page that segmentation left as slivers along its
+    side (the band below it, cut where its faint tail fades into thin and flat bits)
+    becomes a shadow region of its own, found from the picture's shape, offset and blurred
+    (``_drop_shadows``, the slivers taken for page): left as slivers, they went into
+    another object's shadow layer or took a layer of their own. Slivers are thin or flat
+    pieces darker than the page, smaller than the picture; one goes to the shadow when
+    most of it lies where the fitted shadow is seen and it is the page darkened by about
+    the shadow's strength there (``_darkened_by``), and the shadow is kept when such
+    slivers are most of it (the page alone darkened that little is no shadow worth a
+    layer, or a gradient the fit took for one)."""
+    h, w = seg.owner.shape
+    owner, regions = seg.owner, list(seg.regions)
+    if not (owner == 0).any():
+        return seg
+    page_l = float(np.median(lab[owner == 0][:, 0]))
+    changed = False
+    for g in seg.regions:
+        if g.kind != "photo" or g.area < MIN_SHAPE_SHARE * h * w:
+            continue
+        small = [r.label for r in regions if r.kind in ("thin", "shape") and 0 < r.area < 0.5 * g.area
+                 and float(np.median(lab[r.slc][owner[r.slc] == r.label][:, 0])) < page_l]
+        loose = np.isin(owner, small)
+        lbl = len(regions) + 1
+        found, cast = _drop_shadows(np.where(loose, 0, owner), rgb, [g.label], 0, lbl, None, SHADOW_MIN_ALPHA)
+        if not cast:
+            continue
+        seen = found == lbl
+        inside = np.bincount(owner[seen & loose], minlength=lbl) >= 0.5 * np.bincount(owner.ravel(), minlength=lbl)
+        inside[0] = True
+        for b in np.flatnonzero(inside[1:]) + 1:
+            inside[b] = _darkened_by(owner, int(b), rgb, cast[lbl])
+        took = seen & ((owner == 0) | (loose & inside[owner]))
+        if took.sum() < 16 or (took & loose).sum() < 0.5 * took.sum():
+            continue
+        owner = owner.copy() if not changed else owner
+        owner[took] = lbl
+        changed = True
+        regions.append(Region(lbl, "shadow", _box_of(took), int(took.sum()), np.zeros(3, np.float32),
+                              np.zeros(3, np.float32), 0.0, {"cast": cast[lbl], "caster": g.label}))
+    if not changed:
+        return seg
+    return _relabelled(owner, regions, seg)
+
+
+def _darkened_by(owner: np.ndarray, label: int, rgb: np.ndarray, cast: np.ndarray, pad: int = 8) -> bool:
+    """Is region ``label`` the page round it darkened by about shadow ``cast``'s strength
+    (``models.SHADOW_ON_FIT``), not a mark of its own darker than any shadow (a glyph's
+    piece beside a picture)?"""
+    from .models import SHADOW_ON_FIT
+    h, w = owner.shape
+    ys, xs = np.nonzero(owner == label)
+    y0, y1, x0, x1 = max(0, ys.min() - pad), min(h, ys.max() + pad + 1), max(0, xs.min() - pad), min(w, xs.max() + pad + 1)
+    page = owner[y0:y1, x0:x1] == 0
+    if page.sum() < 4:
+        return False
+    under = np.median(rgb[y0:y1, x0:x1][page], axis=0).sum()
+    a = 1.0 - rgb[ys, xs].sum(-1) / max(float(under), 1e-3)
+    return float(np.median(np.abs(a - cast[ys, xs]))) < SHADOW_ON_FIT
+
+
+def _relabelled(owner: np.ndarray, regions: list[Region], seg: Segmentation) -> Segmentation:
+    """``regions.relabel`` (labels 1..K for those that still own pixels), the casters that
+    shadow regions name renumbered with them."""
+    from .regions import relabel
+    owner, regions, remap = relabel(owner, regions)
+    for r in regions:
+        if "caster" in r.extras:
+            r.extras["caster"] = remap.get(r.extras["caster"], r.extras["caster"])
     return Segmentation(owner, regions, seg.fg, seg.core)
 
 
@@ -596,8 +670,8 @@ def _recall_line_glyphs(labels: np.ndarray, groups: list[list[int]], lab: np.nda
 
 
 def _drop_shadows(owner: np.ndarray, rgb: np.ndarray, shapes: list[int], ground: int = 0,
-                  first: int | None = None, casters: dict[int, int] | None = None
-                  ) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+                  first: int | None = None, casters: dict[int, int] | None = None,
+                  min_dark: float = 2 * SHADOW_MIN_ALPHA) -> tuple[np.ndarray, dict[int, np.ndarray]]:
     """Drop shadows that shapes on a photo cast on it become regions of their own.
 
     Beside a card on a photo the photo is darkened by the card's shadow; left in the
@@ -608,7 +682,9 @@ def _drop_shadows(owner: np.ndarray, rgb: np.ndarray, shapes: list[int], ground:
     owner image and {label: the fitted shadow's alpha}, hidden parts included (a frame's
     shadow shows as a strip a few pixels wide, too little to fit it again from). ``ground``:
     the label of the photo they lie on (0: the photo background); ``first``: the first new
-    label; ``casters`` gets {shadow label: the shape that casts it}."""
+    label; ``casters`` gets {shadow label: the shape that casts it}; ``min_dark``: the median
+    darkening its visible part must reach (twice the least on a photo, whose estimate
+    under the shadow is inpainted and grainy; a flat page is measured exactly)."""
     from types import SimpleNamespace
     from .models import shadow_of
     h, w = owner.shape
@@ -653,7 +729,7 @@ def _drop_shadows(owner: np.ndarray, rgb: np.ndarray, shapes: list[int], ground:
         seen = data & (cast > SHADOW_MIN_ALPHA)
         if seen.sum() >= MIN_SHAPE_SHARE * npx * 0.25:  # with the rim the fit left out: it meets its caster
             seen |= reach_m & ~body & free & ~outside & (cast > SHADOW_MIN_ALPHA)
-        if seen.sum() < MIN_SHAPE_SHARE * npx * 0.25 or float(np.median(dark[seen])) < 2 * SHADOW_MIN_ALPHA:
+        if seen.sum() < MIN_SHAPE_SHARE * npx * 0.25 or float(np.median(dark[seen])) < min_dark:
             continue
         owner[y0:y1, x0:x1][seen] = nxt
         full = np.zeros((h, w), np.float32)

@@ -162,8 +162,10 @@ def _polygon(contour: np.ndarray, real: np.ndarray, centre: np.ndarray,
     ``contour`` (``real`` flags its points), extended under what covers the rest.
 
     Two consecutive sides that are parallel (a rectangle whose whole far side is hidden)
-    are closed by a side square to them through the farthest visible part (``pixels``,
-    (N, 2) x, y of the region): the least the object must reach under what covers it."""
+    or spread apart going under what covers them (a quadrilateral whose top side and top
+    corners are hidden: they meet only behind the visible part) are closed by a side square
+    to the way they run through the farthest visible part (``pixels``, (N, 2) x, y of the
+    region): the least the object must reach under what covers it."""
     lines = _sides(contour, real, centre, offset)
     if lines is None:
         return None
@@ -191,21 +193,31 @@ def _polygon(contour: np.ndarray, real: np.ndarray, centre: np.ndarray,
     verts = []
     for k in range(len(merged)):
         (p, d), nxt = merged[k], merged[(k + 1) % len(merged)]
+        q, e = nxt
         v = _intersect(merged[k], nxt)
-        if v is None:
-            q, e = nxt
-            apart = abs((q[0] - p[0]) * d[1] - (q[1] - p[1]) * d[0])
-            if pixels is None or float(np.dot(d, e)) > 0 or apart < 4.0:
+        if float(np.dot(d, e)) >= 0 or pixels is None:
+            if v is None:
                 return None  # not two opposite sides of one shape
-            # the hidden side: square to both, through the farthest visible part
-            reach = float(np.percentile((pixels - p) @ d, 99)) + offset
-            close = (p + reach * d, np.array([-d[1], d[0]]))
-            a, b = _intersect(merged[k], close), _intersect(close, nxt)
-            if a is None or b is None:
-                return None
-            verts += [a, b]
+            verts.append(v)
             continue
-        verts.append(v)
+        # the way both sides run into what covers them (the side before runs into it along
+        # its direction, the one after comes out of it)
+        m = d - e
+        m = m / max(1e-9, float(np.linalg.norm(m)))
+        reach = float(np.percentile(pixels @ m, 99)) + offset
+        if v is not None and float(v @ m) >= reach - 2.0:
+            verts.append(v)  # they meet at or beyond the far end of the visible part
+            continue
+        apart = abs((q[0] - p[0]) * d[1] - (q[1] - p[1]) * d[0])
+        if apart < 4.0:
+            return None  # one side broken, not two opposite ones
+        # parallel or spreading apart under the cover: the hidden side closes them square
+        # to the way they run, through the farthest visible part
+        close = (reach * m, np.array([-m[1], m[0]]))
+        a, b = _intersect(merged[k], close), _intersect(close, nxt)
+        if a is None or b is None:
+            return None
+        verts += [a, b]
     return np.array(verts, np.float64)
 
 

@@ -1,11 +1,16 @@
 """Shadow bands in the classical decomposer, round 18 of issue 14: a disc's soft drop shadow
 that falls on a striped card and runs off it over the background is no part of the card, and
-lies over a shape it darkens. Fails on the engine before the behaviour it names."""
+lies over a shape it darkens; a shadow's own tapering end stays in it. Fails on the engine
+before the behaviour it names."""
 
 import cv2
 import numpy as np
+from PIL import Image
 
 from classical_design import H, W, best_iou, box, decompose, design, ellipse, segmentation
+from qil_editor.engines.base import DecomposeOptions
+from qil_editor.engines.classical import ClassicalDecomposer
+from qil_editor.evaluation.datasets import stack_from_document
 from qil_editor.engines.classical.ordering import order_regions
 
 
@@ -55,3 +60,17 @@ def test_a_shadow_that_darkens_a_shape_lies_on_it():
     assert order_regions(seg, rgb).rank()[2] > order_regions(seg, rgb).rank()[1]
     # without the image to read, a shape touching a shadow lies over it
     assert order_regions(seg).rank()[1] > order_regions(seg).rank()[2]
+
+
+def test_a_shadow_keeps_its_own_tapering_end(sample_poster):
+    """The poster's drop shadow tapers to a thin crescent past the disc. Cut off its own
+    shadow as a "tail", that end was fitted apart and showed as a dark line across the
+    shadow's layer (alpha stepping 55 levels between neighbours, 27 at most elsewhere)."""
+    image = np.asarray(Image.open(sample_poster).convert("RGBA"))
+    doc = ClassicalDecomposer().decompose(image, DecomposeOptions())
+    shadows = [lay for lay, meta in zip(stack_from_document(doc).layers, doc.layers)
+               if meta.name.startswith("Shadow")]
+    assert len(shadows) == 1
+    alpha = shadows[0][..., 3].astype(np.float32)
+    step = max(np.abs(np.diff(alpha, axis=0)).max(), np.abs(np.diff(alpha, axis=1)).max())
+    assert step < 40, step

@@ -259,7 +259,9 @@ def _shed_shadow_tails(seg: np.ndarray, areas: np.ndarray, rgb: np.ndarray, bg: 
     caster, is stacked over it and left uncompleted under it. What an opening cuts off a piece
     and reaches away from its body (``trim_protrusions``) becomes a piece of its own when its
     pixels are the background darkened towards one colour (a shadow's); a shape's own tip,
-    in the shape's colour, stays."""
+    in the shape's colour, stays, and so does a shadow's own tapering end (a piece that is
+    itself the background darkened: cut off, the end would be fitted apart from its shadow
+    and show as a line across it)."""
     h, w = seg.shape
     min_area = max(16, int(SHADOW_TAIL_MIN * min_photo))
     big = np.flatnonzero(areas >= 4 * min_area)
@@ -275,16 +277,28 @@ def _shed_shadow_tails(seg: np.ndarray, areas: np.ndarray, rgb: np.ndarray, bg: 
     n, comp, st, _ = cv2.connectedComponentsWithStats(cut.astype(np.uint8), connectivity=8)
     out = seg.copy()
     nxt = int(seg.max()) + 1
-    for k in range(1, n):
-        x, y, bw, bh = st[k, :4]
-        m = comp[y:y + bh, x:x + bw] == k
-        img = rgb[y:y + bh, x:x + bw][m].astype(np.float32)
-        under = bg.rgb[y:y + bh, x:x + bw][m]
+    body_is_shadow: dict[int, bool] = {}
+
+    def blend(m: np.ndarray, box) -> bool:
         # a plain drop shadow (towards black) too: the caster's rim and what else the band
         # crosses pull the fitted colour off
-        if any(_shadow_blend(img, under, bg.lab[y:y + bh, x:x + bw][m], col)
-               for col in (None, np.zeros(3, np.float32))):
-            out[y:y + bh, x:x + bw][m] = nxt
+        img = rgb[box][m].astype(np.float32)
+        return any(_shadow_blend(img, bg.rgb[box][m], bg.lab[box][m], col)
+                   for col in (None, np.zeros(3, np.float32)))
+
+    for k in range(1, n):
+        x, y, bw, bh = st[k, :4]
+        box = (slice(y, y + bh), slice(x, x + bw))
+        m = comp[box] == k
+        if not blend(m, box):
+            continue
+        parent = int(np.bincount(seg[box][m]).argmax())
+        if parent not in body_is_shadow:
+            ys, xs = np.nonzero((seg == parent) & ~cut)
+            pbox = (slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1)) if ys.size else None
+            body_is_shadow[parent] = pbox is not None and blend((seg[pbox] == parent) & ~cut[pbox], pbox)
+        if not body_is_shadow[parent]:
+            out[box][m] = nxt
             nxt += 1
     return out
 

@@ -258,10 +258,12 @@ def _shed_shadow_tails(seg: np.ndarray, areas: np.ndarray, rgb: np.ndarray, bg: 
     over the background: kept, the shape's layer carries the band and, wrapped round the
     caster, is stacked over it and left uncompleted under it. What an opening cuts off a piece
     and reaches away from its body (``trim_protrusions``) becomes a piece of its own when its
-    pixels are the background darkened towards one colour (a shadow's); a shape's own tip,
-    in the shape's colour, stays, and so does a shadow's own tapering end (a piece that is
-    itself the background darkened: cut off, the end would be fitted apart from its shadow
-    and show as a line across it)."""
+    pixels are the background darkened towards one colour (a shadow's), and so does the part
+    of it that is the background blended towards one colour at a partial, varying alpha (a
+    soft glow's ring, ``_glow_pixels``: later stages make it the glow of what it hugs); a
+    shape's own tip, in the shape's colour, stays, and so does a shadow's or glow's own
+    tapering end (a piece that is itself such a blend: cut off, the end would be fitted apart
+    from its shadow and show as a line across it)."""
     h, w = seg.shape
     min_area = max(16, int(SHADOW_TAIL_MIN * min_photo))
     big = np.flatnonzero(areas >= 4 * min_area)

@@ -258,10 +258,12 @@ def _shed_shadow_tails(seg: np.ndarray, areas: np.ndarray, rgb: np.ndarray, bg: 
     over the background: kept, the shape's layer carries the band and, wrapped round the
     caster, is stacked over it and left uncompleted under it. What an opening cuts off a piece
     and reaches away from its body (``trim_protrusions``) becomes a piece of its own when its
-    pixels are the background darkened towards one colour (a shadow's); a shape's own tip,
-    in the shape's colour, stays, and so does a shadow's own tapering end (a piece that is
-    itself the background darkened: cut off, the end would be fitted apart from its shadow
-    and show as a line across it)."""
+    pixels are the background darkened towards one colour (a shadow's), and so does the part
+    of it that is the background blended towards one colour at a partial, varying alpha (a
+    soft glow's ring, ``_glow_pixels``: later stages make it the glow of what it hugs); a
+    shape's own tip, in the shape's colour, stays, and so does a shadow's or glow's own
+    tapering end (a piece that is itself such a blend: cut off, the end would be fitted apart
+    from its shadow and show as a line across it)."""
     h, w = seg.shape
     min_area = max(16, int(SHADOW_TAIL_MIN * min_photo))
     big = np.flatnonzero(areas >= 4 * min_area)
@@ -286,21 +288,64 @@ def _shed_shadow_tails(seg: np.ndarray, areas: np.ndarray, rgb: np.ndarray, bg: 
         return any(_shadow_blend(img, bg.rgb[box][m], bg.lab[box][m], col)
                    for col in (None, np.zeros(3, np.float32)))
 
+    def glow(m: np.ndarray, box) -> np.ndarray:
+        # a soft glow's band: where it runs over other things too, only its part over the page
+        part = np.zeros(m.shape, bool)
+        part[m] = _glow_pixels(rgb[box][m].astype(np.float32), bg.rgb[box][m])
+        return cv2.morphologyEx(part.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
+
     for k in range(1, n):
         x, y, bw, bh = st[k, :4]
         box = (slice(y, y + bh), slice(x, x + bw))
         m = comp[box] == k
         if not blend(m, box):
-            continue
+            m = glow(m, box)
+            if m.sum() < min_area:
+                continue
         parent = int(np.bincount(seg[box][m]).argmax())
         if parent not in body_is_shadow:
             ys, xs = np.nonzero((seg == parent) & ~cut)
             pbox = (slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1)) if ys.size else None
-            body_is_shadow[parent] = pbox is not None and blend((seg[pbox] == parent) & ~cut[pbox], pbox)
+            body = (seg[pbox] == parent) & ~cut[pbox] if pbox is not None else None
+            body_is_shadow[parent] = body is not None and (
+                blend(body, pbox) or 2 * int(glow(body, pbox).sum()) > int(body.sum()))
         if not body_is_shadow[parent]:
             out[box][m] = nxt
             nxt += 1
     return out
+
+
+GLOW_TRIES = 12    # pixels of a band whose colours start the search for its glow's colour
+GLOW_SAMPLE = 3000  # pixels of a band the search fits on
+
+
+def _glow_pixels(img: np.ndarray, under: np.ndarray) -> np.ndarray:
+    """Which of the pixels ``img`` are ``under`` blended towards one colour (any shade) at a
+    partial alpha that varies, as a soft glow's are (``_agreeing``'s tests): the colour is
+    the one explaining most of them, fitted on those it explains, started from a few of the
+    pixels' own colours (a band also running over other things, or over its host's rim,
+    pulls a fit on all of them off the glow's)."""
+    if len(img) < 16:
+        return np.zeros(len(img), bool)
+    rng = np.random.default_rng(0)
+    pick = rng.choice(len(img), min(GLOW_SAMPLE, len(img)), replace=False)
+    sim, sun = img[pick], under[pick]
+    best, best_n = None, 0
+    for col in sim[rng.choice(len(sim), min(GLOW_TRIES, len(sim)), replace=False)]:
+        for _ in range(3):
+            a, resid = blend_residual(sim, sun, col)
+            fit = (resid < GLOW_RESID) & (a > 0.02)
+            if fit.sum() < 16:
+                break
+            col = shadow_colour(sim[fit], sun[fit], light=True)
+        a, resid = blend_residual(sim, sun, col)
+        ok = (resid < GLOW_RESID) & (a > 0.02) & (a < 0.95)
+        if ok.sum() > best_n and float(np.std(a[ok])) >= 0.02:
+            best, best_n = col, int(ok.sum())
+    if best is None:
+        return np.zeros(len(img), bool)
+    a, resid = blend_residual(img, under, best)
+    return (resid < GLOW_RESID) & (a > 0.02) & (a < 0.95)
 
 
 def _shadow_blend(img: np.ndarray, under: np.ndarray, under_lab: np.ndarray,

@@ -753,6 +753,14 @@ def _topological(seg: Segmentation, above: dict[tuple[int, int], float],
             if seg.region(low).extras.get("caster") == up:
                 caster[low] = up
     caster.update(hosts or {})  # a glow too goes right beneath what it surrounds
+    # two shadows (or glows) of different casters stand as their casters do: what the pair
+    # test read from the few pixels where they touch (a glow's rim meeting a picture's drop
+    # shadow at a corner) would drag one caster's shadow under the other's, away from its own
+    for up in labels:
+        for low in list(below_of[up]):
+            if seg.region(up).kind == "shadow" and seg.region(low).kind == "shadow" and \
+                    up in caster and low in caster and caster[up] != caster[low]:
+                del below_of[up][low]
 
     def key(lbl):
         r = seg.region(lbl)
@@ -790,7 +798,11 @@ def _topological(seg: Segmentation, above: dict[tuple[int, int], float],
         ready = [lbl for lbl in remaining if not (set(below_of[lbl]) & remaining)]
         # a shadow still waiting on its caster's other under-regions is released when
         # nothing else can go (those wait on shadows waiting in turn)
-        ready = [lbl for lbl in ready if not waits(lbl)] or ready
+        ready = [lbl for lbl in ready if not waits(lbl)] or [
+            # ... the one whose caster lies under the others' casters first, as they lie
+            lbl for lbl in ready if not any(
+                m != lbl and caster.get(m) not in (None, caster.get(lbl)) and lbl in caster
+                and _reaches(below_of, caster[lbl], caster[m]) for m in ready)] or ready
         nxt = min(ready, key=lambda lbl: (eff[lbl], key(lbl)))
         order.append(nxt)
         remaining.discard(nxt)
@@ -802,17 +814,19 @@ def _break_cycles(below_of: dict[int, dict[int, float]]) -> None:
     region is placed: a cycle left to the end holds all its regions back behind everything
     unrelated (a title behind every other word because of a two-pixel crumb's guess), and only
     a relation on a cycle may go (one elsewhere is evidence the order still needs)."""
-    def reaches(start: int, goal: int) -> bool:
-        seen, todo = {start}, [start]
-        while todo:
-            for low in below_of[todo.pop()]:
-                if low == goal:
-                    return True
-                if low not in seen:
-                    seen.add(low)
-                    todo.append(low)
-        return False
-
     for _, up, low in sorted((c, up, low) for up, lows in below_of.items() for low, c in lows.items()):
-        if reaches(low, up):
+        if _reaches(below_of, low, up):
             del below_of[up][low]
+
+
+def _reaches(below_of: dict[int, dict[int, float]], start: int, goal: int) -> bool:
+    """Does ``start`` lie above ``goal`` through the relations?"""
+    seen, todo = {start}, [start]
+    while todo:
+        for low in below_of[todo.pop()]:
+            if low == goal:
+                return True
+            if low not in seen:
+                seen.add(low)
+                todo.append(low)
+    return False

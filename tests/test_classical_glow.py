@@ -47,7 +47,7 @@ def test_a_glow_is_one_soft_layer_beneath_its_object_and_whole_under_it(shape, c
 def test_the_colour_of_a_light_glow_is_found_not_black():
     """``shadow_colour`` started only from black: on a glow lighter than what it lies on every
     alpha towards black is 0, so a light glow came out black (and its alpha nothing)."""
-    from qil_editor.engines.classical.regions import shadow_colour
+    from qil_editor.engines.classical.blends import shadow_colour
     rng = np.random.default_rng(0)
     under = rng.uniform(0.3, 0.6, (500, 3)).astype(np.float32)
     glow = np.float32([0.95, 0.9, 0.3])
@@ -120,7 +120,7 @@ def test_the_glow_colour_is_not_taken_from_a_word_lying_in_it():
     own ring (it misses that colour more than the letters do): the letters were kept as the
     "glow" and the glow failed. Then the colours of the biggest pieces on their own are
     tried, each fitted again on the pieces it explains; the one explaining the most wins."""
-    from qil_editor.engines.classical.regions import _blend_from_biggest, _blend_pieces
+    from qil_editor.engines.classical.blends import blend_from_biggest, blend_pieces
     rng = np.random.default_rng(0)
     parts = []
 
@@ -135,7 +135,7 @@ def test_the_glow_colour_is_not_taken_from_a_word_lying_in_it():
         add(10 + k, 60, (0.2, 0.27, 0.21), 0.75, 0.9)
     img, under, which = (np.concatenate(p) for p in zip(*parts))
     pieces = sorted(set(which.tolist()))
-    assert 1 not in _blend_pieces(img, under, which, pieces)[0]   # why the second way is needed
-    keep, alpha = _blend_from_biggest(img, under, which, pieces)
+    assert 1 not in blend_pieces(img, under, which, pieces)[0]   # why the second way is needed
+    keep, alpha = blend_from_biggest(img, under, which, pieces)
     assert keep == [1]
     assert np.abs(np.median(alpha[which == 1]) - 0.19) < 0.08

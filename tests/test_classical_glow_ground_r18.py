@@ -38,7 +38,7 @@ def test_the_colour_of_a_faint_glow_is_found_among_a_crumb():
     shadow is and was kept without the bright start being tried, so the glow came out red
     and none of its pieces agreed with it. The miss is now judged without the worst few
     pixels and the bright start is always tried on a light blend."""
-    from qil_editor.engines.classical.regions import blend_residual, shadow_colour
+    from qil_editor.engines.classical.blends import blend_residual, shadow_colour
     rng = np.random.default_rng(1)
     under = (np.float32([0.33, 0.86, 0.72]) + rng.normal(0, 0.004, (1000, 3))).astype(np.float32)
     glow = np.float32([0.44, 0.84, 0.8])

@@ -110,7 +110,8 @@ def _build(img, bg_col, owner, kinds, above, contact):
     from qil_editor.engines.classical.colour import rgb_to_lab
     from qil_editor.engines.classical.models import build_models
     from qil_editor.engines.classical.ordering import Ordering
-    from qil_editor.engines.classical.regions import Region, Segmentation, shadow_colour
+    from qil_editor.engines.classical.blends import shadow_colour
+    from qil_editor.engines.classical.regions import Region, Segmentation
 
     h, w = owner.shape
     bgrgb = np.broadcast_to(np.float32(bg_col), (h, w, 3)).copy()

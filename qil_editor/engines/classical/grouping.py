@@ -15,9 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .blends import SHADOW_DARK_L
 from .colour import delta_e2000
 from .ordering import CRUMB, GLOW_SHARP, Ordering
-from .regions import SHADOW_AS_PHOTO, SHADOW_DARK_L, Segmentation
+from .regions import SHADOW_AS_PHOTO, Segmentation
 
 AUTO_MERGE_COST = 0.3
 SPECK_TEXT = 0.0005    # text groups below this share of the canvas join a neighbour ...

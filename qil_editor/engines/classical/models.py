@@ -23,7 +23,8 @@ from .glow import glow_of
 from .grouping import GRAINLESS
 from .ordering import Ordering
 from .photo_blobs import _grain_body
-from .regions import BG, Segmentation, blend_alpha, blend_residual, shadow_colour
+from .blends import blend_alpha, blend_residual, shadow_colour
+from .regions import BG, Segmentation
 from .shapes import fit_covered_shape, hull_mask
 from .softfit import capped_strength, caster_shape, explains, fit_samples
 from .tints import seen_through, tint_of

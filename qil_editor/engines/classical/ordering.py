@@ -18,7 +18,8 @@ import cv2
 import numpy as np
 
 from .. import ndimage_subset as ndimage
-from .regions import BG, Segmentation, blend_residual
+from .blends import blend_residual
+from .regions import BG, Segmentation
 from .shapes import fit_covered_shape, hull_mask
 
 

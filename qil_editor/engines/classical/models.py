@@ -17,13 +17,13 @@ import numpy as np
 
 from .. import ndimage_subset as ndimage  # scipy.ndimage's, exactly, without SciPy
 from .background import Background
-from .fill import push_pull
+from .blends import blend_alpha, blend_residual, shadow_colour
 from .colour import rgb_to_lab
+from .fill import push_pull
 from .glow import glow_of
 from .grouping import GRAINLESS
 from .ordering import Ordering
-from .photo_blobs import _grain_body
-from .blends import blend_alpha, blend_residual, shadow_colour
+from .photo_blobs import grain_body
 from .regions import BG, Segmentation
 from .shapes import fit_covered_shape, hull_mask
 from .softfit import capped_strength, caster_shape, explains, fit_samples
@@ -338,7 +338,7 @@ def build_models(seg: Segmentation, ordering: Ordering, rgb: np.ndarray, bg: Bac
             if reg.kind == "photo" and complete and support.sum() > own.sum():
                 # what is hidden is carried in from the picture's body, not from the rims of
                 # a shadow or a glow the region took along beside it
-                body = data & _grain_body(own, rgb_to_lab(img), 0.0)
+                body = data & grain_body(own, rgb_to_lab(img), 0.0)
                 if body.sum() >= 0.5 * data.sum():
                     data = body
             colour = push_pull(img, data.astype(np.float32))

@@ -793,17 +793,20 @@ def _topological(seg: Segmentation, above: dict[tuple[int, int], float],
         return c in remaining and any(low != lbl and caster.get(low) != c
                                       for low in set(below_of[c]) & remaining)
 
+    def caster_lowest(ready):
+        """Of shadows all waiting, those whose caster lies under no other's caster among them:
+        they go first, as their casters lie."""
+        return [lbl for lbl in ready if not any(
+            m != lbl and caster.get(m) not in (None, caster.get(lbl)) and lbl in caster
+            and _reaches(below_of, caster[lbl], caster[m]) for m in ready)]
+
     _break_cycles(below_of)
     eff = inherited()
     while remaining:
         ready = [lbl for lbl in remaining if not (set(below_of[lbl]) & remaining)]
         # a shadow still waiting on its caster's other under-regions is released when
         # nothing else can go (those wait on shadows waiting in turn)
-        ready = [lbl for lbl in ready if not waits(lbl)] or [
-            # ... the one whose caster lies under the others' casters first, as they lie
-            lbl for lbl in ready if not any(
-                m != lbl and caster.get(m) not in (None, caster.get(lbl)) and lbl in caster
-                and _reaches(below_of, caster[lbl], caster[m]) for m in ready)] or ready
+        ready = [lbl for lbl in ready if not waits(lbl)] or caster_lowest(ready) or ready
         nxt = min(ready, key=lambda lbl: (eff[lbl], key(lbl)))
         order.append(nxt)
         remaining.discard(nxt)

@@ -89,7 +89,7 @@ def _shed_smooth_margins(photo: np.ndarray, lab: np.ndarray, min_area: int, nois
     y0, y1 = max(0, ys.min() - 3), min(photo.shape[0], ys.max() + 4)
     x0, x1 = max(0, xs.min() - 3), min(photo.shape[1], xs.max() + 4)
     crop = photo[y0:y1, x0:x1]
-    body = _grain_body(crop, lab[y0:y1, x0:x1], noise)
+    body = grain_body(crop, lab[y0:y1, x0:x1], noise)
     rest = crop & ~body
     if not rest.any():
         return photo
@@ -123,7 +123,7 @@ def rough_pixels(lab: np.ndarray, noise: float) -> np.ndarray:
     return np.abs(lab - cv2.blur(lab, (3, 3))).max(-1) > ROUGH_LAB + 2.0 * noise
 
 
-def _grain_body(mask: np.ndarray, lab: np.ndarray, noise: float, close: bool = True) -> np.ndarray:
+def grain_body(mask: np.ndarray, lab: np.ndarray, noise: float, close: bool = True) -> np.ndarray:
     """The part of ``mask`` that is a picture's body: where pixels are rough
     (``rough_pixels``) nearly all round, opened so that a shape's anti-aliased outline is no
     body, and closed with its holes (not closed: a narrow gap between two bodies stays)."""
@@ -170,7 +170,7 @@ def split_photos(photo: np.ndarray, edge: np.ndarray, lab: np.ndarray, rgb: np.n
         x, y, bw, bh = stats[k, :4]
         crop = blob[y:y + bh, x:x + bw] == k
         if stats[k, 4] >= 2 * min_area:
-            body = _grain_body(crop, lab[y:y + bh, x:x + bw], noise, close=False)
+            body = grain_body(crop, lab[y:y + bh, x:x + bw], noise, close=False)
             pieces = split_blob(crop, lab[y:y + bh, x:x + bw], min_area, body, thick)
         else:
             pieces = crop.astype(np.int32)
@@ -391,5 +391,5 @@ def picture_grain(seg, lab: np.ndarray) -> None:
         y0, y1 = max(0, ys.start - 3), min(h, ys.stop + 3)
         x0, x1 = max(0, xs.start - 3), min(w, xs.stop + 3)
         mask = seg.owner[y0:y1, x0:x1] == r.label
-        body = _grain_body(mask, lab[y0:y1, x0:x1], 0.0)
+        body = grain_body(mask, lab[y0:y1, x0:x1], 0.0)
         r.extras["grain"] = float(body.sum()) / max(1, int(mask.sum()))

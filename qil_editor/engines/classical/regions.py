@@ -29,7 +29,7 @@ from .blends import (GLOW_RESID, blend_from_biggest, blend_pieces, blend_residua
 from .colour import delta_e, rgb_to_lab
 from .fill import push_pull
 from .labels import label_means, label_medians, nearest_label
-from .photo_blobs import (_grain_body, find_photo_blobs, rough_pixels, split_photos, trim_protrusions,
+from .photo_blobs import (find_photo_blobs, grain_body, rough_pixels, split_photos, trim_protrusions,
                           trim_side_bands)
 
 BG = 0  # owner label of the background
@@ -960,7 +960,7 @@ def _picture_sides(mask: np.ndarray, lab: np.ndarray, noise: float) -> tuple:
     the crop ``lab``): each the straight side its outline runs along, or None. The body is
     judged by grain, so the soft rim of a shadow or a glow the piece took along beside the
     picture does not move its sides."""
-    body = _grain_body(mask, lab, noise)
+    body = grain_body(mask, lab, noise)
     if not body.any():
         body = mask
     cols = np.flatnonzero(body.any(0))

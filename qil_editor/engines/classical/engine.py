@@ -156,7 +156,7 @@ class ClassicalDecomposer:
             seg = segment(rgb, lab, grad, valid, bg)
             # text on pictures first (lines may run on beside them), then the other graphics
             seg = carve_overlays(carve_glyphs_from_photos(seg, rgb, lab, grad), rgb, lab, grad)
-            seg = words_take_crossing_crumbs(merge_text_lines(seg, wh), lab)
+            seg = words_take_crossing_crumbs(merge_text_lines(seg, wh, lab), lab)
             photo = sum(r.area for r in seg.regions if r.kind == "photo")
             if photo > PHOTO_IS_PICTURE * max(1, int(valid.sum())):
                 seg = None  # a photograph, not a design

@@ -124,13 +124,71 @@ def find_text_lines(regions: list[Region], img_h: int) -> list[list[int]]:
     return [sorted(g) for g in groups.values() if len(g) >= 2]
 
 
-def merge_text_lines(seg: Segmentation, img_h: int) -> Segmentation:
-    """A new segmentation where each text line/paragraph is a single "text" region."""
+def merge_text_lines(seg: Segmentation, img_h: int, lab: np.ndarray | None = None) -> Segmentation:
+    """A new segmentation where each text line/paragraph is a single "text" region. With
+    ``lab``, a "line" of a big picture's own flat patches goes back to the picture."""
     groups = find_text_lines(seg.regions, img_h)
+    if groups and lab is not None:
+        seg, groups = _picture_patches(seg, groups, lab)
     if groups:
         seg = _merge_groups(seg, groups)
     groups = _covered_words(seg)
     return _merge_groups(seg, groups) if groups else seg
+
+
+PATCH_INSIDE = 0.95  # share of a line's pixels within a picture's hull for it to lie on the picture
+
+
+def _picture_patches(seg: Segmentation, groups: list[list[int]],
+                     lab: np.ndarray) -> tuple[Segmentation, list[list[int]]]:
+    """``seg`` with the lines that are a big picture's own texture given back to it, and the
+    lines left. The segmentation cuts a picture's bright or flat patches (clouds, highlights)
+    into pieces of their own, and a run of alike patches lines up like glyphs; a line (or a
+    lone stroke-like piece) lying within a picture's hull, in a colour the picture has all
+    around it (``_stands_apart``, the test the glyphs carved off a picture pass), is the
+    picture: as text it took a layer of its own and pushed a real object into another's."""
+    h, w = seg.owner.shape
+    photos = [r for r in seg.regions if r.kind == "photo" and r.area >= TEXTURED_PICTURE * h * w]
+    if not photos:
+        return seg, groups
+    hulls = {}
+    for ph in photos:
+        ys, xs = ph.slc
+        pts = cv2.findNonZero((seg.owner[ph.slc] == ph.label).astype(np.uint8))
+        hull = np.zeros((ys.stop - ys.start, xs.stop - xs.start), np.uint8)
+        cv2.fillConvexPoly(hull, cv2.convexHull(pts), 1)
+        hulls[ph.label] = hull.astype(bool)
+    owner = seg.owner.copy()
+    kept, back = [], False
+    # a lone piece too: it joins the nearest line or word, in the picture's colour
+    lined = {lbl for g in groups for lbl in g}
+    lone = [[r.label] for r in seg.regions if r.kind == "thin" and r.label not in lined
+            and r.extras.get("on_photo") is None]
+    for g in groups + lone:
+        regs = [seg.region(lbl) for lbl in g]
+        gx0, gy0 = min(r.bbox[0] for r in regs), min(r.bbox[1] for r in regs)
+        gx1, gy1 = max(r.bbox[2] for r in regs), max(r.bbox[3] for r in regs)
+        host = None
+        for ph in photos:
+            px0, py0, px1, py1 = ph.bbox
+            if not (px0 <= gx0 and py0 <= gy0 and gx1 <= px1 and gy1 <= py1):
+                continue
+            sub = seg.owner[py0:py1, px0:px1]
+            mine = np.isin(sub, g)
+            if float(hulls[ph.label][mine].mean()) >= PATCH_INSIDE and \
+                    not _stands_apart(g, 0, np.where(mine, sub, 0), sub == ph.label, lab[py0:py1, px0:px1]):
+                host = ph
+                break
+        if host is None:
+            if len(g) > 1 or g[0] in lined:
+                kept.append(g)
+            continue
+        owner[np.isin(owner, g)] = host.label
+        back = True
+    if not back:
+        return seg, groups
+    dense, regions, new = relabel(owner, seg.regions)
+    return Segmentation(dense, regions, seg.fg, seg.core), [[new[lbl] for lbl in g] for g in kept]
 
 
 COVERED_GAP = 0.9  # share of the gap between two pieces of a line that what lies on it must cover

@@ -61,3 +61,4 @@ def test_without_colours_the_lines_stay_as_read():
     seg, _ = _picture_with_patches_and_a_word()
     out = merge_text_lines(seg, H)
     assert sorted(r.kind for r in out.regions) == ["photo", "text", "text", "thin"]
+

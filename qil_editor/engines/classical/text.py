@@ -206,15 +206,22 @@ def _covered_words(seg: Segmentation) -> list[list[int]]:
     uf = _UnionFind(len(seg.regions) + 1)
     for i, a in enumerate(texts):
         for b in texts[i + 1:]:
-            if float(delta_e(a.lab, b.lab)) > 6.0 or max(a.height, b.height) > 1.5 * min(a.height, b.height):
+            if float(delta_e(a.lab, b.lab)) > 6.0:
                 continue
             (ax0, ay0, ax1, ay1), (bx0, by0, bx1, by1) = a.bbox, b.bbox
             y0, y1 = max(ay0, by0), min(ay1, by1)
             if y1 - y0 < 0.6 * min(a.height, b.height):
                 continue
             x0, x1 = (ax1, bx0) if ax1 <= bx0 else (bx1, ax0)
+            if _inside(a.bbox, b.bbox) or _inside(b.bbox, a.bbox):
+                uf.union(a.label, b.label)  # glyphs the line rule left apart within a paragraph
+                continue
             if x1 - x0 < 2:
                 continue  # overlapping or touching: the line rule's business
+            if max(a.height, b.height) > 1.5 * min(a.height, b.height):
+                if _runs_on(seg.owner, a, b, x0, x1):
+                    uf.union(a.label, b.label)
+                continue
             gap = seg.owner[y0:y1, x0:x1]
             if float(((gap != 0) & (gap != a.label) & (gap != b.label)).mean()) >= COVERED_GAP:
                 uf.union(a.label, b.label)
@@ -222,6 +229,29 @@ def _covered_words(seg: Segmentation) -> list[list[int]]:
     for r in texts:
         groups.setdefault(uf.find(r.label), []).append(r.label)
     return [g for g in groups.values() if len(g) > 1]
+
+
+def _inside(outer, inner, slack: int = 2) -> bool:
+    return (inner[0] >= outer[0] - slack and inner[1] >= outer[1] - slack
+            and inner[2] <= outer[2] + slack and inner[3] <= outer[3] + slack)
+
+
+LINE_END_GAP = 2.0  # a word this many of its heights from where a paragraph's line ends runs on it
+
+
+def _runs_on(owner: np.ndarray, a, b, x0: int, x1: int) -> bool:
+    """Whether the shorter of two text regions is the last (or first) word of one of the taller
+    one's lines: within the taller one's rows, no farther from it than ``LINE_END_GAP`` of its
+    own height, and the taller one's ink reaches that gap in its rows. A paragraph whose glyphs
+    touch across lines reads as tall pieces, so the line rule, which asks for glyphs of one
+    size, left a line's last word apart ("coffee" | "offer")."""
+    tall, short = (a, b) if a.height >= b.height else (b, a)
+    (tx0, ty0, tx1, ty1), (sx0, sy0, sx1, sy1) = tall.bbox, short.bbox
+    if sy0 < ty0 - 2 or sy1 > ty1 + 2 or x1 - x0 > LINE_END_GAP * short.height:
+        return False
+    reach = max(2, short.height)
+    near = owner[sy0:sy1, max(0, x0 - reach):x0] if tx1 <= sx0 else owner[sy0:sy1, x1:x1 + reach]
+    return bool((near == tall.label).any())
 
 
 def _merge_groups(seg: Segmentation, groups: list[list[int]]) -> Segmentation:

@@ -98,6 +98,9 @@ def find_overlays(rgb: np.ndarray, lab: np.ndarray, grad: np.ndarray, valid: np.
     return out
 
 
+BACKDROP_COLOUR_SHARE = 0.2  # share of the backdrop round a line in a colour for it to be the backdrop's
+
+
 def _backdrop_between_glyphs(lines: list[list[int]], regions: list[Region], labels: np.ndarray,
                              lab: np.ndarray) -> tuple[list[list[int]], np.ndarray]:
     """``lines`` without those that are the backdrop showing between another line's glyphs,
@@ -134,8 +137,11 @@ def _backdrop_between_glyphs(lines: list[list[int]], regions: list[Region], labe
             y0, y1, x0, x1 = max(0, by0 - 8), min(h, by1 + 8), max(0, bx0 - 8), min(w, bx1 + 8)
             out = labels[y0:y1, x0:x1] == 0
             out[max(0, by0 - 3) - y0:min(h, by1 + 3) - y0, max(0, bx0 - 3) - x0:min(w, bx1 + 3) - x0] = False
+            # (a pattern's backdrop has several colours: any of them common round the line)
+            ring = lab[y0:y1, x0:x1][out]
             if out.sum() >= 10 and \
-                    float(delta_e(a[1], np.median(lab[y0:y1, x0:x1][out], axis=0))) < LOW_CONTRAST:
+                    (float(delta_e(a[1], np.median(ring, axis=0))) < LOW_CONTRAST
+                     or float((delta_e(ring, a[1]) < LOW_CONTRAST).mean()) >= BACKDROP_COLOUR_SHARE):
                 drop.add(i)
                 break
     if not drop:

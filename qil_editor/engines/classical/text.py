@@ -173,17 +173,20 @@ def _picture_patches(seg: Segmentation, groups: list[list[int]],
             px0, py0, px1, py1 = ph.bbox
             if not (px0 <= gx0 and py0 <= gy0 and gx1 <= px1 and gy1 <= py1):
                 continue
-            sub = seg.owner[py0:py1, px0:px1]
+            # within the line's own box: the test reads no farther
+            sub = seg.owner[gy0:gy1, gx0:gx1]
             mine = np.isin(sub, g)
-            if float(hulls[ph.label][mine].mean()) >= PATCH_INSIDE and \
-                    not _stands_apart(g, 0, np.where(mine, sub, 0), sub == ph.label, lab[py0:py1, px0:px1]):
+            hull = hulls[ph.label][gy0 - py0:gy1 - py0, gx0 - px0:gx1 - px0]
+            if float(hull[mine].mean()) >= PATCH_INSIDE and \
+                    not _stands_apart(g, 0, np.where(mine, sub, 0), sub == ph.label, lab[gy0:gy1, gx0:gx1]):
                 host = ph
                 break
         if host is None:
             if len(g) > 1 or g[0] in lined:
                 kept.append(g)
             continue
-        owner[np.isin(owner, g)] = host.label
+        sub = owner[gy0:gy1, gx0:gx1]
+        sub[np.isin(sub, g)] = host.label
         back = True
     if not back:
         return seg, groups

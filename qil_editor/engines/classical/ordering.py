@@ -128,7 +128,8 @@ def outline_cues(seg: Segmentation, contact: np.ndarray) -> dict[int, tuple[np.n
     out = {}
     # an edge against the object's own glow (a soft region hugging it) is its own, as one
     # against the background is: a card wrapped in its glow meets the background nowhere
-    glows = [b for b in beneath_all(seg) if b != BG and seg.region(b).kind != "shadow"]
+    soft = beneath_all(seg)
+    glows = [b for b in soft if b != BG and seg.region(b).kind != "shadow"]
     perimeter = np.maximum(contact.sum(axis=1), 1)
     for reg in seg.regions:
         if reg.kind not in ("shape", "photo", "thin") or reg.area < 30:
@@ -169,6 +170,18 @@ def outline_cues(seg: Segmentation, contact: np.ndarray) -> dict[int, tuple[np.n
             # how much of the outline shared with each neighbour lies on the fitted edge
             on = np.bincount(lbl[near_edge[shared]], minlength=n)
             owns = np.where(tot >= 6, on / np.maximum(tot, 1), 0.0)
+            # a straight side owns the outline it shares only where the region shows that side
+            # against the background too (``_pinned``), or against a shadow or glow, beneath
+            # as the background is (the T-junction cue's view): a side seen nowhere is just
+            # where the region stops, which the fit follows whatever lies on top
+            seen = None
+            for b in np.flatnonzero(owns >= 0.8):
+                if reg.kind == "thin" or seg.region(int(b)).kind not in ("shape", "photo"):
+                    continue  # a word cut by an edge meets it only at its strokes' ends
+                if seen is None:
+                    seen = own & cv2.dilate(np.isin(crop, soft).astype(np.uint8), _CROSS).astype(bool)
+                if not _pinned(shared & (nb == b), seen):
+                    owns[b] = 0.0
         # T-junction cue: with the outline it shares with ``b`` counted as its own too,
         # is the region still one convex primitive whose edge that shared outline follows?
         # The one on top is; the one beneath has a bite out of it.
@@ -328,6 +341,9 @@ TJ_ON, TJ_OFF = 0.6, 0.2  # share of the stretch past an end where an edge does 
 TJ_PIECE = 20.0         # length (px) of a straight piece of a bent shared outline that counts
 TJ_TRIES = 60           # lines tried through pairs of its pixels
 TJ_NEAR = 3.0           # distance (px) from the line within which an edge runs on in line
+TJ_REACH = 16.0         # px past a straight stretch's ends looked at for outline in line with it
+TJ_SIDE = 40.0          # length (px) of a straight stretch of outline judged a side of its own
+TJ_PINNED = 4           # px of such outline seen against the background that pin a straight side
 
 
 def _shared_outline(owner: np.ndarray, ra, rb, pad: int):
@@ -361,6 +377,9 @@ def _t_junction(owner: np.ndarray, ra, rb, beneath=(BG,)) -> int:
     # the object's own; against a third object it may be that object's edge
     other = np.isin(crop, list(beneath))
     grow_o = cv2.dilate(other.astype(np.uint8), _CROSS).astype(bool)
+    # an edge runs on with the object's body behind it: a rim a pixel or two wide (an
+    # anti-aliased outline of a neighbour taken into this region) is no edge of its own
+    body_a, body_b = _body(in_a), _body(in_b)
     votes = set()
     for c, u, nrm, t0, t1 in _straight_pieces(pts):
         reach = float(np.clip(0.5 * (t1 - t0), 6.0, 16.0))
@@ -377,12 +396,41 @@ def _t_junction(owner: np.ndarray, ra, rb, beneath=(BG,)) -> int:
                 out.append(np.unique(np.round(tq[sel])).size / max(1.0, hi - lo + 1.0))
             return out
 
-        for ea, eb in zip(goes_on(in_a), goes_on(in_b)):
+        for ea, eb in zip(goes_on(body_a), goes_on(body_b)):
             if ea >= TJ_ON and eb <= TJ_OFF:
                 votes.add(1)
             elif eb >= TJ_ON and ea <= TJ_OFF:
                 votes.add(-1)
     return votes.pop() if len(votes) == 1 else 0
+
+
+def _pinned(side: np.ndarray, seen: np.ndarray) -> bool:
+    """Whether a straight stretch of outline (``side``) lies in line with outline the region
+    shows against the background (``seen``) past its ends. A straight side seen nowhere is
+    only where the region stops: a fit puts its edge there whatever lies on top (a card that
+    abuts another owns the side they share by its fit alone). A bent or short stretch is
+    pinned by the rest of the outline's curve."""
+    ys, xs = np.nonzero(side)
+    if ys.size < TJ_MIN_SHARED:
+        return True
+    pts = np.stack([xs, ys], 1).astype(np.float32)
+    u, nrm, c = _line(pts)
+    t = (pts - c) @ u
+    if float(np.abs((pts - c) @ nrm).mean()) > TJ_STRAIGHT:
+        return True
+    t0, t1 = float(t.min()), float(t.max())
+    if t1 - t0 < TJ_SIDE:
+        return True   # a short stretch: a corner's arc as often as a side
+    sy, sx = np.nonzero(seen & ~side)
+    q = np.stack([sx, sy], 1).astype(np.float32) - c
+    tq, oq = q @ u, q @ nrm
+    past = (np.abs(oq) <= TJ_NEAR) & (((tq >= t0 - TJ_REACH) & (tq < t0 - 1.0)) | ((tq > t1 + 1.0) & (tq <= t1 + TJ_REACH)))
+    return np.unique(np.round(tq[past])).size >= TJ_PINNED
+
+
+def _body(mask: np.ndarray) -> np.ndarray:
+    """``mask`` without its parts under three pixels wide (an opening)."""
+    return cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
 
 
 def _line(pts: np.ndarray):

@@ -157,7 +157,8 @@ def _sides(contour: np.ndarray, real: np.ndarray, centre: np.ndarray,
 
 
 def _polygon(contour: np.ndarray, real: np.ndarray, centre: np.ndarray,
-             offset: float = 0.0, pixels: np.ndarray | None = None) -> np.ndarray | None:
+             offset: float = 0.0, pixels: np.ndarray | None = None,
+             two_sides: bool = False) -> np.ndarray | None:
     """Vertices of the polygon whose visible sides are the trustworthy straight runs of
     ``contour`` (``real`` flags its points), extended under what covers the rest.
 
@@ -165,12 +166,14 @@ def _polygon(contour: np.ndarray, real: np.ndarray, centre: np.ndarray,
     or spread apart going under what covers them (a quadrilateral whose top side and top
     corners are hidden: they meet only behind the visible part) are closed by a side square
     to the way they run through the farthest visible part (``pixels``, (N, 2) x, y of the
-    region): the least the object must reach under what covers it."""
+    region): the least the object must reach under what covers it. With ``two_sides`` two
+    seen sides meeting at a slant are enough (a triangle whose third side is hidden: the
+    closing side is all that is missing)."""
     lines = _sides(contour, real, centre, offset)
     if lines is None:
         return None
     kept = [ln[:2] for ln in lines if ln is not None]
-    if len(kept) < 3:
+    if len(kept) < 3 and not (two_sides and len(kept) == 2 and pixels is not None):
         return None
     # merge consecutive collinear runs (one side broken by something on top of it)
     merged = []
@@ -188,7 +191,7 @@ def _polygon(contour: np.ndarray, real: np.ndarray, centre: np.ndarray,
         dist = abs((q[0] - p[0]) * d[1] - (q[1] - p[1]) * d[0])
         if abs(d[0] * e[1] - d[1] * e[0]) < np.sin(np.radians(4.0)) and dist < 2.0:
             merged.pop()
-    if len(merged) < 3:
+    if len(merged) < 2 or (len(merged) == 2 and not _two_sides(merged)):
         return None
     verts = []
     for k in range(len(merged)):
@@ -218,7 +221,18 @@ def _polygon(contour: np.ndarray, real: np.ndarray, centre: np.ndarray,
         if a is None or b is None:
             return None
         verts += [a, b]
+    if len(verts) < 3:
+        return None
     return np.array(verts, np.float64)
+
+
+def _two_sides(lines: list) -> bool:
+    """May two seen sides (point, direction) alone make a polygon, closed under the cover by
+    a side square to the way they spread? Only when they meet at a slant: two parallel
+    sides are a band, two square ones a rectangle's corner (``_frame`` completes those)."""
+    (_, d), (_, e) = lines
+    turn = abs(float(d[0] * e[1] - d[1] * e[0])) / float(np.linalg.norm(d) * np.linalg.norm(e))
+    return np.sin(np.radians(8.0)) <= turn <= np.cos(np.radians(8.0))
 
 
 def _frame(lines: list | None, pixels: np.ndarray) -> np.ndarray | None:
@@ -328,7 +342,8 @@ def _convex(poly: np.ndarray) -> bool:
 
 def fit_covered_shape(own: np.ndarray, real: np.ndarray, allowed: np.ndarray, *,
                       require_hidden: bool = True, convex: bool = False,
-                      robust: bool = False, rectangle: bool = False) -> np.ndarray | None:
+                      robust: bool = False, rectangle: bool = False,
+                      two_sides: bool = False) -> np.ndarray | None:
     """Coverage (float32 in [0, 1]) of the simple shape that ``own`` is the visible part of.
 
     ``own``: the region's pixels; ``real``: its pixels whose outline is its own
@@ -345,6 +360,8 @@ def fit_covered_shape(own: np.ndarray, real: np.ndarray, allowed: np.ndarray, *,
     otherwise make a polygon with cut corners that fits nothing); with a radius under
     ``ROUND_MIN`` only when nothing else fits (rim pixels of text lying on a sharp card's
     edge round it off), and so is, with too few sides for a polygon, the sharp rectangle.
+    ``two_sides``: a polygon may be seen by two sides only (``_polygon``): a guess at what
+    is hidden for completing it, no evidence for the stacking order.
     """
     own = own.astype(bool)
     contour = outline(own)
@@ -376,12 +393,12 @@ def fit_covered_shape(own: np.ndarray, real: np.ndarray, allowed: np.ndarray, *,
     ys, xs = np.nonzero(own)
     centre = np.array([xs.mean(), ys.mean()])
     pixels = np.stack([xs, ys], 1).astype(np.float64)
-    poly = _polygon(contour, flags, centre, 0.0, pixels)
+    poly = _polygon(contour, flags, centre, 0.0, pixels, two_sides)
     if poly is not None and convex and not _convex(poly):
         poly = None
     polygon = poly is not None and len(poly) <= 8
     if polygon:
-        out_poly = _polygon(contour, flags, centre, 0.5, pixels)
+        out_poly = _polygon(contour, flags, centre, 0.5, pixels, two_sides)
         _add_polygon(cands, judged, corners, own.shape, poly, out_poly)
     frame = None
     if rectangle:  # two or more seen sides of a rectangle?

@@ -307,7 +307,7 @@ def build_models(seg: Segmentation, ordering: Ordering, rgb: np.ndarray, bg: Bac
                 edge[:1] |= y0 == 0
                 edge[-1:] |= y1 == h
                 fit = fit_covered_shape(own, real & ~edge, own | above, robust=reg.kind == "shape",
-                                        rectangle=reg.kind in ("shape", "photo"), two_sides=True)
+                                        rectangle=reg.kind in ("shape", "photo"), guess=True)
             if fit is not None:
                 hidden = (fit > 0.01) & above & ~own
                 covered |= hidden

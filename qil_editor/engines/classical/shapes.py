@@ -158,7 +158,7 @@ def _sides(contour: np.ndarray, real: np.ndarray, centre: np.ndarray,
 
 def _polygon(contour: np.ndarray, real: np.ndarray, centre: np.ndarray,
              offset: float = 0.0, pixels: np.ndarray | None = None,
-             two_sides: bool = False) -> np.ndarray | None:
+             guess: bool = False, allowed: np.ndarray | None = None) -> np.ndarray | None:
     """Vertices of the polygon whose visible sides are the trustworthy straight runs of
     ``contour`` (``real`` flags its points), extended under what covers the rest.
 
@@ -166,14 +166,16 @@ def _polygon(contour: np.ndarray, real: np.ndarray, centre: np.ndarray,
     or spread apart going under what covers them (a quadrilateral whose top side and top
     corners are hidden: they meet only behind the visible part) are closed by a side square
     to the way they run through the farthest visible part (``pixels``, (N, 2) x, y of the
-    region): the least the object must reach under what covers it. With ``two_sides`` two
+    region): the least the object must reach under what covers it. With ``guess`` two
     seen sides meeting at a slant are enough (a triangle whose third side is hidden: the
-    closing side is all that is missing)."""
+    closing side is all that is missing), and two sides that would meet only outside
+    ``allowed`` (where hidden parts may be) are closed the same way: a hidden short side
+    cuts the corner they would make beyond what covers them."""
     lines = _sides(contour, real, centre, offset)
     if lines is None:
         return None
     kept = [ln[:2] for ln in lines if ln is not None]
-    if len(kept) < 3 and not (two_sides and len(kept) == 2 and pixels is not None):
+    if len(kept) < 3 and not (guess and len(kept) == 2 and pixels is not None):
         return None
     # merge consecutive collinear runs (one side broken by something on top of it)
     merged = []
@@ -193,12 +195,16 @@ def _polygon(contour: np.ndarray, real: np.ndarray, centre: np.ndarray,
             merged.pop()
     if len(merged) < 2 or (len(merged) == 2 and not _two_sides(merged)):
         return None
+    hides = None
+    if guess and allowed is not None and pixels is not None:
+        hides = cv2.dilate(allowed.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     verts = []
     for k in range(len(merged)):
         (p, d), nxt = merged[k], merged[(k + 1) % len(merged)]
         q, e = nxt
         v = _intersect(merged[k], nxt)
-        if float(np.dot(d, e)) >= 0 or pixels is None:
+        beyond = hides is not None and v is not None and not _within(hides, v)
+        if (float(np.dot(d, e)) >= 0 or pixels is None) and not beyond:
             if v is None:
                 return None  # not two opposite sides of one shape
             verts.append(v)
@@ -208,7 +214,7 @@ def _polygon(contour: np.ndarray, real: np.ndarray, centre: np.ndarray,
         m = d - e
         m = m / max(1e-9, float(np.linalg.norm(m)))
         reach = float(np.percentile(pixels @ m, 99)) + offset
-        if v is not None and float(v @ m) >= reach - 2.0:
+        if v is not None and float(v @ m) >= reach - 2.0 and not beyond:
             verts.append(v)  # they meet at or beyond the far end of the visible part
             continue
         apart = abs((q[0] - p[0]) * d[1] - (q[1] - p[1]) * d[0])
@@ -224,6 +230,12 @@ def _polygon(contour: np.ndarray, real: np.ndarray, centre: np.ndarray,
     if len(verts) < 3:
         return None
     return np.array(verts, np.float64)
+
+
+def _within(mask: np.ndarray, pt: np.ndarray) -> bool:
+    """Does point ``pt`` (x, y) fall on ``mask``?"""
+    x, y = int(round(float(pt[0]))), int(round(float(pt[1])))
+    return 0 <= y < mask.shape[0] and 0 <= x < mask.shape[1] and bool(mask[y, x])
 
 
 def _two_sides(lines: list) -> bool:
@@ -343,7 +355,7 @@ def _convex(poly: np.ndarray) -> bool:
 def fit_covered_shape(own: np.ndarray, real: np.ndarray, allowed: np.ndarray, *,
                       require_hidden: bool = True, convex: bool = False,
                       robust: bool = False, rectangle: bool = False,
-                      two_sides: bool = False) -> np.ndarray | None:
+                      guess: bool = False) -> np.ndarray | None:
     """Coverage (float32 in [0, 1]) of the simple shape that ``own`` is the visible part of.
 
     ``own``: the region's pixels; ``real``: its pixels whose outline is its own
@@ -360,8 +372,9 @@ def fit_covered_shape(own: np.ndarray, real: np.ndarray, allowed: np.ndarray, *,
     otherwise make a polygon with cut corners that fits nothing); with a radius under
     ``ROUND_MIN`` only when nothing else fits (rim pixels of text lying on a sharp card's
     edge round it off), and so is, with too few sides for a polygon, the sharp rectangle.
-    ``two_sides``: a polygon may be seen by two sides only (``_polygon``): a guess at what
-    is hidden for completing it, no evidence for the stacking order.
+    ``guess``: when nothing else fits, a polygon seen by two sides only, or with a corner
+    beyond what covers it cut (``_polygon``): a guess at what is hidden for completing it,
+    no evidence for the stacking order.
     """
     own = own.astype(bool)
     contour = outline(own)
@@ -393,12 +406,12 @@ def fit_covered_shape(own: np.ndarray, real: np.ndarray, allowed: np.ndarray, *,
     ys, xs = np.nonzero(own)
     centre = np.array([xs.mean(), ys.mean()])
     pixels = np.stack([xs, ys], 1).astype(np.float64)
-    poly = _polygon(contour, flags, centre, 0.0, pixels, two_sides)
+    poly = _polygon(contour, flags, centre, 0.0, pixels)
     if poly is not None and convex and not _convex(poly):
         poly = None
     polygon = poly is not None and len(poly) <= 8
     if polygon:
-        out_poly = _polygon(contour, flags, centre, 0.5, pixels, two_sides)
+        out_poly = _polygon(contour, flags, centre, 0.5, pixels)
         _add_polygon(cands, judged, corners, own.shape, poly, out_poly)
     frame = None
     if rectangle:  # two or more seen sides of a rectangle?
@@ -422,17 +435,24 @@ def fit_covered_shape(own: np.ndarray, real: np.ndarray, allowed: np.ndarray, *,
             corners.append(None)
             rounded = None
     best = _best_fit(own, contour, flags, allowed, require_hidden, cands, judged, corners)
-    if best is not None or frame is None:
-        return best
-    # nothing fits: the rectangle the seen sides belong to, corners barely rounded or not
-    cands, judged, corners = [], [], []
-    if not polygon:  # too few sides seen for a polygon
-        _add_polygon(cands, judged, corners, own.shape, _box(frame, extents), _box(frame, extents, 0.0, 0.5))
-    if rounded is not None:
-        cands.append(rounded)
-        judged.append(False)
-        corners.append(None)
-    return _best_fit(own, contour, flags, allowed, require_hidden, cands, judged, corners)
+    if best is None and frame is not None:
+        # nothing fits: the rectangle the seen sides belong to, corners barely rounded or not
+        cands, judged, corners = [], [], []
+        if not polygon:  # too few sides seen for a polygon
+            _add_polygon(cands, judged, corners, own.shape, _box(frame, extents), _box(frame, extents, 0.0, 0.5))
+        if rounded is not None:
+            cands.append(rounded)
+            judged.append(False)
+            corners.append(None)
+        best = _best_fit(own, contour, flags, allowed, require_hidden, cands, judged, corners)
+    if best is None and guess:  # still nothing: the polygon with its hidden sides guessed
+        poly = _polygon(contour, flags, centre, 0.0, pixels, True, allowed)
+        if poly is not None and len(poly) <= 8 and not (convex and not _convex(poly)):
+            cands, judged, corners = [], [], []
+            _add_polygon(cands, judged, corners, own.shape, poly,
+                         _polygon(contour, flags, centre, 0.5, pixels, True, allowed))
+            best = _best_fit(own, contour, flags, allowed, require_hidden, cands, judged, corners)
+    return best
 
 
 def _add_polygon(cands: list, judged: list, corners: list, shape, poly: np.ndarray,

@@ -279,19 +279,22 @@ def _frame(lines: list | None, pixels: np.ndarray) -> np.ndarray | None:
     return dirs[int(np.argmin(np.ptp(u, 0) * np.ptp(v, 0)))]
 
 
-def _span(body: np.ndarray, sides: np.ndarray) -> tuple[float, float]:
+def _span(body: np.ndarray, sides: np.ndarray) -> tuple[tuple[float, float], tuple[bool, bool]]:
     """The extent of a rectangle along one direction: ``body`` holds the visible part's
     pixels projected on it, ``sides`` the positions of the seen sides square to it (fitted
     lines of trustworthy outline). An end of the visible part with a seen side within 3 px
     of it is where that side lies: rim pixels of text lying across the side, taken in with
     the card, do not push it out; an end with no side seen is as far as the visible part
-    reaches (the least a covered card must reach)."""
+    reaches (the least a covered card must reach). Also says, per end, whether a seen side
+    fixes it."""
     out = [float(body.min()), float(body.max())]
+    seen = [False, False]
     for i in range(2):
         near = sides[np.abs(sides - out[i]) <= 3.0] if sides.size else sides
         if near.size:
             out[i] = float(near[np.argmin(np.abs(near - out[i]))])
-    return out[0], out[1]
+            seen[i] = True
+    return (out[0], out[1]), (seen[0], seen[1])
 
 
 def _box(d: np.ndarray, extents: tuple, radius: float = 0.0, offset: float = 0.0) -> np.ndarray:
@@ -313,7 +316,8 @@ def _box(d: np.ndarray, extents: tuple, radius: float = 0.0, offset: float = 0.0
 
 
 def _extents(d: np.ndarray, pixels: np.ndarray, lines: list) -> tuple[tuple, tuple]:
-    """(u0, u1), (v0, v1): the rectangle's extent along ``d`` and square to it (``_span``)."""
+    """((u0, u1), (v0, v1)): the rectangle's extent along ``d`` and square to it (``_span``),
+    and per end whether a seen side fixes it ((u0, u1), (v0, v1) as booleans)."""
     normal = np.array([-d[1], d[0]])
     kept = [ln for ln in (lines or []) if ln is not None]
     along, across = [], []
@@ -324,21 +328,50 @@ def _extents(d: np.ndarray, pixels: np.ndarray, lines: list) -> tuple[tuple, tup
             across.append(float(p @ normal))
         elif turn >= np.cos(np.radians(3.0)):    # square to d: fixes one along it
             along.append(float(p @ d))
-    return (_span(pixels @ d, np.array(along)), _span(pixels @ normal, np.array(across)))
+    (su, fu), (sv, fv) = _span(pixels @ d, np.array(along)), _span(pixels @ normal, np.array(across))
+    return (su, sv), (fu, fv)
+
+
+def _rounded_sd(d: np.ndarray, extents: tuple, radius: float, pts: np.ndarray) -> np.ndarray:
+    """Signed distance (px, negative inside) of points ``pts`` ((N, 2)) to the outline of
+    the rectangle ``_box(d, extents, radius)``."""
+    normal = np.array([-d[1], d[0]])
+    (u0, u1), (v0, v1) = extents
+    half = np.array([(u1 - u0) / 2, (v1 - v0) / 2])
+    q = np.abs(np.stack([pts @ d - (u0 + u1) / 2, pts @ normal - (v0 + v1) / 2], 1))
+    r = min(radius, float(half.min()))
+    k = q - (half - r)
+    return np.hypot(np.maximum(k[:, 0], 0), np.maximum(k[:, 1], 0)) + np.minimum(k.max(1), 0) - r
+
+
+def _hold_corners(d: np.ndarray, extents: tuple, seen: tuple, radius: float,
+                  pixels: np.ndarray) -> tuple:
+    """``extents`` with each end no seen side fixes moved out (by up to ``radius``) until the
+    rectangle with corners rounded by ``radius`` holds the visible part (``pixels``): a card
+    whose far side is hidden reaches at least as far as its visible part, and its rounded
+    corners lie beyond it, not across the visible part's own square end."""
+    out = [list(extents[0]), list(extents[1])]
+    for axis in range(2):
+        for end, sign in ((0, -1.0), (1, 1.0)):
+            if seen[axis][end]:
+                continue
+            start = out[axis][end]
+            for step in np.arange(0.0, radius + 0.25, 0.5):
+                out[axis][end] = start + sign * step
+                ext = (tuple(out[0]), tuple(out[1]))
+                if int((_rounded_sd(d, ext, radius, pixels) > 0.5).sum()) <= max(2, 0.001 * len(pixels)):
+                    break
+    return (tuple(out[0]), tuple(out[1]))
 
 
 def _corner_radius(d: np.ndarray, extents: tuple, pts: np.ndarray) -> float:
     """The corner radius of the rectangle ``_box(d, extents)`` that puts the trustworthy
     outline points ``pts`` ((N, 2)) nearest its outline (each point's miss capped at 3 px,
     so what lies along a cover does not decide it)."""
-    normal = np.array([-d[1], d[0]])
     (u0, u1), (v0, v1) = extents
-    half = np.array([(u1 - u0) / 2, (v1 - v0) / 2])
-    q = np.abs(np.stack([pts @ d - (u0 + u1) / 2, pts @ normal - (v0 + v1) / 2], 1))
     best, best_err = 0.0, np.inf
-    for r in np.linspace(0.0, float(half.min()), 48):
-        k = q - (half - r)
-        sd = np.hypot(np.maximum(k[:, 0], 0), np.maximum(k[:, 1], 0)) + np.minimum(k.max(1), 0) - r
+    for r in np.linspace(0.0, min(u1 - u0, v1 - v0) / 2, 48):
+        sd = _rounded_sd(d, extents, float(r), pts)
         err = float(np.minimum(np.abs(sd), 3.0).mean())
         if err < best_err - 1e-6:
             best, best_err = float(r), err
@@ -373,8 +406,10 @@ def fit_covered_shape(own: np.ndarray, real: np.ndarray, allowed: np.ndarray, *,
     ``ROUND_MIN`` only when nothing else fits (rim pixels of text lying on a sharp card's
     edge round it off), and so is, with too few sides for a polygon, the sharp rectangle.
     ``guess``: when nothing else fits, a polygon seen by two sides only, or with a corner
-    beyond what covers it cut (``_polygon``): a guess at what is hidden for completing it,
-    no evidence for the stacking order.
+    beyond what covers it cut (``_polygon``); the rounded rectangle's hidden ends moved out
+    until its corners hold the visible part (``_hold_corners``), and taken before the
+    polygon its straight runs make when it fits and three of its sides are seen: guesses at what is hidden for completing
+    it, no evidence for the stacking order.
     """
     own = own.astype(bool)
     contour = outline(own)
@@ -421,29 +456,43 @@ def fit_covered_shape(own: np.ndarray, real: np.ndarray, allowed: np.ndarray, *,
             body = np.stack([sx, sy], 1).astype(np.float64)
             sides = _sides(contour, flags, centre)
             frame = _frame(sides, body)
-    rounded = None
+    rounds = []  # rounded rectangles: the one the seen sides span, and (``guess``) held
     if frame is not None:
-        extents = _extents(frame, body, sides)
+        extents, seen = _extents(frame, body, sides)
         radius = _corner_radius(frame, extents, pts.astype(np.float64))
         if radius > 1.0:
-            rounded = (_draw_polygon(own.shape, _box(frame, extents, radius)),
-                       _draw_polygon(own.shape, _box(frame, extents, radius, 0.5)))
+            boxes = [extents]
+            if guess:  # its hidden ends out until its corners hold the visible part
+                held = _hold_corners(frame, extents, seen, radius, body)
+                if held != extents:
+                    boxes.append(held)
+            rounds = [(_draw_polygon(own.shape, _box(frame, b, radius)),
+                       _draw_polygon(own.shape, _box(frame, b, radius, 0.5))) for b in boxes]
         if radius >= ROUND_MIN:
             # a rounded rectangle (a button, a card): its corner facets are no polygon's sides
-            cands.append(rounded)
-            judged.append(False)
-            corners.append(None)
-            rounded = None
+            cands += rounds
+            judged += [False] * len(rounds)
+            corners += [None] * len(rounds)
+            if guess and polygon and sum(seen[0]) + sum(seen[1]) >= 3:
+                # a card seen on three sides, its corners round: the sharp polygon its
+                # straight runs make, its corners excused, is no better a guess at its
+                # hidden part (the held one first: a side seen but not trusted, next to
+                # what covers it, may stop it)
+                for k in range(len(cands) - 1, len(cands) - 1 - len(rounds), -1):
+                    best = _best_fit(own, contour, flags, allowed, require_hidden, cands[k:k + 1],
+                                     judged[k:k + 1], corners[k:k + 1])
+                    if best is not None:
+                        return best
+            rounds = []
     best = _best_fit(own, contour, flags, allowed, require_hidden, cands, judged, corners)
     if best is None and frame is not None:
         # nothing fits: the rectangle the seen sides belong to, corners barely rounded or not
         cands, judged, corners = [], [], []
         if not polygon:  # too few sides seen for a polygon
             _add_polygon(cands, judged, corners, own.shape, _box(frame, extents), _box(frame, extents, 0.0, 0.5))
-        if rounded is not None:
-            cands.append(rounded)
-            judged.append(False)
-            corners.append(None)
+        cands += rounds
+        judged += [False] * len(rounds)
+        corners += [None] * len(rounds)
         best = _best_fit(own, contour, flags, allowed, require_hidden, cands, judged, corners)
     if best is None and guess:  # still nothing: the polygon with its hidden sides guessed
         poly = _polygon(contour, flags, centre, 0.0, pixels, True, allowed)

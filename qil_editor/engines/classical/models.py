@@ -306,8 +306,10 @@ def build_models(seg: Segmentation, ordering: Ordering, rgb: np.ndarray, bg: Bac
                 edge[:, -1:] |= x1 == w
                 edge[:1] |= y0 == 0
                 edge[-1:] |= y1 == h
+                # guesses at the hidden part for shapes only: a picture's soft rim rounds its
+                # corners off, a corner radius measured there is no card's
                 fit = fit_covered_shape(own, real & ~edge, own | above, robust=reg.kind == "shape",
-                                        rectangle=reg.kind in ("shape", "photo"))
+                                        rectangle=reg.kind in ("shape", "photo"), guess=reg.kind == "shape")
             if fit is not None:
                 hidden = (fit > 0.01) & above & ~own
                 covered |= hidden

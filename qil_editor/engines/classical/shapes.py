@@ -157,7 +157,8 @@ def _sides(contour: np.ndarray, real: np.ndarray, centre: np.ndarray,
 
 
 def _polygon(contour: np.ndarray, real: np.ndarray, centre: np.ndarray,
-             offset: float = 0.0, pixels: np.ndarray | None = None) -> np.ndarray | None:
+             offset: float = 0.0, pixels: np.ndarray | None = None,
+             guess: bool = False, allowed: np.ndarray | None = None) -> np.ndarray | None:
     """Vertices of the polygon whose visible sides are the trustworthy straight runs of
     ``contour`` (``real`` flags its points), extended under what covers the rest.
 
@@ -165,12 +166,16 @@ def _polygon(contour: np.ndarray, real: np.ndarray, centre: np.ndarray,
     or spread apart going under what covers them (a quadrilateral whose top side and top
     corners are hidden: they meet only behind the visible part) are closed by a side square
     to the way they run through the farthest visible part (``pixels``, (N, 2) x, y of the
-    region): the least the object must reach under what covers it."""
+    region): the least the object must reach under what covers it. With ``guess`` two
+    seen sides meeting at a slant are enough (a triangle whose third side is hidden: the
+    closing side is all that is missing), and two sides that would meet only outside
+    ``allowed`` (where hidden parts may be) are closed the same way: a hidden short side
+    cuts the corner they would make beyond what covers them."""
     lines = _sides(contour, real, centre, offset)
     if lines is None:
         return None
     kept = [ln[:2] for ln in lines if ln is not None]
-    if len(kept) < 3:
+    if len(kept) < 3 and not (guess and len(kept) == 2 and pixels is not None):
         return None
     # merge consecutive collinear runs (one side broken by something on top of it)
     merged = []
@@ -188,14 +193,18 @@ def _polygon(contour: np.ndarray, real: np.ndarray, centre: np.ndarray,
         dist = abs((q[0] - p[0]) * d[1] - (q[1] - p[1]) * d[0])
         if abs(d[0] * e[1] - d[1] * e[0]) < np.sin(np.radians(4.0)) and dist < 2.0:
             merged.pop()
-    if len(merged) < 3:
+    if len(merged) < 2 or (len(merged) == 2 and not _two_sides(merged)):
         return None
+    hides = None
+    if guess and allowed is not None and pixels is not None:
+        hides = cv2.dilate(allowed.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     verts = []
     for k in range(len(merged)):
         (p, d), nxt = merged[k], merged[(k + 1) % len(merged)]
         q, e = nxt
         v = _intersect(merged[k], nxt)
-        if float(np.dot(d, e)) >= 0 or pixels is None:
+        beyond = hides is not None and v is not None and not _within(hides, v)
+        if (float(np.dot(d, e)) >= 0 or pixels is None) and not beyond:
             if v is None:
                 return None  # not two opposite sides of one shape
             verts.append(v)
@@ -205,7 +214,7 @@ def _polygon(contour: np.ndarray, real: np.ndarray, centre: np.ndarray,
         m = d - e
         m = m / max(1e-9, float(np.linalg.norm(m)))
         reach = float(np.percentile(pixels @ m, 99)) + offset
-        if v is not None and float(v @ m) >= reach - 2.0:
+        if v is not None and float(v @ m) >= reach - 2.0 and not beyond:
             verts.append(v)  # they meet at or beyond the far end of the visible part
             continue
         apart = abs((q[0] - p[0]) * d[1] - (q[1] - p[1]) * d[0])
@@ -218,7 +227,24 @@ def _polygon(contour: np.ndarray, real: np.ndarray, centre: np.ndarray,
         if a is None or b is None:
             return None
         verts += [a, b]
+    if len(verts) < 3:
+        return None
     return np.array(verts, np.float64)
+
+
+def _within(mask: np.ndarray, pt: np.ndarray) -> bool:
+    """Does point ``pt`` (x, y) fall on ``mask``?"""
+    x, y = int(round(float(pt[0]))), int(round(float(pt[1])))
+    return 0 <= y < mask.shape[0] and 0 <= x < mask.shape[1] and bool(mask[y, x])
+
+
+def _two_sides(lines: list) -> bool:
+    """May two seen sides (point, direction) alone make a polygon, closed under the cover by
+    a side square to the way they spread? Only when they meet at a slant: two parallel
+    sides are a band, two square ones a rectangle's corner (``_frame`` completes those)."""
+    (_, d), (_, e) = lines
+    turn = abs(float(d[0] * e[1] - d[1] * e[0])) / float(np.linalg.norm(d) * np.linalg.norm(e))
+    return np.sin(np.radians(8.0)) <= turn <= np.cos(np.radians(8.0))
 
 
 def _frame(lines: list | None, pixels: np.ndarray) -> np.ndarray | None:
@@ -253,19 +279,22 @@ def _frame(lines: list | None, pixels: np.ndarray) -> np.ndarray | None:
     return dirs[int(np.argmin(np.ptp(u, 0) * np.ptp(v, 0)))]
 
 
-def _span(body: np.ndarray, sides: np.ndarray) -> tuple[float, float]:
+def _span(body: np.ndarray, sides: np.ndarray) -> tuple[tuple[float, float], tuple[bool, bool]]:
     """The extent of a rectangle along one direction: ``body`` holds the visible part's
     pixels projected on it, ``sides`` the positions of the seen sides square to it (fitted
     lines of trustworthy outline). An end of the visible part with a seen side within 3 px
     of it is where that side lies: rim pixels of text lying across the side, taken in with
     the card, do not push it out; an end with no side seen is as far as the visible part
-    reaches (the least a covered card must reach)."""
+    reaches (the least a covered card must reach). Also says, per end, whether a seen side
+    fixes it."""
     out = [float(body.min()), float(body.max())]
+    seen = [False, False]
     for i in range(2):
         near = sides[np.abs(sides - out[i]) <= 3.0] if sides.size else sides
         if near.size:
             out[i] = float(near[np.argmin(np.abs(near - out[i]))])
-    return out[0], out[1]
+            seen[i] = True
+    return (out[0], out[1]), (seen[0], seen[1])
 
 
 def _box(d: np.ndarray, extents: tuple, radius: float = 0.0, offset: float = 0.0) -> np.ndarray:
@@ -287,7 +316,8 @@ def _box(d: np.ndarray, extents: tuple, radius: float = 0.0, offset: float = 0.0
 
 
 def _extents(d: np.ndarray, pixels: np.ndarray, lines: list) -> tuple[tuple, tuple]:
-    """(u0, u1), (v0, v1): the rectangle's extent along ``d`` and square to it (``_span``)."""
+    """((u0, u1), (v0, v1)): the rectangle's extent along ``d`` and square to it (``_span``),
+    and per end whether a seen side fixes it ((u0, u1), (v0, v1) as booleans)."""
     normal = np.array([-d[1], d[0]])
     kept = [ln for ln in (lines or []) if ln is not None]
     along, across = [], []
@@ -298,21 +328,50 @@ def _extents(d: np.ndarray, pixels: np.ndarray, lines: list) -> tuple[tuple, tup
             across.append(float(p @ normal))
         elif turn >= np.cos(np.radians(3.0)):    # square to d: fixes one along it
             along.append(float(p @ d))
-    return (_span(pixels @ d, np.array(along)), _span(pixels @ normal, np.array(across)))
+    (su, fu), (sv, fv) = _span(pixels @ d, np.array(along)), _span(pixels @ normal, np.array(across))
+    return (su, sv), (fu, fv)
+
+
+def _rounded_sd(d: np.ndarray, extents: tuple, radius: float, pts: np.ndarray) -> np.ndarray:
+    """Signed distance (px, negative inside) of points ``pts`` ((N, 2)) to the outline of
+    the rectangle ``_box(d, extents, radius)``."""
+    normal = np.array([-d[1], d[0]])
+    (u0, u1), (v0, v1) = extents
+    half = np.array([(u1 - u0) / 2, (v1 - v0) / 2])
+    q = np.abs(np.stack([pts @ d - (u0 + u1) / 2, pts @ normal - (v0 + v1) / 2], 1))
+    r = min(radius, float(half.min()))
+    k = q - (half - r)
+    return np.hypot(np.maximum(k[:, 0], 0), np.maximum(k[:, 1], 0)) + np.minimum(k.max(1), 0) - r
+
+
+def _hold_corners(d: np.ndarray, extents: tuple, seen: tuple, radius: float,
+                  pixels: np.ndarray) -> tuple:
+    """``extents`` with each end no seen side fixes moved out (by up to ``radius``) until the
+    rectangle with corners rounded by ``radius`` holds the visible part (``pixels``): a card
+    whose far side is hidden reaches at least as far as its visible part, and its rounded
+    corners lie beyond it, not across the visible part's own square end."""
+    out = [list(extents[0]), list(extents[1])]
+    for axis in range(2):
+        for end, sign in ((0, -1.0), (1, 1.0)):
+            if seen[axis][end]:
+                continue
+            start = out[axis][end]
+            for step in np.arange(0.0, radius + 0.25, 0.5):
+                out[axis][end] = start + sign * step
+                ext = (tuple(out[0]), tuple(out[1]))
+                if int((_rounded_sd(d, ext, radius, pixels) > 0.5).sum()) <= max(2, 0.001 * len(pixels)):
+                    break
+    return (tuple(out[0]), tuple(out[1]))
 
 
 def _corner_radius(d: np.ndarray, extents: tuple, pts: np.ndarray) -> float:
     """The corner radius of the rectangle ``_box(d, extents)`` that puts the trustworthy
     outline points ``pts`` ((N, 2)) nearest its outline (each point's miss capped at 3 px,
     so what lies along a cover does not decide it)."""
-    normal = np.array([-d[1], d[0]])
     (u0, u1), (v0, v1) = extents
-    half = np.array([(u1 - u0) / 2, (v1 - v0) / 2])
-    q = np.abs(np.stack([pts @ d - (u0 + u1) / 2, pts @ normal - (v0 + v1) / 2], 1))
     best, best_err = 0.0, np.inf
-    for r in np.linspace(0.0, float(half.min()), 48):
-        k = q - (half - r)
-        sd = np.hypot(np.maximum(k[:, 0], 0), np.maximum(k[:, 1], 0)) + np.minimum(k.max(1), 0) - r
+    for r in np.linspace(0.0, min(u1 - u0, v1 - v0) / 2, 48):
+        sd = _rounded_sd(d, extents, float(r), pts)
         err = float(np.minimum(np.abs(sd), 3.0).mean())
         if err < best_err - 1e-6:
             best, best_err = float(r), err
@@ -328,7 +387,8 @@ def _convex(poly: np.ndarray) -> bool:
 
 def fit_covered_shape(own: np.ndarray, real: np.ndarray, allowed: np.ndarray, *,
                       require_hidden: bool = True, convex: bool = False,
-                      robust: bool = False, rectangle: bool = False) -> np.ndarray | None:
+                      robust: bool = False, rectangle: bool = False,
+                      guess: bool = False) -> np.ndarray | None:
     """Coverage (float32 in [0, 1]) of the simple shape that ``own`` is the visible part of.
 
     ``own``: the region's pixels; ``real``: its pixels whose outline is its own
@@ -345,6 +405,11 @@ def fit_covered_shape(own: np.ndarray, real: np.ndarray, allowed: np.ndarray, *,
     otherwise make a polygon with cut corners that fits nothing); with a radius under
     ``ROUND_MIN`` only when nothing else fits (rim pixels of text lying on a sharp card's
     edge round it off), and so is, with too few sides for a polygon, the sharp rectangle.
+    ``guess``: when nothing else fits, a polygon seen by two sides only, or with a corner
+    beyond what covers it cut (``_polygon``); the rounded rectangle's hidden ends moved out
+    until its corners hold the visible part (``_hold_corners``), and taken before the
+    polygon its straight runs make when it fits and three of its sides are seen: guesses at what is hidden for completing
+    it, no evidence for the stacking order.
     """
     own = own.astype(bool)
     contour = outline(own)
@@ -391,31 +456,52 @@ def fit_covered_shape(own: np.ndarray, real: np.ndarray, allowed: np.ndarray, *,
             body = np.stack([sx, sy], 1).astype(np.float64)
             sides = _sides(contour, flags, centre)
             frame = _frame(sides, body)
-    rounded = None
+    rounds = []  # rounded rectangles: the one the seen sides span, and (``guess``) held
     if frame is not None:
-        extents = _extents(frame, body, sides)
+        extents, seen = _extents(frame, body, sides)
         radius = _corner_radius(frame, extents, pts.astype(np.float64))
         if radius > 1.0:
-            rounded = (_draw_polygon(own.shape, _box(frame, extents, radius)),
-                       _draw_polygon(own.shape, _box(frame, extents, radius, 0.5)))
+            boxes = [extents]
+            if guess:  # its hidden ends out until its corners hold the visible part
+                held = _hold_corners(frame, extents, seen, radius, body)
+                if held != extents:
+                    boxes.append(held)
+            rounds = [(_draw_polygon(own.shape, _box(frame, b, radius)),
+                       _draw_polygon(own.shape, _box(frame, b, radius, 0.5))) for b in boxes]
         if radius >= ROUND_MIN:
             # a rounded rectangle (a button, a card): its corner facets are no polygon's sides
-            cands.append(rounded)
-            judged.append(False)
-            corners.append(None)
-            rounded = None
+            cands += rounds
+            judged += [False] * len(rounds)
+            corners += [None] * len(rounds)
+            if guess and polygon and sum(seen[0]) + sum(seen[1]) >= 3:
+                # a card seen on three sides, its corners round: the sharp polygon its
+                # straight runs make, its corners excused, is no better a guess at its
+                # hidden part (the held one first: a side seen but not trusted, next to
+                # what covers it, may stop it)
+                for k in range(len(cands) - 1, len(cands) - 1 - len(rounds), -1):
+                    best = _best_fit(own, contour, flags, allowed, require_hidden, cands[k:k + 1],
+                                     judged[k:k + 1], corners[k:k + 1])
+                    if best is not None:
+                        return best
+            rounds = []
     best = _best_fit(own, contour, flags, allowed, require_hidden, cands, judged, corners)
-    if best is not None or frame is None:
-        return best
-    # nothing fits: the rectangle the seen sides belong to, corners barely rounded or not
-    cands, judged, corners = [], [], []
-    if not polygon:  # too few sides seen for a polygon
-        _add_polygon(cands, judged, corners, own.shape, _box(frame, extents), _box(frame, extents, 0.0, 0.5))
-    if rounded is not None:
-        cands.append(rounded)
-        judged.append(False)
-        corners.append(None)
-    return _best_fit(own, contour, flags, allowed, require_hidden, cands, judged, corners)
+    if best is None and frame is not None:
+        # nothing fits: the rectangle the seen sides belong to, corners barely rounded or not
+        cands, judged, corners = [], [], []
+        if not polygon:  # too few sides seen for a polygon
+            _add_polygon(cands, judged, corners, own.shape, _box(frame, extents), _box(frame, extents, 0.0, 0.5))
+        cands += rounds
+        judged += [False] * len(rounds)
+        corners += [None] * len(rounds)
+        best = _best_fit(own, contour, flags, allowed, require_hidden, cands, judged, corners)
+    if best is None and guess:  # still nothing: the polygon with its hidden sides guessed
+        poly = _polygon(contour, flags, centre, 0.0, pixels, True, allowed)
+        if poly is not None and len(poly) <= 8 and not (convex and not _convex(poly)):
+            cands, judged, corners = [], [], []
+            _add_polygon(cands, judged, corners, own.shape, poly,
+                         _polygon(contour, flags, centre, 0.5, pixels, True, allowed))
+            best = _best_fit(own, contour, flags, allowed, require_hidden, cands, judged, corners)
+    return best
 
 
 def _add_polygon(cands: list, judged: list, corners: list, shape, poly: np.ndarray,

@@ -153,6 +153,20 @@ def _shadow_on_shapes(label: int, caster, box, cast: np.ndarray, col: np.ndarray
     return out
 
 
+SHADOW_TINT_GAIN = 0.5  # share of black's miss a tinted shadow colour must come under to be taken
+
+
+def _black_explains(img: np.ndarray, under: np.ndarray) -> bool:
+    """Whether a black shadow explains ``img`` over ``under`` about as well as the best tinted
+    one. The usual drop shadow is black; over a flat page colour and alpha trade off along
+    one line, so a few pixels of a caster's or a neighbour's rim tint the fitted colour
+    (a purple disc's shadow came out purple and too strong); a tint is taken only where it
+    explains the shadow far better."""
+    _, black = blend_residual(img, under, np.zeros(3, np.float32))
+    _, tinted = blend_residual(img, under, shadow_colour(img, under, light=True))
+    return float((tinted ** 2).mean()) >= SHADOW_TINT_GAIN * float((black ** 2).mean())
+
+
 PHOTO_RIM = 2  # px of soft rim a picture's region holds beyond its half-alpha outline
 
 
@@ -355,6 +369,11 @@ def build_models(seg: Segmentation, ordering: Ordering, rgb: np.ndarray, bg: Bac
             seen = on_bg if on_bg.sum() >= 16 else data
             if on_bg.sum() >= 16 and on_bg.sum() < 0.8 * data.sum():
                 colour[...] = shadow_colour(img[on_bg], under[on_bg], light=True)
+            # judged clear of every other object's rim (mixed pixels)
+            clean = on_bg & ~cv2.dilate(((crop != reg.label) & (crop != BG)).astype(np.uint8),
+                                        np.ones((5, 5), np.uint8)).astype(bool)
+            if clean.sum() >= 16 and _black_explains(img[clean], under[clean]):
+                colour[...] = 0.0
             a = np.clip(blend_alpha(img, under, colour), 0, 1)
             alpha = np.clip(push_pull(a, data.astype(np.float32)), 0, 1)
             cast = None

@@ -628,12 +628,13 @@ def _shadows_under_their_casters(seg: Segmentation, above: dict, contact: np.nda
         if len(near) < 2:
             continue
         caster = reg.extras.get("caster")   # known where it was found by its caster's shape
-        ground = reg.extras.get("on")
-        if caster in near and ground in near:
-            # found on a picture as its caster's shape, offset and blurred (overlays): the
-            # caster is seen to lie on that picture, whatever their shared outline suggests
-            above.pop((ground, caster), None)
-            above[(caster, ground)] = max(above.get((caster, ground), 0.0), 0.9)
+        grounds = reg.extras.get("on")
+        for ground in (grounds if isinstance(grounds, list) else [grounds]):
+            if caster in near and ground in near:
+                # found on a picture as its caster's shape, offset and blurred (overlays): the
+                # caster is seen to lie on that picture, whatever their shared outline suggests
+                above.pop((ground, caster), None)
+                above[(caster, ground)] = max(above.get((caster, ground), 0.0), 0.9)
         if caster not in near:
             caster = max(near, key=lambda b: contact[s_lbl, b])
             if contact[s_lbl, caster] < SHADOW_LIFT_HUG * contact[s_lbl].sum():

@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import ndimage_subset as ndimage  # scipy.ndimage's, exactly, without SciPy
 from .background import Background
+from .blends import SHADOW_DARK_L
 from .colour import delta_e, rgb_to_lab
 from .labels import grow, label_means
 from .regions import Region, Segmentation
@@ -33,6 +34,10 @@ RECT_MAX_SHARE = 0.5     # a rectangle beyond this share of the canvas is no pic
 SHADOW_MIN_ALPHA = 0.05  # darkening a drop shadow on a photo must reach to be one
 SHADOW_GROUND = 0.9      # share of the ring round an object a photo region holds for it to lie on it
                          # (the photo under a shadow is estimated from around it: all of it the photo)
+SHADOW_ACROSS = 0.25     # share of the ring round an object pictures hold for its shadow to be sought across them
+SHADOW_SEEN = 0.5        # share of its fitted strength a shadow darkens a picture by, against the picture beyond it
+SHADOW_SEEN_PAGE = 0.3   # ... and the page (its faint tail against a ring of a gradient page is read less exactly)
+GLOW_CHROMA = 40.0       # CIE chroma of a soft blend's colour from which it is a glow, not a shadow
 SHADOW_TAIL = 10         # px a soft shadow fades over beyond its offset (the photo is estimated past it)
 SHARP_CRISP = 0.6        # outline step per pixel / contrast of such a sharp outline
 
@@ -374,9 +379,10 @@ def carve_overlays(seg: Segmentation, rgb: np.ndarray, lab: np.ndarray, grad: np
                    min_share: float = CARVE_SHARE) -> Segmentation:
     """Graphics drawn on photo regions come off them: flat shapes on big ones
     (``_carve_photos``), then the thin flat frame round a picture (``_split_frames``); drop
-    shadows go to their casters (``_shadows_on_photos``, ``_picture_shadows_on_page``)."""
+    shadows go to their casters (``_shadows_on_photos``, ``_picture_shadows_on_page``,
+    ``_shadows_across_pictures``)."""
     seg = _shadows_on_photos(_split_frames(_carve_photos(seg, rgb, lab, grad, min_share), rgb, lab), rgb)
-    return _picture_shadows_on_page(seg, rgb, lab)
+    return _shadows_across_pictures(_picture_shadows_on_page(seg, rgb, lab), rgb)
 
 
 def _box_of(mask: np.ndarray) -> tuple[slice, slice]:
@@ -466,6 +472,81 @@ def _picture_shadows_on_page(seg: Segmentation, rgb: np.ndarray, lab: np.ndarray
     return _relabelled(owner, regions, seg)
 
 
+def _shadows_across_pictures(seg: Segmentation, rgb: np.ndarray) -> Segmentation:
+    """The drop shadow of an object lying partly on pictures and partly on the page becomes
+    one shadow region, found from its shape, offset and blurred (``_drop_shadows``, over the
+    pictures, the page and the pieces of shadow segmentation found beside it): the part on
+    a picture is the picture darkened and stayed in the picture's region (a dark band baked
+    into it, left behind when the object moves), the part on the page a sliver or nothing.
+    Objects lying on one big photo are ``_shadows_on_photos``'; objects whose shadow is
+    already a region found from their shape are left alone."""
+    from .ordering import _CROSS
+    h, w = seg.owner.shape
+    npx = h * w
+    owner, regions = seg.owner, list(seg.regions)
+    kind_of = np.array(["bg"] + [r.kind for r in regions])
+    # a soft blend towards a light or vivid colour is a glow (a shadow's is near black)
+    glowing = np.array([False] + [r.kind == "shadow" and (float(r.lab[0]) >= SHADOW_DARK_L or float(
+        np.hypot(r.lab[1], r.lab[2])) >= GLOW_CHROMA) for r in regions])
+    cast_by = {r.extras.get("caster") for r in regions if r.kind == "shadow"}
+    changed = False
+    for r in seg.regions:
+        if r.kind not in ("shape", "photo") or r.area < MIN_SHAPE_SHARE * npx or r.label in cast_by:
+            continue
+        x0, y0, x1, y1 = r.bbox
+        x0, y0, x1, y1 = max(0, x0 - 1), max(0, y0 - 1), min(w, x1 + 1), min(h, y1 + 1)
+        crop = owner[y0:y1, x0:x1]
+        filled = ndimage.binary_fill_holes(crop == r.label)
+        ring = crop[cv2.dilate(filled.astype(np.uint8), _CROSS).astype(bool) & ~filled]
+        ring = ring[kind_of[ring] != "thin"]
+        if ring.size == 0:
+            continue
+        pictures = (kind_of[ring] == "photo") & (ring != r.label)
+        if pictures.mean() < SHADOW_ACROSS or glowing[ring].any():
+            continue  # (an object seen glowing: the ground round it is lit, not shadowed)
+        on = sorted({int(v) for v in ring[pictures]})
+        grounds = sorted({0} | set(on) | {int(v) for v in ring[kind_of[ring] == "shadow"]})
+        free = np.isin(owner, grounds)
+        casters: dict[int, int] = {}
+        found, shadows = _drop_shadows(np.where(free, 0, owner), rgb, [r.label], 0, len(regions) + 1, casters)
+        if not shadows:
+            continue
+        lbl = next(iter(shadows))
+        took = found == lbl
+        on = [g for g in on if _darkens_picture(owner, g, rgb, took, shadows[lbl])]
+        if not on or np.isin(owner[took], on).sum() < SHADOW_ACROSS * took.sum():
+            continue  # the picture is not seen darkened by it: no shadow across pictures
+        if (took & (owner == 0)).sum() >= 16 and not _darkens_picture(owner, 0, rgb, took, shadows[lbl],
+                                                                       SHADOW_SEEN_PAGE):
+            continue  # nor the page (a picture's edge inpainted into the page beside it)
+        owner = owner.copy()
+        owner[took] = lbl
+        changed = True
+        regions.append(Region(lbl, "shadow", _box_of(took), int(took.sum()), np.zeros(3, np.float32),
+                              np.zeros(3, np.float32), 0.0, {"cast": shadows[lbl], "caster": r.label, "on": on}))
+        kind_of = np.append(kind_of, "shadow")
+        glowing = np.append(glowing, False)
+    if not changed:
+        return seg
+    return _relabelled(owner, regions, seg)
+
+
+def _darkens_picture(owner: np.ndarray, pic: int, rgb: np.ndarray, took: np.ndarray, cast: np.ndarray,
+                     share: float = SHADOW_SEEN) -> bool:
+    """Is picture ``pic`` (0: the page) where shadow ``took`` falls on it darker than the
+    picture just beyond the shadow's reach by at least ``share`` of the fitted strength there (an object
+    under a picture casts nothing on it; a picture's own soft rim is no shadow)?"""
+    on = took & (owner == pic)
+    if on.sum() < 16:
+        return False
+    reach = cv2.dilate((cast > 0.02).astype(np.uint8), np.ones((15, 15), np.uint8)).astype(bool)
+    beyond = reach & (cast <= 0.02) & (owner == pic)
+    if beyond.sum() < 16:
+        return False
+    dark = 1.0 - float(np.median(rgb[on].sum(-1))) / max(float(np.median(rgb[beyond].sum(-1))), 1e-3)
+    return dark >= share * float(np.median(cast[on]))
+
+
 def _darkened_by(owner: np.ndarray, label: int, rgb: np.ndarray, cast: np.ndarray, pad: int = 8) -> bool:
     """Is region ``label`` the page round it darkened by about shadow ``cast``'s strength
     (``models.SHADOW_ON_FIT``), not a mark of its own darker than any shadow (a glyph's
@@ -490,6 +571,11 @@ def _relabelled(owner: np.ndarray, regions: list[Region], seg: Segmentation) -> 
     for r in regions:
         if "caster" in r.extras:
             r.extras["caster"] = remap.get(r.extras["caster"], r.extras["caster"])
+        on = r.extras.get("on")
+        if isinstance(on, list):
+            r.extras["on"] = [remap[g] for g in on if g in remap]
+        elif on is not None:
+            r.extras["on"] = remap.get(on, on)
     return Segmentation(owner, regions, seg.fg, seg.core)
 
 

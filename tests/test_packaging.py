@@ -203,7 +203,8 @@ def test_lite_trim_drops_only_unused_qt_files():
 @pytest.mark.skipif(sys.platform != "linux" or shutil.which("readelf") is None, reason="ELF files, readelf")
 def test_orphaned_libraries_are_those_only_dropped_files_needed():
     """Dropping FFmpeg's codec and format libraries orphans what only they load (libvpx,
-    libswresample, libssl), not what a kept library still needs (libavutil for libswscale)."""
+    libswresample, and libssl where the wheel bundles it: OpenCV 4.x did, 5.x does not), not
+    what a kept library still needs (libavutil for libswscale)."""
     import cv2
 
     libs = Path(cv2.__file__).parent.parent / "opencv_python_headless.libs"
@@ -212,11 +213,12 @@ def test_orphaned_libraries_are_those_only_dropped_files_needed():
     toc = [(f"libs/{p.name}", str(p), "BINARY") for p in libs.iterdir()
            if p.name.startswith(("libavcodec", "libavformat", "libswresample", "libvpx", "libavutil", "libssl",
                                  "libcrypto", "libdrm", "libswscale"))]
-    assert len(toc) == 9
+    present = {Path(dest).name.split("-")[0] for dest, _, _ in toc}
+    assert {"libavcodec", "libavformat", "libavutil", "libswscale", "libswresample", "libvpx"} <= present
     trim = _load_packaging_module("lite_trim")
     kept = [e for e in toc if not Path(e[0]).name.startswith(("libavcodec", "libavformat"))]
     orphans = {Path(dest).name.split("-")[0] for dest in trim.orphaned_libraries(toc, kept)}
-    assert orphans == {"libswresample", "libvpx", "libssl"}
+    assert orphans == {"libswresample", "libvpx", "libssl"} & present
 
 
 def test_the_editor_never_calls_opencv_image_or_video_io():

@@ -28,6 +28,7 @@ WHOLE_SHARE = 0.002           # share of the canvas an object needs for the T-ju
 SHADOW_LIFT_AREA = 0.002      # share of the canvas a shadow needs to be lifted over what its caster lies on
 SHADOW_LIFT_HUG = 0.3         # ... and the share of its outline its caster must hold
 SHADOW_LIFT_SURE = 0.1        # ... and a cue (not the no-evidence default) that the caster lies on the other
+SHADOW_LIFT_CUT = 8           # ... and, for a word, the outline px it shares with the caster (its edge cuts it)
 NEAR_STROKE_ENDS = 2          # stroke ends a word needs a pixel or two short of an edge to lie under it:
                               # one glyph's end (a descender) stops by an edge by chance
 OUTLIER_ROWS = 0.35           # a word's rows with under this share of its fullest row's pixels:
@@ -314,7 +315,7 @@ def order_regions(seg: Segmentation, rgb: np.ndarray | None = None) -> Ordering:
             b = int(b)
             if contact[a, b] == 0 and seg.region(b).kind in _STROKES and (b, a) not in above:
                 above[(a, b)] = 0.65
-    _shadows_under_their_casters(seg, above, contact)
+    _shadows_under_their_casters(seg, above, contact, guessed)
     _glows_over_their_ground(seg, above, contact)
     _same_line_same_side(seg, above, guessed)
     hosts = _glows_follow_their_hosts(seg, above, contact, perimeter)
@@ -612,12 +613,15 @@ def _shadow_falls_on(owner: np.ndarray, rgb: np.ndarray, sh, x) -> bool:
     return strong >= FALL_ALPHA and strong > float(np.median(a_near)) and float(np.median(miss)) <= FALL_MISS
 
 
-def _shadows_under_their_casters(seg: Segmentation, above: dict, contact: np.ndarray) -> None:
+def _shadows_under_their_casters(seg: Segmentation, above: dict, contact: np.ndarray,
+                                 guessed: set = frozenset()) -> None:
     """A drop shadow lies right under the object that casts it (the neighbour it shares
     most outline with), so over what that object lies on: a card's shadow falling on a
     shape beneath the card darkens that shape. The pair test puts a shadow under all it
-    touches; this lifts it over the shapes and pictures its caster is seen to lie on (a
-    shadow does not fall on words: a stroke's order next to a shape is a guess)."""
+    touches; this lifts it over the shapes, pictures and words its caster is seen to lie on
+    (a word only where the caster's edge is seen to cut it: a stroke put above or under a
+    shape by default (``guessed``), or a speck of one that barely meets the caster, says
+    nothing of the order)."""
     h, w = seg.owner.shape
     for reg in seg.regions:
         if reg.kind != "shadow" or reg.area < SHADOW_LIFT_AREA * h * w:
@@ -640,8 +644,10 @@ def _shadows_under_their_casters(seg: Segmentation, above: dict, contact: np.nda
             if contact[s_lbl, caster] < SHADOW_LIFT_HUG * contact[s_lbl].sum():
                 continue  # it does not hug one object: no caster to go by
         for x in near:
-            if x != caster and seg.region(x).kind not in _STROKES \
-                    and above.get((caster, x), 0.0) > SHADOW_LIFT_SURE and (x, s_lbl) in above:
+            if seg.region(x).kind in _STROKES and ((caster, x) in guessed or (x, caster) in guessed
+                                                   or contact[caster, x] < SHADOW_LIFT_CUT):
+                continue
+            if x != caster and above.get((caster, x), 0.0) > SHADOW_LIFT_SURE and (x, s_lbl) in above:
                 del above[(x, s_lbl)]
                 above[(s_lbl, x)] = 0.9
 

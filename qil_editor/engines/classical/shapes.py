@@ -356,10 +356,21 @@ def _hold_corners(d: np.ndarray, extents: tuple, seen: tuple, radius: float,
             if seen[axis][end]:
                 continue
             start = out[axis][end]
-            for step in np.arange(0.0, radius + 0.25, 0.5):
+
+            def holds(step, axis=axis, end=end, sign=sign, start=start):
                 out[axis][end] = start + sign * step
                 ext = (tuple(out[0]), tuple(out[1]))
-                if int((_rounded_sd(d, ext, radius, pixels) > 0.5).sum()) <= max(2, 0.001 * len(pixels)):
+                return int((_rounded_sd(d, ext, radius, pixels) > 0.5).sum()) <= max(2, 0.001 * len(pixels))
+            steps = np.arange(0.0, radius + 0.25, 0.5)
+            # what a longer box holds grows with it: the first holding step of every eighth,
+            # then the half-pixel steps before it
+            coarse = next((i for i in range(0, len(steps), 8) if holds(steps[i])), None)
+            if coarse is None:
+                lo, hi = (len(steps) - 1) // 8 * 8 + 1, len(steps)
+            else:
+                lo, hi = max(0, coarse - 7), coarse + 1
+            for i in range(lo, hi):
+                if holds(steps[i]):
                     break
     return (tuple(out[0]), tuple(out[1]))
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+CROSS = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], np.uint8)  # 4-neighbour kernel: a region's one-pixel ring
+
 
 def nearest_label(labels: np.ndarray, targets: np.ndarray, max_dist: float):
     """For ``targets`` pixels, the label of the nearest labelled pixel within ``max_dist``."""

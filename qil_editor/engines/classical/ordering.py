@@ -19,6 +19,7 @@ import numpy as np
 
 from .. import ndimage_subset as ndimage
 from .blends import blend_residual
+from .labels import CROSS
 from .regions import BG, Segmentation
 from .shapes import fit_covered_shape, hull_mask
 
@@ -180,7 +181,7 @@ def outline_cues(seg: Segmentation, contact: np.ndarray) -> dict[int, tuple[np.n
                 if reg.kind == "thin" or seg.region(int(b)).kind not in ("shape", "photo"):
                     continue  # a word cut by an edge meets it only at its strokes' ends
                 if seen is None:
-                    seen = own & cv2.dilate(np.isin(crop, soft).astype(np.uint8), _CROSS).astype(bool)
+                    seen = own & cv2.dilate(np.isin(crop, soft).astype(np.uint8), CROSS).astype(bool)
                 if not _pinned(shared & (nb == b), seen):
                     owns[b] = 0.0
         # T-junction cue: with the outline it shares with ``b`` counted as its own too,
@@ -334,7 +335,6 @@ def order_regions(seg: Segmentation, rgb: np.ndarray | None = None) -> Ordering:
     return Ordering(order, above, contact, parent)
 
 
-_CROSS = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], np.uint8)
 TJ_MIN_AREA = 0.005     # share of the canvas both objects need (fragments say nothing)
 TJ_MIN_SHARED = 16      # shared outline pixels needed for the T-junction test
 TJ_STRAIGHT = 1.2       # mean distance (px) of the shared outline from its line: straight
@@ -355,8 +355,8 @@ def _shared_outline(owner: np.ndarray, ra, rb, pad: int):
     x0, y0, x1, y1 = max(0, x0 - pad), max(0, y0 - pad), min(w, x1 + pad), min(h, y1 + pad)
     crop = owner[y0:y1, x0:x1]
     in_a, in_b = crop == ra.label, crop == rb.label
-    grow_a = cv2.dilate(in_a.astype(np.uint8), _CROSS).astype(bool)
-    grow_b = cv2.dilate(in_b.astype(np.uint8), _CROSS).astype(bool)
+    grow_a = cv2.dilate(in_a.astype(np.uint8), CROSS).astype(bool)
+    grow_b = cv2.dilate(in_b.astype(np.uint8), CROSS).astype(bool)
     return crop, in_a, in_b, (in_a & grow_b) | (in_b & grow_a)
 
 
@@ -377,7 +377,7 @@ def _t_junction(owner: np.ndarray, ra, rb, beneath=(BG,)) -> int:
     # only an edge against the background (or a shadow or glow, always beneath) is surely
     # the object's own; against a third object it may be that object's edge
     other = np.isin(crop, list(beneath))
-    grow_o = cv2.dilate(other.astype(np.uint8), _CROSS).astype(bool)
+    grow_o = cv2.dilate(other.astype(np.uint8), CROSS).astype(bool)
     # an edge runs on with the object's body behind it: a rim a pixel or two wide (an
     # anti-aliased outline of a neighbour taken into this region) is no edge of its own
     body_a, body_b = _body(in_a), _body(in_b)
@@ -557,7 +557,7 @@ def _outer_share(owner: np.ndarray, r, other: int, aside=()) -> float:
     x0, y0, x1, y1 = max(0, x0 - 1), max(0, y0 - 1), min(w, x1 + 1), min(h, y1 + 1)
     crop = owner[y0:y1, x0:x1]
     filled = ndimage.binary_fill_holes(crop == r.label)
-    ring = crop[cv2.dilate(filled.astype(np.uint8), _CROSS).astype(bool) & ~filled]
+    ring = crop[cv2.dilate(filled.astype(np.uint8), CROSS).astype(bool) & ~filled]
     if len(aside):
         ring = ring[~np.isin(ring, list(aside))]
     return float((ring == other).sum()) / max(1, int(ring.size))

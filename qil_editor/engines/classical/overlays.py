@@ -18,7 +18,7 @@ from .. import ndimage_subset as ndimage  # scipy.ndimage's, exactly, without Sc
 from .background import Background
 from .blends import SHADOW_DARK_L
 from .colour import delta_e, rgb_to_lab
-from .labels import grow, label_means
+from .labels import CROSS, grow, label_means
 from .regions import Region, Segmentation
 from .tints import TINT_SHOWS, _tint_neighbours, untint, tint_fit
 
@@ -480,7 +480,6 @@ def _shadows_across_pictures(seg: Segmentation, rgb: np.ndarray) -> Segmentation
     into it, left behind when the object moves), the part on the page a sliver or nothing.
     Objects lying on one big photo are ``_shadows_on_photos``'; objects whose shadow is
     already a region found from their shape are left alone."""
-    from .ordering import _CROSS
     h, w = seg.owner.shape
     npx = h * w
     owner, regions = seg.owner, list(seg.regions)
@@ -497,7 +496,7 @@ def _shadows_across_pictures(seg: Segmentation, rgb: np.ndarray) -> Segmentation
         x0, y0, x1, y1 = max(0, x0 - 1), max(0, y0 - 1), min(w, x1 + 1), min(h, y1 + 1)
         crop = owner[y0:y1, x0:x1]
         filled = ndimage.binary_fill_holes(crop == r.label)
-        ring = crop[cv2.dilate(filled.astype(np.uint8), _CROSS).astype(bool) & ~filled]
+        ring = crop[cv2.dilate(filled.astype(np.uint8), CROSS).astype(bool) & ~filled]
         ring = ring[kind_of[ring] != "thin"]
         if ring.size == 0:
             continue

@@ -14,7 +14,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .labels import nearest_label
+from .labels import CROSS, nearest_label
 
 SMOOTH = 1.5          # sigma of the smoothing that removes grain before measuring steps
 SIDE = 3.5            # how far each side of the line its colour is read (px)
@@ -228,7 +228,7 @@ def _anchored(lines, blob):
     if not lines:
         return []
     padded = np.pad(blob, 1).astype(np.uint8)
-    rim = (padded > 0) & (cv2.erode(padded, np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], np.uint8)) == 0)
+    rim = (padded > 0) & (cv2.erode(padded, CROSS) == 0)
     ys, xs = np.nonzero(rim[1:-1, 1:-1])
     outline_pts = np.stack([xs, ys], 1).astype(np.float64)
     ends = [(_concave(blob, p0) or _corner(outline_pts, p0), _concave(blob, p1) or _corner(outline_pts, p1))

@@ -390,6 +390,13 @@ def _box_of(mask: np.ndarray) -> tuple[slice, slice]:
     return slice(int(ys.min()), int(ys.max()) + 1), slice(int(xs.min()), int(xs.max()) + 1)
 
 
+def _shadow_region(lbl: int, mask: np.ndarray, extras: dict) -> Region:
+    """A drop shadow found from its caster's shape: black at the fitted strength
+    (``extras["cast"]``), as on a photo background."""
+    zero = np.zeros(3, np.float32)
+    return Region(lbl, "shadow", _box_of(mask), int(mask.sum()), zero, zero.copy(), 0.0, extras)
+
+
 def _shadows_on_photos(seg: Segmentation, rgb: np.ndarray) -> Segmentation:
     """Drop shadows that cards and pictures lying on a big photo region cast on it become
     regions of their own, found as on a photo background (``_drop_shadows``): left in the
@@ -414,11 +421,9 @@ def _shadows_on_photos(seg: Segmentation, rgb: np.ndarray) -> Segmentation:
         if not shadows:
             continue
         owner = found
-        zero = np.zeros(3, np.float32)
-        for lbl in sorted(shadows):  # black at the fitted strength, as on a photo background
-            mask = owner == lbl
-            regions.append(Region(lbl, "shadow", _box_of(mask), int(mask.sum()), zero, zero.copy(), 0.0,
-                                  {"cast": shadows[lbl], "caster": casters[lbl], "on": g.label}))
+        for lbl in sorted(shadows):
+            regions.append(_shadow_region(lbl, owner == lbl,
+                                          {"cast": shadows[lbl], "caster": casters[lbl], "on": g.label}))
         mask = owner == g.label
         regions[g.label - 1] = Region(g.label, g.kind, _box_of(mask), int(mask.sum()), g.rgb, g.lab,
                                       g.sharp, dict(g.extras))
@@ -465,8 +470,7 @@ def _picture_shadows_on_page(seg: Segmentation, rgb: np.ndarray, lab: np.ndarray
         owner = owner.copy() if not changed else owner
         owner[took] = lbl
         changed = True
-        regions.append(Region(lbl, "shadow", _box_of(took), int(took.sum()), np.zeros(3, np.float32),
-                              np.zeros(3, np.float32), 0.0, {"cast": cast[lbl], "caster": g.label}))
+        regions.append(_shadow_region(lbl, took, {"cast": cast[lbl], "caster": g.label}))
     if not changed:
         return seg
     return _relabelled(owner, regions, seg)
@@ -521,8 +525,7 @@ def _shadows_across_pictures(seg: Segmentation, rgb: np.ndarray) -> Segmentation
         owner = owner.copy()
         owner[took] = lbl
         changed = True
-        regions.append(Region(lbl, "shadow", _box_of(took), int(took.sum()), np.zeros(3, np.float32),
-                              np.zeros(3, np.float32), 0.0, {"cast": shadows[lbl], "caster": r.label, "on": on}))
+        regions.append(_shadow_region(lbl, took, {"cast": shadows[lbl], "caster": r.label, "on": on}))
         kind_of = np.append(kind_of, "shadow")
         glowing = np.append(glowing, False)
     if not changed:

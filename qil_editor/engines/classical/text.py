@@ -249,7 +249,7 @@ def _runs_on(owner: np.ndarray, a, b, x0: int, x1: int) -> bool:
     touch across lines reads as tall pieces, so the line rule, which asks for glyphs of one
     size, left a line's last word apart ("coffee" | "offer")."""
     tall, short = (a, b) if a.height >= b.height else (b, a)
-    (tx0, ty0, tx1, ty1), (sx0, sy0, sx1, sy1) = tall.bbox, short.bbox
+    (_, ty0, tx1, ty1), (sx0, sy0, _, sy1) = tall.bbox, short.bbox
     if sy0 < ty0 - 2 or sy1 > ty1 + 2 or x1 - x0 > LINE_END_GAP * short.height:
         return False
     reach = max(2, short.height)
